@@ -1,0 +1,125 @@
+// The narrow seam between the agent and the hypervisor. The real
+// implementation (libvirt.ts) drives virsh; sim.ts is an in-memory stand-in
+// for scale and fault tests only. Every call takes an AbortSignal and fails
+// with the typed errors of ./errors.ts, never with raw libvirt text.
+import type { Server } from '../../common/generated/drydock/agent/v1/Server.ts';
+import type { CpuDescription } from '../../common/generated/drydock/agent/v1/CpuDescription.ts';
+import type { CpuTopology } from '../../common/generated/drydock/agent/v1/CpuTopology.ts';
+import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
+import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
+
+export type { Server, CpuDescription, CpuTopology, StoragePool };
+
+/** What the hypervisor knows about its host (the agent adds OS facts). */
+export interface HypervisorFacts {
+  /** "kvm" or "qemu" (TCG) — both are KVM compute resources; else e.g. "xen". */
+  hypervisorType: string;
+  /** host-model CPU from domcapabilities (what a guest can be given). */
+  cpu: CpuDescription;
+  topology: CpuTopology;
+  memoryTotalBytes: number;
+  memoryFreeBytes: number;
+  libvirtVersion: string;
+  qemuVersion: string;
+  storagePools: StoragePool[];
+  /** libvirt's host UUID (distinct per lab host). */
+  hostUuid: string;
+}
+
+/** Live migration job statistics (virsh domjobinfo). */
+export interface JobStats {
+  /** "none", "unbounded", "bounded", "completed", "failed", "cancelled". */
+  type: string;
+  /** True once the migration switched to post-copy. */
+  postCopy: boolean;
+  timeElapsedMs: number;
+  dataProcessed: number;
+  dataRemaining: number;
+  dataTotal: number;
+  memoryProcessed: number;
+  memoryRemaining: number;
+  memoryTotal: number;
+  diskProcessed: number;
+  diskRemaining: number;
+  diskTotal: number;
+  /** Bytes per second. */
+  memoryBandwidth: number;
+  diskBandwidth: number;
+  /** Memory iteration count (0 before the first pass completes). */
+  iteration: number;
+  downtimeMs: number;
+  dirtyRate: number;
+}
+
+export interface LiveMigrationSpec {
+  /** Domain uuid (validated). */
+  uuid: string;
+  /** Target libvirt URI (validated). */
+  targetUri: string;
+  /** Copy non-shared disks (--copy-storage-all). */
+  copyStorage: boolean;
+  /** Disks are on paths declared shared but libvirt can't tell (--unsafe). */
+  unsafe: boolean;
+  /** Allow switching to post-copy later (--postcopy). */
+  postCopy: boolean;
+  autoConverge: boolean;
+  /** MiB/s, 0 = unlimited. */
+  bandwidthMiBps: number;
+  signal: AbortSignal;
+}
+
+export interface DomainEvent {
+  /** "lifecycle", "job-completed", "reboot", ... */
+  event: string;
+  /** Domain name (virsh event prints names). */
+  name: string;
+  /** Detail text, e.g. "Started Migrated". */
+  detail: string;
+  atMs: number;
+}
+
+export interface Hypervisor {
+  readonly kind: 'libvirt' | 'sim';
+  /** URI peers use to migrate onto this host. */
+  readonly migrationUri: string;
+
+  facts(signal?: AbortSignal): Promise<HypervisorFacts>;
+  listServers(signal?: AbortSignal): Promise<Server[]>;
+  /** Throws ServerNotFoundError. `ref` is a uuid or a validated name. */
+  getServer(ref: string, signal?: AbortSignal): Promise<Server>;
+
+  /**
+   * Runs a live migration to completion (resolves) or failure (typed error).
+   * Aborting `spec.signal` aborts the libvirt job unless in post-copy.
+   */
+  migrateLive(spec: LiveMigrationSpec): Promise<void>;
+  /** Stats of the outgoing job of a domain on this host; null when none runs. */
+  jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null>;
+  /** Cancels the domain's current job (domjobabort). */
+  abortJob(uuid: string, signal?: AbortSignal): Promise<void>;
+  /** Switches a running live migration to post-copy. */
+  startPostCopy(uuid: string, signal?: AbortSignal): Promise<void>;
+
+  /** Moves a shut-off domain's definition to the target (--offline). */
+  migrateOffline(uuid: string, targetUri: string, signal?: AbortSignal): Promise<void>;
+  /** Copies a local disk file to the same path on the target host (cold moves). */
+  copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void>;
+  /** Removes a local disk file left behind after its domain moved away. */
+  removeLocalDisk(path: string, signal?: AbortSignal): Promise<void>;
+
+  /** ACPI shutdown request; returns at once. */
+  shutdown(uuid: string, signal?: AbortSignal): Promise<void>;
+  /** Hard power off. */
+  destroy(uuid: string, signal?: AbortSignal): Promise<void>;
+  start(uuid: string, signal?: AbortSignal): Promise<void>;
+  /** Starts a domain defined on another host (cold move, target side). */
+  startOn(targetUri: string, uuid: string, signal?: AbortSignal): Promise<void>;
+  /** The domain as the hypervisor at `uri` sees it, or null if unknown there. */
+  serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null>;
+
+  compareCpu(cpuXml: string, signal?: AbortSignal): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }>;
+  baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription>;
+
+  /** Domain events until the signal aborts; restarts its source if it dies. */
+  events(signal: AbortSignal): AsyncIterable<DomainEvent>;
+}

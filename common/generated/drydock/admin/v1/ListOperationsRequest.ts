@@ -1,0 +1,14 @@
+// Original file: proto/drydock/admin/v1/admin.proto
+
+
+export interface ListOperationsRequest__Input {
+  'host_id'?: (string);
+  'active_only'?: (boolean);
+  'limit'?: (number);
+}
+
+export interface ListOperationsRequest {
+  'host_id': (string);
+  'active_only': (boolean);
+  'limit': (number);
+}

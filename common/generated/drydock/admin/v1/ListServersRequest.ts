@@ -1,0 +1,12 @@
+// Original file: proto/drydock/admin/v1/admin.proto
+
+
+export interface ListServersRequest__Input {
+  'host_id'?: (string);
+  'zone_id'?: (string);
+}
+
+export interface ListServersRequest {
+  'host_id': (string);
+  'zone_id': (string);
+}

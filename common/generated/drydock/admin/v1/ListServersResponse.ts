@@ -1,0 +1,11 @@
+// Original file: proto/drydock/admin/v1/admin.proto
+
+import type { Server__Input as _drydock_admin_v1_Server__Input, Server as _drydock_admin_v1_Server } from '../../../drydock/admin/v1/Server';
+
+export interface ListServersResponse__Input {
+  'servers'?: (_drydock_admin_v1_Server__Input)[];
+}
+
+export interface ListServersResponse {
+  'servers': (_drydock_admin_v1_Server)[];
+}

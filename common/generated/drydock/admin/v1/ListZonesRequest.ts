@@ -1,0 +1,8 @@
+// Original file: proto/drydock/admin/v1/admin.proto
+
+
+export interface ListZonesRequest__Input {
+}
+
+export interface ListZonesRequest {
+}

@@ -1,0 +1,32 @@
+// Original file: proto/drydock/admin/v1/admin.proto
+
+export const StepPhase = {
+  STEP_PHASE_UNSPECIFIED: 'STEP_PHASE_UNSPECIFIED',
+  STEP_PHASE_PENDING: 'STEP_PHASE_PENDING',
+  STEP_PHASE_MIGRATING: 'STEP_PHASE_MIGRATING',
+  STEP_PHASE_STOPPING: 'STEP_PHASE_STOPPING',
+  STEP_PHASE_DONE: 'STEP_PHASE_DONE',
+  STEP_PHASE_FAILED: 'STEP_PHASE_FAILED',
+  STEP_PHASE_SKIPPED: 'STEP_PHASE_SKIPPED',
+  STEP_PHASE_CANCELLED: 'STEP_PHASE_CANCELLED',
+} as const;
+
+export type StepPhase__Input =
+  | 'STEP_PHASE_UNSPECIFIED'
+  | 0
+  | 'STEP_PHASE_PENDING'
+  | 1
+  | 'STEP_PHASE_MIGRATING'
+  | 2
+  | 'STEP_PHASE_STOPPING'
+  | 3
+  | 'STEP_PHASE_DONE'
+  | 4
+  | 'STEP_PHASE_FAILED'
+  | 5
+  | 'STEP_PHASE_SKIPPED'
+  | 6
+  | 'STEP_PHASE_CANCELLED'
+  | 7
+
+export type StepPhase = typeof StepPhase[keyof typeof StepPhase]

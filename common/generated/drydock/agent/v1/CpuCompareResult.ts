@@ -1,0 +1,20 @@
+// Original file: proto/drydock/agent/v1/agent.proto
+
+export const CpuCompareResult = {
+  CPU_COMPARE_RESULT_UNSPECIFIED: 'CPU_COMPARE_RESULT_UNSPECIFIED',
+  CPU_COMPARE_RESULT_INCOMPATIBLE: 'CPU_COMPARE_RESULT_INCOMPATIBLE',
+  CPU_COMPARE_RESULT_IDENTICAL: 'CPU_COMPARE_RESULT_IDENTICAL',
+  CPU_COMPARE_RESULT_SUPERSET: 'CPU_COMPARE_RESULT_SUPERSET',
+} as const;
+
+export type CpuCompareResult__Input =
+  | 'CPU_COMPARE_RESULT_UNSPECIFIED'
+  | 0
+  | 'CPU_COMPARE_RESULT_INCOMPATIBLE'
+  | 1
+  | 'CPU_COMPARE_RESULT_IDENTICAL'
+  | 2
+  | 'CPU_COMPARE_RESULT_SUPERSET'
+  | 3
+
+export type CpuCompareResult = typeof CpuCompareResult[keyof typeof CpuCompareResult]

@@ -1,0 +1,10 @@
+// Original file: proto/drydock/agent/v1/agent.proto
+
+
+export interface ListServersRequest__Input {
+  'uuids'?: (string)[];
+}
+
+export interface ListServersRequest {
+  'uuids': (string)[];
+}

@@ -1,0 +1,54 @@
+// NATS wire names: the contract between agents and coordinators (DESIGN.md).
+export const SUBJECT_PREFIX = 'drydock.v1';
+
+export const subjects = {
+  hostFacts: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.facts`,
+  hostHeartbeat: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.heartbeat`,
+  hostEvents: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.events`,
+  opEvents: (opId: string) => `${SUBJECT_PREFIX}.ops.${opId}.events`,
+  allFacts: `${SUBJECT_PREFIX}.hosts.*.facts`,
+  allHeartbeats: `${SUBJECT_PREFIX}.hosts.*.heartbeat`,
+  allHostEvents: `${SUBJECT_PREFIX}.hosts.*.events`,
+  allOpEvents: `${SUBJECT_PREFIX}.ops.*.events`,
+  audit: (method: string) => `${SUBJECT_PREFIX}.audit.${method}`,
+} as const;
+
+/** JetStream KV buckets of the coordinator's state. */
+export const buckets = {
+  zones: 'drydock_zones',
+  hosts: 'drydock_hosts',
+  servers: 'drydock_servers',
+  operations: 'drydock_operations',
+  leader: 'drydock_leader',
+} as const;
+
+/** Streams: the audit log of mutating admin calls, operation events. */
+export const streams = {
+  audit: { name: 'DRYDOCK_AUDIT', subjects: [`${SUBJECT_PREFIX}.audit.>`] },
+  opEvents: { name: 'DRYDOCK_OP_EVENTS', subjects: [`${SUBJECT_PREFIX}.ops.*.events`] },
+} as const;
+
+/** Heartbeat published by an agent every 2 s. */
+export interface HeartbeatMessage {
+  host_id: string;
+  incarnation: string;
+  boot_id: string;
+  memory_free_bytes: number;
+  server_count: number;
+  running_count: number;
+  sent_at_ms: number;
+  grpc_endpoint: string;
+}
+
+/** A server lifecycle event from `virsh event --loop` (or the sim). */
+export interface HostEventMessage {
+  host_id: string;
+  incarnation: string;
+  /** libvirt event name: "lifecycle", "job-completed", ... */
+  event: string;
+  server_uuid: string;
+  server_name: string;
+  /** libvirt detail, e.g. "Started Migrated", "Stopped Shutdown". */
+  detail: string;
+  at_ms: number;
+}
