@@ -140,7 +140,7 @@ export interface InventorySnapshot {
 export function resolvePolicy(policy: Partial<ZonePolicy>): ZonePolicy {
   const out = { ...DEFAULT_ZONE_POLICY };
   for (const [k, v] of Object.entries(policy) as [keyof ZonePolicy, ZonePolicy[keyof ZonePolicy]][]) {
-    if (v !== undefined && v !== 0 && v !== '') (out as Record<string, unknown>)[k] = v;
+    if (v !== undefined && v !== 0 && (v as unknown) !== '' && (v as unknown) !== 'PLACEMENT_POLICY_UNSPECIFIED') (out as Record<string, unknown>)[k] = v;
   }
   return out;
 }
