@@ -1,0 +1,76 @@
+// The admin API as the CLI uses it: one channel, the bearer token on every
+// call as `authorization: Bearer <token>` metadata (it works on TLS and on a
+// loopback plaintext channel alike, where grpc-js refuses call credentials),
+// a deadline on every unary call, and promises instead of callbacks.
+import * as grpc from '@grpc/grpc-js';
+import { loadAdminProto } from '../common/proto.ts';
+import { clientChannelOptions, clientCredentials } from '../common/grpc-server.ts';
+import type { AdminClient } from '../common/generated/drydock/admin/v1/Admin.ts';
+import type { ConnectionSettings } from './settings.ts';
+import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
+import type { WatchOperationRequest__Input } from '../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
+
+type UnaryMethod<Req, Res> = (
+  argument: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
+
+/** Request and response types of AdminClient's unary method `M`. */
+type Req<M extends keyof AdminClient> = AdminClient[M] extends UnaryMethod<infer Q, unknown> ? Q : never;
+// Inferred from the last overload, `(argument, callback)`.
+type Res<M extends keyof AdminClient> = AdminClient[M] extends (argument: never, callback: grpc.requestCallback<infer R>) => unknown ? R : never;
+
+export type UnaryName =
+  | 'ListZones' | 'GetZone' | 'CreateZone' | 'UpdateZone'
+  | 'ListHosts' | 'GetHost' | 'UpdateHost'
+  | 'ListServers' | 'UpdateServer'
+  | 'PlanMaintenance' | 'EnableMaintenance' | 'DisableMaintenance' | 'ReturnServers'
+  | 'GetOperation' | 'ListOperations' | 'CancelOperation'
+  | 'GetZoneCpu' | 'RecomputeZoneCpu';
+
+export class AdminApi {
+  readonly #client: AdminClient;
+  readonly #token: string;
+  readonly #timeoutMs: number;
+
+  constructor(readonly settings: ConnectionSettings) {
+    const proto = loadAdminProto();
+    const tls = { caFile: settings.caFile, certFile: settings.certFile, keyFile: settings.keyFile, serverName: settings.serverName || undefined };
+    this.#client = new proto.drydock.admin.v1.Admin(settings.address, clientCredentials(tls), {
+      ...clientChannelOptions(tls),
+      // Fail fast on a wrong address instead of retrying DNS/connects forever.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
+    });
+    this.#token = settings.token;
+    this.#timeoutMs = settings.timeoutMs;
+  }
+
+  #metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.#token) md.set('authorization', `Bearer ${this.#token}`);
+    return md;
+  }
+
+  /** A unary call with the CLI's deadline; rejects with the grpc ServiceError. */
+  call<M extends UnaryName>(method: M, request: Req<M>): Promise<Res<M>> {
+    const fn = this.#client[method] as unknown as UnaryMethod<Req<M>, Res<M>>;
+    return new Promise((resolve, reject) => {
+      fn.call(this.#client, request, this.#metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res as Res<M>);
+      });
+    });
+  }
+
+  /** The event stream of an operation (no deadline: it lasts as long as the operation). */
+  watch(request: WatchOperationRequest__Input): grpc.ClientReadableStream<OperationEvent> {
+    return this.#client.WatchOperation(request, this.#metadata());
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

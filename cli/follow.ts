@@ -1,0 +1,269 @@
+// Follows an operation until it ends: its WatchOperation stream folded into
+// an OperationViewState, drawn as cli-progress bars on a terminal (one per
+// server and one overall) or printed as one line per event otherwise (NDJSON
+// with --json). Ctrl-C detaches — the operation goes on in the coordinator —
+// and says how to re-attach or cancel.
+import * as grpc from '@grpc/grpc-js';
+import cliProgress from 'cli-progress';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AdminApi } from './client.ts';
+import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
+import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
+import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
+import {
+  actionLabel,
+  applyEvent,
+  eventLine,
+  isTerminal,
+  kindLabel,
+  overallEtaSeconds,
+  phaseLabel,
+  progressCounts,
+  stateLabel,
+  stepBytes,
+  stepFinished,
+  stepName,
+  stepPercent,
+  viewFromOperation,
+  type OperationViewState,
+} from './operation-view.ts';
+import { formatDuration, textWidth } from './table.ts';
+import { EXIT, type ExitCode } from './exit.ts';
+
+/** True while an operation is followed: Ctrl-C then detaches instead of exiting. */
+export const following = { active: false };
+
+export type FollowMode = 'bars' | 'lines' | 'json';
+
+export interface FollowOptions {
+  api: AdminApi;
+  operationId: string;
+  mode: FollowMode;
+  out: NodeJS.WriteStream;
+  err: NodeJS.WritableStream;
+  /** Aborted on Ctrl-C (the caller owns the signal handler). */
+  signal: AbortSignal;
+}
+
+/** Renders the view as it changes. */
+interface Renderer {
+  event(view: OperationViewState, ev: OperationEvent): void;
+  /** Ends the rendering (restores the cursor on a terminal). */
+  stop(): void;
+}
+
+class LinesRenderer implements Renderer {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  event(view: OperationViewState, ev: OperationEvent): void {
+    this.out.write(`${eventLine(view, ev)}\n`);
+  }
+  stop(): void {}
+}
+
+class JsonRenderer implements Renderer {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  event(_view: OperationViewState, ev: OperationEvent): void {
+    this.out.write(`${JSON.stringify(ev)}\n`);
+  }
+  stop(): void {}
+}
+
+function fit(s: string, width: number): string {
+  const w = textWidth(s);
+  if (w > width) return `${[...s].slice(0, Math.max(1, width - 1)).join('')}…`;
+  return s + ' '.repeat(width - w);
+}
+
+/** One bar per server plus an overall bar, redrawn in place by cli-progress. */
+class BarsRenderer implements Renderer {
+  readonly #multi: cliProgress.MultiBar;
+  readonly #overall: cliProgress.SingleBar;
+  readonly #bars = new Map<string, cliProgress.SingleBar>();
+  #nameWidth = 12;
+  #timer: NodeJS.Timeout;
+  #view: OperationViewState;
+
+  constructor(out: NodeJS.WriteStream, view: OperationViewState) {
+    this.#view = view;
+    this.#multi = new cliProgress.MultiBar(
+      {
+        stream: out,
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        barsize: 24,
+        fps: 8,
+        autopadding: true,
+        barCompleteChar: '█',
+        barIncompleteChar: '░',
+        format: ' {name} |{bar}| {pct} {detail}',
+        // The overall line redraws even when no value changed (state, ETA).
+        forceRedraw: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.#overall = this.#multi.create(Math.max(1, view.total), 0, this.#overallPayload(view));
+    for (const step of view.steps.values()) this.#step(step);
+    this.#render(view);
+    // ETAs count down between events too.
+    this.#timer = setInterval(() => this.#render(this.#view), 1000);
+    this.#timer.unref();
+  }
+
+  #overallPayload(view: OperationViewState): Record<string, string> {
+    const { done, total } = progressCounts(view);
+    const eta = overallEtaSeconds(view, Date.now());
+    const state = stateLabel(view.state);
+    const detail = [
+      `${done}/${total} servers`,
+      eta === undefined ? 'eta ?' : `eta ${formatDuration(eta)}`,
+      state,
+      view.stage ? `stage ${view.stage}` : '',
+      view.reason && view.state !== 'OPERATION_STATE_RUNNING' ? view.reason : '',
+    ].filter(Boolean).join('  ');
+    return { name: fit('overall', this.#nameWidth + 30), pct: fit(total ? `${Math.round((100 * done) / total)}%` : '-', 4), detail };
+  }
+
+  #stepPayload(step: ServerStep): Record<string, string> {
+    const target = step.target_host_id ? `-> ${step.target_host_id}` : '';
+    const head = `${fit(stepName(step), this.#nameWidth)} ${fit(actionLabel(step), 12)} ${fit(target, 16)}`;
+    const detail = [
+      phaseLabel(step),
+      stepBytes(step),
+      step.eta_seconds > 0 && !stepFinished(step) ? `eta ${formatDuration(step.eta_seconds)}` : '',
+      step.error ? `error: ${step.error}` : '',
+    ].filter(Boolean).join('  ');
+    return { name: head, pct: fit(`${Math.round(stepPercent(step))}%`, 4), detail };
+  }
+
+  #step(step: ServerStep): void {
+    const bar = this.#bars.get(step.server_uuid);
+    if (bar) {
+      bar.update(stepPercent(step), this.#stepPayload(step));
+      return;
+    }
+    this.#nameWidth = Math.max(this.#nameWidth, Math.min(24, textWidth(stepName(step))));
+    this.#bars.set(step.server_uuid, this.#multi.create(100, stepPercent(step), this.#stepPayload(step)));
+  }
+
+  #render(view: OperationViewState): void {
+    const { done, total } = progressCounts(view);
+    this.#overall.setTotal(Math.max(1, total));
+    this.#overall.update(done, this.#overallPayload(view));
+  }
+
+  event(view: OperationViewState, ev: OperationEvent): void {
+    this.#view = view;
+    const step = ev.step?.server_uuid ? view.steps.get(ev.step.server_uuid) : undefined;
+    if (step) this.#step(step);
+    if (ev.type === 'message' && ev.message) this.#multi.log(`${new Date(ev.at_ms || Date.now()).toISOString().slice(11, 19)} ${ev.message}\n`);
+    this.#render(view);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#render(this.#view);
+    this.#multi.stop();
+  }
+}
+
+export interface FollowResult {
+  exitCode: ExitCode;
+  view: OperationViewState;
+}
+
+/** How often a dropped stream is re-opened before giving up. */
+const MAX_RECONNECTS = 5;
+
+/**
+ * Follows `operationId` to its end. Resolves with the exit code: 0 when it
+ * succeeded, 7 when it failed or was cancelled, 130 when the operator
+ * detached. A stream that drops (coordinator restart, leader change) is
+ * re-opened from the last seen event.
+ */
+export async function followOperation(opts: FollowOptions): Promise<FollowResult> {
+  const { api, operationId, out, err, signal } = opts;
+  const first: Operation = await api.call('GetOperation', { operation_id: operationId });
+  const view = viewFromOperation(first);
+  const renderer: Renderer =
+    opts.mode === 'bars' ? new BarsRenderer(out, view) : opts.mode === 'json' ? new JsonRenderer(out) : new LinesRenderer(out);
+  if (opts.mode === 'lines') {
+    out.write(`following ${kindLabel(view.kind)} of ${view.hostId}: operation ${view.id}, ${stateLabel(view.state)}\n`);
+  }
+
+  let detached = false;
+  following.active = true;
+  try {
+    let reconnects = 0;
+    while (!isTerminal(view) && !signal.aborted) {
+      const fromSeq = view.lastSeq + 1;
+      const stream = api.watch({ operation_id: operationId, from_seq: fromSeq });
+      const onAbort = () => stream.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          stream.on('data', (ev: OperationEvent) => {
+            reconnects = 0;
+            applyEvent(view, ev);
+            renderer.event(view, ev);
+          });
+          stream.on('end', resolve);
+          stream.on('error', (e: grpc.ServiceError) => {
+            if (e.code === grpc.status.CANCELLED && signal.aborted) resolve();
+            else reject(e);
+          });
+        });
+      } catch (e) {
+        const code = (e as grpc.ServiceError).code;
+        // Only transient failures are retried; NOT_FOUND, auth etc. are answers.
+        if ((code !== grpc.status.UNAVAILABLE && code !== grpc.status.INTERNAL) || reconnects >= MAX_RECONNECTS) throw e;
+        reconnects++;
+        await sleep(500 * reconnects, undefined, { signal }).catch(() => undefined);
+        continue;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+      if (signal.aborted) break;
+      if (!isTerminal(view)) {
+        // The stream ended before the terminal event: trust the record.
+        const now = await api.call('GetOperation', { operation_id: operationId });
+        if (TERMINAL(now)) {
+          view.state = now.state;
+          view.reason = now.reason;
+          view.done = now.done;
+          view.total = now.total;
+          break;
+        }
+        if (++reconnects > MAX_RECONNECTS) throw new Error(`the event stream of ${operationId} keeps ending before the operation does`);
+        await sleep(500, undefined, { signal }).catch(() => undefined);
+      }
+    }
+    detached = signal.aborted && !isTerminal(view);
+  } finally {
+    following.active = false;
+    renderer.stop();
+  }
+
+  if (detached) {
+    err.write(
+      `\ndrydock: detached from operation ${operationId}; it continues in the coordinator — re-attach: drydock ops watch ${operationId}  cancel: drydock ops cancel ${operationId}\n`,
+    );
+    return { exitCode: EXIT.INTERRUPTED, view };
+  }
+  if (opts.mode !== 'json') out.write(`${summaryLine(view)}\n`);
+  return { exitCode: view.state === 'OPERATION_STATE_SUCCEEDED' ? EXIT.OK : EXIT.OPERATION_FAILED, view };
+}
+
+function TERMINAL(op: Operation): boolean {
+  return op.state === 'OPERATION_STATE_SUCCEEDED' || op.state === 'OPERATION_STATE_FAILED' || op.state === 'OPERATION_STATE_CANCELLED';
+}
+
+export function summaryLine(view: OperationViewState): string {
+  const { done, total } = progressCounts(view);
+  const steps = [...view.steps.values()];
+  const failed = steps.filter((s) => s.phase === 'STEP_PHASE_FAILED').length;
+  const parts = [`operation ${view.id} ${stateLabel(view.state)}: ${kindLabel(view.kind)} of ${view.hostId}`];
+  if (total) parts.push(`${done}/${total} servers done${failed ? `, ${failed} failed` : ''}`);
+  if (view.reason) parts.push(view.reason);
+  return parts.join(', ');
+}

@@ -1,0 +1,25 @@
+// Entry point of the `drydock` CLI (bin/drydock.mjs runs it through tsx).
+// Owns the process: Ctrl-C handling and the exit code.
+import { runCli } from './program.ts';
+import { EXIT } from './exit.ts';
+import { following } from './follow.ts';
+
+const interrupt = new AbortController();
+let interrupted = false;
+process.on('SIGINT', () => {
+  // First Ctrl-C: detach cleanly (bars stopped, advice printed). Second: leave now.
+  // Nothing followed (a plain call in flight): leave now.
+  if (interrupted || !following.active) process.exit(EXIT.INTERRUPTED);
+  interrupted = true;
+  interrupt.abort();
+  // Should detaching hang on a dead connection, do not hang with it.
+  setTimeout(() => process.exit(EXIT.INTERRUPTED), 3000).unref();
+});
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  // `drydock hosts | head` closes the pipe early: not an error.
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+const code = await runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env, interrupt: interrupt.signal });
+process.exit(interrupted && code === EXIT.OK ? EXIT.INTERRUPTED : code);
