@@ -25,9 +25,14 @@ export interface MoveMode {
 export function moveMode(server: ServerRecord): MoveMode {
   const active = isActiveState(server.state);
   if (!active) return { action: 'COLD_MIGRATE', wasRunning: false, why: `${server.state}: definition and local disks move cold` };
-  if (server.smart) return { action: 'COLD_MIGRATE', wasRunning: true, why: 'smart server: moves cold, started again on the target' };
-  if (!server.hotMigration) return { action: 'COLD_MIGRATE', wasRunning: true, why: 'hot migration off: moves cold, started again on the target' };
-  return { action: 'LIVE_MIGRATE', wasRunning: true, why: `${server.state}, hot migration on: moves live` };
+  if (server.smart) return { action: 'COLD_MIGRATE', wasRunning: true, why: 'smart server: cold, started again after the move' };
+  if (!server.hotMigration) return { action: 'COLD_MIGRATE', wasRunning: true, why: 'hot migration off: cold, started again after the move' };
+  return { action: 'LIVE_MIGRATE', wasRunning: true, why: `${server.state}, hot migration on: live` };
+}
+
+/** "<how>; to <host>: <why that host>". */
+export function moveReason(mode: MoveMode, chosen: CandidateVerdict, candidates: readonly CandidateVerdict[], policy: ZonePolicy): string {
+  return `${mode.why}; to ${chosen.hostId}: ${choiceReason(chosen, candidates, policy)}`;
 }
 
 export interface EvaluateInput {
@@ -188,7 +193,7 @@ export function pickTarget(
     hostId: chosen.hostId,
     action: mode.action,
     wasRunning: mode.wasRunning,
-    reason: `${mode.why} to ${chosen.hostId}: ${choiceReason(chosen, candidates, policy)}`,
+    reason: moveReason(mode, chosen, candidates, policy),
     candidates,
     reservation: reservationFor(server, target, options.operationId ?? ''),
   };

@@ -8,7 +8,7 @@ import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts'
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
 import { allocationOf, indexSnapshot, isActiveState, isKvmHypervisor } from './inventory.ts';
-import { chooseTarget, choiceReason, evaluateCandidates, moveMode, noTargetReason, reservationFor } from './placement.ts';
+import { chooseTarget, evaluateCandidates, moveMode, moveReason, noTargetReason, reservationFor } from './placement.ts';
 import type { Reservation } from './reservations.ts';
 import { Reservations } from './reservations.ts';
 import type { Plan, PlannedServer, PlanOptions, PlanRefusal, PlanRequest } from './types.ts';
@@ -82,7 +82,7 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
       const r = reservationFor(server, index.hostsById.get(chosen.hostId)!);
       reservations.reserve(r);
       planned.push(r);
-      entry = { ...base, action: mode.action, targetHostId: chosen.hostId, reason: `${mode.why} to ${chosen.hostId}: ${choiceReason(chosen, candidates, plan.policy)}`, estimatedSeconds: 0 };
+      entry = { ...base, action: mode.action, targetHostId: chosen.hostId, reason: moveReason(mode, chosen, candidates, plan.policy), estimatedSeconds: 0 };
     } else {
       // Active servers that fit nowhere are stopped; shut-off ones simply
       // stay defined on the host, unusable until it returns. Either way the

@@ -1,0 +1,34 @@
+// The planner's public surface: the coordinator, the executor and the CLI
+// import from here, not from the files behind it.
+export type * from './types.ts';
+export { planMaintenance } from './plan.ts';
+export { pickTarget, moveMode, evaluateCandidates, chooseTarget, reservationFor, largestFirst } from './placement.ts';
+export type { PickTargetOptions, PickedTarget, MoveMode } from './placement.ts';
+export { Reservations } from './reservations.ts';
+export type { Reservation, HostReservedTotals } from './reservations.ts';
+export {
+  TARGET_CHECKS,
+  CPU_NOT_CHECKED,
+  MEMORY_WARN_RATIO,
+  checkNotSource,
+  checkNotAttempted,
+  checkSameZone,
+  checkKvm,
+  checkEnabled,
+  checkOnline,
+  checkNotInMaintenance,
+  checkMemory,
+  checkVcpu,
+  checkLocalDisk,
+  checkSharedStorage,
+  checkCpuCompatible,
+  runChecks,
+  isEligible,
+} from './checks.ts';
+export type { CheckContext, TargetCheck } from './checks.ts';
+export { NoValidTargetError, PlanRefusedError, UnmigratableServersError, assertPlanRunnable } from './errors.ts';
+export { DEFAULT_BANDWIDTH_BPS, OVERHEAD_S, estimateServerSeconds, estimateTotalSeconds, concurrentMoves } from './estimate.ts';
+export { serializeSnapshot, parseSnapshot, snapshotFromJson, SnapshotFileError, SNAPSHOT_FILE_KIND, SNAPSHOT_FILE_VERSION } from './snapshot-file.ts';
+export { formatPlan, formatTable } from './format.ts';
+export type { FormatPlanOptions } from './format.ts';
+export { indexSnapshot, isKvmHypervisor, isActiveState } from './inventory.ts';
