@@ -1,0 +1,236 @@
+// The CLI's pure pieces: table layout, human units, the folded operation
+// view with its overall ETA, exit-code mapping, settings precedence.
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  enumLabel,
+  formatBytes,
+  formatDuration,
+  formatPercent,
+  formatRelative,
+  formatTimestamp,
+  renderFields,
+  renderTable,
+  wrapWords,
+} from '../cli/table.ts';
+import { applyEvent, eventLine, overallEtaSeconds, progressCounts, stepPercent, viewFromOperation } from '../cli/operation-view.ts';
+import { describeError, EXIT, CliError } from '../cli/exit.ts';
+import { resolveSettings } from '../cli/settings.ts';
+import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
+import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
+import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+test('formatBytes: binary units, one decimal below 100, none above', (t) => {
+  t.is(formatBytes(0), '0 B');
+  t.is(formatBytes(512), '512 B');
+  t.is(formatBytes(1023), '1023 B');
+  t.is(formatBytes(1024), '1 KiB');
+  t.is(formatBytes(1536), '1.5 KiB');
+  t.is(formatBytes(1.5 * GiB), '1.5 GiB');
+  t.is(formatBytes(512 * MiB), '512 MiB');
+  t.is(formatBytes(24 * GiB), '24 GiB');
+  t.is(formatBytes(123.4 * GiB), '123 GiB');
+  t.is(formatBytes(1024 * 1024 - 1), '1 MiB', 'rounding up to 1024 becomes the next unit');
+  t.is(formatBytes(3 * 1024 ** 4), '3 TiB');
+  t.is(formatBytes(-1), '?');
+  t.is(formatBytes(Number.NaN), '?');
+});
+
+test('formatDuration: the two largest units', (t) => {
+  t.is(formatDuration(0), '0s');
+  t.is(formatDuration(45), '45s');
+  t.is(formatDuration(59.6), '1m');
+  t.is(formatDuration(60), '1m');
+  t.is(formatDuration(125), '2m 5s');
+  t.is(formatDuration(3600), '1h');
+  t.is(formatDuration(3720), '1h 2m');
+  t.is(formatDuration(3 * 86400 + 4 * 3600 + 59), '3d 4h');
+  t.is(formatDuration(-1), '?');
+});
+
+test('formatRelative: ago, in, never', (t) => {
+  const now = 1_700_000_000_000;
+  t.is(formatRelative(0, now), 'never');
+  t.is(formatRelative(now - 5_000, now), '5s ago');
+  t.is(formatRelative(now - 3 * 60_000, now), '3m ago');
+  t.is(formatRelative(now + 2 * 3_600_000, now), 'in 2h');
+  t.is(formatRelative(now - 200, now), 'just now');
+});
+
+test('formatTimestamp, formatPercent, enumLabel', (t) => {
+  t.is(formatTimestamp(0), '-');
+  t.is(formatTimestamp(Date.UTC(2026, 10, 25, 9, 43, 46, 123)), '2026-11-25 09:43:46Z');
+  t.is(formatPercent(45.678), '45.7%');
+  t.is(formatPercent(0), '0%');
+  t.is(formatPercent(130), '100%');
+  t.is(enumLabel('MAINTENANCE_STATE_IN_MAINTENANCE', 'MAINTENANCE_STATE_'), 'in-maintenance');
+  t.is(enumLabel('CPU_MODE_UNSPECIFIED', 'CPU_MODE_'), '-');
+  t.is(enumLabel('', 'CPU_MODE_'), '-');
+});
+
+test('renderTable: headers, widths, numbers right-aligned, empty cells as -', (t) => {
+  const rows = [
+    { id: 'h1', mem: formatBytes(1.5 * GiB), n: 3, label: '' },
+    { id: 'host-long', mem: formatBytes(24 * GiB), n: 12, label: 'rack 4' },
+  ];
+  const text = renderTable(
+    [
+      { header: 'id', value: (r: (typeof rows)[number]) => r.id },
+      { header: 'memory', value: (r) => r.mem, align: 'right' },
+      { header: 'servers', value: (r) => r.n },
+      { header: 'label', value: (r) => r.label },
+    ],
+    rows,
+  );
+  t.is(
+    text,
+    ['ID          MEMORY  SERVERS  LABEL', 'h1         1.5 GiB        3  -', 'host-long   24 GiB       12  rack 4', ''].join('\n'),
+  );
+  t.is(renderTable([{ header: 'id', value: (r: { id: string }) => r.id }], []), 'ID\n', 'no rows: headers only');
+});
+
+test('renderFields aligns values and indents continuation lines', (t) => {
+  t.is(renderFields([['ID', 'h1'], ['Storage cluster', ''], ['Flags', 'a b\nc d']]), 'ID:               h1\nStorage cluster:  -\nFlags:            a b\n                  c d\n');
+});
+
+test('wrapWords wraps at the width', (t) => {
+  t.is(wrapWords(['aaaa', 'bbbb', 'cccc'], 9), 'aaaa bbbb\ncccc');
+  t.is(wrapWords([], 10), '');
+});
+
+// ------------------------------------------------------------ operation view
+
+function step(over: Partial<ServerStep>): ServerStep {
+  return {
+    server_uuid: 'u1', server_name: 'web-1', action: 'SERVER_ACTION_LIVE_MIGRATE', phase: 'STEP_PHASE_PENDING',
+    source_host_id: 'h1', target_host_id: 'h2', migration_id: '', attempt: 0, tried_targets: [], percent: 0,
+    bytes_processed: 0, bytes_total: 0, bandwidth_bps: 0, eta_seconds: 0, was_running: true, error: '',
+    started_at_ms: 0, finished_at_ms: 0, reason: '', ...over,
+  };
+}
+
+function operation(steps: ServerStep[]): Operation {
+  return {
+    id: 'op1', kind: 'OPERATION_KIND_ENABLE_MAINTENANCE', host_id: 'h1', state: 'OPERATION_STATE_RUNNING', reason: '',
+    steps, done: 0, total: steps.length, stop_unmigratable: false, requested_by: 'test', created_at_ms: 1000,
+    updated_at_ms: 1000, finished_at_ms: 0, moved_away: [], stage: '', last_event_seq: 0,
+  };
+}
+
+function event(over: Partial<OperationEvent>): OperationEvent {
+  return { operation_id: 'op1', seq: 1, at_ms: Date.UTC(2026, 0, 1, 10, 0, 0), type: 'message', state: 'OPERATION_STATE_UNSPECIFIED', step: null, message: '', done: 0, total: 0, stage: '', ...over };
+}
+
+test('applyEvent folds steps, merges progress, ignores replays', (t) => {
+  const view = viewFromOperation(operation([step({}), step({ server_uuid: 'u2', server_name: 'db-1' })]));
+  applyEvent(view, event({ seq: 1, type: 'step', step: step({ phase: 'STEP_PHASE_MIGRATING', started_at_ms: 10_000 }) }));
+  // A progress event that carries only the moving numbers keeps the names.
+  applyEvent(view, event({ seq: 2, type: 'progress', step: step({ server_name: '', target_host_id: '', action: 'SERVER_ACTION_UNSPECIFIED', phase: 'STEP_PHASE_UNSPECIFIED', percent: 40, bytes_processed: 400 * MiB, bytes_total: GiB, eta_seconds: 6 }) }));
+  const s = view.steps.get('u1')!;
+  t.is(s.server_name, 'web-1');
+  t.is(s.target_host_id, 'h2');
+  t.is(s.phase, 'STEP_PHASE_MIGRATING');
+  t.is(s.percent, 40);
+  t.is(stepPercent(s), 40);
+  // Replay of seq 1 must not roll progress back.
+  applyEvent(view, event({ seq: 1, type: 'step', step: step({ phase: 'STEP_PHASE_MIGRATING' }) }));
+  t.is(view.steps.get('u1')!.percent, 40);
+  applyEvent(view, event({ seq: 3, type: 'state', state: 'OPERATION_STATE_SUCCEEDED', done: 2, total: 2 }));
+  t.is(view.state, 'OPERATION_STATE_SUCCEEDED');
+  t.deepEqual(progressCounts(view), { done: 2, total: 2 });
+});
+
+test('eventLine: one greppable line per event', (t) => {
+  const view = viewFromOperation(operation([step({})]));
+  const ev = event({ seq: 1, type: 'progress', step: step({ phase: 'STEP_PHASE_MIGRATING', percent: 45.2, bytes_processed: 1.2 * GiB, bytes_total: 2 * GiB, bandwidth_bps: 100 * MiB, eta_seconds: 9 }) });
+  applyEvent(view, ev);
+  t.is(eventLine(view, ev), '10:00:00 progress web-1 live-migrate h1 -> h2 migrating 45.2% 1.2 GiB/2 GiB 100 MiB/s eta 9s');
+  const st = event({ seq: 2, type: 'state', state: 'OPERATION_STATE_PAUSED', message: 'no target for db-1' });
+  applyEvent(view, st);
+  t.is(eventLine(view, st), '10:00:00 state paused (0/1 done, no target for db-1)');
+});
+
+test('overallEtaSeconds: finished steps set the pace for pending ones', (t) => {
+  const now = 100_000;
+  const view = viewFromOperation(
+    operation([
+      step({ server_uuid: 'a', phase: 'STEP_PHASE_DONE', started_at_ms: 0, finished_at_ms: 20_000 }),
+      step({ server_uuid: 'b', phase: 'STEP_PHASE_MIGRATING', started_at_ms: 90_000, eta_seconds: 10 }),
+      step({ server_uuid: 'c' }),
+      step({ server_uuid: 'd' }),
+    ]),
+  );
+  t.is(overallEtaSeconds(view, now), 10 + 2 * 20);
+  // Nothing finished yet: the active step's elapsed + eta stands in.
+  const early = viewFromOperation(operation([step({ server_uuid: 'b', phase: 'STEP_PHASE_MIGRATING', started_at_ms: 95_000, eta_seconds: 5 }), step({ server_uuid: 'c' })]));
+  t.is(overallEtaSeconds(early, now), 5 + 10);
+  // No basis at all.
+  t.is(overallEtaSeconds(viewFromOperation(operation([step({ server_uuid: 'c' })])), now), undefined);
+  const done = viewFromOperation({ ...operation([]), state: 'OPERATION_STATE_SUCCEEDED' });
+  t.is(overallEtaSeconds(done, now), 0);
+});
+
+// ------------------------------------------------------------ errors
+
+function grpcError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}
+
+test('describeError maps gRPC codes to one line and an exit code', (t) => {
+  const ctx = { address: '127.0.0.1:7443', timeoutMs: 30_000, listHint: 'drydock hosts' };
+  const nf = describeError(grpcError(grpc.status.NOT_FOUND, 'host "h9" not found'), ctx);
+  t.is(nf.exitCode, EXIT.NOT_FOUND);
+  t.is(nf.line, `drydock: host "h9" not found — check the id; 'drydock hosts' lists them`);
+  t.is(describeError(grpcError(grpc.status.UNAUTHENTICATED, 'bad token'), ctx).exitCode, EXIT.AUTH);
+  t.is(describeError(grpcError(grpc.status.PERMISSION_DENIED, 'x lacks'), ctx).exitCode, EXIT.AUTH);
+  t.is(describeError(grpcError(grpc.status.FAILED_PRECONDITION, 'cannot move:\n  a\n  b'), ctx).line.includes('\n'), false);
+  t.is(describeError(grpcError(grpc.status.FAILED_PRECONDITION, 'x'), ctx).exitCode, EXIT.REFUSED);
+  t.is(describeError(grpcError(grpc.status.INVALID_ARGUMENT, 'zone_id: bad'), ctx).exitCode, EXIT.USAGE);
+  const un = describeError(grpcError(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7443.'), ctx);
+  t.is(un.exitCode, EXIT.UNAVAILABLE);
+  t.regex(un.line, /^drydock: cannot reach the coordinator at 127\.0\.0\.1:7443 \(ECONNREFUSED\) — /);
+  t.is(describeError(grpcError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded'), ctx).exitCode, EXIT.UNAVAILABLE);
+  t.is(describeError(grpcError(grpc.status.INTERNAL, 'boom'), ctx).exitCode, EXIT.SERVER_ERROR);
+  t.is(describeError(new CliError('no', 'do this', EXIT.REFUSED), ctx).line, 'drydock: no — do this');
+});
+
+// ------------------------------------------------------------ settings
+
+test('settings: flags > env > file > defaults; token file; paths relative to the file', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'drydock-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'cli.yaml');
+  writeFileSync(file, 'address: file:1\ntokenFile: tok\ntimeout: 5s\n');
+  writeFileSync(path.join(dir, 'tok'), 'from-file\n');
+  const env = { DRYDOCK_CONFIG: file, HOME: dir };
+
+  const fromFile = resolveSettings({}, env);
+  t.is(fromFile.address, 'file:1');
+  t.is(fromFile.token, 'from-file');
+  t.is(fromFile.timeoutMs, 5000);
+
+  const fromEnv = resolveSettings({}, { ...env, DRYDOCK_ADDRESS: 'env:2', DRYDOCK_TOKEN: 'from-env' });
+  t.is(fromEnv.address, 'env:2');
+  t.is(fromEnv.token, 'from-env');
+
+  const fromFlags = resolveSettings({ address: 'flag:3', token: 'from-flag' }, { ...env, DRYDOCK_ADDRESS: 'env:2', DRYDOCK_TOKEN: 'from-env' });
+  t.is(fromFlags.address, 'flag:3');
+  t.is(fromFlags.token, 'from-flag');
+
+  const defaults = resolveSettings({}, { HOME: dir });
+  t.is(defaults.address, '127.0.0.1:7443');
+  t.is(defaults.token, '');
+  t.is(defaults.timeoutMs, 30_000);
+
+  writeFileSync(file, 'adress: typo\n');
+  const err = t.throws(() => resolveSettings({}, env));
+  t.true(err instanceof CliError);
+  t.regex(err!.message, /adress/);
+  t.throws(() => resolveSettings({ cert: 'a' }, { HOME: dir }), { message: /--cert and --key/ });
+});
