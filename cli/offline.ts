@@ -1,12 +1,214 @@
-// `drydock snapshot` and `drydock plan --snapshot`: the inventory as a file,
-// and the planner run on it offline.
+// `drydock snapshot` and `drydock plan --snapshot`: the inventory as a file
+// (coordinator/planner's snapshot format), and the same planner run on it
+// offline, with no coordinator, for what-if questions and change reviews.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Ctx } from './program.ts';
 import { CliError, EXIT, type ExitCode } from './exit.ts';
+import { formatPlan, parseSnapshot, planMaintenance, serializeSnapshot, type Plan as PlannerPlan, type PlannedServer as PlannerServer } from '../coordinator/planner/index.ts';
+import { policyFromProto } from '../coordinator/admin/convert.ts';
+import type { CpuMode, InventorySnapshot, MaintenanceState, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
+import type { Zone } from '../common/generated/drydock/admin/v1/Zone.ts';
+import type { Host } from '../common/generated/drydock/admin/v1/Host.ts';
+import type { Server } from '../common/generated/drydock/admin/v1/Server.ts';
+import type { Plan } from '../common/generated/drydock/admin/v1/Plan.ts';
+import type { PlannedServer } from '../common/generated/drydock/admin/v1/PlannedServer.ts';
 
-export async function snapshotCommand(_ctx: Ctx, _opts: { output?: string }): Promise<ExitCode> {
-  throw new CliError('snapshots are not available in this build', 'coordinator/planner/snapshot-file.ts has not landed yet', EXIT.SERVER_ERROR);
+const MAINTENANCE: Record<string, MaintenanceState> = {
+  MAINTENANCE_STATE_NONE: 'none',
+  MAINTENANCE_STATE_ENTERING: 'entering',
+  MAINTENANCE_STATE_IN_MAINTENANCE: 'in_maintenance',
+  MAINTENANCE_STATE_RETURNING: 'returning',
+};
+
+function cpuMode(m: string): CpuMode {
+  const short = m.replace(/^CPU_MODE_/, '');
+  return short === 'EXTENDED' || short === 'PASSTHROUGH' ? short : 'DEFAULT';
 }
 
-export async function offlinePlanCommand(_ctx: Ctx, _opts: { snapshot: string; host: string; explain?: boolean }): Promise<ExitCode> {
-  throw new CliError('offline planning is not available in this build', 'coordinator/planner/snapshot-file.ts has not landed yet', EXIT.SERVER_ERROR);
+export function zoneRecordFromProto(z: Zone): ZoneRecord {
+  const c = z.cpu;
+  return {
+    id: z.id,
+    name: z.name,
+    description: z.description,
+    cpuMode: cpuMode(z.cpu_mode),
+    policy: z.policy ? policyFromProto(z.policy) : {},
+    cpu: {
+      model: c?.model ?? '',
+      vendor: c?.vendor ?? '',
+      features: c?.features ?? [],
+      extraFeatures: c?.extra_features ?? [],
+      xml: c?.xml ?? '',
+      history: (c?.history ?? []).map((h) => ({
+        atMs: h.at_ms,
+        fromModel: h.from_model,
+        toModel: h.to_model,
+        featuresLost: h.features_lost,
+        featuresGained: h.features_gained,
+        causeHostId: h.cause_host_id,
+        reason: h.reason as ZoneRecord['cpu']['history'][number]['reason'],
+        message: h.message,
+      })),
+      advice: c?.advice ?? [],
+      mismatchedHosts: c?.mismatched_hosts ?? [],
+      updatedAtMs: c?.updated_at_ms ?? 0,
+    },
+    createdAtMs: z.created_at_ms,
+    updatedAtMs: z.updated_at_ms,
+  };
+}
+
+/**
+ * The admin API shows a host's shared pools by name only and no local
+ * pools; the snapshot carries what it has (shared pools as active, with no
+ * capacity figure, since the planner only checks their reach).
+ */
+export function hostRecordFromProto(h: Host): InventorySnapshot['hosts'][number] {
+  return {
+    id: h.id,
+    hostname: h.hostname,
+    zoneId: h.zone_id,
+    label: h.label,
+    enabled: h.enabled,
+    storageCluster: h.storage_cluster,
+    hypervisorType: h.hypervisor_type,
+    grpcEndpoint: h.grpc_endpoint,
+    migrationUri: h.migration_uri,
+    incarnation: h.incarnation,
+    bootId: h.boot_id,
+    cpu: { arch: '', vendor: h.cpu?.vendor ?? '', model: h.cpu?.model ?? '', features: h.cpu?.host_flags ?? [], disabled_features: [], xml: '' },
+    topology: { sockets: 0, cores_per_socket: 0, threads_per_core: 0, logical_cpus: h.logical_cpus },
+    memoryTotalBytes: h.memory_total_bytes,
+    memoryFreeBytes: h.memory_free_bytes,
+    storagePools: h.storage_pools_shared.map((name) => ({ name, type: 'shared', path: '', shared: true, active: true, capacity_bytes: 0, available_bytes: 0 })),
+    libvirtVersion: h.libvirt_version,
+    qemuVersion: h.qemu_version,
+    maintenance: MAINTENANCE[h.maintenance] ?? 'none',
+    maintenanceOpId: h.maintenance_operation_id,
+    registeredAtMs: h.registered_at_ms,
+    factsAtMs: h.last_heartbeat_ms,
+    online: h.online,
+    lastHeartbeatMs: h.last_heartbeat_ms,
+  };
+}
+
+/** Disks are summarised by the API: one local disk of the local bytes, one shared disk per shared pool. */
+export function serverRecordFromProto(s: Server): ServerRecord {
+  const disks: ServerRecord['disks'] = [];
+  if (s.local_disk_bytes > 0) {
+    disks.push({ target: 'local', path: '', capacity_bytes: s.local_disk_bytes, allocation_bytes: s.local_disk_bytes, pool: '', shared: false, format: '', type: 'file', readonly: false });
+  }
+  for (const pool of s.shared_pools) {
+    disks.push({ target: `shared:${pool}`, path: '', capacity_bytes: 0, allocation_bytes: 0, pool, shared: true, format: '', type: 'file', readonly: false });
+  }
+  return {
+    uuid: s.uuid,
+    name: s.name,
+    hostId: s.host_id,
+    state: s.state,
+    vcpus: s.vcpus,
+    memoryBytes: s.memory_bytes,
+    disks,
+    cpu: { mode: s.cpu_mode, model: s.cpu_model, features: [], xml: '' },
+    domainType: 'kvm',
+    hotMigration: s.hot_migration,
+    smart: s.smart,
+    flagsSetByOperator: false,
+    operationId: s.operation_id,
+    updatedAtMs: s.updated_at_ms,
+  };
+}
+
+export async function snapshotCommand(ctx: Ctx, opts: { output?: string }): Promise<ExitCode> {
+  const takenAtMs = Date.now();
+  const [zones, hosts, servers] = await Promise.all([
+    ctx.api.call('ListZones', {}),
+    ctx.api.call('ListHosts', { zone_id: '' }),
+    ctx.api.call('ListServers', { host_id: '', zone_id: '' }),
+  ]);
+  const snapshot: InventorySnapshot = {
+    takenAtMs,
+    zones: zones.zones.map(zoneRecordFromProto),
+    hosts: hosts.hosts.map(hostRecordFromProto),
+    // A server whose host is not listed (mid-registration) would make the file invalid.
+    servers: servers.servers.filter((s) => hosts.hosts.some((h) => h.id === s.host_id)).map(serverRecordFromProto),
+  };
+  const text = serializeSnapshot(snapshot);
+  parseSnapshot(text); // what we write must read back
+  if (!opts.output || opts.output === '-') {
+    ctx.io.out.write(text);
+  } else {
+    // Write then rename: an interrupted run never leaves half a file.
+    const tmp = path.join(path.dirname(opts.output), `.${path.basename(opts.output)}.${process.pid}.tmp`);
+    writeFileSync(tmp, text, { mode: 0o644 });
+    renameSync(tmp, opts.output);
+    ctx.io.err.write(`wrote ${opts.output}: ${snapshot.zones.length} zone(s), ${snapshot.hosts.length} host(s), ${snapshot.servers.length} server(s)\n`);
+  }
+  if (snapshot.servers.some((s) => s.disks.some((d) => !d.shared))) {
+    ctx.io.err.write(
+      'note: the admin API does not list hosts\' local storage pools; offline plans block servers with local disks unless you add storagePools to the hosts in the file\n',
+    );
+  }
+  return EXIT.OK;
+}
+
+function plannedToProto(p: PlannerServer): PlannedServer {
+  return {
+    server_uuid: p.serverUuid,
+    server_name: p.serverName,
+    action: `SERVER_ACTION_${p.action}`,
+    target_host_id: p.targetHostId,
+    reason: p.reason,
+    memory_bytes: p.memoryBytes,
+    local_disk_bytes: p.localDiskBytes,
+    was_running: p.wasRunning,
+    candidates: p.candidates.map((c) => ({
+      host_id: c.hostId,
+      eligible: c.eligible,
+      checks: c.checks.map((k) => ({ check: k.check, verdict: k.verdict, reason: k.reason })),
+      memory_free_after_bytes: c.memoryFreeAfterBytes,
+    })),
+    estimated_seconds: p.estimatedSeconds,
+  };
+}
+
+/** The planner's plan in the admin API's Plan shape, so `plan --json` matches `maintenance plan --json`. */
+export function planToProto(plan: PlannerPlan): Plan {
+  return {
+    host_id: plan.hostId,
+    zone_id: plan.zoneId,
+    servers: plan.servers.map(plannedToProto),
+    blockers: plan.blockers.map(plannedToProto),
+    refusals: plan.refusals.map((r) => r.message),
+    warnings: plan.warnings,
+    estimated_seconds: plan.estimatedSeconds,
+    assumed_bandwidth_bps: plan.assumedBandwidthBps,
+    planned_at_ms: plan.plannedAtMs,
+  };
+}
+
+export async function offlinePlanCommand(
+  ctx: Ctx,
+  opts: { snapshot: string; host: string; explain?: boolean; stopUnmigratable?: boolean },
+): Promise<ExitCode> {
+  let text: string;
+  try {
+    text = readFileSync(opts.snapshot, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${opts.snapshot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check the path; 'drydock snapshot -o FILE' writes one", EXIT.USAGE);
+  }
+  let snapshot: InventorySnapshot;
+  try {
+    snapshot = parseSnapshot(text);
+  } catch (err) {
+    throw new CliError(`${opts.snapshot}: ${(err as Error).message}`, 'fix the field named above, or take a fresh one with drydock snapshot', EXIT.USAGE);
+  }
+  if (!snapshot.hosts.some((h) => h.id === opts.host)) {
+    const known = snapshot.hosts.map((h) => h.id).slice(0, 10).join(', ');
+    throw new CliError(`host ${JSON.stringify(opts.host)} is not in ${opts.snapshot}`, `pick one of: ${known || '(the file has no hosts)'}`, EXIT.NOT_FOUND);
+  }
+  const plan = planMaintenance(snapshot, { hostId: opts.host, stopUnmigratable: Boolean(opts.stopUnmigratable) });
+  ctx.show(planToProto(plan), () => formatPlan(plan, { candidates: Boolean(opts.explain) }));
+  return EXIT.OK;
 }

@@ -512,8 +512,9 @@ Reference: docs/cli.md`,
     .description('plan a maintenance offline from a snapshot file (no coordinator needed)')
     .requiredOption('--snapshot <file>', 'inventory snapshot (from drydock snapshot)')
     .requiredOption('--host <host>', 'the host to plan maintenance for')
+    .option('--stop-unmigratable', 'plan as enable --stop-unmigratable would (servers that fit nowhere are stopped)')
     .option('--explain', 'show every candidate target and its checks')
-    .action(act(async (ctx, opts: { snapshot: string; host: string; explain?: boolean }) => offlinePlanCommand(ctx, opts)));
+    .action(act(async (ctx, opts: { snapshot: string; host: string; explain?: boolean; stopUnmigratable?: boolean }) => offlinePlanCommand(ctx, opts)));
 
   return program;
 }
