@@ -1,0 +1,145 @@
+// One agent: migration manager (records reconciled first), gRPC server, NATS
+// publisher, wired to one Hypervisor. main.ts runs one per process with the
+// libvirt hypervisor; sim-cluster.ts runs many in one process with sims.
+import { execFile } from 'node:child_process';
+import type { Logger } from '../common/logging.ts';
+import { createLogger } from '../common/logging.ts';
+import { errorMessage } from '../common/errors.ts';
+import type { ServingServer } from '../common/grpc-server.ts';
+import type { AgentConfig } from './config.ts';
+import type { Hypervisor } from './hypervisor/hypervisor.ts';
+import { FactsSource, newIncarnation, type OsFacts } from './facts.ts';
+import { MigrationManager } from './migrations/manager.ts';
+import { NatsPublisher } from './nats-publisher.ts';
+import { startAgentGrpcServer } from './server.ts';
+
+export interface StartAgentOptions {
+  config: AgentConfig;
+  hypervisor: Hypervisor;
+  log?: Logger;
+  /** Boot id source (the sim supplies its own). */
+  bootId?: () => Promise<string>;
+  /** OS facts source (the sim reports the sim host, not this machine). */
+  osFacts?: () => Promise<OsFacts>;
+  /** What RebootHost does after answering. Default: run config.rebootCommand. */
+  reboot?: (reason: string) => void;
+  /** Upper bound of the NATS reconnect backoff. */
+  natsMaxBackoffMs?: number;
+}
+
+export interface AgentHandle {
+  hostId: string;
+  /** host:port the coordinator dials (advertised). */
+  endpoint: string;
+  port: number;
+  incarnation: string;
+  hypervisor: Hypervisor;
+  facts: FactsSource;
+  migrations: MigrationManager;
+  grpc: ServingServer;
+  /** null when no NATS servers are configured. */
+  publisher: NatsPublisher | null;
+  /** Stops serving, lets migrations finish (up to graceMs, then cancels them), closes NATS. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Runs the configured reboot command (argv, no shell) and logs its outcome. */
+export function runRebootCommand(argv: string[], log: Logger): void {
+  const [cmd, ...args] = argv;
+  if (!cmd) return;
+  execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => {
+    if (err) log.error({ err: errorMessage(err), stderr: String(stderr).slice(-2000) }, 'reboot command failed');
+    else log.info({ stdout: String(stdout).slice(-2000) }, 'reboot command ran');
+  });
+}
+
+export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> {
+  const { config, hypervisor } = opts;
+  const log = (opts.log ?? createLogger('drydock-agent', config.logLevel as never)).child({ hostId: config.hostId });
+  const incarnation = newIncarnation();
+  let endpoint = config.grpc.advertisedEndpoint;
+
+  const migrations = new MigrationManager({
+    hostId: config.hostId,
+    hypervisor,
+    stateDir: config.stateDir,
+    settings: config.migration,
+    sharedPathPrefixes: config.storage.sharedPathPrefixes,
+    log,
+  });
+  await migrations.open();
+
+  const facts = new FactsSource({
+    hostId: config.hostId,
+    hypervisor,
+    grpcEndpoint: () => endpoint,
+    storageCluster: config.storage.clusterId,
+    incarnation,
+    bootId: opts.bootId,
+    osFacts: opts.osFacts,
+    sharedPathPrefixes: config.storage.sharedPathPrefixes,
+  });
+
+  const reboot = opts.reboot ?? ((reason: string) => {
+    log.warn({ reason, argv: config.rebootCommand }, 'running the reboot command');
+    runRebootCommand(config.rebootCommand, log);
+  });
+
+  let grpc: ServingServer;
+  try {
+    grpc = await startAgentGrpcServer(
+      { hostId: config.hostId, hypervisor, migrations, facts, shutdownTimeoutMs: config.migration.shutdownTimeoutMs, reboot, log },
+      { address: config.grpc.listenAddress, tls: config.tls },
+    );
+  } catch (err) {
+    await migrations.close(0);
+    throw err;
+  }
+  if (!endpoint) {
+    const host = config.grpc.listenAddress.replace(/:\d+$/, '');
+    endpoint = `${host}:${grpc.port}`;
+  }
+
+  let publisher: NatsPublisher | null = null;
+  if (config.nats.servers.length) {
+    publisher = new NatsPublisher({
+      servers: config.nats.servers,
+      auth: config.nats,
+      hostId: config.hostId,
+      hypervisor,
+      facts,
+      grpcEndpoint: () => endpoint,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      factsIntervalMs: config.factsIntervalMs,
+      log,
+      maxBackoffMs: opts.natsMaxBackoffMs,
+    });
+    publisher.start();
+  }
+  log.info({ endpoint, incarnation, hypervisor: hypervisor.kind, migrationUri: hypervisor.migrationUri }, 'agent started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    hostId: config.hostId,
+    get endpoint() {
+      return endpoint;
+    },
+    port: grpc.port,
+    incarnation,
+    hypervisor,
+    facts,
+    migrations,
+    grpc,
+    publisher,
+    stop(graceMs = 5000) {
+      stopping ??= (async () => {
+        grpc.setServing('NOT_SERVING');
+        await migrations.close(graceMs);
+        await grpc.close(1000);
+        await publisher?.stop();
+        log.info('agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}

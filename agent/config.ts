@@ -1,0 +1,319 @@
+// drydock-agent configuration: a YAML file (default /etc/drydock/agent.yaml,
+// `--config FILE` or DRYDOCK_AGENT_CONFIG) plus DRYDOCK_AGENT_* environment
+// overrides (envName("DRYDOCK_AGENT", "grpc.listenAddress") =
+// DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS). Human units are converted here, once;
+// the rest of the agent sees milliseconds and plain arrays.
+import { hostname } from 'node:os';
+import path from 'node:path';
+import {
+  ConfigError,
+  lookup,
+  parseDuration,
+  parseInteger,
+  parseString,
+  parseStringList,
+  readYamlFile,
+  rejectUnknownKeys,
+} from '../common/config.ts';
+import { assertId, assertLibvirtUri } from '../common/names.ts';
+import { DrydockError } from '../common/errors.ts';
+
+export const DEFAULT_CONFIG_FILE = '/etc/drydock/agent.yaml';
+export const ENV_PREFIX = 'DRYDOCK_AGENT';
+
+export type HypervisorKind = 'libvirt' | 'sim';
+
+export interface AgentConfig {
+  /** Stable id of this host in drydock (a NATS subject token). Default: the hostname. */
+  hostId: string;
+  grpc: {
+    /** Address the gRPC server binds, "host:port" ("0.0.0.0:7400"). Port 0 picks a free one. */
+    listenAddress: string;
+    /**
+     * host:port the coordinator dials, published in facts and heartbeats.
+     * Default: the listen address (with the bound port when it was 0).
+     */
+    advertisedEndpoint: string;
+  };
+  tls: {
+    /** Server certificate (PEM). Empty with keyFile empty = plaintext (lab/loopback only). */
+    certFile: string;
+    /** Server private key (PEM). */
+    keyFile: string;
+    /** CA that client certificates must chain to. Set = mTLS: a client without a valid certificate is refused. */
+    clientCaFile: string;
+    /**
+     * Client identities allowed to call (the coordinator's certificate CN or a
+     * DNS/URI SAN). Required when clientCaFile is set: a chain to the CA alone
+     * is not enough to drive migrations.
+     */
+    allowedClientIdentities: string[];
+  };
+  nats: {
+    /** NATS servers (nats://host:port, several for a cluster). Empty = do not publish (standalone gRPC only). */
+    servers: string[];
+    /** A .creds file (JWT + nkey seed) for decentralised auth; empty = none. */
+    credsFile: string;
+    /** User/password auth (alternative to credsFile). */
+    user: string;
+    password: string;
+    /** Token auth (alternative to the above). */
+    token: string;
+    /** CA for a TLS connection to NATS; empty = the server decides (plain on loopback). */
+    tlsCaFile: string;
+  };
+  libvirt: {
+    /** libvirt URI of the local hypervisor. */
+    uri: string;
+    /** URI peers use to migrate onto this host (qemu+tcp://<addr>/system); published in facts. */
+    migrationUri: string;
+    /** Longest a single virsh call may run before it is killed (migrations excepted). */
+    callTimeoutMs: number;
+  };
+  storage: {
+    /**
+     * Path prefixes every host of the storage cluster sees (NFS, cluster FS).
+     * Disks under them are not copied on migration; when libvirt cannot tell
+     * they are shared, live migration passes --unsafe for them (and only them).
+     */
+    sharedPathPrefixes: string[];
+    /** Directories of local disk pools: disks there are copied (copy-storage) on migration. */
+    localPoolDirs: string[];
+    /** Storage cluster this host belongs to ("" = none). Hosts of one cluster return from maintenance one at a time. */
+    clusterId: string;
+  };
+  /** Directory for the agent's own state (migration records). Must survive restarts. */
+  stateDir: string;
+  migration: {
+    /** Progress must advance at least once in this window, else the migration is aborted (not in post-copy). */
+    stallTimeoutMs: number;
+    /** Completion deadline per GiB of memory plus disk to copy. */
+    deadlinePerGiBMs: number;
+    /** Lower bound of the completion deadline. */
+    minDeadlineMs: number;
+    /** Graceful shutdown window of a cold migration before the hard stop. */
+    shutdownTimeoutMs: number;
+    /** How often job statistics are polled during a live migration. */
+    pollIntervalMs: number;
+    /** Outgoing migrations this agent runs at once; more are refused with RESOURCE_EXHAUSTED. */
+    maxConcurrent: number;
+    /** Memory iterations without convergence after which post-copy is considered (when the caller allows it). */
+    postCopyAfterIterations: number;
+  };
+  /** Heartbeat period on NATS. */
+  heartbeatIntervalMs: number;
+  /** How often facts are re-gathered to publish them when they change. */
+  factsIntervalMs: number;
+  /** argv of the host reboot command (no shell). Run after RebootHost has answered. */
+  rebootCommand: string[];
+  /** 'libvirt' (production) or 'sim' (in-memory, tests only; never the default). */
+  hypervisor: HypervisorKind;
+  /** pino level: trace, debug, info, warn, error, fatal, silent. */
+  logLevel: string;
+}
+
+/** Every option the file may hold (dotted); also the env override names. */
+export const KNOWN_KEYS = [
+  'hostId',
+  'grpc.listenAddress',
+  'grpc.advertisedEndpoint',
+  'tls.certFile',
+  'tls.keyFile',
+  'tls.clientCaFile',
+  'tls.allowedClientIdentities',
+  'nats.servers',
+  'nats.credsFile',
+  'nats.user',
+  'nats.password',
+  'nats.token',
+  'nats.tlsCaFile',
+  'libvirt.uri',
+  'libvirt.migrationUri',
+  'libvirt.callTimeout',
+  'storage.sharedPathPrefixes',
+  'storage.localPoolDirs',
+  'storage.clusterId',
+  'stateDir',
+  'migration.stallTimeout',
+  'migration.deadlinePerGiB',
+  'migration.minDeadline',
+  'migration.shutdownTimeout',
+  'migration.pollInterval',
+  'migration.maxConcurrent',
+  'migration.postCopyAfterIterations',
+  'heartbeatInterval',
+  'factsInterval',
+  'rebootCommand',
+  'hypervisor',
+  'logLevel',
+] as const;
+
+const LISTEN_RE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Which config file to read: --config FILE / --config=FILE, then DRYDOCK_AGENT_CONFIG, then the default. */
+export function configFileFrom(argv: readonly string[], env: NodeJS.ProcessEnv): { file: string; explicit: boolean } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config' || a === '-c') {
+      const next = argv[i + 1];
+      if (!next) throw new ConfigError('--config', 'needs a file name');
+      return { file: next, explicit: true };
+    }
+    if (a.startsWith('--config=')) return { file: a.slice('--config='.length), explicit: true };
+  }
+  const fromEnv = env[`${ENV_PREFIX}_CONFIG`];
+  if (fromEnv) return { file: fromEnv, explicit: true };
+  return { file: DEFAULT_CONFIG_FILE, explicit: false };
+}
+
+/** Loads, validates and compiles the config. Throws ConfigError naming the field. */
+export function loadAgentConfig(opts: { file?: string; required?: boolean; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {}): AgentConfig {
+  const env = opts.env ?? process.env;
+  const raw = opts.file ? readYamlFile(opts.file, opts.required ?? true) : {};
+  rejectUnknownKeys(raw, KNOWN_KEYS);
+  return compileAgentConfig(raw, env, opts.overrides);
+}
+
+/** Options object (as in the YAML file) + env → AgentConfig. */
+export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, overrides: Record<string, unknown> = {}): AgentConfig {
+  const get = (key: (typeof KNOWN_KEYS)[number]): unknown => (key in overrides ? overrides[key] : lookup(raw, env, ENV_PREFIX, key));
+  const str = (key: (typeof KNOWN_KEYS)[number], dflt: string, pattern?: RegExp): string => {
+    const v = get(key);
+    if (v === undefined || v === null) return dflt;
+    return parseString(typeof v === 'number' ? String(v) : v, key, pattern);
+  };
+  const list = (key: (typeof KNOWN_KEYS)[number], dflt: string[]): string[] => {
+    const v = get(key);
+    return v === undefined || v === null ? dflt : parseStringList(v, key);
+  };
+  const dur = (key: (typeof KNOWN_KEYS)[number], dflt: number, min = 0): number => {
+    const v = get(key);
+    const ms = v === undefined || v === null ? dflt : parseDuration(v, key);
+    if (ms < min) throw new ConfigError(key, `must be at least ${min} ms, got ${ms} ms`);
+    return ms;
+  };
+  const int = (key: (typeof KNOWN_KEYS)[number], dflt: number, min: number, max: number): number => {
+    const v = get(key);
+    return v === undefined || v === null ? dflt : parseInteger(v, key, min, max);
+  };
+
+  const hostId = str('hostId', safeHostname());
+  wrapId('hostId', hostId);
+
+  const listenAddress = str('grpc.listenAddress', '0.0.0.0:7400', LISTEN_RE);
+  const advertisedEndpoint = str('grpc.advertisedEndpoint', '');
+  if (advertisedEndpoint && !LISTEN_RE.test(advertisedEndpoint)) throw new ConfigError('grpc.advertisedEndpoint', `expected host:port, got ${JSON.stringify(advertisedEndpoint)}`);
+  if (!advertisedEndpoint && /^(0\.0\.0\.0|\[::\]):/.test(listenAddress)) {
+    // A wildcard bind says nothing about how to reach us.
+    throw new ConfigError('grpc.advertisedEndpoint', `required when grpc.listenAddress binds a wildcard (${listenAddress})`);
+  }
+
+  const tls = {
+    certFile: str('tls.certFile', ''),
+    keyFile: str('tls.keyFile', ''),
+    clientCaFile: str('tls.clientCaFile', ''),
+    allowedClientIdentities: list('tls.allowedClientIdentities', []),
+  };
+  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new ConfigError('tls', 'certFile and keyFile go together');
+  if (tls.clientCaFile && !tls.certFile) throw new ConfigError('tls.clientCaFile', 'requires tls.certFile and tls.keyFile');
+  if (tls.clientCaFile && tls.allowedClientIdentities.length === 0) {
+    throw new ConfigError('tls.allowedClientIdentities', 'required with tls.clientCaFile: name the coordinator certificate identity (CN or SAN)');
+  }
+  if (!tls.clientCaFile && tls.allowedClientIdentities.length > 0) {
+    throw new ConfigError('tls.allowedClientIdentities', 'has no effect without tls.clientCaFile');
+  }
+
+  const nats = {
+    servers: list('nats.servers', []),
+    credsFile: str('nats.credsFile', ''),
+    user: str('nats.user', ''),
+    password: str('nats.password', ''),
+    token: str('nats.token', ''),
+    tlsCaFile: str('nats.tlsCaFile', ''),
+  };
+  for (const s of nats.servers) {
+    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(s)}`);
+  }
+  if (Boolean(nats.user) !== Boolean(nats.password)) throw new ConfigError('nats', 'user and password go together');
+  if ([nats.credsFile, nats.user, nats.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'choose one of credsFile, user/password, token');
+
+  const hypervisor = str('hypervisor', 'libvirt') as HypervisorKind;
+  if (hypervisor !== 'libvirt' && hypervisor !== 'sim') throw new ConfigError('hypervisor', `expected "libvirt" or "sim", got ${JSON.stringify(hypervisor)}`);
+
+  const libvirtUri = str('libvirt.uri', 'qemu:///system');
+  const migrationUri = str('libvirt.migrationUri', '');
+  if (hypervisor === 'libvirt') {
+    wrapUri('libvirt.uri', libvirtUri);
+    if (!migrationUri) throw new ConfigError('libvirt.migrationUri', 'required: the URI peers use to migrate onto this host, e.g. qemu+tcp://10.0.0.5/system');
+    wrapUri('libvirt.migrationUri', migrationUri);
+  }
+
+  const absList = (key: (typeof KNOWN_KEYS)[number], values: string[]) => {
+    for (const p of values) if (!path.isAbsolute(p)) throw new ConfigError(key, `paths must be absolute, got ${JSON.stringify(p)}`);
+    return values.map((p) => path.normalize(p));
+  };
+  const storage = {
+    sharedPathPrefixes: absList('storage.sharedPathPrefixes', list('storage.sharedPathPrefixes', [])),
+    localPoolDirs: absList('storage.localPoolDirs', list('storage.localPoolDirs', ['/var/lib/libvirt/images'])),
+    clusterId: str('storage.clusterId', ''),
+  };
+  if (storage.clusterId) wrapId('storage.clusterId', storage.clusterId);
+
+  const stateDir = str('stateDir', '/var/lib/drydock/agent');
+  if (!path.isAbsolute(stateDir)) throw new ConfigError('stateDir', `must be absolute, got ${JSON.stringify(stateDir)}`);
+
+  const rebootCommand = list('rebootCommand', ['/usr/bin/systemctl', 'reboot']);
+  if (rebootCommand.length === 0 || !path.isAbsolute(rebootCommand[0]!)) {
+    throw new ConfigError('rebootCommand', 'must be a non-empty argv list whose first element is an absolute path');
+  }
+
+  const logLevel = str('logLevel', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `expected one of ${LOG_LEVELS.join(', ')}`);
+
+  return {
+    hostId,
+    grpc: { listenAddress, advertisedEndpoint },
+    tls,
+    nats,
+    libvirt: { uri: libvirtUri, migrationUri, callTimeoutMs: dur('libvirt.callTimeout', 60_000, 1000) },
+    storage,
+    stateDir: path.normalize(stateDir),
+    migration: {
+      stallTimeoutMs: dur('migration.stallTimeout', 150_000, 1000),
+      deadlinePerGiBMs: dur('migration.deadlinePerGiB', 150_000, 1000),
+      minDeadlineMs: dur('migration.minDeadline', 120_000, 1000),
+      shutdownTimeoutMs: dur('migration.shutdownTimeout', 120_000, 0),
+      pollIntervalMs: dur('migration.pollInterval', 500, 50),
+      maxConcurrent: int('migration.maxConcurrent', 2, 1, 64),
+      postCopyAfterIterations: int('migration.postCopyAfterIterations', 5, 1, 1000),
+    },
+    heartbeatIntervalMs: dur('heartbeatInterval', 2000, 100),
+    factsIntervalMs: dur('factsInterval', 30_000, 1000),
+    rebootCommand,
+    hypervisor,
+    logLevel,
+  };
+}
+
+function wrapId(field: string, value: string): void {
+  try {
+    assertId(field, value);
+  } catch (err) {
+    throw new ConfigError(field, err instanceof DrydockError ? err.message.replace(`${field}: `, '') : String(err));
+  }
+}
+
+function wrapUri(field: string, value: string): void {
+  try {
+    assertLibvirtUri(field, value);
+  } catch (err) {
+    throw new ConfigError(field, err instanceof DrydockError ? err.message.replace(`${field}: `, '') : String(err));
+  }
+}
+
+/** The hostname reduced to a valid id ("kvm-01.example.com" → "kvm-01"). */
+function safeHostname(): string {
+  const h = hostname().split('.')[0] ?? 'host';
+  return h.replace(/[^A-Za-z0-9_-]/g, '-') || 'host';
+}

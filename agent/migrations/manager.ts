@@ -1,0 +1,617 @@
+// The agent's migration manager: one persisted record per migration id,
+// idempotent by that id (a running id attaches, a finished id returns its
+// final record and never runs again), the live and cold flows, the monitor
+// loop that applies the pure decisions of ./monitor.ts, abort, and the
+// reconcile of records left unfinished by an agent restart.
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import type { Logger } from '../../common/logging.ts';
+import { DeadlineExceededError, DrydockError, FailedPreconditionError, InvalidArgumentError, NotFoundError, errorMessage } from '../../common/errors.ts';
+import type { Hypervisor, Server } from '../hypervisor/hypervisor.ts';
+import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
+import type { MigrationEvent } from '../../common/generated/drydock/agent/v1/MigrationEvent.ts';
+import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
+import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
+import type { ErrorInfo } from '../../common/generated/drydock/agent/v1/ErrorInfo.ts';
+import { MigrationStore, type StoredMigration } from './store.ts';
+import { initialMonitorState, migrationDeadlineMs, observe, shouldAbort, shouldSwitchToPostCopy, type MonitorState } from './monitor.ts';
+import {
+  AbortRefusedError,
+  MigrationCancelledError,
+  MigrationIdConflictError,
+  MigrationOutcomeUnknownError,
+  MigrationStalledError,
+  MigrationTimedOutError,
+  MigrationVerificationError,
+  ServerBusyError,
+  TooManyMigrationsError,
+} from './errors.ts';
+
+export const TERMINAL_PHASES: ReadonlySet<MigrationPhase> = new Set(['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_FAILED', 'MIGRATION_PHASE_ABORTED']);
+
+export function isTerminal(m: Pick<Migration, 'phase'>): boolean {
+  return TERMINAL_PHASES.has(m.phase);
+}
+
+export interface MigrationSettings {
+  stallTimeoutMs: number;
+  deadlinePerGiBMs: number;
+  minDeadlineMs: number;
+  shutdownTimeoutMs: number;
+  pollIntervalMs: number;
+  maxConcurrent: number;
+  postCopyAfterIterations: number;
+}
+
+export interface MigrationManagerOptions {
+  hostId: string;
+  hypervisor: Hypervisor;
+  stateDir: string;
+  settings: MigrationSettings;
+  /** Path prefixes declared shared in config (no copy; --unsafe when libvirt cannot tell). */
+  sharedPathPrefixes: string[];
+  log: Logger;
+}
+
+/** A validated MigrateServer request (server.ts validates the wire input). */
+export type MigrationRequest = MigrateServerRequest;
+
+export type MigrationListener = (event: MigrationEvent) => void;
+
+interface Running {
+  stored: StoredMigration;
+  listeners: Set<MigrationListener>;
+  /** Aborting it cancels the hypervisor job (the guest stays on the source). */
+  job: AbortController;
+  /** Why the job was cancelled, when it was on purpose. */
+  cancel: { by: 'operator' | 'monitor' | 'shutdown'; error: DrydockError } | null;
+  /** Set once a cold move passed the point where abort could roll back. */
+  pointOfNoReturn: boolean;
+  done: Promise<Migration>;
+}
+
+export class MigrationManager {
+  private readonly store: MigrationStore;
+  private readonly records = new Map<string, StoredMigration>();
+  private readonly running = new Map<string, Running>();
+  /** Ids whose start() is between validation and the record being written. */
+  private readonly starting = new Map<string, Promise<Migration>>();
+  private readonly hv: Hypervisor;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly opts: MigrationManagerOptions) {
+    this.store = new MigrationStore(opts.stateDir);
+    this.hv = opts.hypervisor;
+    this.log = opts.log.child({ component: 'migrations' });
+  }
+
+  /** Loads records and reconciles those an earlier process left unfinished. */
+  async open(signal?: AbortSignal): Promise<void> {
+    for (const rec of await this.store.open()) this.records.set(rec.migration.migration_id, rec);
+    for (const rec of this.records.values()) {
+      if (!isTerminal(rec.migration)) await this.reconcile(rec, signal);
+    }
+  }
+
+  /** Stops accepting work; running migrations get `graceMs` to finish, then are cancelled (guest stays on the source). */
+  async close(graceMs = 5000): Promise<void> {
+    this.closed = true;
+    const all = [...this.running.values()];
+    if (all.length) {
+      const timeout = sleep(graceMs, 'timeout' as const);
+      const finished = await Promise.race([Promise.all(all.map((r) => r.done)).then(() => 'done' as const), timeout]);
+      if (finished === 'timeout') {
+        for (const r of this.running.values()) this.cancel(r, 'shutdown', new MigrationCancelledError('agent shutting down'));
+        await Promise.all(all.map((r) => r.done.catch(() => undefined)));
+      }
+    }
+    await this.store.flush();
+  }
+
+  get(id: string): Migration {
+    const rec = this.records.get(id);
+    if (!rec) throw new NotFoundError('migration', id);
+    return structuredClone(rec.migration);
+  }
+
+  list(): Migration[] {
+    return [...this.records.values()].map((r) => structuredClone(r.migration));
+  }
+
+  runningCount(): number {
+    return this.running.size;
+  }
+
+  /** True while a migration of this server runs here. */
+  isMigrating(uuid: string): boolean {
+    const key = uuid.toLowerCase();
+    for (const r of this.running.values()) if (r.stored.migration.server_uuid.toLowerCase() === key) return true;
+    return false;
+  }
+
+  /**
+   * Starts a migration, or returns the existing one with that id. Rejects
+   * with a typed error and records nothing when the request cannot start
+   * (unknown server, target unreachable or this host, busy).
+   */
+  async start(req: MigrationRequest): Promise<{ migration: Migration; running: boolean }> {
+    const id = req.migration_id;
+    const existing = this.records.get(id);
+    if (existing) return this.existing(existing, req);
+    const pending = this.starting.get(id);
+    if (pending) {
+      await pending.catch(() => undefined);
+      const rec = this.records.get(id);
+      if (rec) return this.existing(rec, req);
+    }
+    const p = this.create(req);
+    this.starting.set(id, p);
+    try {
+      const migration = await p;
+      return { migration, running: this.running.has(id) };
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  /** Registers a listener for a running migration's events; returns the detach function. */
+  subscribe(id: string, listener: MigrationListener): () => void {
+    const r = this.running.get(id);
+    if (!r) return () => undefined;
+    r.listeners.add(listener);
+    return () => r.listeners.delete(listener);
+  }
+
+  /** Resolves with the final record (at once for a finished one). */
+  async wait(id: string): Promise<Migration> {
+    const r = this.running.get(id);
+    if (r) return r.done;
+    return this.get(id);
+  }
+
+  /** Cancels a running migration; the guest keeps running on this host. Refused in post-copy. */
+  async abort(id: string, reason: string): Promise<Migration> {
+    const rec = this.records.get(id);
+    if (!rec) throw new NotFoundError('migration', id);
+    const r = this.running.get(id);
+    if (!r || isTerminal(rec.migration)) return structuredClone(rec.migration);
+    if (rec.migration.phase === 'MIGRATION_PHASE_POST_COPY') {
+      throw new AbortRefusedError(`migration ${id} is in post-copy: the guest's memory is split between the hosts and cannot be aborted`);
+    }
+    if (r.pointOfNoReturn) {
+      throw new AbortRefusedError(`migration ${id} already moved the server's definition to the target; it can no longer be rolled back`);
+    }
+    this.cancel(r, 'operator', new MigrationCancelledError(`aborted by operator${reason ? `: ${reason}` : ''}`));
+    return r.done;
+  }
+
+  // ---------------------------------------------------------------- start
+
+  private existing(rec: StoredMigration, req: MigrationRequest): { migration: Migration; running: boolean } {
+    const a = rec.request;
+    if (a.server_uuid !== req.server_uuid || a.target_host_id !== req.target_host_id || a.mode !== req.mode || a.target_uri !== req.target_uri) {
+      throw new MigrationIdConflictError('migration', rec.migration.migration_id, {
+        details: { reason: `already used for server ${a.server_uuid} → ${a.target_host_id} (${a.mode})` },
+      });
+    }
+    return { migration: structuredClone(rec.migration), running: this.running.has(rec.migration.migration_id) };
+  }
+
+  private async create(req: MigrationRequest): Promise<Migration> {
+    if (this.closed) throw new FailedPreconditionError('agent is shutting down');
+    if (req.target_host_id === this.opts.hostId) throw new InvalidArgumentError('target_host_id', `${req.target_host_id} is this host`);
+    if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
+    const server = await this.hv.getServer(req.server_uuid);
+    for (const r of this.running.values()) {
+      if (r.stored.migration.server_uuid === server.uuid) {
+        throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
+      }
+    }
+    if (this.running.size >= this.opts.settings.maxConcurrent) {
+      throw new TooManyMigrationsError(`${this.running.size} migrations already running (limit ${this.opts.settings.maxConcurrent})`);
+    }
+    if (req.mode === 'MIGRATION_MODE_LIVE' && server.state !== 'SERVER_STATE_RUNNING' && server.state !== 'SERVER_STATE_PAUSED') {
+      throw new FailedPreconditionError(`server ${server.uuid} is ${server.state}: only a running server moves live (use cold)`);
+    }
+    // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
+    const there = await this.hv.serverOn(req.target_uri, server.uuid);
+    if (there) throw new FailedPreconditionError(`server ${server.uuid} is already defined on ${req.target_host_id}`);
+    // A concurrent start of the same id may have won while we checked.
+    const raced = this.records.get(req.migration_id);
+    if (raced) return this.existing(raced, req).migration;
+
+    const now = Date.now();
+    const wasRunning = server.state !== 'SERVER_STATE_SHUTOFF' && server.state !== 'SERVER_STATE_CRASHED';
+    const localDisks = this.localDisks(server).map((d) => d.path);
+    const stored: StoredMigration = {
+      version: 1,
+      request: structuredClone(req),
+      localDisks,
+      migration: {
+        migration_id: req.migration_id,
+        server_uuid: server.uuid,
+        server_name: server.name,
+        mode: req.mode,
+        source_host_id: this.opts.hostId,
+        target_host_id: req.target_host_id,
+        target_uri: req.target_uri,
+        phase: 'MIGRATION_PHASE_PENDING',
+        bytes_processed: 0,
+        bytes_remaining: 0,
+        bytes_total: 0,
+        bandwidth_bps: 0,
+        percent: 0,
+        was_running: wasRunning,
+        started_at_ms: now,
+        updated_at_ms: now,
+        finished_at_ms: 0,
+        error: null,
+        downtime_ms: 0,
+        iteration: 0,
+        copied_storage: false,
+      },
+    };
+    this.records.set(req.migration_id, stored);
+    await this.store.save(stored);
+    const r: Running = { stored, listeners: new Set(), job: new AbortController(), cancel: null, pointOfNoReturn: false, done: Promise.resolve(stored.migration) };
+    this.running.set(req.migration_id, r);
+    const log = this.log.child({ migrationId: req.migration_id, serverUuid: server.uuid, target: req.target_host_id, mode: req.mode });
+    log.info({ wasRunning, localDisks }, 'migration started');
+    r.done = this.run(r, server, log).finally(() => {
+      this.running.delete(req.migration_id);
+      r.listeners.clear();
+    });
+    return structuredClone(stored.migration);
+  }
+
+  private async run(r: Running, server: Server, log: Logger): Promise<Migration> {
+    try {
+      if (r.stored.request.mode === 'MIGRATION_MODE_COLD') await this.runCold(r, server, log);
+      else await this.runLive(r, server, log);
+      this.update(r, { phase: 'MIGRATION_PHASE_COMPLETED', percent: 100, bytes_remaining: 0, finished_at_ms: Date.now() }, 'completed', true);
+      log.info({ ms: Date.now() - r.stored.migration.started_at_ms }, 'migration completed');
+    } catch (err) {
+      const cancelled = r.cancel;
+      const final = cancelled?.error ?? (err instanceof DrydockError ? err : new MigrationOutcomeUnknownError(errorMessage(err), { cause: err }));
+      const phase: MigrationPhase = cancelled && cancelled.by !== 'monitor' ? 'MIGRATION_PHASE_ABORTED' : 'MIGRATION_PHASE_FAILED';
+      const where = await this.whereIsAfterFailure(r);
+      this.update(r, { phase, error: errorInfo(final), finished_at_ms: Date.now() }, `${phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed'}: ${final.message}${where}`, true);
+      log.warn({ err: final.message, kind: final.kind, phase }, 'migration ended without moving the server');
+    }
+    await this.store.flush().catch(() => undefined);
+    return structuredClone(r.stored.migration);
+  }
+
+  /** After a failure: make sure the guest is where it should be and say so. */
+  private async whereIsAfterFailure(r: Running): Promise<string> {
+    const m = r.stored.migration;
+    try {
+      const here = await this.hv.getServer(m.server_uuid);
+      return `; server remains on ${this.opts.hostId} (${here.state})`;
+    } catch (err) {
+      if (err instanceof NotFoundError) return `; server is no longer on ${this.opts.hostId}`;
+      return '';
+    }
+  }
+
+  private cancel(r: Running, by: 'operator' | 'monitor' | 'shutdown', error: DrydockError): void {
+    if (r.cancel) return;
+    r.cancel = { by, error };
+    r.job.abort(error);
+  }
+
+  // ---------------------------------------------------------------- live
+
+  private async runLive(r: Running, server: Server, log: Logger): Promise<void> {
+    const req = r.stored.request;
+    const s = this.opts.settings;
+    this.update(r, { phase: 'MIGRATION_PHASE_PREPARING' }, 'preparing');
+    const local = this.localDisks(server);
+    const unsafe = server.disks.some((d) => !d.shared && this.declaredShared(d.path));
+    const copyStorage = local.length > 0;
+    const bytes = server.memory_bytes + local.reduce((sum, d) => sum + d.allocation_bytes, 0);
+    const deadlineMs = migrationDeadlineMs({ bytesToCopy: bytes, perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: req.deadline_ms });
+    const stallTimeoutMs = req.stall_timeout_ms > 0 ? req.stall_timeout_ms : s.stallTimeoutMs;
+    this.update(r, { phase: 'MIGRATION_PHASE_TRANSFERRING', bytes_total: bytes, bytes_remaining: bytes, copied_storage: copyStorage }, `transferring ${mib(bytes)} MiB${copyStorage ? ` (copying ${local.length} local disk(s))` : ''}${unsafe ? ' (--unsafe: declared shared storage)' : ''}`, true);
+    log.info({ copyStorage, unsafe, deadlineMs, stallTimeoutMs }, 'live migration running');
+
+    let settled = false;
+    const job = this.hv
+      .migrateLive({
+        uuid: server.uuid,
+        targetUri: req.target_uri,
+        copyStorage,
+        unsafe,
+        postCopy: req.allow_post_copy,
+        autoConverge: req.allow_auto_converge,
+        bandwidthMiBps: req.max_bandwidth_mibps,
+        signal: r.job.signal,
+      })
+      .finally(() => {
+        settled = true;
+      });
+    job.catch(() => undefined);
+
+    const poller = new AbortController();
+    const monitor = this.monitorLive(r, server.uuid, { deadlineMs, stallTimeoutMs, allowPostCopy: req.allow_post_copy }, poller.signal, log);
+    try {
+      await job;
+    } finally {
+      poller.abort();
+      await monitor;
+    }
+    if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
+
+    // Trust but verify: the guest must now run on the target, and not here.
+    const there = await this.hv.serverOn(req.target_uri, server.uuid);
+    if (!there) throw new MigrationVerificationError(`migration reported success but ${server.uuid} is not on ${req.target_host_id}`);
+    r.pointOfNoReturn = true;
+    await this.cleanupSource(r, log);
+  }
+
+  /** Polls job stats until `stop` aborts; applies the monitor's decisions. */
+  private async monitorLive(
+    r: Running,
+    uuid: string,
+    limits: { deadlineMs: number; stallTimeoutMs: number; allowPostCopy: boolean },
+    stop: AbortSignal,
+    log: Logger,
+  ): Promise<void> {
+    let state: MonitorState = initialMonitorState(Date.now());
+    let lastIteration = -1;
+    while (!stop.aborted) {
+      try {
+        await sleep(this.opts.settings.pollIntervalMs, undefined, { signal: stop });
+      } catch {
+        return;
+      }
+      let stats;
+      try {
+        stats = await this.hv.jobStats(uuid, stop);
+      } catch (err) {
+        if (stop.aborted) return;
+        log.debug({ err: errorMessage(err) }, 'job stats unavailable');
+        continue;
+      }
+      if (stop.aborted) return;
+      const now = Date.now();
+      if (stats) {
+        state = observe(state, stats, now);
+        const m = r.stored.migration;
+        const phase: MigrationPhase = state.postCopy ? 'MIGRATION_PHASE_POST_COPY' : 'MIGRATION_PHASE_TRANSFERRING';
+        const total = Math.max(stats.dataTotal, stats.dataProcessed + stats.dataRemaining);
+        const msg =
+          phase !== m.phase ? 'switched to post-copy' : stats.iteration !== lastIteration && stats.iteration > 0 ? `memory iteration ${stats.iteration}` : `${state.percent.toFixed(1)}%`;
+        lastIteration = stats.iteration;
+        this.update(
+          r,
+          {
+            phase,
+            bytes_processed: stats.dataProcessed,
+            bytes_remaining: stats.dataRemaining,
+            bytes_total: total,
+            bandwidth_bps: stats.memoryBandwidth + stats.diskBandwidth,
+            percent: Math.max(m.percent, state.percent),
+            iteration: stats.iteration,
+            downtime_ms: stats.downtimeMs || m.downtime_ms,
+          },
+          msg,
+          phase !== m.phase,
+        );
+        if (shouldSwitchToPostCopy(state, stats, now, { allowPostCopy: limits.allowPostCopy, afterIterations: this.opts.settings.postCopyAfterIterations, deadlineMs: limits.deadlineMs })) {
+          log.info({ iteration: stats.iteration }, 'not converging: switching to post-copy');
+          try {
+            await this.hv.startPostCopy(uuid, stop);
+            state = { ...state, postCopy: true };
+          } catch (err) {
+            log.warn({ err: errorMessage(err) }, 'switch to post-copy failed');
+          }
+        }
+      }
+      const decision = shouldAbort(state, now, limits);
+      if (decision.abort) {
+        log.warn({ reason: decision.reason }, decision.message);
+        const error = decision.reason === 'stalled' ? new MigrationStalledError(`migration stalled: ${decision.message}`) : new MigrationTimedOutError(`migration timed out: ${decision.message}`);
+        this.cancel(r, 'monitor', error);
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- cold
+
+  private async runCold(r: Running, server: Server, log: Logger): Promise<void> {
+    const req = r.stored.request;
+    const signal = r.job.signal;
+    const m = r.stored.migration;
+    this.update(r, { phase: 'MIGRATION_PHASE_PREPARING' }, 'preparing');
+    const local = this.localDisks(server);
+    const total = local.reduce((sum, d) => sum + d.allocation_bytes, 0);
+    this.update(r, { bytes_total: total, bytes_remaining: total, copied_storage: local.length > 0 }, `cold move of ${m.was_running ? 'a running' : 'a shut-off'} server`);
+
+    let stoppedHere = false;
+    try {
+      if (m.was_running) {
+        this.update(r, { phase: 'MIGRATION_PHASE_SHUTTING_DOWN' }, 'shutting down', true);
+        const timeoutMs = req.shutdown_timeout_ms > 0 ? req.shutdown_timeout_ms : this.opts.settings.shutdownTimeoutMs;
+        const how = await stopServer(this.hv, server.uuid, { timeoutMs, force: true, signal, pollMs: Math.min(500, this.opts.settings.pollIntervalMs) });
+        stoppedHere = true;
+        this.update(r, {}, how === 'destroyed' ? `no shutdown within ${Math.round(timeoutMs / 1000)} s: powered off` : 'shut down');
+      }
+      this.update(r, { phase: 'MIGRATION_PHASE_TRANSFERRING' }, 'moving', true);
+      let done = 0;
+      for (const d of local) {
+        signal.throwIfAborted();
+        await this.hv.copyDiskTo(d.path, req.target_uri, signal);
+        done += d.allocation_bytes;
+        this.update(r, { bytes_processed: done, bytes_remaining: total - done, percent: Math.max(m.percent, total ? Math.min(90, (done / total) * 90) : 0) }, `copied ${d.path}`);
+      }
+      signal.throwIfAborted();
+      // From here the definition lives on the target: no rollback by abort.
+      r.pointOfNoReturn = true;
+      await this.hv.migrateOffline(server.uuid, req.target_uri);
+      this.update(r, { percent: Math.max(m.percent, 95) }, 'definition moved');
+    } catch (err) {
+      if (!r.pointOfNoReturn && stoppedHere) {
+        // Roll back to the power state the server had: running, here.
+        try {
+          await this.hv.start(server.uuid);
+          log.info('cold move failed before the switch: restarted on the source');
+        } catch (startErr) {
+          log.error({ err: errorMessage(startErr) }, 'could not restart the server on the source after a failed cold move');
+        }
+      }
+      throw abortCause(signal) ?? err;
+    }
+    if (m.was_running) {
+      this.update(r, { phase: 'MIGRATION_PHASE_STARTING' }, 'starting on target', true);
+      await this.hv.startOn(req.target_uri, server.uuid);
+    }
+    const there = await this.hv.serverOn(req.target_uri, server.uuid);
+    if (!there) throw new MigrationVerificationError(`${server.uuid} is not defined on ${req.target_host_id} after the move`);
+    if (m.was_running && there.state !== 'SERVER_STATE_RUNNING') throw new MigrationVerificationError(`${server.uuid} is ${there.state} on ${req.target_host_id}, expected running`);
+    await this.cleanupSource(r, log);
+  }
+
+  /** Removes the source copies of local disks after the server left. Failures are reported, not fatal. */
+  private async cleanupSource(r: Running, log: Logger): Promise<void> {
+    const paths = r.stored.localDisks;
+    if (!paths.length) return;
+    this.update(r, { phase: 'MIGRATION_PHASE_CLEANING_UP' }, `removing ${paths.length} source disk copy(ies)`, true);
+    for (const p of paths) {
+      try {
+        await this.hv.removeLocalDisk(p);
+      } catch (err) {
+        log.warn({ path: p, err: errorMessage(err) }, 'could not remove the source copy of a local disk');
+        this.update(r, {}, `left behind ${p}: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reconcile
+
+  /**
+   * A record left unfinished by an earlier process: ask the hypervisors
+   * where the server is now, and close the record accordingly. Never
+   * replays the migration.
+   */
+  private async reconcile(rec: StoredMigration, signal?: AbortSignal): Promise<void> {
+    const m = rec.migration;
+    const log = this.log.child({ migrationId: m.migration_id, serverUuid: m.server_uuid });
+    const finish = async (phase: MigrationPhase, error: DrydockError | null, message: string) => {
+      Object.assign(m, { phase, error: error ? errorInfo(error) : null, finished_at_ms: Date.now(), updated_at_ms: Date.now() });
+      if (phase === 'MIGRATION_PHASE_COMPLETED') Object.assign(m, { percent: 100, bytes_remaining: 0 });
+      await this.store.save(rec);
+      log.info({ phase, message }, 'reconciled migration left unfinished by a previous agent');
+    };
+    let there: Server | null = null;
+    let here: Server | null = null;
+    try {
+      there = await this.hv.serverOn(m.target_uri, m.server_uuid, signal);
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'target not reachable while reconciling');
+    }
+    try {
+      here = await this.hv.getServer(m.server_uuid, signal);
+    } catch {
+      here = null;
+    }
+    if (there && !here) {
+      if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && there.state !== 'SERVER_STATE_RUNNING') {
+        try {
+          await this.hv.startOn(m.target_uri, m.server_uuid, signal);
+        } catch (err) {
+          await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`server moved but could not be started on the target: ${errorMessage(err)}`), 'moved, start failed');
+          return;
+        }
+      }
+      for (const p of rec.localDisks) await this.hv.removeLocalDisk(p, signal).catch(() => undefined);
+      await finish('MIGRATION_PHASE_COMPLETED', null, 'server found on the target');
+      return;
+    }
+    if (here) {
+      const job = await this.hv.jobStats(m.server_uuid, signal).catch(() => null);
+      if (job && job.postCopy) {
+        // Cannot abort; leave it to libvirt and report what we know.
+        await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError('agent restarted during post-copy; libvirt is finishing the job'), 'post-copy');
+        return;
+      }
+      if (job) await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
+      if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
+        await this.hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
+      }
+      await finish('MIGRATION_PHASE_ABORTED', new MigrationCancelledError('agent restarted mid-migration; the server stays on the source'), 'server still on the source');
+      return;
+    }
+    await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} (or the target is unreachable)`), 'unknown');
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Disks that live on this host only and must be copied (not shared by pool, not under a declared shared path). */
+  private localDisks(server: Server) {
+    return server.disks.filter((d) => d.path && !d.shared && d.type !== 'network' && !this.declaredShared(d.path));
+  }
+
+  private declaredShared(p: string): boolean {
+    const norm = path.normalize(p);
+    return this.opts.sharedPathPrefixes.some((prefix) => norm === prefix || norm.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`));
+  }
+
+  /** Applies a change to the record, notifies listeners, persists on phase changes (and when asked). */
+  private update(r: Running, patch: Partial<Migration>, message: string, persist = false): void {
+    const m = r.stored.migration;
+    const phaseChanged = patch.phase !== undefined && patch.phase !== m.phase;
+    const percentBefore = m.percent;
+    Object.assign(m, patch, { updated_at_ms: Date.now() });
+    // The percent shown to people never goes backwards within one migration.
+    m.percent = Math.max(percentBefore, Math.min(100, m.percent));
+    if (persist || phaseChanged) this.store.save(r.stored).catch((err) => this.log.error({ err: errorMessage(err) }, 'could not persist migration record'));
+    const event: MigrationEvent = { migration: structuredClone(m), message };
+    for (const l of [...r.listeners]) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'migration listener threw');
+      }
+    }
+  }
+}
+
+function abortCause(signal: AbortSignal): DrydockError | null {
+  return signal.aborted && signal.reason instanceof DrydockError ? signal.reason : null;
+}
+
+export function errorInfo(err: DrydockError): ErrorInfo {
+  return { kind: err.kind, message: err.message, code: err.code };
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024);
+}
+
+/**
+ * Graceful shutdown with a deadline, then (if `force`) a hard power off.
+ * Resolves 'already-off', 'shutdown' or 'destroyed'.
+ */
+export async function stopServer(
+  hv: Hypervisor,
+  uuid: string,
+  opts: { timeoutMs: number; force: boolean; signal?: AbortSignal; pollMs?: number },
+): Promise<'already-off' | 'shutdown' | 'destroyed'> {
+  const pollMs = opts.pollMs ?? 250;
+  const off = (s: Server) => s.state === 'SERVER_STATE_SHUTOFF' || s.state === 'SERVER_STATE_CRASHED';
+  if (off(await hv.getServer(uuid, opts.signal))) return 'already-off';
+  await hv.shutdown(uuid, opts.signal);
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())), undefined, opts.signal ? { signal: opts.signal } : undefined);
+    if (off(await hv.getServer(uuid, opts.signal))) return 'shutdown';
+  }
+  if (!opts.force) {
+    throw new DeadlineExceededError(`server ${uuid} did not shut down within ${opts.timeoutMs} ms`);
+  }
+  await hv.destroy(uuid, opts.signal);
+  return 'destroyed';
+}

@@ -1,0 +1,65 @@
+// Migration records on disk: one JSON file per migration id under
+// <stateDir>/migrations, written atomically (temp file + rename) so a crash
+// leaves either the old record or the new one, never half of one.
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
+import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
+
+export interface StoredMigration {
+  version: 1;
+  migration: Migration;
+  /** The request as first received (idempotency compares against it). */
+  request: MigrateServerRequest;
+  /** Local disk paths copied to the target, to remove on the source after success. */
+  localDisks: string[];
+}
+
+const ID_FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}\.json$/;
+
+export class MigrationStore {
+  readonly dir: string;
+  /** Serialises writes per id so an older snapshot never lands after a newer one. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(stateDir: string) {
+    this.dir = path.join(stateDir, 'migrations');
+  }
+
+  async open(): Promise<StoredMigration[]> {
+    await mkdir(this.dir, { recursive: true, mode: 0o750 });
+    const out: StoredMigration[] = [];
+    for (const name of await readdir(this.dir)) {
+      if (!ID_FILE_RE.test(name)) continue;
+      try {
+        const rec = JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as StoredMigration;
+        if (rec.version === 1 && rec.migration?.migration_id) out.push(rec);
+      } catch {
+        // A record we cannot read is skipped, not fatal: the id then reads as unknown.
+      }
+    }
+    return out;
+  }
+
+  save(rec: StoredMigration): Promise<void> {
+    const id = rec.migration.migration_id;
+    const snapshot = JSON.stringify(rec, null, 1);
+    const prev = this.chains.get(id) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const file = path.join(this.dir, `${id}.json`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, snapshot, { mode: 0o640 });
+      await rename(tmp, file);
+    });
+    const tracked = next.catch(() => undefined).finally(() => {
+      if (this.chains.get(id) === tracked) this.chains.delete(id);
+    });
+    this.chains.set(id, tracked);
+    return next;
+  }
+
+  /** Waits for every pending write. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+  }
+}
