@@ -25,6 +25,8 @@ export interface LibvirtErrorContext {
   uri?: string;
   /** Migration target URI, if any. */
   targetUri?: string;
+  /** Request field an invalid XML document came from (default "xml"). */
+  field?: string;
 }
 
 function detailsOf(ctx: LibvirtErrorContext, raw: string): Record<string, string> {
@@ -99,6 +101,9 @@ export class CpuIncompatibleError extends FailedPreconditionError {
   }
 }
 
+/** libvirt rejected an XML document we passed (malformed, unknown CPU model). */
+export class InvalidDefinitionError extends InvalidArgumentError {}
+
 /** A virsh call outlived its deadline and was killed. */
 export class VirshTimeoutError extends DeadlineExceededError {}
 
@@ -150,6 +155,10 @@ export function parseLibvirtError(stderr: string, ctx: LibvirtErrorContext = {})
     const f = reason.match(/does not provide required features?: (.*)$/i);
     const missing = f?.[1] ? f[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
     return new CpuIncompatibleError(reason, missing, opts);
+  }
+
+  if (/Unknown CPU model|tag mismatch|XML error|parser error|failed to validate|Premature end of data|Start tag expected/i.test(msg)) {
+    return new InvalidDefinitionError(ctx.field ?? 'xml', msg, opts);
   }
 
   if (/Domain not found|failed to get domain|no domain with matching/i.test(msg)) return new ServerNotFoundError(ref || msg, opts);

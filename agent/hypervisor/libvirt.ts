@@ -1,0 +1,741 @@
+// The real Hypervisor: libvirt through virsh (virsh.ts), structured output
+// only (parse-*.ts), failures as typed errors (errors.ts). Every identifier
+// is validated (common/names.ts) before it reaches a command line.
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CancelledError, FailedPreconditionError, InvalidArgumentError, isDrydockError } from '../../common/errors.ts';
+import { assertLibvirtUri, assertServerRef, assertUuid } from '../../common/names.ts';
+import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
+import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
+import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
+import {
+  CpuIncompatibleError,
+  DomainRunningError,
+  MigrationTimedOutError,
+  OperationInvalidError,
+  PostCopyAbortRefusedError,
+  ServerNotFoundError,
+  StorageNotFoundError,
+  UnsafeMigrationError,
+} from './errors.ts';
+import type {
+  CpuDescription,
+  DomainEvent,
+  Hypervisor,
+  HypervisorFacts,
+  JobStats,
+  LiveMigrationSpec,
+  Server,
+  StoragePool,
+} from './hypervisor.ts';
+import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
+import { parseCpuBaseline, parseCpuCompareOutput, splitCpuXmls } from './parse-cpu.ts';
+import { parseDomainXml, parseDomState, parseDomStats, parseNameList, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
+import { EventLineParser } from './parse-events.ts';
+import { parseDomJobInfo } from './parse-jobinfo.ts';
+import { parseNodeMemStats, parseVersion } from './parse-node.ts';
+import { parsePoolXml, parseVolXml, SHARED_POOL_TYPES, type PoolDefinition } from './parse-storage.ts';
+import { killTree, Virsh, type VirshCallOptions } from './virsh.ts';
+
+export interface LibvirtHypervisorOptions {
+  /** This host's libvirt URI as the agent reaches it (default qemu:///system). */
+  uri?: string;
+  /** URI peers use to migrate onto this host (qemu+tcp://<host address>/system). */
+  migrationUri: string;
+  /** argv put before virsh, to run it in the host's namespaces (lab). */
+  prefix?: string[];
+  /** virsh binary (default "virsh"). */
+  virshPath?: string;
+  /** Deadline of ordinary virsh calls (default 30 s). */
+  callTimeoutMs?: number;
+  /**
+   * Backstop deadline of one `virsh migrate` (default 6 h). The agent's
+   * monitor enforces the real stall/total timeouts through abortJob; this
+   * only guarantees no migrate call can hang forever.
+   */
+  migrateTimeoutMs?: number;
+  /** Rate assumed for disk copies (vol-upload) when sizing their deadline (default 20 MiB/s). */
+  copyBytesPerSecond?: number;
+  /**
+   * Path prefixes the agent config declares shared (every host of the
+   * storage cluster sees the same files there). Disks under them are not
+   * copied, and migrations of such disks pass --unsafe.
+   */
+  sharedPaths?: string[];
+  /**
+   * Directories under which removeLocalDisk may delete files. Default: the
+   * target paths of this host's non-shared pools at call time.
+   */
+  localDiskDirs?: string[];
+  /**
+   * Domain type for domcapabilities and hypervisor-cpu-* ("kvm", "qemu").
+   * Default: "kvm" when capabilities offer it, else "qemu".
+   */
+  virtType?: string;
+  /** Parallel dumpxml calls in listServers (default 4). */
+  listConcurrency?: number;
+  /** How long pool definitions are reused between calls (default 10 s). */
+  poolCacheMs?: number;
+  /** Event stream restart backoff (default 1 s, doubling to 30 s). */
+  eventRestartMinMs?: number;
+  eventRestartMaxMs?: number;
+  /** Directory for the temporary CPU XML files (default os.tmpdir()); must be visible to virsh. */
+  tmpDir?: string;
+}
+
+/** How a disk reaches the other hosts of the cluster. */
+export type DiskSharing = 'network' | 'declared' | 'local' | 'none';
+
+interface PoolInfo extends PoolDefinition {
+  active: boolean;
+  shared: boolean;
+}
+
+/** `/a/b` → `/a/b/`: prefix tests that don't confuse /data with /data2. */
+function dirPrefix(p: string): string {
+  const n = posix.normalize(p);
+  return n.endsWith('/') ? n : `${n}/`;
+}
+
+function under(path: string, dir: string): boolean {
+  return dir !== '' && dirPrefix(dirname(path)).startsWith(dirPrefix(dir));
+}
+
+/** A host path safe to name on a command line and to delete: absolute, normalized, no "..". */
+export function assertHostPath(field: string, p: string): string {
+  if (typeof p !== 'string' || p.length === 0 || p.length > 4096 || !isAbsolute(p) || p.includes('\0') || /[\n\r]/.test(p)) {
+    throw new InvalidArgumentError(field, `${JSON.stringify(p)} is not an absolute path`);
+  }
+  if (p.split('/').includes('..') || normalize(p) !== p || p.endsWith('/')) {
+    throw new InvalidArgumentError(field, `${JSON.stringify(p)} is not a normalized file path`);
+  }
+  return p;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+const MAX_CPU_XML_BYTES = 256 * 1024;
+
+export class LibvirtHypervisor implements Hypervisor {
+  readonly kind = 'libvirt' as const;
+  readonly migrationUri: string;
+  readonly virsh: Virsh;
+  private readonly sharedPaths: string[];
+  private readonly localDiskDirs: string[] | undefined;
+  private readonly migrateTimeoutMs: number;
+  private readonly copyBytesPerSecond: number;
+  private readonly listConcurrency: number;
+  private readonly poolCacheMs: number;
+  private readonly eventRestartMinMs: number;
+  private readonly eventRestartMaxMs: number;
+  private readonly tmpDir: string;
+  private readonly configuredVirtType: string | undefined;
+  private capsCache: Promise<HostCapabilities> | undefined;
+  private poolCache: { at: number; pools: Promise<PoolInfo[]> } | undefined;
+
+  constructor(options: LibvirtHypervisorOptions) {
+    this.virsh = new Virsh({
+      uri: options.uri ?? 'qemu:///system',
+      prefix: options.prefix,
+      virshPath: options.virshPath,
+      defaultTimeoutMs: options.callTimeoutMs ?? 30_000,
+    });
+    this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
+    this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
+    this.localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
+    this.migrateTimeoutMs = options.migrateTimeoutMs ?? 6 * 3600_000;
+    this.copyBytesPerSecond = options.copyBytesPerSecond ?? 20 * 1024 * 1024;
+    this.listConcurrency = options.listConcurrency ?? 4;
+    this.poolCacheMs = options.poolCacheMs ?? 10_000;
+    this.eventRestartMinMs = options.eventRestartMinMs ?? 1000;
+    this.eventRestartMaxMs = options.eventRestartMaxMs ?? 30_000;
+    this.tmpDir = options.tmpDir ?? tmpdir();
+    if (options.virtType !== undefined && !/^[a-z]+$/.test(options.virtType)) {
+      throw new InvalidArgumentError('virtType', `${JSON.stringify(options.virtType)} is not a libvirt domain type`);
+    }
+    this.configuredVirtType = options.virtType;
+  }
+
+  private run(args: string[], opts: VirshCallOptions = {}) {
+    return this.virsh.run(args, opts);
+  }
+
+  // ------------------------------------------------------------------ facts
+
+  private capabilities(signal?: AbortSignal): Promise<HostCapabilities> {
+    // The host's capabilities don't change while libvirtd runs; a failed read is not kept.
+    if (!this.capsCache) {
+      const p = this.run(['capabilities'], { signal }).then((r) => parseCapabilities(r.stdout));
+      p.catch(() => {
+        if (this.capsCache === p) this.capsCache = undefined;
+      });
+      this.capsCache = p;
+    }
+    return this.capsCache;
+  }
+
+  /** Domain type used for domcapabilities and the hypervisor-cpu-* calls. */
+  async virtType(signal?: AbortSignal): Promise<string> {
+    if (this.configuredVirtType) return this.configuredVirtType;
+    return (await this.capabilities(signal)).kvm ? 'kvm' : 'qemu';
+  }
+
+  async facts(signal?: AbortSignal): Promise<HypervisorFacts> {
+    const [caps, virtType, version, mem, pools] = await Promise.all([
+      this.capabilities(signal),
+      this.virtType(signal),
+      this.run(['version'], { signal }).then((r) => parseVersion(r.stdout)),
+      this.run(['nodememstats'], { signal }).then((r) => parseNodeMemStats(r.stdout)),
+      this.storagePools(signal, true),
+    ]);
+    const domcaps = parseDomainCapabilities((await this.run(['domcapabilities', '--virttype', virtType], { signal })).stdout);
+    const t = caps.topology;
+    return {
+      hypervisorType: virtType,
+      cpu: domcaps.hostModel ?? caps.cpu,
+      topology: {
+        sockets: t.sockets,
+        cores_per_socket: t.cores * t.dies,
+        threads_per_core: t.threads,
+        logical_cpus: t.sockets * t.dies * t.cores * t.threads,
+      },
+      memoryTotalBytes: mem.totalBytes,
+      memoryFreeBytes: mem.availableBytes,
+      libvirtVersion: version.libvirt,
+      qemuVersion: version.hypervisorVersion,
+      storagePools: pools.map((p) => this.toStoragePool(p)),
+      hostUuid: caps.hostUuid,
+    };
+  }
+
+  private toStoragePool(p: PoolInfo): StoragePool {
+    return {
+      name: p.name,
+      type: p.type,
+      path: p.path,
+      shared: p.shared,
+      active: p.active,
+      capacity_bytes: p.capacityBytes,
+      available_bytes: p.availableBytes,
+    };
+  }
+
+  private async loadPools(uri: string | undefined, signal?: AbortSignal): Promise<PoolInfo[]> {
+    const ctx: VirshCallOptions = { signal, uri, context: uri ? { targetUri: uri } : {} };
+    const [all, active] = await Promise.all([
+      this.run(['pool-list', '--all', '--name'], ctx).then((r) => parseNameList(r.stdout)),
+      this.run(['pool-list', '--name'], ctx).then((r) => new Set(parseNameList(r.stdout))),
+    ]);
+    const defs = await mapLimit(all, this.listConcurrency, async (name) => {
+      try {
+        return parsePoolXml((await this.run(['pool-dumpxml', '--pool', name], ctx)).stdout);
+      } catch (err) {
+        if (err instanceof StorageNotFoundError) return undefined; // undefined meanwhile
+        throw err;
+      }
+    });
+    return defs
+      .filter((d): d is PoolDefinition => d !== undefined)
+      .map((d) => ({
+        ...d,
+        active: active.has(d.name),
+        shared: SHARED_POOL_TYPES.has(d.type) || (d.path !== '' && this.sharedPaths.some((s) => dirPrefix(d.path).startsWith(dirPrefix(s)))),
+      }));
+  }
+
+  /** This host's pools, reused for poolCacheMs (a list of many servers needs them once). */
+  private storagePools(signal?: AbortSignal, fresh = false): Promise<PoolInfo[]> {
+    const now = Date.now();
+    if (fresh || !this.poolCache || now - this.poolCache.at > this.poolCacheMs) {
+      const pools = this.loadPools(undefined, signal);
+      pools.catch(() => {
+        if (this.poolCache?.pools === pools) this.poolCache = undefined;
+      });
+      this.poolCache = { at: now, pools };
+    }
+    return this.poolCache.pools;
+  }
+
+  /** The pool whose target directory holds `path` (deepest match). */
+  private static poolFor(path: string, pools: PoolInfo[]): PoolInfo | undefined {
+    let best: PoolInfo | undefined;
+    for (const p of pools) {
+      if (p.path && under(path, p.path) && (!best || p.path.length > best.path.length)) best = p;
+    }
+    return best;
+  }
+
+  /** Classifies a disk: network/cluster storage, a declared shared path, local, or no media. */
+  diskSharing(disk: { type: string; path: string; pool?: string }, pools: PoolInfo[]): DiskSharing {
+    if (disk.type === 'network') return 'network';
+    if (disk.type === 'volume') {
+      const pool = pools.find((p) => p.name === disk.pool);
+      if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
+    }
+    if (!disk.path) return 'none';
+    const pool = LibvirtHypervisor.poolFor(disk.path, pools);
+    if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
+    if (this.sharedPaths.some((s) => under(disk.path, s))) return 'declared';
+    return 'local';
+  }
+
+  // ---------------------------------------------------------------- servers
+
+  private toServer(def: DomainDefinition, stats: DomainStats | undefined, persistent: boolean, pools: PoolInfo[]): Server {
+    const running = stats?.state === ServerState.SERVER_STATE_RUNNING || stats?.state === ServerState.SERVER_STATE_PAUSED;
+    const disks: Disk[] = def.disks.map((d) => {
+      const b = stats?.blocks.find((x) => x.name === d.target);
+      const sharing = this.diskSharing(d, pools);
+      const pool = d.pool || (d.path ? (LibvirtHypervisor.poolFor(d.path, pools)?.name ?? '') : '');
+      return {
+        target: d.target,
+        path: d.path,
+        capacity_bytes: b?.capacity ?? 0,
+        // domstats' allocation of a running domain is the highest written
+        // offset (0 for a fresh qcow2); the file's host size is the better
+        // estimate of what copy-storage moves.
+        allocation_bytes: b ? (running ? b.physical || b.allocation : b.allocation) : 0,
+        pool,
+        shared: sharing === 'network' || sharing === 'declared',
+        format: d.format,
+        type: d.type,
+        readonly: d.readonly,
+      };
+    });
+    return {
+      uuid: def.uuid,
+      name: def.name,
+      state: stats?.state ?? ServerState.SERVER_STATE_UNSPECIFIED,
+      vcpus: stats?.vcpus || def.vcpus,
+      memory_bytes: def.memoryBytes,
+      disks,
+      cpu: def.cpu,
+      hot_migration: def.hotMigration,
+      smart: def.smart,
+      persistent,
+      domain_type: def.domainType,
+    };
+  }
+
+  private async transientUuids(opts: VirshCallOptions): Promise<Set<string>> {
+    return new Set(parseUuidList((await this.run(['list', '--transient', '--uuid'], opts)).stdout));
+  }
+
+  async listServers(signal?: AbortSignal): Promise<Server[]> {
+    const opts = { signal };
+    const [uuids, stats, transient, pools] = await Promise.all([
+      this.run(['list', '--all', '--uuid'], opts).then((r) => parseUuidList(r.stdout)),
+      this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block'], opts).then((r) => parseDomStats(r.stdout)),
+      this.transientUuids(opts),
+      this.storagePools(signal),
+    ]);
+    const byName = new Map(stats.map((s) => [s.name, s]));
+    const servers = await mapLimit(uuids, this.listConcurrency, async (uuid) => {
+      try {
+        const def = parseDomainXml((await this.run(['dumpxml', '--domain', uuid], { signal, context: { domain: uuid } })).stdout);
+        return this.toServer(def, byName.get(def.name), !transient.has(uuid), pools);
+      } catch (err) {
+        if (err instanceof ServerNotFoundError) return undefined; // gone since the list
+        throw err;
+      }
+    });
+    return servers.filter((s): s is Server => s !== undefined);
+  }
+
+  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<Server> {
+    const opts: VirshCallOptions = { signal, uri, context: { domain: ref, ...(uri ? { targetUri: uri } : {}) } };
+    const def = parseDomainXml((await this.run(['dumpxml', '--domain', ref], opts)).stdout);
+    const [stats, transient, pools] = await Promise.all([
+      this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block', def.uuid], opts).then((r) => parseDomStats(r.stdout)[0]),
+      this.transientUuids(opts),
+      uri === undefined ? this.storagePools(signal) : this.loadPools(uri, signal),
+    ]);
+    return this.toServer(def, stats, !transient.has(def.uuid), pools);
+  }
+
+  async getServer(ref: string, signal?: AbortSignal): Promise<Server> {
+    return this.serverAt(undefined, assertServerRef('server', ref), signal);
+  }
+
+  async serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null> {
+    const u = assertUuid('server_uuid', uuid);
+    try {
+      return await this.serverAt(assertLibvirtUri('uri', uri), u, signal);
+    } catch (err) {
+      if (err instanceof ServerNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  private async stateOf(uuid: string, signal?: AbortSignal) {
+    return parseDomState((await this.run(['domstate', '--domain', uuid, '--reason'], { signal, context: { domain: uuid } })).stdout);
+  }
+
+  // ------------------------------------------------------------- migration
+
+  /**
+   * The migrate flags for a server's disks: local disks are copied (only
+   * they: --migrate-disks, so a disk on a declared shared path is never
+   * copied onto itself), and --unsafe is passed only when every disk that
+   * is not copied is on network storage or on a declared shared path.
+   */
+  planDiskFlags(server: Server, pools: PoolInfo[], copyStorage: boolean): string[] {
+    const local: string[] = [];
+    let declared = false;
+    for (const d of server.disks) {
+      const sharing = this.diskSharing(d, pools);
+      if (sharing === 'declared') declared = true;
+      // A read-only local medium (an ISO) is not copied by libvirt; the target must have it.
+      if (sharing === 'local' && !d.readonly) local.push(d.target);
+    }
+    const flags: string[] = [];
+    if (local.length > 0) {
+      if (!copyStorage) {
+        throw new UnsafeMigrationError(`server ${server.uuid} has local disks (${local.join(', ')}) and copy-storage was not requested`, {
+          details: { server: server.uuid, disks: local.join(',') },
+        });
+      }
+      flags.push('--copy-storage-all', '--migrate-disks', local.join(','));
+    }
+    if (declared) flags.push('--unsafe');
+    return flags;
+  }
+
+  async migrateLive(spec: LiveMigrationSpec): Promise<void> {
+    const uuid = assertUuid('server_uuid', spec.uuid);
+    const target = assertLibvirtUri('target_uri', spec.targetUri);
+    if (spec.signal.aborted) throw new CancelledError(`migration of ${uuid} cancelled before it started`, { cause: spec.signal.reason });
+    if (!Number.isInteger(spec.bandwidthMiBps) || spec.bandwidthMiBps < 0) {
+      throw new InvalidArgumentError('max_bandwidth_mibps', `${spec.bandwidthMiBps} is not a non-negative integer`);
+    }
+    const server = await this.getServer(uuid, spec.signal);
+    if (server.state !== ServerState.SERVER_STATE_RUNNING && server.state !== ServerState.SERVER_STATE_PAUSED) {
+      throw new FailedPreconditionError(`server ${uuid} is not running (${server.state}); live migration needs a running guest`);
+    }
+    const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
+    args.push(...this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage));
+    if (spec.postCopy) args.push('--postcopy');
+    if (spec.autoConverge) args.push('--auto-converge');
+    if (spec.bandwidthMiBps > 0) args.push('--bandwidth', String(spec.bandwidthMiBps));
+    args.push('--domain', uuid, '--desturi', target);
+
+    // The virsh client gets no signal: on abort, domjobabort cancels the job
+    // in libvirtd and virsh then exits with "operation aborted".
+    const migrate = this.run(args, {
+      timeoutMs: this.migrateTimeoutMs + 60_000,
+      context: { domain: uuid, targetUri: target },
+    });
+    let finished = false;
+    let timedOut = false;
+    const aborter = async () => {
+      // The job may not exist yet when the abort comes: retry until virsh exits.
+      while (!finished) {
+        try {
+          await this.abortJob(uuid);
+          return;
+        } catch (err) {
+          if (err instanceof PostCopyAbortRefusedError) return; // never abort in post-copy: let it finish
+          await sleep(200);
+        }
+      }
+    };
+    const onAbort = () => void aborter();
+    spec.signal.addEventListener('abort', onAbort, { once: true });
+    const backstop = setTimeout(() => {
+      timedOut = true;
+      void aborter();
+    }, this.migrateTimeoutMs);
+    try {
+      await migrate;
+    } catch (err) {
+      if (timedOut && !spec.signal.aborted) {
+        throw new MigrationTimedOutError(`migration of ${uuid} exceeded its ${this.migrateTimeoutMs} ms backstop`, { cause: err });
+      }
+      throw err;
+    } finally {
+      finished = true;
+      clearTimeout(backstop);
+      spec.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null> {
+    const u = assertUuid('server_uuid', uuid);
+    let info, state;
+    try {
+      [info, state] = await Promise.all([
+        this.run(['domjobinfo', '--domain', u, '--rawstats'], { signal, context: { domain: u } }),
+        this.stateOf(u, signal),
+      ]);
+    } catch (err) {
+      // A completed outgoing migration removes the domain from this host.
+      if (err instanceof ServerNotFoundError) return null;
+      throw err;
+    }
+    const parsed = parseDomJobInfo(info.stdout, /post-copy/.test(state.reason));
+    return parsed.stats.type === 'none' ? null : parsed.stats;
+  }
+
+  async abortJob(uuid: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    const state = await this.stateOf(u, signal);
+    if (/post-copy/.test(state.reason)) {
+      throw new PostCopyAbortRefusedError(`migration of ${u} is in post-copy; aborting now would lose the guest`, { details: { server: u } });
+    }
+    await this.run(['domjobabort', '--domain', u], { signal, context: { domain: u } });
+  }
+
+  async startPostCopy(uuid: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    await this.run(['migrate-postcopy', '--domain', u], { signal, context: { domain: u } });
+  }
+
+  async migrateOffline(uuid: string, targetUri: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    const target = assertLibvirtUri('target_uri', targetUri);
+    // libvirt accepts --offline for a running domain and leaves it defined on
+    // both hosts (seen on 9.0): refuse unless it is shut off.
+    const state = await this.stateOf(u, signal);
+    if (state.state !== ServerState.SERVER_STATE_SHUTOFF && state.state !== ServerState.SERVER_STATE_CRASHED) {
+      throw new DomainRunningError(`server ${u} is ${state.state}; an offline move needs it shut off`, { details: { server: u } });
+    }
+    await this.run(['migrate', '--offline', '--persistent', '--undefinesource', '--domain', u, '--desturi', target], {
+      signal,
+      context: { domain: u, targetUri: target },
+    });
+  }
+
+  async copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void> {
+    const p = assertHostPath('path', path);
+    const target = assertLibvirtUri('target_uri', targetUri);
+    const local = LibvirtHypervisor.poolFor(p, await this.storagePools(signal, true));
+    if (!local) throw new FailedPreconditionError(`${p} is in no storage pool of this host`, { details: { path: p } });
+    await this.run(['pool-refresh', '--pool', local.name], { signal });
+    const vol = parseVolXml((await this.run(['vol-dumpxml', '--vol', p], { signal, context: { domain: p } })).stdout);
+
+    const remotePools = await this.loadPools(target, signal);
+    const remote = remotePools.find((rp) => rp.path !== '' && rp.active && dirPrefix(rp.path) === dirPrefix(dirname(p)));
+    if (!remote) throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(p)}`, { details: { path: p, targetUri: target } });
+    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
+    await this.run(['pool-refresh', '--pool', remote.name], on);
+    const name = basename(p);
+    let exists = true;
+    try {
+      await this.run(['vol-info', '--pool', remote.name, '--vol', name], on);
+    } catch (err) {
+      if (!(err instanceof StorageNotFoundError)) throw err;
+      exists = false;
+    }
+    if (!exists) {
+      const create = ['vol-create-as', '--pool', remote.name, '--name', name, '--capacity', `${vol.capacityBytes}b`];
+      if (vol.format) create.push('--format', vol.format);
+      await this.run(create, on);
+    }
+    // vol-upload streams the local file's bytes (including a qcow2 header) over
+    // the target's libvirt connection; --sparse keeps holes holes.
+    const timeoutMs = 60_000 + Math.ceil((Math.max(vol.allocationBytes, vol.capacityBytes) / this.copyBytesPerSecond) * 1000);
+    await this.run(['vol-upload', '--pool', remote.name, '--vol', name, '--file', p, '--sparse'], { ...on, timeoutMs });
+  }
+
+  async removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {
+    const p = assertHostPath('path', path);
+    const pools = await this.storagePools(signal, true);
+    const allowed = this.localDiskDirs ?? pools.filter((pl) => !pl.shared && pl.path !== '').map((pl) => pl.path);
+    if (!allowed.some((d) => under(p, d))) {
+      throw new InvalidArgumentError('path', `${p} is not under a local disk directory (${allowed.join(', ') || 'none'})`);
+    }
+    const pool = LibvirtHypervisor.poolFor(p, pools);
+    if (this.sharedPaths.some((s) => under(p, s)) || pool?.shared) {
+      throw new FailedPreconditionError(`${p} is on shared storage; it belongs to the server wherever it runs`, { details: { path: p } });
+    }
+    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => d.path === p));
+    if (users.length > 0) {
+      throw new FailedPreconditionError(`${p} is still a disk of ${users.map((s) => s.name).join(', ')} on this host`, { details: { path: p } });
+    }
+    if (pool) {
+      await this.run(['pool-refresh', '--pool', pool.name], { signal });
+      try {
+        await this.run(['vol-delete', '--pool', pool.name, '--vol', basename(p)], { signal, context: { domain: p } });
+      } catch (err) {
+        if (!(err instanceof StorageNotFoundError)) throw err; // already gone: done
+      }
+      return;
+    }
+    try {
+      await unlink(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ power
+
+  async shutdown(uuid: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    await this.run(['shutdown', '--domain', u], { signal, context: { domain: u } });
+  }
+
+  async destroy(uuid: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    await this.run(['destroy', '--domain', u], { signal, context: { domain: u } });
+  }
+
+  async start(uuid: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    await this.run(['start', '--domain', u], { signal, context: { domain: u } });
+  }
+
+  async startOn(targetUri: string, uuid: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    const target = assertLibvirtUri('target_uri', targetUri);
+    await this.run(['start', '--domain', u], { signal, uri: target, context: { domain: u, targetUri: target } });
+  }
+
+  // -------------------------------------------------------------------- CPU
+
+  private async withTempFile<T>(content: string, fn: (file: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(this.tmpDir, 'drydock-cpu-'));
+    const file = join(dir, 'cpu.xml');
+    try {
+      await writeFile(file, content, { mode: 0o600 });
+      return await fn(file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private static checkCpuXml(field: string, xml: string): string {
+    if (typeof xml !== 'string' || xml.length === 0) throw new InvalidArgumentError(field, 'empty CPU description');
+    if (Buffer.byteLength(xml) > MAX_CPU_XML_BYTES) throw new InvalidArgumentError(field, `larger than ${MAX_CPU_XML_BYTES} bytes`);
+    if (splitCpuXmls(xml).length !== 1) throw new InvalidArgumentError(field, 'must hold exactly one <cpu> element');
+    return xml;
+  }
+
+  async compareCpu(cpuXml: string, signal?: AbortSignal) {
+    const xml = LibvirtHypervisor.checkCpuXml('cpu_xml', cpuXml);
+    const virtType = await this.virtType(signal);
+    // --error: without it virsh says only "incompatible"; with it libvirt
+    // names the reason and the missing features, which the operator needs.
+    return this.withTempFile(xml, async (file) => {
+      try {
+        const res = await this.run(['hypervisor-cpu-compare', '--virttype', virtType, '--error', '--file', file], { signal, context: { field: 'cpu_xml' } });
+        const result = parseCpuCompareOutput(res.stdout);
+        return { result, missingFeatures: [] as string[], message: res.stdout.trim().replace(file, 'the request') };
+      } catch (err) {
+        if (err instanceof CpuIncompatibleError) {
+          return { result: CpuCompareResult.CPU_COMPARE_RESULT_INCOMPATIBLE, missingFeatures: err.missingFeatures, message: err.message };
+        }
+        throw err;
+      }
+    });
+  }
+
+  async baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription> {
+    if (!Array.isArray(cpuXmls) || cpuXmls.length === 0) throw new InvalidArgumentError('cpu_xmls', 'at least one CPU description is needed');
+    cpuXmls.forEach((x, i) => LibvirtHypervisor.checkCpuXml(`cpu_xmls[${i}]`, x));
+    const [virtType, caps] = await Promise.all([this.virtType(signal), this.capabilities(signal)]);
+    const args = ['hypervisor-cpu-baseline', '--virttype', virtType];
+    if (opts.expandFeatures) args.push('--features');
+    if (opts.migratable) args.push('--migratable');
+    return this.withTempFile(cpuXmls.join('\n'), async (file) => {
+      const res = await this.run([...args, '--file', file], { signal, context: { field: 'cpu_xmls' } });
+      return parseCpuBaseline(res.stdout, caps.arch);
+    });
+  }
+
+  // ----------------------------------------------------------------- events
+
+  async *events(signal: AbortSignal): AsyncIterable<DomainEvent> {
+    const queue: DomainEvent[] = [];
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    // Stops the supervisor when the caller aborts or stops iterating.
+    const life = new AbortController();
+    const onAbort = () => life.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) life.abort();
+    let child: ReturnType<Virsh['spawnLong']> | undefined;
+
+    const supervise = async () => {
+      let backoff = this.eventRestartMinMs;
+      while (!life.signal.aborted) {
+        const started = Date.now();
+        const parser = new EventLineParser();
+        const c = this.virsh.spawnLong(['event', '--all', '--loop', '--timestamp']);
+        child = c;
+        const lines = createInterface({ input: c.stdout! });
+        c.stderr!.resume();
+        let flushTimer: NodeJS.Timeout | undefined;
+        lines.on('line', (line) => {
+          for (const ev of parser.feed(line)) queue.push(ev);
+          clearTimeout(flushTimer);
+          // job-completed's statistics follow on their own lines; release the
+          // event once its lines stopped coming.
+          if (parser.hasPending) {
+            flushTimer = setTimeout(() => {
+              for (const ev of parser.flush()) queue.push(ev);
+              notify();
+            }, 50);
+          }
+          notify();
+        });
+        await new Promise<void>((resolve) => {
+          c.once('close', () => resolve());
+          c.once('error', () => resolve());
+        });
+        clearTimeout(flushTimer);
+        for (const ev of parser.flush()) queue.push(ev);
+        notify();
+        if (life.signal.aborted) break;
+        if (Date.now() - started > 60_000) backoff = this.eventRestartMinMs;
+        try {
+          await sleep(backoff, undefined, { signal: life.signal });
+        } catch {
+          break;
+        }
+        backoff = Math.min(backoff * 2, this.eventRestartMaxMs);
+      }
+    };
+    const supervisor = supervise();
+    life.signal.addEventListener('abort', () => {
+      if (child) killTree(child);
+      notify();
+    }, { once: true });
+
+    try {
+      while (!life.signal.aborted) {
+        const ev = queue.shift();
+        if (ev) {
+          yield ev;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      life.abort();
+      signal.removeEventListener('abort', onAbort);
+      if (child) killTree(child);
+      await supervisor.catch(() => undefined);
+    }
+  }
+}
