@@ -1,0 +1,197 @@
+// Stored records → admin proto messages, in this one place (and the few
+// request → record conversions of operator input). Enum strings, snake_case
+// fields and millisecond numbers as common/proto.ts loads them.
+import type { Zone__Input } from '../../common/generated/drydock/admin/v1/Zone.ts';
+import type { ZonePolicy, ZonePolicy__Input } from '../../common/generated/drydock/admin/v1/ZonePolicy.ts';
+import type { ZoneCpu__Input } from '../../common/generated/drydock/admin/v1/ZoneCpu.ts';
+import type { Host__Input } from '../../common/generated/drydock/admin/v1/Host.ts';
+import type { HostCpuView__Input } from '../../common/generated/drydock/admin/v1/HostCpuView.ts';
+import type { Server__Input } from '../../common/generated/drydock/admin/v1/Server.ts';
+import type { CpuMode as ProtoCpuMode } from '../../common/generated/drydock/admin/v1/CpuMode.ts';
+import type { MaintenanceState as ProtoMaintenance } from '../../common/generated/drydock/admin/v1/MaintenanceState.ts';
+import { localDiskBytes, resolvePolicy, type CpuMode, type HostRecord, type MaintenanceState, type ServerRecord, type ZonePolicy as ModelPolicy, type ZoneRecord } from '../model.ts';
+import { notATargetBecause } from '../eligibility.ts';
+
+export const cpuModeToProto = (m: CpuMode): ProtoCpuMode => `CPU_MODE_${m}` as ProtoCpuMode;
+
+const MAINTENANCE: Record<MaintenanceState, ProtoMaintenance> = {
+  none: 'MAINTENANCE_STATE_NONE',
+  entering: 'MAINTENANCE_STATE_ENTERING',
+  in_maintenance: 'MAINTENANCE_STATE_IN_MAINTENANCE',
+  returning: 'MAINTENANCE_STATE_RETURNING',
+};
+export const maintenanceToProto = (m: MaintenanceState): ProtoMaintenance => MAINTENANCE[m] ?? 'MAINTENANCE_STATE_UNSPECIFIED';
+
+/** The effective policy (defaults applied): what the operator sees. */
+export function policyToProto(p: Partial<ModelPolicy>): ZonePolicy__Input {
+  const r = resolvePolicy(p);
+  return {
+    placement: `PLACEMENT_POLICY_${r.placement}`,
+    max_migrations_per_source: r.maxMigrationsPerSource,
+    max_migrations_per_zone: r.maxMigrationsPerZone,
+    max_incoming_per_target: r.maxIncomingPerTarget,
+    stall_timeout_s: r.stallTimeoutS,
+    timeout_per_gib_s: r.timeoutPerGibS,
+    min_timeout_s: r.minTimeoutS,
+    allow_post_copy: r.allowPostCopy,
+    allow_auto_converge: r.allowAutoConverge,
+    cpu_overcommit_ratio: r.cpuOvercommitRatio,
+    host_memory_reserve_bytes: r.hostMemoryReserveBytes,
+    max_attempts_per_server: r.maxAttemptsPerServer,
+    settle_pause_s: r.settlePauseS,
+  };
+}
+
+/**
+ * Operator input → stored policy: only fields set (non-zero) are kept, so
+ * later changes of the coordinator defaults still reach unset fields.
+ * Booleans are kept only when true for the same reason.
+ */
+export function policyFromProto(p: ZonePolicy): Partial<ModelPolicy> {
+  const out: Partial<ModelPolicy> = {};
+  if (p.placement === 'PLACEMENT_POLICY_SPREAD' || p.placement === 'PLACEMENT_POLICY_PACK') out.placement = p.placement === 'PLACEMENT_POLICY_SPREAD' ? 'SPREAD' : 'PACK';
+  const nums: [keyof ZonePolicy, keyof ModelPolicy][] = [
+    ['max_migrations_per_source', 'maxMigrationsPerSource'],
+    ['max_migrations_per_zone', 'maxMigrationsPerZone'],
+    ['max_incoming_per_target', 'maxIncomingPerTarget'],
+    ['stall_timeout_s', 'stallTimeoutS'],
+    ['timeout_per_gib_s', 'timeoutPerGibS'],
+    ['min_timeout_s', 'minTimeoutS'],
+    ['cpu_overcommit_ratio', 'cpuOvercommitRatio'],
+    ['host_memory_reserve_bytes', 'hostMemoryReserveBytes'],
+    ['max_attempts_per_server', 'maxAttemptsPerServer'],
+    ['settle_pause_s', 'settlePauseS'],
+  ];
+  for (const [pk, mk] of nums) {
+    const v = Number(p[pk]);
+    if (v) (out as Record<string, unknown>)[mk] = v;
+  }
+  if (p.allow_post_copy) out.allowPostCopy = true;
+  if (p.allow_auto_converge) out.allowAutoConverge = true;
+  return out;
+}
+
+export function zoneCpuToProto(z: ZoneRecord): ZoneCpu__Input {
+  return {
+    zone_id: z.id,
+    mode: cpuModeToProto(z.cpuMode),
+    model: z.cpu.model,
+    vendor: z.cpu.vendor,
+    features: z.cpu.features,
+    extra_features: z.cpu.extraFeatures,
+    xml: z.cpu.xml,
+    history: z.cpu.history.map((h) => ({
+      at_ms: h.atMs,
+      from_model: h.fromModel,
+      to_model: h.toModel,
+      features_lost: h.featuresLost,
+      features_gained: h.featuresGained,
+      cause_host_id: h.causeHostId,
+      reason: h.reason,
+      message: h.message,
+    })),
+    advice: z.cpu.advice,
+    mismatched_hosts: z.cpu.mismatchedHosts,
+    servers_needing_power_cycle: [],
+    updated_at_ms: z.cpu.updatedAtMs,
+  };
+}
+
+export function zoneToProto(z: ZoneRecord, hostIds: string[]): Zone__Input {
+  return {
+    id: z.id,
+    name: z.name,
+    description: z.description,
+    cpu_mode: cpuModeToProto(z.cpuMode),
+    policy: policyToProto(z.policy),
+    cpu: zoneCpuToProto(z),
+    host_ids: [...hostIds].sort(),
+    created_at_ms: z.createdAtMs,
+    updated_at_ms: z.updatedAtMs,
+  };
+}
+
+/**
+ * The host CPU against its zone's model. Flag arithmetic only: the
+ * authoritative compatibility test is libvirt's (CompareCpu), which the
+ * zone CPU work records in zone.cpu.mismatchedHosts.
+ */
+export function hostCpuView(h: HostRecord, zone: ZoneRecord | null): HostCpuView__Input {
+  const hostFlags = [...h.cpu.features].sort();
+  const zoneFlags = zone?.cpu.model ? [...zone.cpu.features].sort() : [];
+  const have = new Set(hostFlags);
+  const inZone = new Set(zoneFlags);
+  const mismatched = zone?.cpu.mismatchedHosts.includes(h.id) ?? false;
+  const missing = zoneFlags.filter((f) => !have.has(f));
+  const compatible = !mismatched && missing.length === 0;
+  return {
+    model: h.cpu.model,
+    vendor: h.cpu.vendor,
+    default_flags: zoneFlags,
+    additional_flags: zone ? [...zone.cpu.extraFeatures].sort() : [],
+    unmatching_extra_flags: zone?.cpu.model ? hostFlags.filter((f) => !inZone.has(f)) : [],
+    unmatching_missing_flags: missing,
+    host_flags: hostFlags,
+    compatible,
+    advice: compatible ? '' : `host CPU lacks ${missing.join(', ') || 'the zone model'}; move it to a zone matching ${h.cpu.model || 'its CPU'}`,
+  };
+}
+
+export interface HostView {
+  host: HostRecord;
+  zone: ZoneRecord | null;
+  online: boolean;
+  lastHeartbeatMs: number;
+  serverCount: number;
+}
+
+export function hostToProto(v: HostView): Host__Input {
+  const h = v.host;
+  const cpu = hostCpuView(h, v.zone);
+  return {
+    id: h.id,
+    hostname: h.hostname,
+    zone_id: h.zoneId,
+    label: h.label,
+    enabled: h.enabled,
+    storage_cluster: h.storageCluster,
+    hypervisor_type: h.hypervisorType,
+    grpc_endpoint: h.grpcEndpoint,
+    migration_uri: h.migrationUri,
+    online: v.online,
+    last_heartbeat_ms: v.lastHeartbeatMs,
+    incarnation: h.incarnation,
+    boot_id: h.bootId,
+    maintenance: maintenanceToProto(h.maintenance),
+    maintenance_operation_id: h.maintenanceOpId,
+    memory_total_bytes: h.memoryTotalBytes,
+    memory_free_bytes: h.memoryFreeBytes,
+    logical_cpus: h.topology.logical_cpus,
+    server_count: v.serverCount,
+    cpu,
+    storage_pools_shared: h.storagePools.filter((p) => p.shared).map((p) => p.name),
+    libvirt_version: h.libvirtVersion,
+    qemu_version: h.qemuVersion,
+    registered_at_ms: h.registeredAtMs,
+    not_a_target_because: notATargetBecause({ ...h, online: v.online }, cpu.compatible ?? true),
+  };
+}
+
+export function serverToProto(s: ServerRecord): Server__Input {
+  return {
+    uuid: s.uuid,
+    name: s.name,
+    host_id: s.hostId,
+    state: s.state,
+    vcpus: s.vcpus,
+    memory_bytes: s.memoryBytes,
+    local_disk_bytes: localDiskBytes(s),
+    shared_pools: [...new Set(s.disks.filter((d) => d.shared && d.pool).map((d) => d.pool))].sort(),
+    hot_migration: s.hotMigration,
+    smart: s.smart,
+    cpu_mode: s.cpu.mode,
+    cpu_model: s.cpu.model,
+    updated_at_ms: s.updatedAtMs,
+    operation_id: s.operationId,
+  };
+}

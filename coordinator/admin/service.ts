@@ -1,0 +1,155 @@
+// The Admin service (drydock.admin.v1.Admin): every method of the proto is
+// registered, each behind the same gate — authenticate, authorize (the
+// method's permission), run, map errors with toGrpcStatus — and audited:
+// every mutating call with its result, and every rejected call (including
+// reads) as UNAUTHENTICATED / PERMISSION_DENIED. A rejected call reaches no
+// handler, so it changes nothing.
+//
+// Handlers come in groups (zones, hosts, servers, maintenance, operations,
+// zone CPU); a later group replaces an earlier one's methods, which is how
+// the maintenance engine drops its real handlers in over the stubs.
+import * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { toGrpcStatus } from '../../common/grpc-status.ts';
+import { adminPackageDefinition, loadAdminProto } from '../../common/proto.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Authenticator, Principal } from '../auth/authenticate.ts';
+import { METHOD_PERMISSIONS, MUTATING_METHODS } from '../auth/permissions.ts';
+import type { AuditEntry } from '../store/audit.ts';
+import type { AdminDeps, CallContext, HandlerGroup, StreamHandler, UnaryHandler } from './context.ts';
+import { hostHandlers } from './hosts.ts';
+import { maintenanceStubs } from './maintenance.ts';
+import { operationStubs } from './operations.ts';
+import { serverHandlers } from './servers.ts';
+import { zoneHandlers } from './zones.ts';
+import { zoneCpuStubs } from './zone-cpu.ts';
+
+/** What every server call offers (grpc-js does not export the type from its index). */
+type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+export const ADMIN_SERVICE_NAME = 'drydock.admin.v1.Admin';
+
+/** The groups this issue implements, in registration order. */
+export function defaultHandlerGroups(d: AdminDeps): HandlerGroup[] {
+  return [zoneHandlers(d), hostHandlers(d), serverHandlers(d), maintenanceStubs(), operationStubs(), zoneCpuStubs()];
+}
+
+function summarize(req: unknown): string {
+  const s = JSON.stringify(req ?? {});
+  return s.length > 1000 ? `${s.slice(0, 1000)}…` : s;
+}
+
+const CODE_NAMES = Object.fromEntries(Object.entries(status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k])) as Record<number, string>;
+
+export interface AdminServiceParts {
+  service: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+  packageDefinition: ReturnType<typeof adminPackageDefinition>;
+}
+
+export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: HandlerGroup[]): AdminServiceParts {
+  const service = loadAdminProto().drydock.admin.v1.Admin.service as unknown as grpc.ServiceDefinition;
+  const unary = new Map<string, UnaryHandler>();
+  const stream = new Map<string, StreamHandler>();
+  for (const g of groups) {
+    for (const [k, h] of Object.entries(g.unary ?? {})) unary.set(k, h);
+    for (const [k, h] of Object.entries(g.stream ?? {})) stream.set(k, h);
+  }
+  const log = d.logger.child({ component: 'admin' });
+
+  const audit = async (method: string, call: SurfaceCall & { request?: unknown }, principal: Principal | null, code: number, message: string) => {
+    const entry: AuditEntry = {
+      atMs: Date.now(),
+      coordinatorId: d.coordinatorId,
+      method,
+      principal: principal?.user ?? '',
+      via: principal?.via ?? 'none',
+      peer: call.getPeer(),
+      request: summarize(call.request),
+      result: CODE_NAMES[code] ?? String(code),
+      code,
+      message,
+    };
+    try {
+      await d.store.audit.record(entry);
+    } catch (err) {
+      // The call's outcome stands; losing its audit line is logged loudly.
+      log.error({ audit: entry, err: errorMessage(err) }, 'audit write failed');
+    }
+  };
+
+  /** Authenticates and authorizes; on refusal audits it and returns the status to send. */
+  const gate = async (method: string, call: SurfaceCall & { request?: unknown }): Promise<{ principal: Principal } | { refusal: ReturnType<typeof toGrpcStatus> }> => {
+    let principal: Principal | null = null;
+    try {
+      principal = auth.authenticate(call);
+      auth.authorize(principal, method);
+      return { principal };
+    } catch (err) {
+      const st = toGrpcStatus(err);
+      log.warn({ method, principal: principal?.user ?? '', code: CODE_NAMES[st.code], reason: st.details }, 'admin call refused');
+      await audit(method, call, principal, st.code, st.details);
+      return { refusal: st };
+    }
+  };
+
+  const callContext = (method: string, principal: Principal, call: SurfaceCall): { ctx: CallContext; done: () => void } => {
+    const ac = new AbortController();
+    const onCancel = () => ac.abort(new Error('call cancelled by the client'));
+    call.on('cancelled', onCancel);
+    return {
+      ctx: { principal, signal: ac.signal, logger: log.child({ method, user: principal.user }), method },
+      done: () => call.removeListener('cancelled', onCancel),
+    };
+  };
+
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [method, def] of Object.entries(service)) {
+    if (!METHOD_PERMISSIONS[method]) throw new Error(`admin method ${method} has no permission in auth/permissions.ts`);
+    const mutating = MUTATING_METHODS.has(method);
+    if (def.responseStream) {
+      const h = stream.get(method);
+      if (!h) throw new Error(`admin streaming method ${method} has no handler`);
+      implementation[method] = (async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const g = await gate(method, call);
+        if ('refusal' in g) {
+          call.emit('error', g.refusal);
+          return;
+        }
+        const { ctx, done } = callContext(method, g.principal, call);
+        try {
+          await h(call.request, ctx, (msg) => call.write(msg));
+          call.end();
+        } catch (err) {
+          if (!ctx.signal.aborted) call.emit('error', toGrpcStatus(err));
+        } finally {
+          done();
+        }
+      }) as grpc.handleServerStreamingCall<unknown, unknown>;
+      continue;
+    }
+    const h = unary.get(method);
+    if (!h) throw new Error(`admin method ${method} has no handler`);
+    implementation[method] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const g = await gate(method, call);
+      if ('refusal' in g) {
+        callback(g.refusal as grpc.ServerErrorResponse);
+        return;
+      }
+      const { ctx, done } = callContext(method, g.principal, call);
+      try {
+        const res = await h(call.request, ctx);
+        if (mutating) await audit(method, call, g.principal, status.OK, '');
+        callback(null, res);
+      } catch (err) {
+        const st = toGrpcStatus(err);
+        if (st.code === status.INTERNAL) ctx.logger.error({ err: errorMessage(err) }, 'admin call failed');
+        if (mutating) await audit(method, call, g.principal, st.code, st.details);
+        callback(st as grpc.ServerErrorResponse);
+      } finally {
+        done();
+      }
+    }) as grpc.handleUnaryCall<unknown, unknown>;
+  }
+  return { service, implementation, packageDefinition: adminPackageDefinition() };
+}

@@ -1,0 +1,160 @@
+// The coordinator's client of one agent's gRPC API: typed promises with a
+// deadline on every call, cancellation by AbortSignal, errors rebuilt as
+// typed DrydockErrors (fromGrpcError), and the MigrateServer progress stream
+// as an async iterable. Channels are mTLS with the coordinator's client
+// certificate; the agent's certificate must carry the configured server name.
+import * as grpc from '@grpc/grpc-js';
+import { clientChannelOptions, clientCredentials, type ClientTlsFiles } from '../common/grpc-server.ts';
+import { fromGrpcError } from '../common/grpc-status.ts';
+import { CancelledError } from '../common/errors.ts';
+import { loadAgentProto } from '../common/proto.ts';
+import type { AgentClient as GeneratedAgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
+import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
+import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
+import type { MigrateServerRequest__Input } from '../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
+import type { MigrationEvent } from '../common/generated/drydock/agent/v1/MigrationEvent.ts';
+import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';
+import type { StopServerRequest__Input } from '../common/generated/drydock/agent/v1/StopServerRequest.ts';
+import type { ServerActionResponse } from '../common/generated/drydock/agent/v1/ServerActionResponse.ts';
+import type { CompareCpuResponse } from '../common/generated/drydock/agent/v1/CompareCpuResponse.ts';
+import type { BaselineCpuRequest__Input } from '../common/generated/drydock/agent/v1/BaselineCpuRequest.ts';
+import type { BaselineCpuResponse } from '../common/generated/drydock/agent/v1/BaselineCpuResponse.ts';
+import type { RebootHostRequest__Input } from '../common/generated/drydock/agent/v1/RebootHostRequest.ts';
+import type { RebootHostResponse } from '../common/generated/drydock/agent/v1/RebootHostResponse.ts';
+
+export interface CallOptions {
+  /** Deadline of this call (ms); default: the client's callTimeoutMs. */
+  timeoutMs?: number;
+  /** Aborting cancels the call (the agent sees CANCELLED). */
+  signal?: AbortSignal;
+}
+
+export interface AgentClientOptions {
+  tls: ClientTlsFiles;
+  /** Default deadline of unary calls (ms). */
+  callTimeoutMs: number;
+}
+
+type UnaryFn<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+export class AgentClient {
+  private readonly client: GeneratedAgentClient;
+
+  constructor(
+    /** host:port of the agent. */
+    readonly endpoint: string,
+    private readonly opts: AgentClientOptions,
+  ) {
+    const Ctor = loadAgentProto().drydock.agent.v1.Agent;
+    this.client = new Ctor(endpoint, clientCredentials(opts.tls), {
+      ...clientChannelOptions(opts.tls),
+      // Agents come and go (reboots): fail calls fast instead of queueing them.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 5000,
+    });
+  }
+
+  private unary<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, o: CallOptions = {}): Promise<Res> {
+    o.signal?.throwIfAborted();
+    return new Promise<Res>((resolve, reject) => {
+      const deadline = new Date(Date.now() + (o.timeoutMs ?? this.opts.callTimeoutMs));
+      const onAbort = () => call.cancel();
+      const call = fn.call(this.client, req, new grpc.Metadata(), { deadline }, (err, res) => {
+        o.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(o.signal?.aborted ? new CancelledError('agent call cancelled', { cause: err }) : fromGrpcError(err));
+        else resolve(res!);
+      });
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  getHostFacts(o?: CallOptions): Promise<HostFacts> {
+    return this.unary(this.client.GetHostFacts, {}, o);
+  }
+
+  listServers(uuids: string[] = [], o?: CallOptions): Promise<ListServersResponse> {
+    return this.unary(this.client.ListServers, { uuids }, o);
+  }
+
+  getMigration(migrationId: string, o?: CallOptions): Promise<Migration> {
+    return this.unary(this.client.GetMigration, { migration_id: migrationId }, o);
+  }
+
+  abortMigration(migrationId: string, reason: string, o?: CallOptions): Promise<Migration> {
+    return this.unary(this.client.AbortMigration, { migration_id: migrationId, reason }, o);
+  }
+
+  stopServer(req: StopServerRequest__Input, o?: CallOptions): Promise<ServerActionResponse> {
+    return this.unary(this.client.StopServer, req, o);
+  }
+
+  startServer(serverUuid: string, o?: CallOptions): Promise<ServerActionResponse> {
+    return this.unary(this.client.StartServer, { server_uuid: serverUuid }, o);
+  }
+
+  compareCpu(cpuXml: string, o?: CallOptions): Promise<CompareCpuResponse> {
+    return this.unary(this.client.CompareCpu, { cpu_xml: cpuXml }, o);
+  }
+
+  baselineCpu(req: BaselineCpuRequest__Input, o?: CallOptions): Promise<BaselineCpuResponse> {
+    return this.unary(this.client.BaselineCpu, req, o);
+  }
+
+  rebootHost(req: RebootHostRequest__Input, o?: CallOptions): Promise<RebootHostResponse> {
+    return this.unary(this.client.RebootHost, req, o);
+  }
+
+  /**
+   * Starts (or, same migration_id, re-attaches to) a migration and yields its
+   * progress events until the terminal one. `timeoutMs` is the whole-stream
+   * deadline (required: a migration stream must not outlive its plan).
+   * Breaking out of the loop or aborting the signal cancels the stream only:
+   * the agent's migration goes on (use abortMigration to stop it).
+   */
+  async *migrateServer(req: MigrateServerRequest__Input, o: CallOptions & { timeoutMs: number }): AsyncGenerator<MigrationEvent> {
+    o.signal?.throwIfAborted();
+    const stream = this.client.MigrateServer(req, new grpc.Metadata(), { deadline: new Date(Date.now() + o.timeoutMs) });
+    const onAbort = () => stream.cancel();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const ev of stream as AsyncIterable<MigrationEvent>) yield ev;
+    } catch (err) {
+      if (o.signal?.aborted) throw new CancelledError('migration stream cancelled', { cause: err });
+      throw fromGrpcError(err);
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      stream.cancel();
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** One client per agent endpoint, reused; a changed endpoint gets a new one. */
+export class AgentClientPool {
+  private readonly clients = new Map<string, AgentClient>();
+
+  constructor(private readonly opts: AgentClientOptions) {}
+
+  forEndpoint(endpoint: string): AgentClient {
+    let c = this.clients.get(endpoint);
+    if (!c) {
+      c = new AgentClient(endpoint, this.opts);
+      this.clients.set(endpoint, c);
+    }
+    return c;
+  }
+
+  /** Drops the client of an endpoint no host uses any more. */
+  forget(endpoint: string): void {
+    this.clients.get(endpoint)?.close();
+    this.clients.delete(endpoint);
+  }
+
+  closeAll(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,195 @@
+// drydock-coordinator configuration: YAML file (/etc/drydock/coordinator.yaml)
+// plus DRYDOCK_COORDINATOR_* environment overrides, validated once into a
+// compiled config with durations in milliseconds. Every option is documented
+// on its field below and in deploy/examples/coordinator.yaml.
+import os from 'node:os';
+import {
+  ConfigError,
+  lookup,
+  parseDuration,
+  parseInteger,
+  parseString,
+  parseStringList,
+  readYamlFile,
+  rejectUnknownKeys,
+} from '../common/config.ts';
+import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
+import { DEFAULT_ROLES, PERMISSIONS, normalizePermission } from './auth/permissions.ts';
+
+export const ENV_PREFIX = 'DRYDOCK_COORDINATOR';
+export const DEFAULT_CONFIG_FILE = '/etc/drydock/coordinator.yaml';
+
+export interface CoordinatorConfig {
+  /** This instance's id: the leader lease holder name and the audit "by". Default: hostname. */
+  coordinatorId: string;
+  admin: {
+    /** host:port of the admin gRPC API. Default 0.0.0.0:7443. */
+    listen: string;
+    /**
+     * Server certificate and key (PEM). Empty = plaintext (loopback/lab
+     * only). clientCaFile: CA that admin client certificates must chain to;
+     * a verified certificate authenticates its caller (bearer tokens still work).
+     */
+    tls: TlsFiles;
+  };
+  auth: {
+    /** YAML file of users: hashed tokens, certificate names, roles, permissions. Empty = no token users. */
+    tokenFile: string;
+    /** role → permissions. Defaults: admin (all), operator, viewer (see auth/permissions.ts). */
+    roles: Record<string, string[]>;
+  };
+  nats: {
+    /** NATS URLs (a cluster in production). Empty = start an embedded nats-server. */
+    servers: string[];
+    /** Embedded nats-server's JetStream data directory. Default /var/lib/drydock/nats. */
+    dataDir: string;
+    /** Replicas of the KV buckets and audit stream: 1 embedded, 3 in a cluster. Default: 1 if embedded else 3. */
+    kvReplicas: number;
+    /** Timeout of one JetStream request (KV get/put). Default 5s. */
+    requestTimeoutMs: number;
+  };
+  agents: {
+    /**
+     * mTLS towards agents: CA of the agents' server certificates, the
+     * coordinator's client certificate/key, and the name agents' certificates
+     * carry (serverName; empty = the endpoint host). Empty caFile = plaintext.
+     */
+    tls: ClientTlsFiles;
+    /** Deadline of one unary agent call. Default 10s. */
+    callTimeoutMs: number;
+  };
+  inventory: {
+    /** A host with no heartbeat for this long is offline. Default 10s. */
+    offlineAfterMs: number;
+    /** Full reconcile of every host's servers against its agent (leader). Default 30s. */
+    reconcileIntervalMs: number;
+    /** Hosts reconciled at once. Default 8. */
+    reconcileConcurrency: number;
+  };
+  leader: {
+    /** Lease lifetime: a leader that does not renew within it loses the lease. Default 5s. */
+    ttlMs: number;
+    /** How often the holder renews (and others try to take it). Default 1500ms. */
+    renewIntervalMs: number;
+  };
+  /** pino level. Default info. */
+  logLevel: string;
+}
+
+const KNOWN = [
+  'coordinatorId',
+  'admin.listen', 'admin.tls.certFile', 'admin.tls.keyFile', 'admin.tls.clientCaFile',
+  'auth.tokenFile', 'auth.roles',
+  'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
+  'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.tls.serverName', 'agents.callTimeout',
+  'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
+  'leader.ttl', 'leader.renewInterval',
+  'logLevel',
+] as const;
+
+function parseRoles(raw: unknown): Record<string, string[]> {
+  if (raw === undefined) return structuredClone(DEFAULT_ROLES);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('auth.roles', 'expected a mapping of role → list of permissions');
+  const out: Record<string, string[]> = {};
+  for (const [role, perms] of Object.entries(raw as Record<string, unknown>)) {
+    out[role] = parseStringList(perms, `auth.roles.${role}`).map((p) => {
+      const n = normalizePermission(p);
+      if (n !== '*' && !PERMISSIONS.includes(n as (typeof PERMISSIONS)[number])) {
+        throw new ConfigError(`auth.roles.${role}`, `unknown permission ${JSON.stringify(p)} (known: ${PERMISSIONS.join(', ')}, *)`);
+      }
+      return n;
+    });
+  }
+  return out;
+}
+
+/** Builds the config from an already-parsed document (tests) and the environment. */
+export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  rejectUnknownKeys(doc, KNOWN);
+  const get = (k: (typeof KNOWN)[number]) => lookup(doc, env, ENV_PREFIX, k);
+  const str = (k: (typeof KNOWN)[number], def: string) => {
+    const v = get(k);
+    return v === undefined || v === null ? def : parseString(v, k);
+  };
+  const dur = (k: (typeof KNOWN)[number], def: number) => {
+    const v = get(k);
+    return v === undefined || v === null ? def : parseDuration(v, k);
+  };
+  const int = (k: (typeof KNOWN)[number], def: number, min: number, max: number) => {
+    const v = get(k);
+    return v === undefined || v === null ? def : parseInteger(v, k, min, max);
+  };
+
+  const serversRaw = get('nats.servers');
+  const servers = serversRaw === undefined || serversRaw === null ? [] : parseStringList(serversRaw, 'nats.servers');
+  for (const s of servers) {
+    if (!/^(nats|tls):\/\/[^\s]+$/.test(s)) throw new ConfigError('nats.servers', `${JSON.stringify(s)} is not a nats:// or tls:// URL`);
+  }
+
+  const cfg: CoordinatorConfig = {
+    coordinatorId: str('coordinatorId', os.hostname()),
+    admin: {
+      listen: str('admin.listen', '0.0.0.0:7443'),
+      tls: {
+        certFile: str('admin.tls.certFile', ''),
+        keyFile: str('admin.tls.keyFile', ''),
+        clientCaFile: str('admin.tls.clientCaFile', ''),
+      },
+    },
+    auth: {
+      tokenFile: str('auth.tokenFile', ''),
+      // Roles are structured: file only, no env override.
+      roles: parseRoles((doc.auth as Record<string, unknown> | undefined)?.roles),
+    },
+    nats: {
+      servers,
+      dataDir: str('nats.dataDir', '/var/lib/drydock/nats'),
+      kvReplicas: int('nats.kvReplicas', servers.length === 0 ? 1 : 3, 1, 5),
+      requestTimeoutMs: dur('nats.requestTimeout', 5000),
+    },
+    agents: {
+      tls: {
+        caFile: str('agents.tls.caFile', ''),
+        certFile: str('agents.tls.certFile', ''),
+        keyFile: str('agents.tls.keyFile', ''),
+        serverName: str('agents.tls.serverName', ''),
+      },
+      callTimeoutMs: dur('agents.callTimeout', 10_000),
+    },
+    inventory: {
+      offlineAfterMs: dur('inventory.offlineAfter', 10_000),
+      reconcileIntervalMs: dur('inventory.reconcileInterval', 30_000),
+      reconcileConcurrency: int('inventory.reconcileConcurrency', 8, 1, 256),
+    },
+    leader: {
+      ttlMs: dur('leader.ttl', 5000),
+      renewIntervalMs: dur('leader.renewInterval', 1500),
+    },
+    logLevel: str('logLevel', 'info'),
+  };
+  validate(cfg);
+  return cfg;
+}
+
+function validate(cfg: CoordinatorConfig): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(cfg.coordinatorId)) throw new ConfigError('coordinatorId', `${JSON.stringify(cfg.coordinatorId)} is not a valid id`);
+  if (!/^[^\s]+:\d+$/.test(cfg.admin.listen)) throw new ConfigError('admin.listen', `expected host:port, got ${JSON.stringify(cfg.admin.listen)}`);
+  const t = cfg.admin.tls;
+  if (Boolean(t.certFile) !== Boolean(t.keyFile)) throw new ConfigError('admin.tls', 'certFile and keyFile go together');
+  if (t.clientCaFile && !t.certFile) throw new ConfigError('admin.tls.clientCaFile', 'requires admin.tls.certFile and keyFile');
+  const a = cfg.agents.tls;
+  if (Boolean(a.certFile) !== Boolean(a.keyFile)) throw new ConfigError('agents.tls', 'certFile and keyFile go together');
+  if (a.certFile && !a.caFile) throw new ConfigError('agents.tls.caFile', 'required with a client certificate');
+  if (cfg.nats.servers.length === 0 && cfg.nats.kvReplicas !== 1) throw new ConfigError('nats.kvReplicas', 'the embedded nats-server is a single node: replicas must be 1');
+  if (cfg.leader.renewIntervalMs <= 0 || cfg.leader.renewIntervalMs * 2 > cfg.leader.ttlMs) {
+    throw new ConfigError('leader.renewInterval', `must be positive and at most half of leader.ttl (${cfg.leader.ttlMs} ms)`);
+  }
+  if (cfg.inventory.offlineAfterMs < 1000) throw new ConfigError('inventory.offlineAfter', 'must be at least 1s (agents beat every 2 s)');
+  if (cfg.inventory.reconcileIntervalMs < 1000) throw new ConfigError('inventory.reconcileInterval', 'must be at least 1s');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) throw new ConfigError('logLevel', `unknown level ${JSON.stringify(cfg.logLevel)}`);
+}
+
+/** Reads the file (must exist when given explicitly) and applies the environment. */
+export function loadConfig(file: string = DEFAULT_CONFIG_FILE, env: NodeJS.ProcessEnv = process.env, required = true): CoordinatorConfig {
+  return compileConfig(readYamlFile(file, required), env);
+}

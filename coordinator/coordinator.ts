@@ -1,0 +1,109 @@
+// Wires one coordinator instance: NATS (embedded or configured), the KV
+// store, leader election, inventory, the agent client pool and the admin
+// gRPC server. main.ts runs it as a process; tests start several in one.
+import { mkdirSync } from 'node:fs';
+import { createLogger, type Logger } from '../common/logging.ts';
+import { startGrpcServer, type ServingServer } from '../common/grpc-server.ts';
+import type { CoordinatorConfig } from './config.ts';
+import { connectNats, type CoordinatorNats } from './nats.ts';
+import { openStore, type Store } from './store/store.ts';
+import { LeaderElection } from './leader.ts';
+import { Inventory } from './inventory/inventory.ts';
+import { AgentClientPool } from './agent-client.ts';
+import { Authenticator } from './auth/authenticate.ts';
+import { loadUsersFile, TokenVerifier } from './auth/tokens.ts';
+import { ADMIN_SERVICE_NAME, buildAdminService, defaultHandlerGroups } from './admin/service.ts';
+import { adminServerCredentials } from './admin/credentials.ts';
+import type { AdminDeps, HandlerGroup } from './admin/context.ts';
+
+export interface Coordinator {
+  config: CoordinatorConfig;
+  logger: Logger;
+  nats: CoordinatorNats;
+  store: Store;
+  leader: LeaderElection;
+  inventory: Inventory;
+  agents: AgentClientPool;
+  admin: ServingServer;
+  /** The bound admin port (listen on port 0 in tests). */
+  port: number;
+  /** Stops serving, leaves the lease, closes NATS (and the embedded server). */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /**
+   * Extra admin handler groups, registered after the defaults (so they
+   * replace the stubs of the same methods): the maintenance engine's hook.
+   */
+  handlerGroups?: (deps: AdminDeps) => HandlerGroup[];
+  /** Called after the parts exist and before serving (start the engine here). */
+  beforeServe?: (deps: AdminDeps) => Promise<void> | void;
+}
+
+export async function startCoordinator(config: CoordinatorConfig, opts: StartOptions = {}): Promise<Coordinator> {
+  const logger = (opts.logger ?? createLogger('drydock-coordinator', config.logLevel as never)).child({ coordinatorId: config.coordinatorId });
+  // Read the users file first: a broken file must fail start-up, not the first call.
+  const users = loadUsersFile(config.auth.tokenFile, config.auth.roles);
+  const auth = new Authenticator(new TokenVerifier(users), config.auth.roles);
+
+  if (config.nats.servers.length === 0) mkdirSync(config.nats.dataDir, { recursive: true });
+  const nats = await connectNats({ servers: config.nats.servers, dataDir: config.nats.dataDir, name: `drydock-coordinator ${config.coordinatorId}`, logger, timeoutMs: 30_000 });
+  const cleanup: (() => Promise<void> | void)[] = [() => nats.close()];
+  const unwind = async () => {
+    for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch((err) => logger.warn({ err: String(err) }, 'shutdown step failed'));
+  };
+  try {
+    const store = await openStore(nats.nc, { replicas: config.nats.kvReplicas, timeoutMs: config.nats.requestTimeoutMs });
+    const leader = new LeaderElection(store.leader, { id: config.coordinatorId, ttlMs: config.leader.ttlMs, renewIntervalMs: config.leader.renewIntervalMs, logger });
+    const agents = new AgentClientPool({ tls: config.agents.tls, callTimeoutMs: config.agents.callTimeoutMs });
+    cleanup.push(() => agents.closeAll());
+    const inventory = new Inventory({
+      nc: nats.nc,
+      store,
+      leader,
+      agents,
+      logger,
+      offlineAfterMs: config.inventory.offlineAfterMs,
+      reconcileIntervalMs: config.inventory.reconcileIntervalMs,
+      reconcileConcurrency: config.inventory.reconcileConcurrency,
+      agentCallTimeoutMs: config.agents.callTimeoutMs,
+    });
+    inventory.start();
+    cleanup.push(() => inventory.stop());
+    leader.start();
+    // Stopped before the inventory (cleanup runs in reverse), so no leader work outlives it.
+    cleanup.push(() => leader.stop());
+
+    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, inventory, leader, agents, logger };
+    await opts.beforeServe?.(deps);
+    const parts = buildAdminService(deps, auth, [...defaultHandlerGroups(deps), ...(opts.handlerGroups?.(deps) ?? [])]);
+    const admin = await startGrpcServer({
+      address: config.admin.listen,
+      credentials: adminServerCredentials(config.admin.tls),
+      packageDefinition: parts.packageDefinition,
+      serviceName: ADMIN_SERVICE_NAME,
+      service: parts.service,
+      implementation: parts.implementation,
+    });
+    cleanup.push(() => admin.close(3000));
+    logger.info({ listen: config.admin.listen, port: admin.port, nats: nats.servers, embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas }, 'coordinator serving');
+    let stopping: Promise<void> | null = null;
+    return {
+      config,
+      logger,
+      nats,
+      store,
+      leader,
+      inventory,
+      agents,
+      admin,
+      port: admin.port,
+      stop: () => (stopping ??= unwind()),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,316 @@
+// The inventory: hosts from agent facts, liveness from heartbeats, servers
+// from agent reports. Every instance tracks heartbeats in memory (online/
+// offline for its reads); only the leader writes what agents report, so N
+// coordinators do not multiply KV writes. The leader also runs a periodic
+// full reconcile against every online agent, because NATS events can be
+// missed (LAB-NOTES: a KV watcher once stalled 12 s) and a missed event must
+// never leave a lie in the inventory.
+import type { NatsConnection, Subscription } from 'nats';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { subjects, type HeartbeatMessage, type HostEventMessage } from '../../common/subjects.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logging.ts';
+import type { Server as AgentServer } from '../../common/generated/drydock/agent/v1/Server.ts';
+import type { AgentClientPool } from '../agent-client.ts';
+import type { LeaderElection } from '../leader.ts';
+import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
+import type { Store } from '../store/store.ts';
+import { CasConflictError } from '../store/retry.ts';
+import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
+import { isValidId } from '../ids.ts';
+import { Liveness, type HostLiveness } from './liveness.ts';
+import { applyFacts, isFactsMessage, type FactsMessage } from './registration.ts';
+import { mergeReport, syncAllHosts, syncOneHost, type ServerChange } from './reconcile.ts';
+
+export interface InventoryOptions {
+  nc: NatsConnection;
+  store: Store;
+  leader: LeaderElection;
+  agents: AgentClientPool;
+  logger: Logger;
+  offlineAfterMs: number;
+  reconcileIntervalMs: number;
+  reconcileConcurrency: number;
+  /** Deadline of one agent call during reconcile (ms). */
+  agentCallTimeoutMs: number;
+}
+
+export interface ReconcileReport {
+  hostsAsked: number;
+  hostsAnswered: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  registered: number;
+  failures: { hostId: string; error: string }[];
+}
+
+const dec = new TextDecoder();
+
+export class Inventory {
+  readonly liveness: Liveness;
+  private readonly subs: Subscription[] = [];
+  private readonly perHost = new KeyedCoalescer();
+  private readonly stopper = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly log: Logger;
+  private lastReconcile: ReconcileReport | null = null;
+
+  constructor(private readonly o: InventoryOptions) {
+    this.liveness = new Liveness(o.offlineAfterMs);
+    this.log = o.logger.child({ component: 'inventory' });
+  }
+
+  start(): void {
+    this.subscribe(subjects.allHeartbeats, (data) => this.onHeartbeat(data as HeartbeatMessage));
+    this.subscribe(subjects.allFacts, (data) => this.onFacts(data));
+    this.subscribe(subjects.allHostEvents, (data) => this.onHostEvent(data as HostEventMessage));
+    this.o.leader.onLeadership((signal) => this.reconcileLoop(signal));
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    for (const s of this.subs) s.unsubscribe();
+    await Promise.allSettled(this.loops);
+    await this.perHost.idle().catch(() => undefined);
+  }
+
+  /** Last full reconcile's outcome (null before the first). */
+  lastReconcileReport(): ReconcileReport | null {
+    return this.lastReconcile;
+  }
+
+  private subscribe(subject: string, handle: (data: unknown, subject: string) => void): void {
+    const sub = this.o.nc.subscribe(subject);
+    this.subs.push(sub);
+    this.loops.push(
+      (async () => {
+        for await (const m of sub) {
+          let data: unknown;
+          try {
+            data = JSON.parse(dec.decode(m.data));
+          } catch {
+            this.log.warn({ subject: m.subject }, 'dropping a message that is not JSON');
+            continue;
+          }
+          try {
+            handle(data, m.subject);
+          } catch (err) {
+            this.log.warn({ subject: m.subject, err: errorMessage(err) }, 'message handling failed');
+          }
+        }
+      })(),
+    );
+  }
+
+  private onHeartbeat(msg: HeartbeatMessage): void {
+    if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
+    const what = this.liveness.beat(msg, Date.now());
+    if (what === 'alive' || !this.o.leader.isLeader()) return;
+    // A host this leader has not registered yet, or a new incarnation: make
+    // sure its record and servers are current even if its facts were missed.
+    this.log.info({ hostId: msg.host_id, what }, 'host heartbeat transition');
+    void this.refreshHost(msg.host_id, msg.grpc_endpoint).catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
+  }
+
+  private onFacts(data: unknown): void {
+    if (!isFactsMessage(data)) return;
+    if (!this.o.leader.isLeader()) return;
+    void this.perHost
+      .run(data.host_id, async () => {
+        const changed = await this.register(data);
+        if (changed) await this.syncHostServers(data.host_id, this.stopper.signal);
+      })
+      .catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
+  }
+
+  private onHostEvent(msg: HostEventMessage): void {
+    if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
+    if (!this.o.leader.isLeader()) return;
+    void this.perHost
+      .run(msg.host_id, () => this.syncHostServers(msg.host_id, this.stopper.signal))
+      .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'server sync after event failed'));
+  }
+
+  /** Writes the host record from facts (CAS); true if new or changed. */
+  async register(facts: FactsMessage): Promise<boolean> {
+    const now = Date.now();
+    const res = await this.o.store.hosts.upsert(facts.host_id, (cur) => applyFacts(cur, facts, now));
+    if (res.changed) this.log.info({ hostId: facts.host_id, revision: res.revision }, 'host registered/updated from facts');
+    return res.changed;
+  }
+
+  /** Facts over gRPC (missed NATS facts, restarts), then the host's servers. */
+  async refreshHost(hostId: string, endpointHint = ''): Promise<void> {
+    await this.perHost.run(hostId, async () => {
+      const rec = await this.o.store.hosts.get(hostId);
+      const endpoint = endpointHint || rec?.value.grpcEndpoint || '';
+      if (!endpoint) return;
+      const facts = await this.o.agents.forEndpoint(endpoint).getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal: this.stopper.signal });
+      if (facts.host_id !== hostId) {
+        this.log.warn({ hostId, reported: facts.host_id, endpoint }, 'agent at endpoint reports another host id; ignored');
+        return;
+      }
+      await this.register(facts);
+      await this.syncHostServers(hostId, this.stopper.signal);
+    });
+  }
+
+  /** One host's servers from its agent: creates and updates, never deletes (see reconcile.ts). */
+  async syncHostServers(hostId: string, signal: AbortSignal): Promise<void> {
+    const host = await this.o.store.hosts.get(hostId, signal);
+    if (!host?.value.grpcEndpoint) return;
+    const records = await this.serverMap(signal);
+    const res = await this.o.agents.forEndpoint(host.value.grpcEndpoint).listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
+    await this.apply(syncOneHost(hostId, res.servers, this.plain(records), Date.now()), records, signal);
+  }
+
+  private async serverMap(signal?: AbortSignal): Promise<Map<string, { value: ServerRecord; revision: number }>> {
+    const list = await this.o.store.servers.list(signal);
+    return new Map(list.map((v) => [v.key, { value: v.value, revision: v.revision }]));
+  }
+
+  private plain(m: Map<string, { value: ServerRecord }>): Map<string, ServerRecord> {
+    return new Map([...m].map(([k, v]) => [k, v.value]));
+  }
+
+  /** Applies changes with CAS; each re-checks its rule against the current record. */
+  private async apply(changes: ServerChange[], seen: Map<string, { revision: number }>, signal: AbortSignal, report?: ReconcileReport): Promise<void> {
+    const servers = this.o.store.servers;
+    await mapSettled(changes, 8, async (c) => {
+      try {
+        if (c.kind === 'create') {
+          const now = Date.now();
+          const r = await servers.upsert(c.record.uuid, (cur) => (cur ? mergeReport(cur, c.record.hostId, reportOf(c.record), now) : c.record), signal);
+          if (r.changed && report) report.created++;
+        } else if (c.kind === 'update') {
+          const now = Date.now();
+          const r = await servers.mutate(c.uuid, (cur) => (cur.operationId && cur.hostId !== c.hostId ? undefined : mergeReport(cur, c.hostId, c.report, now)), signal);
+          if (r.changed && report) report.updated++;
+        } else {
+          // CAS at the revision read before the agents were asked: anything
+          // written since (an event sync) means the evidence is stale; the
+          // next pass decides again.
+          const rev = seen.get(c.uuid)?.revision;
+          if (rev === undefined) return;
+          await servers.deleteAt(c.uuid, rev, signal);
+          this.log.info({ uuid: c.uuid, hostId: c.hostId }, 'server gone from its host: record removed');
+          if (report) report.deleted++;
+        }
+      } catch (err) {
+        if (err instanceof CasConflictError) return;
+        this.log.warn({ change: c.kind, err: errorMessage(err) }, 'server record change failed');
+      }
+    });
+  }
+
+  /** One full pass (leader): every online host's facts (if stale) and servers. */
+  async reconcileAll(signal: AbortSignal = this.stopper.signal): Promise<ReconcileReport> {
+    const report: ReconcileReport = { hostsAsked: 0, hostsAnswered: 0, created: 0, updated: 0, deleted: 0, registered: 0, failures: [] };
+    const now = Date.now();
+    // Records first: a server created after this read is never deleted by this pass.
+    const records = await this.serverMap(signal);
+    const hosts = new Map((await this.o.store.hosts.list(signal)).map((h) => [h.key, h.value]));
+    const live = this.liveness.view(now);
+    const targets = new Set<string>();
+    for (const [id, l] of live) if (l.online) targets.add(id);
+    const reports = new Map<string, AgentServer[]>();
+    const ids = [...targets].sort();
+    report.hostsAsked = ids.length;
+    await mapSettled(ids, this.o.reconcileConcurrency, async (hostId) => {
+      const l = live.get(hostId)!;
+      let host = hosts.get(hostId);
+      const endpoint = l.grpcEndpoint || host?.grpcEndpoint || '';
+      if (!endpoint) return;
+      const client = this.o.agents.forEndpoint(endpoint);
+      try {
+        if (!host || host.incarnation !== l.incarnation || host.grpcEndpoint !== endpoint) {
+          const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal });
+          if (facts.host_id !== hostId) throw new Error(`endpoint ${endpoint} answers as ${facts.host_id}`);
+          if (await this.register(facts)) report.registered++;
+          host = (await this.o.store.hosts.get(hostId, signal))?.value;
+        }
+        const res = await client.listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
+        reports.set(hostId, res.servers);
+        report.hostsAnswered++;
+      } catch (err) {
+        report.failures.push({ hostId, error: errorMessage(err) });
+      }
+    });
+    signal.throwIfAborted();
+    await this.apply(syncAllHosts(reports, this.plain(records), Date.now()), records, signal, report);
+    this.lastReconcile = report;
+    if (report.created || report.updated || report.deleted || report.registered || report.failures.length) {
+      this.log.info({ ...report, failures: report.failures.slice(0, 5) }, 'reconcile pass');
+    }
+    return report;
+  }
+
+  private async reconcileLoop(signal: AbortSignal): Promise<void> {
+    // Heartbeats need a moment after a (re)start before "online" means anything.
+    await sleep(Math.min(2500, this.o.reconcileIntervalMs), undefined, { signal }).catch(() => undefined);
+    while (!signal.aborted && !this.stopper.signal.aborted) {
+      const both = AbortSignal.any([signal, this.stopper.signal]);
+      try {
+        await this.reconcileAll(both);
+      } catch (err) {
+        if (!both.aborted) this.log.warn({ err: errorMessage(err) }, 'reconcile pass failed');
+      }
+      await sleep(this.o.reconcileIntervalMs, undefined, { signal: both }).catch(() => undefined);
+    }
+  }
+
+  /** Liveness of one host as this instance sees it. */
+  hostLiveness(hostId: string, nowMs = Date.now()): (HostLiveness & { online: boolean }) | null {
+    const l = this.liveness.get(hostId);
+    return l ? { ...l, online: this.liveness.isOnline(hostId, nowMs) } : null;
+  }
+
+  /**
+   * The planner's input: zones, hosts (with liveness at takenAtMs) and
+   * servers, read from KV now. Asynchronous on purpose: the maintenance
+   * engine plans from the stored truth, not from a cache that may lag.
+   */
+  async snapshot(signal?: AbortSignal): Promise<InventorySnapshot> {
+    const [zones, hosts, servers] = await Promise.all([
+      this.o.store.zones.list(signal),
+      this.o.store.hosts.list(signal),
+      this.o.store.servers.list(signal),
+    ]);
+    const now = Date.now();
+    return {
+      takenAtMs: now,
+      zones: zones.map((z) => z.value),
+      hosts: hosts.map((h) => withLiveness(h.value, this.hostLiveness(h.key, now))),
+      servers: servers.map((s) => s.value),
+    };
+  }
+}
+
+/** A host record with this instance's liveness view folded in. */
+export function withLiveness(h: HostRecord, l: (HostLiveness & { online: boolean }) | null): HostRecord & { online: boolean; lastHeartbeatMs: number } {
+  return {
+    ...h,
+    online: l?.online ?? false,
+    lastHeartbeatMs: l?.lastHeartbeatMs ?? 0,
+    // Heartbeats are fresher than facts for free memory.
+    memoryFreeBytes: l && l.memoryFreeBytes > 0 ? l.memoryFreeBytes : h.memoryFreeBytes,
+  };
+}
+
+/** An agent-shaped report rebuilt from a fresh record (for the create-race merge). */
+function reportOf(r: ServerRecord): AgentServer {
+  return {
+    uuid: r.uuid,
+    name: r.name,
+    state: `SERVER_STATE_${r.state.toUpperCase()}` as AgentServer['state'],
+    vcpus: r.vcpus,
+    memory_bytes: r.memoryBytes,
+    disks: r.disks,
+    cpu: r.cpu,
+    hot_migration: r.hotMigration,
+    smart: r.smart,
+    persistent: true,
+    domain_type: r.domainType,
+  };
+}

@@ -1,0 +1,50 @@
+// drydock-coordinator: `tsx coordinator/main.ts --config /etc/drydock/coordinator.yaml`.
+// Runs until SIGTERM/SIGINT, then shuts down cleanly (admin server, lease,
+// NATS, and the embedded nats-server if it started one).
+import { Command } from 'commander';
+import { createLogger } from '../common/logging.ts';
+import { errorMessage } from '../common/errors.ts';
+import { DEFAULT_CONFIG_FILE, loadConfig } from './config.ts';
+import { startCoordinator } from './coordinator.ts';
+
+const program = new Command()
+  .name('drydock-coordinator')
+  .description('drydock coordinator: inventory, admin API, maintenance operations')
+  .option('-c, --config <file>', 'configuration file (YAML)', DEFAULT_CONFIG_FILE)
+  .parse();
+
+const { config: file } = program.opts<{ config: string }>();
+const boot = createLogger('drydock-coordinator');
+
+async function main(): Promise<void> {
+  // The default path may be absent (defaults + environment); an explicit one must exist.
+  const config = loadConfig(file, process.env, file !== DEFAULT_CONFIG_FILE);
+  const logger = createLogger('drydock-coordinator', config.logLevel as never);
+  const coordinator = await startCoordinator(config, { logger });
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    // A stuck shutdown must not keep the unit in "deactivating" forever.
+    const hard = setTimeout(() => {
+      logger.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    hard.unref();
+    coordinator.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err: errorMessage(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((err) => {
+  boot.fatal({ err: errorMessage(err) }, 'coordinator failed to start');
+  process.exit(1);
+});

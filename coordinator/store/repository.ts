@@ -1,0 +1,216 @@
+// A typed view of one KV bucket where every write is compare-and-swap on the
+// key's revision: `kv.create` for new keys, `kv.update(key, value, rev)` for
+// existing ones. Changes are pure functions of the current value; on a lost
+// CAS the record is re-read and the function applied again, so a concurrent
+// writer's change is never overwritten. A function that changes nothing
+// skips the write (no revision churn, no watcher noise).
+import type { KV, KvEntry } from 'nats';
+import { AlreadyExistsError, NotFoundError } from '../../common/errors.ts';
+import { CasConflictError, DEFAULT_RETRY, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
+
+export interface Versioned<T> {
+  key: string;
+  value: T;
+  /** KV revision (stream sequence) of this value: the CAS token. */
+  revision: number;
+}
+
+export interface MutationResult<T> extends Versioned<T> {
+  /** False when the mutation returned the value unchanged (no write happened). */
+  changed: boolean;
+  /** CAS conflicts met on the way (for tests and metrics). */
+  conflicts: number;
+}
+
+/**
+ * A pure change: gets a private copy of the current value and returns the new
+ * one, or `undefined` to leave the record as it is. It may run several times
+ * (once per CAS round) and must not have side effects. It may throw a typed
+ * error (e.g. FailedPreconditionError) to refuse the change.
+ */
+export type Mutation<T> = (current: T) => T | undefined;
+export type Upsert<T> = (current: T | null) => T | undefined;
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Stable JSON for change detection: key order must not make a difference. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+export class Repository<T> {
+  constructor(
+    readonly kv: KV,
+    /** What the records are, for errors: "zone", "host", "server". */
+    readonly what: string,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {}
+
+  private decode(e: KvEntry): Versioned<T> | null {
+    if (e.operation !== 'PUT' || e.value.length === 0) return null;
+    return { key: e.key, value: JSON.parse(dec.decode(e.value)) as T, revision: e.revision };
+  }
+
+  async get(key: string, signal?: AbortSignal): Promise<Versioned<T> | null> {
+    const e = await retryTransient(`get ${this.what} ${key}`, () => this.kv.get(key), this.retry, signal);
+    return e ? this.decode(e) : null;
+  }
+
+  /** Like get, NOT_FOUND when absent. */
+  async require(key: string, signal?: AbortSignal): Promise<Versioned<T>> {
+    const v = await this.get(key, signal);
+    if (!v) throw new NotFoundError(this.what, key);
+    return v;
+  }
+
+  async keys(signal?: AbortSignal): Promise<string[]> {
+    return retryTransient(`list ${this.what} keys`, async () => {
+      const out: string[] = [];
+      for await (const k of await this.kv.keys()) out.push(k);
+      return out;
+    }, this.retry, signal);
+  }
+
+  /** Every live record (reads in parallel, bounded). */
+  async list(signal?: AbortSignal): Promise<Versioned<T>[]> {
+    const keys = await this.keys(signal);
+    const out: Versioned<T>[] = [];
+    const queue = [...keys];
+    const worker = async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+        const v = await this.get(k, signal);
+        if (v) out.push(v);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Writes a new record; ALREADY_EXISTS if the key holds one. */
+  async create(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    try {
+      const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
+      return { key, value, revision };
+    } catch (err) {
+      if (!isCasConflict(err)) throw err;
+      // A retried create whose first try did land (reply lost) conflicts with
+      // itself: the stored value is ours, so the create did succeed.
+      const cur = await this.get(key, signal);
+      if (cur && sameValue(cur.value, value)) return cur;
+      throw new AlreadyExistsError(this.what, key, { cause: err });
+    }
+  }
+
+  /**
+   * One CAS write at an exact revision; CasConflictError if someone wrote in
+   * between. For callers that hold a revision from an earlier read (the
+   * lease, an operation's state machine) and must not re-apply blindly.
+   */
+  async updateAt(key: string, value: T, revision: number, signal?: AbortSignal): Promise<Versioned<T>> {
+    try {
+      const rev = await retryTransient(`update ${this.what} ${key}`, () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision), this.retry, signal);
+      return { key, value, revision: rev };
+    } catch (err) {
+      if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Applies `fn` to an existing record with CAS; NOT_FOUND if absent. */
+  mutate(key: string, fn: Mutation<T>, signal?: AbortSignal): Promise<MutationResult<T>> {
+    return this.upsert(
+      key,
+      (cur) => {
+        if (cur === null) throw new NotFoundError(this.what, key);
+        return fn(cur);
+      },
+      signal,
+    );
+  }
+
+  /**
+   * Creates or changes a record with CAS: `fn(null)` for a missing key
+   * (written with kv.create), `fn(current)` otherwise (kv.update at the read
+   * revision). On a conflict: re-read, re-apply, at most
+   * `conflictAttempts` rounds, then CasConflictError (ABORTED).
+   */
+  async upsert(key: string, fn: Upsert<T>, signal?: AbortSignal): Promise<MutationResult<T>> {
+    let conflicts = 0;
+    for (let round = 0; ; round++) {
+      signal?.throwIfAborted();
+      const cur = await this.get(key, signal);
+      // A private copy: the function may edit it in place without touching `cur`.
+      const next = fn(cur ? structuredClone(cur.value) : null);
+      if (next === undefined || (cur && sameValue(next, cur.value))) {
+        if (!cur) throw new NotFoundError(this.what, key);
+        return { ...cur, changed: false, conflicts };
+      }
+      try {
+        const written = cur ? await this.updateAt(key, next, cur.revision, signal) : await this.createRaw(key, next, signal);
+        return { ...written, changed: true, conflicts };
+      } catch (err) {
+        if (!(err instanceof CasConflictError)) throw err;
+        conflicts++;
+        if (round + 1 >= this.retry.conflictAttempts) throw err;
+        await conflictBackoff(round, signal);
+      }
+    }
+  }
+
+  /** The same bucket with another retry policy (the lease wants none). */
+  withRetry(policy: RetryPolicy): Repository<T> {
+    return new Repository<T>(this.kv, this.what, policy);
+  }
+
+  /** Creates a new key; CasConflictError (not ALREADY_EXISTS) if it exists. */
+  createOrConflict(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    return this.createRaw(key, value, signal);
+  }
+
+  private async createRaw(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    try {
+      const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
+      return { key, value, revision };
+    } catch (err) {
+      if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Deletes with CAS at `revision` (CasConflictError if it changed since). */
+  async deleteAt(key: string, revision: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await retryTransient(`delete ${this.what} ${key}`, () => this.kv.delete(key, { previousSeq: revision }), this.retry, signal);
+    } catch (err) {
+      if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes the record if `shouldDelete(current)` still holds at the moment
+   * of the delete (CAS; re-checked after a conflict). Returns whether it did.
+   */
+  async deleteIf(key: string, shouldDelete: (current: T) => boolean, signal?: AbortSignal): Promise<boolean> {
+    for (let round = 0; ; round++) {
+      const cur = await this.get(key, signal);
+      if (!cur || !shouldDelete(structuredClone(cur.value))) return false;
+      try {
+        await this.deleteAt(key, cur.revision, signal);
+        return true;
+      } catch (err) {
+        if (!(err instanceof CasConflictError) || round + 1 >= this.retry.conflictAttempts) throw err;
+        await conflictBackoff(round, signal);
+      }
+    }
+  }
+}

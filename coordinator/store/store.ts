@@ -1,0 +1,69 @@
+// Opens the coordinator's state in JetStream: the KV buckets of
+// common/subjects.ts with the configured replicas, and typed repositories
+// over them. Opening is idempotent: every coordinator instance runs it at
+// start and gets the same buckets.
+import type { JetStreamClient, KV, NatsConnection } from 'nats';
+import { buckets } from '../../common/subjects.ts';
+import type { HostRecord, ServerRecord, ZoneRecord } from '../model.ts';
+import { Repository } from './repository.ts';
+import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from './retry.ts';
+import { AuditLog } from './audit.ts';
+
+/** The leader lease as stored (one key, "lease", in the leader bucket). */
+export interface LeaseRecord {
+  holder: string;
+  /** Increases by one every time the lease changes hands. */
+  term: number;
+  acquiredAtMs: number;
+  renewedAtMs: number;
+  /** Informational: holders and observers judge expiry by revision age, not by clocks. */
+  ttlMs: number;
+}
+
+export interface StoreOptions {
+  /** 1 for the embedded single node, 3 in a cluster. */
+  replicas: number;
+  /** One JetStream API request (ms). */
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+}
+
+export interface Store {
+  js: JetStreamClient;
+  kvs: Record<keyof typeof buckets, KV>;
+  zones: Repository<ZoneRecord>;
+  hosts: Repository<HostRecord>;
+  servers: Repository<ServerRecord>;
+  /** Operation records: the maintenance engine gives them their type. */
+  operations: Repository<unknown>;
+  leader: Repository<LeaseRecord>;
+  audit: AuditLog;
+  retry: RetryPolicy;
+}
+
+async function openBucket(js: JetStreamClient, name: string, opts: StoreOptions, retry: RetryPolicy): Promise<KV> {
+  // history 5: the last few versions help an operator see what changed;
+  // CAS needs only the latest.
+  return retryTransient(`open bucket ${name}`, () => js.views.kv(name, { replicas: opts.replicas, history: 5, timeout: opts.timeoutMs ?? 5000 }), retry);
+}
+
+export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise<Store> {
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const js = nc.jetstream({ timeout: opts.timeoutMs ?? 5000 });
+  const entries = await Promise.all(
+    (Object.entries(buckets) as [keyof typeof buckets, string][]).map(async ([k, name]) => [k, await openBucket(js, name, opts, retry)] as const),
+  );
+  const kvs = Object.fromEntries(entries) as Record<keyof typeof buckets, KV>;
+  const audit = await AuditLog.open(nc, { replicas: opts.replicas, retry, timeoutMs: opts.timeoutMs ?? 5000 });
+  return {
+    js,
+    kvs,
+    zones: new Repository<ZoneRecord>(kvs.zones, 'zone', retry),
+    hosts: new Repository<HostRecord>(kvs.hosts, 'host', retry),
+    servers: new Repository<ServerRecord>(kvs.servers, 'server', retry),
+    operations: new Repository<unknown>(kvs.operations, 'operation', retry),
+    leader: new Repository<LeaseRecord>(kvs.leader, 'leader lease', retry),
+    audit,
+    retry,
+  };
+}
