@@ -1,0 +1,270 @@
+// The operation follower's views, with the CLI run as a subprocess: the
+// cli-progress bars on a pseudo-terminal (python3's pty module, no shell),
+// one line per event on a pipe, NDJSON with --json, and Ctrl-C detaching
+// without cancelling. The event stream comes from a scripted Admin server
+// (GetOperation, WatchOperation, CancelOperation only) so every frame is
+// known; test/cli.test.ts runs the same views against a real coordinator.
+import anyTest, { type TestFn } from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { adminPackageDefinition, loadAdminProto } from '../common/proto.ts';
+import { startGrpcServer, type ServingServer } from '../common/grpc-server.ts';
+import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
+import type { OperationEvent__Input } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
+import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
+const GiB = 1024 ** 3;
+
+/**
+ * Runs argv[2:] on a new pseudo-terminal of 160x40 and copies everything it
+ * writes to stdout. When argv[1] is not empty, sends Ctrl-C (through the
+ * terminal, as a person would) once that text has appeared. Exits with the
+ * child's exit code (128+signal if killed).
+ */
+const PTY_RUNNER = `
+import fcntl, os, pty, select, struct, sys, termios
+marker = sys.argv[1].encode()
+cmd = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 160, 0, 0))
+    os.execvp(cmd[0], cmd)
+seen = b''
+sent = False
+while True:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if fd in r:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    if marker and not sent and marker in seen:
+        os.write(fd, b'\\x03')
+        sent = True
+_, status = os.waitpid(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** The CLI on a pipe. */
+const drydock = (args: string[]) => run(process.execPath, [DRYDOCK, ...args]);
+/** The CLI on a pseudo-terminal (stderr goes to the same terminal). */
+const drydockTty = (marker: string, args: string[]) => run('python3', ['-c', PTY_RUNNER, marker, process.execPath, DRYDOCK, ...args]);
+
+// ------------------------------------------------------------ scripted server
+
+function step(uuid: string, name: string, over: Partial<ServerStep> = {}): ServerStep {
+  return {
+    server_uuid: uuid, server_name: name, action: 'SERVER_ACTION_LIVE_MIGRATE', phase: 'STEP_PHASE_PENDING',
+    source_host_id: 'h1', target_host_id: '', migration_id: '', attempt: 0, tried_targets: [], percent: 0,
+    bytes_processed: 0, bytes_total: 0, bandwidth_bps: 0, eta_seconds: 0, was_running: true, error: '',
+    started_at_ms: 0, finished_at_ms: 0, reason: '', ...over,
+  };
+}
+
+const SERVERS: Array<[string, string, string]> = [
+  ['11111111-0000-4000-8000-000000000001', 'web-1', 'h2'],
+  ['11111111-0000-4000-8000-000000000002', 'db-1', 'h3'],
+  ['11111111-0000-4000-8000-000000000003', 'cache-1', 'h2'],
+];
+
+function operation(id: string): Operation {
+  return {
+    id, kind: 'OPERATION_KIND_ENABLE_MAINTENANCE', host_id: 'h1', state: 'OPERATION_STATE_RUNNING', reason: '',
+    steps: SERVERS.map(([u, n]) => step(u, n)), done: 0, total: SERVERS.length, stop_unmigratable: false,
+    requested_by: 'test', created_at_ms: Date.now(), updated_at_ms: Date.now(), finished_at_ms: 0, moved_away: [], stage: '', last_event_seq: 0,
+  };
+}
+
+/** The events of a 3-server drain: per server migrating, 3 progress ticks, done; then succeeded. */
+function drainEvents(id: string, finish: boolean): OperationEvent__Input[] {
+  const out: OperationEvent__Input[] = [];
+  let seq = 1;
+  const t0 = Date.now();
+  SERVERS.forEach(([uuid, name, target], i) => {
+    const base = { server_uuid: uuid, server_name: name, target_host_id: target, started_at_ms: t0 + i * 1000 };
+    out.push({ operation_id: id, seq: seq++, type: 'step', step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, bytes_total: 2 * GiB }) });
+    for (const pct of [25, 50, 75]) {
+      out.push({
+        operation_id: id, seq: seq++, type: 'progress',
+        step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, percent: pct, bytes_processed: (pct / 100) * 2 * GiB, bytes_total: 2 * GiB, bandwidth_bps: 200 * 1024 ** 2, eta_seconds: (100 - pct) / 10 }),
+      });
+    }
+    out.push({ operation_id: id, seq: seq++, type: 'step', done: i + 1, total: SERVERS.length, step: step(uuid, name, { ...base, phase: 'STEP_PHASE_DONE', percent: 100, bytes_processed: 2 * GiB, bytes_total: 2 * GiB, finished_at_ms: t0 + i * 1000 + 900 }) });
+  });
+  out.push({ operation_id: id, seq: seq++, type: 'message', message: 'all servers moved; host h1 is in maintenance' });
+  if (finish) out.push({ operation_id: id, seq: seq++, type: 'state', state: 'OPERATION_STATE_SUCCEEDED', done: 3, total: 3 });
+  return out.map((e) => ({ at_ms: Date.now(), ...e }));
+}
+
+interface Scripted {
+  server: ServingServer;
+  address: string;
+  cancelCalls: string[];
+  /** Watch streams the client went away from, by operation id. */
+  watchCancelled: Map<string, number>;
+}
+
+/** op-done streams a whole drain and ends; op-hang* streams one server's start and stays open. */
+async function startScriptedAdmin(): Promise<Scripted> {
+  const state: Omit<Scripted, 'server' | 'address'> = { cancelCalls: [], watchCancelled: new Map() };
+  const known = (id: string) => id === 'op-done' || id.startsWith('op-hang');
+  const notFound = (id: string) => ({ code: grpc.status.NOT_FOUND, details: `operation ${JSON.stringify(id)} not found` });
+  const server = await startGrpcServer({
+    address: '127.0.0.1:0',
+    credentials: grpc.ServerCredentials.createInsecure(),
+    packageDefinition: adminPackageDefinition(),
+    serviceName: 'drydock.admin.v1.Admin',
+    service: loadAdminProto().drydock.admin.v1.Admin.service,
+    implementation: {
+      GetOperation: (call: grpc.ServerUnaryCall<{ operation_id: string }, Operation>, cb: grpc.sendUnaryData<Operation>) => {
+        const id = call.request.operation_id;
+        if (!known(id)) return cb(notFound(id));
+        cb(null, operation(id));
+      },
+      CancelOperation: (call: grpc.ServerUnaryCall<{ operation_id: string }, Operation>, cb: grpc.sendUnaryData<Operation>) => {
+        state.cancelCalls.push(call.request.operation_id);
+        cb(null, { ...operation(call.request.operation_id), state: 'OPERATION_STATE_CANCELLED' });
+      },
+      WatchOperation: async (call: grpc.ServerWritableStream<{ operation_id: string; from_seq: number }, OperationEvent__Input>) => {
+        const id = call.request.operation_id;
+        let cancelled = false;
+        call.on('cancelled', () => {
+          cancelled = true;
+          state.watchCancelled.set(id, (state.watchCancelled.get(id) ?? 0) + 1);
+        });
+        const events = id.startsWith('op-hang') ? drainEvents(id, false).slice(0, 3) : drainEvents(id, true);
+        for (const ev of events) {
+          if (cancelled) return;
+          if (Number(ev.seq) < call.request.from_seq) continue;
+          call.write(ev);
+          await sleep(60);
+        }
+        if (id.startsWith('op-hang')) {
+          // Stays open like a running operation until the client goes away.
+          while (!cancelled) await sleep(50);
+          return;
+        }
+        call.end();
+      },
+    },
+  });
+  return Object.assign(state, { server, address: `127.0.0.1:${server.port}` }) as Scripted;
+}
+
+const test = anyTest as TestFn<{ admin: Scripted }>;
+
+test.before(async (t) => {
+  t.context.admin = await startScriptedAdmin();
+});
+
+test.after.always(async (t) => {
+  await t.context.admin?.server.close(500);
+});
+
+test('ops watch on a terminal draws a bar per server and an overall bar, then the summary', async (t) => {
+  const r = await drydockTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-done']);
+  t.is(r.code, 0, r.stdout);
+  const screen = r.stdout;
+  for (const [, name, target] of SERVERS) {
+    t.true(screen.includes(name), `bar for ${name}`);
+    t.true(screen.includes(`-> ${target}`), `target of ${name}`);
+  }
+  t.regex(screen, /overall/);
+  t.regex(screen, /█/, 'cli-progress bar glyphs');
+  t.regex(screen, /\d\/3 servers/);
+  t.regex(screen, /eta \d/);
+  t.regex(screen, /live-migrate/);
+  t.regex(screen, /GiB\/2 GiB/);
+  t.regex(screen, /3\/3 servers/);
+  t.regex(screen, /all servers moved; host h1 is in maintenance/, 'message events are logged above the bars');
+  t.regex(screen, /operation op-done succeeded: enable-maintenance of h1, 3\/3 servers done/);
+  // cli-progress redraws in place with cursor movement, and restores the cursor.
+  t.regex(screen, /\x1b\[/);
+  t.regex(screen, /\x1b\[\?25h/, 'cursor shown again at the end');
+});
+
+test('ops watch on a pipe prints one line per event', async (t) => {
+  const r = await drydock(['--address', t.context.admin.address, 'ops', 'watch', 'op-done']);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.false(r.stdout.includes('\x1b['), 'no escape codes on a pipe');
+  t.regex(lines[0]!, /^following enable-maintenance of h1: operation op-done, running$/);
+  t.is(lines.filter((l) => / progress web-1 live-migrate h1 -> h2 migrating /.test(l)).length, 3);
+  t.truthy(lines.find((l) => / step db-1 live-migrate h1 -> h3 done 100% 2 GiB\/2 GiB/.test(l)));
+  t.truthy(lines.find((l) => / state succeeded \(3\/3 done\)/.test(l)));
+  t.regex(lines[lines.length - 1]!, /^operation op-done succeeded/);
+  // 3 servers x 5 events + message + state, plus the header and the summary.
+  t.is(lines.length, 3 * 5 + 2 + 2);
+});
+
+test('ops watch --json prints the events as JSON lines', async (t) => {
+  const r = await drydock(['--address', t.context.admin.address, '--json', 'ops', 'watch', 'op-done']);
+  t.is(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; type: string; state: string });
+  t.is(events.length, 17);
+  t.deepEqual(events.map((e) => e.seq), Array.from({ length: 17 }, (_, i) => i + 1));
+  t.is(events.at(-1)!.state, 'OPERATION_STATE_SUCCEEDED');
+});
+
+test('Ctrl-C on a terminal detaches without cancelling and says how to re-attach', async (t) => {
+  const r = await drydockTty('web-1', ['--address', t.context.admin.address, 'ops', 'watch', 'op-hang-tty']);
+  t.is(r.code, 130, r.stdout);
+  t.regex(r.stdout, /detached from operation op-hang-tty; it continues/);
+  t.regex(r.stdout, /re-attach: drydock ops watch op-hang-tty/);
+  t.regex(r.stdout, /cancel: drydock ops cancel op-hang-tty/);
+  t.regex(r.stdout, /\x1b\[\?25h/, 'cursor restored after detaching');
+  t.deepEqual(t.context.admin.cancelCalls, [], 'detaching never cancels the operation');
+  // The server saw the stream go away (no watcher left behind).
+  for (let i = 0; i < 40 && !t.context.admin.watchCancelled.get('op-hang-tty'); i++) await sleep(50);
+  t.is(t.context.admin.watchCancelled.get('op-hang-tty'), 1);
+});
+
+test('SIGINT on a pipe detaches the same way (exit 130)', async (t) => {
+  const child = spawn(process.execPath, [DRYDOCK, '--address', t.context.admin.address, 'ops', 'watch', 'op-hang-pipe'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+  });
+  for (let i = 0; i < 200 && !out.includes('progress web-1'); i++) await sleep(50);
+  t.true(out.includes('progress web-1'), out);
+  child.kill('SIGINT');
+  t.is(await exited, 130);
+  t.regex(err, /re-attach: drydock ops watch op-hang-pipe/);
+  t.deepEqual(t.context.admin.cancelCalls, []);
+});
+
+test('ops watch of an unknown operation: one line, exit 4', async (t) => {
+  const r = await drydock(['--address', t.context.admin.address, 'ops', 'watch', 'op-nope']);
+  t.is(r.code, 4);
+  t.is(r.stderr, `drydock: operation "op-nope" not found — check the id; 'drydock ops list' lists them\n`);
+});
