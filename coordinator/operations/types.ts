@@ -94,6 +94,8 @@ export interface OperationRecord {
   /** DISABLE: the incarnation before the reboot (a new one means it is back). */
   previousIncarnation: string;
   previousBootId: string;
+  /** DISABLE: return without rebooting (the operator rebooted by hand). */
+  skipReboot: boolean;
   /** DISABLE: when the current stage began (settle pause, reboot wait). */
   stageSinceMs: number;
   /** RETURN: the ENABLE operation whose moved-away list this returns. */

@@ -1,0 +1,366 @@
+// ENABLE maintenance: drain a host, one pass at a time from the record.
+// Every attempt's target and migration id are written before the agent is
+// called; every outcome is written before the next step starts.
+import { errorMessage } from '../../common/errors.ts';
+import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
+import { pickTarget, type PickedTarget } from '../planner/placement.ts';
+import { NoValidTargetError } from '../planner/errors.ts';
+import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
+import type { EngineContext, WorkerSignals } from './engine.ts';
+import { pause } from './engine.ts';
+import { setState } from './op-store.ts';
+import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
+import { TERMINAL_STEP_PHASES, type OperationRecord, type StepRecord } from './types.ts';
+
+const PROGRESS_WRITE_MS = 1000;
+
+export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
+  const inFlight = new Map<number, Promise<void>>();
+  let waitingNote = '';
+  for (;;) {
+    if (sig.leadership.aborted) break;
+    const op = (await ctx.ops.require(opId, sig.leadership)).value;
+    if (op.state === 'succeeded' || op.state === 'failed' || op.state === 'cancelled') break;
+
+    if (op.cancelRequested || sig.cancel.aborted) {
+      // Running attempts see the cancel signal and abort their migration.
+      await Promise.allSettled(inFlight.values());
+      await finishCancel(ctx, opId);
+      break;
+    }
+    if (op.state === 'pending') {
+      await startDrain(ctx, op);
+      continue;
+    }
+    if (op.state === 'paused') {
+      await pause(ctx.pollIntervalMs, sig);
+      continue;
+    }
+
+    // Resume steps left mid-attempt by a previous leader first.
+    for (const [i, s] of op.steps.entries()) {
+      if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) {
+        inFlight.set(i, runStep(ctx, opId, i, sig).finally(() => inFlight.delete(i)));
+      }
+    }
+    if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
+      await completeDrain(ctx, op);
+      break;
+    }
+    const snapshot = await ctx.inventory.snapshot(sig.leadership);
+    const zone = snapshot.zones.find((z) => z.id === op.zoneId);
+    const policy = resolvePolicy(zone?.policy ?? {});
+    const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
+    if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
+      const started = await beginAttempt(ctx, op, next, snapshot, sig);
+      if (started === 'started') {
+        waitingNote = '';
+        inFlight.set(next, runStep(ctx, opId, next, sig).finally(() => inFlight.delete(next)));
+        continue;
+      }
+      if (started !== 'retry-now' && started !== waitingNote) {
+        waitingNote = started;
+        await ctx.ops.emit(op, { type: 'message', message: `waiting: ${started}` });
+      }
+      if (started === 'retry-now') continue;
+    }
+    // Something is running or must wait for room: re-queue with a delay, never spin.
+    await Promise.race([pause(ctx.pollIntervalMs, sig), ...inFlight.values()]);
+  }
+  await Promise.allSettled(inFlight.values());
+}
+
+async function startDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
+  await ctx.ops.update(
+    op.id,
+    (o) => (o.state === 'pending' ? setState(o, 'running', `draining ${o.hostId}: ${o.steps.length} server(s)`) : undefined),
+    (o) => [{ type: 'state', message: o.reason }],
+  );
+}
+
+async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
+  await ctx.hosts.mutate(op.hostId, (h) => {
+    if (h.maintenanceOpId !== op.id) return undefined;
+    h.maintenance = 'in_maintenance';
+    return h;
+  });
+  const moved = op.movedAway.length;
+  const stopped = op.steps.filter((s) => s.action === 'stop' && s.phase === 'done').length;
+  await ctx.ops.update(
+    op.id,
+    (o) => (o.state === 'running' ? setState(o, 'succeeded', `${o.hostId} is in maintenance: ${moved} moved, ${stopped} stopped`) : undefined),
+    (o) => [{ type: 'state', message: o.reason }],
+  );
+}
+
+async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
+  await ctx.ops.update(
+    opId,
+    (o) => {
+      if (o.state === 'cancelled') return undefined;
+      for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
+      const done = o.steps.filter((s) => s.phase === 'done').length;
+      return setState(o, 'cancelled', `cancelled${o.cancelReason ? ` (${o.cancelReason})` : ''}: ${done} server(s) had moved; ${o.hostId} stays excluded (entering maintenance) until maintenance is enabled or disabled again`);
+    },
+    (o) => [{ type: 'state', message: o.reason }],
+  );
+  ctx.reservations.releaseOperation(opId);
+}
+
+/**
+ * Chooses the target of the next attempt and records it. Returns 'started',
+ * 'retry-now' when the step changed without starting (skipped, degraded),
+ * or why it has to wait.
+ */
+async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, snapshot: InventorySnapshot, sig: WorkerSignals): Promise<string> {
+  const step = op.steps[i]!;
+  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
+  if (!server || server.hostId !== op.hostId) {
+    await updateStep(ctx, op.id, i, (s) => {
+      s.phase = 'skipped';
+      s.reason = server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists';
+      s.finishedAtMs = ctx.clock();
+    }, 'step');
+    return 'retry-now';
+  }
+  if (step.action === 'none') {
+    await updateStep(ctx, op.id, i, (s) => {
+      s.phase = 'skipped';
+      s.finishedAtMs = ctx.clock();
+    }, 'step');
+    return 'retry-now';
+  }
+  if (step.action === 'stop') {
+    await updateStep(ctx, op.id, i, (s) => {
+      s.phase = 'stopping';
+      s.attempt += 1;
+      s.startedAtMs ||= ctx.clock();
+    }, 'step');
+    return 'started';
+  }
+  const zone = snapshot.zones.find((z) => z.id === op.zoneId);
+  const policy = resolvePolicy(zone?.policy ?? {});
+  let picked: PickedTarget;
+  try {
+    picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, ctx.reservations, {
+      operationId: op.id,
+      cpuCompatible: ctx.cpuCompatible?.(),
+    });
+  } catch (err) {
+    if (!(err instanceof NoValidTargetError)) throw err;
+    await handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false);
+    return 'retry-now';
+  }
+  const blocked = limitBlocking(
+    { sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId },
+    [...ctx.active.values()],
+    policy,
+  );
+  if (blocked) return blocked;
+  ctx.reservations.reserve(picked.reservation);
+  ctx.active.set(step.serverUuid, { sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId, operationId: op.id });
+  try {
+    await updateStep(ctx, op.id, i, (s) => {
+      s.attempt += 1;
+      s.phase = 'migrating';
+      s.targetHostId = picked.hostId;
+      s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
+      s.triedTargets = [...s.triedTargets, picked.hostId];
+      // A step degraded to cold stays cold even if the server could go live.
+      if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
+      s.reason = picked.reason;
+      s.percent = 0;
+      s.bytesProcessed = 0;
+      s.error = '';
+      s.startedAtMs ||= ctx.clock();
+    }, 'step');
+  } catch (err) {
+    ctx.reservations.release(step.serverUuid);
+    ctx.active.delete(step.serverUuid);
+    throw err;
+  }
+  await ctx.servers.mutate(step.serverUuid, (s) => (s.operationId === op.id ? undefined : { ...s, operationId: op.id })).catch(() => undefined);
+  return 'started';
+}
+
+/** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
+export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, mode: 'drain' | 'return' = 'drain'): Promise<void> {
+  const op = (await ctx.ops.require(opId, sig.leadership)).value;
+  const step = op.steps[i]!;
+  const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
+  try {
+    const source = await ctx.agentFor(step.sourceHostId, sig.leadership);
+    let outcome: AttemptOutcome;
+    if (step.phase === 'stopping') {
+      outcome = await runStop(source, step, sig.leadership);
+    } else {
+      const target = await ctx.hosts.require(step.targetHostId, sig.leadership);
+      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId: op.zoneId, operationId: opId });
+      const targetAgent = await ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null);
+      const snapshot = await ctx.inventory.snapshot(sig.leadership);
+      const zone = snapshot.zones.find((z) => z.id === op.zoneId);
+      let lastWrite = 0;
+      let pending: Progress | null = null;
+      const writeProgress = async (p: Progress) => {
+        await updateStep(ctx, opId, i, (s) => {
+          s.percent = Math.max(s.percent, p.percent);
+          s.bytesProcessed = p.bytesProcessed;
+          s.bytesTotal = p.bytesTotal;
+          s.bandwidthBps = p.bandwidthBps;
+          s.etaSeconds = p.etaSeconds;
+        }, 'progress').catch((err) => log.warn({ err: errorMessage(err) }, 'progress write failed'));
+      };
+      outcome = await runMigrationAttempt({
+        step,
+        source,
+        target: targetAgent,
+        targetUri: target.value.migrationUri,
+        policy: resolvePolicy(zone?.policy ?? {}),
+        logger: log,
+        cancel: sig.cancel,
+        detach: sig.leadership,
+        onProgress: (p) => {
+          pending = p;
+          const now = ctx.clock();
+          if (now - lastWrite >= PROGRESS_WRITE_MS) {
+            lastWrite = now;
+            const snap = pending;
+            pending = null;
+            void writeProgress(snap);
+          }
+        },
+      });
+    }
+    await recordOutcome(ctx, opId, i, outcome, sig, mode);
+  } catch (err) {
+    if (sig.leadership.aborted) return;
+    throw err;
+  } finally {
+    ctx.active.delete(step.serverUuid);
+    ctx.reservations.release(step.serverUuid);
+    ctx.kick();
+  }
+}
+
+async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcome: AttemptOutcome, sig: WorkerSignals, mode: 'drain' | 'return'): Promise<void> {
+  const op = (await ctx.ops.require(opId)).value;
+  const step = op.steps[i]!;
+  if (outcome.outcome === 'completed') {
+    const stopped = step.phase === 'stopping';
+    await ctx.ops.update(
+      opId,
+      (o) => {
+        const s = o.steps[i]!;
+        if (s.phase === 'done') return undefined;
+        s.phase = 'done';
+        s.percent = 100;
+        s.etaSeconds = 0;
+        s.finishedAtMs = ctx.clock();
+        if (!stopped && mode === 'drain') o.movedAway = [...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid), { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning }];
+        return o;
+      },
+      (o) => [{ type: 'step', step: o.steps[i]!, message: stopped ? `${step.serverName} stopped` : `${step.serverName} moved to ${step.targetHostId} (${step.action})` }],
+    );
+    // The inventory learns it from the agents too; writing it now keeps
+    // reads and the next placement right without waiting for a reconcile.
+    await ctx.servers
+      .mutate(step.serverUuid, (s) => {
+        if (stopped) return { ...s, state: 'shutoff', operationId: '' };
+        return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
+      })
+      .catch(() => undefined);
+    return;
+  }
+  if (outcome.outcome === 'aborted' && (sig.cancel.aborted || op.cancelRequested)) {
+    await updateStep(ctx, opId, i, (s) => {
+      s.phase = 'cancelled';
+      s.error = outcome.error;
+      s.finishedAtMs = ctx.clock();
+    }, 'step');
+    return;
+  }
+  if (mode === 'return') {
+    // Returning has one possible target: a failure ends that server's step.
+    await updateStep(ctx, opId, i, (s) => {
+      s.phase = 'failed';
+      s.error = outcome.error;
+      s.reason = `could not move back: ${outcome.error}`;
+      s.finishedAtMs = ctx.clock();
+    }, 'step');
+    return;
+  }
+  const snapshot = await ctx.inventory.snapshot();
+  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
+  await handleFailure(ctx, opId, i, outcome.error, server, sig, true, snapshot);
+}
+
+/** Failure of attempt `step.attempt`: retry elsewhere, degrade, or pause. */
+async function handleFailure(
+  ctx: EngineContext,
+  opId: string,
+  i: number,
+  error: string,
+  server: ServerRecord | undefined,
+  _sig: WorkerSignals,
+  attempted: boolean,
+  snapshot?: InventorySnapshot,
+): Promise<void> {
+  const op = (await ctx.ops.require(opId)).value;
+  const step = op.steps[i]!;
+  const snap = snapshot ?? (await ctx.inventory.snapshot());
+  const zone = snap.zones.find((z) => z.id === op.zoneId);
+  const policy = resolvePolicy(zone?.policy ?? {});
+  let another = false;
+  if (server && attempted) {
+    try {
+      pickTarget(snap, server, op.hostId, step.triedTargets, ctx.reservations, { cpuCompatible: ctx.cpuCompatible?.() });
+      another = true;
+    } catch {
+      another = false;
+    }
+  }
+  const d = decideAfterFailure(step, policy, op.stopUnmigratable, another, error);
+  await ctx.ops.update(
+    opId,
+    (o) => {
+      const s = o.steps[i]!;
+      s.error = error;
+      s.reason = d.reason;
+      s.phase = 'pending';
+      s.percent = 0;
+      if (d.kind === 'degrade') {
+        s.action = d.to;
+        s.triedTargets = [];
+        s.attempt = 0;
+        s.targetHostId = '';
+      }
+      if (d.kind === 'pause') setState(o, 'paused', d.reason);
+      return o;
+    },
+    (o) => [
+      { type: 'step', step: o.steps[i]!, message: `${step.serverName}: ${d.reason}` },
+      ...(d.kind === 'pause' ? [{ type: 'state' as const, message: o.reason }] : []),
+    ],
+  );
+}
+
+async function updateStep(
+  ctx: EngineContext,
+  opId: string,
+  i: number,
+  change: (s: StepRecord) => void,
+  type: 'step' | 'progress',
+): Promise<void> {
+  await ctx.ops.update(
+    opId,
+    (o) => {
+      const s = o.steps[i];
+      if (!s) return undefined;
+      change(s);
+      return o;
+    },
+    (o) => [{ type, step: o.steps[i]!, message: type === 'progress' ? `${o.steps[i]!.serverName} ${o.steps[i]!.percent.toFixed(0)}%` : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}` }],
+  );
+}
+
+export { updateStep };

@@ -1,0 +1,179 @@
+// The leader's executor of maintenance operations. On gaining the lease it
+// lists every unfinished operation and runs one worker per operation; each
+// worker reads its record, does at most one step per pass, and writes the
+// result with CAS before the next (KubeVirt's migration controller). On
+// losing the lease every worker detaches at once: agents keep migrating,
+// and the next leader re-attaches by migration id.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logging.ts';
+import type { AgentClient, AgentClientPool } from '../agent-client.ts';
+import type { LeaderElection } from '../leader.ts';
+import type { HostRecord, InventorySnapshot } from '../model.ts';
+import type { Repository } from '../store/repository.ts';
+import type { ServerRecord } from '../model.ts';
+import type { CpuCompatibleFn } from '../planner/types.ts';
+import { Reservations } from '../planner/reservations.ts';
+import type { HostLiveness } from '../inventory/liveness.ts';
+import { NotFoundError, UnavailableError } from '../../common/errors.ts';
+import type { ActiveMigration } from './decide.ts';
+import type { OperationStore } from './op-store.ts';
+import { isTerminal, type OperationRecord } from './types.ts';
+import { runDrain } from './drain.ts';
+import { runReturnToService } from './return-to-service.ts';
+import { runReturnServers } from './return-servers.ts';
+
+export interface EngineOptions {
+  ops: OperationStore;
+  hosts: Repository<HostRecord>;
+  servers: Repository<ServerRecord>;
+  inventory: {
+    snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
+    hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;
+  };
+  agents: AgentClientPool;
+  leader: LeaderElection;
+  logger: Logger;
+  /** How often workers re-read their record while waiting (ms). */
+  pollIntervalMs: number;
+  /** How long a rebooted host may take to come back (ms). */
+  rebootTimeoutMs: number;
+  /** Overrides every zone's settle pause (seconds): for tests and the demo. */
+  settlePauseOverrideS?: number;
+  /** CPU compatibility for placement (zone CPU issue); default: not checked. */
+  cpuCompatible?: () => CpuCompatibleFn | undefined;
+  /** Called when a host returned to service (zone CPU recompute). */
+  onHostReturned?: (hostId: string, operationId: string) => Promise<void>;
+  clock?: () => number;
+}
+
+/** What workers share on the leader: running migrations and their reservations. */
+export interface EngineContext extends EngineOptions {
+  clock: () => number;
+  active: Map<string, ActiveMigration & { operationId: string }>;
+  reservations: Reservations;
+  agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient>;
+  kick(): void;
+}
+
+interface Worker {
+  done: Promise<void>;
+  cancel: AbortController;
+}
+
+export class MaintenanceEngine {
+  private readonly workers = new Map<string, Worker>();
+  private readonly ctx: EngineContext;
+  private readonly log: Logger;
+  private wake: (() => void) | null = null;
+  private unhook: (() => void) | null = null;
+
+  constructor(opts: EngineOptions) {
+    this.log = opts.logger.child({ component: 'maintenance-engine' });
+    this.ctx = {
+      ...opts,
+      clock: opts.clock ?? Date.now,
+      active: new Map(),
+      reservations: new Reservations(),
+      agentFor: (hostId, signal) => this.agentFor(hostId, signal),
+      kick: () => this.kick(),
+    };
+  }
+
+  start(): void {
+    this.unhook = this.ctx.leader.onLeadership((signal) => this.lead(signal));
+  }
+
+  async stop(): Promise<void> {
+    this.unhook?.();
+    this.kick();
+    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
+  }
+
+  /** Look at the records now (a new operation, a cancel request). */
+  kick(): void {
+    this.wake?.();
+  }
+
+  /** Operation ids with a worker on this instance (tests, metrics). */
+  running(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  private async agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient> {
+    const host = await this.ctx.hosts.get(hostId, signal);
+    if (!host) throw new NotFoundError('host', hostId);
+    const endpoint = this.ctx.inventory.hostLiveness(hostId)?.grpcEndpoint || host.value.grpcEndpoint;
+    if (!endpoint) throw new UnavailableError(`host ${hostId} has no agent endpoint`);
+    return this.ctx.agents.forEndpoint(endpoint);
+  }
+
+  private async lead(leadership: AbortSignal): Promise<void> {
+    this.log.info('leading: resuming unfinished operations');
+    while (!leadership.aborted) {
+      try {
+        for (const op of await this.ctx.ops.list(leadership)) {
+          if (isTerminal(op)) continue;
+          const w = this.workers.get(op.id);
+          if (w) {
+            if (op.cancelRequested && !w.cancel.signal.aborted) w.cancel.abort();
+            continue;
+          }
+          this.spawn(op, leadership);
+        }
+      } catch (err) {
+        if (!leadership.aborted) this.log.warn({ err: errorMessage(err) }, 'listing operations failed');
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.ctx.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        leadership.addEventListener('abort', () => this.wake?.(), { once: true });
+      });
+      this.wake = null;
+    }
+    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
+    this.log.info('no longer leading: workers detached');
+  }
+
+  private spawn(op: OperationRecord, leadership: AbortSignal): void {
+    const cancel = new AbortController();
+    if (op.cancelRequested) cancel.abort();
+    const log = this.log.child({ opId: op.id, hostId: op.hostId, kind: op.kind });
+    const run = async () => {
+      for (;;) {
+        try {
+          if (op.kind === 'enable_maintenance') await runDrain(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
+          else if (op.kind === 'disable_maintenance') await runReturnToService(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
+          else await runReturnServers(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
+          return;
+        } catch (err) {
+          if (leadership.aborted) return;
+          // A worker never dies silently: log, back off, and resume from the record.
+          log.error({ err: errorMessage(err) }, 'worker failed; resuming from the record');
+          await sleep(this.ctx.pollIntervalMs * 2, undefined, { signal: leadership }).catch(() => undefined);
+        }
+      }
+    };
+    const done = run().finally(() => {
+      this.workers.delete(op.id);
+      this.ctx.reservations.releaseOperation(op.id);
+      for (const [k, a] of this.ctx.active) if (a.operationId === op.id) this.ctx.active.delete(k);
+    });
+    this.workers.set(op.id, { done, cancel });
+  }
+}
+
+export interface WorkerSignals {
+  leadership: AbortSignal;
+  cancel: AbortSignal;
+  log: Logger;
+}
+
+/** Sleep that ends early on leadership loss or cancel (never throws). */
+export async function pause(ms: number, signals: WorkerSignals): Promise<void> {
+  const both = AbortSignal.any([signals.leadership, signals.cancel]);
+  await sleep(ms, undefined, { signal: both }).catch(() => undefined);
+}

@@ -1,0 +1,131 @@
+// The event log of operations: every event is a message on
+// drydock.v1.ops.<id>.events in the DRYDOCK_OP_EVENTS JetStream stream, so
+// every event is kept and WatchOperation can replay from any point and then
+// follow live. An event's `seq` is its stream sequence: unique and ordered
+// across leaders without a counter of our own.
+import {
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
+import { streams, subjects } from '../../common/subjects.ts';
+import { retryTransient, type RetryPolicy } from '../store/retry.ts';
+import type { OperationState, StepRecord } from './types.ts';
+
+export type OperationEventType = 'state' | 'step' | 'progress' | 'message';
+
+export interface OperationEventBody {
+  operationId: string;
+  atMs: number;
+  type: OperationEventType;
+  state: OperationState;
+  stage: string;
+  /** The step this event is about (type step/progress). */
+  step?: StepRecord;
+  message: string;
+  done: number;
+  total: number;
+}
+
+export interface OperationEvent extends OperationEventBody {
+  seq: number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export const TERMINAL_EVENT_STATES: ReadonlySet<OperationState> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export class OperationEventLog {
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  static async open(nc: NatsConnection, opts: { replicas: number; retry: RetryPolicy; timeoutMs?: number }): Promise<OperationEventLog> {
+    const timeout = opts.timeoutMs ?? 5000;
+    const jsm = await nc.jetstreamManager({ timeout });
+    await retryTransient('open operation event stream', async () => {
+      try {
+        await jsm.streams.info(streams.opEvents.name);
+      } catch (err) {
+        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== 10059) throw err; // stream not found
+        await jsm.streams.add({
+          name: streams.opEvents.name,
+          subjects: [...streams.opEvents.subjects],
+          num_replicas: opts.replicas,
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          // Operations are records an operator reads long after: keep 90 days.
+          max_age: 90 * 24 * 3600 * 1e9,
+        });
+      }
+    }, opts.retry);
+    return new OperationEventLog(nc.jetstream({ timeout }), jsm, opts.retry);
+  }
+
+  /** Appends an event durably; returns its sequence. */
+  async publish(body: OperationEventBody): Promise<number> {
+    const ack = await retryTransient(
+      `publish event of ${body.operationId}`,
+      () => this.js.publish(subjects.opEvents(body.operationId), enc.encode(JSON.stringify(body))),
+      this.retry,
+    );
+    return ack.seq;
+  }
+
+  /** Sequence of the operation's newest event (0 when none). */
+  async lastSeq(operationId: string): Promise<number> {
+    try {
+      const m = await this.jsm.streams.getMessage(streams.opEvents.name, { last_by_subj: subjects.opEvents(operationId) });
+      return m.seq;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Every event of the operation with seq >= fromSeq, then new ones as they
+   * come; ends after an event in a terminal state, or when `signal` aborts.
+   * `isFinished` covers an operation that ended before its terminal event
+   * could be written (the caller checks the record).
+   */
+  async *watch(operationId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
+    const consumer = await this.js.consumers.get(streams.opEvents.name, {
+      filterSubjects: [subjects.opEvents(operationId)],
+      ...(fromSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume();
+    const stop = () => void messages.close();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const m of messages) {
+        const ev: OperationEvent = { ...(JSON.parse(dec.decode(m.data)) as OperationEventBody), seq: m.seq };
+        yield ev;
+        if (ev.type === 'state' && TERMINAL_EVENT_STATES.has(ev.state)) return;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+      await messages.close();
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+
+  /** All events of an operation so far (for tests and GetOperation's history). */
+  async list(operationId: string): Promise<OperationEvent[]> {
+    const out: OperationEvent[] = [];
+    const last = await this.lastSeq(operationId);
+    if (last === 0) return out;
+    const ac = new AbortController();
+    for await (const ev of this.watch(operationId, 0, ac.signal)) {
+      out.push(ev);
+      if (ev.seq >= last) break;
+    }
+    ac.abort();
+    return out;
+  }
+}

@@ -1,0 +1,112 @@
+// RETURN servers: move the servers a maintenance moved away back to their
+// host, on request (never automatically). Same checks and executor as a
+// drain, with one fixed target: a server that no longer fits there is
+// skipped with the checks that refused it.
+import { resolvePolicy } from '../model.ts';
+import { evaluateCandidates } from '../planner/placement.ts';
+import { indexSnapshot } from '../planner/inventory.ts';
+import { moveMode } from '../planner/placement.ts';
+import { reservationFor } from '../planner/placement.ts';
+import { limitBlocking, migrationIdFor } from './decide.ts';
+import type { EngineContext, WorkerSignals } from './engine.ts';
+import { pause } from './engine.ts';
+import { runStep, updateStep } from './drain.ts';
+import { setState } from './op-store.ts';
+import { TERMINAL_STEP_PHASES } from './types.ts';
+
+export async function runReturnServers(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
+  for (;;) {
+    if (sig.leadership.aborted) return;
+    const op = (await ctx.ops.require(opId, sig.leadership)).value;
+    if (op.state === 'succeeded' || op.state === 'failed' || op.state === 'cancelled') return;
+    if (op.cancelRequested || sig.cancel.aborted) {
+      const running = op.steps.findIndex((s) => s.phase === 'migrating');
+      if (running >= 0) await runStep(ctx, opId, running, sig, 'return');
+      await ctx.ops.update(
+        opId,
+        (o) => {
+          for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
+          return setState(o, 'cancelled', `cancelled${o.cancelReason ? ` (${o.cancelReason})` : ''}`);
+        },
+        (o) => [{ type: 'state', message: o.reason }],
+      );
+      return;
+    }
+    if (op.state === 'pending') {
+      await ctx.ops.update(opId, (o) => setState(o, 'running', `returning ${o.steps.length} server(s) to ${o.hostId}`), (o) => [{ type: 'state', message: o.reason }]);
+      continue;
+    }
+    const resume = op.steps.findIndex((s) => s.phase === 'migrating');
+    if (resume >= 0) {
+      await runStep(ctx, opId, resume, sig, 'return');
+      continue;
+    }
+    const i = op.steps.findIndex((s) => s.phase === 'pending');
+    if (i < 0) {
+      const back = op.steps.filter((s) => s.phase === 'done').length;
+      const notBack = op.steps.filter((s) => s.phase !== 'done');
+      await ctx.ops.update(
+        opId,
+        (o) => setState(o, 'succeeded', `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`),
+        (o) => [{ type: 'state', message: o.reason }],
+      );
+      return;
+    }
+    if (!op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase) || s.phase === 'pending')) continue;
+
+    const step = op.steps[i]!;
+    const snapshot = await ctx.inventory.snapshot(sig.leadership);
+    const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
+    const skip = async (reason: string) =>
+      updateStep(ctx, opId, i, (s) => {
+        s.phase = 'skipped';
+        s.reason = reason;
+        s.finishedAtMs = ctx.clock();
+      }, 'step');
+    if (!server) {
+      await skip('no longer exists');
+      continue;
+    }
+    if (server.hostId === op.hostId) {
+      await skip(`already on ${op.hostId}`);
+      continue;
+    }
+    const index = indexSnapshot(snapshot);
+    const source = index.hostsById.get(server.hostId);
+    const zone = source ? index.zonesById.get(source.zoneId) : undefined;
+    if (!source || !zone) {
+      await skip(`its host ${server.hostId} is not in a known zone`);
+      continue;
+    }
+    const policy = resolvePolicy(zone.policy);
+    const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpuCompatible?.() });
+    const mine = verdicts.find((v) => v.hostId === op.hostId);
+    if (!mine || !mine.eligible) {
+      const why = mine ? mine.checks.filter((c) => c.verdict === 'skip' || c.verdict === 'block').map((c) => `${c.check}: ${c.reason}`).join('; ') : `${op.hostId} is not in zone ${zone.id}`;
+      await skip(`no longer fits on ${op.hostId}: ${why}`);
+      continue;
+    }
+    const blocked = limitBlocking({ sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id }, [...ctx.active.values()], policy);
+    if (blocked) {
+      await pause(ctx.pollIntervalMs, sig);
+      continue;
+    }
+    const mode = moveMode(server);
+    const target = index.hostsById.get(op.hostId)!;
+    ctx.reservations.reserve(reservationFor(server, target, opId));
+    ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: opId });
+    await updateStep(ctx, opId, i, (s) => {
+      s.attempt += 1;
+      s.phase = 'migrating';
+      s.sourceHostId = server.hostId;
+      s.targetHostId = op.hostId;
+      s.action = mode.action === 'LIVE_MIGRATE' ? 'live' : 'cold';
+      s.wasRunning = mode.wasRunning;
+      s.migrationId = migrationIdFor(opId, i, s.attempt);
+      s.triedTargets = [op.hostId];
+      s.reason = `${mode.why} back to ${op.hostId}`;
+      s.startedAtMs = ctx.clock();
+    }, 'step');
+    await runStep(ctx, opId, i, sig, 'return');
+  }
+}

@@ -1,0 +1,281 @@
+// What the admin API's maintenance methods do, apart from gRPC: validate,
+// plan, write the records (CAS), and leave the work to the leader's engine.
+// Every refusal happens before the first write (invariant 7).
+import { randomUUID } from 'node:crypto';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
+import type { Repository } from '../store/repository.ts';
+import type { HostRecord, InventorySnapshot } from '../model.ts';
+import { planMaintenance } from '../planner/plan.ts';
+import { assertPlanRunnable } from '../planner/errors.ts';
+import type { CpuCompatibleFn, Plan } from '../planner/types.ts';
+import type { Reservations } from '../planner/reservations.ts';
+import type { OperationStore } from './op-store.ts';
+import type { OperationEvent } from './events.ts';
+import { isTerminal, type OperationKind, type OperationRecord, type StepAction, type StepRecord } from './types.ts';
+
+export interface MaintenanceServiceOptions {
+  ops: OperationStore;
+  hosts: Repository<HostRecord>;
+  snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
+  /** Reservations of running operations (the leader's engine), if local. */
+  reservations?: () => Reservations | undefined;
+  cpuCompatible?: () => CpuCompatibleFn | undefined;
+  /** Wakes the engine when this instance leads. */
+  kick?: () => void;
+  clock?: () => number;
+}
+
+const ACTION_OF: Record<string, StepAction> = { LIVE_MIGRATE: 'live', COLD_MIGRATE: 'cold', STOP: 'stop', NONE: 'none' };
+
+export class MaintenanceService {
+  private readonly clock: () => number;
+
+  constructor(private readonly o: MaintenanceServiceOptions) {
+    this.clock = o.clock ?? Date.now;
+  }
+
+  /** Median bandwidth of completed migrations (bytes/s), for estimates. */
+  async measuredBandwidthBps(): Promise<number | undefined> {
+    const samples: number[] = [];
+    for (const op of await this.o.ops.list()) {
+      for (const s of op.steps) {
+        if (s.phase === 'done' && (s.action === 'live' || s.action === 'cold') && s.bytesTotal > 0 && s.finishedAtMs > s.startedAtMs) {
+          samples.push(s.bytesTotal / ((s.finishedAtMs - s.startedAtMs) / 1000));
+        }
+      }
+    }
+    if (samples.length === 0) return undefined;
+    samples.sort((a, b) => a - b);
+    return samples[Math.floor(samples.length / 2)];
+  }
+
+  async plan(hostId: string, stopUnmigratable: boolean): Promise<Plan> {
+    if (!hostId) throw new InvalidArgumentError('host_id', 'required');
+    const snapshot = await this.o.snapshot();
+    const measured = await this.measuredBandwidthBps();
+    return planMaintenance(snapshot, { hostId, stopUnmigratable }, {
+      ...(measured ? { measuredBandwidthBps: measured } : {}),
+      ...(this.o.reservations?.() ? { reservations: this.o.reservations()! } : {}),
+      ...(this.o.cpuCompatible?.() ? { cpuCompatible: this.o.cpuCompatible()! } : {}),
+    });
+  }
+
+  private newOperation(kind: OperationKind, host: HostRecord, requestedBy: string, steps: StepRecord[]): OperationRecord {
+    const now = this.clock();
+    return {
+      id: `op-${now.toString(36)}-${randomUUID().slice(0, 8)}`,
+      kind,
+      hostId: host.id,
+      zoneId: host.zoneId,
+      storageCluster: host.storageCluster,
+      state: 'pending',
+      reason: 'accepted',
+      stage: '',
+      steps,
+      stopUnmigratable: false,
+      requestedBy,
+      createdAtMs: now,
+      updatedAtMs: now,
+      finishedAtMs: 0,
+      movedAway: [],
+      lastEventSeq: 0,
+      cancelRequested: false,
+      cancelReason: '',
+      previousIncarnation: '',
+      previousBootId: '',
+      skipReboot: false,
+      stageSinceMs: now,
+      sourceOperationId: '',
+      history: [{ state: 'pending', stage: '', atMs: now, reason: 'accepted' }],
+    };
+  }
+
+  /**
+   * Plans, refuses (changing nothing) when the plan cannot run, then marks
+   * the host entering maintenance and stores the operation. The host CAS
+   * comes first: two concurrent requests for one host cannot both win.
+   */
+  async enable(hostId: string, stopUnmigratable: boolean, confirm: boolean, requestedBy: string): Promise<OperationRecord> {
+    if (!hostId) throw new InvalidArgumentError('host_id', 'required');
+    if (!confirm) throw new InvalidArgumentError('confirm', 'enabling maintenance must be confirmed (confirm: true)');
+    const plan = await this.plan(hostId, stopUnmigratable);
+    assertPlanRunnable(plan);
+    const host = (await this.o.hosts.require(hostId)).value;
+    const previous = host.maintenanceOpId ? await this.o.ops.get(host.maintenanceOpId) : null;
+    if (previous && !isTerminal(previous.value) && previous.value.state !== 'paused') {
+      throw new FailedPreconditionError(`host ${hostId} is already being drained by ${previous.value.id} (${previous.value.state}); watch it or cancel it first`);
+    }
+    const steps: StepRecord[] = plan.servers.map((p) => ({
+      serverUuid: p.serverUuid,
+      serverName: p.serverName,
+      action: ACTION_OF[p.action] ?? 'none',
+      phase: 'pending',
+      sourceHostId: hostId,
+      targetHostId: '',
+      migrationId: '',
+      attempt: 0,
+      triedTargets: [],
+      percent: 0,
+      bytesProcessed: 0,
+      bytesTotal: 0,
+      bandwidthBps: 0,
+      etaSeconds: p.estimatedSeconds,
+      wasRunning: p.wasRunning,
+      memoryBytes: p.memoryBytes,
+      localDiskBytes: p.localDiskBytes,
+      vcpus: p.vcpus,
+      error: '',
+      reason: p.reason,
+      startedAtMs: 0,
+      finishedAtMs: 0,
+    }));
+    const op = this.newOperation('enable_maintenance', host, requestedBy, steps);
+    op.stopUnmigratable = stopUnmigratable;
+    await this.o.hosts.mutate(hostId, (h) => {
+      if (h.maintenance !== 'none' && h.maintenance !== 'entering') {
+        throw new FailedPreconditionError(`host ${hostId} is ${h.maintenance.replace('_', ' ')}`);
+      }
+      if (h.maintenanceOpId !== host.maintenanceOpId) throw new FailedPreconditionError(`host ${hostId} changed while planning; try again`);
+      h.maintenance = 'entering';
+      h.maintenanceOpId = op.id;
+      return h;
+    });
+    // A paused drain is superseded by the new one (same host, fresh plan).
+    if (previous && previous.value.state === 'paused') {
+      await this.o.ops.update(previous.value.id, (o) => {
+        if (isTerminal(o)) return undefined;
+        o.state = 'cancelled';
+        o.reason = `superseded by ${op.id}`;
+        for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
+        return o;
+      }, (o) => [{ type: 'state', message: o.reason }]);
+    }
+    try {
+      await this.o.ops.create(op, `maintenance requested for ${hostId}: ${steps.length} server(s), about ${plan.estimatedSeconds} s`);
+    } catch (err) {
+      await this.o.hosts.mutate(hostId, (h) => (h.maintenanceOpId === op.id ? { ...h, maintenance: host.maintenance, maintenanceOpId: host.maintenanceOpId } : undefined)).catch(() => undefined);
+      throw err;
+    }
+    this.o.kick?.();
+    return op;
+  }
+
+  async disable(hostId: string, skipReboot: boolean, requestedBy: string): Promise<OperationRecord> {
+    if (!hostId) throw new InvalidArgumentError('host_id', 'required');
+    const host = (await this.o.hosts.require(hostId)).value;
+    if (host.maintenance === 'none') throw new FailedPreconditionError(`host ${hostId} is not in maintenance`);
+    if (host.maintenance === 'returning') throw new FailedPreconditionError(`host ${hostId} is already returning (operation ${host.maintenanceOpId})`);
+    const current = host.maintenanceOpId ? await this.o.ops.get(host.maintenanceOpId) : null;
+    if (current && !isTerminal(current.value) && current.value.state !== 'paused') {
+      throw new FailedPreconditionError(`host ${hostId} is still being drained by ${current.value.id}; cancel it first (drydock ops cancel ${current.value.id})`);
+    }
+    const op = this.newOperation('disable_maintenance', host, requestedBy, []);
+    op.skipReboot = skipReboot;
+    op.stage = 'queued';
+    op.sourceOperationId = current?.value.id ?? '';
+    await this.o.hosts.mutate(hostId, (h) => {
+      if (h.maintenanceOpId !== host.maintenanceOpId || h.maintenance !== host.maintenance) throw new FailedPreconditionError(`host ${hostId} changed meanwhile; try again`);
+      h.maintenanceOpId = op.id;
+      return h;
+    });
+    if (current && current.value.state === 'paused') {
+      await this.o.ops.update(current.value.id, (o) => (isTerminal(o) ? undefined : { ...o, state: 'cancelled', reason: `superseded by ${op.id} (disable maintenance)` }), (o) => [{ type: 'state', message: o.reason }]);
+    }
+    await this.o.ops.create(op, `return to service requested for ${hostId}${host.storageCluster ? ` (storage cluster ${host.storageCluster})` : ''}`);
+    this.o.kick?.();
+    return op;
+  }
+
+  /** The servers the host's last completed drain moved away. */
+  async returnServers(hostId: string, uuids: string[], requestedBy: string): Promise<OperationRecord> {
+    if (!hostId) throw new InvalidArgumentError('host_id', 'required');
+    const host = (await this.o.hosts.require(hostId)).value;
+    if (host.maintenance !== 'none') throw new FailedPreconditionError(`host ${hostId} is ${host.maintenance.replace('_', ' ')}: return it to service first`);
+    const drains = (await this.o.ops.list())
+      .filter((o) => o.kind === 'enable_maintenance' && o.hostId === hostId && o.movedAway.length > 0)
+      .sort((a, b) => b.createdAtMs - a.createdAtMs);
+    const last = drains[0];
+    if (!last) throw new FailedPreconditionError(`no servers were moved away from ${hostId} by a maintenance`);
+    const wanted = new Set(uuids);
+    for (const u of wanted) if (!last.movedAway.some((m) => m.serverUuid === u)) throw new InvalidArgumentError('server_uuids', `${u} was not moved away from ${hostId} by ${last.id}`);
+    const snapshot = await this.o.snapshot();
+    const steps: StepRecord[] = last.movedAway
+      .filter((m) => wanted.size === 0 || wanted.has(m.serverUuid))
+      .map((m) => {
+        const s = snapshot.servers.find((x) => x.uuid === m.serverUuid);
+        return {
+          serverUuid: m.serverUuid,
+          serverName: m.serverName,
+          action: 'live' as StepAction,
+          phase: 'pending' as const,
+          sourceHostId: s?.hostId ?? m.toHostId,
+          targetHostId: hostId,
+          migrationId: '',
+          attempt: 0,
+          triedTargets: [],
+          percent: 0,
+          bytesProcessed: 0,
+          bytesTotal: 0,
+          bandwidthBps: 0,
+          etaSeconds: 0,
+          wasRunning: m.wasRunning,
+          memoryBytes: s?.memoryBytes ?? 0,
+          localDiskBytes: 0,
+          vcpus: s?.vcpus ?? 0,
+          error: '',
+          reason: `moved away by ${last.id}`,
+          startedAtMs: 0,
+          finishedAtMs: 0,
+        };
+      });
+    const op = this.newOperation('return_servers', host, requestedBy, steps);
+    op.sourceOperationId = last.id;
+    await this.o.ops.create(op, `returning ${steps.length} server(s) to ${hostId}`);
+    this.o.kick?.();
+    return op;
+  }
+
+  async cancel(operationId: string, reason: string): Promise<OperationRecord> {
+    if (!operationId) throw new InvalidArgumentError('operation_id', 'required');
+    const cur = await this.o.ops.get(operationId);
+    if (!cur) throw new NotFoundError('operation', operationId);
+    if (isTerminal(cur.value)) throw new FailedPreconditionError(`operation ${operationId} already ended (${cur.value.state})`);
+    const op = await this.o.ops.update(
+      operationId,
+      (o) => {
+        if (isTerminal(o)) throw new FailedPreconditionError(`operation ${operationId} already ended (${o.state})`);
+        if (o.cancelRequested) return undefined;
+        o.cancelRequested = true;
+        o.cancelReason = reason;
+        return o;
+      },
+      () => [{ type: 'message', message: `cancel requested${reason ? `: ${reason}` : ''}` }],
+    );
+    this.o.kick?.();
+    return op;
+  }
+
+  async get(operationId: string): Promise<OperationRecord> {
+    if (!operationId) throw new InvalidArgumentError('operation_id', 'required');
+    return (await this.o.ops.require(operationId)).value;
+  }
+
+  async list(filter: { hostId?: string; activeOnly?: boolean; limit?: number }): Promise<OperationRecord[]> {
+    const all = (await this.o.ops.list())
+      .filter((o) => !filter.hostId || o.hostId === filter.hostId)
+      .filter((o) => !filter.activeOnly || !isTerminal(o))
+      .sort((a, b) => b.createdAtMs - a.createdAtMs);
+    return filter.limit ? all.slice(0, filter.limit) : all;
+  }
+
+  /** Replays events from `fromSeq`, then follows; ends at the terminal state. */
+  async *watch(operationId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
+    const op = await this.get(operationId);
+    const last = await this.o.ops.events.lastSeq(operationId);
+    for await (const ev of this.o.ops.events.watch(operationId, fromSeq, signal)) {
+      yield ev;
+      // An operation that ended before this watch: stop after the replay.
+      if (isTerminal(op) && ev.seq >= last) return;
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// Runs one attempt of one step through the source host's agent and follows
+// it to its end. The attempt's migration id is already in the operation
+// record when this runs, so the same call after a crash or leader change
+// attaches to the agent's migration (or gets its final record) instead of
+// starting another: the agent is idempotent by migration id.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, FailedPreconditionError, NotFoundError } from '../../common/errors.ts';
+import { remoteKind } from '../../common/grpc-status.ts';
+import type { Logger } from '../../common/logging.ts';
+import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
+import type { AgentClient } from '../agent-client.ts';
+import type { ZonePolicy } from '../model.ts';
+import { etaSeconds, migrationDeadlines, monotonicPercent } from './decide.ts';
+import type { StepRecord } from './types.ts';
+
+export type AttemptOutcome =
+  | { outcome: 'completed'; migration?: Migration }
+  | { outcome: 'failed'; error: string; kind: string }
+  | { outcome: 'aborted'; error: string };
+
+export interface Progress {
+  percent: number;
+  bytesProcessed: number;
+  bytesTotal: number;
+  bandwidthBps: number;
+  etaSeconds: number;
+  phase: string;
+}
+
+export interface AttemptInput {
+  step: StepRecord;
+  /** Agent of the server's source host. */
+  source: AgentClient;
+  /** Agent of the target (to find the server when the source forgot the migration). */
+  target: AgentClient | null;
+  targetUri: string;
+  policy: ZonePolicy;
+  logger: Logger;
+  /** Aborted when the operator cancels: the running migration is aborted. */
+  cancel: AbortSignal;
+  /** Aborted when this coordinator stops leading: we only detach. */
+  detach: AbortSignal;
+  onProgress: (p: Progress) => void;
+}
+
+const TERMINAL_PHASES = new Set(['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_FAILED', 'MIGRATION_PHASE_ABORTED']);
+/** Margin over the agent's own deadline: the agent ends the migration, not us. */
+const STREAM_MARGIN_MS = 5 * 60_000;
+
+function outcomeOf(m: Migration): AttemptOutcome | null {
+  switch (m.phase) {
+    case 'MIGRATION_PHASE_COMPLETED':
+      return { outcome: 'completed', migration: m };
+    case 'MIGRATION_PHASE_ABORTED':
+      return { outcome: 'aborted', error: m.error?.message || 'aborted' };
+    case 'MIGRATION_PHASE_FAILED':
+      return { outcome: 'failed', error: m.error?.message || 'failed', kind: m.error?.kind || 'MigrationFailedError' };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Follows a live or cold migration attempt to its terminal phase. Throws
+ * only when `detach` aborts (the new leader takes over) — every other
+ * ending is an outcome.
+ */
+export async function runMigrationAttempt(input: AttemptInput): Promise<AttemptOutcome> {
+  const { step, source, policy, logger: log } = input;
+  const bytesToMove = step.memoryBytes + step.localDiskBytes;
+  const { stallTimeoutMs, deadlineMs } = migrationDeadlines(bytesToMove, policy);
+  const request = {
+    migration_id: step.migrationId,
+    server_uuid: step.serverUuid,
+    mode: step.action === 'live' ? ('MIGRATION_MODE_LIVE' as const) : ('MIGRATION_MODE_COLD' as const),
+    target_host_id: step.targetHostId,
+    target_uri: input.targetUri,
+    stall_timeout_ms: stallTimeoutMs,
+    deadline_ms: deadlineMs,
+    allow_post_copy: policy.allowPostCopy,
+    allow_auto_converge: policy.allowAutoConverge,
+  };
+  let percent = step.percent;
+  let abortSent = false;
+  let postCopy = false;
+
+  // Operator cancel → ask the agent to abort. Refused in post-copy
+  // (invariant 5): then we let the migration finish and report that.
+  const sendAbort = async () => {
+    if (abortSent) return;
+    abortSent = true;
+    try {
+      await source.abortMigration(step.migrationId, 'operation cancelled by operator', { timeoutMs: 15_000 });
+    } catch (err) {
+      log.warn({ err: errorMessage(err), postCopy }, 'abort refused or failed; following the migration to its end');
+    }
+  };
+  const onCancel = () => void sendAbort();
+  input.cancel.addEventListener('abort', onCancel, { once: true });
+
+  try {
+    for (let reattach = 0; ; reattach++) {
+      if (input.detach.aborted) throw input.detach.reason ?? new Error('detached');
+      if (input.cancel.aborted) void sendAbort();
+      try {
+        const stream = source.migrateServer(request, { timeoutMs: deadlineMs + STREAM_MARGIN_MS, signal: input.detach });
+        for await (const ev of stream) {
+          const m = ev.migration;
+          if (!m) continue;
+          if (m.phase === 'MIGRATION_PHASE_POST_COPY') postCopy = true;
+          percent = monotonicPercent(percent, m.percent);
+          input.onProgress({
+            percent,
+            bytesProcessed: Number(m.bytes_processed),
+            bytesTotal: Number(m.bytes_total),
+            bandwidthBps: Number(m.bandwidth_bps),
+            etaSeconds: etaSeconds(Number(m.bytes_remaining), Number(m.bandwidth_bps)),
+            phase: m.phase,
+          });
+          if (TERMINAL_PHASES.has(m.phase)) return outcomeOf(m)!;
+        }
+        // The stream ended without a terminal event: ask for the record.
+      } catch (err) {
+        if (input.detach.aborted) throw input.detach.reason ?? err;
+        const kind = remoteKind(err);
+        // The agent refused before starting (bad target, unknown server,
+        // unreachable target): a failed attempt, not something to re-attach to.
+        if (err instanceof FailedPreconditionError || (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ || kind.endsWith('NotFoundError') || kind === 'TargetUnreachableError' || kind === 'SameHostError') {
+          const located = await locate(input);
+          if (located) return located;
+          return { outcome: 'failed', error: errorMessage(err), kind: kind || (err as Error).name };
+        }
+        log.warn({ err: errorMessage(err), reattach }, 'lost the migration stream; asking the agent');
+      }
+      // Lost stream or early end: the agent's record decides.
+      try {
+        const m = await source.getMigration(step.migrationId, { timeoutMs: 10_000, signal: input.detach });
+        const done = outcomeOf(m);
+        if (done) return done;
+      } catch (err) {
+        if (input.detach.aborted) throw input.detach.reason ?? err;
+        if (err instanceof NotFoundError) {
+          const located = await locate(input);
+          if (located) return located;
+        }
+        // Agent unreachable (rebooting, network): keep trying, bounded by the deadline.
+        if (reattach * 2000 > deadlineMs + STREAM_MARGIN_MS) {
+          return { outcome: 'failed', error: `lost contact with the source agent: ${errorMessage(err)}`, kind: 'UnavailableError' };
+        }
+      }
+      await sleep(2000, undefined, { signal: input.detach }).catch(() => undefined);
+    }
+  } finally {
+    input.cancel.removeEventListener('abort', onCancel);
+  }
+}
+
+/**
+ * Where is the server now? Used when the source agent does not know the
+ * migration: if the target has it, the move happened (e.g. the agent lost
+ * its records); if the source still has it, it did not.
+ */
+async function locate(input: AttemptInput): Promise<AttemptOutcome | null> {
+  if (!input.target) return null;
+  try {
+    const res = await input.target.listServers([input.step.serverUuid], { timeoutMs: 10_000 });
+    if (res.servers.some((s) => s.uuid === input.step.serverUuid)) return { outcome: 'completed' };
+  } catch {
+    // Unknown: let the caller decide.
+  }
+  return null;
+}
+
+/** Stops a server that fits nowhere (only with stop_unmigratable). */
+export async function runStop(source: AgentClient, step: StepRecord, signal: AbortSignal): Promise<AttemptOutcome> {
+  try {
+    await source.stopServer({ server_uuid: step.serverUuid, timeout_ms: 120_000, force: true }, { timeoutMs: 180_000, signal });
+    return { outcome: 'completed' };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return { outcome: 'failed', error: errorMessage(err), kind: remoteKind(err) || (err as Error).name };
+  }
+}
