@@ -1,0 +1,228 @@
+// The coordinator's KV store against a real nats-server: compare-and-swap
+// semantics, bounded retries (conflicts and transient failures), replicas.
+import anyTest, { type TestFn } from 'ava';
+import { connect, type KV, type NatsConnection } from 'nats';
+import { rmSync } from 'node:fs';
+import { startNatsCluster, startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { AlreadyExistsError, NotFoundError, UnavailableError } from '../common/errors.ts';
+import { openStore, type Store } from '../coordinator/store/store.ts';
+import { Repository } from '../coordinator/store/repository.ts';
+import { CasConflictError } from '../coordinator/store/retry.ts';
+import { tempDir } from './helpers/coordinator.ts';
+
+interface Ctx {
+  dir: string;
+  node: NatsNode;
+  nc: NatsConnection;
+  store: Store;
+}
+const test = anyTest as TestFn<Ctx>;
+
+interface Doc {
+  items: string[];
+  n: number;
+}
+
+test.before(async (t) => {
+  const dir = tempDir('store');
+  const node = await startNatsServer({ dir });
+  const nc = await connect({ servers: node.url });
+  const store = await openStore(nc, { replicas: 1, timeoutMs: 3000 });
+  t.context = { dir, node, nc, store };
+});
+
+test.after.always(async (t) => {
+  await t.context.nc?.close();
+  await t.context.node?.stop();
+  if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+const repo = (t: { context: Ctx }) => new Repository<Doc>(t.context.store.kvs.operations, 'doc');
+
+test('create writes a new key once; a second create is ALREADY_EXISTS', async (t) => {
+  const r = repo(t);
+  const a = await r.create('c1', { items: [], n: 0 });
+  t.true(a.revision > 0);
+  await t.throwsAsync(r.create('c1', { items: ['x'], n: 1 }), { instanceOf: AlreadyExistsError });
+  t.deepEqual((await r.get('c1'))!.value, { items: [], n: 0 });
+});
+
+test('a stale revision loses: updateAt with an old revision is a CAS conflict and writes nothing', async (t) => {
+  const r = repo(t);
+  const v1 = await r.create('s1', { items: ['a'], n: 1 });
+  const v2 = await r.updateAt('s1', { items: ['a', 'b'], n: 2 }, v1.revision);
+  t.true(v2.revision > v1.revision);
+  await t.throwsAsync(r.updateAt('s1', { items: ['stale'], n: 99 }, v1.revision), { instanceOf: CasConflictError });
+  const now = await r.get('s1');
+  t.deepEqual(now!.value, { items: ['a', 'b'], n: 2 });
+  t.is(now!.revision, v2.revision);
+  // deleteAt is CAS too.
+  await t.throwsAsync(r.deleteAt('s1', v1.revision), { instanceOf: CasConflictError });
+  t.truthy(await r.get('s1'));
+});
+
+/** A KV that runs `before()` ahead of the next `left` update calls: a writer slipping in between our read and our write. */
+function interleavingKv(kv: KV, state: { left: number; before: () => Promise<unknown> }): KV {
+  return new Proxy(kv, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (prop === 'update' && typeof v === 'function') {
+        return async (...args: unknown[]) => {
+          if (state.left > 0) {
+            state.left--;
+            await state.before();
+          }
+          return (v as Function).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+test('mutate after a lost CAS re-reads and applies the mutation exactly once on top of the winner', async (t) => {
+  const other = repo(t);
+  await other.create('m1', { items: [], n: 0 });
+  const r = new Repository<Doc>(
+    interleavingKv(t.context.store.kvs.operations, { left: 1, before: () => other.mutate('m1', (o) => ({ items: [...o.items, 'theirs'], n: o.n + 1 })) }),
+    'doc',
+  );
+  let calls = 0;
+  const res = await r.mutate('m1', (d) => {
+    calls++;
+    return { items: [...d.items, 'ours'], n: d.n + 1 };
+  });
+  t.is(calls, 2, 'the mutation ran again after the conflict');
+  t.is(res.conflicts, 1);
+  t.true(res.changed);
+  t.deepEqual((await r.get('m1'))!.value, { items: ['theirs', 'ours'], n: 2 });
+});
+
+test('concurrent mutations all apply (no lost update)', async (t) => {
+  const r = repo(t);
+  await r.create('cc', { items: [], n: 0 });
+  await Promise.all(Array.from({ length: 8 }, (_, i) => r.mutate('cc', (d) => ({ items: [...d.items, `w${i}`], n: d.n + 1 }))));
+  const v = (await r.get('cc'))!.value;
+  t.is(v.n, 8);
+  t.is(new Set(v.items).size, 8);
+});
+
+test('a mutation that changes nothing skips the write (revision unchanged)', async (t) => {
+  const r = repo(t);
+  const v1 = await r.create('nc', { items: ['a'], n: 1 });
+  const same = await r.mutate('nc', (d) => ({ ...d }));
+  t.false(same.changed);
+  t.is(same.revision, v1.revision);
+  const none = await r.mutate('nc', () => undefined);
+  t.false(none.changed);
+  t.is((await r.get('nc'))!.revision, v1.revision);
+});
+
+test('mutate on a missing key is NOT_FOUND; upsert creates it with kv.create', async (t) => {
+  const r = repo(t);
+  await t.throwsAsync(r.mutate('missing', (d) => d), { instanceOf: NotFoundError });
+  const u = await r.upsert('up1', (cur) => (cur ? { ...cur, n: cur.n + 1 } : { items: [], n: 1 }));
+  t.true(u.changed);
+  const u2 = await r.upsert('up1', (cur) => (cur ? { ...cur, n: cur.n + 1 } : { items: [], n: 1 }));
+  t.is(u2.value.n, 2);
+});
+
+test('conflicts beyond the bound end in a CAS conflict (ABORTED), not a blind write', async (t) => {
+  const other = repo(t);
+  await other.create('hot', { items: [], n: 0 });
+  // Another writer always slips in first.
+  const kv = interleavingKv(t.context.store.kvs.operations, { left: 100, before: () => other.mutate('hot', (o) => ({ ...o, n: o.n + 100 })) });
+  const r = new Repository<Doc>(kv, 'doc', { transientAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, conflictAttempts: 3 });
+  let calls = 0;
+  const err = await t.throwsAsync(
+    r.mutate('hot', (d) => {
+      calls++;
+      return { ...d, items: [...d.items, 'mine'] };
+    }),
+    { instanceOf: CasConflictError },
+  );
+  t.is(err!.code, 10); // grpc ABORTED
+  t.is(calls, 3);
+  t.is((await r.get('hot'))!.value.n, 300);
+  t.false((await r.get('hot'))!.value.items.includes('mine'));
+});
+
+/** A KV whose next `failures` update/create calls fail like a stream leader election does. */
+function flakyKv(kv: KV, failures: { left: number; code: string }): KV {
+  return new Proxy(kv, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if ((prop === 'update' || prop === 'create') && typeof v === 'function') {
+        return async (...args: unknown[]) => {
+          if (failures.left > 0) {
+            failures.left--;
+            throw Object.assign(new Error('503'), { code: failures.code });
+          }
+          return (v as Function).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+test('transient 503/timeouts are retried with backoff, then succeed', async (t) => {
+  const failures = { left: 2, code: '503' };
+  const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', { transientAttempts: 4, baseDelayMs: 10, maxDelayMs: 20, conflictAttempts: 3 });
+  await r.create('tr', { items: [], n: 0 });
+  t.is(failures.left, 0);
+  failures.left = 1;
+  failures.code = 'TIMEOUT';
+  const res = await r.mutate('tr', (d) => ({ ...d, n: d.n + 1 }));
+  t.true(res.changed);
+  t.is((await r.get('tr'))!.value.n, 1);
+});
+
+test('transient failures beyond the bound become UNAVAILABLE', async (t) => {
+  const failures = { left: 10, code: '503' };
+  const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', { transientAttempts: 3, baseDelayMs: 5, maxDelayMs: 5, conflictAttempts: 3 });
+  await t.throwsAsync(r.create('tr2', { items: [], n: 0 }), { instanceOf: UnavailableError });
+  t.is(failures.left, 7);
+});
+
+test('a deleteIf re-checks its condition at delete time (CAS)', async (t) => {
+  const r = repo(t);
+  await r.create('d1', { items: [], n: 1 });
+  t.false(await r.deleteIf('d1', (d) => d.n === 2));
+  t.true(await r.deleteIf('d1', (d) => d.n === 1));
+  t.is(await r.get('d1'), null);
+  // A deleted key can be created again.
+  await r.create('d1', { items: [], n: 5 });
+  t.is((await r.get('d1'))!.value.n, 5);
+});
+
+test('the audit stream appends entries in order', async (t) => {
+  const before = await t.context.store.audit.lastSeq();
+  for (const m of ['CreateZone', 'UpdateHost']) {
+    await t.context.store.audit.record({ atMs: Date.now(), coordinatorId: 'c', method: m, principal: 'u', via: 'token', peer: 'p', request: '{}', result: 'OK', code: 0, message: '' });
+  }
+  const list = await t.context.store.audit.list(before);
+  t.deepEqual(list.map((e) => e.entry.method), ['CreateZone', 'UpdateHost']);
+});
+
+test('buckets get the configured replicas (1 single node, 3 in a cluster), and opening is idempotent', async (t) => {
+  const single = await t.context.store.kvs.zones.status();
+  t.is(single.replicas, 1);
+  const dir = tempDir('store-cluster');
+  let nodes: NatsNode[] = [];
+  let nc: NatsConnection | undefined;
+  try {
+    nodes = await startNatsCluster({ dir });
+    nc = await connect({ servers: nodes.map((n) => n.url) });
+    const s = await openStore(nc, { replicas: 3, timeoutMs: 5000 });
+    for (const kv of Object.values(s.kvs)) t.is((await kv.status()).replicas, 3);
+    await s.zones.create('z', { id: 'z' } as never);
+    // A second instance opening the same store sees the same data.
+    const again = await openStore(nc, { replicas: 3, timeoutMs: 5000 });
+    t.is((await again.zones.get('z'))!.value.id, 'z');
+  } finally {
+    await nc?.close();
+    await Promise.all(nodes.map((n) => n.kill()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
