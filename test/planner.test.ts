@@ -15,6 +15,7 @@ import {
   estimateTotalSeconds,
   formatPlan,
   pickTarget,
+  evaluateTarget,
   planMaintenance,
 } from '../coordinator/planner/index.ts';
 import type { CpuCompatibleFn, Plan, PlannedServer } from '../coordinator/planner/index.ts';
@@ -625,4 +626,41 @@ test('synthetic ids are unique and UUID-shaped', (t) => {
   t.regex(syntheticUuid(255), /^00000000-0000-4000-8000-0000000000ff$/);
   const s: ServerRecord[] = randomSnapshot(1, { hosts: 3, serversPerHost: 3 }).servers;
   t.is(new Set(s.map((x) => x.uuid)).size, 9);
+});
+
+// ---------------------------------------------------------------- big zones, single targets
+
+test('big zones: each server carries at most 20 verdicts, the chosen one and the runners-up first', (t) => {
+  const hosts = [makeHost('h001'), ...Array.from({ length: 60 }, (_, i) => makeHost(`h${String(i + 2).padStart(3, '0')}`, { memoryTotalBytes: (16 + i) * GIB, memoryFreeBytes: (16 + i) * GIB, enabled: i % 10 !== 0 }))];
+  const s = makeSnapshot({ hosts, servers: [makeServer('a', 'h001'), makeServer('b', 'h001')] });
+  const p = plan(s, 'h001');
+  for (const x of p.servers) {
+    t.is(x.candidates.length, 20);
+    t.is(x.candidatesOmitted, 41);
+    t.true(x.candidates.some((c) => c.hostId === x.targetHostId));
+    t.true(x.candidates.every((c) => c.eligible), 'eligible runners-up outrank skipped hosts');
+    t.deepEqual(x.candidates.map((c) => c.hostId), [...x.candidates.map((c) => c.hostId)].sort());
+  }
+  t.is(p.servers[0]!.targetHostId, 'h061', 'the largest host wins under SPREAD');
+  t.is(plan(s, 'h001', false, { maxCandidatesPerServer: 0 }).servers[0]!.candidates.length, 61);
+  t.regex(formatPlan(p, { candidates: true }), /\(41 more host\(s\) not shown\)/);
+});
+
+test('evaluateTarget: the full chain for one fixed target (return to the original host)', (t) => {
+  const s = makeSnapshot({
+    hosts: [makeHost('h1', { maintenance: 'returning' }), makeHost('h2'), makeHost('h3', { memoryTotalBytes: 4 * GIB, memoryFreeBytes: 4 * GIB }), makeHost('h4', { online: false, lastHeartbeatMs: 1_700_000_000_000 - 42_000 })],
+    servers: [makeServer('a', 'h2', { memoryBytes: 8 * GIB })],
+  });
+  const server = s.servers[0]!;
+  const back = evaluateTarget(s, server, 'h1', []);
+  t.false(back.verdict.eligible);
+  t.like(back.verdict.checks.find((r) => r.check === 'not-in-maintenance'), { verdict: 'skip', reason: 'returning from maintenance' });
+  const ok = evaluateTarget(makeSnapshot({ ...s, hosts: [makeHost('h1'), ...s.hosts.slice(1)] }), server, 'h1', []);
+  t.true(ok.verdict.eligible);
+  t.is(ok.action, 'LIVE_MIGRATE');
+  t.is(ok.reservation.hostId, 'h1');
+  t.false(evaluateTarget(s, server, 'h3', []).verdict.eligible);
+  t.is(evaluateTarget(s, server, 'h4', []).verdict.checks.find((r) => r.check === 'online')!.reason, 'offline (last heartbeat 42 s before the snapshot)');
+  t.false(evaluateTarget(s, server, 'h2', []).verdict.eligible, 'its own host is the source');
+  t.throws(() => evaluateTarget(s, server, 'h9', []), { instanceOf: NoValidTargetError, message: /target h9 is not in the inventory/ });
 });

@@ -31,6 +31,8 @@ export interface CheckContext {
   reserved: HostReservedTotals;
   /** Hosts a previous attempt for this server already failed on. */
   attempted: ReadonlySet<string>;
+  /** The snapshot's time: "now" for any age shown in a reason. */
+  nowMs: number;
   cpuCompatible?: CpuCompatibleFn | undefined;
 }
 
@@ -78,7 +80,12 @@ export function checkEnabled(ctx: CheckContext): CheckResult {
 export function checkOnline(ctx: CheckContext): CheckResult {
   return ctx.target.online
     ? { check: 'online', verdict: 'ok', reason: 'online' }
-    : { check: 'online', verdict: 'skip', reason: `offline (last heartbeat ${ctx.target.lastHeartbeatMs} ms)` };
+    : { check: 'online', verdict: 'skip', reason: offlineReason(ctx.target.lastHeartbeatMs, ctx.nowMs) };
+}
+
+function offlineReason(lastHeartbeatMs: number, nowMs: number): string {
+  if (lastHeartbeatMs <= 0) return 'offline (no heartbeat yet)';
+  return `offline (last heartbeat ${Math.max(0, Math.round((nowMs - lastHeartbeatMs) / 1000))} s before the snapshot)`;
 }
 
 /** In, entering or returning from maintenance: the host receives nothing. */

@@ -72,7 +72,10 @@ export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string 
     if (!options.candidates) out.push(...lines);
     else {
       out.push(lines[0]!);
-      rows.forEach(({ p }, i) => out.push(lines[i + 1]!, ...candidateLines(p.candidates)));
+      rows.forEach(({ p }, i) => {
+        out.push(lines[i + 1]!, ...candidateLines(p.candidates));
+        if (p.candidatesOmitted > 0) out.push(`    (${p.candidatesOmitted} more host(s) not shown)`);
+      });
     }
   } else if (plan.refusals.length === 0) {
     out.push('', `No servers on ${plan.hostId}: it can enter maintenance at once.`);

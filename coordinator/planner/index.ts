@@ -2,8 +2,9 @@
 // import from here, not from the files behind it.
 export type * from './types.ts';
 export { planMaintenance } from './plan.ts';
-export { pickTarget, moveMode, evaluateCandidates, chooseTarget, reservationFor, largestFirst } from './placement.ts';
-export type { PickTargetOptions, PickedTarget, MoveMode } from './placement.ts';
+export { DEFAULT_MAX_CANDIDATES } from './types.ts';
+export { pickTarget, evaluateTarget, moveMode, evaluateCandidates, chooseTarget, trimCandidates, reservationFor, largestFirst } from './placement.ts';
+export type { PickTargetOptions, PickedTarget, EvaluatedTarget, MoveMode } from './placement.ts';
 export { Reservations } from './reservations.ts';
 export type { Reservation, HostReservedTotals } from './reservations.ts';
 export {

@@ -67,6 +67,7 @@ export function evaluateCandidates(input: EvaluateInput): CandidateVerdict[] {
       allocation: allocationOf(input.index, target.id),
       reserved: input.reservations.onHost(target.id),
       attempted,
+      nowMs: input.index.snapshot.takenAtMs,
       cpuCompatible: input.cpuCompatible,
     };
     const results = runChecks(ctx, checks);
@@ -93,6 +94,26 @@ export function chooseTarget(candidates: readonly CandidateVerdict[], policy: Zo
     if (better || (c.memoryFreeAfterBytes === best.memoryFreeAfterBytes && cmp(c.hostId, best.hostId) < 0)) best = c;
   }
   return best;
+}
+
+/**
+ * At most `max` verdicts (0 = all), the most telling first: the chosen host,
+ * the runners-up in policy order, then hosts that failed on this server's
+ * needs (capacity, CPU, storage), then hosts that are no candidates at all.
+ * Returned in host-id order. A plan for a big zone would otherwise carry
+ * servers × hosts × checks results, too much for an API answer or a screen.
+ */
+export function trimCandidates(candidates: readonly CandidateVerdict[], chosen: CandidateVerdict | undefined, policy: ZonePolicy, max: number): CandidateVerdict[] {
+  if (max <= 0 || candidates.length <= max) return [...candidates];
+  const rank = (c: CandidateVerdict): number => (c === chosen ? 0 : c.eligible ? 1 : c.checks.some((r) => r.verdict === 'skip') ? 3 : 2);
+  const byPolicy = (a: CandidateVerdict, b: CandidateVerdict): number => {
+    const d = policy.placement === 'PACK' && a.eligible ? a.memoryFreeAfterBytes - b.memoryFreeAfterBytes : b.memoryFreeAfterBytes - a.memoryFreeAfterBytes;
+    return d !== 0 ? Math.sign(d) : cmp(a.hostId, b.hostId);
+  };
+  return [...candidates]
+    .sort((a, b) => rank(a) - rank(b) || byPolicy(a, b))
+    .slice(0, max)
+    .sort((a, b) => cmp(a.hostId, b.hostId));
 }
 
 /** One sentence: why this host, against the runner-up. */
@@ -195,6 +216,61 @@ export function pickTarget(
     wasRunning: mode.wasRunning,
     reason: moveReason(mode, chosen, candidates, policy),
     candidates,
+    reservation: reservationFor(server, target, options.operationId ?? ''),
+  };
+}
+
+export interface EvaluatedTarget {
+  verdict: CandidateVerdict;
+  action: MoveMode['action'];
+  wasRunning: boolean;
+  /** What to hold if the move goes ahead (only meaningful when verdict.eligible). */
+  reservation: Reservation;
+}
+
+/**
+ * The full chain for one given target, e.g. ReturnServers moving a server
+ * back to the host it came from: same checks, no choice. The server's own
+ * reservation, if any, is left out as in pickTarget. Throws
+ * NoValidTargetError when the server's current host, its zone or the target
+ * is not in the inventory.
+ */
+export function evaluateTarget(
+  snapshot: InventorySnapshot,
+  server: ServerRecord,
+  targetHostId: string,
+  reservations: Reservations | readonly Reservation[],
+  options: Omit<PickTargetOptions, 'index'> & { index?: InventoryIndex } = {},
+): EvaluatedTarget {
+  const index = options.index ?? indexSnapshot(snapshot);
+  const fail = (msg: string) => new NoValidTargetError(server.uuid, [], [], `server ${server.name || server.uuid}: ${msg}`);
+  const source = index.hostsById.get(server.hostId);
+  if (source === undefined) throw fail(`its host ${server.hostId} is not in the inventory`);
+  const zone = index.zonesById.get(source.zoneId);
+  if (zone === undefined) throw fail(source.zoneId ? `zone ${source.zoneId} is not in the inventory` : `host ${source.id} has no zone`);
+  const target = index.hostsById.get(targetHostId);
+  if (target === undefined) throw fail(`target ${targetHostId} is not in the inventory`);
+  const view = Reservations.from(reservations);
+  view.release(server.uuid);
+  const policy = resolvePolicy(zone.policy);
+  const ctx: CheckContext = {
+    server,
+    source,
+    zone,
+    policy,
+    target,
+    allocation: allocationOf(index, target.id),
+    reserved: view.onHost(target.id),
+    attempted: NONE_ATTEMPTED,
+    nowMs: snapshot.takenAtMs,
+    cpuCompatible: options.cpuCompatible,
+  };
+  const checks = runChecks(ctx);
+  const mode = moveMode(server);
+  return {
+    verdict: { hostId: target.id, eligible: isEligible(checks), checks, memoryFreeAfterBytes: memoryFreeAfter(ctx) },
+    action: mode.action,
+    wasRunning: mode.wasRunning,
     reservation: reservationFor(server, target, options.operationId ?? ''),
   };
 }

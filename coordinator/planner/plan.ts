@@ -8,10 +8,11 @@ import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts'
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
 import { allocationOf, indexSnapshot, isActiveState, isKvmHypervisor } from './inventory.ts';
-import { chooseTarget, evaluateCandidates, moveMode, moveReason, noTargetReason, reservationFor } from './placement.ts';
+import { chooseTarget, evaluateCandidates, moveMode, moveReason, noTargetReason, reservationFor, trimCandidates } from './placement.ts';
 import type { Reservation } from './reservations.ts';
 import { Reservations } from './reservations.ts';
 import type { Plan, PlannedServer, PlanOptions, PlanRefusal, PlanRequest } from './types.ts';
+import { DEFAULT_MAX_CANDIDATES } from './types.ts';
 import { formatRate } from './units.ts';
 
 /** Names listed in one warning before "and N more". */
@@ -67,6 +68,7 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
     const mode = moveMode(server);
     const candidates = evaluateCandidates({ index, server, source, zone, policy: plan.policy, reservations, cpuCompatible: options.cpuCompatible });
     const chosen = chooseTarget(candidates, plan.policy);
+    const shown = trimCandidates(candidates, chosen, plan.policy, options.maxCandidatesPerServer ?? DEFAULT_MAX_CANDIDATES);
     const base = {
       serverUuid: server.uuid,
       serverName: server.name,
@@ -75,7 +77,8 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
       vcpus: server.vcpus,
       state: server.state,
       wasRunning: mode.wasRunning,
-      candidates,
+      candidates: shown,
+      candidatesOmitted: candidates.length - shown.length,
     };
     let entry: PlannedServer;
     if (chosen !== undefined) {

@@ -67,8 +67,13 @@ export interface PlannedServer {
   state: string;
   /** The server was active (not shut off): a cold move starts it again on the target. */
   wasRunning: boolean;
-  /** Every same-zone host's verdicts, sorted by host id. */
+  /**
+   * Same-zone hosts' verdicts, sorted by host id; at most
+   * PlanOptions.maxCandidatesPerServer of them, the most telling first.
+   */
   candidates: CandidateVerdict[];
+  /** Same-zone hosts evaluated but left out of `candidates`. */
+  candidatesOmitted: number;
   estimatedSeconds: number;
 }
 
@@ -143,4 +148,15 @@ export interface PlanOptions {
   measuredBandwidthBps?: number;
   /** Reservations held by operations already running (other drains, returns). */
   reservations?: Reservations | readonly Reservation[];
+  /**
+   * Verdicts kept per server (default DEFAULT_MAX_CANDIDATES; 0 = all).
+   * Every host is always evaluated; this only bounds what the plan carries.
+   */
+  maxCandidatesPerServer?: number;
 }
+
+/**
+ * 20 hosts × ~11 checks per server keeps a 100-server plan well under
+ * gRPC's default 4 MiB message, and is what an operator can read.
+ */
+export const DEFAULT_MAX_CANDIDATES = 20;
