@@ -224,7 +224,14 @@ async function serveMigration(
     detach();
     if (!call.cancelled) {
       log.debug({ err: (err as Error).message }, 'MigrateServer refused');
-      call.emit('error', toGrpcStatus(err));
+      let st;
+      try {
+        st = toGrpcStatus(err);
+      } catch (mapErr) {
+        // Never leave the call hanging because a detail could not be encoded.
+        st = { code: grpc.status.INTERNAL, details: `${(err as Error).message} (${(mapErr as Error).message})` };
+      }
+      call.emit('error', st);
     }
   } finally {
     call.removeListener('cancelled', onCancel);

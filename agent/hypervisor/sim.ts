@@ -460,7 +460,8 @@ export class SimHost implements Hypervisor {
     }
     if (p.migrating || this.jobs.has(p.server.uuid)) throw new OperationInvalidError(`domain ${p.server.name} already has a job running`);
     const local = p.server.disks.filter((d) => !d.shared && d.type !== 'network');
-    if (local.length && !spec.copyStorage) throw new UnsafeMigrationError('Unsafe migration: Migration without shared storage is unsafe');
+    // Like libvirt: a non-shared disk needs copy-storage, or --unsafe when the caller knows it is shared.
+    if (local.length && !spec.copyStorage && !spec.unsafe) throw new UnsafeMigrationError('Unsafe migration: Migration without shared storage is unsafe');
     const diskTotal = spec.copyStorage ? local.reduce((s, d) => s + d.allocation_bytes, 0) : 0;
     const memoryTotal = p.server.memory_bytes;
     const capBps = spec.bandwidthMiBps > 0 ? spec.bandwidthMiBps * MiB : Infinity;

@@ -192,7 +192,7 @@ export class MigrationManager {
     const a = rec.request;
     if (a.server_uuid !== req.server_uuid || a.target_host_id !== req.target_host_id || a.mode !== req.mode || a.target_uri !== req.target_uri) {
       throw new MigrationIdConflictError('migration', rec.migration.migration_id, {
-        details: { reason: `already used for server ${a.server_uuid} → ${a.target_host_id} (${a.mode})` },
+        details: { reason: `already used for server ${a.server_uuid} to ${a.target_host_id} (${a.mode})` },
       });
     }
     return { migration: structuredClone(rec.migration), running: this.running.has(rec.migration.migration_id) };
@@ -308,7 +308,9 @@ export class MigrationManager {
     const s = this.opts.settings;
     this.update(r, { phase: 'MIGRATION_PHASE_PREPARING' }, 'preparing');
     const local = this.localDisks(server);
-    const unsafe = server.disks.some((d) => !d.shared && this.declaredShared(d.path));
+    // libvirt trusts only network/cluster filesystems as shared; a disk on a
+    // path the config declares shared needs --unsafe (and only such a disk).
+    const unsafe = server.disks.some((d) => d.path !== '' && d.type !== 'network' && this.declaredShared(d.path));
     const copyStorage = local.length > 0;
     const bytes = server.memory_bytes + local.reduce((sum, d) => sum + d.allocation_bytes, 0);
     const deadlineMs = migrationDeadlineMs({ bytesToCopy: bytes, perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: req.deadline_ms });

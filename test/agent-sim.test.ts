@@ -1,0 +1,427 @@
+// The agent's gRPC API over the sim hypervisor: real gRPC servers on port 0,
+// three sim hosts sharing one fabric, no NATS (see agent-nats.test.ts).
+import anyTest, { type TestFn } from 'ava';
+import { status } from '@grpc/grpc-js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startSimAgents, type SimAgents, type SimAgentHandle } from '../agent/sim-cluster.ts';
+import { simCpu } from '../agent/hypervisor/sim.ts';
+import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
+import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
+import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
+import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';
+import type { ServerActionResponse } from '../common/generated/drydock/agent/v1/ServerActionResponse.ts';
+import type { CompareCpuResponse } from '../common/generated/drydock/agent/v1/CompareCpuResponse.ts';
+import type { BaselineCpuResponse } from '../common/generated/drydock/agent/v1/BaselineCpuResponse.ts';
+import type { RebootHostResponse } from '../common/generated/drydock/agent/v1/RebootHostResponse.ts';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+interface Ctx {
+  cluster: SimAgents;
+  h1: SimAgentHandle;
+  h2: SimAgentHandle;
+  h3: SimAgentHandle;
+  clients: AgentClient[];
+  client: (h: SimAgentHandle) => AgentClient;
+}
+const test = anyTest as TestFn<Ctx>;
+
+let seq = 0;
+const nextId = (what: string) => `${what}-${process.pid}-${++seq}`;
+
+test.before(async (t) => {
+  const cluster = await startSimAgents({
+    count: 3,
+    fabricOptions: { bandwidthBps: GiB, tickMs: 50, setupMs: 100, shutdownMs: 100 },
+    hostOptions: (i) => (i === 2 ? { cpu: simCpu('Haswell-noTSX') } : {}),
+    sharedPathPrefixes: ['/shared'],
+    migration: { pollIntervalMs: 100, postCopyAfterIterations: 2 },
+  });
+  const clients: AgentClient[] = [];
+  const byEndpoint = new Map<string, AgentClient>();
+  t.context = {
+    cluster,
+    h1: cluster.agents[0]!,
+    h2: cluster.agents[1]!,
+    h3: cluster.agents[2]!,
+    clients,
+    client: (h) => {
+      let c = byEndpoint.get(h.endpoint);
+      if (!c) {
+        c = agentClient(h.endpoint);
+        byEndpoint.set(h.endpoint, c);
+        clients.push(c);
+      }
+      return c;
+    },
+  };
+});
+
+test.after.always(async (t) => {
+  for (const c of t.context.clients ?? []) c.close();
+  await t.context.cluster?.stop();
+});
+
+const live = (id: string, uuid: string, target: SimAgentHandle, extra: Record<string, unknown> = {}) => ({
+  migration_id: id,
+  server_uuid: uuid,
+  mode: 'MIGRATION_MODE_LIVE' as const,
+  target_host_id: target.hostId,
+  target_uri: target.migrationUri,
+  ...extra,
+});
+const cold = (id: string, uuid: string, target: SimAgentHandle, extra: Record<string, unknown> = {}) => ({ ...live(id, uuid, target, extra), mode: 'MIGRATION_MODE_COLD' as const });
+
+test.serial('GetHostFacts reports the host, its CPU as libvirt names it, and a per-process incarnation', async (t) => {
+  const { h1, h3 } = t.context;
+  const f = await call<object, HostFacts>(t.context.client(h1), 'GetHostFacts', {});
+  t.is(f.host_id, h1.hostId);
+  t.is(f.hypervisor_type, 'kvm');
+  t.is(f.cpu?.model, 'Skylake-Server');
+  t.is(f.grpc_endpoint, h1.endpoint);
+  t.is(f.migration_uri, h1.migrationUri);
+  t.is(f.incarnation, h1.incarnation);
+  t.truthy(f.boot_id);
+  t.true(f.memory_total_bytes > 0 && f.memory_free_bytes <= f.memory_total_bytes);
+  t.truthy(f.agent_version);
+  t.true((f.topology?.logical_cpus ?? 0) > 0);
+  const f3 = await call<object, HostFacts>(t.context.client(h3), 'GetHostFacts', {});
+  t.is(f3.cpu?.model, 'Haswell-noTSX');
+  t.not(f3.incarnation, f.incarnation);
+});
+
+test.serial('ListServers lists what the host runs, filters by uuid, validates uuids', async (t) => {
+  const { h1 } = t.context;
+  const a = h1.sim.addServer({ name: nextId('list-a'), memoryBytes: 256 * MiB, vcpus: 2 });
+  const b = h1.sim.addServer({ name: nextId('list-b'), running: false, hotMigration: false, smart: true });
+  const all = await call<object, ListServersResponse>(t.context.client(h1), 'ListServers', {});
+  t.is(all.host_id, h1.hostId);
+  const got = all.servers.find((s) => s.uuid === a.uuid);
+  t.is(got?.state, 'SERVER_STATE_RUNNING');
+  t.is(got?.vcpus, 2);
+  t.is(got?.memory_bytes, 256 * MiB);
+  const one = await call<object, ListServersResponse>(t.context.client(h1), 'ListServers', { uuids: [b.uuid] });
+  t.deepEqual(one.servers.map((s) => [s.uuid, s.state, s.smart, s.hot_migration]), [[b.uuid, 'SERVER_STATE_SHUTOFF', true, false]]);
+  const bad = await callError(t.context.client(h1), 'ListServers', { uuids: ['x; reboot'] });
+  t.is(bad.code, status.INVALID_ARGUMENT);
+  t.regex(bad.details, /uuids\[0\]/);
+  h1.sim.removeServer(a.uuid);
+  h1.sim.removeServer(b.uuid);
+});
+
+test.serial('live migration streams progress with a percent that never decreases, and moves the server', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('live'), memoryBytes: GiB, disks: [{ path: '/shared/live.qcow2', shared: false }] });
+  const started = Date.now();
+  const run = await migrate(t.context.client(h1), live(nextId('m'), s.uuid, h2));
+  const ms = Date.now() - started;
+  const phases = run.events.map((e) => e.migration!.phase);
+  const percents = run.events.map((e) => e.migration!.percent);
+  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(run.final.percent, 100);
+  t.true(phases.includes('MIGRATION_PHASE_TRANSFERRING'));
+  t.true(run.events.filter((e) => e.migration!.phase === 'MIGRATION_PHASE_TRANSFERRING').length >= 5, `few progress events: ${phases}`);
+  for (let i = 1; i < percents.length; i++) t.true(percents[i]! >= percents[i - 1]!, `percent went back: ${percents}`);
+  t.true(run.events.some((e) => e.migration!.bandwidth_bps > 0 && e.migration!.bytes_processed > 0));
+  t.is(run.final.bytes_total, GiB);
+  t.is(run.final.source_host_id, h1.hostId);
+  t.is(run.final.target_host_id, h2.hostId);
+  t.false(run.final.copied_storage, 'a disk under a declared shared path is not copied');
+  t.is(cluster.fabric.whereIs(s.uuid), h2.sim);
+  t.is(h2.sim.servers().find((x) => x.uuid === s.uuid)?.state, 'SERVER_STATE_RUNNING');
+  t.log(`1 GiB at 1 GiB/s: ${ms} ms, ${run.events.length} events`);
+});
+
+test.serial('the same migration id is never run twice: a running id attaches, a finished id returns the final record', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('idem'), memoryBytes: GiB });
+  const id = nextId('m');
+  const client = t.context.client(h1);
+  // two concurrent calls with one id: one migration, both streams see it end
+  const [a, b] = await Promise.all([migrate(client, live(id, s.uuid, h2)), (async () => {
+    await sleep(300);
+    return migrate(client, live(id, s.uuid, h2));
+  })()]);
+  t.is(a.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(b.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.true(b.events.length > 1, 'the second call attached to the running migration');
+  // after completion: one event with the final record
+  const again = await migrate(client, live(id, s.uuid, h2));
+  t.is(again.events.length, 1);
+  t.is(again.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(again.final.finished_at_ms, a.final.finished_at_ms);
+  t.is(cluster.fabric.migrationsOf(s.uuid).length, 1, 'the sim saw one migration');
+  const got = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+  t.is(got.phase, 'MIGRATION_PHASE_COMPLETED');
+  // the id is bound to its request
+  const other = h1.sim.addServer({ name: nextId('idem-other') });
+  const conflict = await migrateError(client, live(id, other.uuid, h2));
+  t.is(conflict.code, status.ALREADY_EXISTS);
+  t.is(cluster.fabric.whereIs(other.uuid), h1.sim);
+});
+
+test.serial('cold migration of a running server without hot migration: shut down, moved, running on the target; local disk moved and removed at the source', async (t) => {
+  const { h1, h3, cluster } = t.context;
+  const disk = `/var/lib/libvirt/images/${nextId('cold')}.qcow2`;
+  const s = h1.sim.addServer({ name: nextId('cold-run'), memoryBytes: 512 * MiB, hotMigration: false, disks: [{ path: disk, allocation_bytes: 64 * MiB }] });
+  const run = await migrate(t.context.client(h1), cold(nextId('m'), s.uuid, h3));
+  const phases = [...new Set(run.events.map((e) => e.migration!.phase))];
+  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
+  t.true(run.final.was_running);
+  t.true(run.final.copied_storage);
+  t.deepEqual(phases.filter((p) => p !== 'MIGRATION_PHASE_PREPARING'), [
+    'MIGRATION_PHASE_SHUTTING_DOWN', 'MIGRATION_PHASE_TRANSFERRING', 'MIGRATION_PHASE_STARTING', 'MIGRATION_PHASE_CLEANING_UP', 'MIGRATION_PHASE_COMPLETED',
+  ]);
+  t.is(cluster.fabric.whereIs(s.uuid), h3.sim);
+  t.is(h3.sim.servers().find((x) => x.uuid === s.uuid)?.state, 'SERVER_STATE_RUNNING');
+  t.true(h3.sim.files.has(disk), 'disk copied to the target');
+  t.false(h1.sim.files.has(disk), 'source copy removed');
+  t.is(h1.sim.counters.destroys, 0, 'a guest that obeys ACPI is not powered off');
+});
+
+test.serial('cold migration of a shut-off server keeps it off; a guest ignoring ACPI is powered off after the deadline', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const off = h1.sim.addServer({ name: nextId('cold-off'), running: false });
+  const run = await migrate(t.context.client(h1), cold(nextId('m'), off.uuid, h2));
+  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.false(run.final.was_running);
+  t.false(run.events.some((e) => e.migration!.phase === 'MIGRATION_PHASE_SHUTTING_DOWN' || e.migration!.phase === 'MIGRATION_PHASE_STARTING'));
+  t.is(cluster.fabric.whereIs(off.uuid), h2.sim);
+  t.is(h2.sim.servers().find((x) => x.uuid === off.uuid)?.state, 'SERVER_STATE_SHUTOFF');
+
+  const stubborn = h1.sim.addServer({ name: nextId('cold-stubborn'), ignoreShutdown: true });
+  const destroysBefore = h1.sim.counters.destroys;
+  const run2 = await migrate(t.context.client(h1), cold(nextId('m'), stubborn.uuid, h2, { shutdown_timeout_ms: 500 }));
+  t.is(run2.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(h1.sim.counters.destroys, destroysBefore + 1);
+  t.true(run2.events.some((e) => /powered off/.test(e.message)));
+  t.is(h2.sim.servers().find((x) => x.uuid === stubborn.uuid)?.state, 'SERVER_STATE_RUNNING');
+});
+
+test.serial('AbortMigration mid-migration: ABORTED, the guest keeps running on the source', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('abort'), memoryBytes: 4 * GiB });
+  const id = nextId('m');
+  const client = t.context.client(h1);
+  let asked = false;
+  const run = await migrate(client, live(id, s.uuid, h2), {
+    onEvent: (ev) => {
+      if (!asked && ev.migration!.percent > 10) {
+        asked = true;
+        void call<object, Migration>(client, 'AbortMigration', { migration_id: id, reason: 'test' });
+      }
+    },
+  });
+  t.true(asked);
+  t.is(run.final.phase, 'MIGRATION_PHASE_ABORTED');
+  t.is(run.final.error?.code, status.ABORTED);
+  t.is(cluster.fabric.whereIs(s.uuid), h1.sim);
+  t.is(h1.sim.servers().find((x) => x.uuid === s.uuid)?.state, 'SERVER_STATE_RUNNING');
+  const rec = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+  t.is(rec.phase, 'MIGRATION_PHASE_ABORTED');
+  // aborting a finished migration changes nothing
+  const again = await call<object, Migration>(client, 'AbortMigration', { migration_id: id });
+  t.is(again.phase, 'MIGRATION_PHASE_ABORTED');
+});
+
+test.serial('a stalled migration is aborted by the monitor after the stall timeout (FAILED, stays on source)', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('stall'), memoryBytes: GiB });
+  h1.sim.faults.stallNextMigration({ atFraction: 0.2 });
+  const run = await migrate(t.context.client(h1), live(nextId('m'), s.uuid, h2, { stall_timeout_ms: 800 }));
+  t.is(run.final.phase, 'MIGRATION_PHASE_FAILED');
+  t.is(run.final.error?.kind, 'MigrationStalledError');
+  t.is(run.final.error?.code, status.DEADLINE_EXCEEDED);
+  t.is(cluster.fabric.whereIs(s.uuid), h1.sim);
+});
+
+test.serial('an injected hypervisor failure ends FAILED with its kind; the server stays on the source', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('fail'), memoryBytes: GiB });
+  h1.sim.faults.failNextMigration({ atFraction: 0.3 });
+  const run = await migrate(t.context.client(h1), live(nextId('m'), s.uuid, h2));
+  t.is(run.final.phase, 'MIGRATION_PHASE_FAILED');
+  t.is(run.final.error?.kind, 'LibvirtError');
+  t.is(cluster.fabric.whereIs(s.uuid), h1.sim);
+});
+
+test.serial('post-copy: a guest dirtying memory faster than the link switches to post-copy when allowed; abort is then refused', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('pc'), memoryBytes: 512 * MiB, dirtyRateBps: 2 * GiB });
+  const id = nextId('m');
+  const client = t.context.client(h1);
+  let refused: { code: number } | null = null;
+  const run = await migrate(client, live(id, s.uuid, h2, { allow_post_copy: true }), {
+    onEvent: (ev) => {
+      if (!refused && ev.migration!.phase === 'MIGRATION_PHASE_POST_COPY') {
+        refused = { code: -1 };
+        void callError(client, 'AbortMigration', { migration_id: id }).then((e) => (refused = e));
+      }
+    },
+  });
+  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.true(run.events.some((e) => e.migration!.phase === 'MIGRATION_PHASE_POST_COPY'));
+  await sleep(50);
+  t.is((refused as { code: number } | null)?.code, status.FAILED_PRECONDITION);
+  t.is(cluster.fabric.whereIs(s.uuid), h2.sim);
+});
+
+test.serial('bad input gets the right code and changes nothing', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const client = t.context.client(h1);
+  const s = h1.sim.addServer({ name: nextId('bad') });
+  const migrationsBefore = cluster.fabric.migrations.length;
+  const cases: Array<[string, Record<string, unknown>, status, RegExp?]> = [
+    ['unknown server', live(nextId('m'), '00000000-0000-4000-8000-000000000000', h2), status.NOT_FOUND],
+    ['target = self (id)', live(nextId('m'), s.uuid, h1), status.INVALID_ARGUMENT, /target_host_id/],
+    ['target = self (uri)', { ...live(nextId('m'), s.uuid, h2), target_uri: h1.migrationUri }, status.INVALID_ARGUMENT, /target_uri/],
+    ['shell metacharacters in the server', live(nextId('m'), 'vm1; rm -rf /', h2), status.INVALID_ARGUMENT, /server_uuid/],
+    ['option-looking server name', live(nextId('m'), '--help', h2), status.INVALID_ARGUMENT, /server_uuid/],
+    ['metacharacters in the target uri', { ...live(nextId('m'), s.uuid, h2), target_uri: 'qemu+tcp://$(reboot)/system' }, status.INVALID_ARGUMENT, /target_uri/],
+    ['metacharacters in the migration id', live('m;id', s.uuid, h2), status.INVALID_ARGUMENT, /migration_id/],
+    ['no mode', { ...live(nextId('m'), s.uuid, h2), mode: 'MIGRATION_MODE_UNSPECIFIED' }, status.INVALID_ARGUMENT, /mode/],
+    ['live of a shut-off server', live(nextId('m'), h1.sim.addServer({ name: nextId('bad-off'), running: false }).uuid, h2), status.FAILED_PRECONDITION],
+  ];
+  for (const [what, req, code, re] of cases) {
+    const e = await migrateError(client, req);
+    t.is(e.code, code, `${what}: ${e.details}`);
+    if (re) t.regex(e.details, re, what);
+    t.is(e.events, 0, what);
+    const id = req.migration_id as string;
+    if (/^[A-Za-z0-9_-]+$/.test(id)) t.is((await callError(client, 'GetMigration', { migration_id: id })).code, status.NOT_FOUND, `${what}: no record`);
+  }
+  // unreachable target
+  h2.sim.faults.setUnreachable(true);
+  try {
+    const id = nextId('m');
+    const e = await migrateError(client, live(id, s.uuid, h2));
+    t.is(e.code, status.UNAVAILABLE, e.details);
+    t.is((await callError(client, 'GetMigration', { migration_id: id })).code, status.NOT_FOUND);
+  } finally {
+    h2.sim.faults.setUnreachable(false);
+  }
+  t.is(cluster.fabric.migrations.length, migrationsBefore, 'no migration started');
+  t.is(cluster.fabric.whereIs(s.uuid), h1.sim);
+  t.is(h1.sim.servers().find((x) => x.uuid === s.uuid)?.state, 'SERVER_STATE_RUNNING');
+  // other methods
+  t.is((await callError(client, 'GetMigration', { migration_id: '../etc' })).code, status.INVALID_ARGUMENT);
+  t.is((await callError(client, 'StopServer', { server_uuid: '`reboot`' })).code, status.INVALID_ARGUMENT);
+  t.is((await callError(client, 'StartServer', { server_uuid: '00000000-0000-4000-8000-000000000001' })).code, status.NOT_FOUND);
+  t.is((await callError(client, 'CompareCpu', { cpu_xml: 'not xml' })).code, status.INVALID_ARGUMENT);
+  t.is((await callError(client, 'BaselineCpu', { cpu_xmls: [] })).code, status.INVALID_ARGUMENT);
+  t.is((await callError(client, 'AbortMigration', { migration_id: 'never-seen' })).code, status.NOT_FOUND);
+});
+
+test.serial('a cancelled MigrateServer call detaches without aborting the migration', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('detach'), memoryBytes: 2 * GiB });
+  const id = nextId('m');
+  const client = t.context.client(h1);
+  await new Promise<void>((resolve, reject) => {
+    const stream = client.MigrateServer(live(id, s.uuid, h2));
+    stream.on('data', (ev) => {
+      if (ev.migration.percent > 5) stream.cancel();
+    });
+    stream.on('error', (e: { code: number }) => (e.code === status.CANCELLED ? resolve() : reject(e)));
+    stream.on('end', () => reject(new Error('ended')));
+  });
+  const mid = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+  t.is(mid.phase, 'MIGRATION_PHASE_TRANSFERRING');
+  const final = await h1.agent.migrations.wait(id);
+  t.is(final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(cluster.fabric.whereIs(s.uuid), h2.sim);
+});
+
+test.serial('StopServer and StartServer change the power state once; repeats report no change', async (t) => {
+  const { h1 } = t.context;
+  const client = t.context.client(h1);
+  const s = h1.sim.addServer({ name: nextId('power') });
+  const stop = await call<object, ServerActionResponse>(client, 'StopServer', { server_uuid: s.uuid });
+  t.true(stop.changed);
+  t.is(stop.server?.state, 'SERVER_STATE_SHUTOFF');
+  t.false((await call<object, ServerActionResponse>(client, 'StopServer', { server_uuid: s.uuid })).changed);
+  const start = await call<object, ServerActionResponse>(client, 'StartServer', { server_uuid: s.name });
+  t.true(start.changed);
+  t.is(start.server?.state, 'SERVER_STATE_RUNNING');
+  t.false((await call<object, ServerActionResponse>(client, 'StartServer', { server_uuid: s.uuid })).changed);
+  // a guest that ignores ACPI: DEADLINE_EXCEEDED without force, powered off with it
+  h1.sim.tuneServer(s.uuid, { ignoreShutdown: true });
+  t.is((await callError(client, 'StopServer', { server_uuid: s.uuid, timeout_ms: 300 })).code, status.DEADLINE_EXCEEDED);
+  const forced = await call<object, ServerActionResponse>(client, 'StopServer', { server_uuid: s.uuid, timeout_ms: 300, force: true });
+  t.is(forced.server?.state, 'SERVER_STATE_SHUTOFF');
+});
+
+test.serial('CompareCpu and BaselineCpu (sim set logic over libvirt-shaped CPU XML)', async (t) => {
+  const { h1, h3 } = t.context;
+  const skylake = simCpu('Skylake-Server').xml;
+  const haswell = simCpu('Haswell-noTSX').xml;
+  const onHaswellHost = await call<object, CompareCpuResponse>(t.context.client(h3), 'CompareCpu', { cpu_xml: skylake });
+  t.is(onHaswellHost.result, 'CPU_COMPARE_RESULT_INCOMPATIBLE');
+  t.true(onHaswellHost.missing_features.includes('avx512f'));
+  const onSkylakeHost = await call<object, CompareCpuResponse>(t.context.client(h1), 'CompareCpu', { cpu_xml: haswell });
+  t.is(onSkylakeHost.result, 'CPU_COMPARE_RESULT_SUPERSET');
+  t.is((await call<object, CompareCpuResponse>(t.context.client(h1), 'CompareCpu', { cpu_xml: skylake })).result, 'CPU_COMPARE_RESULT_IDENTICAL');
+  const base = await call<object, BaselineCpuResponse>(t.context.client(h1), 'BaselineCpu', { cpu_xmls: [skylake, haswell] });
+  t.is(base.cpu?.model, 'Haswell-noTSX');
+  const withWestmere = await call<object, BaselineCpuResponse>(t.context.client(h1), 'BaselineCpu', { cpu_xmls: [skylake, haswell, simCpu('Westmere').xml] });
+  t.is(withWestmere.cpu?.model, 'Westmere');
+});
+
+test.serial('records survive an agent restart: a finished id is not run again; an unfinished one is reconciled', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('persist'), memoryBytes: 256 * MiB });
+  const id = nextId('m');
+  const first = await migrate(t.context.client(h1), live(id, s.uuid, h2));
+  t.is(first.final.phase, 'MIGRATION_PHASE_COMPLETED');
+
+  // A record the previous process left mid-flight, for a server that in fact reached the target.
+  const ghost = h2.sim.addServer({ name: nextId('ghost') });
+  const ghostId = nextId('m');
+  const rec = structuredClone(first.final);
+  Object.assign(rec, { migration_id: ghostId, server_uuid: ghost.uuid, server_name: ghost.name, phase: 'MIGRATION_PHASE_TRANSFERRING', percent: 40, finished_at_ms: 0 });
+  const request = { ...live(ghostId, ghost.uuid, h2), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
+  writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${ghostId}.json`), JSON.stringify({ version: 1, migration: rec, request, localDisks: [] }));
+
+  const before = h1.incarnation;
+  await h1.restart();
+  t.not(h1.incarnation, before);
+  const client = agentClient(h1.endpoint);
+  try {
+    const again = await migrate(client, live(id, s.uuid, h2));
+    t.is(again.events.length, 1);
+    t.is(again.final.phase, 'MIGRATION_PHASE_COMPLETED');
+    t.is(cluster.fabric.migrationsOf(s.uuid).length, 1);
+    const reconciled = await call<object, Migration>(client, 'GetMigration', { migration_id: ghostId });
+    t.is(reconciled.phase, 'MIGRATION_PHASE_COMPLETED');
+    t.is(reconciled.percent, 100);
+  } finally {
+    client.close();
+  }
+});
+
+test.serial('RebootHost is refused while servers run, accepted when drained; the host returns with a new incarnation', async (t) => {
+  const { h3 } = t.context;
+  const client = agentClient(h3.endpoint);
+  try {
+    h3.sim.addServer({ name: nextId('reboot-blocker') });
+    const refused = await callError(client, 'RebootHost', { reason: 'test' });
+    t.is(refused.code, status.FAILED_PRECONDITION);
+    t.regex(refused.details, /running/);
+    const before = h3.incarnation;
+    const res = await call<object, RebootHostResponse>(client, 'RebootHost', { reason: 'test', allow_running_servers: true });
+    t.true(res.accepted);
+    t.is(res.previous_incarnation, before);
+    const deadline = Date.now() + 10_000;
+    while ((h3.rebootCount === 0 || !h3.running || h3.incarnation === before) && Date.now() < deadline) await sleep(50);
+    t.not(h3.incarnation, before);
+    const facts = await call<object, HostFacts>(client, 'GetHostFacts', {});
+    t.not(facts.boot_id, res.previous_boot_id);
+    t.is(facts.incarnation, h3.incarnation);
+    t.true(h3.sim.servers().every((s) => s.state === 'SERVER_STATE_SHUTOFF'));
+  } finally {
+    client.close();
+  }
+});
