@@ -56,7 +56,9 @@ export function concurrentMoves(policy: ZonePolicy): number {
  * Total seconds with `lanes` moves at a time, in plan order, each next move
  * starting on the lane that frees first (what a per-source semaphore does).
  * Assumes the measured bandwidth holds per migration; with the default of
- * one migration per source this is simply the sum.
+ * one migration per source this is simply the sum. The per-target incoming
+ * limit is not modelled: a drain spreads over several targets, and with one
+ * migration per source it never binds.
  */
 export function estimateTotalSeconds(perServer: readonly number[], lanes: number): number {
   const n = Math.max(1, Math.floor(lanes));
