@@ -1,0 +1,80 @@
+// drydock-agent entry point: `tsx agent/main.ts --config /etc/drydock/agent.yaml`.
+// Loads the config, builds the hypervisor, runs the agent until SIGTERM or
+// SIGINT, then shuts down gracefully (running migrations get a grace period,
+// then are cancelled: the guests stay on this host).
+import { createLogger } from '../common/logging.ts';
+import { ConfigError } from '../common/config.ts';
+import { errorMessage } from '../common/errors.ts';
+import { configFileFrom, loadAgentConfig, type AgentConfig } from './config.ts';
+import type { Hypervisor } from './hypervisor/hypervisor.ts';
+import { LibvirtHypervisor } from './hypervisor/libvirt.ts';
+import { SimFabric } from './hypervisor/sim.ts';
+import { startAgent } from './agent.ts';
+
+const USAGE = `usage: drydock-agent [--config FILE]
+
+  --config FILE   YAML config (default /etc/drydock/agent.yaml, or $DRYDOCK_AGENT_CONFIG)
+  --check         validate the config, print it as JSON (secrets hidden) and exit
+  --help          this text
+
+Every option can be overridden by an environment variable DRYDOCK_AGENT_<OPTION>,
+e.g. DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS=10.0.0.5:7400. See deploy/examples/agent.yaml.`;
+
+function buildHypervisor(config: AgentConfig): Hypervisor {
+  if (config.hypervisor === 'sim') {
+    // A lone sim host: only useful to try the API without libvirt.
+    return new SimFabric().addHost({ hostId: config.hostId });
+  }
+  return new LibvirtHypervisor({
+    uri: config.libvirt.uri,
+    migrationUri: config.libvirt.migrationUri,
+    callTimeoutMs: config.libvirt.callTimeoutMs,
+    sharedPaths: config.storage.sharedPathPrefixes,
+    localDiskDirs: config.storage.localPoolDirs,
+  });
+}
+
+function redacted(config: AgentConfig): unknown {
+  return { ...config, nats: { ...config.nats, password: config.nats.password ? '***' : '', token: config.nats.token ? '***' : '' } };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { file, explicit } = configFileFrom(argv, process.env);
+  const config = loadAgentConfig({ file, required: explicit });
+  if (argv.includes('--check')) {
+    process.stdout.write(`${JSON.stringify(redacted(config), null, 2)}\n`);
+    return 0;
+  }
+  const log = createLogger('drydock-agent', config.logLevel as never);
+  const agent = await startAgent({ config, hypervisor: buildHypervisor(config), log });
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, 'shutting down');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  // A second signal while stopping ends the process at once.
+  const hard = () => process.exit(130);
+  process.once('SIGTERM', hard);
+  process.once('SIGINT', hard);
+  await agent.stop(30_000);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof ConfigError) process.stderr.write(`drydock-agent: ${err.message}\n`);
+    else process.stderr.write(`drydock-agent: ${errorMessage(err)}\n${(err as Error)?.stack ?? ''}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  },
+);
