@@ -50,14 +50,18 @@ const NONE_ATTEMPTED: ReadonlySet<string> = new Set();
 
 /**
  * Verdicts of every host of the server's zone (sorted by id). Hosts of other
- * zones are run through the chain too (checkSameZone is what keeps them
- * out) but not returned: in a large inventory they would bury the answer.
+ * zones are never candidates (invariant 2), so they are not evaluated at
+ * all: listing them would bury the answer in a large inventory, and the CPU
+ * hook is never asked about a host the server cannot go to anyway.
+ * checkSameZone stays in the chain for evaluateTarget, where the target is
+ * given by the caller.
  */
 export function evaluateCandidates(input: EvaluateInput): CandidateVerdict[] {
   const attempted = input.attempted ?? NONE_ATTEMPTED;
   const checks: readonly TargetCheck[] = attempted.size > 0 ? [checkNotAttempted, ...TARGET_CHECKS] : TARGET_CHECKS;
   const out: CandidateVerdict[] = [];
   for (const target of input.index.hostsSorted) {
+    if (target.zoneId !== input.zone.id) continue;
     const ctx: CheckContext = {
       server: input.server,
       source: input.source,
@@ -71,7 +75,6 @@ export function evaluateCandidates(input: EvaluateInput): CandidateVerdict[] {
       cpuCompatible: input.cpuCompatible,
     };
     const results = runChecks(ctx, checks);
-    if (target.zoneId !== input.zone.id) continue;
     out.push({ hostId: target.id, eligible: isEligible(results), checks: results, memoryFreeAfterBytes: memoryFreeAfter(ctx) });
   }
   return out;
