@@ -1,0 +1,111 @@
+// Agent config: file + environment, defaults, validation messages naming the
+// field, and the shipped example (every option present and valid).
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../common/config.ts';
+import { compileAgentConfig, configFileFrom, KNOWN_KEYS, loadAgentConfig } from '../agent/config.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'drydock-agent-config-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+const minimal = { hostId: 'kvm-01', libvirt: { migrationUri: 'qemu+tcp://10.0.0.11/system' }, grpc: { advertisedEndpoint: '10.0.0.11:7400' } };
+
+function write(name: string, text: string): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+test('defaults', (t) => {
+  const c = compileAgentConfig(minimal);
+  t.is(c.hostId, 'kvm-01');
+  t.is(c.hypervisor, 'libvirt');
+  t.is(c.libvirt.uri, 'qemu:///system');
+  t.is(c.grpc.listenAddress, '0.0.0.0:7400');
+  t.is(c.heartbeatIntervalMs, 2000);
+  t.is(c.migration.stallTimeoutMs, 150_000);
+  t.is(c.migration.deadlinePerGiBMs, 150_000);
+  t.is(c.migration.minDeadlineMs, 120_000);
+  t.is(c.migration.pollIntervalMs, 500);
+  t.deepEqual(c.rebootCommand, ['/usr/bin/systemctl', 'reboot']);
+  t.is(c.stateDir, '/var/lib/drydock/agent');
+  t.deepEqual(c.nats.servers, []);
+});
+
+test('environment overrides the file, with human units', (t) => {
+  const c = compileAgentConfig(minimal, {
+    DRYDOCK_AGENT_HOST_ID: 'kvm-02',
+    DRYDOCK_AGENT_NATS_SERVERS: 'nats://a:4222, nats://b:4222',
+    DRYDOCK_AGENT_MIGRATION_STALL_TIMEOUT: '2m',
+    DRYDOCK_AGENT_HEARTBEAT_INTERVAL: '500ms',
+    DRYDOCK_AGENT_MIGRATION_MAX_CONCURRENT: '4',
+    DRYDOCK_AGENT_STORAGE_SHARED_PATH_PREFIXES: '/mnt/nfs,/mnt/ceph',
+  });
+  t.is(c.hostId, 'kvm-02');
+  t.deepEqual(c.nats.servers, ['nats://a:4222', 'nats://b:4222']);
+  t.is(c.migration.stallTimeoutMs, 120_000);
+  t.is(c.heartbeatIntervalMs, 500);
+  t.is(c.migration.maxConcurrent, 4);
+  t.deepEqual(c.storage.sharedPathPrefixes, ['/mnt/nfs', '/mnt/ceph']);
+});
+
+const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+  ['bad host id', { ...minimal, hostId: 'a.b' }, /hostId/],
+  ['unknown hypervisor', { ...minimal, hypervisor: 'xen' }, /hypervisor/],
+  ['no migration URI', { hostId: 'h', grpc: { advertisedEndpoint: 'h:1' } }, /libvirt\.migrationUri/],
+  ['migration URI with shell text', { ...minimal, libvirt: { migrationUri: 'qemu+tcp://$(id)/system' } }, /libvirt\.migrationUri/],
+  ['wildcard bind without advertised endpoint', { ...minimal, grpc: { listenAddress: '0.0.0.0:7400' } }, /grpc\.advertisedEndpoint/],
+  ['bad listen address', { ...minimal, grpc: { listenAddress: 'nowhere', advertisedEndpoint: 'h:1' } }, /grpc\.listenAddress/],
+  ['bad duration', { ...minimal, migration: { stallTimeout: 'soon' } }, /migration\.stallTimeout/],
+  ['poll too fast', { ...minimal, migration: { pollInterval: '1ms' } }, /migration\.pollInterval/],
+  ['relative state dir', { ...minimal, stateDir: 'state' }, /stateDir/],
+  ['reboot command as a shell string', { ...minimal, rebootCommand: 'reboot now' }, /rebootCommand/],
+  ['key without cert', { ...minimal, tls: { keyFile: '/k' } }, /tls/],
+  ['mTLS without identities', { ...minimal, tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca' } }, /tls\.allowedClientIdentities/],
+  ['identities without mTLS', { ...minimal, tls: { allowedClientIdentities: ['coord'] } }, /tls\.allowedClientIdentities/],
+  ['two NATS auths', { ...minimal, nats: { token: 't', credsFile: '/c' } }, /nats/],
+  ['bad NATS url', { ...minimal, nats: { servers: ['http://x'] } }, /nats\.servers/],
+  ['relative shared path', { ...minimal, storage: { sharedPathPrefixes: ['nfs'] } }, /storage\.sharedPathPrefixes/],
+];
+for (const [what, raw, re] of bad) {
+  test(`rejects: ${what}`, (t) => {
+    const err = t.throws(() => compileAgentConfig(raw), { instanceOf: ConfigError });
+    t.regex(err!.message, re);
+  });
+}
+
+test('unknown keys in the file are rejected, naming them', (t) => {
+  const f = write('typo.yaml', 'hostId: h\nmigration:\n  stalTimeout: 5s\n');
+  const err = t.throws(() => loadAgentConfig({ file: f, env: {} }), { instanceOf: ConfigError });
+  t.regex(err!.message, /migration\.stalTimeout/);
+});
+
+test('a missing file is an error only when named explicitly; malformed YAML always is', (t) => {
+  t.throws(() => loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: true, env: {} }), { message: /does not exist/ });
+  const c = loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: false, env: { DRYDOCK_AGENT_HYPERVISOR: 'sim', DRYDOCK_AGENT_GRPC_ADVERTISED_ENDPOINT: 'h:1' } });
+  t.is(c.hypervisor, 'sim');
+  const broken = write('broken.yaml', 'hostId: [\n');
+  t.throws(() => loadAgentConfig({ file: broken, env: {} }), { message: /not valid YAML/ });
+});
+
+test('config file from --config, --config=, DRYDOCK_AGENT_CONFIG, default', (t) => {
+  t.deepEqual(configFileFrom(['--config', '/a.yaml'], {}), { file: '/a.yaml', explicit: true });
+  t.deepEqual(configFileFrom(['--config=/b.yaml'], {}), { file: '/b.yaml', explicit: true });
+  t.deepEqual(configFileFrom([], { DRYDOCK_AGENT_CONFIG: '/c.yaml' }), { file: '/c.yaml', explicit: true });
+  t.deepEqual(configFileFrom([], {}), { file: '/etc/drydock/agent.yaml', explicit: false });
+  t.throws(() => configFileFrom(['--config'], {}), { instanceOf: ConfigError });
+});
+
+test('the shipped example sets every option and is valid', (t) => {
+  const file = path.join(import.meta.dirname, '..', 'deploy', 'examples', 'agent.yaml');
+  const c = loadAgentConfig({ file, env: {} });
+  t.is(c.hostId, 'kvm-01');
+  t.deepEqual(c.tls.allowedClientIdentities, ['drydock-coordinator']);
+  t.is(c.migration.shutdownTimeoutMs, 120_000);
+  const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const has = (dotted: string) => dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw) !== undefined;
+  for (const key of KNOWN_KEYS) t.true(has(key), `example lacks ${key}`);
+});
