@@ -21,6 +21,12 @@ function randomReservations(s: InventorySnapshot, rand: () => number): Reservati
   return out;
 }
 
+function cpuOk(serverUuid: string, hostId: string): boolean {
+  let h = 2166136261;
+  for (const c of `${serverUuid}/${hostId}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return (h >>> 0) % 3 !== 0;
+}
+
 /** Returns every violation found (empty = the plan holds the invariants). */
 function violations(s: InventorySnapshot, p: Plan, existing: readonly Reservation[], stopUnmigratable: boolean): string[] {
   const bad: string[] = [];
@@ -119,13 +125,16 @@ test(`invariants hold on ${SEEDS} seeded random inventories`, (t) => {
     const existing = randomReservations(s, rand);
     const host = s.hosts[Math.floor(rand() * s.hosts.length)]!;
     const stopUnmigratable = rand() < 0.5;
-    const p = planMaintenance(s, { hostId: host.id, stopUnmigratable }, { reservations: existing, measuredBandwidthBps: rand() < 0.5 ? undefined : 50e6 + rand() * 1e9 });
+    // A CPU hook that rejects a pseudo-random third of (server, host) pairs.
+    const cpuCompatible = rand() < 0.5 ? undefined : (sv: { uuid: string }, h: { id: string }) => ({ ok: cpuOk(sv.uuid, h.id), reason: 'fixture' });
+    const p = planMaintenance(s, { hostId: host.id, stopUnmigratable }, { reservations: existing, cpuCompatible, measuredBandwidthBps: rand() < 0.5 ? undefined : 50e6 + rand() * 1e9 });
     if (p.refusals.length > 0) {
       refused++;
       t.deepEqual(p.servers, [], `seed ${seed}: refused plans move nothing`);
       continue;
     }
     const bad = violations(s, p, existing, stopUnmigratable);
+    if (cpuCompatible) for (const m of p.servers.filter((x) => x.targetHostId)) if (!cpuOk(m.serverUuid, m.targetHostId)) bad.push(`${m.serverName} → ${m.targetHostId}: CPU-incompatible`);
     if (bad.length > 0) t.fail(`seed ${seed} (host ${host.id}): ${bad.slice(0, 5).join('; ')}`);
     moves += p.servers.filter((x) => x.targetHostId !== '').length;
     stops += p.servers.filter((x) => x.action === 'STOP' || x.action === 'NONE').length;
@@ -133,7 +142,7 @@ test(`invariants hold on ${SEEDS} seeded random inventories`, (t) => {
     // Same inventory in another order: the same plan.
     const r2 = mulberry32(seed);
     const shuffled = { ...s, hosts: shuffle(s.hosts, r2), servers: shuffle(s.servers, r2), zones: shuffle(s.zones, r2) };
-    const again = planMaintenance(shuffled, { hostId: host.id, stopUnmigratable }, { reservations: shuffle(existing, r2), measuredBandwidthBps: p.bandwidthAssumed ? undefined : p.assumedBandwidthBps });
+    const again = planMaintenance(shuffled, { hostId: host.id, stopUnmigratable }, { reservations: shuffle(existing, r2), cpuCompatible, measuredBandwidthBps: p.bandwidthAssumed ? undefined : p.assumedBandwidthBps });
     t.deepEqual(again, p, `seed ${seed}: order-independent`);
   }
   t.log(`${moves} moves, ${stops} stops/stays, ${blockers} blockers, ${refused} refused plans`);

@@ -7,7 +7,8 @@ import { DEFAULT_ZONE_POLICY, localDiskBytes, resolvePolicy } from '../model.ts'
 import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts';
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
-import { allocationOf, indexSnapshot, isActiveState, isKvmHypervisor } from './inventory.ts';
+import type { InventoryIndex } from './inventory.ts';
+import { allocationOf, indexSnapshot, isKvmHypervisor } from './inventory.ts';
 import { chooseTarget, evaluateCandidates, moveMode, moveReason, noTargetReason, reservationFor, trimCandidates } from './placement.ts';
 import type { Reservation } from './reservations.ts';
 import { Reservations } from './reservations.ts';
@@ -133,7 +134,7 @@ function names(list: readonly { serverName: string; serverUuid: string }[]): str
   return shown.join(', ') + (list.length > LIST_LIMIT ? ` and ${list.length - LIST_LIMIT} more` : '');
 }
 
-function planWarnings(plan: Plan, servers: readonly ServerRecord[], index: ReturnType<typeof indexSnapshot>, reservations: Reservations, cpuChecked: boolean): string[] {
+function planWarnings(plan: Plan, servers: readonly ServerRecord[], index: InventoryIndex, reservations: Reservations, cpuChecked: boolean): string[] {
   const out: string[] = [];
   const all = [...plan.servers, ...plan.blockers];
   if (!cpuChecked && all.length > 0) {
