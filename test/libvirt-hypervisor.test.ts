@@ -182,6 +182,34 @@ test.serial('abort mid-migration: MigrationAbortedError (ABORTED), guest still r
   t.true((await t.throwsAsync(hv1.abortJob(g.uuid))) instanceof OperationInvalidError);
 });
 
+test.serial('post-copy: switch, jobStats reports it, abort is refused (never abort in post-copy), migration completes', async (t) => {
+  const { lab, h1, h2, hv1, hv2 } = t.context;
+  const g = await lab.defineGuest(h1, { name: 'ddlv-pc', memoryMiB: 192, fillMiB: 128 });
+  await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
+  const ac = new AbortController();
+  const migration = hv1.migrateLive(live(g.uuid, h2.uri, { postCopy: true, bandwidthMiBps: 2, signal: ac.signal }));
+  migration.catch(() => undefined);
+  for (let i = 0; i < 100; i++) {
+    const s = await hv1.jobStats(g.uuid);
+    if (s && s.dataProcessed > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await hv1.startPostCopy(g.uuid);
+  let inPostCopy = false;
+  for (let i = 0; i < 50 && !inPostCopy; i++) {
+    inPostCopy = (await hv1.jobStats(g.uuid))?.postCopy ?? false;
+    if (!inPostCopy) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.true(inPostCopy, 'jobStats saw post-copy');
+  const refused = await t.throwsAsync(hv1.abortJob(g.uuid));
+  t.is(refused?.name, 'PostCopyAbortRefusedError');
+  t.is((refused as { code?: number }).code, status.FAILED_PRECONDITION);
+  ac.abort(); // the migration's own abort must not cancel it either
+  await migration;
+  t.is((await hv2.getServer(g.uuid)).state, 'SERVER_STATE_RUNNING');
+  t.is(await hv1.serverOn(h1.uri, g.uuid), null);
+});
+
 test.serial('offline move of a shut-off guest; refused while running', async (t) => {
   const { lab, h1, h2, hv1, hv2 } = t.context;
   const g = await lab.defineGuest(h1, { name: 'ddlv-off', memoryMiB: 64, fillMiB: 0, start: false });
