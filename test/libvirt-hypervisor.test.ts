@@ -324,6 +324,33 @@ test.serial('errors: unreachable target (UNAVAILABLE), same host (INVALID_ARGUME
   t.is((await hv1.getServer(g.uuid)).state, 'SERVER_STATE_SHUTOFF');
 });
 
+test.serial('events: the stream survives a libvirtd restart (virsh event restarted with backoff)', async (t) => {
+  const { lab, h2, hv2 } = t.context;
+  const ac = new AbortController();
+  t.context.streams.push(ac);
+  const seen: DomainEvent[] = [];
+  const collecting = (async () => {
+    for await (const e of hv2.events(ac.signal)) seen.push(e);
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  await lab.restartHost(h2);
+  // The stream reconnects after its backoff (1 s, doubling): power-cycle a
+  // guest until its lifecycle events come through the new `virsh event`.
+  const restartedAt = Date.now();
+  const g = await lab.defineGuest(h2, { name: 'ddlv-ev', memoryMiB: 96, fillMiB: 0, start: false });
+  const lifecycle = () => seen.filter((e) => e.name === g.name && e.event === 'lifecycle');
+  for (let i = 0; i < 30 && lifecycle().length === 0; i++) {
+    await hv2.start(g.uuid).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    await hv2.destroy(g.uuid).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.log(`events flowing again ${Date.now() - restartedAt} ms after the restart`);
+  ac.abort();
+  await collecting;
+  t.true(lifecycle().length > 0, JSON.stringify(seen.slice(-5)));
+});
+
 test.serial('events: the stream ends promptly when its signal aborts', async (t) => {
   const { hv1 } = t.context;
   const ac = new AbortController();
