@@ -34,10 +34,12 @@ const PACKAGES = [
   'xz-utils', // newer Debian kernels ship .ko.xz modules
 ];
 /**
- * Installed too where the distribution has them: newer libvirt packaging
- * splits drivers out of libvirt-daemon (the lab's `dir` pools need storage).
+ * Newer libvirt packaging splits the storage driver out of libvirt-daemon
+ * (the lab's `dir` pools need it) and only recommends it; such packages are
+ * found at run time among libvirt-daemon's dependencies, minus the heavy
+ * network-storage backends.
  */
-const PACKAGES_IF_AVAILABLE = ['libvirt-daemon-driver-storage'];
+const STORAGE_DRIVER_RE = /^libvirt-daemon-driver-storage(?!-(gluster|rbd|iscsi|zfs))[a-z0-9-]*$/;
 
 /** Binaries the lab and the agent run, and the package that provides each. */
 const BINARIES = {
@@ -124,9 +126,10 @@ async function debianPackages() {
   log(`debian packages: missing ${missing.join(', ')}`);
   await aptUpdate();
   const extra = [];
-  for (const p of PACKAGES_IF_AVAILABLE) {
-    const { stdout, code } = await run('apt-cache', ['show', '--no-all-versions', p], { allowFail: true });
-    if (code === 0 && stdout.includes(`Package: ${p}`)) extra.push(p);
+  const { stdout: deps } = await run('apt-cache', ['depends', '--no-suggests', '--no-enhances', 'libvirt-daemon'], { allowFail: true });
+  for (const line of deps.split('\n')) {
+    const m = /^\s*\|?(?:Depends|Recommends):\s*(\S+)\s*$/.exec(line);
+    if (m && STORAGE_DRIVER_RE.test(m[1]) && !extra.includes(m[1])) extra.push(m[1]);
   }
   const pkgs = [...PACKAGES, ...extra];
   log(`apt-get install ${pkgs.join(' ')}`);

@@ -5,7 +5,7 @@ import anyTest, { type TestFn } from 'ava';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { createLab, gaps, type Lab } from '../scripts/lab/index.ts';
+import { beatsOfBoot, createLab, domainXml, gaps, libvirtdConf, parseSerialLogs, qemuConf, resolveGuest, type Lab } from '../scripts/lab/index.ts';
 
 const execFileP = promisify(execFile);
 const test = anyTest as TestFn<{ lab: Lab }>;
@@ -94,4 +94,60 @@ test.serial('restartHost restarts libvirtd; the guest keeps running and libvirtd
   const beats = await lab.heartbeats('lt-g1');
   await lab.waitForHeartbeats('lt-g1', { count: 1, host: 'h2', after: beats.at(-1)!.n, timeoutMs: 10_000 });
   t.pass();
+});
+
+// Pure parts, no lab needed.
+
+test('serial logs: records per host, split lines joined, gaps found', (t) => {
+  const boot = '0a1b2c3d';
+  const recs = parseSerialLogs([
+    { host: 'h1', text: `[    0.1] kernel noise\nBOOT ${boot} fill=32 disk=none\nHB 1 ${boot}\nHB 2 ${boot}\nHB 3` },
+    { host: 'h2', text: ` ${boot}\nHB 4 ${boot}\nW 9 ${boot}\nHB 5 ${boot}\n` },
+  ]);
+  const beats = beatsOfBoot(recs, boot);
+  t.deepEqual(
+    beats.map((b) => `${b.host}:${b.n}`),
+    ['h1:1', 'h1:2', 'h2:3', 'h2:4', 'h2:5'],
+  );
+  t.deepEqual(gaps(beats), []);
+  t.deepEqual(gaps([{ n: 1 }, { n: 2 }, { n: 5 }]), [3, 4]);
+  t.true(recs.some((r) => r.kind === 'W' && r.n === 9));
+  t.true(recs.some((r) => r.kind === 'BOOT' && r.boot === boot));
+});
+
+test('serial logs: a line cut off on a host the guest came back to is joined too', (t) => {
+  const b = 'deadbeef';
+  const recs = parseSerialLogs([
+    { host: 'h1', text: `HB 1 ${b}\nHB 2 ${b}\nHB 3 ${b}\nHB 4HB 9 ${b}\n` },
+    { host: 'h2', text: ` ${b}\nHB 5 ${b}\nHB 6 ${b}\nHB 7 ${b}\nHB 8 ${b}\n` },
+  ]);
+  t.deepEqual(gaps(beatsOfBoot(recs, b)), []);
+  t.is(beatsOfBoot(recs, b).length, 9);
+});
+
+test('domain XML: TCG, qemu64 forbid fallback, direct kernel boot, drydock metadata, disks, file serial', (t) => {
+  const g = resolveGuest({ name: 'vs-1', memoryMiB: 256, fillMiB: 100, hotMigration: false, smart: true, localDiskMiB: 64, sharedDiskMiB: 32 }, '/var/tmp/drydock-lab/dd/shared');
+  const xml = domainXml(g, { kernel: '/k/vmlinuz', initrd: '/k/initrd.gz', cmdline: 'console=ttyS0' });
+  t.regex(xml, /<domain type='qemu'>/);
+  t.regex(xml, /<cpu mode='custom' match='exact'>\s*<model fallback='forbid'>qemu64<\/model>/);
+  t.regex(xml, /<drydock:server xmlns:drydock="https:\/\/drydock.dev\/xmlns\/server\/1" hot_migration="false" smart="true"\/>/);
+  t.regex(xml, /<kernel>\/k\/vmlinuz<\/kernel>\s*<initrd>\/k\/initrd.gz<\/initrd>\s*<cmdline>console=ttyS0 drydock.fill=100<\/cmdline>/);
+  t.regex(xml, /<source file='\/var\/lib\/libvirt\/images\/vs-1.qcow2'\/>\s*<target dev='vda' bus='virtio'\/>/);
+  t.regex(xml, /<source file='\/var\/tmp\/drydock-lab\/dd\/shared\/vs-1.qcow2'\/>\s*<target dev='vdb' bus='virtio'\/>/);
+  t.regex(xml, /<serial type='file'>\s*<source path='\/var\/log\/libvirt\/qemu\/vs-1.serial.log' append='on'\/>/);
+  t.regex(xml, /<memballoon model='none'\/>/);
+  t.notRegex(xml, /<video|<graphics/);
+  t.throws(() => resolveGuest({ name: 'x; rm -rf /' }, '/s'));
+  t.throws(() => resolveGuest({ name: 'ok', memoryMiB: 64, fillMiB: 60 }, '/s'));
+});
+
+test('libvirt configs carry what LAB-NOTES requires', (t) => {
+  const d = libvirtdConf('10.99.0.11', '3b0f1c1e-0000-4000-8000-000000000001');
+  for (const line of ['listen_tcp = 1', 'listen_tls = 0', 'listen_addr = "10.99.0.11"', 'auth_tcp = "none"', 'auth_unix_rw = "none"', 'host_uuid = "3b0f1c1e-0000-4000-8000-000000000001"']) {
+    t.true(d.split('\n').includes(line), line);
+  }
+  const q = qemuConf('10.99.0.11');
+  for (const line of ['stdio_handler = "file"', 'user = "root"', 'group = "root"', 'security_driver = "none"', 'cgroup_controllers = [ ]', 'namespaces = [ ]', 'remember_owner = 0', 'migration_address = "10.99.0.11"', 'migration_host = "10.99.0.11"']) {
+    t.true(q.split('\n').includes(line), line);
+  }
 });

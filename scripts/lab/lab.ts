@@ -4,7 +4,7 @@
 // ./README.md for the layout and how to run things inside a host.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -213,9 +213,13 @@ export class Lab {
     const host = this.host(h);
     const g = resolveGuest(spec, this.sharedDir);
     for (const d of g.disks) {
-      const pool = d.pool === 'local' ? 'local' : 'shared';
-      await host.virsh(['vol-create-as', pool, `${g.name}.qcow2`, `${d.sizeMiB}M`, '--format', 'qcow2']);
-      if (pool === 'shared') await Promise.all(this.hosts.filter((x) => x !== host).map((x) => x.virsh(['pool-refresh', 'shared'])));
+      // qemu-img on the root-namespace path rather than vol-create-as: the
+      // lab then works even where libvirt's storage driver is not installed.
+      const file = d.pool === 'local' ? host.path(d.path) : d.path;
+      await run(['qemu-img', 'create', '-q', '-f', 'qcow2', file, `${d.sizeMiB}M`]);
+      // Let the pools list the new volume (agents map disks to pools).
+      const refresh = d.pool === 'local' ? [host] : this.hosts;
+      await Promise.all(refresh.map((x) => x.virsh(['pool-refresh', d.pool]).catch(() => {})));
     }
     const xmlDir = join(this.dir, 'xml');
     await mkdir(xmlDir, { recursive: true });
@@ -356,18 +360,26 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   try {
     await createNet(net);
     const tNet = performance.now();
-    const hosts = await Promise.all(
-      net.hosts.map(async (h, i) => {
-        const base = { name: h.name, index: i + 1, ip: h.ip, netns: h.netns, dir: join(dir, h.name), hostUuid: randomUUID() };
-        await writeHostFiles(base, sharedDir);
-        await copyCapsCache(capsCache, hostCapsDir(base));
-        const holder = await startHolder(h.netns);
-        const rec: HostRecord = { ...base, nsPid: holder.pid, nsPidStart: holder.start };
-        await bindPrivateDirs(rec);
-        await startLibvirtd(rec);
-        return rec;
-      }),
-    );
+    const startHost = async (i: number): Promise<HostRecord> => {
+      const h = net.hosts[i]!;
+      const base = { name: h.name, index: i + 1, ip: h.ip, netns: h.netns, dir: join(dir, h.name), hostUuid: randomUUID() };
+      await writeHostFiles(base, sharedDir);
+      await copyCapsCache(capsCache, hostCapsDir(base));
+      const holder = await startHolder(h.netns);
+      const rec: HostRecord = { ...base, nsPid: holder.pid, nsPidStart: holder.start };
+      // Recorded at once: a failure below must still find this holder.
+      state.hosts.push(rec);
+      await bindPrivateDirs(rec);
+      await startLibvirtd(rec);
+      return rec;
+    };
+    // With a cold capability cache every libvirtd would probe QEMU (~8 s of
+    // CPU each); let h1 probe alone and hand its cache to the others.
+    const cold = (await readdir(capsCache).catch(() => [])).length === 0;
+    const first = cold ? [await startHost(0)] : [];
+    if (cold) await copyCapsCache(hostCapsDir(first[0]!), capsCache);
+    const rest = await Promise.all(net.hosts.map((_, i) => i).slice(first.length).map(startHost));
+    const hosts = [...first, ...rest];
     state.hosts = hosts;
     await writeState(stateRoot, state);
     // Probed (or confirmed) by h1's libvirtd: what the next lab starts from.
@@ -377,7 +389,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
     return new Lab(name, dir, stateRoot, net, hosts, image, state, log);
   } catch (e) {
     log(`lab ${name}: creation failed, removing it: ${(e as Error).message}`);
-    await removeLab(stateRoot, name, (await readState(stateRoot, name)) ?? state).catch(() => {});
+    await removeLab(stateRoot, name, state).catch(() => {});
     throw e;
   }
 }

@@ -231,6 +231,11 @@ export async function startLibvirtd(rec: HostRecord, { timeoutMs = 60_000 } = {}
   // --daemon: the parent exits once the daemon has forked; the daemon stays
   // in the holder's namespaces. It listens only when its drivers are ready,
   // hence the connect poll below.
+  // Pinned to CPU 0: libvirt's QEMU capability cache records the host's
+  // CPUID, which differs per CPU on these machines, so a libvirtd that lands
+  // on another CPU than the one that wrote the cache throws it away and
+  // reprobes QEMU for ~8 s. QEMU itself is not confined by this: libvirt
+  // resets each guest's affinity to all host CPUs.
   await run(nsenterArgv(rec.nsPid, ['taskset', '-c', '0', bin, '--listen', '--daemon', '--pid-file', LIBVIRTD_PIDFILE]), { timeoutMs });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
