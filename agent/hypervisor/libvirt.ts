@@ -430,7 +430,11 @@ export class LibvirtHypervisor implements Hypervisor {
     args.push(...this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage));
     if (spec.postCopy) args.push('--postcopy');
     if (spec.autoConverge) args.push('--auto-converge');
-    if (spec.bandwidthMiBps > 0) args.push('--bandwidth', String(spec.bandwidthMiBps));
+    if (spec.bandwidthMiBps > 0) {
+      args.push('--bandwidth', String(spec.bandwidthMiBps));
+      // The cap holds for the whole move: post-copy has its own limit in libvirt.
+      if (spec.postCopy) args.push('--postcopy-bandwidth', String(spec.bandwidthMiBps));
+    }
     args.push('--domain', uuid, '--desturi', target);
 
     // The virsh client gets no signal: on abort, domjobabort cancels the job
