@@ -145,7 +145,22 @@ export class NatsPublisher {
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
+    // The status iterator does not always end when the connection closes
+    // (seen after a reconnect): stop it ourselves on stop() and on close.
+    // The runtime object is a QueuedIterator (it has stop()); the type says AsyncIterable.
+    const it = nc.status() as AsyncIterable<{ type: string; data: unknown }> & { stop?: () => void };
+    const end = () => it.stop?.();
+    this.stopper.signal.addEventListener('abort', end, { once: true });
+    void nc.closed().then(end, end);
+    try {
+      await this.consumeStatus(it);
+    } finally {
+      this.stopper.signal.removeEventListener('abort', end);
+    }
+  }
+
+  private async consumeStatus(it: AsyncIterable<{ type: string; data: unknown }>): Promise<void> {
+    for await (const s of it) {
       if (s.type === 'disconnect') this.log.warn('NATS disconnected');
       if (s.type === 'reconnect') {
         this.attempt = 0;
