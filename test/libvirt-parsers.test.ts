@@ -434,6 +434,13 @@ test('Virsh: non-zero exit hands stderr to the error parser', async (t) => {
   t.true(err instanceof ServerNotFoundError);
 });
 
+test('a local libvirtd that is not there: HypervisorUnavailableError (UNAVAILABLE) from real virsh', async (t) => {
+  const h = new LibvirtHypervisor({ uri: 'qemu+unix:///system?socket=/nonexistent/ddlv-sock', migrationUri: 'qemu+tcp://10.99.0.2/system' });
+  const err = await t.throwsAsync(h.listServers());
+  t.true(err instanceof HypervisorUnavailableError, `${err?.name}: ${err?.message}`);
+  t.is((err as HypervisorUnavailableError).code, status.UNAVAILABLE);
+});
+
 test('assertHostPath refuses relative, dotted and odd paths', (t) => {
   t.is(assertHostPath('p', '/var/lib/libvirt/images/a.qcow2'), '/var/lib/libvirt/images/a.qcow2');
   for (const bad of ['a.qcow2', '/var/../etc/passwd', '/var//x', '/var/x/', '', '/x\ny']) {

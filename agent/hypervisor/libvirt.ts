@@ -552,7 +552,15 @@ export class LibvirtHypervisor implements Hypervisor {
     // vol-upload streams the local file's bytes (including a qcow2 header) over
     // the target's libvirt connection; --sparse keeps holes holes.
     const timeoutMs = 60_000 + Math.ceil((Math.max(vol.allocationBytes, vol.capacityBytes) / this.copyBytesPerSecond) * 1000);
-    await this.run(['vol-upload', '--pool', remote.name, '--vol', name, '--file', p, '--sparse'], { ...on, timeoutMs });
+    try {
+      await this.run(['vol-upload', '--pool', remote.name, '--vol', name, '--file', p, '--sparse'], { ...on, timeoutMs });
+    } catch (err) {
+      // A half-written copy we created must not pass for the disk later.
+      if (!exists) {
+        await this.run(['vol-delete', '--pool', remote.name, '--vol', name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
+      }
+      throw err;
+    }
   }
 
   async removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CancelledError } from '../../common/errors.ts';
 import { assertLibvirtUri } from '../../common/names.ts';
-import { parseLibvirtError, VirshTimeoutError, type LibvirtErrorContext } from './errors.ts';
+import { LibvirtError, parseLibvirtError, VirshTimeoutError, type LibvirtErrorContext } from './errors.ts';
 
 export interface VirshOptions {
   /** libvirt URI of this host's daemon (qemu:///system, qemu+tcp://10.99.0.2/system). */
@@ -111,7 +111,7 @@ export class Virsh {
       };
       const collect = (into: Buffer[]) => (chunk: Buffer) => {
         size += chunk.length;
-        if (size > this.maxOutputBytes) fail(new Error(`virsh ${args[0] ?? ''}: output exceeds ${this.maxOutputBytes} bytes`));
+        if (size > this.maxOutputBytes) fail(new LibvirtError(`virsh ${args[0] ?? ''}: output exceeds ${this.maxOutputBytes} bytes`));
         else into.push(chunk);
       };
       child.stdout!.on('data', collect(out));
