@@ -8,7 +8,7 @@ import { errorMessage } from '../common/errors.ts';
 import type { ServingServer } from '../common/grpc-server.ts';
 import type { AgentConfig } from './config.ts';
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
-import { FactsSource, newIncarnation, type OsFacts } from './facts.ts';
+import { FactsSource, newIncarnation, readBootId, type OsFacts } from './facts.ts';
 import { MigrationManager } from './migrations/manager.ts';
 import { NatsPublisher } from './nats-publisher.ts';
 import { startAgentGrpcServer } from './server.ts';
@@ -75,7 +75,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     grpcEndpoint: () => endpoint,
     storageCluster: config.storage.clusterId,
     incarnation,
-    bootId: opts.bootId,
+    bootId: opts.bootId ?? (() => readBootId(config.bootIdFile)),
     osFacts: opts.osFacts,
     sharedPathPrefixes: config.storage.sharedPathPrefixes,
   });

@@ -69,6 +69,11 @@ export interface AgentConfig {
     migrationUri: string;
     /** Longest a single virsh call may run before it is killed (migrations excepted). */
     callTimeoutMs: number;
+    /**
+     * Domain type whose CPU view is reported and compared ("kvm", "qemu").
+     * "" = "kvm" when the host offers it, else "qemu" (TCG).
+     */
+    virtType: string;
   };
   storage: {
     /**
@@ -84,6 +89,11 @@ export interface AgentConfig {
   };
   /** Directory for the agent's own state (migration records). Must survive restarts. */
   stateDir: string;
+  /**
+   * File holding the boot id (changes on every reboot). The kernel's by
+   * default; the lab points it at its per-host file, since lab hosts share a kernel.
+   */
+  bootIdFile: string;
   migration: {
     /** Progress must advance at least once in this window, else the migration is aborted (not in post-copy). */
     stallTimeoutMs: number;
@@ -130,10 +140,12 @@ export const KNOWN_KEYS = [
   'libvirt.uri',
   'libvirt.migrationUri',
   'libvirt.callTimeout',
+  'libvirt.virtType',
   'storage.sharedPathPrefixes',
   'storage.localPoolDirs',
   'storage.clusterId',
   'stateDir',
+  'bootIdFile',
   'migration.stallTimeout',
   'migration.deadlinePerGiB',
   'migration.minDeadline',
@@ -263,6 +275,9 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
   const stateDir = str('stateDir', '/var/lib/drydock/agent');
   if (!path.isAbsolute(stateDir)) throw new ConfigError('stateDir', `must be absolute, got ${JSON.stringify(stateDir)}`);
 
+  const bootIdFile = str('bootIdFile', '/proc/sys/kernel/random/boot_id');
+  if (!path.isAbsolute(bootIdFile)) throw new ConfigError('bootIdFile', `must be absolute, got ${JSON.stringify(bootIdFile)}`);
+
   const rebootCommand = list('rebootCommand', ['/usr/bin/systemctl', 'reboot']);
   if (rebootCommand.length === 0 || !path.isAbsolute(rebootCommand[0]!)) {
     throw new ConfigError('rebootCommand', 'must be a non-empty argv list whose first element is an absolute path');
@@ -276,9 +291,10 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     grpc: { listenAddress, advertisedEndpoint },
     tls,
     nats,
-    libvirt: { uri: libvirtUri, migrationUri, callTimeoutMs: dur('libvirt.callTimeout', 60_000, 1000) },
+    libvirt: { uri: libvirtUri, migrationUri, callTimeoutMs: dur('libvirt.callTimeout', 60_000, 1000), virtType: str('libvirt.virtType', '', /^(|[a-z]+)$/) },
     storage,
     stateDir: path.normalize(stateDir),
+    bootIdFile,
     migration: {
       stallTimeoutMs: dur('migration.stallTimeout', 150_000, 1000),
       deadlinePerGiBMs: dur('migration.deadlinePerGiB', 150_000, 1000),

@@ -31,6 +31,7 @@ function buildHypervisor(config: AgentConfig): Hypervisor {
     callTimeoutMs: config.libvirt.callTimeoutMs,
     sharedPaths: config.storage.sharedPathPrefixes,
     localDiskDirs: config.storage.localPoolDirs,
+    virtType: config.libvirt.virtType || undefined,
   });
 }
 
