@@ -235,6 +235,22 @@ test.serial('copy-storage live migration of a guest with a local disk; source fi
   const refused = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h2.uri)));
   t.true(refused instanceof UnsafeMigrationError, 'local disk without copy-storage');
 
+  // An aborted copy leaves no half-copied disk on the target.
+  const ac = new AbortController();
+  const aborted = hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true, bandwidthMiBps: 1, signal: ac.signal }));
+  aborted.catch(() => undefined);
+  for (let i = 0; i < 100 && !((await hv1.jobStats(g.uuid))?.diskProcessed); i++) await new Promise((r) => setTimeout(r, 100));
+  ac.abort();
+  t.true((await t.throwsAsync(aborted)) instanceof MigrationAbortedError);
+  const onTarget = () => h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-disk.qcow2']).then(() => true, () => false);
+  t.false(await onTarget(), 'target copy removed after the abort');
+
+  // A file already at that path on the target is never written into.
+  await h2.virsh(['vol-create-as', 'local', 'ddlv-disk.qcow2', '1M']);
+  const occupied = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true })));
+  t.is((occupied as { code?: number }).code, status.FAILED_PRECONDITION, occupied?.message);
+  await h2.virsh(['vol-delete', '--pool', 'local', 'ddlv-disk.qcow2']);
+
   const t0 = Date.now();
   const migration = hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true }));
   const samples = await sampleWhile(hv1, g.uuid, migration);

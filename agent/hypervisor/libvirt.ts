@@ -427,7 +427,9 @@ export class LibvirtHypervisor implements Hypervisor {
       throw new FailedPreconditionError(`server ${uuid} is not running (${server.state}); live migration needs a running guest`);
     }
     const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
-    args.push(...this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage));
+    const diskFlags = this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage);
+    args.push(...diskFlags);
+    const precreated = diskFlags.includes('--copy-storage-all') ? await this.checkCopyTargets(server, target, spec.signal) : [];
     if (spec.postCopy) args.push('--postcopy');
     if (spec.autoConverge) args.push('--auto-converge');
     if (spec.bandwidthMiBps > 0) {
@@ -466,6 +468,7 @@ export class LibvirtHypervisor implements Hypervisor {
     try {
       await migrate;
     } catch (err) {
+      await this.removeFailedCopies(uuid, target, precreated);
       if (timedOut && !spec.signal.aborted) {
         throw new MigrationTimedOutError(`migration of ${uuid} exceeded its ${this.migrateTimeoutMs} ms backstop`, { cause: err });
       }
@@ -474,6 +477,55 @@ export class LibvirtHypervisor implements Hypervisor {
       finished = true;
       clearTimeout(backstop);
       spec.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Before copy-storage: libvirt creates each copied disk in the target pool
+   * covering its path, but writes into a file that already exists there
+   * (seen on 9.0) — which could be another server's disk. Refuse that, and
+   * return the volumes libvirt will create, to remove them if the migration
+   * fails (an aborted copy leaves them behind).
+   */
+  private async checkCopyTargets(server: Server, target: string, signal: AbortSignal): Promise<{ pool: string; name: string }[]> {
+    const local = server.disks.filter((d) => !d.readonly && d.path !== '' && !d.shared);
+    if (local.length === 0) return [];
+    const pools = await this.loadPools(target, signal);
+    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target } };
+    const out: { pool: string; name: string }[] = [];
+    for (const d of local) {
+      const pool = pools.find((p) => p.active && p.path !== '' && dirPrefix(p.path) === dirPrefix(dirname(d.path)));
+      if (!pool) {
+        throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(d.path)} for the copy of ${d.target}`, {
+          details: { path: d.path, targetUri: target },
+        });
+      }
+      await this.run(['pool-refresh', '--pool', pool.name], on);
+      const name = basename(d.path);
+      const exists = await this.run(['vol-info', '--pool', pool.name, '--vol', name], on).then(
+        () => true,
+        (err) => {
+          if (err instanceof StorageNotFoundError) return false;
+          throw err;
+        },
+      );
+      if (exists) {
+        throw new FailedPreconditionError(`${target} already has a file at ${d.path}; copy-storage would write into it`, {
+          details: { path: d.path, targetUri: target },
+        });
+      }
+      out.push({ pool: pool.name, name });
+    }
+    return out;
+  }
+
+  /** After a failed copy-storage migration: delete the target copies, unless the guest got there after all. */
+  private async removeFailedCopies(uuid: string, target: string, vols: { pool: string; name: string }[]): Promise<void> {
+    if (vols.length === 0) return;
+    const there = await this.serverOn(target, uuid).catch(() => undefined);
+    if (there !== null) return; // there, or unknown: leave the files alone
+    for (const v of vols) {
+      await this.run(['vol-delete', '--pool', v.pool, '--vol', v.name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
     }
   }
 
