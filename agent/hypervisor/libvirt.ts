@@ -176,9 +176,10 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // ------------------------------------------------------------------ facts
 
-  private capabilities(signal?: AbortSignal): Promise<HostCapabilities> {
-    // The host's capabilities don't change while libvirtd runs; a failed read is not kept.
-    if (!this.capsCache) {
+  private capabilities(signal?: AbortSignal, fresh = false): Promise<HostCapabilities> {
+    // CPU questions reuse the last read (the host CPU does not change under a
+    // running agent); facts() reads afresh. A failed read is not kept.
+    if (!this.capsCache || fresh) {
       const p = this.run(['capabilities'], { signal }).then((r) => parseCapabilities(r.stdout));
       p.catch(() => {
         if (this.capsCache === p) this.capsCache = undefined;
@@ -195,14 +196,14 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async facts(signal?: AbortSignal): Promise<HypervisorFacts> {
-    const [caps, virtType, version, mem, pools] = await Promise.all([
-      this.capabilities(signal),
-      this.virtType(signal),
+    const caps = await this.capabilities(signal, true);
+    const virtType = await this.virtType(signal);
+    const [domcaps, version, mem, pools] = await Promise.all([
+      this.run(['domcapabilities', '--virttype', virtType], { signal }).then((r) => parseDomainCapabilities(r.stdout)),
       this.run(['version'], { signal }).then((r) => parseVersion(r.stdout)),
       this.run(['nodememstats'], { signal }).then((r) => parseNodeMemStats(r.stdout)),
       this.storagePools(signal, true),
     ]);
-    const domcaps = parseDomainCapabilities((await this.run(['domcapabilities', '--virttype', virtType], { signal })).stdout);
     const t = caps.topology;
     return {
       hypervisorType: virtType,
