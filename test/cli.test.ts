@@ -1,0 +1,417 @@
+// The `drydock` CLI as an operator runs it: a subprocess (node + tsx via
+// bin/drydock.mjs) against a real coordinator (in this process, admin API on
+// 127.0.0.1:0) on a real nats-server, with three sim agents registering
+// hosts h1..h3 and their servers over NATS and gRPC. Tables and --json are
+// asserted for each command, and the exit codes of the failures.
+import anyTest, { type TestFn } from 'ava';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { silentLogger } from '../common/logging.ts';
+import { compileConfig } from '../coordinator/config.ts';
+import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
+import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { AdminApi } from '../cli/client.ts';
+import { resolveSettings } from '../cli/settings.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
+const GiB = 1024 ** 3;
+
+const ADMIN_TOKEN = 'cli-test-admin-token';
+const VIEWER_TOKEN = 'cli-test-viewer-token';
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+const WEB = '0a000000-0000-4000-8000-000000000001';
+const DB = '0a000000-0000-4000-8000-000000000002';
+const IDLE = '0a000000-0000-4000-8000-000000000003';
+
+interface Ctx {
+  dir: string;
+  nats: NatsNode;
+  coordinator: Coordinator;
+  agents: SimAgents;
+  address: string;
+  /** HOME for the CLI: no operator's ~/.config leaks into the tests. */
+  home: string;
+}
+
+const test = anyTest as TestFn<Ctx>;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `drydock args...` with the admin token and the coordinator's address from the environment. */
+function drydock(t: { context: Ctx }, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [DRYDOCK, ...args],
+      {
+        env: { PATH: process.env.PATH, HOME: t.context.home, DRYDOCK_ADDRESS: t.context.address, DRYDOCK_TOKEN: ADMIN_TOKEN, DRYDOCK_TIMEOUT: '10s', ...env },
+        timeout: 60_000,
+        maxBuffer: 8 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+async function json<T>(t: { context: Ctx }, args: string[]): Promise<T> {
+  const r = await drydock(t, ['--json', ...args]);
+  if (r.code !== 0) throw new Error(`drydock ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Header cells and rows of a table, split on runs of 2+ spaces. */
+function table(text: string): { header: string[]; rows: string[][] } {
+  const [head, ...rest] = text.trimEnd().split('\n');
+  const split = (l: string) => l.trim().split(/\s{2,}/);
+  return { header: split(head!), rows: rest.map(split) };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+test.before(async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'drydock-cli-test-'));
+  t.context.dir = dir;
+  t.context.home = path.join(dir, 'home');
+  t.context.nats = await startNatsServer({ dir: path.join(dir, 'nats') });
+
+  const usersFile = path.join(dir, 'users.yaml');
+  writeFileSync(
+    usersFile,
+    `users:\n  alice:\n    tokenSha256: ${sha256(ADMIN_TOKEN)}\n    roles: [admin]\n  victor:\n    tokenSha256: ${sha256(VIEWER_TOKEN)}\n    roles: [viewer]\n`,
+  );
+  const config = compileConfig(
+    {
+      coordinatorId: 'cli-test',
+      admin: { listen: '127.0.0.1:0' },
+      auth: { tokenFile: usersFile },
+      nats: { servers: [t.context.nats.url], kvReplicas: 1 },
+      inventory: { offlineAfter: '5s', reconcileInterval: '1s' },
+      logLevel: 'silent',
+    },
+    {},
+  );
+  t.context.coordinator = await startCoordinator(config, { logger: silentLogger() });
+  t.context.address = `127.0.0.1:${t.context.coordinator.port}`;
+
+  t.context.agents = await startSimAgents({
+    count: 3,
+    hostIds: ['h1', 'h2', 'h3'],
+    natsUrl: t.context.nats.url,
+    heartbeatIntervalMs: 500,
+    factsIntervalMs: 1000,
+    hostOptions: () => ({ memoryTotalBytes: 16 * GiB }),
+  });
+  const h1 = t.context.agents.byId('h1').sim;
+  h1.addServer({ uuid: WEB, name: 'web-1', memoryBytes: 1 * GiB, vcpus: 2, hotMigration: true });
+  h1.addServer({ uuid: DB, name: 'db-1', memoryBytes: 2 * GiB, vcpus: 4, hotMigration: true });
+  h1.addServer({ uuid: IDLE, name: 'idle-1', memoryBytes: 512 * 1024 ** 2, vcpus: 1, running: false });
+
+  // The inventory fills from the agents' facts and the leader's reconcile.
+  const api = new AdminApi(resolveSettings({ address: t.context.address, token: ADMIN_TOKEN }, { HOME: t.context.home }));
+  try {
+    await until('3 hosts online and 3 servers on h1', async () => {
+      const hosts = await api.call('ListHosts', { zone_id: '' });
+      const servers = await api.call('ListServers', { host_id: 'h1', zone_id: '' });
+      return hosts.hosts.filter((h) => h.online).length === 3 && servers.servers.length === 3 ? true : undefined;
+    });
+  } finally {
+    api.close();
+  }
+});
+
+test.after.always(async (t) => {
+  await t.context.agents?.stop();
+  await t.context.coordinator?.stop();
+  await t.context.nats?.stop();
+  if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+// The commands change shared state (zones, host settings): run in order.
+
+test.serial('zones: empty table, create, list, show, --json', async (t) => {
+  const empty = await drydock(t, ['zones']);
+  t.is(empty.code, 0, empty.stderr);
+  t.deepEqual(table(empty.stdout).header, ['ID', 'NAME', 'CPU MODE', 'CPU MODEL', 'HOSTS', 'PLACEMENT']);
+  t.is(table(empty.stdout).rows.length, 0);
+
+  const created = await drydock(t, ['zone', 'create', 'z1', '--name', 'Zone one', '--cpu-mode', 'default', '--max-migrations-per-zone', '2']);
+  t.is(created.code, 0, created.stderr);
+  t.regex(created.stdout, /^zone z1 created/);
+  t.regex(created.stdout, /CPU mode:\s+default/);
+
+  const list = await drydock(t, ['zones']);
+  const { rows } = table(list.stdout);
+  t.is(rows.length, 1);
+  t.deepEqual(rows[0]!.slice(0, 3), ['z1', 'Zone one', 'default']);
+
+  const res = await json<{ zones: Array<{ id: string; name: string; cpu_mode: string; policy: { max_migrations_per_zone: number } }> }>(t, ['zones']);
+  t.is(res.zones.length, 1);
+  t.like(res.zones[0], { id: 'z1', name: 'Zone one', cpu_mode: 'CPU_MODE_DEFAULT', policy: { max_migrations_per_zone: 2 } });
+
+  const show = await drydock(t, ['zone', 'show', 'z1']);
+  t.is(show.code, 0, show.stderr);
+  t.regex(show.stdout, /^ID:\s+z1$/m);
+  t.regex(show.stdout, /Migrations per zone:\s+2/);
+});
+
+test.serial('zone create of an existing id is refused (exit 3), bad id is a usage error (exit 2)', async (t) => {
+  const again = await drydock(t, ['zone', 'create', 'z1']);
+  t.is(again.code, 3);
+  t.regex(again.stderr, /^drydock: .*z1.* — choose another id/);
+  t.is(again.stderr.trim().split('\n').length, 1);
+
+  const bad = await drydock(t, ['zone', 'create', 'Not_Valid']);
+  t.is(bad.code, 2, bad.stderr);
+  const mode = await drydock(t, ['zone', 'create', 'z9', '--cpu-mode', 'turbo']);
+  t.is(mode.code, 2);
+  t.is(mode.stderr, 'drydock: --cpu-mode "turbo" is not a CPU mode — use one of: default, extended, passthrough\n');
+});
+
+test.serial('zone update keeps the rest of the policy and changes what was asked', async (t) => {
+  const r = await drydock(t, ['--json', 'zone', 'update', 'z1', '--description', 'lab zone', '--stall-timeout', '3m', '--placement', 'pack']);
+  t.is(r.code, 0, r.stderr);
+  const z = JSON.parse(r.stdout) as { description: string; policy: { stall_timeout_s: number; placement: string; max_migrations_per_zone: number } };
+  t.is(z.description, 'lab zone');
+  t.is(z.policy.stall_timeout_s, 180);
+  t.is(z.policy.placement, 'PLACEMENT_POLICY_PACK');
+  t.is(z.policy.max_migrations_per_zone, 2, 'set at create, kept');
+  const nothing = await drydock(t, ['zone', 'update', 'z1']);
+  t.is(nothing.code, 2);
+  t.regex(nothing.stderr, /^drydock: nothing to change — /);
+  // Back to spread for the plan tests.
+  t.is((await drydock(t, ['zone', 'update', 'z1', '--placement', 'spread'])).code, 0);
+});
+
+test.serial('not found: one line naming the id and how to list, exit 4', async (t) => {
+  const z = await drydock(t, ['zone', 'show', 'nope']);
+  t.is(z.code, 4);
+  t.regex(z.stderr, /^drydock: .*nope.* — check the id; 'drydock zones' lists them\n$/);
+  const h = await drydock(t, ['host', 'show', 'h404']);
+  t.is(h.code, 4);
+  t.regex(h.stderr, /'drydock hosts' lists them/);
+});
+
+test.serial('hosts: table of the registered hosts; host set moves them into the zone', async (t) => {
+  const r = await drydock(t, ['hosts']);
+  t.is(r.code, 0, r.stderr);
+  const { header, rows } = table(r.stdout);
+  t.deepEqual(header.slice(0, 5), ['ID', 'HOSTNAME', 'ZONE', 'STATUS', 'ENABLED']);
+  t.deepEqual(rows.map((row) => row[0]), ['h1', 'h2', 'h3']);
+  for (const id of ['h1', 'h2', 'h3']) {
+    const set = await drydock(t, ['host', 'set', id, '--zone', 'z1', '--label', `rack ${id}`]);
+    t.is(set.code, 0, set.stderr);
+    t.regex(set.stdout, new RegExp(`^host ${id} updated`));
+  }
+  const inZone = await json<{ hosts: Array<{ id: string; zone_id: string; label: string; online: boolean; enabled: boolean; memory_total_bytes: number }> }>(t, ['hosts', '--zone', 'z1']);
+  t.deepEqual(inZone.hosts.map((h) => [h.id, h.zone_id, h.label]), [['h1', 'z1', 'rack h1'], ['h2', 'z1', 'rack h2'], ['h3', 'z1', 'rack h3']]);
+  t.true(inZone.hosts.every((h) => h.online && h.enabled && h.memory_total_bytes === 16 * GiB));
+
+  const table2 = table((await drydock(t, ['hosts', '--zone', 'z1'])).stdout);
+  const h1 = table2.rows.find((row) => row[0] === 'h1')!;
+  t.is(h1[2], 'z1');
+  t.is(h1[3], 'online');
+  t.is(h1[4], 'yes');
+  t.true(h1.includes('16 GiB'), 'memory in human units');
+  const noop = await drydock(t, ['host', 'set', 'h1']);
+  t.is(noop.code, 2);
+});
+
+test.serial('host show: details, CPU view, eligibility', async (t) => {
+  const r = await drydock(t, ['host', 'show', 'h2']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^ID:\s+h2$/m);
+  t.regex(r.stdout, /^Zone:\s+z1$/m);
+  t.regex(r.stdout, /^Enabled:\s+yes/m);
+  t.regex(r.stdout, /^Online:\s+yes \(heartbeat /m);
+  t.regex(r.stdout, /^Target:\s+yes/m);
+  t.regex(r.stdout, /^Memory:\s+.* free of 16 GiB$/m);
+  t.regex(r.stdout, /^CPU$/m);
+  t.regex(r.stdout, /^ {2}Model:\s+Skylake-Server/m);
+  t.regex(r.stdout, /^ {2}Default flags:/m);
+  t.regex(r.stdout, /^ {2}Unmatching \(extra\):/m);
+  const h = await json<{ id: string; cpu: { model: string; host_flags: string[] }; not_a_target_because: string[] }>(t, ['host', 'show', 'h2']);
+  t.is(h.cpu.model, 'Skylake-Server');
+  t.true(Array.isArray(h.cpu.host_flags));
+  t.deepEqual(h.not_a_target_because, []);
+});
+
+test.serial('host disable/enable flip the Enabled switch and say it is not maintenance', async (t) => {
+  const off = await drydock(t, ['host', 'disable', 'h3']);
+  t.is(off.code, 0, off.stderr);
+  t.regex(off.stdout, /^host h3 disabled: nothing is installed, booted or migrated onto it/);
+  t.regex(off.stdout, /This is not maintenance\. To move its servers away: drydock maintenance enable h3 --confirm/);
+  const h = await json<{ enabled: boolean; maintenance: string; not_a_target_because: string[] }>(t, ['host', 'show', 'h3']);
+  t.false(h.enabled);
+  t.is(h.maintenance, 'MAINTENANCE_STATE_NONE', 'the Enabled switch does not touch maintenance');
+  t.true(h.not_a_target_because.length > 0);
+  const shown = await drydock(t, ['host', 'show', 'h3']);
+  t.regex(shown.stdout, /^Target:\s+no: /m);
+  t.regex(shown.stdout, /^Enabled:\s+no/m);
+
+  const on = await drydock(t, ['--json', 'host', 'enable', 'h3']);
+  t.is(on.code, 0, on.stderr);
+  t.true((JSON.parse(on.stdout) as { enabled: boolean }).enabled);
+});
+
+test.serial('servers: by host and by zone; server set changes how it moves', async (t) => {
+  const r = await drydock(t, ['servers', '--host', 'h1']);
+  t.is(r.code, 0, r.stderr);
+  const { header, rows } = table(r.stdout);
+  t.deepEqual(header.slice(0, 4), ['UUID', 'NAME', 'HOST', 'STATE']);
+  const byName = new Map(rows.map((row) => [row[1], row]));
+  t.deepEqual([...byName.keys()].sort(), ['db-1', 'idle-1', 'web-1']);
+  t.is(byName.get('web-1')![3], 'running');
+  t.is(byName.get('idle-1')![3], 'shutoff');
+  t.true(byName.get('db-1')!.includes('2 GiB'));
+
+  const zone = await json<{ servers: Array<{ uuid: string; host_id: string }> }>(t, ['servers', '--zone', 'z1']);
+  t.is(zone.servers.length, 3);
+
+  const set = await drydock(t, ['--json', 'server', 'set', WEB, '--no-hot-migration', '--smart']);
+  t.is(set.code, 0, set.stderr);
+  t.like(JSON.parse(set.stdout), { uuid: WEB, hot_migration: false, smart: true });
+  const back = await drydock(t, ['server', 'set', WEB, '--hot-migration', '--no-smart']);
+  t.is(back.code, 0, back.stderr);
+  t.regex(back.stdout, /^server web-1 updated: hot migration on, smart off/);
+  const none = await drydock(t, ['server', 'set', WEB]);
+  t.is(none.code, 2);
+  const missing = await drydock(t, ['server', 'set', '0a000000-0000-4000-8000-00000000ffff', '--smart']);
+  t.is(missing.code, 4, missing.stderr);
+});
+
+test.serial('maintenance enable without --confirm is refused locally (exit 3), nothing sent', async (t) => {
+  const r = await drydock(t, ['maintenance', 'enable', 'h1', '--stop-unmigratable']);
+  t.is(r.code, 3);
+  t.is(r.stdout, '');
+  t.is(
+    r.stderr,
+    "drydock: refusing to enable maintenance on h1 without --confirm — review 'drydock maintenance plan h1', then re-run with --confirm (add --stop-unmigratable to stop servers that cannot move)\n",
+  );
+  // Refused before any call: even an unreachable coordinator gives the same answer.
+  const offline = await drydock(t, ['maintenance', 'enable', 'h1'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
+  t.is(offline.code, 3);
+  const h = await json<{ maintenance: string; maintenance_operation_id: string }>(t, ['host', 'show', 'h1']);
+  t.is(h.maintenance, 'MAINTENANCE_STATE_NONE');
+  t.is(h.maintenance_operation_id, '');
+});
+
+test.serial('credentials: bad token, no token, too few permissions → exit 5', async (t) => {
+  const bad = await drydock(t, ['zones'], { DRYDOCK_TOKEN: 'wrong' });
+  t.is(bad.code, 5);
+  t.regex(bad.stderr, /^drydock: invalid token — pass a valid token \(--token, --token-file or DRYDOCK_TOKEN\)/);
+  const none = await drydock(t, ['zones'], { DRYDOCK_TOKEN: '' });
+  t.is(none.code, 5);
+  const viewerReads = await drydock(t, ['zones'], { DRYDOCK_TOKEN: VIEWER_TOKEN });
+  t.is(viewerReads.code, 0, viewerReads.stderr);
+  const viewerWrites = await drydock(t, ['host', 'disable', 'h2'], { DRYDOCK_TOKEN: VIEWER_TOKEN });
+  t.is(viewerWrites.code, 5);
+  t.regex(viewerWrites.stderr, /^drydock: .*hosts\.write.* — use credentials that hold the permission/);
+  t.is((await json<{ enabled: boolean }>(t, ['host', 'show', 'h2'])).enabled, true, 'the refused call changed nothing');
+});
+
+test.serial('credentials from flags, env and config file, flags first', async (t) => {
+  const cfgDir = path.join(t.context.dir, 'cfg');
+  const file = path.join(cfgDir, 'cli.yaml');
+  rmSync(cfgDir, { recursive: true, force: true });
+  (await import('node:fs')).mkdirSync(cfgDir, { recursive: true });
+  writeFileSync(path.join(cfgDir, 'token'), `${ADMIN_TOKEN}\n`);
+  writeFileSync(file, `address: ${t.context.address}\ntokenFile: token\n`);
+  // The file alone (relative tokenFile resolved against it).
+  const fromFile = await drydock(t, ['--config', file, 'zones'], { DRYDOCK_ADDRESS: '', DRYDOCK_TOKEN: '' });
+  t.is(fromFile.code, 0, fromFile.stderr);
+  // The environment beats the file.
+  const envWins = await drydock(t, ['zones'], { DRYDOCK_CONFIG: file, DRYDOCK_TOKEN: 'wrong' });
+  t.is(envWins.code, 5);
+  // A flag beats both.
+  const flagWins = await drydock(t, ['--token', ADMIN_TOKEN, 'zones'], { DRYDOCK_CONFIG: file, DRYDOCK_TOKEN: 'wrong' });
+  t.is(flagWins.code, 0, flagWins.stderr);
+  // The default file under $HOME/.config is read when nothing else is given.
+  const homeCfg = path.join(t.context.home, '.config', 'drydock');
+  (await import('node:fs')).mkdirSync(homeCfg, { recursive: true });
+  writeFileSync(path.join(homeCfg, 'cli.yaml'), `address: ${t.context.address}\ntoken: ${ADMIN_TOKEN}\n`);
+  t.teardown(() => rmSync(path.join(t.context.home, '.config'), { recursive: true, force: true }));
+  const fromHome = await drydock(t, ['zones'], { DRYDOCK_ADDRESS: '', DRYDOCK_TOKEN: '' });
+  t.is(fromHome.code, 0, fromHome.stderr);
+});
+
+test.serial('unreachable coordinator: exit 6 with the address in the advice', async (t) => {
+  const r = await drydock(t, ['hosts'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
+  t.is(r.code, 6);
+  t.is(r.stderr, 'drydock: cannot reach the coordinator at 127.0.0.1:9 (ECONNREFUSED) — is the coordinator running and listening at 127.0.0.1:9? Set --address or DRYDOCK_ADDRESS\n');
+});
+
+test.serial('usage errors: exit 2, one line', async (t) => {
+  const unknown = await drydock(t, ['hosts', '--bogus']);
+  t.is(unknown.code, 2);
+  t.is(unknown.stderr, "drydock: unknown option '--bogus' — see 'drydock --help' or '<command> --help'\n");
+  const missingArg = await drydock(t, ['host', 'show']);
+  t.is(missingArg.code, 2);
+  const group = await drydock(t, ['zone']);
+  t.is(group.code, 2);
+  const help = await drydock(t, ['--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /Exit codes: 0 ok/);
+});
+
+test.serial('snapshot -o FILE, then plan --snapshot FILE --host h1 offline', async (t) => {
+  const file = path.join(t.context.dir, 'snap.json');
+  const r = await drydock(t, ['snapshot', '-o', file]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /wrote .*snap\.json: 1 zone\(s\), 3 host\(s\), 3 server\(s\)/);
+  t.true(existsSync(file));
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as { kind: string; hosts: Array<{ id: string; zoneId: string }>; servers: Array<{ name: string; hostId: string }> };
+  t.is(snap.kind, 'drydock.inventory-snapshot');
+  t.deepEqual(snap.hosts.map((h) => [h.id, h.zoneId]), [['h1', 'z1'], ['h2', 'z1'], ['h3', 'z1']]);
+  t.deepEqual(snap.servers.map((s) => s.name).sort(), ['db-1', 'idle-1', 'web-1']);
+
+  // Offline: the coordinator address is wrong on purpose.
+  const plan = await drydock(t, ['plan', '--snapshot', file, '--host', 'h1'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
+  t.is(plan.code, 0, plan.stderr);
+  t.regex(plan.stdout, /^Maintenance plan for host h1 \(zone z1\)/);
+  t.regex(plan.stdout, /^db-1\s+live\s+h[23]/m);
+  t.regex(plan.stdout, /^web-1\s+live\s+h[23]/m);
+  t.regex(plan.stdout, /^idle-1\s+cold\s+h[23]/m);
+  t.regex(plan.stdout, /Result: runnable/);
+
+  const pj = await drydock(t, ['--json', 'plan', '--snapshot', file, '--host', 'h1'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
+  t.is(pj.code, 0, pj.stderr);
+  const p = JSON.parse(pj.stdout) as { host_id: string; servers: Array<{ server_name: string; action: string; target_host_id: string }> };
+  t.is(p.host_id, 'h1');
+  t.deepEqual(p.servers.map((s) => s.server_name).sort(), ['db-1', 'idle-1', 'web-1']);
+  t.true(p.servers.every((s) => s.target_host_id === 'h2' || s.target_host_id === 'h3'));
+
+  const unknownHost = await drydock(t, ['plan', '--snapshot', file, '--host', 'h9']);
+  t.is(unknownHost.code, 4);
+  t.regex(unknownHost.stderr, /pick one of: h1, h2, h3/);
+  const stdout = await drydock(t, ['snapshot']);
+  t.is(stdout.code, 0);
+  t.is((JSON.parse(stdout.stdout) as { kind: string }).kind, 'drydock.inventory-snapshot');
+});
