@@ -125,6 +125,18 @@ test('dumpxml of a shut-off host-model guest: empty metadata, read-only empty cd
   t.like(d.disks[1], { target: 'hdc', device: 'cdrom', path: '', readonly: true });
 });
 
+test('dumpxml of a running host-model guest: libvirt shows the expanded CPU (what a target must offer)', (t) => {
+  const d = parseDomainXml(fx('dumpxml-running-hostmodel.xml'));
+  t.is(d.vcpus, 2);
+  t.false(d.hotMigration);
+  t.true(d.hasDrydockMetadata);
+  t.is(d.cpu.mode, 'custom');
+  t.is(d.cpu.model, 'EPYC');
+  t.true(d.cpu.features.includes('npt'));
+  t.false(d.cpu.features.includes('vme'), 'disabled features are not listed as features');
+  t.true(d.cpu.xml.includes(`<vendor>AMD</vendor>`));
+});
+
 test('dumpxml: metadata found by namespace whatever the prefix; other metadata ignored', (t) => {
   const xml = `<domain type='kvm'><name>a</name><uuid>AAAAAAAA-1111-4111-8111-111111111111</uuid>
     <metadata><other:x xmlns:other="urn:x" smart="true"/><dd:server xmlns:dd="https://drydock.dev/xmlns/server/1" hot_migration="false" smart="true"/></metadata>
