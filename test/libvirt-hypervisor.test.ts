@@ -2,7 +2,7 @@
 // (scripts/lab). Each hypervisor runs virsh inside its host's namespaces
 // with qemu:///system, as the agent does in production.
 import anyTest, { type TestFn } from 'ava';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
 import { LibvirtHypervisor } from '../agent/hypervisor/libvirt.ts';
@@ -368,14 +368,53 @@ test.serial('events: the stream survives a libvirtd restart (virsh event restart
   t.true(lifecycle().length > 0, JSON.stringify(seen.slice(-5)));
 });
 
-test.serial('events: the stream ends promptly when its signal aborts', async (t) => {
+/** Our own child processes running `virsh ... event` (read from /proc; nothing is killed here). */
+function eventChildren(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('event') && argv.includes('--loop')) out.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+test.serial('events: the stream ends promptly when its signal aborts, its virsh child gone', async (t) => {
   const { hv1 } = t.context;
+  const before = eventChildren().length;
   const ac = new AbortController();
   const it = hv1.events(ac.signal)[Symbol.asyncIterator]();
   const next = it.next();
   await new Promise((r) => setTimeout(r, 300));
+  t.is(eventChildren().length, before + 1, 'one virsh event child while streaming');
   const t0 = Date.now();
   ac.abort();
   t.deepEqual(await next, { done: true, value: undefined });
   t.true(Date.now() - t0 < 2000);
+  for (let i = 0; i < 20 && eventChildren().length > before; i++) await new Promise((r) => setTimeout(r, 50));
+  t.is(eventChildren().length, before, 'no child left behind');
+
+  // Leaving a for-await loop (break) without aborting ends the child too.
+  const { lab, h1 } = t.context;
+  const g = await lab.defineGuest(h1, { name: 'ddlv-brk', memoryMiB: 96, fillMiB: 0, start: false });
+  const ac2 = new AbortController();
+  t.context.streams.push(ac2);
+  const got = (async () => {
+    for await (const e of hv1.events(ac2.signal)) if (e.name === g.name) return e;
+    return undefined;
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(eventChildren().length, before + 1);
+  await hv1.start(g.uuid);
+  t.is((await got)?.event, 'lifecycle');
+  for (let i = 0; i < 20 && eventChildren().length > before; i++) await new Promise((r) => setTimeout(r, 50));
+  t.is(eventChildren().length, before, 'no child left behind after break');
+  await hv1.destroy(g.uuid);
 });
