@@ -74,17 +74,25 @@ function fit(s: string, width: number): string {
   return s + ' '.repeat(width - w);
 }
 
-/** One bar per server plus an overall bar, redrawn in place by cli-progress. */
+/**
+ * One bar per server plus an overall bar, redrawn in place by cli-progress.
+ * A terminal only redraws what fits on it: with more servers than rows,
+ * only started servers get a bar, and finished ones give their bar up (as
+ * one line printed above the bars) when room is needed.
+ */
 class BarsRenderer implements Renderer {
   readonly #multi: cliProgress.MultiBar;
   readonly #overall: cliProgress.SingleBar;
   readonly #bars = new Map<string, cliProgress.SingleBar>();
+  readonly #maxBars: number;
   #nameWidth = 12;
   #timer: NodeJS.Timeout;
   #view: OperationViewState;
 
   constructor(out: NodeJS.WriteStream, view: OperationViewState) {
     this.#view = view;
+    // Rows for the overall bar, a logged line or two, and the prompt.
+    this.#maxBars = Math.max(3, (out.rows || 24) - 5);
     this.#multi = new cliProgress.MultiBar(
       {
         stream: out,
@@ -102,6 +110,7 @@ class BarsRenderer implements Renderer {
       },
       cliProgress.Presets.shades_classic,
     );
+    for (const step of view.steps.values()) this.#nameWidth = Math.max(this.#nameWidth, Math.min(24, textWidth(stepName(step))));
     this.#overall = this.#multi.create(Math.max(1, view.total), 0, this.#overallPayload(view));
     for (const step of view.steps.values()) this.#step(step);
     this.#render(view);
@@ -142,8 +151,27 @@ class BarsRenderer implements Renderer {
       bar.update(stepPercent(step), this.#stepPayload(step));
       return;
     }
-    this.#nameWidth = Math.max(this.#nameWidth, Math.min(24, textWidth(stepName(step))));
+    const crowded = this.#view.steps.size > this.#maxBars;
+    // Crowded: the queue is the overall bar's "done/total"; bars are for servers that started.
+    if (crowded && step.phase === 'STEP_PHASE_PENDING') return;
+    if (this.#bars.size >= this.#maxBars) this.#retireFinished();
+    if (stepFinished(step) && crowded) {
+      this.#multi.log(`${eventClock()} ${stepName(step)} ${actionLabel(step)}${step.target_host_id ? ` -> ${step.target_host_id}` : ''} ${phaseLabel(step)}\n`);
+      return;
+    }
     this.#bars.set(step.server_uuid, this.#multi.create(100, stepPercent(step), this.#stepPayload(step)));
+  }
+
+  /** Frees rows: finished servers' bars become a printed line. */
+  #retireFinished(): void {
+    for (const [uuid, bar] of this.#bars) {
+      const step = this.#view.steps.get(uuid);
+      if (!step || !stepFinished(step)) continue;
+      this.#multi.remove(bar);
+      this.#bars.delete(uuid);
+      this.#multi.log(`${eventClock()} ${stepName(step)} ${actionLabel(step)}${step.target_host_id ? ` -> ${step.target_host_id}` : ''} ${phaseLabel(step)}${step.error ? `: ${step.error}` : ''}\n`);
+      if (this.#bars.size < this.#maxBars) return;
+    }
   }
 
   #render(view: OperationViewState): void {
@@ -156,15 +184,21 @@ class BarsRenderer implements Renderer {
     this.#view = view;
     const step = ev.step?.server_uuid ? view.steps.get(ev.step.server_uuid) : undefined;
     if (step) this.#step(step);
-    if (ev.type === 'message' && ev.message) this.#multi.log(`${new Date(ev.at_ms || Date.now()).toISOString().slice(11, 19)} ${ev.message}\n`);
+    if (ev.type === 'message' && ev.message) this.#multi.log(`${eventClock(ev.at_ms)} ${ev.message}\n`);
     this.#render(view);
   }
 
   stop(): void {
     clearInterval(this.#timer);
     this.#render(this.#view);
+    // MultiBar.stop() drops lines still waiting in its log buffer: flush them.
+    this.#multi.update();
     this.#multi.stop();
   }
+}
+
+function eventClock(atMs?: number): string {
+  return new Date(atMs || Date.now()).toISOString().slice(11, 19);
 }
 
 export interface FollowResult {

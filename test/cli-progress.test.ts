@@ -21,18 +21,19 @@ const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
 const GiB = 1024 ** 3;
 
 /**
- * Runs argv[2:] on a new pseudo-terminal of 160x40 and copies everything it
- * writes to stdout. When argv[1] is not empty, sends Ctrl-C (through the
- * terminal, as a person would) once that text has appeared. Exits with the
- * child's exit code (128+signal if killed).
+ * Runs argv[3:] on a new pseudo-terminal of 160 columns and argv[2] rows and
+ * copies everything it writes to stdout. When argv[1] is not empty, sends
+ * Ctrl-C (through the terminal, as a person would) once that text has
+ * appeared. Exits with the child's exit code (128+signal if killed).
  */
 const PTY_RUNNER = `
 import fcntl, os, pty, select, struct, sys, termios
 marker = sys.argv[1].encode()
-cmd = sys.argv[2:]
+rows = int(sys.argv[2])
+cmd = sys.argv[3:]
 pid, fd = pty.fork()
 if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 160, 0, 0))
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, 160, 0, 0))
     os.execvp(cmd[0], cmd)
 seen = b''
 sent = False
@@ -74,7 +75,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutM
 /** The CLI on a pipe. */
 const drydock = (args: string[]) => run(process.execPath, [DRYDOCK, ...args]);
 /** The CLI on a pseudo-terminal (stderr goes to the same terminal). */
-const drydockTty = (marker: string, args: string[]) => run('python3', ['-c', PTY_RUNNER, marker, process.execPath, DRYDOCK, ...args]);
+const drydockTty = (marker: string, args: string[], rows = 40) => run('python3', ['-c', PTY_RUNNER, marker, String(rows), process.execPath, DRYDOCK, ...args]);
 
 // ------------------------------------------------------------ scripted server
 
@@ -93,10 +94,19 @@ const SERVERS: Array<[string, string, string]> = [
   ['11111111-0000-4000-8000-000000000003', 'cache-1', 'h2'],
 ];
 
+/** A drain bigger than a small terminal. */
+const MANY: Array<[string, string, string]> = Array.from({ length: 12 }, (_, i) => [
+  `22222222-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+  `vm-${String(i + 1).padStart(2, '0')}`,
+  i % 2 ? 'h3' : 'h2',
+]);
+
+const serversOf = (id: string) => (id === 'op-many' ? MANY : SERVERS);
+
 function operation(id: string): Operation {
   return {
     id, kind: 'OPERATION_KIND_ENABLE_MAINTENANCE', host_id: 'h1', state: 'OPERATION_STATE_RUNNING', reason: '',
-    steps: SERVERS.map(([u, n]) => step(u, n)), done: 0, total: SERVERS.length, stop_unmigratable: false,
+    steps: serversOf(id).map(([u, n]) => step(u, n)), done: 0, total: serversOf(id).length, stop_unmigratable: false,
     requested_by: 'test', created_at_ms: Date.now(), updated_at_ms: Date.now(), finished_at_ms: 0, moved_away: [], stage: '', last_event_seq: 0,
   };
 }
@@ -106,7 +116,8 @@ function drainEvents(id: string, finish: boolean): OperationEvent__Input[] {
   const out: OperationEvent__Input[] = [];
   let seq = 1;
   const t0 = Date.now();
-  SERVERS.forEach(([uuid, name, target], i) => {
+  const servers = serversOf(id);
+  servers.forEach(([uuid, name, target], i) => {
     const base = { server_uuid: uuid, server_name: name, target_host_id: target, started_at_ms: t0 + i * 1000 };
     out.push({ operation_id: id, seq: seq++, type: 'step', step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, bytes_total: 2 * GiB }) });
     for (const pct of [25, 50, 75]) {
@@ -115,10 +126,10 @@ function drainEvents(id: string, finish: boolean): OperationEvent__Input[] {
         step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, percent: pct, bytes_processed: (pct / 100) * 2 * GiB, bytes_total: 2 * GiB, bandwidth_bps: 200 * 1024 ** 2, eta_seconds: (100 - pct) / 10 }),
       });
     }
-    out.push({ operation_id: id, seq: seq++, type: 'step', done: i + 1, total: SERVERS.length, step: step(uuid, name, { ...base, phase: 'STEP_PHASE_DONE', percent: 100, bytes_processed: 2 * GiB, bytes_total: 2 * GiB, finished_at_ms: t0 + i * 1000 + 900 }) });
+    out.push({ operation_id: id, seq: seq++, type: 'step', done: i + 1, total: servers.length, step: step(uuid, name, { ...base, phase: 'STEP_PHASE_DONE', percent: 100, bytes_processed: 2 * GiB, bytes_total: 2 * GiB, finished_at_ms: t0 + i * 1000 + 900 }) });
   });
   out.push({ operation_id: id, seq: seq++, type: 'message', message: 'all servers moved; host h1 is in maintenance' });
-  if (finish) out.push({ operation_id: id, seq: seq++, type: 'state', state: 'OPERATION_STATE_SUCCEEDED', done: 3, total: 3 });
+  if (finish) out.push({ operation_id: id, seq: seq++, type: 'state', state: 'OPERATION_STATE_SUCCEEDED', done: servers.length, total: servers.length });
   return out.map((e) => ({ at_ms: Date.now(), ...e }));
 }
 
@@ -133,7 +144,7 @@ interface Scripted {
 /** op-done streams a whole drain and ends; op-hang* streams one server's start and stays open. */
 async function startScriptedAdmin(): Promise<Scripted> {
   const state: Omit<Scripted, 'server' | 'address'> = { cancelCalls: [], watchCancelled: new Map() };
-  const known = (id: string) => id === 'op-done' || id.startsWith('op-hang');
+  const known = (id: string) => id === 'op-done' || id === 'op-many' || id.startsWith('op-hang');
   const notFound = (id: string) => ({ code: grpc.status.NOT_FOUND, details: `operation ${JSON.stringify(id)} not found` });
   const server = await startGrpcServer({
     address: '127.0.0.1:0',
@@ -163,7 +174,7 @@ async function startScriptedAdmin(): Promise<Scripted> {
           if (cancelled) return;
           if (Number(ev.seq) < call.request.from_seq) continue;
           call.write(ev);
-          await sleep(60);
+          await sleep(id === 'op-many' ? 15 : 60);
         }
         if (id.startsWith('op-hang')) {
           // Stays open like a running operation until the client goes away.
@@ -267,4 +278,19 @@ test('ops watch of an unknown operation: one line, exit 4', async (t) => {
   const r = await drydock(['--address', t.context.admin.address, 'ops', 'watch', 'op-nope']);
   t.is(r.code, 4);
   t.is(r.stderr, `drydock: operation "op-nope" not found — check the id; 'drydock ops list' lists them\n`);
+});
+
+test('a drain larger than the terminal: started servers get bars, finished ones become lines', async (t) => {
+  const r = await drydockTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-many'], 10);
+  t.is(r.code, 0, r.stdout);
+  // 10 rows leave room for 5 bars: the early finishers were printed as lines.
+  // Every server is either a printed line or a bar on the last frame; none is lost.
+  const lines = r.stdout.match(/\d\d:\d\d:\d\d vm-\d\d live-migrate -> h\d done\r?\n/g) ?? [];
+  t.true(lines.length >= 12 - 5, lines.join(''));
+  const lastFrame = r.stdout.slice(r.stdout.lastIndexOf('overall'));
+  const barred = MANY.map(([, n]) => n).filter((n) => lastFrame.includes(n));
+  const logged = MANY.map(([, n]) => n).filter((n) => lines.some((l) => l.includes(`${n} `)));
+  t.deepEqual([...new Set([...logged, ...barred])].sort(), MANY.map(([, n]) => n));
+  t.regex(r.stdout, /12\/12 servers/);
+  t.regex(r.stdout, /operation op-many succeeded: enable-maintenance of h1, 12\/12 servers done/);
 });
