@@ -95,6 +95,11 @@ export class MaintenanceEngine {
     this.wake?.();
   }
 
+  /** Reservations of running migrations (for plans made on this instance). */
+  reservations(): Reservations {
+    return this.ctx.reservations;
+  }
+
   /** Operation ids with a worker on this instance (tests, metrics). */
   running(): string[] {
     return [...this.workers.keys()];

@@ -4,7 +4,7 @@
 // follow live. An event's `seq` is its stream sequence: unique and ordered
 // across leaders without a counter of our own.
 import {
-  DeliverPolicy,
+  consumerOpts,
   RetentionPolicy,
   StorageType,
   type JetStreamClient,
@@ -46,9 +46,10 @@ export class OperationEventLog {
     private readonly retry: RetryPolicy,
   ) {}
 
-  static async open(nc: NatsConnection, opts: { replicas: number; retry: RetryPolicy; timeoutMs?: number }): Promise<OperationEventLog> {
+  static async open(nc: NatsConnection | JetStreamClient, opts: { replicas: number; retry: RetryPolicy; timeoutMs?: number }): Promise<OperationEventLog> {
     const timeout = opts.timeoutMs ?? 5000;
-    const jsm = await nc.jetstreamManager({ timeout });
+    const js = 'jetstreamManager' in nc && 'publish' in nc && 'views' in nc ? (nc as JetStreamClient) : (nc as NatsConnection).jetstream({ timeout });
+    const jsm = await js.jetstreamManager();
     await retryTransient('open operation event stream', async () => {
       try {
         await jsm.streams.info(streams.opEvents.name);
@@ -65,7 +66,7 @@ export class OperationEventLog {
         });
       }
     }, opts.retry);
-    return new OperationEventLog(nc.jetstream({ timeout }), jsm, opts.retry);
+    return new OperationEventLog(js, jsm, opts.retry);
   }
 
   /** Appends an event durably; returns its sequence. */
@@ -95,23 +96,24 @@ export class OperationEventLog {
    * could be written (the caller checks the record).
    */
   async *watch(operationId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
-    const consumer = await this.js.consumers.get(streams.opEvents.name, {
-      filterSubjects: [subjects.opEvents(operationId)],
-      ...(fromSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : { deliver_policy: DeliverPolicy.All }),
-    });
-    const messages = await consumer.consume();
-    const stop = () => void messages.close();
+    // A push-based ordered consumer: flow-controlled, recreated by the client
+    // on gaps, ephemeral (nothing to clean up on the server). The pull-based
+    // ordered consumer of nats.js needs a newer server than Debian 12's 2.9.
+    const opts = consumerOpts().orderedConsumer();
+    if (fromSeq > 0) opts.startSequence(fromSeq);
+    else opts.deliverAll();
+    const sub = await this.js.subscribe(subjects.opEvents(operationId), opts);
+    const stop = () => sub.unsubscribe();
     signal.addEventListener('abort', stop, { once: true });
     try {
-      for await (const m of messages) {
+      for await (const m of sub) {
         const ev: OperationEvent = { ...(JSON.parse(dec.decode(m.data)) as OperationEventBody), seq: m.seq };
         yield ev;
         if (ev.type === 'state' && TERMINAL_EVENT_STATES.has(ev.state)) return;
       }
     } finally {
       signal.removeEventListener('abort', stop);
-      await messages.close();
-      await consumer.delete().catch(() => undefined);
+      sub.unsubscribe();
     }
   }
 

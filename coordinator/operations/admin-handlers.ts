@@ -1,0 +1,54 @@
+// The admin API's maintenance and operation methods over MaintenanceService.
+// Registered after the coordinator's default groups, replacing their stubs.
+import { assertId } from '../../common/names.ts';
+import { InvalidArgumentError } from '../../common/errors.ts';
+import type { HandlerGroup } from '../admin/context.ts';
+import type { PlanMaintenanceRequest } from '../../common/generated/drydock/admin/v1/PlanMaintenanceRequest.ts';
+import type { EnableMaintenanceRequest } from '../../common/generated/drydock/admin/v1/EnableMaintenanceRequest.ts';
+import type { DisableMaintenanceRequest } from '../../common/generated/drydock/admin/v1/DisableMaintenanceRequest.ts';
+import type { ReturnServersRequest } from '../../common/generated/drydock/admin/v1/ReturnServersRequest.ts';
+import type { GetOperationRequest } from '../../common/generated/drydock/admin/v1/GetOperationRequest.ts';
+import type { ListOperationsRequest } from '../../common/generated/drydock/admin/v1/ListOperationsRequest.ts';
+import type { WatchOperationRequest } from '../../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
+import type { CancelOperationRequest } from '../../common/generated/drydock/admin/v1/CancelOperationRequest.ts';
+import { assertUuid } from '../../common/names.ts';
+import type { MaintenanceService } from './service.ts';
+import { eventToProto, operationToProto, planToProto } from './convert.ts';
+
+function hostIdOf(v: string): string {
+  if (!v) throw new InvalidArgumentError('host_id', 'required');
+  return assertId('host_id', v);
+}
+
+function opIdOf(v: string): string {
+  if (!v) throw new InvalidArgumentError('operation_id', 'required');
+  return assertId('operation_id', v);
+}
+
+export function maintenanceHandlers(svc: MaintenanceService): HandlerGroup {
+  return {
+    unary: {
+      PlanMaintenance: async (req: PlanMaintenanceRequest) => planToProto(await svc.plan(hostIdOf(req.host_id), false)),
+      EnableMaintenance: async (req: EnableMaintenanceRequest, ctx) =>
+        operationToProto(await svc.enable(hostIdOf(req.host_id), req.stop_unmigratable, req.confirm, ctx.principal.user)),
+      DisableMaintenance: async (req: DisableMaintenanceRequest, ctx) =>
+        operationToProto(await svc.disable(hostIdOf(req.host_id), req.skip_reboot, ctx.principal.user)),
+      ReturnServers: async (req: ReturnServersRequest, ctx) => {
+        const uuids = req.server_uuids.map((u, i) => assertUuid(`server_uuids[${i}]`, u));
+        return operationToProto(await svc.returnServers(hostIdOf(req.host_id), uuids, ctx.principal.user));
+      },
+      GetOperation: async (req: GetOperationRequest) => operationToProto(await svc.get(opIdOf(req.operation_id))),
+      ListOperations: async (req: ListOperationsRequest) => {
+        if (req.host_id) assertId('host_id', req.host_id);
+        const ops = await svc.list({ hostId: req.host_id, activeOnly: req.active_only, limit: req.limit });
+        return { operations: ops.map((o) => operationToProto(o)) };
+      },
+      CancelOperation: async (req: CancelOperationRequest) => operationToProto(await svc.cancel(opIdOf(req.operation_id), req.reason.slice(0, 500))),
+    },
+    stream: {
+      WatchOperation: async (req: WatchOperationRequest, ctx, send) => {
+        for await (const ev of svc.watch(opIdOf(req.operation_id), Number(req.from_seq) || 0, ctx.signal)) send(eventToProto(ev));
+      },
+    },
+  };
+}

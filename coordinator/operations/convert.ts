@@ -1,0 +1,120 @@
+// Operation records, events and plans → admin proto messages (one place).
+import type { Operation__Input } from '../../common/generated/drydock/admin/v1/Operation.ts';
+import type { OperationEvent__Input } from '../../common/generated/drydock/admin/v1/OperationEvent.ts';
+import type { ServerStep__Input } from '../../common/generated/drydock/admin/v1/ServerStep.ts';
+import type { Plan__Input } from '../../common/generated/drydock/admin/v1/Plan.ts';
+import type { PlannedServer__Input } from '../../common/generated/drydock/admin/v1/PlannedServer.ts';
+import type { OperationState as ProtoOpState } from '../../common/generated/drydock/admin/v1/OperationState.ts';
+import type { Plan, PlannedServer } from '../planner/types.ts';
+import type { OperationEvent } from './events.ts';
+import type { OperationKind, OperationRecord, OperationState, StepAction, StepRecord } from './types.ts';
+
+const KIND: Record<OperationKind, Operation__Input['kind']> = {
+  enable_maintenance: 'OPERATION_KIND_ENABLE_MAINTENANCE',
+  disable_maintenance: 'OPERATION_KIND_DISABLE_MAINTENANCE',
+  return_servers: 'OPERATION_KIND_RETURN_SERVERS',
+};
+
+export const opStateToProto = (s: OperationState): ProtoOpState => `OPERATION_STATE_${s.toUpperCase()}` as ProtoOpState;
+
+const ACTION: Record<StepAction, ServerStep__Input['action']> = {
+  live: 'SERVER_ACTION_LIVE_MIGRATE',
+  cold: 'SERVER_ACTION_COLD_MIGRATE',
+  stop: 'SERVER_ACTION_STOP',
+  none: 'SERVER_ACTION_NONE',
+};
+
+export function stepToProto(s: StepRecord): ServerStep__Input {
+  return {
+    server_uuid: s.serverUuid,
+    server_name: s.serverName,
+    action: ACTION[s.action],
+    phase: `STEP_PHASE_${s.phase.toUpperCase()}` as ServerStep__Input['phase'],
+    source_host_id: s.sourceHostId,
+    target_host_id: s.targetHostId,
+    migration_id: s.migrationId,
+    attempt: s.attempt,
+    tried_targets: s.triedTargets,
+    percent: s.percent,
+    bytes_processed: s.bytesProcessed,
+    bytes_total: s.bytesTotal,
+    bandwidth_bps: s.bandwidthBps,
+    eta_seconds: s.etaSeconds,
+    was_running: s.wasRunning,
+    error: s.error,
+    started_at_ms: s.startedAtMs,
+    finished_at_ms: s.finishedAtMs,
+    reason: s.reason,
+  };
+}
+
+export function operationToProto(op: OperationRecord, lastEventSeq = op.lastEventSeq): Operation__Input {
+  const done = op.steps.filter((s) => ['done', 'failed', 'skipped', 'cancelled'].includes(s.phase)).length;
+  return {
+    id: op.id,
+    kind: KIND[op.kind],
+    host_id: op.hostId,
+    state: opStateToProto(op.state),
+    reason: op.reason,
+    steps: op.steps.map(stepToProto),
+    done,
+    total: op.steps.length,
+    stop_unmigratable: op.stopUnmigratable,
+    requested_by: op.requestedBy,
+    created_at_ms: op.createdAtMs,
+    updated_at_ms: op.updatedAtMs,
+    finished_at_ms: op.finishedAtMs,
+    moved_away: op.movedAway.map((m) => ({ server_uuid: m.serverUuid, server_name: m.serverName, to_host_id: m.toHostId, was_running: m.wasRunning })),
+    stage: op.stage,
+    last_event_seq: lastEventSeq,
+  };
+}
+
+export function eventToProto(ev: OperationEvent): OperationEvent__Input {
+  return {
+    operation_id: ev.operationId,
+    seq: ev.seq,
+    at_ms: ev.atMs,
+    type: ev.type,
+    state: opStateToProto(ev.state),
+    ...(ev.step ? { step: stepToProto(ev.step) } : {}),
+    message: ev.message,
+    done: ev.done,
+    total: ev.total,
+    stage: ev.stage,
+  };
+}
+
+function plannedToProto(p: PlannedServer): PlannedServer__Input {
+  return {
+    server_uuid: p.serverUuid,
+    server_name: p.serverName,
+    action: `SERVER_ACTION_${p.action}` as PlannedServer__Input['action'],
+    target_host_id: p.targetHostId,
+    reason: p.reason,
+    memory_bytes: p.memoryBytes,
+    local_disk_bytes: p.localDiskBytes,
+    was_running: p.wasRunning,
+    candidates: p.candidates.map((c) => ({
+      host_id: c.hostId,
+      eligible: c.eligible,
+      checks: c.checks.map((r) => ({ check: r.check, verdict: r.verdict, reason: r.reason })),
+      memory_free_after_bytes: c.memoryFreeAfterBytes,
+    })),
+    estimated_seconds: p.estimatedSeconds,
+  };
+}
+
+export function planToProto(plan: Plan): Plan__Input {
+  return {
+    host_id: plan.hostId,
+    zone_id: plan.zoneId,
+    servers: plan.servers.map(plannedToProto),
+    blockers: plan.blockers.map(plannedToProto),
+    refusals: plan.refusals.map((r) => r.message),
+    warnings: plan.warnings,
+    estimated_seconds: plan.estimatedSeconds,
+    assumed_bandwidth_bps: plan.assumedBandwidthBps,
+    planned_at_ms: plan.plannedAtMs,
+  };
+}

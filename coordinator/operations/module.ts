@@ -1,0 +1,84 @@
+// Plugs the maintenance engine into a coordinator instance: the admin
+// handler groups (replacing the stubs) and the engine, started before the
+// admin server serves. Every instance answers reads; only the leader's
+// engine runs operations.
+import type { AdminDeps, HandlerGroup } from '../admin/context.ts';
+import { Repository } from '../store/repository.ts';
+import type { CpuCompatibleFn } from '../planner/types.ts';
+import { OperationEventLog } from './events.ts';
+import { OperationStore } from './op-store.ts';
+import { MaintenanceEngine } from './engine.ts';
+import { MaintenanceService } from './service.ts';
+import { maintenanceHandlers } from './admin-handlers.ts';
+import type { OperationRecord } from './types.ts';
+
+export interface MaintenanceModuleOptions {
+  pollIntervalMs?: number;
+  rebootTimeoutMs?: number;
+  settlePauseOverrideS?: number;
+  /** Zone CPU: compatibility for placement and the host-returned hook. */
+  cpuCompatible?: (deps: AdminDeps) => () => CpuCompatibleFn | undefined;
+  onHostReturned?: (deps: AdminDeps) => (hostId: string, operationId: string) => Promise<void>;
+}
+
+export interface MaintenanceModule {
+  handlerGroups: (deps: AdminDeps) => HandlerGroup[];
+  beforeServe: (deps: AdminDeps) => Promise<void>;
+  /** Available after beforeServe. */
+  engine(): MaintenanceEngine;
+  service(): MaintenanceService;
+  stop(): Promise<void>;
+}
+
+export function maintenanceModule(opts: MaintenanceModuleOptions = {}): MaintenanceModule {
+  let engine: MaintenanceEngine | null = null;
+  let service: MaintenanceService | null = null;
+  return {
+    beforeServe: async (deps) => {
+      const replicas = (await deps.store.kvs.operations.status()).replicas || 1;
+      const events = await OperationEventLog.open(deps.store.js, { replicas, retry: deps.store.retry });
+      const ops = new OperationStore(new Repository<OperationRecord>(deps.store.kvs.operations, 'operation', deps.store.retry), events);
+      const cpuCompatible = opts.cpuCompatible?.(deps);
+      engine = new MaintenanceEngine({
+        ops,
+        hosts: deps.store.hosts,
+        servers: deps.store.servers,
+        inventory: deps.inventory,
+        agents: deps.agents,
+        leader: deps.leader,
+        logger: deps.logger,
+        pollIntervalMs: opts.pollIntervalMs ?? 1000,
+        rebootTimeoutMs: opts.rebootTimeoutMs ?? 15 * 60_000,
+        ...(opts.settlePauseOverrideS !== undefined ? { settlePauseOverrideS: opts.settlePauseOverrideS } : {}),
+        ...(cpuCompatible ? { cpuCompatible } : {}),
+        ...(opts.onHostReturned ? { onHostReturned: opts.onHostReturned(deps) } : {}),
+      });
+      const e = engine;
+      service = new MaintenanceService({
+        ops,
+        hosts: deps.store.hosts,
+        snapshot: (signal) => deps.inventory.snapshot(signal),
+        reservations: () => e.reservations(),
+        ...(cpuCompatible ? { cpuCompatible } : {}),
+        kick: () => e.kick(),
+      });
+      engine.start();
+    },
+    handlerGroups: () => {
+      if (!service) throw new Error('maintenance module: beforeServe must run first');
+      return [maintenanceHandlers(service)];
+    },
+    engine: () => {
+      if (!engine) throw new Error('maintenance module not started');
+      return engine;
+    },
+    service: () => {
+      if (!service) throw new Error('maintenance module not started');
+      return service;
+    },
+    stop: async () => {
+      await engine?.stop();
+    },
+  };
+}
+

@@ -1,0 +1,101 @@
+// A whole drydock on one machine for maintenance tests: a real nats-server,
+// N sim agents (real gRPC servers + NATS clients in this process), a real
+// coordinator with the maintenance engine, and an admin client with a token
+// holding every permission.
+import { writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
+import { startSimAgents, type SimAgents, type SimAgentsOptions } from '../../agent/sim-cluster.ts';
+import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
+import { maintenanceModule, type MaintenanceModule, type MaintenanceModuleOptions } from '../../coordinator/operations/module.ts';
+import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
+import { PERMISSIONS } from '../../coordinator/auth/permissions.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from './coordinator.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface World {
+  dir: string;
+  nats: NatsNode;
+  sims: SimAgents;
+  coordinator: Coordinator;
+  maintenance: MaintenanceModule;
+  admin: TestAdminClient;
+  call<T = any>(method: string, req: object): Promise<T>;
+  /** Starts a second coordinator instance on the same NATS. */
+  startCoordinator(id: string): Promise<{ coordinator: Coordinator; maintenance: MaintenanceModule; admin: TestAdminClient }>;
+  /** Restarts the first coordinator (after its stop). */
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  hosts: number;
+  sim?: Partial<SimAgentsOptions>;
+  maintenance?: MaintenanceModuleOptions;
+  offlineAfter?: string;
+  reconcileInterval?: string;
+}
+
+export function writeTokenFile(dir: string): string {
+  const file = path.join(dir, 'users.yaml');
+  writeFileSync(file, `users:\n  admin:\n    tokenSha256: ${hashTokenSha256(ADMIN_TOKEN)}\n    permissions: [${PERMISSIONS.map((p) => JSON.stringify(p)).join(', ')}]\n`);
+  return file;
+}
+
+export async function startWorld(o: WorldOptions): Promise<World> {
+  const dir = tempDir('world');
+  const cleanup: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => undefined);
+  };
+  try {
+    const nats = await startNatsServer({ dir: path.join(dir, 'nats') });
+    cleanup.push(() => nats.stop());
+    const sims = await startSimAgents({ count: o.hosts, natsUrl: nats.url, heartbeatIntervalMs: 500, ...o.sim });
+    cleanup.push(() => sims.stop());
+    const tokenFile = writeTokenFile(dir);
+    const instances: { c: Coordinator; m: MaintenanceModule; a: TestAdminClient }[] = [];
+    const launch = async (id: string) => {
+      const m = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, ...o.maintenance });
+      const c = await startCoordinator(
+        testConfig({ id, natsServers: [nats.url], tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' }),
+        { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
+      );
+      const a = new TestAdminClient(c.port);
+      instances.push({ c, m, a });
+      cleanup.push(async () => {
+        a.close();
+        await m.stop();
+        await c.stop();
+      });
+      return { coordinator: c, maintenance: m, admin: a };
+    };
+    const first = await launch('c1');
+    await waitFor(`${o.hosts} hosts registered`, async () => {
+      const res = await first.admin.call('ListHosts', {}, { token: ADMIN_TOKEN });
+      return res.hosts.length === o.hosts && res.hosts.every((h: { online: boolean }) => h.online);
+    }, 30_000, 200);
+    return {
+      dir,
+      nats,
+      sims,
+      coordinator: first.coordinator,
+      maintenance: first.maintenance,
+      admin: first.admin,
+      call: (method, req) => first.admin.call(method, req, { token: ADMIN_TOKEN, timeoutMs: 20_000 }),
+      startCoordinator: launch,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Polls an operation until it reaches one of `states`. */
+export async function waitForOperation(w: { call: World['call'] }, opId: string, states: string[], timeoutMs = 60_000): Promise<any> {
+  return waitFor(`operation ${opId} in ${states.join('/')}`, async () => {
+    const op = await w.call('GetOperation', { operation_id: opId });
+    return states.includes(op.state) ? op : null;
+  }, timeoutMs, 200);
+}
