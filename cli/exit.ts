@@ -48,6 +48,8 @@ export interface ErrorContext {
   address: string;
   /** Deadline of unary calls in ms, for the DEADLINE_EXCEEDED advice. */
   timeoutMs: number;
+  /** True when the CLI spoke TLS (--ca given). */
+  tls?: boolean;
   /** What to run to list valid ids, e.g. "drydock hosts". */
   listHint?: string;
   /** Advice specific to a FAILED_PRECONDITION of this command. */
@@ -75,9 +77,19 @@ export function describeError(err: unknown, ctx: ErrorContext): Report {
   if (isGrpcError(err)) {
     const typed = fromGrpcError(err);
     let reason = oneLine(typed.message || grpc.status[err.code] || 'error');
-    if (err.code === grpc.status.UNAVAILABLE && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ETIMEDOUT/.test(reason)) {
-      const errno = /\b(E[A-Z]+)\b/.exec(reason)?.[1];
-      reason = `cannot reach the coordinator at ${ctx.address}${errno ? ` (${errno})` : ''}`;
+    if (err.code === grpc.status.UNAVAILABLE) {
+      const tls = /ERR_TLS_\w+\]?:?\s*(.*?)(?:\. Resolution note:.*)?$|(?:SSL|certificate|handshake)\S*\s*(.*?)(?:\. Resolution note:.*)?$/i.exec(reason);
+      if (tls) {
+        const cause = (tls[1] ?? tls[2] ?? '').replace(/:\s*\.?$/, '').trim();
+        return {
+          line: `drydock: TLS handshake with the coordinator at ${ctx.address} failed${cause ? `: ${cause}` : ''} — check --ca (the CA that signed its certificate) and --server-name (a name its certificate carries)`,
+          exitCode: EXIT.UNAVAILABLE,
+        };
+      }
+      if (/No connection established|ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ETIMEDOUT|Failed to connect/.test(reason)) {
+        const errno = /\b(E[A-Z]{3,})\b/.exec(reason)?.[1];
+        reason = `cannot reach the coordinator at ${ctx.address}${errno ? ` (${errno})` : ''}`;
+      }
     }
     const [hint, exitCode] = adviceFor(err.code, reason, ctx);
     return { line: `drydock: ${reason} — ${hint}`, exitCode };
@@ -110,7 +122,7 @@ function adviceFor(code: grpc.status, reason: string, ctx: ErrorContext): [strin
     case grpc.status.UNAVAILABLE:
       return [
         /cannot reach|connect|DNS|resolve/i.test(reason)
-          ? `is the coordinator running and listening at ${ctx.address}? Set --address or DRYDOCK_ADDRESS`
+          ? `is the coordinator running and listening at ${ctx.address}${ctx.tls ? '' : ' without TLS (else pass --ca)'}? Set --address or DRYDOCK_ADDRESS`
           : 'the coordinator (or a service behind it) is unavailable; retry shortly',
         EXIT.UNAVAILABLE,
       ];

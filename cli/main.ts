@@ -4,6 +4,10 @@ import { runCli } from './program.ts';
 import { EXIT } from './exit.ts';
 import { following } from './follow.ts';
 
+// Node's deprecation notices (e.g. grpc-js naming an IP as TLS server name)
+// are for developers; an operator's terminal shows drydock's own lines only.
+process.noDeprecation = true;
+
 const interrupt = new AbortController();
 let interrupted = false;
 process.on('SIGINT', () => {

@@ -76,6 +76,10 @@ export class Ctx {
     return this.#api?.settings.timeoutMs ?? 30_000;
   }
 
+  get tls(): boolean {
+    return Boolean(this.#api?.settings.caFile);
+  }
+
   print(text: string): void {
     this.io.out.write(text.endsWith('\n') ? text : `${text}\n`);
   }
@@ -142,7 +146,7 @@ Reference: docs/cli.md`,
       try {
         result.exitCode = (await fn(ctx, ...(args.slice(0, -1) as A))) ?? EXIT.OK;
       } catch (err) {
-        const report = describeError(err, { ...ctx.errorContext, address: ctx.address, timeoutMs: ctx.timeoutMs });
+        const report = describeError(err, { ...ctx.errorContext, address: ctx.address, timeoutMs: ctx.timeoutMs, tls: ctx.tls });
         io.err.write(`${report.line}\n`);
         result.exitCode = report.exitCode;
       } finally {

@@ -6,7 +6,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -341,7 +341,7 @@ test.serial('credentials from flags, env and config file, flags first', async (t
   const cfgDir = path.join(t.context.dir, 'cfg');
   const file = path.join(cfgDir, 'cli.yaml');
   rmSync(cfgDir, { recursive: true, force: true });
-  (await import('node:fs')).mkdirSync(cfgDir, { recursive: true });
+  mkdirSync(cfgDir, { recursive: true });
   writeFileSync(path.join(cfgDir, 'token'), `${ADMIN_TOKEN}\n`);
   writeFileSync(file, `address: ${t.context.address}\ntokenFile: token\n`);
   // The file alone (relative tokenFile resolved against it).
@@ -355,7 +355,7 @@ test.serial('credentials from flags, env and config file, flags first', async (t
   t.is(flagWins.code, 0, flagWins.stderr);
   // The default file under $HOME/.config is read when nothing else is given.
   const homeCfg = path.join(t.context.home, '.config', 'drydock');
-  (await import('node:fs')).mkdirSync(homeCfg, { recursive: true });
+  mkdirSync(homeCfg, { recursive: true });
   writeFileSync(path.join(homeCfg, 'cli.yaml'), `address: ${t.context.address}\ntoken: ${ADMIN_TOKEN}\n`);
   t.teardown(() => rmSync(path.join(t.context.home, '.config'), { recursive: true, force: true }));
   const fromHome = await drydock(t, ['zones'], { DRYDOCK_ADDRESS: '', DRYDOCK_TOKEN: '' });
@@ -365,7 +365,7 @@ test.serial('credentials from flags, env and config file, flags first', async (t
 test.serial('unreachable coordinator: exit 6 with the address in the advice', async (t) => {
   const r = await drydock(t, ['hosts'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
   t.is(r.code, 6);
-  t.is(r.stderr, 'drydock: cannot reach the coordinator at 127.0.0.1:9 (ECONNREFUSED) — is the coordinator running and listening at 127.0.0.1:9? Set --address or DRYDOCK_ADDRESS\n');
+  t.is(r.stderr, 'drydock: cannot reach the coordinator at 127.0.0.1:9 (ECONNREFUSED) — is the coordinator running and listening at 127.0.0.1:9 without TLS (else pass --ca)? Set --address or DRYDOCK_ADDRESS\n');
 });
 
 test.serial('usage errors: exit 2, one line', async (t) => {
@@ -414,4 +414,88 @@ test.serial('snapshot -o FILE, then plan --snapshot FILE --host h1 offline', asy
   const stdout = await drydock(t, ['snapshot']);
   t.is(stdout.code, 0);
   t.is((JSON.parse(stdout.stdout) as { kind: string }).kind, 'drydock.inventory-snapshot');
+});
+
+// ------------------------------------------------------------ TLS
+
+function openssl(args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, { cwd, timeout: 30_000 }, (err, _out, stderr) => (err ? reject(new Error(`openssl ${args[0]}: ${stderr}`)) : resolve()));
+  });
+}
+
+/** A throw-away CA, a server certificate for coordinator.test only, and a client certificate for alice.ops.test. */
+async function makePki(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=drydock-cli-test-ca'], dir);
+  for (const [name, cn, ext] of [
+    ['server', 'coordinator.test', 'subjectAltName=DNS:coordinator.test\nextendedKeyUsage=serverAuth\n'],
+    ['client', 'alice.ops.test', 'subjectAltName=DNS:alice.ops.test\nextendedKeyUsage=clientAuth\n'],
+  ] as const) {
+    writeFileSync(path.join(dir, `${name}.ext`), ext);
+    await openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+    await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`], dir);
+  }
+}
+
+test.serial('TLS and mTLS: --ca, --server-name, --cert/--key against a TLS coordinator', async (t) => {
+  const pki = path.join(t.context.dir, 'pki');
+  await makePki(pki);
+  const users = path.join(t.context.dir, 'users-tls.yaml');
+  writeFileSync(users, `users:\n  alice:\n    tokenSha256: ${sha256(ADMIN_TOKEN)}\n    certificateNames: [alice.ops.test]\n    roles: [admin]\n`);
+  // A second coordinator on the same NATS (several may run): same inventory, TLS admin API.
+  const tls = await startCoordinator(
+    compileConfig(
+      {
+        coordinatorId: 'cli-test-tls',
+        admin: { listen: '127.0.0.1:0', tls: { certFile: path.join(pki, 'server.pem'), keyFile: path.join(pki, 'server.key'), clientCaFile: path.join(pki, 'ca.pem') } },
+        auth: { tokenFile: users },
+        nats: { servers: [t.context.nats.url], kvReplicas: 1 },
+        logLevel: 'silent',
+      },
+      {},
+    ),
+    { logger: silentLogger() },
+  );
+  t.teardown(() => tls.stop());
+  const address = `127.0.0.1:${tls.port}`;
+  const ca = ['--ca', path.join(pki, 'ca.pem'), '--server-name', 'coordinator.test'];
+
+  // TLS + bearer token.
+  const token = await drydock(t, ['--address', address, ...ca, '--json', 'zones']);
+  t.is(token.code, 0, token.stderr);
+  const plainZones = await json<{ zones: Array<{ id: string }> }>(t, ['zones']);
+  t.deepEqual((JSON.parse(token.stdout) as { zones: Array<{ id: string }> }).zones.map((z) => z.id), plainZones.zones.map((z) => z.id), 'same inventory through either coordinator');
+
+  // mTLS: the certificate alone authenticates, no token.
+  const mtls = await drydock(t, ['--address', address, ...ca, '--cert', path.join(pki, 'client.pem'), '--key', path.join(pki, 'client.key'), 'hosts'], { DRYDOCK_TOKEN: '' });
+  t.is(mtls.code, 0, mtls.stderr);
+  t.is(table(mtls.stdout).rows.length, 3);
+  // The same from the environment.
+  const env = await drydock(t, ['hosts'], {
+    DRYDOCK_ADDRESS: address, DRYDOCK_TOKEN: '', DRYDOCK_CA: path.join(pki, 'ca.pem'), DRYDOCK_SERVER_NAME: 'coordinator.test',
+    DRYDOCK_CERT: path.join(pki, 'client.pem'), DRYDOCK_KEY: path.join(pki, 'client.key'),
+  });
+  t.is(env.code, 0, env.stderr);
+
+  // TLS without credentials: the server says who is missing.
+  const anonymous = await drydock(t, ['--address', address, ...ca, 'zones'], { DRYDOCK_TOKEN: '' });
+  t.is(anonymous.code, 5);
+  t.regex(anonymous.stderr, /^drydock: credentials required: .* — pass a valid token/);
+  // The certificate names coordinator.test, not 127.0.0.1: without --server-name the handshake fails.
+  const wrongName = await drydock(t, ['--address', address, '--ca', path.join(pki, 'ca.pem'), 'zones']);
+  t.is(wrongName.code, 6, wrongName.stderr);
+  t.is(
+    wrongName.stderr,
+    `drydock: TLS handshake with the coordinator at ${address} failed: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list — check --ca (the CA that signed its certificate) and --server-name (a name its certificate carries)\n`,
+  );
+  // Plaintext to a TLS port.
+  const plain = await drydock(t, ['--address', address, 'zones']);
+  t.is(plain.code, 6, plain.stderr);
+  t.is(plain.stderr, `drydock: cannot reach the coordinator at ${address} — is the coordinator running and listening at ${address} without TLS (else pass --ca)? Set --address or DRYDOCK_ADDRESS\n`);
+  // Half a client identity is a usage error, caught before connecting.
+  const half = await drydock(t, ['--address', address, ...ca, '--cert', path.join(pki, 'client.pem'), 'zones']);
+  t.is(half.code, 2);
+  t.regex(half.stderr, /needs both --cert and --key/);
 });
