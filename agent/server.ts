@@ -63,7 +63,7 @@ export function validateMigrateRequest(req: MigrateServerRequest): MigrateServer
   return {
     ...req,
     migration_id: assertId('migration_id', req.migration_id),
-    server_uuid: assertServerRef('server_uuid', req.server_uuid),
+    server_uuid: assertUuid('server_uuid', req.server_uuid),
     target_host_id: assertId('target_host_id', req.target_host_id),
     target_uri: assertLibvirtUri('target_uri', req.target_uri),
     stall_timeout_ms: timeout('stall_timeout_ms', req.stall_timeout_ms),

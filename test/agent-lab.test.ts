@@ -5,31 +5,25 @@
 // root address. Everything goes through the agent's gRPC API.
 import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection, type Subscription } from 'nats';
-import { stringify as toYaml } from 'yaml';
 import { createLab, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
 import { gaps } from '../scripts/lab/index.ts';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
+import { LAB_AGENT_PORT as PORT, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
 import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';
 
 const LAB_NAME = 'ddag';
 const LAB_SUBNET = 43;
-const PORT = 7400;
-const REPO = path.resolve(import.meta.dirname, '..');
 
 interface AgentProc {
-  host: LabHost;
-  child: ChildProcess;
-  logFile: string;
+  agent: LabAgent;
   client: AgentClient;
 }
 interface Ctx {
@@ -45,58 +39,6 @@ interface Ctx {
   guests: Record<string, DefinedGuest>;
 }
 const test = anyTest as TestFn<Ctx>;
-
-function agentConfig(lab: Lab, host: LabHost, natsUrl: string): Record<string, unknown> {
-  return {
-    hostId: host.name,
-    hypervisor: 'libvirt',
-    grpc: { listenAddress: `${host.ip}:${PORT}`, advertisedEndpoint: `${host.ip}:${PORT}` },
-    libvirt: { uri: 'qemu:///system', migrationUri: host.uri, callTimeout: '30s', virtType: 'qemu' },
-    storage: { sharedPathPrefixes: [lab.sharedDir], localPoolDirs: ['/var/lib/libvirt/images'], clusterId: '' },
-    // Inside the host's private /var/lib/libvirt: per host, survives the lab's host restart.
-    stateDir: '/var/lib/libvirt/drydock-agent',
-    bootIdFile: '/run/drydock-lab/boot_id',
-    nats: { servers: [natsUrl] },
-    heartbeatInterval: '2s',
-    migration: { pollInterval: '250ms', stallTimeout: '60s', shutdownTimeout: '20s' },
-    rebootCommand: [process.execPath, '--import', 'tsx', path.join(REPO, 'scripts/lab/reboot-host.ts'), LAB_NAME, host.name],
-    logLevel: 'info',
-  };
-}
-
-async function startAgentIn(t: { context: Ctx }, host: LabHost): Promise<AgentProc> {
-  const { dir, lab, nats } = t.context;
-  const cfg = path.join(dir, `${host.name}.yaml`);
-  writeFileSync(cfg, toYaml(agentConfig(lab, host, nats.url)));
-  const logFile = path.join(dir, `${host.name}.log`);
-  const fd = openSync(logFile, 'a');
-  const child = host.spawn([process.execPath, '--import', 'tsx', 'agent/main.ts', '--config', cfg], { cwd: REPO, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const client = agentClient(`${host.ip}:${PORT}`);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await call(client, 'GetHostFacts', {}, 5000);
-      break;
-    } catch (err) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`agent on ${host.name} did not come up: ${(err as Error).message}\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-      }
-      await sleep(250);
-    }
-  }
-  return { host, child, logFile, client };
-}
-
-async function stopAgent(a: AgentProc): Promise<void> {
-  a.client.close();
-  if (a.child.exitCode !== null || a.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => a.child.once('exit', () => resolve()));
-  a.child.kill('SIGTERM');
-  const timer = setTimeout(() => a.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 test.before(async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'drydock-agent-lab-'));
@@ -123,7 +65,9 @@ test.before(async (t) => {
     lab.defineGuest(h2, { name: 'ag-disk', memoryMiB: 128, fillMiB: 16, localDiskMiB: 64 }),
     lab.defineGuest(h1, { name: 'ag-abort', memoryMiB: 192, fillMiB: 96 }),
   ]);
-  for (const h of t.context.h) t.context.agents.set(h.name, await startAgentIn(t, h));
+  for (const a of await startLabAgents(lab, { dir, natsUrl: t.context.nats.url })) {
+    t.context.agents.set(a.host.name, { agent: a, client: agentClient(a.endpoint) });
+  }
   for (const g of await guests) t.context.guests[g.name] = g;
   await Promise.all(['ag-live', 'ag-cold', 'ag-disk', 'ag-abort'].map((g) => lab.waitForHeartbeats(g, { count: 3, timeoutMs: 90_000 })));
   t.log(`lab, 3 agents, 4 guests booted: ${Date.now() - t0} ms`);
@@ -132,7 +76,10 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   for (const s of t.context.subs ?? []) s.unsubscribe();
   await t.context.nc?.close();
-  await Promise.allSettled([...(t.context.agents?.values() ?? [])].map(stopAgent));
+  await Promise.allSettled([...(t.context.agents?.values() ?? [])].map(async (a) => {
+    a.client.close();
+    await a.agent.stop();
+  }));
   await t.context.lab?.destroy();
   await t.context.nats?.stop();
   if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });

@@ -202,7 +202,14 @@ export class MigrationManager {
     if (this.closed) throw new FailedPreconditionError('agent is shutting down');
     if (req.target_host_id === this.opts.hostId) throw new InvalidArgumentError('target_host_id', `${req.target_host_id} is this host`);
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
-    const server = await this.hv.getServer(req.server_uuid);
+    // Both checks at once (each is a virsh round trip); the server's absence
+    // is reported before the target's, as the more fundamental problem.
+    const [here, there] = await Promise.allSettled([this.hv.getServer(req.server_uuid), this.hv.serverOn(req.target_uri, req.server_uuid)]);
+    if (here.status === 'rejected') throw here.reason;
+    const server = here.value;
+    // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
+    if (there.status === 'rejected') throw there.reason;
+    if (there.value) throw new FailedPreconditionError(`server ${server.uuid} is already defined on ${req.target_host_id}`);
     for (const r of this.running.values()) {
       if (r.stored.migration.server_uuid === server.uuid) {
         throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
@@ -214,9 +221,6 @@ export class MigrationManager {
     if (req.mode === 'MIGRATION_MODE_LIVE' && server.state !== 'SERVER_STATE_RUNNING' && server.state !== 'SERVER_STATE_PAUSED') {
       throw new FailedPreconditionError(`server ${server.uuid} is ${server.state}: only a running server moves live (use cold)`);
     }
-    // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
-    const there = await this.hv.serverOn(req.target_uri, server.uuid);
-    if (there) throw new FailedPreconditionError(`server ${server.uuid} is already defined on ${req.target_host_id}`);
     // A concurrent start of the same id may have won while we checked.
     const raced = this.records.get(req.migration_id);
     if (raced) return this.existing(raced, req).migration;

@@ -1,0 +1,160 @@
+// Runs real drydock-agent processes inside lab hosts (scripts/lab): one per
+// host, `agent/main.ts --config FILE` in the host's namespaces with
+// qemu:///system, as in production. For the agent's lab test, the bench, and
+// the coordinator's lab tests.
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { stringify as toYaml } from 'yaml';
+import type { Lab, LabHost } from '../scripts/lab/index.ts';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const LAB_AGENT_PORT = 7400;
+
+export interface LabAgentOptions {
+  /** Directory for the generated configs and the agents' logs (root namespace). */
+  dir: string;
+  /** NATS URL reachable from the hosts (a server listening on lab.rootIp); omitted = no NATS. */
+  natsUrl?: string;
+  /** Extra/overriding config options (YAML shape), merged shallowly per top-level key. */
+  config?: Record<string, unknown>;
+  port?: number;
+  /** How long to wait for the agent to answer GetHostFacts. */
+  startTimeoutMs?: number;
+}
+
+export interface LabAgent {
+  host: LabHost;
+  /** ip:port of the agent's gRPC API. */
+  endpoint: string;
+  configFile: string;
+  logFile: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** SIGTERM (graceful), SIGKILL after 10 s. */
+  stop(): Promise<void>;
+  /** Starts the process again with the same config (after stop or a crash). */
+  start(): Promise<void>;
+}
+
+/** The agent config for one lab host (YAML shape). */
+export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptions, 'natsUrl' | 'config' | 'port'>): Record<string, unknown> {
+  const port = opts.port ?? LAB_AGENT_PORT;
+  const base: Record<string, unknown> = {
+    hostId: host.name,
+    hypervisor: 'libvirt',
+    grpc: { listenAddress: `${host.ip}:${port}`, advertisedEndpoint: `${host.ip}:${port}` },
+    // Lab guests are TCG: report and compare the CPU for domain type qemu.
+    libvirt: { uri: 'qemu:///system', migrationUri: host.uri, callTimeout: '30s', virtType: 'qemu' },
+    storage: { sharedPathPrefixes: [lab.sharedDir], localPoolDirs: ['/var/lib/libvirt/images'], clusterId: '' },
+    // Inside the host's private /var/lib/libvirt: per host, survives the lab's host restart.
+    stateDir: '/var/lib/libvirt/drydock-agent',
+    // Lab hosts share one kernel; each has its own boot id file.
+    bootIdFile: '/run/drydock-lab/boot_id',
+    nats: { servers: opts.natsUrl ? [opts.natsUrl] : [] },
+    heartbeatInterval: '2s',
+    migration: { pollInterval: '250ms', stallTimeout: '60s', shutdownTimeout: '20s' },
+    rebootCommand: [process.execPath, '--import', 'tsx', path.join(REPO, 'scripts/lab/reboot-host.ts'), lab.name, host.name],
+    logLevel: 'info',
+  };
+  for (const [k, v] of Object.entries(opts.config ?? {})) {
+    const cur = base[k];
+    base[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v) ? { ...cur, ...v } : v;
+  }
+  return base;
+}
+
+async function waitForAgent(endpoint: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  // Imported lazily so this module stays cheap for callers that only want the config.
+  const { loadAgentProto } = await import('../common/proto.ts');
+  const grpc = await import('@grpc/grpc-js');
+  const proto = loadAgentProto();
+  const client = new proto.drydock.agent.v1.Agent(endpoint, grpc.credentials.createInsecure());
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const ok = await new Promise<boolean>((resolve) => {
+        client.GetHostFacts({}, { deadline: Date.now() + 3000 }, (err) => resolve(!err));
+      });
+      if (ok) return;
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+        const log = (() => {
+          try {
+            return readFileSync(logFile, 'utf8').slice(-3000);
+          } catch {
+            return '';
+          }
+        })();
+        throw new Error(`agent at ${endpoint} did not come up (exit ${child.exitCode ?? child.signalCode}):\n${log}`);
+      }
+      await sleep(250);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/** Starts one agent process inside a lab host and waits until it answers. */
+export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptions): Promise<LabAgent> {
+  mkdirSync(opts.dir, { recursive: true });
+  const configFile = path.join(opts.dir, `agent-${lab.name}-${host.name}.yaml`);
+  writeFileSync(configFile, toYaml(labAgentConfig(lab, host, opts)));
+  const logFile = path.join(opts.dir, `agent-${lab.name}-${host.name}.log`);
+  const endpoint = `${host.ip}:${opts.port ?? LAB_AGENT_PORT}`;
+  let child!: ChildProcess;
+  const spawnIt = async () => {
+    const fd = openSync(logFile, 'a');
+    try {
+      child = host.spawn([process.execPath, '--import', 'tsx', 'agent/main.ts', '--config', configFile], { cwd: REPO, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      await waitForAgent(endpoint, child, logFile, opts.startTimeoutMs ?? 60_000);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  };
+  await spawnIt();
+  const agent: LabAgent = {
+    host,
+    endpoint,
+    configFile,
+    logFile,
+    get child() {
+      return child;
+    },
+    get pid() {
+      return child.pid ?? -1;
+    },
+    async stop() {
+      const c = child;
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async start() {
+      if (child.exitCode === null && child.signalCode === null) return;
+      await spawnIt();
+    },
+  };
+  return agent;
+}
+
+/** One agent per lab host, started in parallel. On failure the started ones are stopped. */
+export async function startLabAgents(lab: Lab, opts: LabAgentOptions): Promise<LabAgent[]> {
+  const results = await Promise.allSettled(lab.hosts.map((h) => startLabAgent(lab, h, opts)));
+  const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) {
+    await Promise.allSettled(ok.map((a) => a.stop()));
+    throw failed.reason;
+  }
+  return ok;
+}

@@ -1,0 +1,109 @@
+// Wall time of the same live migration through the agent (gRPC MigrateServer
+// stream, checks, monitor, verification) and through a bare `virsh migrate`
+// (run inside the host with qemu:///system, as the agent runs it), side by
+// side on a 2-host lab with one Linux guest, several rounds, alternating
+// directions h1→h2→h1.
+// Run (root, after `npm run setup`): npx tsx bench/migration-wall.ts [rounds] [memoryMiB] [fillMiB]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
+import { startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { loadAgentProto } from '../common/proto.ts';
+import type { AgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
+import type { MigrationEvent } from '../common/generated/drydock/agent/v1/MigrationEvent.ts';
+
+const ROUNDS = Math.max(1, Number(process.argv[2] ?? 5) || 5);
+const MEMORY_MIB = Number(process.argv[3] ?? 128) || 128;
+const FILL_MIB = Number(process.argv[4] ?? 32) || 32;
+const GUEST = 'bench-vm';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function viaAgent(client: AgentClient, id: string, uuid: string, to: LabHost): Promise<{ ms: number; events: number; phase: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    let last: MigrationEvent | undefined;
+    let events = 0;
+    const stream = client.MigrateServer({ migration_id: id, server_uuid: uuid, mode: 'MIGRATION_MODE_LIVE', target_host_id: to.name, target_uri: to.uri });
+    stream.on('data', (ev: MigrationEvent) => {
+      last = ev;
+      events++;
+    });
+    stream.on('error', reject);
+    stream.on('end', () => {
+      const phase = last?.migration?.phase ?? '?';
+      if (phase !== 'MIGRATION_PHASE_COMPLETED') reject(new Error(`${id}: ${phase} ${JSON.stringify(last?.migration?.error)}`));
+      else resolve({ ms: performance.now() - t0, events, phase });
+    });
+  });
+}
+
+async function viaVirsh(from: LabHost, to: LabHost): Promise<number> {
+  const t0 = performance.now();
+  await from.exec(['virsh', '-q', '-c', 'qemu:///system', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', GUEST, to.uri], { timeoutMs: 120_000 });
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-bench-mig-'));
+  let lab: Lab | undefined;
+  let agents: LabAgent[] = [];
+  const clients: AgentClient[] = [];
+  try {
+    lab = await createLab({ hosts: 2, name: 'ddbn', subnet: 44 });
+    const [h1, h2] = lab.hosts as [LabHost, LabHost];
+    const guest = await lab.defineGuest(h1, { name: GUEST, memoryMiB: MEMORY_MIB, fillMiB: FILL_MIB });
+    agents = await startLabAgents(lab, { dir, config: { logLevel: 'warn' } });
+    const proto = loadAgentProto();
+    for (const a of agents) clients.push(new proto.drydock.agent.v1.Agent(a.endpoint, grpc.credentials.createInsecure()) as unknown as AgentClient);
+    const client = (h: LabHost) => clients[agents.findIndex((a) => a.host === h)]!;
+    await lab.waitForHeartbeats(GUEST, { count: 3, timeoutMs: 90_000 });
+    process.stdout.write(`guest ${MEMORY_MIB} MiB, ${FILL_MIB} MiB dirty; ${ROUNDS} rounds of h1→h2 and h2→h1 each way\n`);
+
+    const agentMs: number[] = [];
+    const virshMs: number[] = [];
+    // Warm-up pair (first QEMU start on a host is slower), not counted.
+    await viaVirsh(h1, h2);
+    await viaVirsh(h2, h1);
+    for (let r = 1; r <= ROUNDS; r++) {
+      const a1 = await viaAgent(client(h1), `bench-${process.pid}-${r}-a`, guest.uuid, h2);
+      const a2 = await viaAgent(client(h2), `bench-${process.pid}-${r}-b`, guest.uuid, h1);
+      const v1 = await viaVirsh(h1, h2);
+      const v2 = await viaVirsh(h2, h1);
+      agentMs.push(a1.ms, a2.ms);
+      virshMs.push(v1, v2);
+      process.stdout.write(
+        `round ${r}: agent ${a1.ms.toFixed(0)} / ${a2.ms.toFixed(0)} ms (${a1.events}/${a2.events} events), virsh ${v1.toFixed(0)} / ${v2.toFixed(0)} ms\n`,
+      );
+    }
+    const beats = await lab.heartbeats(GUEST);
+    const rows = [
+      ['', 'n', 'median ms', 'mean ms', 'min ms', 'max ms'],
+      ['agent (gRPC)', String(agentMs.length), median(agentMs).toFixed(0), mean(agentMs).toFixed(0), Math.min(...agentMs).toFixed(0), Math.max(...agentMs).toFixed(0)],
+      ['bare virsh', String(virshMs.length), median(virshMs).toFixed(0), mean(virshMs).toFixed(0), Math.min(...virshMs).toFixed(0), Math.max(...virshMs).toFixed(0)],
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}\n`);
+    process.stdout.write(
+      `ratio agent/virsh: median ${(median(agentMs) / median(virshMs)).toFixed(2)}, mean ${(mean(agentMs) / mean(virshMs)).toFixed(2)}; overhead median ${(median(agentMs) - median(virshMs)).toFixed(0)} ms\n`,
+    );
+    process.stdout.write(`guest heartbeats: ${beats.length}, boot unchanged across ${agentMs.length + virshMs.length + 2} migrations\n`);
+  } finally {
+    for (const c of clients) c.close();
+    await Promise.allSettled(agents.map((a) => a.stop()));
+    await lab?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});
