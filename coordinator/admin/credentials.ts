@@ -9,12 +9,17 @@ import type { TlsFiles } from '../../common/grpc-server.ts';
 
 type Provider = Parameters<typeof grpc.experimental.createCertificateProviderServerCredentials>[0];
 
-/** Fixed PEM material as a grpc-js certificate provider (read once at start). */
+/**
+ * Fixed PEM material as a grpc-js certificate provider (read once at start).
+ * Listeners are called on the next turn, like grpc-js's own file watcher:
+ * the credentials register their listener before their watcher, and a
+ * synchronous update would reach nobody.
+ */
 function staticProvider(identity: { certificate: Buffer; privateKey: Buffer } | null, ca: Buffer | null): Provider {
   return {
-    addCaCertificateListener: (l) => l(ca ? { caCertificate: ca } : null),
+    addCaCertificateListener: (l) => void setImmediate(() => l(ca ? { caCertificate: ca } : null)),
     removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (l) => l(identity),
+    addIdentityCertificateListener: (l) => void setImmediate(() => l(identity)),
     removeIdentityCertificateListener: () => undefined,
   };
 }
