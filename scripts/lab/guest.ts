@@ -15,7 +15,7 @@ export interface GuestSpec {
   name: string;
   /** Random if omitted. */
   uuid?: string;
-  /** Guest RAM (default 128). The kernel and init need ~40 MiB besides the fill. */
+  /** Guest RAM (default 128). The kernel and init need ~96 MiB besides the fill. */
   memoryMiB?: number;
   /** RAM the guest fills with random data and keeps dirtying at ~1 MiB/s (default 32). */
   fillMiB?: number;
@@ -69,8 +69,11 @@ function positiveInt(field: string, v: number | undefined, dflt: number, { min =
 export function resolveGuest(spec: GuestSpec, sharedDir: string): ResolvedGuest {
   const name = assertDomainName('name', spec.name);
   const memoryMiB = positiveInt('memoryMiB', spec.memoryMiB, 128, { min: 64 });
-  const fillMiB = positiveInt('fillMiB', spec.fillMiB, Math.min(32, memoryMiB - 64), { min: 0 });
-  if (fillMiB > memoryMiB - 48) throw new LabError(`guest ${name}: fillMiB ${fillMiB} leaves too little of ${memoryMiB} MiB for the kernel`);
+  // The kernel, initramfs and page cache need ~90 MiB besides the fill
+  // (128 MiB with a 100 MiB fill dies of OOM at boot).
+  const maxFill = Math.max(0, memoryMiB - 96);
+  const fillMiB = positiveInt('fillMiB', spec.fillMiB, Math.min(32, maxFill), { min: 0 });
+  if (fillMiB > maxFill) throw new LabError(`guest ${name}: fillMiB ${fillMiB} leaves too little of ${memoryMiB} MiB for the kernel (at most ${maxFill})`);
   const disks: GuestDisk[] = [];
   const target = () => `vd${String.fromCharCode(97 + disks.length)}`;
   if (spec.localDiskMiB !== undefined) {
