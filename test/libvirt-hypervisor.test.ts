@@ -184,7 +184,7 @@ test.serial('abort mid-migration: MigrationAbortedError (ABORTED), guest still r
 
 test.serial('post-copy: switch, jobStats reports it, abort is refused (never abort in post-copy), migration completes', async (t) => {
   const { lab, h1, h2, hv1, hv2 } = t.context;
-  const g = await lab.defineGuest(h1, { name: 'ddlv-pc', memoryMiB: 128, fillMiB: 64 });
+  const g = await lab.defineGuest(h1, { name: 'ddlv-pc', memoryMiB: 192, fillMiB: 64 });
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const ac = new AbortController();
   // The cap also holds in post-copy, which keeps that phase long enough to try an abort in it.
