@@ -67,6 +67,8 @@ export class MaintenanceEngine {
   private readonly log: Logger;
   private wake: (() => void) | null = null;
   private unhook: (() => void) | null = null;
+  /** Stopping the engine detaches its workers as losing the lease does. */
+  private readonly stopper = new AbortController();
 
   constructor(opts: EngineOptions) {
     this.log = opts.logger.child({ component: 'maintenance-engine' });
@@ -86,6 +88,7 @@ export class MaintenanceEngine {
 
   async stop(): Promise<void> {
     this.unhook?.();
+    this.stopper.abort(new Error('maintenance engine stopped'));
     this.kick();
     await Promise.allSettled([...this.workers.values()].map((w) => w.done));
   }
@@ -113,8 +116,12 @@ export class MaintenanceEngine {
     return this.ctx.agents.forEndpoint(endpoint);
   }
 
-  private async lead(leadership: AbortSignal): Promise<void> {
+  private async lead(lease: AbortSignal): Promise<void> {
+    if (this.stopper.signal.aborted) return;
+    const leadership = AbortSignal.any([lease, this.stopper.signal]);
     this.log.info('leading: resuming unfinished operations');
+    const onLost = () => this.wake?.();
+    leadership.addEventListener('abort', onLost, { once: true });
     while (!leadership.aborted) {
       try {
         for (const op of await this.ctx.ops.list(leadership)) {
@@ -135,7 +142,6 @@ export class MaintenanceEngine {
           clearTimeout(t);
           resolve();
         };
-        leadership.addEventListener('abort', () => this.wake?.(), { once: true });
       });
       this.wake = null;
     }
@@ -177,8 +183,18 @@ export interface WorkerSignals {
   log: Logger;
 }
 
-/** Sleep that ends early on leadership loss or cancel (never throws). */
+/** Sleep that ends early on leadership loss or cancel (never throws, leaves no listener). */
 export async function pause(ms: number, signals: WorkerSignals): Promise<void> {
-  const both = AbortSignal.any([signals.leadership, signals.cancel]);
-  await sleep(ms, undefined, { signal: both }).catch(() => undefined);
+  if (signals.leadership.aborted || signals.cancel.aborted) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signals.leadership.removeEventListener('abort', done);
+      signals.cancel.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signals.leadership.addEventListener('abort', done, { once: true });
+    signals.cancel.addEventListener('abort', done, { once: true });
+  });
 }
