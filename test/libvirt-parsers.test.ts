@@ -13,6 +13,7 @@ import { EventLineParser } from '../agent/hypervisor/parse-events.ts';
 import { extractElement, parseXml, scaled, child } from '../agent/hypervisor/parse-xml.ts';
 import {
   CpuIncompatibleError,
+  DomainBusyError,
   DomainNotRunningError,
   DomainRunningError,
   HypervisorUnavailableError,
@@ -402,6 +403,13 @@ test('parseLibvirtError: CPU incompatibility carries the missing features', (t) 
 
 test('parseLibvirtError: the abort text LAB-NOTES recorded also maps to MigrationAbortedError', (t) => {
   t.true(parseLibvirtError("error: operation aborted: job 'migration out' canceled by client") instanceof MigrationAbortedError);
+});
+
+test('parseLibvirtError: a domain held by another job is DomainBusyError (UNAVAILABLE, retryable)', (t) => {
+  // Text from libvirt's qemu_domainjob.c (not captured here: it needs two clients racing for one domain).
+  const e = parseLibvirtError('error: Timed out during operation: cannot acquire state change lock (held by monitor=remoteDispatchDomainMigratePerform3Params)');
+  t.true(e instanceof DomainBusyError);
+  t.is(e.code, status.UNAVAILABLE);
 });
 
 test('parseLibvirtError: anything else is LibvirtError (INTERNAL) with the raw message', (t) => {

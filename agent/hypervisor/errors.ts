@@ -88,6 +88,9 @@ export class DomainNotRunningError extends FailedPreconditionError {}
 /** The call needs a shut-off domain and it is running. */
 export class DomainRunningError extends FailedPreconditionError {}
 
+/** Another job holds the domain (libvirt's state change lock); retry later. */
+export class DomainBusyError extends UnavailableError {}
+
 /** libvirt's "Requested operation is not valid" in the domain's present state. */
 export class OperationInvalidError extends FailedPreconditionError {}
 
@@ -164,6 +167,7 @@ export function parseLibvirtError(stderr: string, ctx: LibvirtErrorContext = {})
   if (/Domain not found|failed to get domain|no domain with matching/i.test(msg)) return new ServerNotFoundError(ref || msg, opts);
   if (/Storage (pool|volume) not found|failed to get (pool|vol)/i.test(msg)) return new StorageNotFoundError('storage', ref || msg, opts);
 
+  if (/cannot acquire state change lock|another migration job is already running/i.test(msg)) return new DomainBusyError(msg, opts);
   if (/domain is not running/i.test(msg)) return new DomainNotRunningError(msg, opts);
   if (/Domain is already active|domain is already running/i.test(msg)) return new DomainRunningError(msg, opts);
   if (/migration (job|out)?.*(timed out|timeout)/i.test(msg)) return new MigrationTimedOutError(msg, opts);
