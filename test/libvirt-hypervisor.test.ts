@@ -274,7 +274,9 @@ test.serial('a disk on a declared shared path migrates live with --unsafe and is
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const s = await hv1.getServer(g.uuid);
   t.true(s.disks[0]!.shared);
-  await hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true }));
+  const refused = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true })));
+  t.true(refused instanceof UnsafeMigrationError, 'declared shared disk without unsafe allowed');
+  await hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true, unsafe: true }));
   t.is((await hv2.getServer(g.uuid)).state, 'SERVER_STATE_RUNNING');
 });
 

@@ -488,16 +488,18 @@ test('disk sharing and migrate disk flags: copy only local disks, --unsafe only 
   t.is(h.diskSharing(disk('vda', '', 'network'), pools), 'network');
   t.is(h.diskSharing(disk('hdc', ''), pools), 'none');
 
-  t.deepEqual(h.planDiskFlags(server([]), pools, false), []);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/mnt/nfs/a')]), pools, false), []);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/srv/shared/a')]), pools, false), ['--unsafe']);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('vdb', '/srv/shared/b')]), pools, true), [
+  t.deepEqual(h.planDiskFlags(server([]), pools, false, true), []);
+  t.deepEqual(h.planDiskFlags(server([disk('vda', '/mnt/nfs/a')]), pools, false, true), []);
+  t.deepEqual(h.planDiskFlags(server([disk('vda', '/srv/shared/a')]), pools, false, true), ['--unsafe']);
+  t.deepEqual(h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('vdb', '/srv/shared/b')]), pools, true, true), [
     '--copy-storage-all', '--migrate-disks', 'vda', '--unsafe',
   ]);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('hdc', '/isos/x.iso', 'file', true)]), pools, true), [
+  t.deepEqual(h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('hdc', '/isos/x.iso', 'file', true)]), pools, true, true), [
     '--copy-storage-all', '--migrate-disks', 'vda',
   ]);
-  t.throws(() => h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a')]), pools, false), { instanceOf: UnsafeMigrationError });
+  t.throws(() => h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a')]), pools, false, true), { instanceOf: UnsafeMigrationError });
+  t.throws(() => h.planDiskFlags(server([disk('vda', '/srv/shared/a')]), pools, false, false), { instanceOf: UnsafeMigrationError });
+  t.deepEqual(h.planDiskFlags(server([disk('vda', '/mnt/nfs/a')]), pools, false, false), [], 'network storage needs no permission');
 });
 
 test('LibvirtHypervisor validates every identifier before virsh runs', async (t) => {

@@ -393,8 +393,10 @@ export class LibvirtHypervisor implements Hypervisor {
    * they: --migrate-disks, so a disk on a declared shared path is never
    * copied onto itself), and --unsafe is passed only when every disk that
    * is not copied is on network storage or on a declared shared path.
+   * The caller's copyStorage / allowUnsafe are permissions: a flag a disk
+   * needs but the caller did not allow refuses the migration up front.
    */
-  planDiskFlags(server: Server, pools: PoolInfo[], copyStorage: boolean): string[] {
+  planDiskFlags(server: Server, pools: PoolInfo[], copyStorage: boolean, allowUnsafe: boolean): string[] {
     const local: string[] = [];
     let declared = false;
     for (const d of server.disks) {
@@ -412,7 +414,12 @@ export class LibvirtHypervisor implements Hypervisor {
       }
       flags.push('--copy-storage-all', '--migrate-disks', local.join(','));
     }
-    if (declared) flags.push('--unsafe');
+    if (declared) {
+      if (!allowUnsafe) {
+        throw new UnsafeMigrationError(`server ${server.uuid} has disks on declared shared paths and --unsafe was not allowed`, { details: { server: server.uuid } });
+      }
+      flags.push('--unsafe');
+    }
     return flags;
   }
 
@@ -428,7 +435,7 @@ export class LibvirtHypervisor implements Hypervisor {
       throw new FailedPreconditionError(`server ${uuid} is not running (${server.state}); live migration needs a running guest`);
     }
     const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
-    const diskFlags = this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage);
+    const diskFlags = this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage, spec.unsafe);
     args.push(...diskFlags);
     const precreated = diskFlags.includes('--copy-storage-all') ? await this.checkCopyTargets(server, target, spec.signal) : [];
     if (spec.postCopy) args.push('--postcopy');
