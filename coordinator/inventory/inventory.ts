@@ -7,6 +7,7 @@
 // never leave a lie in the inventory.
 import type { NatsConnection, Subscription } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setMaxListeners } from 'node:events';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../../common/subjects.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
@@ -58,6 +59,9 @@ export class Inventory {
 
   constructor(private readonly o: InventoryOptions) {
     this.liveness = new Liveness(o.offlineAfterMs);
+    // One signal is shared by every in-flight agent call of a pass (up to
+    // reconcileConcurrency plus per-host syncs): many listeners, no leak.
+    setMaxListeners(0, this.stopper.signal);
     this.log = o.logger.child({ component: 'inventory' });
   }
 
@@ -251,6 +255,7 @@ export class Inventory {
     await sleep(Math.min(2500, this.o.reconcileIntervalMs), undefined, { signal }).catch(() => undefined);
     while (!signal.aborted && !this.stopper.signal.aborted) {
       const both = AbortSignal.any([signal, this.stopper.signal]);
+      setMaxListeners(0, both);
       try {
         await this.reconcileAll(both);
       } catch (err) {
