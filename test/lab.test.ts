@@ -4,10 +4,12 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beatsOfBoot, createLab, domainXml, gaps, libvirtdConf, parseSerialLogs, qemuConf, resolveGuest, type Lab } from '../scripts/lab/index.ts';
 
 const execFileP = promisify(execFile);
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 const test = anyTest as TestFn<{ lab: Lab }>;
 
 // Distinct from the default "dd"/10.99.0.0 so this file can run beside
@@ -93,7 +95,51 @@ test.serial('restartHost restarts libvirtd; the guest keeps running and libvirtd
   t.is((await h2.virsh(['domstate', 'lt-g1'])).stdout.trim(), 'running');
   const beats = await lab.heartbeats('lt-g1');
   await lab.waitForHeartbeats('lt-g1', { count: 1, host: 'h2', after: beats.at(-1)!.n, timeoutMs: 10_000 });
-  t.pass();
+
+  // The command an agent inside a lab host runs for RebootHost.
+  const h3 = lab.host('h3');
+  const before = await h3.libvirtdPid();
+  const { stdout } = await h3.exec([process.execPath, '--import', 'tsx', 'scripts/lab/reboot-host.ts', LAB.name, 'h3'], { cwd: REPO, timeoutMs: 30_000 });
+  const out = JSON.parse(stdout) as { host: string; libvirtdPid: number; bootId: string };
+  t.is(out.host, 'h3');
+  t.not(out.libvirtdPid, before ?? -1);
+  t.is<number | null>(out.libvirtdPid, await h3.libvirtdPid());
+  t.is(out.bootId, await h3.bootId());
+  t.regex((await h3.virsh(['version'])).stdout, /Running hypervisor: QEMU/);
+});
+
+test.serial('a lab left behind by a killed process is cleaned by the next createLab', async (t) => {
+  const name = 'lc';
+  const subnet = 91;
+  // A process that creates a 1-host lab and dies without cleaning up.
+  const script = `import { createLab } from './scripts/lab/index.ts';
+await createLab({ hosts: 1, name: '${name}', subnet: ${subnet} });
+process.kill(process.pid, 'SIGKILL');`;
+  await execFileP(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, timeout: 60_000 }).catch(() => {});
+  const { stdout: nsBefore } = await execFileP('ip', ['netns', 'list']);
+  t.regex(nsBefore, new RegExp(`^${name}lab-h1\\b`, 'm'), 'the dead process left its namespaces');
+  const holders = (await execFileP('ip', ['netns', 'pids', `${name}lab-h1`])).stdout.trim().split('\n').filter(Boolean);
+  t.true(holders.length >= 2, 'and its holder and libvirtd');
+
+  const lines: string[] = [];
+  const lab = await createLab({ hosts: 1, name, subnet, log: (m) => lines.push(m) });
+  try {
+    t.true(lines.some((l) => l.startsWith(`cleaning leftover lab ${name}`)));
+    // Gone, or a zombie: the dead owner's children are reparented to an init
+    // that may not reap them, which is harmless.
+    const running = async (pid: string) => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+      return stat !== null && !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    };
+    for (const pid of holders) t.false(await running(pid), `pid ${pid} gone`);
+    t.regex((await lab.hosts[0]!.virsh(['version'])).stdout, /Running hypervisor: QEMU/);
+  } finally {
+    await lab.destroy();
+  }
+  const { stdout: nsAfter } = await execFileP('ip', ['netns', 'list']);
+  t.notRegex(nsAfter, new RegExp(`^${name}lab-`, 'm'));
+  const { stdout: links } = await execFileP('ip', ['-br', 'link']);
+  t.notRegex(links, new RegExp(`^${name}lab-rt`, 'm'));
 });
 
 // Pure parts, no lab needed.
