@@ -103,7 +103,7 @@ test.serial('restartHost restarts libvirtd; the guest keeps running and libvirtd
   const out = JSON.parse(stdout) as { host: string; libvirtdPid: number; bootId: string };
   t.is(out.host, 'h3');
   t.not(out.libvirtdPid, before ?? -1);
-  t.is<number | null>(out.libvirtdPid, await h3.libvirtdPid());
+  t.is(out.libvirtdPid as number | null, await h3.libvirtdPid());
   t.is(out.bootId, await h3.bootId());
   t.regex((await h3.virsh(['version'])).stdout, /Running hypervisor: QEMU/);
 });
