@@ -229,7 +229,10 @@ export async function followOperation(opts: FollowOptions): Promise<FollowResult
   following.active = true;
   try {
     let reconnects = 0;
-    while (!isTerminal(view) && !signal.aborted) {
+    // Watched at least once: a finished operation replays its events and ends.
+    let watched = false;
+    while ((!watched || !isTerminal(view)) && !signal.aborted) {
+      watched = true;
       const fromSeq = view.lastSeq + 1;
       const stream = api.watch({ operation_id: operationId, from_seq: fromSeq });
       const onAbort = () => stream.cancel();

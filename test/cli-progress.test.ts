@@ -6,76 +6,21 @@
 // known; test/cli.test.ts runs the same views against a real coordinator.
 import anyTest, { type TestFn } from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminPackageDefinition, loadAdminProto } from '../common/proto.ts';
 import { startGrpcServer, type ServingServer } from '../common/grpc-server.ts';
 import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
 import type { OperationEvent__Input } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
+import { DRYDOCK, drydockPipe, drydockTty, screen as lastScreen } from './cli-pty.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
 const GiB = 1024 ** 3;
 
-/**
- * Runs argv[3:] on a new pseudo-terminal of 160 columns and argv[2] rows and
- * copies everything it writes to stdout. When argv[1] is not empty, sends
- * Ctrl-C (through the terminal, as a person would) once that text has
- * appeared. Exits with the child's exit code (128+signal if killed).
- */
-const PTY_RUNNER = `
-import fcntl, os, pty, select, struct, sys, termios
-marker = sys.argv[1].encode()
-rows = int(sys.argv[2])
-cmd = sys.argv[3:]
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, 160, 0, 0))
-    os.execvp(cmd[0], cmd)
-seen = b''
-sent = False
-while True:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if fd in r:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        seen += data
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    if marker and not sent and marker in seen:
-        os.write(fd, b'\\x03')
-        sent = True
-_, status = os.waitpid(pid, 0)
-code = os.waitstatus_to_exitcode(status)
-sys.exit(code if code >= 0 else 128 - code)
-`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
 /** The CLI on a pipe. */
-const drydock = (args: string[]) => run(process.execPath, [DRYDOCK, ...args]);
+const drydock = (args: string[]) => drydockPipe(args, process.env);
 /** The CLI on a pseudo-terminal (stderr goes to the same terminal). */
-const drydockTty = (marker: string, args: string[], rows = 40) => run('python3', ['-c', PTY_RUNNER, marker, String(rows), process.execPath, DRYDOCK, ...args]);
+const drydockOnTty = (marker: string, args: string[], rows = 40) => drydockTty(args, process.env, { interruptOn: marker, rows });
 
 // ------------------------------------------------------------ scripted server
 
@@ -199,7 +144,7 @@ test.after.always(async (t) => {
 });
 
 test('ops watch on a terminal draws a bar per server and an overall bar, then the summary', async (t) => {
-  const r = await drydockTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-done']);
+  const r = await drydockOnTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-done']);
   t.is(r.code, 0, r.stdout);
   const screen = r.stdout;
   for (const [, name, target] of SERVERS) {
@@ -218,6 +163,11 @@ test('ops watch on a terminal draws a bar per server and an overall bar, then th
   // cli-progress redraws in place with cursor movement, and restores the cursor.
   t.regex(screen, /\x1b\[/);
   t.regex(screen, /\x1b\[\?25h/, 'cursor shown again at the end');
+  // The last frame: the overall bar full, one full bar per server, the summary under them.
+  const frame = lastScreen(r.stdout).trimEnd().split('\n');
+  t.regex(frame.find((l) => l.includes('overall'))!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
+  for (const [, name, target] of SERVERS) t.regex(frame.find((l) => l.includes(` ${name} `))!, new RegExp(`live-migrate -> ${target} +\\|█+\\| 100% done {2}2 GiB/2 GiB`));
+  t.regex(frame.at(-1)!, /^operation op-done succeeded/);
 });
 
 test('ops watch on a pipe prints one line per event', async (t) => {
@@ -244,7 +194,7 @@ test('ops watch --json prints the events as JSON lines', async (t) => {
 });
 
 test('Ctrl-C on a terminal detaches without cancelling and says how to re-attach', async (t) => {
-  const r = await drydockTty('web-1', ['--address', t.context.admin.address, 'ops', 'watch', 'op-hang-tty']);
+  const r = await drydockOnTty('web-1', ['--address', t.context.admin.address, 'ops', 'watch', 'op-hang-tty']);
   t.is(r.code, 130, r.stdout);
   t.regex(r.stdout, /detached from operation op-hang-tty; it continues/);
   t.regex(r.stdout, /re-attach: drydock ops watch op-hang-tty/);
@@ -281,7 +231,7 @@ test('ops watch of an unknown operation: one line, exit 4', async (t) => {
 });
 
 test('a drain larger than the terminal: started servers get bars, finished ones become lines', async (t) => {
-  const r = await drydockTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-many'], 10);
+  const r = await drydockOnTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-many'], 10);
   t.is(r.code, 0, r.stdout);
   // 10 rows leave room for 5 bars: the early finishers were printed as lines.
   // Every server is either a printed line or a bar on the last frame; none is lost.

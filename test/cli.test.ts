@@ -16,8 +16,10 @@ import { silentLogger } from '../common/logging.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
 import { AdminApi } from '../cli/client.ts';
 import { resolveSettings } from '../cli/settings.ts';
+import { drydockTty, screen } from './cli-pty.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
@@ -35,6 +37,7 @@ interface Ctx {
   dir: string;
   nats: NatsNode;
   coordinator: Coordinator;
+  maintenance: MaintenanceModule;
   agents: SimAgents;
   address: string;
   /** HOME for the CLI: no operator's ~/.config leaks into the tests. */
@@ -47,6 +50,10 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+function cliEnv(t: { context: Ctx }, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: t.context.home, DRYDOCK_ADDRESS: t.context.address, DRYDOCK_TOKEN: ADMIN_TOKEN, DRYDOCK_TIMEOUT: '10s', ...env };
 }
 
 /** Runs `drydock args...` with the admin token and the coordinator's address from the environment. */
@@ -118,7 +125,13 @@ test.before(async (t) => {
     },
     {},
   );
-  t.context.coordinator = await startCoordinator(config, { logger: silentLogger() });
+  // With the maintenance engine, wired the way the maintenance tests wire it.
+  t.context.maintenance = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1 });
+  t.context.coordinator = await startCoordinator(config, {
+    logger: silentLogger(),
+    beforeServe: t.context.maintenance.beforeServe,
+    handlerGroups: t.context.maintenance.handlerGroups,
+  });
   t.context.address = `127.0.0.1:${t.context.coordinator.port}`;
 
   t.context.agents = await startSimAgents({
@@ -128,6 +141,8 @@ test.before(async (t) => {
     heartbeatIntervalMs: 500,
     factsIntervalMs: 1000,
     hostOptions: () => ({ memoryTotalBytes: 16 * GiB }),
+    // Slow enough that a drain shows its progress for a few seconds.
+    fabricOptions: { bandwidthBps: 512 * 1024 ** 2 },
   });
   const h1 = t.context.agents.byId('h1').sim;
   h1.addServer({ uuid: WEB, name: 'web-1', memoryBytes: 1 * GiB, vcpus: 2, hotMigration: true });
@@ -148,8 +163,9 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  await t.context.agents?.stop();
+  await t.context.maintenance?.stop();
   await t.context.coordinator?.stop();
+  await t.context.agents?.stop();
   await t.context.nats?.stop();
   if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
 });
@@ -498,4 +514,173 @@ test.serial('TLS and mTLS: --ca, --server-name, --cert/--key against a TLS coord
   const half = await drydock(t, ['--address', address, ...ca, '--cert', path.join(pki, 'client.pem'), 'zones']);
   t.is(half.code, 2);
   t.regex(half.stderr, /needs both --cert and --key/);
+});
+
+// ------------------------------------------------------------ maintenance
+
+async function api<T>(t: { context: Ctx }, fn: (a: AdminApi) => Promise<T>): Promise<T> {
+  const a = new AdminApi(resolveSettings({ address: t.context.address, token: ADMIN_TOKEN }, { HOME: t.context.home }));
+  try {
+    return await fn(a);
+  } finally {
+    a.close();
+  }
+}
+
+async function serverOn(t: { context: Ctx }, uuid: string, hostId: string): Promise<void> {
+  await until(`${uuid} on ${hostId} in the inventory`, () =>
+    api(t, async (a) => ((await a.call('ListServers', { host_id: hostId, zone_id: '' })).servers.some((s) => s.uuid === uuid) ? true : undefined)),
+  );
+}
+
+let enableOpId = '';
+
+test.serial('maintenance plan: the servers, their action and target, as a table and as JSON', async (t) => {
+  const r = await drydock(t, ['maintenance', 'plan', 'h1']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^Plan for host h1 \(zone z1\): 3 server\(s\) to move, estimated /);
+  const { header, rows } = table(r.stdout.split('\n\n')[1]!);
+  t.deepEqual(header, ['SERVER', 'UUID', 'ACTION', 'TARGET', 'MEMORY', 'LOCAL DISK', 'RUNNING', 'EST', 'REASON']);
+  const byName = new Map(rows.map((row) => [row[0], row]));
+  t.deepEqual([...byName.keys()].sort(), ['db-1', 'idle-1', 'web-1']);
+  t.is(byName.get('web-1')![2], 'live-migrate');
+  t.is(byName.get('db-1')![2], 'live-migrate');
+  t.is(byName.get('idle-1')![2], 'cold-migrate');
+  for (const row of rows) t.true(row[3] === 'h2' || row[3] === 'h3');
+
+  const explain = await drydock(t, ['maintenance', 'plan', 'h1', '--explain']);
+  t.regex(explain.stdout, /\nCandidates\n/);
+  t.regex(explain.stdout, /^ {4}h1: not eligible$/m);
+  t.regex(explain.stdout, /^ {6}skip not-source: /m);
+
+  const p = await json<{ host_id: string; servers: Array<{ server_uuid: string; action: string }>; blockers: unknown[] }>(t, ['maintenance', 'plan', 'h1']);
+  t.is(p.host_id, 'h1');
+  t.is(p.servers.length, 3);
+  t.deepEqual(p.blockers, []);
+  t.is((await json<{ maintenance: string }>(t, ['host', 'show', 'h1'])).maintenance, 'MAINTENANCE_STATE_NONE', 'a plan changes nothing');
+});
+
+test.serial('maintenance enable --confirm on a terminal follows the drain with bars to the end', async (t) => {
+  const r = await drydockTty(['maintenance', 'enable', 'h1', '--confirm'], cliEnv(t));
+  t.is(r.code, 0, r.stdout);
+  const raw = r.stdout;
+  t.regex(raw, /█/, 'cli-progress bars');
+  t.regex(raw, /eta /);
+  const frame = screen(raw).trimEnd().split('\n');
+  const overall = frame.find((l) => l.includes(' overall '));
+  t.truthy(overall, screen(raw));
+  t.regex(overall!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
+  t.regex(frame.find((l) => / web-1 /.test(l))!, /live-migrate -> h[23] +\|█+\| 100% done/);
+  t.regex(frame.find((l) => / db-1 /.test(l))!, /live-migrate -> h[23] +\|█+\| 100% done/);
+  t.regex(frame.find((l) => / idle-1 /.test(l))!, /cold-migrate -> h[23] +\|█+\| 100% done/);
+  const summary = /operation (\S+) succeeded: enable-maintenance of h1, 3\/3 servers done/.exec(frame.at(-1)!);
+  t.truthy(summary, frame.at(-1));
+  enableOpId = summary![1]!;
+  const h1 = await json<{ maintenance: string; server_count: number }>(t, ['host', 'show', 'h1']);
+  t.is(h1.maintenance, 'MAINTENANCE_STATE_IN_MAINTENANCE');
+  t.is(t.context.agents.byId('h1').sim.servers().length, 0, 'h1 drained');
+});
+
+test.serial('ops list and ops show: the finished drain, its steps and the servers moved away', async (t) => {
+  t.truthy(enableOpId, 'needs the enable test');
+  const list = await drydock(t, ['ops', 'list', '--host', 'h1']);
+  t.is(list.code, 0, list.stderr);
+  const { header, rows } = table(list.stdout);
+  t.deepEqual(header.slice(0, 6), ['ID', 'KIND', 'HOST', 'STATE', 'DONE', 'STAGE']);
+  t.deepEqual(rows[0]!.slice(0, 5), [enableOpId, 'enable-maintenance', 'h1', 'succeeded', '3/3']);
+  const active = await json<{ operations: unknown[] }>(t, ['ops', 'list', '--host', 'h1', '--active']);
+  t.deepEqual(active.operations, []);
+
+  const show = await drydock(t, ['ops', 'show', enableOpId]);
+  t.is(show.code, 0, show.stderr);
+  t.regex(show.stdout, /^State:\s+succeeded$/m);
+  t.regex(show.stdout, /^Progress:\s+3\/3 servers$/m);
+  t.regex(show.stdout, /^Requested by:\s+alice$/m);
+  t.regex(show.stdout, /\nSteps\n {2}SERVER +ACTION +PHASE +FROM +TO /);
+  t.regex(show.stdout, /^ {2}web-1 +live-migrate +done +h1 +h[23] /m);
+  t.regex(show.stdout, /\nMoved away \(drydock servers return h1\)\n/);
+  const op = await json<{ id: string; state: string; moved_away: Array<{ server_name: string }> }>(t, ['ops', 'show', enableOpId]);
+  t.is(op.state, 'OPERATION_STATE_SUCCEEDED');
+  t.deepEqual(op.moved_away.map((m) => m.server_name).sort(), ['db-1', 'idle-1', 'web-1']);
+  const missing = await drydock(t, ['ops', 'show', 'op-that-never-was']);
+  t.is(missing.code, 4, missing.stderr);
+});
+
+test.serial('ops watch of a finished operation on a pipe replays its events, one line each', async (t) => {
+  const r = await drydock(t, ['ops', 'watch', enableOpId]);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines[0], `following enable-maintenance of h1: operation ${enableOpId}, succeeded`);
+  t.truthy(lines.find((l) => /^\d\d:\d\d:\d\d (step|progress) web-1 live-migrate h1 -> h[23] /.test(l)));
+  t.truthy(lines.find((l) => /^\d\d:\d\d:\d\d state succeeded/.test(l)));
+  t.regex(lines.at(-1)!, new RegExp(`^operation ${enableOpId} succeeded`));
+  t.false(r.stdout.includes('\x1b['));
+});
+
+test.serial('maintenance disable --wait on a pipe, then servers return --wait --json', async (t) => {
+  const off = await drydock(t, ['maintenance', 'disable', 'h1', '--wait']);
+  t.is(off.code, 0, off.stderr + off.stdout);
+  t.regex(off.stdout, /^following disable-maintenance of h1: operation \S+/);
+  t.regex(off.stdout, /\bstate succeeded\b/);
+  t.regex(off.stdout, /succeeded: disable-maintenance of h1/);
+  t.is((await json<{ maintenance: string }>(t, ['host', 'show', 'h1'])).maintenance, 'MAINTENANCE_STATE_NONE');
+
+  const back = await drydock(t, ['--json', 'servers', 'return', 'h1', '--wait']);
+  t.is(back.code, 0, back.stderr);
+  const events = back.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string; seq: number });
+  t.is(events.at(-1)!.state, 'OPERATION_STATE_SUCCEEDED');
+  t.deepEqual(events.map((e) => e.seq), [...events.map((e) => e.seq)].sort((a, b) => a - b), 'in order');
+  await until('3 servers back on h1', async () => ((await json<{ servers: unknown[] }>(t, ['servers', '--host', 'h1'])).servers.length === 3 ? true : undefined));
+  t.deepEqual(t.context.agents.byId('h1').sim.servers().map((s) => s.name).sort(), ['db-1', 'idle-1', 'web-1']);
+
+  // Off a terminal, without --wait: the operation is printed and the CLI returns.
+  const again = await drydock(t, ['servers', 'return', 'h1']);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stdout, /^operation (\S+) started: return-servers of h1 \(\w+\)\nfollow it: drydock ops watch \1\n$/);
+});
+
+test.serial('enable refused by the coordinator when a server fits nowhere: exit 3, one line, nothing changed', async (t) => {
+  const HUGE = '0a000000-0000-4000-8000-0000000000ff';
+  const h3 = t.context.agents.byId('h3').sim;
+  h3.addServer({ uuid: HUGE, name: 'huge-1', memoryBytes: 40 * GiB, vcpus: 2, hotMigration: true });
+  t.teardown(() => h3.removeServer(HUGE));
+  await serverOn(t, HUGE, 'h3');
+  const plan = await drydock(t, ['maintenance', 'plan', 'h3']);
+  t.is(plan.code, 0, plan.stderr);
+  t.regex(plan.stdout, /Cannot move \(enable needs --stop-unmigratable, which stops them\):\n/);
+  t.regex(plan.stdout, /^huge-1 +0a000000-0000-4000-8000-0000000000ff +stop /m);
+
+  const r = await drydock(t, ['maintenance', 'enable', 'h3', '--confirm']);
+  t.is(r.code, 3, r.stderr);
+  t.is(r.stdout, '');
+  t.is(r.stderr.split('\n').length, 2, 'one line');
+  t.regex(r.stderr, /huge-1/);
+  t.regex(r.stderr, / — see 'drydock maintenance plan <host> --explain'; add --stop-unmigratable to stop servers that cannot move\n$/);
+  t.is((await json<{ maintenance: string }>(t, ['host', 'show', 'h3'])).maintenance, 'MAINTENANCE_STATE_NONE');
+});
+
+test.serial('Ctrl-C while following a real drain detaches; the drain goes on; ops cancel stops it', async (t) => {
+  // 8 GiB at 512 MiB/s: ~16 s of migration, time to detach and cancel.
+  const BIG = '0a000000-0000-4000-8000-0000000000bb';
+  const h2 = t.context.agents.byId('h2').sim;
+  h2.addServer({ uuid: BIG, name: 'big-1', memoryBytes: 8 * GiB, vcpus: 2, hotMigration: true });
+  await serverOn(t, BIG, 'h2');
+
+  const r = await drydockTty(['maintenance', 'enable', 'h2', '--confirm'], cliEnv(t), { interruptOn: 'migrating' });
+  t.is(r.code, 130, r.stdout);
+  const m = /detached from operation (\S+); it continues in the coordinator — re-attach: drydock ops watch (\S+) {2}cancel: drydock ops cancel (\S+)/.exec(r.stdout);
+  t.truthy(m, r.stdout);
+  const id = m![1]!;
+  t.is(m![2], id);
+  t.is(m![3], id);
+  const running = await json<{ state: string }>(t, ['ops', 'show', id]);
+  t.true(['OPERATION_STATE_RUNNING', 'OPERATION_STATE_PENDING'].includes(running.state), `still going after the detach: ${running.state}`);
+
+  const cancel = await drydock(t, ['ops', 'cancel', id, '--reason', 'test detach then cancel']);
+  t.is(cancel.code, 0, cancel.stderr);
+  t.regex(cancel.stdout, new RegExp(`^operation ${id} `));
+  const watched = await drydock(t, ['ops', 'watch', id]);
+  t.is(watched.code, 7, watched.stdout + watched.stderr);
+  t.regex(watched.stdout, new RegExp(`operation ${id} cancelled`));
+  t.is(t.context.agents.fabric.whereIs(BIG)?.hostId, 'h2', 'a cancelled migration leaves the server where it was');
 });
