@@ -37,12 +37,23 @@ export interface LabOptions {
   hosts?: number;
   /** Lab name, /^[a-z][a-z0-9]{0,5}$/ (default "dd"): namespaces are `<name>lab-h1`, ... */
   name?: string;
-  /** Third octet of the lab subnet 10.99.<subnet>.0/24 (default 0). Labs that run at once need distinct ones. */
+  /**
+   * Third octet of the lab subnet 10.99.<subnet>.0/24. Default: 0 for the
+   * lab "dd", else derived from the name (1-250), so labs with distinct names
+   * usually get distinct subnets; a clash is refused with a clear error.
+   */
   subnet?: number;
   /** Where lab state lives (default /var/tmp/drydock-lab; must not be under a per-host private dir like /run). */
   stateRoot?: string;
   /** Progress lines (default: none). */
   log?: (msg: string) => void;
+}
+
+export function defaultSubnet(name: string): number {
+  if (name === 'dd') return 0;
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) % 1_000_003;
+  return 1 + (h % 250);
 }
 
 /** Loads the guest image that `npm run setup` built. */
@@ -330,7 +341,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const name = assertLabName(opts.name ?? 'dd');
   const nHosts = opts.hosts ?? 3;
   if (!Number.isInteger(nHosts) || nHosts < 1 || nHosts > 20) throw new LabError(`lab hosts: ${nHosts} is not in [1, 20]`);
-  const subnet = opts.subnet ?? 0;
+  const subnet = opts.subnet ?? defaultSubnet(name);
   if (!Number.isInteger(subnet) || subnet < 0 || subnet > 255) throw new LabError(`lab subnet: ${subnet} is not in [0, 255]`);
   const stateRoot = opts.stateRoot ?? DEFAULT_STATE_ROOT;
   const log = opts.log ?? (() => {});
