@@ -43,13 +43,14 @@ export interface AgentHandle {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Runs the configured reboot command (argv, no shell) and logs its outcome. */
-export function runRebootCommand(argv: string[], log: Logger): void {
+/** Runs the configured reboot command (argv, no shell), logs its outcome, then calls `done(ok)`. */
+export function runRebootCommand(argv: string[], log: Logger, done?: (ok: boolean) => void): void {
   const [cmd, ...args] = argv;
   if (!cmd) return;
   execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => {
     if (err) log.error({ err: errorMessage(err), stderr: String(stderr).slice(-2000) }, 'reboot command failed');
     else log.info({ stdout: String(stdout).slice(-2000) }, 'reboot command ran');
+    done?.(!err);
   });
 }
 

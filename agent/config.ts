@@ -8,6 +8,7 @@ import path from 'node:path';
 import {
   ConfigError,
   lookup,
+  parseBool,
   parseDuration,
   parseInteger,
   parseString,
@@ -116,6 +117,12 @@ export interface AgentConfig {
   factsIntervalMs: number;
   /** argv of the host reboot command (no shell). Run after RebootHost has answered. */
   rebootCommand: string[];
+  /**
+   * After the reboot command succeeds, exit with code 75 so the supervisor
+   * starts the agent again as a new incarnation. For hosts whose "reboot"
+   * does not end this process (the lab restarts only libvirtd).
+   */
+  rebootRestartsAgent: boolean;
   /** 'libvirt' (production) or 'sim' (in-memory, tests only; never the default). */
   hypervisor: HypervisorKind;
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
@@ -156,6 +163,7 @@ export const KNOWN_KEYS = [
   'heartbeatInterval',
   'factsInterval',
   'rebootCommand',
+  'rebootRestartsAgent',
   'hypervisor',
   'logLevel',
 ] as const;
@@ -204,6 +212,10 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     const ms = v === undefined || v === null ? dflt : parseDuration(v, key);
     if (ms < min) throw new ConfigError(key, `must be at least ${min} ms, got ${ms} ms`);
     return ms;
+  };
+  const bool = (key: (typeof KNOWN_KEYS)[number], dflt: boolean): boolean => {
+    const v = get(key);
+    return v === undefined || v === null ? dflt : parseBool(v, key);
   };
   const int = (key: (typeof KNOWN_KEYS)[number], dflt: number, min: number, max: number): number => {
     const v = get(key);
@@ -307,6 +319,7 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     heartbeatIntervalMs: dur('heartbeatInterval', 2000, 100),
     factsIntervalMs: dur('factsInterval', 30_000, 1000),
     rebootCommand,
+    rebootRestartsAgent: bool('rebootRestartsAgent', false),
     hypervisor,
     logLevel,
   };

@@ -33,6 +33,8 @@ export interface LabAgent {
   logFile: string;
   readonly child: ChildProcess;
   readonly pid: number;
+  /** Times the supervisor started the agent again after it exited 75 (RebootHost). */
+  readonly restarts: number;
   /** SIGTERM (graceful), SIGKILL after 10 s. */
   stop(): Promise<void>;
   /** Starts the process again with the same config (after stop or a crash). */
@@ -56,7 +58,10 @@ export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptio
     nats: { servers: opts.natsUrl ? [opts.natsUrl] : [] },
     heartbeatInterval: '2s',
     migration: { pollInterval: '250ms', stallTimeout: '60s', shutdownTimeout: '20s' },
+    // The lab's reboot restarts the host's libvirtd (guests stay); the agent
+    // then exits 75 and startLabAgent's supervisor brings it back, new incarnation.
     rebootCommand: [process.execPath, '--import', 'tsx', path.join(REPO, 'scripts/lab/reboot-host.ts'), lab.name, host.name],
+    rebootRestartsAgent: true,
     logLevel: 'info',
   };
   for (const [k, v] of Object.entries(opts.config ?? {})) {
@@ -104,6 +109,8 @@ export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptio
   const logFile = path.join(opts.dir, `agent-${lab.name}-${host.name}.log`);
   const endpoint = `${host.ip}:${opts.port ?? LAB_AGENT_PORT}`;
   let child!: ChildProcess;
+  let stopped = false;
+  let restarts = 0;
   const spawnIt = async () => {
     const fd = openSync(logFile, 'a');
     try {
@@ -111,6 +118,13 @@ export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptio
     } finally {
       closeSync(fd);
     }
+    // A tiny supervisor, like systemd's Restart=on-failure: exit 75 means "start me again".
+    child.once('exit', (code) => {
+      if (code === 75 && !stopped) {
+        restarts++;
+        spawnIt().catch(() => undefined);
+      }
+    });
     try {
       await waitForAgent(endpoint, child, logFile, opts.startTimeoutMs ?? 60_000);
     } catch (err) {
@@ -130,7 +144,11 @@ export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptio
     get pid() {
       return child.pid ?? -1;
     },
+    get restarts() {
+      return restarts;
+    },
     async stop() {
+      stopped = true;
       const c = child;
       if (c.exitCode !== null || c.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
@@ -140,6 +158,7 @@ export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptio
       clearTimeout(timer);
     },
     async start() {
+      stopped = false;
       if (child.exitCode === null && child.signalCode === null) return;
       await spawnIt();
     },

@@ -9,7 +9,7 @@ import { configFileFrom, loadAgentConfig, type AgentConfig } from './config.ts';
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { LibvirtHypervisor } from './hypervisor/libvirt.ts';
 import { SimFabric } from './hypervisor/sim.ts';
-import { startAgent } from './agent.ts';
+import { runRebootCommand, startAgent } from './agent.ts';
 
 const USAGE = `usage: drydock-agent [--config FILE]
 
@@ -51,24 +51,41 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger('drydock-agent', config.logLevel as never);
-  const agent = await startAgent({ config, hypervisor: buildHypervisor(config), log });
-
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      log.info({ signal: sig }, 'shutting down');
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  let exitCode = 0;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const agent = await startAgent({
+    config,
+    hypervisor: buildHypervisor(config),
+    log,
+    reboot: (reason) => {
+      log.warn({ reason, argv: config.rebootCommand }, 'running the reboot command');
+      runRebootCommand(config.rebootCommand, log, (ok) => {
+        if (ok && config.rebootRestartsAgent) {
+          // 75 (EX_TEMPFAIL): the supervisor starts a new incarnation.
+          log.warn('reboot done; exiting so the agent comes back as a new incarnation');
+          exitCode = 75;
+          wake();
+        }
+      });
+    },
   });
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info({ signal: sig }, 'shutting down');
+    wake();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await stopped;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
   // A second signal while stopping ends the process at once.
   const hard = () => process.exit(130);
   process.once('SIGTERM', hard);
   process.once('SIGINT', hard);
   await agent.stop(30_000);
-  return 0;
+  return exitCode;
 }
 
 main(process.argv.slice(2)).then(

@@ -18,6 +18,8 @@ import { LAB_AGENT_PORT as PORT, startLabAgents, type LabAgent } from '../agent/
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
 import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';
+import type { RebootHostResponse } from '../common/generated/drydock/agent/v1/RebootHostResponse.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const LAB_NAME = 'ddag';
 const LAB_SUBNET = 43;
@@ -61,7 +63,7 @@ test.before(async (t) => {
   const guests = Promise.all([
     lab.defineGuest(h1, { name: 'ag-live', memoryMiB: 128, fillMiB: 32 }),
     lab.defineGuest(h1, { name: 'ag-cold', memoryMiB: 128, fillMiB: 16, hotMigration: false, localDiskMiB: 32 }),
-    lab.defineGuest(h1, { name: 'ag-off', memoryMiB: 96, fillMiB: 8, start: false }),
+    lab.defineGuest(h1, { name: 'ag-off', memoryMiB: 128, fillMiB: 8, start: false }),
     lab.defineGuest(h2, { name: 'ag-disk', memoryMiB: 128, fillMiB: 16, localDiskMiB: 64 }),
     lab.defineGuest(h1, { name: 'ag-abort', memoryMiB: 192, fillMiB: 96 }),
   ]);
@@ -255,6 +257,38 @@ test.serial('bad input gets the right gRPC code and changes nothing', async (t) 
   t.is(list.servers[0]?.state, 'SERVER_STATE_RUNNING');
 });
 
+test.serial('RebootHost: refused while servers run; accepted when allowed: libvirtd restarts, the agent returns as a new incarnation, guests keep running', async (t) => {
+  const { lab } = t.context;
+  const h3 = t.context.h[2];
+  const a = agent(t, 'h3');
+  const refused = await callError(a.client, 'RebootHost', { reason: 'test' });
+  t.is(refused.code, status.FAILED_PRECONDITION);
+  const before = await call<object, HostFacts>(a.client, 'GetHostFacts', {});
+  const libvirtdBefore = await h3.libvirtdPid();
+  const res = await call<object, RebootHostResponse>(a.client, 'RebootHost', { reason: 'test', allow_running_servers: true });
+  t.true(res.accepted);
+  t.is(res.previous_incarnation, before.incarnation);
+  t.is(res.previous_boot_id, before.boot_id);
+  const deadline = Date.now() + 60_000;
+  let after: HostFacts | null = null;
+  while (Date.now() < deadline) {
+    after = await call<object, HostFacts>(a.client, 'GetHostFacts', {}, 3000).catch(() => null);
+    if (after && after.incarnation !== before.incarnation) break;
+    await sleep(250);
+  }
+  t.truthy(after);
+  t.not(after!.incarnation, before.incarnation, 'new incarnation');
+  t.not(after!.boot_id, before.boot_id, 'new boot id');
+  t.not(await h3.libvirtdPid(), libvirtdBefore, 'libvirtd restarted');
+  t.is(a.agent.restarts, 1);
+  t.is(await domstate(h3, 'ag-disk'), 'running');
+  const n = (await lab.heartbeats('ag-disk')).at(-1)!.n;
+  await lab.waitForHeartbeats('ag-disk', { host: 'h3', after: n, count: 2 });
+  const deadlineHb = Date.now() + 10_000;
+  while (!t.context.heartbeats.some((h) => h.host_id === 'h3' && h.incarnation === after!.incarnation) && Date.now() < deadlineHb) await sleep(100);
+  t.true(t.context.heartbeats.some((h) => h.host_id === 'h3' && h.incarnation === after!.incarnation), 'heartbeats of the new incarnation');
+});
+
 test.serial('facts and heartbeats of every lab host on the real nats-server', async (t) => {
   const { facts, heartbeats } = t.context;
   for (const h of t.context.h) {
@@ -263,7 +297,7 @@ test.serial('facts and heartbeats of every lab host on the real nats-server', as
     t.is(f?.grpc_endpoint, `${h.ip}:${PORT}`);
     const hb = heartbeats.filter((x) => x.host_id === h.name);
     t.true(hb.length >= 2, `heartbeats of ${h.name}: ${hb.length}`);
-    t.is(hb.at(-1)?.incarnation, f?.incarnation);
+    t.is(hb.at(-1)?.incarnation, facts.filter((x) => x.host_id === h.name).at(-1)?.incarnation);
   }
   const h2beat = heartbeats.filter((x) => x.host_id === 'h2').at(-1)!;
   t.true(h2beat.running_count >= 1);
