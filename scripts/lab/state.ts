@@ -91,7 +91,15 @@ export async function killNamespaceProcesses(namespaces: string[], { graceMs = 5
   }
   // Only those still alive with the same start time: a pid may have been reused.
   for (const t of targets) if (await processAlive(t.pid, t.start)) process.kill(t.pid, 'SIGKILL');
-  while (await alive()) await sleep(25);
+  const killDeadline = Date.now() + graceMs;
+  while (await alive()) {
+    if (Date.now() > killDeadline) {
+      const left = [];
+      for (const t of targets) if (await processAlive(t.pid, t.start)) left.push(t.pid);
+      throw new LabError(`processes ${left.join(', ')} survive SIGKILL (stuck in the kernel?)`);
+    }
+    await sleep(25);
+  }
 }
 
 /** Removes everything of lab `name`: processes, namespaces, root veth, state directory. */
