@@ -264,7 +264,7 @@ test('storage-cluster hosts disabled at once return one by one, with the settle 
     const op = await w.call('EnableMaintenance', { host_id: id, stop_unmigratable: false, confirm: true });
     await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED']);
   }
-  const ops = [];
+  const ops: any[] = [];
   for (const id of ['sim-1', 'sim-2', 'sim-3']) ops.push(await w.call('DisableMaintenance', { host_id: id }));
   // The later ones wait, visibly.
   const waiting = await waitFor('the third return waiting its turn', async () => {
@@ -272,7 +272,7 @@ test('storage-cluster hosts disabled at once return one by one, with the settle 
     return o.state === 'OPERATION_STATE_WAITING' && /waiting for/.test(o.reason) ? o : null;
   }, 10_000, 100);
   t.regex(waiting.reason, /storage cluster vs1/);
-  const finished = [];
+  const finished: any[] = [];
   for (const op of ops) finished.push(await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 60_000));
   for (const f of finished) t.is(f.state, 'OPERATION_STATE_SUCCEEDED', f.reason);
   // Strictly one at a time: each reboot starts after the previous return ended, settle included.
