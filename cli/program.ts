@@ -100,8 +100,6 @@ export class Ctx {
   }
 }
 
-type Action = (ctx: Ctx, ...args: never[]) => Promise<ExitCode | void>;
-
 export function buildProgram(io: CliIo, result: { exitCode: ExitCode }): Command {
   const program = new Command('drydock');
   program
@@ -342,23 +340,24 @@ Reference: docs/cli.md`,
   const followFlags = (c: Command): Command =>
     c
       .option('--wait', 'follow the operation to its end (default on a terminal)')
-      .option('--detach', 'print the operation and return at once');
+      .addOption(new Option('--detach', 'print the operation and return at once').conflicts('wait'));
 
+  /** Follows an operation in the mode stdout calls for; resolves to the exit code. */
+  const followById = async (ctx: Ctx, id: string): Promise<ExitCode> => {
+    const mode: FollowMode = ctx.json ? 'json' : ctx.io.out.isTTY ? 'bars' : 'lines';
+    ctx.errorContext = { ...ctx.errorContext, listHint: 'drydock ops list' };
+    const res = await followOperation({ api: ctx.api, operationId: id, mode, out: ctx.io.out, err: ctx.io.err, signal: ctx.io.interrupt });
+    return res.exitCode;
+  };
+
+  /** After a call that started an operation: follow it, or print it and return. */
   const startOperation = async (ctx: Ctx, op: Operation, opts: { wait?: boolean; detach?: boolean }): Promise<ExitCode> => {
-    if (opts.wait && opts.detach) throw usageError('--wait and --detach contradict each other', 'pass one of them');
     const follow = opts.wait || (!opts.detach && Boolean(ctx.io.out.isTTY) && !ctx.json);
     if (!follow) {
       ctx.show(op, () => `operation ${op.id} started: ${kindLabel(op.kind)} of ${op.host_id} (${stateLabel(op.state)})\nfollow it: drydock ops watch ${op.id}`);
       return EXIT.OK;
     }
-    return follow_(ctx, op.id);
-  };
-
-  const follow_ = async (ctx: Ctx, id: string): Promise<ExitCode> => {
-    const mode: FollowMode = ctx.json ? 'json' : ctx.io.out.isTTY ? 'bars' : 'lines';
-    ctx.errorContext = { ...ctx.errorContext, listHint: 'drydock ops list' };
-    const res = await followOperation({ api: ctx.api, operationId: id, mode, out: ctx.io.out, err: ctx.io.err, signal: ctx.io.interrupt });
-    return res.exitCode;
+    return followById(ctx, op.id);
   };
 
   followFlags(
@@ -488,7 +487,7 @@ Reference: docs/cli.md`,
     .command('watch')
     .argument('<operation>', 'operation id')
     .description('follow an operation: progress bars on a terminal, one line per event otherwise; Ctrl-C detaches')
-    .action(act(async (ctx, id: string) => follow_(ctx, id), { listHint: 'drydock ops list' }));
+    .action(act(async (ctx, id: string) => followById(ctx, id), { listHint: 'drydock ops list' }));
   ops
     .command('cancel')
     .argument('<operation>', 'operation id')

@@ -392,6 +392,9 @@ test.serial('usage errors: exit 2, one line', async (t) => {
   t.is(missingArg.code, 2);
   const group = await drydock(t, ['zone']);
   t.is(group.code, 2);
+  const both = await drydock(t, ['maintenance', 'disable', 'h1', '--wait', '--detach']);
+  t.is(both.code, 2);
+  t.is(both.stderr, "drydock: option '--detach' cannot be used with option '--wait' — see 'drydock --help' or '<command> --help'\n");
   const help = await drydock(t, ['--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /Exit codes: 0 ok/);
