@@ -21,6 +21,8 @@ export interface StartAgentOptions {
   bootId?: () => Promise<string>;
   /** OS facts source (the sim reports the sim host, not this machine). */
   osFacts?: () => Promise<OsFacts>;
+  /** Free memory for heartbeats (the sim reports its own). */
+  memoryFree?: (signal?: AbortSignal) => Promise<number>;
   /** What RebootHost does after answering. Default: run config.rebootCommand. */
   reboot?: (reason: string) => void;
   /** Upper bound of the NATS reconnect backoff. */
@@ -78,6 +80,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     incarnation,
     bootId: opts.bootId ?? (() => readBootId(config.bootIdFile)),
     osFacts: opts.osFacts,
+    memoryFree: opts.memoryFree,
     sharedPathPrefixes: config.storage.sharedPathPrefixes,
   });
 

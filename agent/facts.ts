@@ -66,6 +66,8 @@ export interface FactsSourceOptions {
   osFacts?: () => Promise<OsFacts>;
   /** Paths declared shared in config: pools under them are reported shared. */
   sharedPathPrefixes?: string[];
+  /** Free memory for heartbeats (cheap, every 2 s); default: systeminformation's available memory. */
+  memoryFree?: (signal?: AbortSignal) => Promise<number>;
 }
 
 export class FactsSource {
@@ -73,6 +75,12 @@ export class FactsSource {
 
   get incarnation(): string {
     return this.opts.incarnation;
+  }
+
+  /** Free memory now, for the heartbeat (not a full facts gathering). */
+  async memoryFreeBytes(signal?: AbortSignal): Promise<number> {
+    if (this.opts.memoryFree) return this.opts.memoryFree(signal);
+    return (await si.mem()).available;
   }
 
   bootId(): Promise<string> {

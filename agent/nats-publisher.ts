@@ -36,6 +36,8 @@ export interface NatsPublisherOptions {
 }
 
 const encoder = new TextEncoder();
+/** Longest the heartbeat's server counts go without a fresh listing. */
+const LISTING_MAX_AGE_MS = 30_000;
 
 /** Reconnect delay: doubling from 250 ms to the cap, with ±20% jitter. */
 export function backoffMs(attempt: number, capMs: number): number {
@@ -51,6 +53,8 @@ export class NatsPublisher {
   private attempt = 0;
   /** name → uuid, refreshed by the heartbeat's listing (virsh event prints names). */
   private readonly names = new Map<string, string>();
+  private listing: { atMs: number; total: number; running: number } | null = null;
+  private listingDirty = true;
   private readonly log: Logger;
   /** Counters for tests and metrics. */
   readonly stats = { factsPublished: 0, heartbeatsPublished: 0, eventsPublished: 0, connects: 0 };
@@ -188,21 +192,35 @@ export class NatsPublisher {
     }
   }
 
+  /**
+   * The server listing behind the heartbeat's counts. Listing is not cheap
+   * with libvirt (a dumpxml per domain), so it is refreshed when a lifecycle
+   * event says something changed, and at least every LISTING_MAX_AGE_MS.
+   */
+  private async counts(signal: AbortSignal): Promise<{ total: number; running: number }> {
+    const now = Date.now();
+    if (this.listing && !this.listingDirty && now - this.listing.atMs < LISTING_MAX_AGE_MS) return this.listing;
+    this.listingDirty = false;
+    const servers = await this.opts.hypervisor.listServers(signal);
+    this.names.clear();
+    for (const s of servers) this.names.set(s.name, s.uuid);
+    this.listing = { atMs: now, total: servers.length, running: servers.filter((s) => s.state === 'SERVER_STATE_RUNNING').length };
+    return this.listing;
+  }
+
   private async heartbeat(): Promise<void> {
     const nc = this.nc;
     if (!nc || nc.isClosed()) return;
     const signal = this.stopper.signal;
-    const [servers, hv] = await Promise.all([this.opts.hypervisor.listServers(signal), this.opts.hypervisor.facts(signal)]);
-    this.names.clear();
-    for (const s of servers) this.names.set(s.name, s.uuid);
     const facts = this.opts.facts;
+    const [counts, memoryFree, bootId] = await Promise.all([this.counts(signal), facts.memoryFreeBytes(signal), facts.bootId()]);
     const msg: HeartbeatMessage = {
       host_id: this.opts.hostId,
       incarnation: facts.incarnation,
-      boot_id: await facts.bootId(),
-      memory_free_bytes: hv.memoryFreeBytes,
-      server_count: servers.length,
-      running_count: servers.filter((s) => s.state === 'SERVER_STATE_RUNNING').length,
+      boot_id: bootId,
+      memory_free_bytes: memoryFree,
+      server_count: counts.total,
+      running_count: counts.running,
       sent_at_ms: Date.now(),
       grpc_endpoint: this.opts.grpcEndpoint(),
     };
@@ -231,6 +249,7 @@ export class NatsPublisher {
       try {
         for await (const ev of this.opts.hypervisor.events(signal)) {
           attempt = 0;
+          if (ev.event === 'lifecycle') this.listingDirty = true;
           await this.publishEvent(ev.event, ev.name, ev.detail, ev.atMs);
         }
       } catch (err) {

@@ -144,6 +144,7 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
             const f = await sim.facts();
             return { hostname: hostId, os: 'Simulated Linux', kernel: 'sim', memoryTotalBytes: f.memoryTotalBytes, memoryFreeBytes: f.memoryFreeBytes };
           },
+          memoryFree: async () => (await sim.facts()).memoryFreeBytes,
           reboot: () => {
             handle.rebootCount++;
             // Like a real reboot: the agent goes away, the host's guests stop, the agent comes back new.

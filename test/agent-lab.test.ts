@@ -96,6 +96,19 @@ const req = (t: { context: Ctx }, id: string, guest: string, to: LabHost, mode: 
   target_uri: to.uri,
   ...extra,
 });
+/** "PHASE +ms" for each phase change, for the log. */
+function phaseTimes(events: Array<{ migration?: Migration | null; message: string }>): string {
+  const out: string[] = [];
+  let last = '';
+  const t0 = events[0]?.migration?.started_at_ms ?? 0;
+  for (const e of events) {
+    const m = e.migration!;
+    if (m.phase !== last) out.push(`${m.phase.replace('MIGRATION_PHASE_', '')} +${m.updated_at_ms - t0}`);
+    last = m.phase;
+  }
+  return out.join(', ');
+}
+
 async function domstate(host: LabHost, name: string): Promise<string> {
   try {
     return (await host.virsh(['domstate', name])).stdout.trim();
@@ -166,6 +179,7 @@ test.serial('cold migration of a running server without hot migration: running a
   const recsBefore = await lab.serialRecords('ag-cold');
   const lastW = Math.max(0, ...recsBefore.filter((r) => r.kind === 'W' && r.boot === oldBoot).map((r) => r.n));
   const run = await migrate(a.client, req(t, 'lab-cold-1', 'ag-cold', h3, 'COLD'));
+  t.log(phaseTimes(run.events));
   t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
   t.true(run.final.was_running);
   t.true(run.final.copied_storage);

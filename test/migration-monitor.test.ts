@@ -112,3 +112,14 @@ test('post-copy when half the deadline is gone with much left, even if slowly pr
   t.true(shouldSwitchToPostCopy(s, sample(300, 700, 2), 301_000, opts));
   t.false(shouldSwitchToPostCopy(s, sample(950, 50, 2), 301_000, opts), 'under 10% left: let it finish');
 });
+
+test('samples without data figures (libvirt first second) neither count as progress nor hide later progress', (t) => {
+  let s = initialMonitorState(0);
+  s = observe(s, { dataProcessed: 0, dataRemaining: 0, dataTotal: 0, iteration: 0, postCopy: false }, 500);
+  t.is(s.lowestRemaining, Infinity);
+  t.is(s.percent, 0);
+  s = observe(s, sample(100, 900), 1_500);
+  t.is(s.lastProgressAtMs, 1_500);
+  s = observe(s, sample(200, 800), 2_500);
+  t.is(s.lastProgressAtMs, 2_500);
+});

@@ -51,6 +51,12 @@ export function rawPercent(s: Pick<JobSample, 'dataProcessed' | 'dataRemaining'>
  */
 export function observe(state: MonitorState, sample: JobSample, nowMs: number): MonitorState {
   const next = { ...state };
+  // libvirt's first samples carry only the elapsed time: no data figures yet.
+  // Taking their 0 as the lowest "remaining" would make all later progress invisible.
+  if (sample.dataProcessed === 0 && sample.dataRemaining === 0 && sample.dataTotal === 0) {
+    next.postCopy = state.postCopy || sample.postCopy;
+    return next;
+  }
   if (sample.dataRemaining < state.lowestRemaining) {
     // The first sample with data counts as progress only if something moved.
     if (state.lowestRemaining !== Infinity || sample.dataProcessed > 0) {
