@@ -141,10 +141,11 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
   const zone = snapshot.zones.find((z) => z.id === op.zoneId);
   const policy = resolvePolicy(zone?.policy ?? {});
   let picked: PickedTarget;
+  await ctx.cpu?.prepare(snapshot, op.hostId, sig.leadership);
   try {
     picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, ctx.reservations, {
       operationId: op.id,
-      cpuCompatible: ctx.cpuCompatible?.(),
+      cpuCompatible: ctx.cpu?.compatible(),
     });
   } catch (err) {
     if (!(err instanceof NoValidTargetError)) throw err;
@@ -313,7 +314,7 @@ async function handleFailure(
   let another = false;
   if (server && attempted) {
     try {
-      pickTarget(snap, server, op.hostId, step.triedTargets, ctx.reservations, { cpuCompatible: ctx.cpuCompatible?.() });
+      pickTarget(snap, server, op.hostId, step.triedTargets, ctx.reservations, { cpuCompatible: ctx.cpu?.compatible() });
       another = true;
     } catch {
       another = false;

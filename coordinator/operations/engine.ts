@@ -12,7 +12,7 @@ import type { LeaderElection } from '../leader.ts';
 import type { HostRecord, InventorySnapshot } from '../model.ts';
 import type { Repository } from '../store/repository.ts';
 import type { ServerRecord } from '../model.ts';
-import type { CpuCompatibleFn } from '../planner/types.ts';
+import type { CpuPlacement } from './module.ts';
 import { Reservations } from '../planner/reservations.ts';
 import type { HostLiveness } from '../inventory/liveness.ts';
 import { NotFoundError, UnavailableError } from '../../common/errors.ts';
@@ -40,10 +40,8 @@ export interface EngineOptions {
   rebootTimeoutMs: number;
   /** Overrides every zone's settle pause (seconds): for tests and the demo. */
   settlePauseOverrideS?: number;
-  /** CPU compatibility for placement (zone CPU issue); default: not checked. */
-  cpuCompatible?: () => CpuCompatibleFn | undefined;
-  /** Called when a host returned to service (zone CPU recompute). */
-  onHostReturned?: (hostId: string, operationId: string) => Promise<void>;
+  /** CPU compatibility for placement and the host-returned hook (zone CPU); default: not checked. */
+  cpu?: CpuPlacement;
   clock?: () => number;
 }
 

@@ -5,6 +5,7 @@
 import type { AdminDeps, HandlerGroup } from '../admin/context.ts';
 import { Repository } from '../store/repository.ts';
 import type { CpuCompatibleFn } from '../planner/types.ts';
+import type { InventorySnapshot } from '../model.ts';
 import { OperationEventLog } from './events.ts';
 import { OperationStore } from './op-store.ts';
 import { MaintenanceEngine } from './engine.ts';
@@ -12,13 +13,24 @@ import { MaintenanceService } from './service.ts';
 import { maintenanceHandlers } from './admin-handlers.ts';
 import type { OperationRecord } from './types.ts';
 
+/**
+ * What the zone CPU work plugs into placement and returns. `compatible` must
+ * be synchronous (the planner is pure), so `prepare` runs first and caches
+ * whatever libvirt answers are needed (CompareCpu per target and CPU).
+ */
+export interface CpuPlacement {
+  prepare(snapshot: InventorySnapshot, sourceHostId: string, signal?: AbortSignal): Promise<void>;
+  compatible(): CpuCompatibleFn | undefined;
+  /** A host returned from maintenance: recompute its zone's baseline. */
+  onHostReturned(hostId: string, operationId: string): Promise<void>;
+}
+
 export interface MaintenanceModuleOptions {
   pollIntervalMs?: number;
   rebootTimeoutMs?: number;
   settlePauseOverrideS?: number;
-  /** Zone CPU: compatibility for placement and the host-returned hook. */
-  cpuCompatible?: (deps: AdminDeps) => () => CpuCompatibleFn | undefined;
-  onHostReturned?: (deps: AdminDeps) => (hostId: string, operationId: string) => Promise<void>;
+  /** Zone CPU placement and the host-returned hook (built once the deps exist). */
+  cpu?: (deps: AdminDeps) => CpuPlacement;
 }
 
 export interface MaintenanceModule {
@@ -38,7 +50,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       const replicas = (await deps.store.kvs.operations.status()).replicas || 1;
       const events = await OperationEventLog.open(deps.store.js, { replicas, retry: deps.store.retry });
       const ops = new OperationStore(new Repository<OperationRecord>(deps.store.kvs.operations, 'operation', deps.store.retry), events);
-      const cpuCompatible = opts.cpuCompatible?.(deps);
+      const cpu = opts.cpu?.(deps);
       engine = new MaintenanceEngine({
         ops,
         hosts: deps.store.hosts,
@@ -50,8 +62,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
         pollIntervalMs: opts.pollIntervalMs ?? 1000,
         rebootTimeoutMs: opts.rebootTimeoutMs ?? 15 * 60_000,
         ...(opts.settlePauseOverrideS !== undefined ? { settlePauseOverrideS: opts.settlePauseOverrideS } : {}),
-        ...(cpuCompatible ? { cpuCompatible } : {}),
-        ...(opts.onHostReturned ? { onHostReturned: opts.onHostReturned(deps) } : {}),
+        ...(cpu ? { cpu } : {}),
       });
       const e = engine;
       service = new MaintenanceService({
@@ -59,7 +70,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
         hosts: deps.store.hosts,
         snapshot: (signal) => deps.inventory.snapshot(signal),
         reservations: () => e.reservations(),
-        ...(cpuCompatible ? { cpuCompatible } : {}),
+        ...(cpu ? { cpu } : {}),
         kick: () => e.kick(),
       });
       engine.start();

@@ -79,7 +79,8 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
       continue;
     }
     const policy = resolvePolicy(zone.policy);
-    const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpuCompatible?.() });
+    await ctx.cpu?.prepare(snapshot, server.hostId, sig.leadership);
+    const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpu?.compatible() });
     const mine = verdicts.find((v) => v.hostId === op.hostId);
     if (!mine || !mine.eligible) {
       const why = mine ? mine.checks.filter((c) => c.verdict === 'skip' || c.verdict === 'block').map((c) => `${c.check}: ${c.reason}`).join('; ') : `${op.hostId} is not in zone ${zone.id}`;

@@ -139,7 +139,7 @@ async function stepHealthCheck(ctx: EngineContext, op: OperationRecord, sig: Wor
       h.maintenanceOpId = '';
       return h;
     });
-    await ctx.onHostReturned?.(op.hostId, op.id).catch((err) => sig.log.warn({ err: errorMessage(err) }, 'host-returned hook failed'));
+    await ctx.cpu?.onHostReturned(op.hostId, op.id).catch((err) => sig.log.warn({ err: errorMessage(err) }, 'host-returned hook failed'));
     if (op.storageCluster) {
       await ctx.ops.update(
         op.id,

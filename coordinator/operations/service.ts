@@ -7,7 +7,8 @@ import type { Repository } from '../store/repository.ts';
 import type { HostRecord, InventorySnapshot } from '../model.ts';
 import { planMaintenance } from '../planner/plan.ts';
 import { assertPlanRunnable } from '../planner/errors.ts';
-import type { CpuCompatibleFn, Plan } from '../planner/types.ts';
+import type { Plan } from '../planner/types.ts';
+import type { CpuPlacement } from './module.ts';
 import type { Reservations } from '../planner/reservations.ts';
 import type { OperationStore } from './op-store.ts';
 import type { OperationEvent } from './events.ts';
@@ -19,7 +20,7 @@ export interface MaintenanceServiceOptions {
   snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
   /** Reservations of running operations (the leader's engine), if local. */
   reservations?: () => Reservations | undefined;
-  cpuCompatible?: () => CpuCompatibleFn | undefined;
+  cpu?: CpuPlacement;
   /** Wakes the engine when this instance leads. */
   kick?: () => void;
   clock?: () => number;
@@ -53,10 +54,12 @@ export class MaintenanceService {
     if (!hostId) throw new InvalidArgumentError('host_id', 'required');
     const snapshot = await this.o.snapshot();
     const measured = await this.measuredBandwidthBps();
+    await this.o.cpu?.prepare(snapshot, hostId);
+    const cpuCompatible = this.o.cpu?.compatible();
     return planMaintenance(snapshot, { hostId, stopUnmigratable }, {
       ...(measured ? { measuredBandwidthBps: measured } : {}),
       ...(this.o.reservations?.() ? { reservations: this.o.reservations()! } : {}),
-      ...(this.o.cpuCompatible?.() ? { cpuCompatible: this.o.cpuCompatible()! } : {}),
+      ...(cpuCompatible ? { cpuCompatible } : {}),
     });
   }
 
