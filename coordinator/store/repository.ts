@@ -4,7 +4,7 @@
 // CAS the record is re-read and the function applied again, so a concurrent
 // writer's change is never overwritten. A function that changes nothing
 // skips the write (no revision churn, no watcher noise).
-import type { KV, KvEntry } from 'nats';
+import type { KV, KvEntry, JetStreamManager } from 'nats';
 import { AlreadyExistsError, NotFoundError } from '../../common/errors.ts';
 import { CasConflictError, DEFAULT_RETRY, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
 
@@ -72,8 +72,20 @@ export class Repository<T> {
     return v;
   }
 
+  /**
+   * Keys of the bucket. Asked as one stream-info request (the subjects the
+   * stream holds) rather than kv.keys(), whose ordered consumer can stall
+   * for seconds after a cluster node dies (LAB-NOTES). Keys whose latest
+   * entry is a delete marker are listed too; get() filters them out.
+   */
   async keys(signal?: AbortSignal): Promise<string[]> {
+    const b = this.kv as Partial<{ jsm: JetStreamManager; stream: string; bucket: string }>;
     return retryTransient(`list ${this.what} keys`, async () => {
+      if (b.jsm && b.stream && b.bucket) {
+        const prefix = `$KV.${b.bucket}.`;
+        const info = await b.jsm.streams.info(b.stream, { subjects_filter: `${prefix}>` });
+        return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+      }
       const out: string[] = [];
       for await (const k of await this.kv.keys()) out.push(k);
       return out;
