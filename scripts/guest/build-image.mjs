@@ -133,18 +133,28 @@ async function fetchKernel(pkg, dest, log) {
     const ex = join(tmp, 'x');
     await mkdir(ex);
     const modules = new Map(); // name -> { file, deps }
+    const extracted = new Set(); // member paths
     let want = [...WANTED_MODULES];
     let first = true;
+    // Each pass decompresses the whole package (seconds): the first also
+    // takes the small virtio core modules, where the dependencies usually
+    // are, so one pass is normally enough.
     while (want.length > 0 || first) {
       const missing = want.filter((n) => !byName.has(n));
       for (const n of missing) log(`module ${n} not in ${pkg}: assuming built in`);
       const names = want.filter((n) => byName.has(n) && !modules.has(n));
-      const wantedMembers = names.map((n) => byName.get(n));
-      if (first) wantedMembers.push(vmlinuz);
+      const wantedMembers = names.map((n) => byName.get(n)).filter((m) => !extracted.has(m));
+      if (first) {
+        wantedMembers.push(vmlinuz);
+        for (const m of byName.values()) if (/\/kernel\/drivers\/virtio\/virtio(_ring|_pci[a-z_]*)?\.ko/.test(m) && !wantedMembers.includes(m)) wantedMembers.push(m);
+      }
       first = false;
-      if (wantedMembers.length === 0) break;
-      log(`extracting ${wantedMembers.map((m) => basename(m)).join(' ')}`);
-      await pipe(['dpkg-deb', ['--fsys-tarfile', debPath]], ['tar', ['-x', '-C', ex, '--', ...wantedMembers]]);
+      if (wantedMembers.length > 0) {
+        log(`extracting ${wantedMembers.map((m) => basename(m)).join(' ')}`);
+        await pipe(['dpkg-deb', ['--fsys-tarfile', debPath]], ['tar', ['-x', '-C', ex, '--', ...wantedMembers]]);
+        for (const m of wantedMembers) extracted.add(m);
+      }
+      if (names.length === 0) break;
       const next = [];
       for (const n of names) {
         const file = join(ex, byName.get(n));
