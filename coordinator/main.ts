@@ -6,19 +6,26 @@ import { createLogger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config.ts';
 import { startCoordinator } from './coordinator.ts';
+import { loadUsersFile } from './auth/tokens.ts';
 
 const program = new Command()
   .name('drydock-coordinator')
   .description('drydock coordinator: inventory, admin API, maintenance operations')
   .option('-c, --config <file>', 'configuration file (YAML)', DEFAULT_CONFIG_FILE)
+  .option('--check', 'validate the configuration and the users file, then exit')
   .parse();
 
-const { config: file } = program.opts<{ config: string }>();
+const { config: file, check } = program.opts<{ config: string; check?: boolean }>();
 const boot = createLogger('drydock-coordinator');
 
 async function main(): Promise<void> {
   // The default path may be absent (defaults + environment); an explicit one must exist.
   const config = loadConfig(file, process.env, file !== DEFAULT_CONFIG_FILE);
+  if (check) {
+    const users = loadUsersFile(config.auth.tokenFile, config.auth.roles);
+    process.stdout.write(`configuration OK (${users.users.length} users)\n`);
+    return;
+  }
   const logger = createLogger('drydock-coordinator', config.logLevel as never);
   const coordinator = await startCoordinator(config, { logger });
   let signalled = false;
