@@ -123,14 +123,17 @@ class BarsRenderer implements Renderer {
     const { done, total } = progressCounts(view);
     const eta = overallEtaSeconds(view, Date.now());
     const state = stateLabel(view.state);
+    // A disable (reboot, wait, settle) has stages, not servers.
+    const servers = total > 0 || view.steps.size > 0;
     const detail = [
-      `${done}/${total} servers`,
-      eta === undefined ? 'eta ?' : `eta ${formatDuration(eta)}`,
+      servers ? `${done}/${total} servers` : '',
+      servers ? (eta === undefined ? 'eta ?' : `eta ${formatDuration(eta)}`) : '',
       state,
       view.stage ? `stage ${view.stage}` : '',
       view.reason && view.state !== 'OPERATION_STATE_RUNNING' ? view.reason : '',
     ].filter(Boolean).join('  ');
-    return { name: fit('overall', this.#nameWidth + 30), pct: fit(total ? `${Math.round((100 * done) / total)}%` : '-', 4), detail };
+    const pct = total ? `${Math.round((100 * done) / total)}%` : isTerminal(view) ? '100%' : '-';
+    return { name: fit('overall', this.#nameWidth + 30), pct: fit(pct, 4), detail };
   }
 
   #stepPayload(step: ServerStep): Record<string, string> {
@@ -177,7 +180,7 @@ class BarsRenderer implements Renderer {
   #render(view: OperationViewState): void {
     const { done, total } = progressCounts(view);
     this.#overall.setTotal(Math.max(1, total));
-    this.#overall.update(done, this.#overallPayload(view));
+    this.#overall.update(total === 0 && isTerminal(view) ? 1 : done, this.#overallPayload(view));
   }
 
   event(view: OperationViewState, ev: OperationEvent): void {

@@ -620,19 +620,23 @@ test.serial('ops watch of a finished operation on a pipe replays its events, one
   t.false(r.stdout.includes('\x1b['));
 });
 
-test.serial('maintenance disable --wait on a pipe, then servers return --wait --json', async (t) => {
-  const off = await drydock(t, ['maintenance', 'disable', 'h1', '--wait']);
-  t.is(off.code, 0, off.stderr + off.stdout);
-  t.regex(off.stdout, /^following disable-maintenance of h1: operation \S+/);
-  t.regex(off.stdout, /\bstate succeeded\b/);
-  t.regex(off.stdout, /succeeded: disable-maintenance of h1/);
+test.serial('maintenance disable on a terminal follows the reboot stages; servers return --wait on a pipe', async (t) => {
+  const off = await drydockTty(['maintenance', 'disable', 'h1'], cliEnv(t));
+  t.is(off.code, 0, off.stdout);
+  const frame = screen(off.stdout).trimEnd().split('\n');
+  const overall = frame.find((l) => l.includes(' overall '));
+  t.truthy(overall, screen(off.stdout));
+  t.regex(overall!, /\|█+\| 100% succeeded/);
+  t.notRegex(overall!, /0\/0 servers/, 'a disable shows stages, not servers');
+  t.regex(frame.at(-1)!, /^operation \S+ succeeded: disable-maintenance of h1/);
   t.is((await json<{ maintenance: string }>(t, ['host', 'show', 'h1'])).maintenance, 'MAINTENANCE_STATE_NONE');
 
-  const back = await drydock(t, ['--json', 'servers', 'return', 'h1', '--wait']);
+  const back = await drydock(t, ['servers', 'return', 'h1', '--wait']);
   t.is(back.code, 0, back.stderr);
-  const events = back.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string; seq: number });
-  t.is(events.at(-1)!.state, 'OPERATION_STATE_SUCCEEDED');
-  t.deepEqual(events.map((e) => e.seq), [...events.map((e) => e.seq)].sort((a, b) => a - b), 'in order');
+  const lines = back.stdout.trim().split('\n');
+  t.regex(lines[0]!, /^following return-servers of h1: operation \S+/);
+  for (const name of ['web-1', 'db-1', 'idle-1']) t.truthy(lines.find((l) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d step ${name} \\S+ h[23] -> h1 done 100%`).test(l)), `${name} returned: ${back.stdout}`);
+  t.regex(lines.at(-1)!, /^operation \S+ succeeded: return-servers of h1, 3\/3 servers done/);
   await until('3 servers back on h1', async () => ((await json<{ servers: unknown[] }>(t, ['servers', '--host', 'h1'])).servers.length === 3 ? true : undefined));
   t.deepEqual(t.context.agents.byId('h1').sim.servers().map((s) => s.name).sort(), ['db-1', 'idle-1', 'web-1']);
 
