@@ -78,7 +78,19 @@ async function startDrain(ctx: EngineContext, op: OperationRecord): Promise<void
   );
 }
 
+/**
+ * Clears the operation's claim on its servers (ServerRecord.operationId),
+ * which keeps the inventory's reconcile from moving a record while the
+ * engine owns it. Done when the operation ends, however it ends.
+ */
+export async function releaseServerClaims(ctx: Pick<EngineContext, 'servers'>, op: Pick<OperationRecord, 'id' | 'steps'>): Promise<void> {
+  for (const s of op.steps) {
+    await ctx.servers.mutate(s.serverUuid, (r) => (r.operationId === op.id ? { ...r, operationId: '' } : undefined)).catch(() => undefined);
+  }
+}
+
 async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
+  await releaseServerClaims(ctx, op);
   await ctx.hosts.mutate(op.hostId, (h) => {
     if (h.maintenanceOpId !== op.id) return undefined;
     h.maintenance = 'in_maintenance';
@@ -105,6 +117,7 @@ async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
     (o) => [{ type: 'state', message: o.reason }],
   );
   ctx.reservations.releaseOperation(opId);
+  await releaseServerClaims(ctx, (await ctx.ops.require(opId)).value);
 }
 
 /**

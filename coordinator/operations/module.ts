@@ -68,6 +68,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       service = new MaintenanceService({
         ops,
         hosts: deps.store.hosts,
+        servers: deps.store.servers,
         snapshot: (signal) => deps.inventory.snapshot(signal),
         reservations: () => e.reservations(),
         ...(cpu ? { cpu } : {}),

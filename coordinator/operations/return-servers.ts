@@ -10,7 +10,7 @@ import { reservationFor } from '../planner/placement.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
 import { pause } from './engine.ts';
-import { runStep, updateStep } from './drain.ts';
+import { releaseServerClaims, runStep, updateStep } from './drain.ts';
 import { setState } from './op-store.ts';
 import { TERMINAL_STEP_PHASES } from './types.ts';
 
@@ -30,6 +30,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
         },
         (o) => [{ type: 'state', message: o.reason }],
       );
+      await releaseServerClaims(ctx, op);
       return;
     }
     if (op.state === 'pending') {
@@ -43,6 +44,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     }
     const i = op.steps.findIndex((s) => s.phase === 'pending');
     if (i < 0) {
+      await releaseServerClaims(ctx, op);
       const back = op.steps.filter((s) => s.phase === 'done').length;
       const notBack = op.steps.filter((s) => s.phase !== 'done');
       await ctx.ops.update(
@@ -96,6 +98,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     const target = index.hostsById.get(op.hostId)!;
     ctx.reservations.reserve(reservationFor(server, target, opId));
     ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: opId });
+    await ctx.servers.mutate(server.uuid, (r) => (r.operationId === opId ? undefined : { ...r, operationId: opId })).catch(() => undefined);
     await updateStep(ctx, opId, i, (s) => {
       s.attempt += 1;
       s.phase = 'migrating';

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
 import type { Repository } from '../store/repository.ts';
-import type { HostRecord, InventorySnapshot } from '../model.ts';
+import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
+import { releaseServerClaims } from './drain.ts';
 import { planMaintenance } from '../planner/plan.ts';
 import { assertPlanRunnable } from '../planner/errors.ts';
 import type { Plan } from '../planner/types.ts';
@@ -17,6 +18,7 @@ import { isTerminal, type OperationKind, type OperationRecord, type StepAction, 
 export interface MaintenanceServiceOptions {
   ops: OperationStore;
   hosts: Repository<HostRecord>;
+  servers: Repository<ServerRecord>;
   snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
   /** Reservations of running operations (the leader's engine), if local. */
   reservations?: () => Reservations | undefined;
@@ -143,7 +145,8 @@ export class MaintenanceService {
       h.maintenanceOpId = op.id;
       return h;
     });
-    // A paused drain is superseded by the new one (same host, fresh plan).
+    // A paused drain is superseded by the new one (same host, fresh plan);
+    // its claims on servers pass to the new operation as it starts each step.
     if (previous && previous.value.state === 'paused') {
       await this.o.ops.update(previous.value.id, (o) => {
         if (isTerminal(o)) return undefined;
@@ -152,6 +155,7 @@ export class MaintenanceService {
         for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
         return o;
       }, (o) => [{ type: 'state', message: o.reason }]);
+      await releaseServerClaims({ servers: this.o.servers }, previous.value);
     }
     try {
       await this.o.ops.create(op, `maintenance requested for ${hostId}: ${steps.length} server(s), about ${plan.estimatedSeconds} s`);
@@ -183,6 +187,7 @@ export class MaintenanceService {
     });
     if (current && current.value.state === 'paused') {
       await this.o.ops.update(current.value.id, (o) => (isTerminal(o) ? undefined : { ...o, state: 'cancelled', reason: `superseded by ${op.id} (disable maintenance)` }), (o) => [{ type: 'state', message: o.reason }]);
+      await releaseServerClaims({ servers: this.o.servers }, current.value);
     }
     await this.o.ops.create(op, `return to service requested for ${hostId}${host.storageCluster ? ` (storage cluster ${host.storageCluster})` : ''}`);
     this.o.kick?.();
