@@ -22,6 +22,10 @@ import { resolveSettings } from '../cli/settings.ts';
 import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
 import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
+import { hostView, planView, zoneCpuView } from '../cli/render.ts';
+import type { ZoneCpu } from '../common/generated/drydock/admin/v1/ZoneCpu.ts';
+import type { Host } from '../common/generated/drydock/admin/v1/Host.ts';
+import type { Plan } from '../common/generated/drydock/admin/v1/Plan.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -233,4 +237,74 @@ test('settings: flags > env > file > defaults; token file; paths relative to the
   t.true(err instanceof CliError);
   t.regex(err!.message, /adress/);
   t.throws(() => resolveSettings({ cert: 'a' }, { HOME: dir }), { message: /--cert and --key/ });
+});
+
+// ------------------------------------------------------------ views
+
+
+test('zoneCpuView: model, wrapped flags, advice, history with the causing host', (t) => {
+  const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+  const cpu: ZoneCpu = {
+    zone_id: 'z1', mode: 'CPU_MODE_EXTENDED', model: 'Westmere', vendor: 'Intel',
+    features: Array.from({ length: 30 }, (_, i) => `flag${i}`), extra_features: ['aes'], xml: '<cpu/>',
+    history: [{ at_ms: now - 3_600_000, from_model: 'Skylake-Server', to_model: 'Westmere', features_lost: ['avx2', 'avx512f'], features_gained: [], cause_host_id: 'h3', reason: 'host-returned', message: '' }],
+    advice: ['move host h3 to a zone matching Westmere'], mismatched_hosts: [], servers_needing_power_cycle: ['web-1'], updated_at_ms: now - 60_000,
+  };
+  const text = zoneCpuView(cpu, now);
+  t.regex(text, /^Mode:\s+extended$/m);
+  t.regex(text, /^Model:\s+Westmere$/m);
+  t.regex(text, /^Extra flags:\s+aes$/m);
+  t.regex(text, /^Need power cycle:\s+web-1$/m);
+  t.regex(text, /^Updated:\s+1m ago$/m);
+  const flagLines = text.split('\n').filter((l) => /flag\d/.test(l));
+  t.true(flagLines.length > 1, 'long flag lists wrap');
+  t.true(flagLines.every((l) => l.length <= 100));
+  t.regex(text, /\nAdvice\n {2}- move host h3 to a zone matching Westmere\n/);
+  t.regex(text, /^ {2}2026-11-25 11:00:00Z +Skylake-Server +Westmere +avx2,avx512f +- +h3 +host-returned$/m);
+});
+
+test('hostView: the CPU against the zone, and why the host is not a target', (t) => {
+  const now = Date.now();
+  const host: Host = {
+    id: 'h3', hostname: 'kvm-3', zone_id: 'z1', label: '', enabled: true, storage_cluster: 'vs1', hypervisor_type: 'kvm',
+    grpc_endpoint: '10.0.0.3:7444', migration_uri: 'qemu+tcp://10.0.0.3/system', online: true, last_heartbeat_ms: now - 2000,
+    incarnation: 'i', boot_id: 'b', maintenance: 'MAINTENANCE_STATE_NONE', maintenance_operation_id: '', memory_total_bytes: 64 * GiB,
+    memory_free_bytes: 40 * GiB, logical_cpus: 32, server_count: 4, storage_pools_shared: ['vs1'], libvirt_version: '9.0.0', qemu_version: '7.2.0',
+    registered_at_ms: now - 86_400_000, not_a_target_because: ['CPU cannot run the zone model Skylake-Server'],
+    cpu: {
+      model: 'Westmere', vendor: 'Intel', default_flags: ['sse4.2', 'popcnt'], additional_flags: ['aes'], unmatching_extra_flags: ['vmx'],
+      unmatching_missing_flags: ['avx2'], host_flags: ['sse4.2', 'popcnt', 'aes', 'vmx'], compatible: false, advice: 'move h3 to a zone matching Westmere',
+    },
+  };
+  const text = hostView(host, now);
+  t.regex(text, /^Target:\s+no: CPU cannot run the zone model Skylake-Server$/m);
+  t.regex(text, /^Memory:\s+40 GiB free of 64 GiB$/m);
+  t.regex(text, /^ {2}Model:\s+Westmere \(Intel\)$/m);
+  t.regex(text, /^ {2}Zone compatible:\s+no: never a migration target in this zone$/m);
+  t.regex(text, /^ {2}Default flags:\s+sse4\.2 popcnt$/m);
+  t.regex(text, /^ {2}Additional flags:\s+aes$/m);
+  t.regex(text, /^ {2}Unmatching \(extra\):\s+vmx$/m);
+  t.regex(text, /^ {2}Unmatching \(missing\):\s+avx2$/m);
+  t.regex(text, /^ {2}Advice:\s+move h3 to a zone matching Westmere$/m);
+});
+
+test('planView: refusals, blockers and warnings in their own sections', (t) => {
+  const planned = (name: string, action: 'SERVER_ACTION_LIVE_MIGRATE' | 'SERVER_ACTION_STOP', target: string) => ({
+    server_uuid: `uuid-${name}`, server_name: name, action, target_host_id: target, reason: target ? `to ${target}` : 'fits nowhere',
+    memory_bytes: 2 * GiB, local_disk_bytes: 0, was_running: true, estimated_seconds: target ? 30 : 0,
+    candidates: [{ host_id: 'h2', eligible: false, memory_free_after_bytes: -GiB, checks: [{ check: 'memory', verdict: 'block', reason: 'needs 2 GiB, 1 GiB free' }, { check: 'online', verdict: 'ok', reason: '' }] }],
+  });
+  const plan: Plan = {
+    host_id: 'h1', zone_id: 'z1', servers: [planned('web-1', 'SERVER_ACTION_LIVE_MIGRATE', 'h3')], blockers: [planned('db-1', 'SERVER_ACTION_STOP', '')],
+    refusals: [], warnings: ['target h3 will be 94% full'], estimated_seconds: 95, assumed_bandwidth_bps: 100 * MiB, planned_at_ms: 0,
+  };
+  const text = planView(plan, true);
+  t.regex(text, /^Plan for host h1 \(zone z1\): 1 server\(s\) to move, estimated 1m 35s at 100 MiB\/s$/m);
+  t.regex(text, /\nCannot move \(enable needs --stop-unmigratable, which stops them\):\nSERVER/);
+  t.regex(text, /^db-1 +uuid-db-1 +stop +- +2 GiB/m);
+  t.regex(text, /\nWarnings\n {2}- target h3 will be 94% full\n/);
+  t.regex(text, /^ {4}h2: not eligible\n {6}block memory: needs 2 GiB, 1 GiB free$/m);
+  t.notRegex(text, /ok online/, 'explain lists only the checks that did not pass');
+  const refused = planView({ ...plan, servers: [], blockers: [], refusals: ['host h1 is not a KVM host'] }, false);
+  t.regex(refused, /\nRefused: the plan cannot run\n {2}- host h1 is not a KVM host\n/);
 });
