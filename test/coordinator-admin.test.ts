@@ -168,7 +168,7 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
   t.is(res.status, 'SERVING');
   hc.close();
   const reflProto = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1alpha/reflection.proto');
-  const rdef = grpc.loadPackageDefinition(protoLoader.loadSync(reflProto)) as any;
+  const rdef = grpc.loadPackageDefinition(protoLoader.loadSync(reflProto, { keepCase: true })) as any;
   const rc = new rdef.grpc.reflection.v1alpha.ServerReflection(`127.0.0.1:${t.context.coord.port}`, grpc.credentials.createInsecure());
   const names = await new Promise<string[]>((resolve, reject) => {
     const call = rc.ServerReflectionInfo();
@@ -180,7 +180,7 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
     call.write({ list_services: '*' });
   });
   rc.close();
-  t.true(names.includes('drydock.admin.v1.Admin'));
+  t.true(names.includes("drydock.admin.v1.Admin"), names.join(", "));
 });
 
 test('config: defaults, environment overrides, unknown keys and bad values refused with the field named', (t) => {
