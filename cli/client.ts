@@ -7,6 +7,7 @@ import { loadAdminProto } from '../common/proto.ts';
 import { clientChannelOptions, clientCredentials } from '../common/grpc-server.ts';
 import type { AdminClient } from '../common/generated/drydock/admin/v1/Admin.ts';
 import type { ConnectionSettings } from './settings.ts';
+import { session } from './session.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { WatchOperationRequest__Input } from '../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
 
@@ -29,6 +30,11 @@ export type UnaryName =
   | 'PlanMaintenance' | 'EnableMaintenance' | 'DisableMaintenance' | 'ReturnServers'
   | 'GetOperation' | 'ListOperations' | 'CancelOperation'
   | 'GetZoneCpu' | 'RecomputeZoneCpu';
+
+/** Calls that change something: interrupting one leaves its outcome unknown. */
+const MUTATING: ReadonlySet<UnaryName> = new Set([
+  'CreateZone', 'UpdateZone', 'UpdateHost', 'UpdateServer', 'EnableMaintenance', 'DisableMaintenance', 'ReturnServers', 'CancelOperation', 'RecomputeZoneCpu',
+]);
 
 export class AdminApi {
   readonly #client: AdminClient;
@@ -57,8 +63,10 @@ export class AdminApi {
   /** A unary call with the CLI's deadline; rejects with the grpc ServiceError. */
   call<M extends UnaryName>(method: M, request: Req<M>): Promise<Res<M>> {
     const fn = this.#client[method] as unknown as UnaryMethod<Req<M>, Res<M>>;
+    if (MUTATING.has(method)) session.changeInFlight = method;
     return new Promise((resolve, reject) => {
       fn.call(this.#client, request, this.#metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) => {
+        if (MUTATING.has(method)) session.changeInFlight = '';
         if (err) reject(err);
         else resolve(res as Res<M>);
       });

@@ -29,9 +29,7 @@ import {
 } from './operation-view.ts';
 import { formatDuration, textWidth } from './table.ts';
 import { EXIT, type ExitCode } from './exit.ts';
-
-/** True while an operation is followed: Ctrl-C then detaches instead of exiting. */
-export const following = { active: false };
+import { session } from './session.ts';
 
 export type FollowMode = 'bars' | 'lines' | 'json';
 
@@ -229,7 +227,7 @@ export async function followOperation(opts: FollowOptions): Promise<FollowResult
   }
 
   let detached = false;
-  following.active = true;
+  session.following = true;
   try {
     let reconnects = 0;
     // Watched at least once: a finished operation replays its events and ends.
@@ -280,7 +278,7 @@ export async function followOperation(opts: FollowOptions): Promise<FollowResult
     }
     detached = signal.aborted && !isTerminal(view);
   } finally {
-    following.active = false;
+    session.following = false;
     renderer.stop();
   }
 

@@ -2,7 +2,7 @@
 // Owns the process: Ctrl-C handling and the exit code.
 import { runCli } from './program.ts';
 import { EXIT } from './exit.ts';
-import { following } from './follow.ts';
+import { session } from './session.ts';
 
 // Node's deprecation notices (e.g. grpc-js naming an IP as TLS server name)
 // are for developers; an operator's terminal shows drydock's own lines only.
@@ -13,7 +13,12 @@ let interrupted = false;
 process.on('SIGINT', () => {
   // First Ctrl-C: detach cleanly (bars stopped, advice printed). Second: leave now.
   // Nothing followed (a plain call in flight): leave now.
-  if (interrupted || !following.active) process.exit(EXIT.INTERRUPTED);
+  if (interrupted || !session.following) {
+    if (session.changeInFlight) {
+      process.stderr.write(`\ndrydock: interrupted while ${session.changeInFlight} was in flight — it may still take effect; check the current state before retrying\n`);
+    }
+    process.exit(EXIT.INTERRUPTED);
+  }
   interrupted = true;
   interrupt.abort();
   // Should detaching hang on a dead connection, do not hang with it.
