@@ -174,6 +174,38 @@ test('hosts whose agents stop go offline after offlineAfter (3 s) and keep their
   t.is(back.incarnation, a.byId('kvm-45').incarnation);
 });
 
+test('agent client: a live migration streams progress to COMPLETED; the inventory follows the server to its new host', async (t) => {
+  const { coord, agents } = t.context;
+  const uuid = randomUUID();
+  agents.byId('kvm-20').sim.addServer({ uuid, name: 'mover', memoryBytes: 128 * 2 ** 20 });
+  await waitFor('mover listed on kvm-20', async () => (await servers(t, { host_id: 'kvm-20' })).some((s) => s.uuid === uuid), 10_000);
+  const client = coord.agents.forEndpoint(agents.byId('kvm-20').endpoint);
+  const phases: string[] = [];
+  let last: { percent: number; phase: string } | undefined;
+  for await (const ev of client.migrateServer(
+    { migration_id: `mig-${uuid.slice(0, 8)}`, server_uuid: uuid, mode: 'MIGRATION_MODE_LIVE', target_host_id: 'kvm-21', target_uri: agents.byId('kvm-21').migrationUri },
+    { timeoutMs: 30_000 },
+  )) {
+    if (!phases.includes(ev.migration!.phase)) phases.push(ev.migration!.phase);
+    last = ev.migration!;
+  }
+  t.is(last?.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(last?.percent, 100);
+  t.true(phases.length >= 2, phases.join(' → '));
+  // Idempotent by id: asking again returns the finished record without moving anything.
+  const again = await client.getMigration(`mig-${uuid.slice(0, 8)}`);
+  t.is(again.phase, 'MIGRATION_PHASE_COMPLETED');
+  await waitFor('record follows the server to kvm-21', async () => (await servers(t, { host_id: 'kvm-21' })).some((s) => s.uuid === uuid), 10_000);
+  t.false((await servers(t, { host_id: 'kvm-20' })).some((s) => s.uuid === uuid));
+  // A typed error from the agent: unknown migration id → NotFoundError.
+  await t.throwsAsync(client.getMigration('never-seen'), { name: 'NotFoundError' });
+  // Cancelling the caller's signal ends the call with CancelledError.
+  const ac = new AbortController();
+  const p = client.listServers([], { signal: ac.signal, timeoutMs: 5000 });
+  ac.abort();
+  await t.throwsAsync(p, { name: 'CancelledError' });
+});
+
 test('snapshot() gives the planner zones, hosts with liveness, and servers', async (t) => {
   const snap = await t.context.coord.inventory.snapshot();
   t.is(snap.hosts.length, HOSTS);
