@@ -164,8 +164,14 @@ export class Inventory {
   async syncHostServers(hostId: string, signal: AbortSignal): Promise<void> {
     const host = await this.o.store.hosts.get(hostId, signal);
     if (!host?.value.grpcEndpoint) return;
-    const records = await this.serverMap(signal);
     const res = await this.o.agents.forEndpoint(host.value.grpcEndpoint).listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
+    // Only the records of the servers this host reports: an event on one host
+    // must not cost a read of the whole inventory (this sync never deletes).
+    const records = new Map<string, { value: ServerRecord; revision: number }>();
+    await mapSettled(res.servers, 16, async (s) => {
+      const r = await this.o.store.servers.get(s.uuid, signal);
+      if (r) records.set(s.uuid, { value: r.value, revision: r.revision });
+    });
     await this.apply(syncOneHost(hostId, res.servers, this.plain(records), Date.now()), records, signal);
   }
 
@@ -185,7 +191,12 @@ export class Inventory {
       try {
         if (c.kind === 'create') {
           const now = Date.now();
-          const r = await servers.upsert(c.record.uuid, (cur) => (cur ? mergeReport(cur, c.record.hostId, reportOf(c.record), now) : c.record), signal);
+          // Someone may have created it since we looked: then it is an update, with the update's rule.
+          const r = await servers.upsert(
+            c.record.uuid,
+            (cur) => (!cur ? c.record : cur.operationId && cur.hostId !== c.record.hostId ? undefined : mergeReport(cur, c.record.hostId, reportOf(c.record), now)),
+            signal,
+          );
           if (r.changed && report) report.created++;
         } else if (c.kind === 'update') {
           const now = Date.now();
