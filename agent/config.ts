@@ -110,6 +110,11 @@ export interface AgentConfig {
     maxConcurrent: number;
     /** Memory iterations without convergence after which post-copy is considered (when the caller allows it). */
     postCopyAfterIterations: number;
+    /**
+     * Finished migration records older than this are deleted at agent start
+     * (their ids then read as unknown: NOT_FOUND). 0 = keep forever.
+     */
+    recordRetentionMs: number;
   };
   /** Heartbeat period on NATS. */
   heartbeatIntervalMs: number;
@@ -160,6 +165,7 @@ export const KNOWN_KEYS = [
   'migration.pollInterval',
   'migration.maxConcurrent',
   'migration.postCopyAfterIterations',
+  'migration.recordRetention',
   'heartbeatInterval',
   'factsInterval',
   'rebootCommand',
@@ -315,6 +321,7 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
       pollIntervalMs: dur('migration.pollInterval', 500, 50),
       maxConcurrent: int('migration.maxConcurrent', 2, 1, 64),
       postCopyAfterIterations: int('migration.postCopyAfterIterations', 5, 1, 1000),
+      recordRetentionMs: dur('migration.recordRetention', 30 * 24 * 3_600_000),
     },
     heartbeatIntervalMs: dur('heartbeatInterval', 2000, 100),
     factsIntervalMs: dur('factsInterval', 30_000, 1000),

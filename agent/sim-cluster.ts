@@ -82,6 +82,7 @@ const TEST_MIGRATION: MigrationSettings = {
   pollIntervalMs: 100,
   maxConcurrent: 2,
   postCopyAfterIterations: 5,
+  recordRetentionMs: 0,
 };
 
 export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents> {
@@ -113,7 +114,7 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
         },
         {},
       );
-      c.migration = { ...TEST_MIGRATION, ...opts.migration };
+      c.migration = { ...TEST_MIGRATION, ...opts.migration, recordRetentionMs: opts.migration?.recordRetentionMs ?? 0 };
       if (opts.tls) c.tls = opts.tls;
       return c;
     };

@@ -385,6 +385,11 @@ test.serial('records survive an agent restart: a finished id is not run again; a
   const request = { ...live(ghostId, ghost.uuid, h2), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
   writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${ghostId}.json`), JSON.stringify({ version: 1, migration: rec, request, localDisks: [] }));
 
+  const stopped = h1.sim.addServer({ name: nextId('halted'), running: false });
+  const haltedId = nextId('m');
+  Object.assign(rec, { migration_id: haltedId, mode: 'MIGRATION_MODE_COLD', server_uuid: stopped.uuid, server_name: stopped.name, phase: 'MIGRATION_PHASE_TRANSFERRING', was_running: true });
+  writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${haltedId}.json`), JSON.stringify({ version: 1, migration: rec, request: { ...request, migration_id: haltedId, server_uuid: stopped.uuid, mode: 'MIGRATION_MODE_COLD' }, localDisks: [] }));
+
   const before = h1.incarnation;
   await h1.restart();
   t.not(h1.incarnation, before);
@@ -397,6 +402,11 @@ test.serial('records survive an agent restart: a finished id is not run again; a
     const reconciled = await call<object, Migration>(client, 'GetMigration', { migration_id: ghostId });
     t.is(reconciled.phase, 'MIGRATION_PHASE_COMPLETED');
     t.is(reconciled.percent, 100);
+    // A cold move interrupted after the shutdown: still here, so back to its old power state, ABORTED.
+    const halted = await call<object, Migration>(client, 'GetMigration', { migration_id: haltedId });
+    t.is(halted.phase, 'MIGRATION_PHASE_ABORTED');
+    t.is(h1.sim.servers().find((x) => x.uuid === stopped.uuid)?.state, 'SERVER_STATE_RUNNING', 'restarted: the power state it had');
+    t.is(cluster.fabric.whereIs(stopped.uuid), h1.sim);
   } finally {
     client.close();
   }

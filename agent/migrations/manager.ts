@@ -41,6 +41,8 @@ export interface MigrationSettings {
   pollIntervalMs: number;
   maxConcurrent: number;
   postCopyAfterIterations: number;
+  /** Finished records older than this are deleted at open() (0 = never). */
+  recordRetentionMs?: number;
 }
 
 export interface MigrationManagerOptions {
@@ -88,7 +90,15 @@ export class MigrationManager {
 
   /** Loads records and reconciles those an earlier process left unfinished. */
   async open(signal?: AbortSignal): Promise<void> {
-    for (const rec of await this.store.open()) this.records.set(rec.migration.migration_id, rec);
+    const retention = this.opts.settings.recordRetentionMs ?? 0;
+    for (const rec of await this.store.open()) {
+      const m = rec.migration;
+      if (retention > 0 && isTerminal(m) && m.finished_at_ms > 0 && Date.now() - m.finished_at_ms > retention) {
+        await this.store.remove(m.migration_id);
+        continue;
+      }
+      this.records.set(m.migration_id, rec);
+    }
     for (const rec of this.records.values()) {
       if (!isTerminal(rec.migration)) await this.reconcile(rec, signal);
     }

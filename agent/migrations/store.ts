@@ -1,7 +1,7 @@
 // Migration records on disk: one JSON file per migration id under
 // <stateDir>/migrations, written atomically (temp file + rename) so a crash
 // leaves either the old record or the new one, never half of one.
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
 import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
@@ -56,6 +56,10 @@ export class MigrationStore {
     });
     this.chains.set(id, tracked);
     return next;
+  }
+
+  async remove(id: string): Promise<void> {
+    await rm(path.join(this.dir, `${id}.json`), { force: true });
   }
 
   /** Waits for every pending write. */
