@@ -8,6 +8,7 @@ import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
 import { startSimAgents, type SimAgents, type SimAgentsOptions } from '../../agent/sim-cluster.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule, type MaintenanceModuleOptions } from '../../coordinator/operations/module.ts';
+import { zoneCpuModule, type ZoneCpuModule, type ZoneCpuModuleOptions } from '../../coordinator/zone-cpu/module.ts';
 import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
 import { PERMISSIONS } from '../../coordinator/auth/permissions.ts';
 import { TestAdminClient, tempDir, testConfig, waitFor } from './coordinator.ts';
@@ -20,6 +21,8 @@ export interface World {
   sims: SimAgents;
   coordinator: Coordinator;
   maintenance: MaintenanceModule;
+  /** The zone CPU module of the first coordinator (null unless WorldOptions.zoneCpu). */
+  zoneCpu: ZoneCpuModule | null;
   admin: TestAdminClient;
   call<T = any>(method: string, req: object): Promise<T>;
   /** Starts a second coordinator instance on the same NATS. */
@@ -32,6 +35,8 @@ export interface WorldOptions {
   hosts: number;
   sim?: Partial<SimAgentsOptions>;
   maintenance?: MaintenanceModuleOptions;
+  /** Plug the zone CPU module in (placement, GetZoneCpu/RecomputeZoneCpu, member watch). */
+  zoneCpu?: ZoneCpuModuleOptions | true;
   offlineAfter?: string;
   reconcileInterval?: string;
 }
@@ -56,19 +61,29 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     const tokenFile = writeTokenFile(dir);
     const instances: { c: Coordinator; m: MaintenanceModule; a: TestAdminClient }[] = [];
     const launch = async (id: string) => {
-      const m = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, ...o.maintenance });
+      const z = o.zoneCpu ? zoneCpuModule(o.zoneCpu === true ? {} : o.zoneCpu) : null;
+      const m = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, ...o.maintenance, ...(z ? { cpu: z.placement } : {}) });
       const c = await startCoordinator(
         testConfig({ id, natsServers: [nats.url], tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' }),
-        { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
+        z
+          ? {
+              beforeServe: async (deps) => {
+                await m.beforeServe(deps);
+                await z.beforeServe(deps);
+              },
+              handlerGroups: (deps) => [...m.handlerGroups(deps), ...z.handlerGroups(deps)],
+            }
+          : { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
       );
       const a = new TestAdminClient(c.port);
       instances.push({ c, m, a });
       cleanup.push(async () => {
         a.close();
+        await z?.stop();
         await m.stop();
         await c.stop();
       });
-      return { coordinator: c, maintenance: m, admin: a };
+      return { coordinator: c, maintenance: m, zoneCpu: z, admin: a };
     };
     const first = await launch('c1');
     await waitFor(`${o.hosts} hosts registered`, async () => {
@@ -81,6 +96,7 @@ export async function startWorld(o: WorldOptions): Promise<World> {
       sims,
       coordinator: first.coordinator,
       maintenance: first.maintenance,
+      zoneCpu: first.zoneCpu,
       admin: first.admin,
       call: (method, req) => first.admin.call(method, req, { token: ADMIN_TOKEN, timeoutMs: 20_000 }),
       startCoordinator: launch,

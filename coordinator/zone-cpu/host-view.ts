@@ -1,0 +1,28 @@
+// The host's CPU against its zone, as the operator sees it (HostCpuView):
+// the zone model's flags (default), the operator's extras (additional), and
+// what the host has beyond or lacks against the zone (unmatching), from the
+// fit the last recompute stored (libvirt's CompareCpu and expanded flag
+// lists). Pure; coordinator/admin/convert.ts renders hosts with it.
+import type { HostCpuView__Input } from '../../common/generated/drydock/admin/v1/HostCpuView.ts';
+import type { HostRecord, ZoneRecord } from '../model.ts';
+import { cpuHash, trackingOf } from './tracking.ts';
+
+export function zoneHostCpuView(h: HostRecord, zone: ZoneRecord | null): HostCpuView__Input {
+  const own = [...h.cpu.features].sort();
+  const base = { model: h.cpu.model, vendor: h.cpu.vendor, host_flags: own };
+  if (!zone) return { ...base, default_flags: [], additional_flags: [], unmatching_extra_flags: [], unmatching_missing_flags: [], compatible: true, advice: '' };
+  const t = trackingOf(zone);
+  const fit = t.hosts[h.id];
+  // A fit computed from another CPU (the host changed since) says nothing about this one.
+  const current = fit && fit.cpuHash === cpuHash(h.cpu.xml) ? fit : undefined;
+  const mismatched = zone.cpu.mismatchedHosts.includes(h.id);
+  return {
+    ...base,
+    default_flags: zone.cpu.model ? (t.allFeatures.length ? t.allFeatures : [...zone.cpu.features].sort()) : [],
+    additional_flags: [...zone.cpu.extraFeatures].sort(),
+    unmatching_extra_flags: current?.extra ?? [],
+    unmatching_missing_flags: current?.missing ?? [],
+    compatible: !mismatched && current?.verdict !== 'INCOMPATIBLE',
+    advice: fit?.advice ?? '',
+  };
+}

@@ -1,0 +1,53 @@
+// Leader-only: notices zones whose members or CPU mode changed since their
+// last recompute (tracking.members / tracking.mode in the zone record) and
+// recomputes them. Polling the stored records, not a KV watcher: a watcher
+// can stall (LAB-NOTES) and a missed join must still be caught. A failed
+// recompute (no healthy agent, a silent joiner) leaves the tracking as it
+// was, so the next pass tries again.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logging.ts';
+import type { Store } from '../store/store.ts';
+import type { HostRecord, ZoneRecord } from '../model.ts';
+import { minus } from './features.ts';
+import { trackingOf } from './tracking.ts';
+import type { RecomputeTrigger, ZoneCpuService } from './recompute.ts';
+
+/** What one zone needs now, or null (pure: tested with plain records). */
+export function pendingTrigger(zone: ZoneRecord, hosts: readonly HostRecord[]): RecomputeTrigger | null {
+  const t = trackingOf(zone);
+  const members = hosts.filter((h) => h.zoneId === zone.id).map((h) => h.id).sort();
+  if (t.mode !== zone.cpuMode) {
+    if (members.length === 0 && t.mode === '') return null;
+    return { reason: t.mode === '' ? 'initial' : 'mode-changed', joined: minus(members, t.members) };
+  }
+  const joined = minus(members, t.members);
+  const left = minus(t.members, members);
+  if (joined.length) return { reason: 'host-joined', joined };
+  // A host left: nothing is raised by itself, but the fits and PASSTHROUGH's reference follow the members.
+  if (left.length) return { reason: 'host-joined', joined: [] };
+  return null;
+}
+
+export async function watchZoneMembers(o: { store: Store; service: ZoneCpuService; logger: Logger; intervalMs: number }, signal: AbortSignal): Promise<void> {
+  const log = o.logger.child({ component: 'zone-cpu-watch' });
+  while (!signal.aborted) {
+    try {
+      const [zones, hosts] = await Promise.all([o.store.zones.list(signal), o.store.hosts.list(signal)]);
+      const hostRecords = hosts.map((h) => h.value);
+      for (const z of zones) {
+        const trigger = pendingTrigger(z.value, hostRecords);
+        if (!trigger) continue;
+        try {
+          const out = await o.service.recompute(z.key, trigger, signal);
+          log.info({ zoneId: z.key, trigger, model: out.zone.cpu.model, changed: Boolean(out.change) }, 'zone CPU recomputed (members or mode changed)');
+        } catch (err) {
+          if (!signal.aborted) log.warn({ zoneId: z.key, trigger, err: errorMessage(err) }, 'zone CPU recompute failed; retried next pass');
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) log.warn({ err: errorMessage(err) }, 'zone member pass failed');
+    }
+    await sleep(o.intervalMs, undefined, { signal }).catch(() => undefined);
+  }
+}
