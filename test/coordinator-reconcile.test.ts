@@ -1,0 +1,85 @@
+// The inventory's pure rules, with plain data: server reconciliation (what
+// agents report vs. the records), registration from facts, and liveness
+// from heartbeats with time as an argument.
+import test from 'ava';
+import type { Server as AgentServer } from '../common/generated/drydock/agent/v1/Server.ts';
+import { mergeReport, syncAllHosts, syncOneHost } from '../coordinator/inventory/reconcile.ts';
+import { applyFacts } from '../coordinator/inventory/registration.ts';
+import { Liveness } from '../coordinator/inventory/liveness.ts';
+import { serverFromAgent, type ServerRecord } from '../coordinator/model.ts';
+
+const NOW = 1_700_000_000_000;
+
+function rep(uuid: string, state: AgentServer['state'] = 'SERVER_STATE_RUNNING', extra: Partial<AgentServer> = {}): AgentServer {
+  return { uuid, name: `vs-${uuid}`, state, vcpus: 1, memory_bytes: 512, disks: [], cpu: { mode: 'host-model', model: '', features: [], xml: '' }, hot_migration: true, smart: false, persistent: true, domain_type: 'kvm', ...extra };
+}
+const rec = (uuid: string, hostId: string, over: Partial<ServerRecord> = {}): ServerRecord => ({ ...serverFromAgent(hostId, rep(uuid), NOW - 1000), ...over });
+const map = (...rs: ServerRecord[]) => new Map(rs.map((r) => [r.uuid, r]));
+
+test('full pass: create the new, delete the gone (its host answered), keep the silent', (t) => {
+  const changes = syncAllHosts(
+    new Map([['h1', [rep('a'), rep('new')]], ['h2', []]]),
+    map(rec('a', 'h1'), rec('gone', 'h2'), rec('silent', 'h3')),
+    NOW,
+  );
+  t.deepEqual(changes.map((c) => [c.kind, 'record' in c ? c.record.uuid : c.uuid]).sort(), [['create', 'new'], ['delete', 'gone']]);
+});
+
+test('full pass: a server reported by another host moves there; during a migration the running copy wins', (t) => {
+  const moved = syncAllHosts(new Map([['h1', []], ['h2', [rep('a')]]]), map(rec('a', 'h1')), NOW);
+  t.deepEqual(moved.map((c) => [c.kind, c.kind === 'update' ? c.hostId : '']), [['update', 'h2']]);
+  // Both hosts list it (shut-off leftover on the source, running on the target): it is on the running one.
+  const both = syncAllHosts(new Map([['h1', [rep('a', 'SERVER_STATE_SHUTOFF')]], ['h2', [rep('a')]]]), map(rec('a', 'h1')), NOW);
+  t.deepEqual(both.map((c) => (c.kind === 'update' ? c.hostId : c.kind)), ['h2']);
+  // Neither runs: it stays where the record says.
+  const off = syncAllHosts(new Map([['h1', [rep('a', 'SERVER_STATE_SHUTOFF')]], ['h2', [rep('a', 'SERVER_STATE_SHUTOFF')]]]), map(rec('a', 'h1', { state: 'shutoff' })), NOW);
+  t.deepEqual(off, []);
+});
+
+test('full pass: a server an operation owns is neither moved nor deleted (the engine decides)', (t) => {
+  const owned = rec('a', 'h1', { operationId: 'op-1' });
+  t.deepEqual(syncAllHosts(new Map([['h1', []], ['h2', [rep('a')]]]), map(owned), NOW), []);
+  t.deepEqual(syncAllHosts(new Map([['h1', []]]), map(owned), NOW), []);
+});
+
+test('one host: creates and updates, never deletes; no change → nothing', (t) => {
+  const changes = syncOneHost('h1', [rep('a', 'SERVER_STATE_SHUTOFF'), rep('b')], map(rec('a', 'h1'), rec('c', 'h1')), NOW);
+  t.deepEqual(changes.map((c) => c.kind).sort(), ['create', 'update']);
+  t.deepEqual(syncOneHost('h1', [rep('a')], map(rec('a', 'h1')), NOW), []);
+  // Elsewhere and running here: moved. Elsewhere running, here shut off: a stale definition, ignored.
+  t.is(syncOneHost('h2', [rep('a')], map(rec('a', 'h1')), NOW).length, 1);
+  t.is(syncOneHost('h2', [rep('a', 'SERVER_STATE_SHUTOFF')], map(rec('a', 'h1')), NOW).length, 0);
+});
+
+test('operator flags survive agent reports once set', (t) => {
+  const r = rec('a', 'h1', { hotMigration: false, smart: true, flagsSetByOperator: true });
+  const next = mergeReport(r, 'h1', rep('a', 'SERVER_STATE_PAUSED', { hot_migration: true, smart: false }), NOW)!;
+  t.is(next.state, 'paused');
+  t.false(next.hotMigration);
+  t.true(next.smart);
+  t.is(next.updatedAtMs, NOW);
+  const seeded = mergeReport(rec('b', 'h1'), 'h1', rep('b', 'SERVER_STATE_RUNNING', { smart: true }), NOW)!;
+  t.true(seeded.smart, 'before the operator decides, the domain metadata seeds the flags');
+});
+
+test('registration: a new host starts enabled, unzoned, in service; facts never touch operator fields; volatile facts skip the write', (t) => {
+  const facts = { host_id: 'h1', hostname: 'kvm-a', hypervisor_type: 'kvm', grpc_endpoint: '10.0.0.1:7400', incarnation: 'i1', memory_total_bytes: 100, memory_free_bytes: 50, storage_cluster: 'vs-1' };
+  const h = applyFacts(null, facts, NOW)!;
+  t.like(h, { id: 'h1', enabled: true, zoneId: '', maintenance: 'none', storageCluster: 'vs-1', registeredAtMs: NOW });
+  const operated = { ...h, zoneId: 'z', enabled: false, label: 'L', storageCluster: 'other', maintenance: 'in_maintenance' as const };
+  t.is(applyFacts(operated, { ...facts, memory_free_bytes: 10 }, NOW + 1), undefined, 'only free memory changed: no write');
+  const restarted = applyFacts(operated, { ...facts, incarnation: 'i2', storage_cluster: 'ignored' }, NOW + 2)!;
+  t.like(restarted, { incarnation: 'i2', zoneId: 'z', enabled: false, label: 'L', storageCluster: 'other', maintenance: 'in_maintenance', registeredAtMs: NOW });
+});
+
+test('liveness: online until offlineAfter without a heartbeat; restarts and returns are told apart', (t) => {
+  const l = new Liveness(10_000);
+  const hb = (incarnation: string) => ({ host_id: 'h1', incarnation, boot_id: 'b', memory_free_bytes: 1, server_count: 0, running_count: 0, sent_at_ms: 0, grpc_endpoint: 'e' });
+  t.is(l.beat(hb('i1'), NOW), 'new-host');
+  t.true(l.isOnline('h1', NOW + 9_999));
+  t.false(l.isOnline('h1', NOW + 10_000));
+  t.is(l.beat(hb('i1'), NOW + 2000), 'alive');
+  t.is(l.beat(hb('i1'), NOW + 20_000), 'back-online');
+  t.is(l.beat(hb('i2'), NOW + 21_000), 'restarted');
+  t.false(l.isOnline('nobody', NOW));
+});
