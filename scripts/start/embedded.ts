@@ -1,0 +1,204 @@
+// The embedded default of `npm start`: a whole drydock on one machine, made
+// of the real parts — a nats-server on the lab's root address, a coordinator
+// with the maintenance engine (in this process), a 3-host lab of real
+// libvirtds with one real drydock-agent process per host, a zone holding the
+// three hosts, and a handful of real QEMU guests. Torn down by pid, in the
+// reverse order of start, whatever step start-up reached.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { pino, destination } from 'pino';
+import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
+import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
+import { startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
+import { compileConfig } from '../../coordinator/config.ts';
+import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
+import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
+import { maintenanceModule, type MaintenanceModule } from '../../coordinator/operations/module.ts';
+import { AdminApi } from '../../cli/client.ts';
+import { cleanPreviousRun, processRef, removeRunRecord, writeRunRecord, type RunRecord } from './run-record.ts';
+import { poll } from './poll.ts';
+
+export const ZONE_ID = 'lab';
+export const DEFAULT_ADMIN_PORT = 7443;
+
+/** The guests: three on h1 (the host the demo drains) covering each kind of move, one on h2. */
+export const GUESTS: (GuestSpec & { host: string; role: string })[] = [
+  { host: 'h1', name: 'web-1', memoryMiB: 128, fillMiB: 32, hotMigration: true, role: 'live' },
+  { host: 'h1', name: 'db-1', memoryMiB: 128, fillMiB: 16, hotMigration: true, localDiskMiB: 32, role: 'live, its local disk copied' },
+  { host: 'h1', name: 'batch-1', memoryMiB: 128, fillMiB: 8, hotMigration: false, role: 'hot migration off: moves cold' },
+  { host: 'h2', name: 'web-2', memoryMiB: 128, fillMiB: 16, hotMigration: true, role: 'live, stays on h2' },
+];
+
+export interface EmbeddedOptions {
+  /** Generated files, logs, NATS data, the admin token. */
+  stateDir: string;
+  lab: string;
+  subnet: number;
+  /** Admin API port on 127.0.0.1; undefined = 7443 if free, else any free port; 0 = any free port. */
+  port?: number;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+export interface Embedded {
+  lab: Lab;
+  address: string;
+  token: string;
+  tokenFile: string;
+  natsUrl: string;
+  guests: DefinedGuest[];
+  api: AdminApi;
+  agents: LabAgent[];
+  /** Processes started, for the operator (and the test that checks none is left). */
+  pids(): Promise<{ nats: number; agents: number[]; libvirtd: number[] }>;
+  stop(): Promise<void>;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Starts everything; on failure or abort, tears down what was started and
+ * rethrows. The returned stop() is idempotent.
+ */
+export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
+  const { log, signal } = o;
+  const t0 = performance.now();
+  const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  await mkdir(o.stateDir, { recursive: true });
+  await cleanPreviousRun(o.stateDir, log);
+
+  const rec: RunRecord = { owner: (await processRef(process.pid))!, lab: o.lab, startedAt: new Date().toISOString() };
+  // Written before anything starts: a crash at any later point leaves a record.
+  await writeRunRecord(o.stateDir, rec);
+
+  const undo: { what: string; fn: () => Promise<unknown> | unknown }[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      const errors: string[] = [];
+      for (const step of undo.reverse()) {
+        try {
+          await step.fn();
+        } catch (err) {
+          errors.push(`${step.what}: ${(err as Error).message}`);
+        }
+      }
+      await removeRunRecord(o.stateDir);
+      if (errors.length) throw new Error(`teardown: ${errors.join('; ')}`);
+    })());
+  const check = () => {
+    if (signal.aborted) throw new Error('interrupted');
+  };
+
+  try {
+    // A fresh JetStream store each run: hosts and operations of a previous
+    // lab would only confuse the inventory.
+    const natsDir = path.join(o.stateDir, 'nats');
+    const agentsDir = path.join(o.stateDir, 'agents');
+    await rm(natsDir, { recursive: true, force: true });
+    await rm(agentsDir, { recursive: true, force: true });
+
+    log(`creating lab ${o.lab}: 3 hosts (libvirtd each) in network namespaces on 10.99.${o.subnet}.0/24`);
+    const lab = await createLab({ hosts: 3, name: o.lab, subnet: o.subnet });
+    undo.push({ what: 'lab', fn: () => lab.destroy() });
+    check();
+
+    // On the lab's root address: agents inside the lab hosts publish to it.
+    const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp });
+    undo.push({ what: 'nats-server', fn: () => nats.stop() });
+    rec.nats = await processRef(nats.pid);
+    await writeRunRecord(o.stateDir, rec);
+    log(`nats-server (JetStream) ${nats.url}, pid ${nats.pid}`);
+    check();
+
+    // Guests boot (TCG, ~10-20 s) while the agents and the coordinator start.
+    log(`defining ${GUESTS.length} guests: ${GUESTS.map((g) => `${g.name} on ${g.host}`).join(', ')}`);
+    const booting = Promise.all(GUESTS.map(({ host, role: _role, ...spec }) => lab.defineGuest(host, spec)));
+    booting.catch(() => undefined);
+
+    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url });
+    undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
+    log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
+    check();
+
+    const token = randomBytes(24).toString('hex');
+    const tokenFile = path.join(o.stateDir, 'admin.token');
+    const usersFile = path.join(o.stateDir, 'users.yaml');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    await chmod(tokenFile, 0o600);
+    // The token is stored hashed only, as in production (deploy/examples/users.yaml).
+    await writeFile(usersFile, `users:\n  admin:\n    tokenSha256: ${hashTokenSha256(token)}\n    roles: [admin]\n`, { mode: 0o600 });
+
+    const port = o.port ?? ((await portFree(DEFAULT_ADMIN_PORT)) ? DEFAULT_ADMIN_PORT : 0);
+    const coordinatorLog = path.join(o.stateDir, 'coordinator.log');
+    const logger = pino(
+      { name: 'drydock-coordinator', level: 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+      destination({ dest: coordinatorLog, sync: true }),
+    );
+    const m: MaintenanceModule = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000 });
+    const config = compileConfig(
+      {
+        coordinatorId: 'start-c1',
+        admin: { listen: `127.0.0.1:${port}` },
+        auth: { tokenFile: usersFile },
+        nats: { servers: [nats.url], kvReplicas: 1 },
+        inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
+        logLevel: 'info',
+      },
+      {},
+    );
+    const coord: Coordinator = await startCoordinator(config, { logger, beforeServe: m.beforeServe, handlerGroups: m.handlerGroups });
+    undo.push({
+      what: 'coordinator',
+      fn: async () => {
+        await m.stop();
+        await coord.stop();
+      },
+    });
+    const address = `127.0.0.1:${coord.port}`;
+    rec.address = address;
+    await writeRunRecord(o.stateDir, rec);
+    log(`coordinator: admin API ${address} (log ${coordinatorLog})`);
+
+    const api = new AdminApi({ address, token, caFile: '', certFile: '', keyFile: '', serverName: '', timeoutMs: 15_000, configFile: '' });
+    undo.push({ what: 'admin client', fn: () => api.close() });
+    await poll('3 hosts online', async () => (await api.call('ListHosts', {})).hosts?.filter((h) => h.online).length === 3, { timeoutMs: 60_000, signal });
+    await api.call('CreateZone', { zone_id: ZONE_ID, name: 'lab zone', description: 'the three lab hosts', cpu_mode: 'CPU_MODE_DEFAULT' });
+    for (const h of lab.hosts) await api.call('UpdateHost', { host_id: h.name, zone_id: ZONE_ID });
+    log(`zone ${ZONE_ID}: ${lab.hosts.map((h) => h.name).join(', ')}`);
+
+    const guests = await booting;
+    await poll(`${GUESTS.length} guests in the inventory`, async () => ((await api.call('ListServers', {})).servers?.length ?? 0) >= GUESTS.length, { timeoutMs: 60_000, signal });
+    log('waiting for the guests to boot (each prints a heartbeat every second on its serial console)');
+    await Promise.all(guests.map((g) => lab.waitForHeartbeats(g.name, { count: 2, timeoutMs: 120_000, signal })));
+    log(`ready in ${since()}`);
+
+    return {
+      lab,
+      address,
+      token,
+      tokenFile,
+      natsUrl: nats.url,
+      guests,
+      api,
+      agents,
+      pids: async () => ({
+        nats: nats.pid,
+        agents: agents.map((a) => a.pid),
+        libvirtd: (await Promise.all(lab.hosts.map((h) => h.libvirtdPid()))).filter((p): p is number => p !== null),
+      }),
+      stop,
+    };
+  } catch (err) {
+    await stop().catch((e: Error) => log(`teardown after a failed start: ${e.message}`));
+    throw err;
+  }
+}
