@@ -330,6 +330,8 @@ test.serial('a cancelled MigrateServer call detaches without aborting the migrat
   });
   const mid = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
   t.is(mid.phase, 'MIGRATION_PHASE_TRANSFERRING');
+  await sleep(50);
+  t.is(h1.agent.migrations.listenerCount(id), 0, 'the cancelled call left no listener behind');
   const final = await h1.agent.migrations.wait(id);
   t.is(final.phase, 'MIGRATION_PHASE_COMPLETED');
   t.is(cluster.fabric.whereIs(s.uuid), h2.sim);

@@ -173,6 +173,11 @@ export class MigrationManager {
     return () => r.listeners.delete(listener);
   }
 
+  /** Listeners attached to a running migration (0 when none or finished). */
+  listenerCount(id: string): number {
+    return this.running.get(id)?.listeners.size ?? 0;
+  }
+
   /** Resolves with the final record (at once for a finished one). */
   async wait(id: string): Promise<Migration> {
     const r = this.running.get(id);
