@@ -31,6 +31,18 @@ export interface Coordinator {
   stop(): Promise<void>;
 }
 
+/**
+ * A part that plugs into a coordinator (the maintenance engine, zone CPU):
+ * started before the admin server serves, its handler groups registered
+ * over the stubs, stopped after the admin server and before the lease and
+ * the inventory go away.
+ */
+export interface CoordinatorModule {
+  beforeServe?: (deps: AdminDeps) => Promise<void> | void;
+  handlerGroups?: (deps: AdminDeps) => HandlerGroup[];
+  stop?: () => Promise<void>;
+}
+
 export interface StartOptions {
   logger?: Logger;
   /**
@@ -40,6 +52,8 @@ export interface StartOptions {
   handlerGroups?: (deps: AdminDeps) => HandlerGroup[];
   /** Called after the parts exist and before serving (start the engine here). */
   beforeServe?: (deps: AdminDeps) => Promise<void> | void;
+  /** Modules, started in order after beforeServe, stopped in reverse order. */
+  modules?: CoordinatorModule[];
 }
 
 export async function startCoordinator(config: CoordinatorConfig, opts: StartOptions = {}): Promise<Coordinator> {
@@ -78,7 +92,13 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
 
     const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, inventory, leader, agents, logger };
     await opts.beforeServe?.(deps);
-    const parts = buildAdminService(deps, auth, [...defaultHandlerGroups(deps), ...(opts.handlerGroups?.(deps) ?? [])]);
+    for (const m of opts.modules ?? []) {
+      // Registered before it starts: a module that fails half-way is still stopped.
+      if (m.stop) cleanup.push(() => m.stop!());
+      await m.beforeServe?.(deps);
+    }
+    const groups = [...defaultHandlerGroups(deps), ...(opts.handlerGroups?.(deps) ?? []), ...(opts.modules ?? []).flatMap((m) => m.handlerGroups?.(deps) ?? [])];
+    const parts = buildAdminService(deps, auth, groups);
     const admin = await startGrpcServer({
       address: config.admin.listen,
       credentials: adminServerCredentials(config.admin.tls),

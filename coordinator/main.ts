@@ -7,6 +7,8 @@ import { errorMessage } from '../common/errors.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config.ts';
 import { startCoordinator } from './coordinator.ts';
 import { loadUsersFile } from './auth/tokens.ts';
+import { maintenanceModule } from './operations/module.ts';
+import { zoneCpuModule } from './zone-cpu/module.ts';
 
 const program = new Command()
   .name('drydock-coordinator')
@@ -27,7 +29,10 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger('drydock-coordinator', config.logLevel as never);
-  const coordinator = await startCoordinator(config, { logger });
+  // Zone CPU first: the maintenance engine places servers with its CPU rules.
+  const zoneCpu = zoneCpuModule({ agentCallTimeoutMs: config.agents.callTimeoutMs });
+  const maintenance = maintenanceModule({ cpu: zoneCpu.placement });
+  const coordinator = await startCoordinator(config, { logger, modules: [maintenance, zoneCpu] });
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (signalled) return;
