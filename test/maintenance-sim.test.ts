@@ -283,7 +283,9 @@ test('storage-cluster hosts disabled at once return one by one, with the settle 
   const endAt = finished.map((f) => Number(f.finished_at_ms));
   for (let i = 0; i < 3; i++) {
     t.true(rebootAt[i]! > 0 && settleAt[i]! > 0, `op ${i} rebooted and settled`);
-    t.true(endAt[i]! - settleAt[i]! >= 2000, `op ${i} settled ≥ 2 s`);
+    // Events are stamped when published, just after the stage was written
+    // (the settle clock starts at the write): allow that publish latency.
+    t.true(endAt[i]! - settleAt[i]! >= 2000 - 250, `op ${i} settled ≥ 2 s (${endAt[i]! - settleAt[i]!} ms)`);
   }
   for (let i = 1; i < 3; i++) t.true(rebootAt[i]! >= endAt[i - 1]!, `return ${i} began after return ${i - 1} ended`);
   for (const id of ['sim-1', 'sim-2', 'sim-3']) t.is((await w.call('GetHost', { host_id: id })).maintenance, 'MAINTENANCE_STATE_NONE');
