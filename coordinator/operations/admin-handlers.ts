@@ -37,7 +37,10 @@ export function maintenanceHandlers(svc: MaintenanceService): HandlerGroup {
         const uuids = req.server_uuids.map((u, i) => assertUuid(`server_uuids[${i}]`, u));
         return operationToProto(await svc.returnServers(hostIdOf(req.host_id), uuids, ctx.principal.user));
       },
-      GetOperation: async (req: GetOperationRequest) => operationToProto(await svc.get(opIdOf(req.operation_id))),
+      GetOperation: async (req: GetOperationRequest) => {
+        const op = await svc.get(opIdOf(req.operation_id));
+        return operationToProto(op, await svc.lastEventSeq(op.id));
+      },
       ListOperations: async (req: ListOperationsRequest) => {
         if (req.host_id) assertId('host_id', req.host_id);
         const ops = await svc.list({ hostId: req.host_id, activeOnly: req.active_only, limit: req.limit });

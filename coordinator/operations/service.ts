@@ -263,6 +263,11 @@ export class MaintenanceService {
     return op;
   }
 
+  /** Sequence of the operation's newest event (WatchOperation from_seq resumes after it). */
+  lastEventSeq(operationId: string): Promise<number> {
+    return this.o.ops.events.lastSeq(operationId);
+  }
+
   async get(operationId: string): Promise<OperationRecord> {
     if (!operationId) throw new InvalidArgumentError('operation_id', 'required');
     return (await this.o.ops.require(operationId)).value;
