@@ -8,6 +8,7 @@ import type { CoordinatorConfig } from './config.ts';
 import { connectNats, type CoordinatorNats } from './nats.ts';
 import { openStore, type Store } from './store/store.ts';
 import { LeaderElection } from './leader.ts';
+import { housekeepingLoop } from './store/housekeeping.ts';
 import { Inventory } from './inventory/inventory.ts';
 import { AgentClientPool } from './agent-client.ts';
 import { Authenticator } from './auth/authenticate.ts';
@@ -86,6 +87,8 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     });
     inventory.start();
     cleanup.push(() => inventory.stop());
+    const unhookHousekeeping = leader.onLeadership((signal) => housekeepingLoop(store.kvs, logger.child({ component: 'housekeeping' }), signal));
+    cleanup.push(() => unhookHousekeeping());
     leader.start();
     // Stopped before the inventory (cleanup runs in reverse), so no leader work outlives it.
     cleanup.push(() => leader.stop());

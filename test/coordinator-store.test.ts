@@ -9,6 +9,7 @@ import { openStore, type Store } from '../coordinator/store/store.ts';
 import { Repository } from '../coordinator/store/repository.ts';
 import { CasConflictError } from '../coordinator/store/retry.ts';
 import { tempDir } from './helpers/coordinator.ts';
+import { purgeOldDeletes } from '../coordinator/store/housekeeping.ts';
 
 interface Ctx {
   dir: string;
@@ -225,4 +226,19 @@ test('buckets get the configured replicas (1 single node, 3 in a cluster), and o
     await Promise.all(nodes.map((n) => n.kill()));
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('housekeeping purges old delete markers; newer ones and live records stay', async (t) => {
+  const r = repo(t);
+  await r.create('hk-live', { items: [], n: 1 });
+  await r.create('hk-gone', { items: [], n: 1 });
+  t.true(await r.deleteIf('hk-gone', () => true));
+  t.true((await r.keys()).includes('hk-gone'), 'the marker is listed until purged');
+  t.is(await purgeOldDeletes({ ops: t.context.store.kvs.operations }, 3_600_000), 0, 'a fresh marker is kept');
+  t.true((await r.keys()).includes('hk-gone'));
+  t.true((await purgeOldDeletes({ ops: t.context.store.kvs.operations }, 0, Date.now() + 1000)) >= 1);
+  t.false((await r.keys()).includes('hk-gone'));
+  t.is((await r.get('hk-live'))!.value.n, 1);
+  await r.create('hk-gone', { items: [], n: 2 });
+  t.is((await r.get('hk-gone'))!.value.n, 2);
 });
