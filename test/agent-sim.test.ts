@@ -38,7 +38,7 @@ test.before(async (t) => {
     fabricOptions: { bandwidthBps: GiB, tickMs: 50, setupMs: 100, shutdownMs: 100 },
     hostOptions: (i) => (i === 2 ? { cpu: simCpu('Haswell-noTSX') } : {}),
     sharedPathPrefixes: ['/shared'],
-    migration: { pollIntervalMs: 100, postCopyAfterIterations: 2 },
+    migration: { pollIntervalMs: 100, postCopyAfterIterations: 2, reconcileRetryMs: 200 },
   });
   const clients: AgentClient[] = [];
   const byEndpoint = new Map<string, AgentClient>();
@@ -373,7 +373,7 @@ test.serial('CompareCpu and BaselineCpu (sim set logic over libvirt-shaped CPU X
 });
 
 test.serial('records survive an agent restart: a finished id is not run again; an unfinished one is reconciled', async (t) => {
-  const { h1, h2, cluster } = t.context;
+  const { h1, h2, h3, cluster } = t.context;
   const s = h1.sim.addServer({ name: nextId('persist'), memoryBytes: 256 * MiB });
   const id = nextId('m');
   const first = await migrate(t.context.client(h1), live(id, s.uuid, h2));
@@ -392,6 +392,14 @@ test.serial('records survive an agent restart: a finished id is not run again; a
   Object.assign(rec, { migration_id: haltedId, mode: 'MIGRATION_MODE_COLD', server_uuid: stopped.uuid, server_name: stopped.name, phase: 'MIGRATION_PHASE_TRANSFERRING', was_running: true });
   writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${haltedId}.json`), JSON.stringify({ version: 1, migration: rec, request: { ...request, migration_id: haltedId, server_uuid: stopped.uuid, mode: 'MIGRATION_MODE_COLD' }, localDisks: [] }));
 
+  // A record for a server that is on an unreachable target: undecided until the target answers.
+  const limbo = h3.sim.addServer({ name: nextId('limbo') });
+  const limboId = nextId('m');
+  const toH3 = { target_host_id: h3.hostId, target_uri: h3.migrationUri };
+  Object.assign(rec, { migration_id: limboId, mode: 'MIGRATION_MODE_LIVE', server_uuid: limbo.uuid, server_name: limbo.name, phase: 'MIGRATION_PHASE_TRANSFERRING', was_running: true, ...toH3 });
+  writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${limboId}.json`), JSON.stringify({ version: 1, migration: rec, request: { ...request, migration_id: limboId, server_uuid: limbo.uuid, ...toH3 }, localDisks: [] }));
+  h3.sim.faults.setUnreachable(true);
+
   const before = h1.incarnation;
   await h1.restart();
   t.not(h1.incarnation, before);
@@ -409,7 +417,18 @@ test.serial('records survive an agent restart: a finished id is not run again; a
     t.is(halted.phase, 'MIGRATION_PHASE_ABORTED');
     t.is(h1.sim.servers().find((x) => x.uuid === stopped.uuid)?.state, 'SERVER_STATE_RUNNING', 'restarted: the power state it had');
     t.is(cluster.fabric.whereIs(stopped.uuid), h1.sim);
+    // Undecided while the target is silent; decided once it answers.
+    t.is((await call<object, Migration>(client, 'GetMigration', { migration_id: limboId })).phase, 'MIGRATION_PHASE_TRANSFERRING');
+    h3.sim.faults.setUnreachable(false);
+    const until = Date.now() + 5000;
+    let limboRec = await call<object, Migration>(client, 'GetMigration', { migration_id: limboId });
+    while (limboRec.phase !== 'MIGRATION_PHASE_COMPLETED' && Date.now() < until) {
+      await sleep(100);
+      limboRec = await call<object, Migration>(client, 'GetMigration', { migration_id: limboId });
+    }
+    t.is(limboRec.phase, 'MIGRATION_PHASE_COMPLETED');
   } finally {
+    h3.sim.faults.setUnreachable(false);
     client.close();
   }
 });

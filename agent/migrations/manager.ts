@@ -27,6 +27,9 @@ import {
   TooManyMigrationsError,
 } from './errors.ts';
 
+/** How often undecided records are reconciled again. */
+const RECONCILE_RETRY_MS = 15_000;
+
 export const TERMINAL_PHASES: ReadonlySet<MigrationPhase> = new Set(['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_FAILED', 'MIGRATION_PHASE_ABORTED']);
 
 export function isTerminal(m: Pick<Migration, 'phase'>): boolean {
@@ -43,6 +46,8 @@ export interface MigrationSettings {
   postCopyAfterIterations: number;
   /** Finished records older than this are deleted at open() (0 = never). */
   recordRetentionMs?: number;
+  /** How often records undecided at start are reconciled again (default 15 s). */
+  reconcileRetryMs?: number;
 }
 
 export interface MigrationManagerOptions {
@@ -81,6 +86,9 @@ export class MigrationManager {
   private readonly hv: Hypervisor;
   private readonly log: Logger;
   private closed = false;
+  /** Stops background work (the reconcile retries) on close(). */
+  private readonly closer = new AbortController();
+  private reconciling: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: MigrationManagerOptions) {
     this.store = new MigrationStore(opts.stateDir);
@@ -99,14 +107,33 @@ export class MigrationManager {
       }
       this.records.set(m.migration_id, rec);
     }
+    const undecided: StoredMigration[] = [];
     for (const rec of this.records.values()) {
-      if (!isTerminal(rec.migration)) await this.reconcile(rec, signal);
+      if (!isTerminal(rec.migration) && !(await this.reconcile(rec, signal))) undecided.push(rec);
+    }
+    if (undecided.length) this.reconciling = this.retryReconcile(undecided);
+  }
+
+  /** Records that could not be decided at start (hypervisor or target silent, post-copy finishing): asked again until decided. */
+  private async retryReconcile(pending: StoredMigration[]): Promise<void> {
+    const signal = this.closer.signal;
+    while (pending.length && !signal.aborted) {
+      try {
+        await sleep(this.opts.settings.reconcileRetryMs ?? RECONCILE_RETRY_MS, undefined, { signal });
+      } catch {
+        return;
+      }
+      for (const rec of [...pending]) {
+        if (await this.reconcile(rec, signal).catch(() => false)) pending.splice(pending.indexOf(rec), 1);
+      }
     }
   }
 
   /** Stops accepting work; running migrations get `graceMs` to finish, then are cancelled (guest stays on the source). */
   async close(graceMs = 5000): Promise<void> {
     this.closed = true;
+    this.closer.abort();
+    await this.reconciling;
     const all = [...this.running.values()];
     if (all.length) {
       const timeout = sleep(graceMs, 'timeout' as const);
@@ -517,7 +544,7 @@ export class MigrationManager {
    * where the server is now, and close the record accordingly. Never
    * replays the migration.
    */
-  private async reconcile(rec: StoredMigration, signal?: AbortSignal): Promise<void> {
+  private async reconcile(rec: StoredMigration, signal?: AbortSignal): Promise<boolean> {
     const m = rec.migration;
     const log = this.log.child({ migrationId: m.migration_id, serverUuid: m.server_uuid });
     const finish = async (phase: MigrationPhase, error: DrydockError | null, message: string) => {
@@ -528,14 +555,21 @@ export class MigrationManager {
     };
     let there: Server | null = null;
     let here: Server | null = null;
+    let targetAnswered = true;
     try {
       there = await this.hv.serverOn(m.target_uri, m.server_uuid, signal);
     } catch (err) {
+      targetAnswered = false;
       log.warn({ err: errorMessage(err) }, 'target not reachable while reconciling');
     }
     try {
       here = await this.hv.getServer(m.server_uuid, signal);
-    } catch {
+    } catch (err) {
+      // Only "not here" is an answer; our own libvirtd being down is not.
+      if (!(err instanceof NotFoundError)) {
+        log.warn({ err: errorMessage(err) }, 'local hypervisor did not answer while reconciling; will retry');
+        return false;
+      }
       here = null;
     }
     if (there && !here) {
@@ -544,28 +578,31 @@ export class MigrationManager {
           await this.hv.startOn(m.target_uri, m.server_uuid, signal);
         } catch (err) {
           await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`server moved but could not be started on the target: ${errorMessage(err)}`), 'moved, start failed');
-          return;
+          return true;
         }
       }
       for (const p of rec.localDisks) await this.hv.removeLocalDisk(p, signal).catch(() => undefined);
       await finish('MIGRATION_PHASE_COMPLETED', null, 'server found on the target');
-      return;
+      return true;
     }
     if (here) {
       const job = await this.hv.jobStats(m.server_uuid, signal).catch(() => null);
       if (job && job.postCopy) {
-        // Cannot abort; leave it to libvirt and report what we know.
-        await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError('agent restarted during post-copy; libvirt is finishing the job'), 'post-copy');
-        return;
+        // Never abort in post-copy: libvirt finishes the job; the next pass finds the server on the target.
+        log.info('migration in post-copy at agent start: waiting for libvirt to finish it');
+        return false;
       }
       if (job) await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
         await this.hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
       }
       await finish('MIGRATION_PHASE_ABORTED', new MigrationCancelledError('agent restarted mid-migration; the server stays on the source'), 'server still on the source');
-      return;
+      return true;
     }
-    await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} (or the target is unreachable)`), 'unknown');
+    // Not here, and the target did not answer: it may well be there. Ask again later.
+    if (!targetAnswered) return false;
+    await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} `), 'unknown');
+    return true;
   }
 
   // ---------------------------------------------------------------- helpers
