@@ -13,10 +13,14 @@ import { cpuHash } from './tracking.ts';
 
 export type BaselineFn = (host: HostRecord, req: BaselineCpuRequest__Input, signal?: AbortSignal) => Promise<CpuDescription>;
 
-/** Errors that say "this agent cannot answer now": try another. Anything else is libvirt's answer. */
+/**
+ * Errors that say "this agent cannot answer now": try another. Anything
+ * else is libvirt's answer about the CPUs, which another agent would repeat
+ * (libvirt 9's "CPU vendors do not match" arrives as INTERNAL).
+ */
 function agentDown(err: unknown): boolean {
   if (!isDrydockError(err)) return true;
-  return err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED || err.code === status.INTERNAL || err.code === status.UNKNOWN;
+  return err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED;
 }
 
 export class ZoneCpuAgents {
@@ -60,7 +64,7 @@ export class ZoneCpuAgents {
   }
 }
 
-/** libvirt could not find a common CPU (e.g. two vendors): the input, not the agent. */
+/** libvirt refused a baseline of these CPUs (e.g. two vendors): the input, not the agent. */
 export function isNoCommonCpu(err: unknown): boolean {
-  return err instanceof InvalidArgumentError || (isDrydockError(err) && (err.code === status.INVALID_ARGUMENT || err.code === status.FAILED_PRECONDITION));
+  return err instanceof InvalidArgumentError || (isDrydockError(err) && !agentDown(err) && err.code !== status.CANCELLED);
 }
