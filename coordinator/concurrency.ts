@@ -20,27 +20,37 @@ export async function mapSettled<T, R>(items: readonly T[], limit: number, fn: (
 
 /**
  * Serialises async work per key and coalesces bursts: while work for a key
- * runs, further requests for it collapse into one follow-up run.
+ * runs, further requests collapse into one follow-up run of the *latest*
+ * work given (it carries the freshest input). Use one key per kind of work:
+ * different kinds under one key would replace each other.
  */
 export class KeyedCoalescer {
-  private readonly running = new Map<string, { again: boolean; done: Promise<void> }>();
+  private readonly running = new Map<string, { pending: (() => Promise<void>) | null; done: Promise<void> }>();
 
   run(key: string, work: () => Promise<void>): Promise<void> {
     const cur = this.running.get(key);
     if (cur) {
-      cur.again = true;
+      cur.pending = work;
       return cur.done;
     }
-    const state = { again: false, done: Promise.resolve() };
+    const state: { pending: (() => Promise<void>) | null; done: Promise<void> } = { pending: null, done: Promise.resolve() };
     state.done = (async () => {
+      let failure: unknown = null;
       try {
-        do {
-          state.again = false;
-          await work();
-        } while (state.again);
+        for (let w: (() => Promise<void>) | null = work; w; w = state.pending) {
+          state.pending = null;
+          try {
+            await w();
+            failure = null;
+          } catch (err) {
+            // A later run may still succeed; report only if the last one failed.
+            failure = err;
+          }
+        }
       } finally {
         this.running.delete(key);
       }
+      if (failure) throw failure;
     })();
     this.running.set(key, state);
     return state.done;

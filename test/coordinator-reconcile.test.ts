@@ -7,6 +7,7 @@ import { mergeReport, syncAllHosts, syncOneHost } from '../coordinator/inventory
 import { applyFacts } from '../coordinator/inventory/registration.ts';
 import { Liveness } from '../coordinator/inventory/liveness.ts';
 import { serverFromAgent, type ServerRecord } from '../coordinator/model.ts';
+import { KeyedCoalescer, mapSettled } from '../coordinator/concurrency.ts';
 
 const NOW = 1_700_000_000_000;
 
@@ -82,4 +83,41 @@ test('liveness: online until offlineAfter without a heartbeat; restarts and retu
   t.is(l.beat(hb('i1'), NOW + 20_000), 'back-online');
   t.is(l.beat(hb('i2'), NOW + 21_000), 'restarted');
   t.false(l.isOnline('nobody', NOW));
+});
+
+test('per-host coalescing: a burst collapses into one follow-up run of the latest work', async (t) => {
+  const c = new KeyedCoalescer();
+  const ran: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const first = c.run('h1', async () => {
+    ran.push('first');
+    await gate;
+  });
+  const mk = (name: string) => async () => void ran.push(name);
+  const p2 = c.run('h1', mk('second'));
+  const p3 = c.run('h1', mk('third'));
+  const other = c.run('h2', mk('other-key'));
+  release();
+  await Promise.all([first, p2, p3, other]);
+  t.deepEqual(ran, ['first', 'other-key', 'third']);
+  // A failing run followed by a good one resolves; a failing last run rejects.
+  await t.throwsAsync(c.run('h3', async () => {
+    throw new Error('boom');
+  }), { message: 'boom' });
+});
+
+test('mapSettled keeps at most `limit` in flight and settles every item', async (t) => {
+  let inFlight = 0;
+  let peak = 0;
+  const res = await mapSettled([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    if (n === 4) throw new Error('four');
+    return n * 2;
+  });
+  t.is(peak, 3);
+  t.deepEqual(res.map((r) => (r.status === 'fulfilled' ? r.value : 'x')), [2, 4, 6, 'x', 10, 12, 14]);
 });

@@ -51,11 +51,13 @@ const dec = new TextDecoder();
 export class Inventory {
   readonly liveness: Liveness;
   private readonly subs: Subscription[] = [];
+  /** Keys "facts:<id>", "sync:<id>", "refresh:<id>": each kind coalesces on its own. */
   private readonly perHost = new KeyedCoalescer();
   private readonly stopper = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly log: Logger;
   private lastReconcile: ReconcileReport | null = null;
+  private unhook: (() => void) | null = null;
 
   constructor(private readonly o: InventoryOptions) {
     this.liveness = new Liveness(o.offlineAfterMs);
@@ -69,10 +71,11 @@ export class Inventory {
     this.subscribe(subjects.allHeartbeats, (data) => this.onHeartbeat(data as HeartbeatMessage));
     this.subscribe(subjects.allFacts, (data) => this.onFacts(data));
     this.subscribe(subjects.allHostEvents, (data) => this.onHostEvent(data as HostEventMessage));
-    this.o.leader.onLeadership((signal) => this.reconcileLoop(signal));
+    this.unhook = this.o.leader.onLeadership((signal) => this.reconcileLoop(signal));
   }
 
   async stop(): Promise<void> {
+    this.unhook?.();
     this.stopper.abort();
     for (const s of this.subs) s.unsubscribe();
     await Promise.allSettled(this.loops);
@@ -121,7 +124,7 @@ export class Inventory {
     if (!isFactsMessage(data)) return;
     if (!this.o.leader.isLeader()) return;
     void this.perHost
-      .run(data.host_id, async () => {
+      .run(`facts:${data.host_id}`, async () => {
         const changed = await this.register(data);
         if (changed) await this.syncHostServers(data.host_id, this.stopper.signal);
       })
@@ -132,7 +135,7 @@ export class Inventory {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
     if (!this.o.leader.isLeader()) return;
     void this.perHost
-      .run(msg.host_id, () => this.syncHostServers(msg.host_id, this.stopper.signal))
+      .run(`sync:${msg.host_id}`, () => this.syncHostServers(msg.host_id, this.stopper.signal))
       .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'server sync after event failed'));
   }
 
@@ -146,7 +149,7 @@ export class Inventory {
 
   /** Facts over gRPC (missed NATS facts, restarts), then the host's servers. */
   async refreshHost(hostId: string, endpointHint = ''): Promise<void> {
-    await this.perHost.run(hostId, async () => {
+    await this.perHost.run(`refresh:${hostId}`, async () => {
       const rec = await this.o.store.hosts.get(hostId);
       const endpoint = endpointHint || rec?.value.grpcEndpoint || '';
       if (!endpoint) return;
