@@ -121,7 +121,7 @@ async function main(): Promise<number> {
       say('Guided maintenance round: drain h1, reboot it, return it, bring its servers back.');
       say();
       const t1 = performance.now();
-      await runDemo({ env, say, signal: ac.signal, zoneCpu: false });
+      await runDemo({ env, say, signal: ac.signal, zoneCpu: true });
       say(`demo finished in ${((performance.now() - t1) / 1000).toFixed(0)} s (up ${((t1 - t0) / 1000).toFixed(0)} s before it)`);
     }
     if (!opts.demo || opts.keep) {

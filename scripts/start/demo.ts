@@ -147,7 +147,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   say('');
 
   if (o.zoneCpu) {
-    title(`zone CPU of "${ZONE_ID}"`, 'The baseline is recomputed when a host returns; a host with a worse CPU would lower it, and the history says which.');
+    title(
+      `zone CPU of "${ZONE_ID}"`,
+      'Extended mode: one CPU model for the zone, the baseline common to its hosts, recomputed when a host joins or returns.',
+      'A host with a worse CPU would lower it; the history says which host caused each change.',
+    );
     await step(o, ['zone', 'cpu', ZONE_ID]);
   } else {
     title(`the zone`, 'Its CPU mode and model, its hosts, and the policy every drain in it follows.');

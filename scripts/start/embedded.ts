@@ -16,6 +16,7 @@ import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
 import { maintenanceModule, type MaintenanceModule } from '../../coordinator/operations/module.ts';
+import { zoneCpuModule } from '../../coordinator/zone-cpu/module.ts';
 import { AdminApi } from '../../cli/client.ts';
 import { cleanPreviousRun, processRef, removeRunRecord, writeRunRecord, type RunRecord } from './run-record.ts';
 import { poll } from './poll.ts';
@@ -143,7 +144,10 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       { name: 'drydock-coordinator', level: 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
       destination({ dest: coordinatorLog, sync: true }),
     );
-    const m: MaintenanceModule = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000 });
+    // Zone CPU plugs into placement (CompareCpu on targets) and recomputes
+    // the zone baseline when a host returns from maintenance.
+    const z = zoneCpuModule({});
+    const m: MaintenanceModule = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000, cpu: z.placement });
     const config = compileConfig(
       {
         coordinatorId: 'start-c1',
@@ -155,10 +159,18 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       },
       {},
     );
-    const coord: Coordinator = await startCoordinator(config, { logger, beforeServe: m.beforeServe, handlerGroups: m.handlerGroups });
+    const coord: Coordinator = await startCoordinator(config, {
+      logger,
+      beforeServe: async (deps) => {
+        await m.beforeServe(deps);
+        await z.beforeServe(deps);
+      },
+      handlerGroups: (deps) => [...m.handlerGroups(deps), ...z.handlerGroups(deps)],
+    });
     undo.push({
       what: 'coordinator',
       fn: async () => {
+        await z.stop();
         await m.stop();
         await coord.stop();
       },
@@ -171,9 +183,9 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const api = new AdminApi({ address, token, caFile: '', certFile: '', keyFile: '', serverName: '', timeoutMs: 15_000, configFile: '' });
     undo.push({ what: 'admin client', fn: () => api.close() });
     await poll('3 hosts online', async () => (await api.call('ListHosts', {})).hosts?.filter((h) => h.online).length === 3, { timeoutMs: 60_000, signal });
-    await api.call('CreateZone', { zone_id: ZONE_ID, name: 'lab zone', description: 'the three lab hosts', cpu_mode: 'CPU_MODE_DEFAULT' });
+    await api.call('CreateZone', { zone_id: ZONE_ID, name: 'lab zone', description: 'the three lab hosts', cpu_mode: 'CPU_MODE_EXTENDED' });
     for (const h of lab.hosts) await api.call('UpdateHost', { host_id: h.name, zone_id: ZONE_ID });
-    log(`zone ${ZONE_ID}: ${lab.hosts.map((h) => h.name).join(', ')}`);
+    log(`zone ${ZONE_ID} (CPU mode extended: one zone CPU model, the baseline of its hosts): ${lab.hosts.map((h) => h.name).join(', ')}`);
 
     const guests = await booting;
     await poll(`${GUESTS.length} guests in the inventory`, async () => ((await api.call('ListServers', {})).servers?.length ?? 0) >= GUESTS.length, { timeoutMs: 60_000, signal });
