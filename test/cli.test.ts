@@ -17,6 +17,8 @@ import { compileConfig } from '../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
+import { zoneCpuModule, type ZoneCpuModule } from '../coordinator/zone-cpu/module.ts';
+import { simCpu } from '../agent/hypervisor/sim.ts';
 import { AdminApi } from '../cli/client.ts';
 import { resolveSettings } from '../cli/settings.ts';
 import { drydockTty, screen } from './cli-pty.ts';
@@ -38,6 +40,7 @@ interface Ctx {
   nats: NatsNode;
   coordinator: Coordinator;
   maintenance: MaintenanceModule;
+  zoneCpu: ZoneCpuModule;
   agents: SimAgents;
   address: string;
   /** HOME for the CLI: no operator's ~/.config leaks into the tests. */
@@ -125,12 +128,18 @@ test.before(async (t) => {
     },
     {},
   );
-  // With the maintenance engine, wired the way the maintenance tests wire it.
-  t.context.maintenance = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1 });
+  // With the maintenance engine and zone CPU, wired the way their own tests wire them.
+  const zoneCpu = zoneCpuModule({ watchIntervalMs: 500 });
+  const maintenance = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, cpu: zoneCpu.placement });
+  t.context.zoneCpu = zoneCpu;
+  t.context.maintenance = maintenance;
   t.context.coordinator = await startCoordinator(config, {
     logger: silentLogger(),
-    beforeServe: t.context.maintenance.beforeServe,
-    handlerGroups: t.context.maintenance.handlerGroups,
+    beforeServe: async (deps) => {
+      await maintenance.beforeServe(deps);
+      await zoneCpu.beforeServe(deps);
+    },
+    handlerGroups: (deps) => [...maintenance.handlerGroups(deps), ...zoneCpu.handlerGroups(deps)],
   });
   t.context.address = `127.0.0.1:${t.context.coordinator.port}`;
 
@@ -140,7 +149,8 @@ test.before(async (t) => {
     natsUrl: t.context.nats.url,
     heartbeatIntervalMs: 500,
     factsIntervalMs: 1000,
-    hostOptions: () => ({ memoryTotalBytes: 16 * GiB }),
+    // h3 has an older CPU than h1 and h2: the zone CPU baseline is h3's.
+    hostOptions: (_i, id) => ({ memoryTotalBytes: 16 * GiB, cpu: simCpu(id === 'h3' ? 'Haswell-noTSX' : 'Skylake-Server') }),
     // Slow enough that a drain shows its progress for a few seconds.
     fabricOptions: { bandwidthBps: 512 * 1024 ** 2 },
   });
@@ -163,6 +173,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
+  await t.context.zoneCpu?.stop();
   await t.context.maintenance?.stop();
   await t.context.coordinator?.stop();
   await t.context.agents?.stop();
@@ -690,4 +701,46 @@ test.serial('Ctrl-C while following a real drain detaches; the drain goes on; op
   t.is(watched.code, 7, watched.stdout + watched.stderr);
   t.regex(watched.stdout, new RegExp(`operation ${id} cancelled`));
   t.is(t.context.agents.fabric.whereIs(BIG)?.hostId, 'h2', 'a cancelled migration leaves the server where it was');
+});
+
+// ------------------------------------------------------------ zone CPU
+
+test.serial('zone cpu: the baseline follows the weakest host; hosts show their flags against it', async (t) => {
+  const before = await drydock(t, ['zone', 'cpu', 'z1']);
+  t.is(before.code, 0, before.stderr);
+  t.regex(before.stdout, /^Zone:\s+z1$/m);
+  t.regex(before.stdout, /^Mode:\s+default$/m);
+
+  t.is((await drydock(t, ['zone', 'update', 'z1', '--cpu-mode', 'extended'])).code, 0);
+  const r = await drydock(t, ['zone', 'cpu', 'z1', '--recompute']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^Mode:\s+extended$/m);
+  t.regex(r.stdout, /^Model:\s+Haswell-noTSX$/m, r.stdout);
+  t.regex(r.stdout, /\nHistory\n {2}AT +FROM +TO +LOST +GAINED +CAUSE +REASON\n/);
+  const cpu = await json<{ zone_id: string; mode: string; model: string; history: Array<{ to_model: string }> }>(t, ['zone', 'cpu', 'z1']);
+  t.like(cpu, { zone_id: 'z1', mode: 'CPU_MODE_EXTENDED', model: 'Haswell-noTSX' });
+  t.is(cpu.history.at(-1)!.to_model, 'Haswell-noTSX');
+  t.regex((await drydock(t, ['zone', 'show', 'z1'])).stdout, /^CPU model:\s+Haswell-noTSX/m);
+
+  // h1 (Skylake) can run the zone model; h3 is the model. (The flag lists
+  // are the coordinator's arithmetic on reported features; the sim reports
+  // models without feature lists, so they are empty here — test/cli-format
+  // covers how they are shown.)
+  const h1 = await drydock(t, ['host', 'show', 'h1']);
+  t.regex(h1.stdout, /^ {2}Model:\s+Skylake-Server \(Intel\)$/m);
+  t.regex(h1.stdout, /^ {2}Zone compatible:\s+yes$/m);
+  t.regex(h1.stdout, /^ {2}Default flags:/m);
+  t.regex(h1.stdout, /^ {2}Unmatching \(extra\):/m);
+  const h3 = await json<{ cpu: { model: string; compatible: boolean; unmatching_extra_flags: string[]; unmatching_missing_flags: string[] } }>(t, ['host', 'show', 'h3']);
+  t.like(h3.cpu, { model: 'Haswell-noTSX', compatible: true });
+  t.deepEqual(h3.cpu.unmatching_missing_flags, []);
+
+  const upgrade = await drydock(t, ['zone', 'cpu', 'z1', '--allow-upgrade']);
+  t.is(upgrade.code, 2);
+  t.is(upgrade.stderr, "drydock: --allow-upgrade only applies with --recompute — run 'drydock zone cpu z1 --recompute --allow-upgrade'\n");
+  const both = await drydock(t, ['--json', 'zone', 'cpu', 'z1', '--recompute', '--allow-upgrade']);
+  t.is(both.code, 0, both.stderr);
+  t.is((JSON.parse(both.stdout) as { model: string }).model, 'Haswell-noTSX', 'no better model while h3 is in the zone');
+  const missing = await drydock(t, ['zone', 'cpu', 'nope']);
+  t.is(missing.code, 4);
 });
