@@ -201,6 +201,35 @@ test.serial('cold migration of a shut-off server keeps it off; a guest ignoring 
   t.is(h2.sim.servers().find((x) => x.uuid === stubborn.uuid)?.state, 'SERVER_STATE_RUNNING');
 });
 
+test.serial('a failed or aborted cold move gives the server back its power state on the source', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const client = t.context.client(h1);
+  // the offline move fails after a clean shutdown: started again here
+  const a = h1.sim.addServer({ name: nextId('cold-fail'), hotMigration: false });
+  h1.sim.faults.failNextMigration();
+  const failed = await migrate(client, cold(nextId('m'), a.uuid, h2));
+  t.is(failed.final.phase, 'MIGRATION_PHASE_FAILED');
+  t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
+  t.is(h1.sim.servers().find((x) => x.uuid === a.uuid)?.state, 'SERVER_STATE_RUNNING');
+  // aborted while waiting for a guest that ignores ACPI: it keeps running here
+  const b = h1.sim.addServer({ name: nextId('cold-abort'), ignoreShutdown: true });
+  const destroysBefore = h1.sim.counters.destroys;
+  const id = nextId('m');
+  let asked = false;
+  const aborted = await migrate(client, cold(id, b.uuid, h2, { shutdown_timeout_ms: 5000 }), {
+    onEvent: (ev) => {
+      if (!asked && ev.migration!.phase === 'MIGRATION_PHASE_SHUTTING_DOWN') {
+        asked = true;
+        void call(client, 'AbortMigration', { migration_id: id });
+      }
+    },
+  });
+  t.is(aborted.final.phase, 'MIGRATION_PHASE_ABORTED');
+  t.is(cluster.fabric.whereIs(b.uuid), h1.sim);
+  t.is(h1.sim.servers().find((x) => x.uuid === b.uuid)?.state, 'SERVER_STATE_RUNNING');
+  t.is(h1.sim.counters.destroys, destroysBefore, 'not powered off');
+});
+
 test.serial('AbortMigration mid-migration: ABORTED, the guest keeps running on the source', async (t) => {
   const { h1, h2, cluster } = t.context;
   const s = h1.sim.addServer({ name: nextId('abort'), memoryBytes: 4 * GiB });

@@ -478,13 +478,13 @@ export class MigrationManager {
     const total = local.reduce((sum, d) => sum + d.allocation_bytes, 0);
     this.update(r, { bytes_total: total, bytes_remaining: total, copied_storage: local.length > 0 }, `cold move of ${m.was_running ? 'a running' : 'a shut-off'} server`);
 
-    let stoppedHere = false;
+    let shutdownAsked = false;
     try {
       if (m.was_running) {
         this.update(r, { phase: 'MIGRATION_PHASE_SHUTTING_DOWN' }, 'shutting down', true);
         const timeoutMs = req.shutdown_timeout_ms > 0 ? req.shutdown_timeout_ms : this.opts.settings.shutdownTimeoutMs;
+        shutdownAsked = true;
         const how = await stopServer(this.hv, server.uuid, { timeoutMs, force: true, signal, pollMs: Math.min(500, this.opts.settings.pollIntervalMs) });
-        stoppedHere = true;
         this.update(r, {}, how === 'destroyed' ? `no shutdown within ${Math.round(timeoutMs / 1000)} s: powered off` : 'shut down');
       }
       this.update(r, { phase: 'MIGRATION_PHASE_TRANSFERRING' }, 'moving', true);
@@ -496,20 +496,12 @@ export class MigrationManager {
         this.update(r, { bytes_processed: done, bytes_remaining: total - done, percent: Math.max(m.percent, total ? Math.min(90, (done / total) * 90) : 0) }, `copied ${d.path}`);
       }
       signal.throwIfAborted();
-      // From here the definition lives on the target: no rollback by abort.
+      // From here abort is refused: the definition is on its way to the target.
       r.pointOfNoReturn = true;
       await this.hv.migrateOffline(server.uuid, req.target_uri);
       this.update(r, { percent: Math.max(m.percent, 95) }, 'definition moved');
     } catch (err) {
-      if (!r.pointOfNoReturn && stoppedHere) {
-        // Roll back to the power state the server had: running, here.
-        try {
-          await this.hv.start(server.uuid);
-          log.info('cold move failed before the switch: restarted on the source');
-        } catch (startErr) {
-          log.error({ err: errorMessage(startErr) }, 'could not restart the server on the source after a failed cold move');
-        }
-      }
+      if (shutdownAsked) await this.restoreRunningHere(server.uuid, log);
       throw abortCause(signal) ?? err;
     }
     if (m.was_running) {
@@ -520,6 +512,31 @@ export class MigrationManager {
     if (!there) throw new MigrationVerificationError(`${server.uuid} is not defined on ${req.target_host_id} after the move`);
     if (m.was_running && there.state !== 'SERVER_STATE_RUNNING') throw new MigrationVerificationError(`${server.uuid} is ${there.state} on ${req.target_host_id}, expected running`);
     await this.cleanupSource(r, log);
+  }
+
+  /**
+   * A cold move failed while the definition was still here: give the server
+   * back the power state it had (running), whatever point the shutdown
+   * reached (asked, in progress, done).
+   */
+  private async restoreRunningHere(uuid: string, log: Logger): Promise<void> {
+    const deadline = Date.now() + this.opts.settings.shutdownTimeoutMs + 5000;
+    try {
+      while (Date.now() < deadline) {
+        const s = await this.hv.getServer(uuid);
+        if (s.state === 'SERVER_STATE_RUNNING') return; // it never went down (ACPI ignored)
+        if (s.state === 'SERVER_STATE_SHUTOFF' || s.state === 'SERVER_STATE_CRASHED') {
+          await this.hv.start(uuid);
+          log.info('cold move failed before the switch: restarted on the source');
+          return;
+        }
+        await sleep(250); // shutting down: wait for it to finish, then start
+      }
+      log.error('cold move failed and the server did not settle on the source in time');
+    } catch (err) {
+      // NotFound: the definition did move after all; the caller's error says what failed.
+      if (!(err instanceof NotFoundError)) log.error({ err: errorMessage(err) }, 'could not restart the server on the source after a failed cold move');
+    }
   }
 
   /** Removes the source copies of local disks after the server left. Failures are reported, not fatal. */
