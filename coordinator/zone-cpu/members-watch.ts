@@ -10,7 +10,7 @@ import type { Logger } from '../../common/logging.ts';
 import type { Store } from '../store/store.ts';
 import type { HostRecord, ZoneRecord } from '../model.ts';
 import { minus } from './features.ts';
-import { trackingOf } from './tracking.ts';
+import { cpuHash, trackingOf } from './tracking.ts';
 import type { RecomputeTrigger, ZoneCpuService } from './recompute.ts';
 
 /** What one zone needs now, or null (pure: tested with plain records). */
@@ -26,6 +26,14 @@ export function pendingTrigger(zone: ZoneRecord, hosts: readonly HostRecord[]): 
   if (joined.length) return { reason: 'host-joined', joined };
   // A host left: nothing is raised by itself, but the fits and PASSTHROUGH's reference follow the members.
   if (left.length) return { reason: 'host-joined', joined: [] };
+  // A host in service whose CPU is not the one its fit was computed from:
+  // its return was not recomputed (the hook failed, or the CPU changed
+  // without maintenance). Same trigger as the hook, so whichever runs first
+  // decides and the other finds nothing to change.
+  if (zone.cpuMode !== 'DEFAULT') {
+    const changed = hosts.find((h) => h.zoneId === zone.id && h.maintenance === 'none' && h.cpu.xml && t.hosts[h.id]?.cpuHash !== cpuHash(h.cpu.xml));
+    if (changed) return { reason: 'host-returned', causeHostId: changed.id };
+  }
   return null;
 }
 

@@ -81,6 +81,15 @@ interface Decision {
   powerCycle: string[];
 }
 
+/** The vendor most hosts have; a tie goes to the vendor of the lowest host id (hosts come sorted). */
+function majorityVendor(hosts: HostRecord[]): string {
+  const n = new Map<string, number>();
+  for (const h of hosts) n.set(h.cpu.vendor, (n.get(h.cpu.vendor) ?? 0) + 1);
+  let best = '';
+  for (const h of hosts) if (!best || n.get(h.cpu.vendor)! > n.get(best)!) best = h.cpu.vendor;
+  return best;
+}
+
 const byId = (a: HostRecord, b: HostRecord) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const EMPTY_MODEL: ZoneModel = { model: '', vendor: '', features: [], xml: '', all: [] };
 
@@ -218,7 +227,8 @@ export class ZoneCpuService {
       const old = prev.hosts[h.id];
       const keepOld = old && old.cpuHash === hash && sameZoneXml;
       let fit: HostCpuFit = keepOld ? { ...old } : { cpuHash: hash, model: h.cpu.model, verdict: 'UNKNOWN', missing: [], extra: [], advice: '' };
-      if (this.healthy(h, now) || (this.o.inventory.hostLiveness(h.id, now)?.online && h.grpcEndpoint)) {
+      // Any online agent can say what its host runs, in maintenance or not.
+      if (h.grpcEndpoint && this.o.inventory.hostLiveness(h.id, now)?.online) {
         try {
           const a = await this.o.agents.cache.ensure(h, xml, signal);
           const hostAll = await this.o.agents.allFeatures(zone.id, helpers, h.cpu.xml, signal).catch(() => [] as string[]);
@@ -267,7 +277,15 @@ export class ZoneCpuService {
 
     // First model (or back from another mode): libvirt's baseline of every host.
     if (!zone.cpu.xml || prev.mode !== 'EXTENDED') {
-      const base = await baseline(withCpu.map((h) => h.cpu.xml));
+      const base = await baseline(withCpu.map((h) => h.cpu.xml)).catch(async (err) => {
+        // Hosts of two vendors have no common model: the vendor most hosts
+        // have sets it, and the others are flagged by their fits below.
+        if (!(err instanceof FailedPreconditionError)) throw err;
+        const majority = majorityVendor(withCpu);
+        const same = withCpu.filter((h) => h.cpu.vendor === majority);
+        if (same.length === withCpu.length || same.length === 0) throw err;
+        return baseline(same.map((h) => h.cpu.xml));
+      });
       const model = this.modelOf(base, await allOf(base.xml));
       const reason: ChangeReason = !zone.cpu.xml || prev.mode === '' ? 'initial' : 'mode-changed';
       const fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal);
