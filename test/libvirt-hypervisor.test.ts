@@ -102,11 +102,11 @@ test.serial('facts: TCG host, host uuid, host-model CPU, pools, versions', async
 
 test.serial('list and getServer: state, size, disks, metadata; unknown server is NOT_FOUND', async (t) => {
   const { lab, h1, hv1 } = t.context;
-  const g = await lab.defineGuest(h1, { name: 'ddlv-list', memoryMiB: 96, fillMiB: 8, hotMigration: false, smart: true, localDiskMiB: 16, start: false });
+  const g = await lab.defineGuest(h1, { name: 'ddlv-list', memoryMiB: 128, fillMiB: 8, hotMigration: false, smart: true, localDiskMiB: 16, start: false });
   const list = await hv1.listServers();
   const s = list.find((x) => x.uuid === g.uuid);
   t.truthy(s);
-  t.like(s, { name: 'ddlv-list', state: 'SERVER_STATE_SHUTOFF', memory_bytes: 96 * 1024 * 1024, hot_migration: false, smart: true, persistent: true, domain_type: 'qemu' });
+  t.like(s, { name: 'ddlv-list', state: 'SERVER_STATE_SHUTOFF', memory_bytes: 128 * 1024 * 1024, hot_migration: false, smart: true, persistent: true, domain_type: 'qemu' });
   t.is(s!.disks.length, 1);
   t.like(s!.disks[0], { target: 'vda', path: '/var/lib/libvirt/images/ddlv-list.qcow2', shared: false, format: 'qcow2', capacity_bytes: 16 * 1024 * 1024 });
   t.deepEqual(await hv1.getServer('ddlv-list'), s);
@@ -157,7 +157,7 @@ test.serial('live migration h1→h2 with job stats sampled; guest keeps beating 
 
 test.serial('abort mid-migration: MigrationAbortedError (ABORTED), guest still running on the source only', async (t) => {
   const { lab, h1, h2, hv1, hv2 } = t.context;
-  const g = await lab.defineGuest(h1, { name: 'ddlv-abort', memoryMiB: 128, fillMiB: 48 });
+  const g = await lab.defineGuest(h1, { name: 'ddlv-abort', memoryMiB: 160, fillMiB: 48 });
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const ac = new AbortController();
   // 1 MiB/s keeps ~80 MiB of dirty memory moving for over a minute.
@@ -282,7 +282,7 @@ test.serial('a disk on a declared shared path migrates live with --unsafe and is
 
 test.serial('cold move with a local disk: copyDiskTo, migrateOffline, startOn, removeLocalDisk', async (t) => {
   const { lab, h1, h2, hv1, hv2 } = t.context;
-  const g = await lab.defineGuest(h1, { name: 'ddlv-cold', memoryMiB: 96, fillMiB: 8, localDiskMiB: 32, start: false });
+  const g = await lab.defineGuest(h1, { name: 'ddlv-cold', memoryMiB: 128, fillMiB: 8, localDiskMiB: 32, start: false });
   const path = '/var/lib/libvirt/images/ddlv-cold.qcow2';
   await hv1.copyDiskTo(path, h2.uri);
   await hv1.migrateOffline(g.uuid, h2.uri);
