@@ -47,6 +47,15 @@ export interface CoordinatorConfig {
     kvReplicas: number;
     /** Timeout of one JetStream request (KV get/put). Default 5s. */
     requestTimeoutMs: number;
+    /** A .creds file (JWT + nkey seed) for decentralised auth; empty = none. */
+    credsFile: string;
+    /** User/password auth (alternative to credsFile); prefer the environment for the password. */
+    user: string;
+    password: string;
+    /** Token auth (alternative to the above). */
+    token: string;
+    /** CA of the NATS servers' certificates (tls:// URLs); empty = system roots / plain. */
+    tlsCaFile: string;
   };
   agents: {
     /**
@@ -81,6 +90,7 @@ const KNOWN = [
   'admin.listen', 'admin.tls.certFile', 'admin.tls.keyFile', 'admin.tls.clientCaFile',
   'auth.tokenFile', 'auth.roles',
   'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
+  'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile',
   'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.tls.serverName', 'agents.callTimeout',
   'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
   'leader.ttl', 'leader.renewInterval',
@@ -146,6 +156,11 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       dataDir: str('nats.dataDir', '/var/lib/drydock/nats'),
       kvReplicas: int('nats.kvReplicas', servers.length === 0 ? 1 : 3, 1, 5),
       requestTimeoutMs: dur('nats.requestTimeout', 5000),
+      credsFile: str('nats.credsFile', ''),
+      user: str('nats.user', ''),
+      password: str('nats.password', ''),
+      token: str('nats.token', ''),
+      tlsCaFile: str('nats.tlsCaFile', ''),
     },
     agents: {
       tls: {
@@ -180,6 +195,10 @@ function validate(cfg: CoordinatorConfig): void {
   const a = cfg.agents.tls;
   if (Boolean(a.certFile) !== Boolean(a.keyFile)) throw new ConfigError('agents.tls', 'certFile and keyFile go together');
   if (a.certFile && !a.caFile) throw new ConfigError('agents.tls.caFile', 'required with a client certificate');
+  const n = cfg.nats;
+  if ([n.credsFile, n.user, n.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'credsFile, user/password and token are alternatives: set one');
+  if (Boolean(n.user) !== Boolean(n.password)) throw new ConfigError('nats.user', 'user and password go together');
+  if (n.servers.length === 0 && (n.credsFile || n.user || n.token || n.tlsCaFile)) throw new ConfigError('nats', 'credentials and TLS apply to configured servers, not the embedded one');
   if (cfg.nats.servers.length === 0 && cfg.nats.kvReplicas !== 1) throw new ConfigError('nats.kvReplicas', 'the embedded nats-server is a single node: replicas must be 1');
   if (cfg.leader.renewIntervalMs <= 0 || cfg.leader.renewIntervalMs * 2 > cfg.leader.ttlMs) {
     throw new ConfigError('leader.renewInterval', `must be positive and at most half of leader.ttl (${cfg.leader.ttlMs} ms)`);

@@ -64,7 +64,15 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
   const auth = new Authenticator(new TokenVerifier(users), config.auth.roles);
 
   if (config.nats.servers.length === 0) mkdirSync(config.nats.dataDir, { recursive: true });
-  const nats = await connectNats({ servers: config.nats.servers, dataDir: config.nats.dataDir, name: `drydock-coordinator ${config.coordinatorId}`, logger, timeoutMs: 30_000 });
+  const n = config.nats;
+  const nats = await connectNats({
+    servers: n.servers,
+    dataDir: n.dataDir,
+    name: `drydock-coordinator ${config.coordinatorId}`,
+    logger,
+    timeoutMs: 30_000,
+    auth: { credsFile: n.credsFile, user: n.user, password: n.password, token: n.token, tlsCaFile: n.tlsCaFile },
+  });
   const cleanup: (() => Promise<void> | void)[] = [() => nats.close()];
   const unwind = async () => {
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch((err) => logger.warn({ err: String(err) }, 'shutdown step failed'));

@@ -2,9 +2,65 @@
 // reconnect forever (a NATS outage must not end the coordinator; it serves
 // again when NATS returns). None configured: start the embedded nats-server
 // child with JetStream in its own data directory, and stop it on close.
-import { connect, type NatsConnection } from 'nats';
-import { startNatsServer, waitForJetStream, type NatsNode } from '../common/nats-server.ts';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { UnavailableError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
+
+/** How the coordinator proves itself to NATS (configured servers only). */
+export interface NatsAuth {
+  credsFile?: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  tlsCaFile?: string;
+}
+
+function authOptions(a: NatsAuth): Partial<ConnectionOptions> {
+  const o: Partial<ConnectionOptions> = {};
+  if (a.credsFile) o.authenticator = credsAuthenticator(readFileSync(a.credsFile));
+  if (a.user) Object.assign(o, { user: a.user, pass: a.password ?? '' });
+  if (a.token) o.token = a.token;
+  if (a.tlsCaFile) o.tls = { caFile: a.tlsCaFile };
+  return o;
+}
+
+/**
+ * The first connection, retried until the deadline (waitOnFirstConnect would
+ * wait forever with no way to cancel it). Once connected, nats.js
+ * reconnects forever on its own.
+ */
+async function connectWithDeadline(options: ConnectionOptions, timeoutMs: number, logger: Logger): Promise<NatsConnection> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(options);
+    } catch (err) {
+      if (Date.now() > deadline) throw new UnavailableError(`cannot connect to NATS ${String(options.servers)} within ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
+      if (attempt === 1 || attempt % 10 === 0) logger.warn({ servers: options.servers, err: errorMessage(err) }, 'NATS not reachable yet; retrying');
+      await sleep(Math.min(1000, 100 * attempt));
+    }
+  }
+}
+
+/**
+ * Waits until JetStream answers on this (authenticated) connection: in a
+ * cluster the meta leader must be elected before the first KV call.
+ */
+async function waitForJetStreamOn(nc: NatsConnection, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await (await nc.jetstreamManager({ timeout: 1000 })).getAccountInfo();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready after ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
+      await sleep(200);
+    }
+  }
+}
 
 export interface CoordinatorNats {
   nc: NatsConnection;
@@ -16,7 +72,7 @@ export interface CoordinatorNats {
   close(): Promise<void>;
 }
 
-export async function connectNats(opts: { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number }): Promise<CoordinatorNats> {
+export async function connectNats(opts: { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number; auth?: NatsAuth }): Promise<CoordinatorNats> {
   let embedded: NatsNode | null = null;
   let servers = opts.servers;
   if (servers.length === 0) {
@@ -27,16 +83,26 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
     opts.logger.info({ url: embedded.url, dataDir: opts.dataDir, pid: embedded.pid }, 'embedded nats-server started');
   }
   try {
-    await waitForJetStream(servers, opts.timeoutMs ?? 30_000);
-    const nc = await connect({
-      servers,
-      name: opts.name,
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      pingInterval: 5000,
-      waitOnFirstConnect: true,
-    });
+    const nc = await connectWithDeadline(
+      {
+        servers,
+        name: opts.name,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        pingInterval: 5000,
+        timeout: 5000,
+        ...(embedded ? {} : authOptions(opts.auth ?? {})),
+      },
+      opts.timeoutMs ?? 30_000,
+      opts.logger,
+    );
+    try {
+      await waitForJetStreamOn(nc, opts.timeoutMs ?? 30_000);
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: String(s.data) }, 'nats connection status');
