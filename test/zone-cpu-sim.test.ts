@@ -136,7 +136,8 @@ test.serial('a weaker host joins the zone: recomputed on join, downgraded, the j
   t.is(ev.cause_host_id, 'sim-5');
   t.is(ev.from_model, 'Haswell-noTSX');
   t.deepEqual(ev.features_lost, ['avx', 'avx2', 'bmi1', 'bmi2', 'fma', 'movbe']);
-  t.true(cpu.advice.some((a: string) => /sim-5/.test(a)), cpu.advice.join(' | '));
+  t.true(cpu.advice.some((a: string) => /move sim-5 to a zone matching Westmere/.test(a)), cpu.advice.join(' | '));
+  t.true(cpu.advice.some((a: string) => /move sim-4 to a zone matching Haswell-noTSX/.test(a)), 'the earlier advice stays while sim-4 is unchanged');
 });
 
 test.serial('RecomputeZoneCpu: a host leaving raises nothing; without allow_upgrade it only reports; with it the model rises and running servers are listed', async (t) => {
@@ -169,11 +170,28 @@ test.serial('RecomputeZoneCpu: a host leaving raises nothing; without allow_upgr
   t.is(ev.cause_host_id, '');
   t.deepEqual(ev.features_gained, ['avx', 'avx2', 'bmi1', 'bmi2', 'fma', 'movbe']);
   t.deepEqual(up.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+  t.deepEqual(up.advice, [], 'every host runs the raised model: earlier advice no longer applies');
   // Nothing more to raise: a second upgrade changes nothing.
   const again = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: true });
   t.is(again.model, 'Haswell-noTSX');
   t.is(again.history.length, up.history.length);
   t.deepEqual(again.servers_needing_power_cycle, []);
+});
+
+test.serial('a mode change recomputes: DEFAULT drops the zone model, EXTENDED again takes a fresh baseline; both recorded', async (t) => {
+  const { w } = t.context;
+  await w.call('UpdateZone', { zone_id: 'z1', cpu_mode: 'CPU_MODE_DEFAULT' });
+  await waitFor('z1 DEFAULT recomputed', async () => trackingOf(await zoneRecord(w, 'z1')).mode === 'DEFAULT', 15_000, 100);
+  const def = await w.call('GetZoneCpu', { zone_id: 'z1' });
+  t.is(def.model, '');
+  t.is(def.history.at(-1).reason, 'mode-changed');
+  t.is(def.history.at(-1).from_model, 'Haswell-noTSX');
+  await w.call('UpdateZone', { zone_id: 'z1', cpu_mode: 'CPU_MODE_EXTENDED' });
+  await waitFor('z1 EXTENDED recomputed', async () => trackingOf(await zoneRecord(w, 'z1')).mode === 'EXTENDED', 15_000, 100);
+  const ext = await w.call('GetZoneCpu', { zone_id: 'z1' });
+  t.is(ext.model, 'Haswell-noTSX');
+  t.is(ext.history.at(-1).reason, 'mode-changed');
+  t.is(ext.history.at(-1).to_model, 'Haswell-noTSX');
 });
 
 test.serial('errors are typed: unknown zone NOT_FOUND, bad id INVALID_ARGUMENT, no healthy agent UNAVAILABLE', async (t) => {

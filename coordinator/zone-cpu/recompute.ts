@@ -220,7 +220,19 @@ export class ZoneCpuService {
    * CPU and the zone CPU are unchanged, else it is UNKNOWN (not flagged:
    * only libvirt's "incompatible" flags a host).
    */
-  private async fits(zone: ZoneRecord, hosts: HostRecord[], helpers: HostRecord[], xml: string, all: string[], prev: ZoneCpuTracking, sameZoneXml: boolean, now: number, signal?: AbortSignal): Promise<Record<string, HostCpuFit>> {
+  private async fits(
+    zone: ZoneRecord,
+    hosts: HostRecord[],
+    helpers: HostRecord[],
+    xml: string,
+    all: string[],
+    prev: ZoneCpuTracking,
+    sameZoneXml: boolean,
+    now: number,
+    signal?: AbortSignal,
+    /** Keep a host's advice while its CPU is unchanged (a later downgrade does not make it right). */
+    keepAdvice = sameZoneXml,
+  ): Promise<Record<string, HostCpuFit>> {
     const out: Record<string, HostCpuFit> = {};
     await mapSettled(hosts, this.o.concurrency ?? 8, async (h) => {
       const hash = cpuHash(h.cpu.xml);
@@ -238,7 +250,7 @@ export class ZoneCpuService {
             verdict: a.verdict,
             missing: runs(a) ? [] : a.missing.length ? a.missing : minus(all, hostAll),
             extra: hostAll.length ? minus(hostAll, all) : [],
-            advice: keepOld ? old.advice : '',
+            advice: keepAdvice && old && old.cpuHash === hash ? old.advice : '',
           };
         } catch (err) {
           signal?.throwIfAborted();
@@ -287,7 +299,8 @@ export class ZoneCpuService {
         return baseline(same.map((h) => h.cpu.xml));
       });
       const model = this.modelOf(base, await allOf(base.xml));
-      const reason: ChangeReason = !zone.cpu.xml || prev.mode === '' ? 'initial' : 'mode-changed';
+      // The first model of a zone is "initial"; one after another mode is a mode change.
+      const reason: ChangeReason = prev.mode !== '' && prev.mode !== 'EXTENDED' ? 'mode-changed' : 'initial';
       const fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal);
       const entry = changeEntry(
         { from: { model: zone.cpu.model, all: zone.cpu.xml ? prev.allFeatures : [] }, to: model },
@@ -324,7 +337,7 @@ export class ZoneCpuService {
       const reason: ChangeReason = cause.id === trigger.causeHostId ? trigger.reason : trigger.joined?.includes(cause.id) ? 'host-joined' : trigger.reason;
       const change: ModelChange = { from: cur, to: model };
       const entry = changeEntry(change, reason, cause.id, downgradeMessage(zone, cause, change, reason, fits[cause.id]!.missing), now);
-      fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal);
+      fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal, true);
       fits[cause.id] = { ...fits[cause.id]!, advice: downgradeAdvice(zone, cause, change) };
       return { ...this.flag(zone, hosts, fits, model), entry, upgradeOffer: '', powerCycle: [] };
     }
@@ -388,7 +401,7 @@ export class ZoneCpuService {
     }
     let entry: ZoneCpuChange | null = null;
     if (ref.cpu.xml !== zone.cpu.xml) {
-      const reason: ChangeReason = !zone.cpu.xml || prev.mode === '' ? 'initial' : prev.mode !== 'PASSTHROUGH' ? 'mode-changed' : trigger.reason;
+      const reason: ChangeReason = prev.mode !== '' && prev.mode !== 'PASSTHROUGH' ? 'mode-changed' : !zone.cpu.xml ? 'initial' : trigger.reason;
       const shared = hosts.length - mismatched.length;
       entry = changeEntry(
         { from: { model: zone.cpu.model, all: zone.cpu.xml ? prev.allFeatures : [] }, to: model },
