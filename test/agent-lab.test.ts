@@ -271,6 +271,48 @@ test.serial('bad input gets the right gRPC code and changes nothing', async (t) 
   t.is(list.servers[0]?.state, 'SERVER_STATE_RUNNING');
 });
 
+test.serial('the agent killed mid-migration: on restart the record is reconciled with where the guest really is, never replayed', async (t) => {
+  const { lab } = t.context;
+  const [h1, h2] = t.context.h;
+  const a = agent(t, 'h1');
+  const id = 'lab-crash-1';
+  await new Promise<void>((resolve, reject) => {
+    const stream = a.client.MigrateServer(req(t, id, 'ag-abort', h2, 'LIVE', { max_bandwidth_mibps: 16 }));
+    let killed = false;
+    stream.on('data', (ev: { migration: Migration }) => {
+      if (!killed && ev.migration.phase === 'MIGRATION_PHASE_TRANSFERRING' && ev.migration.bytes_processed > 0) {
+        killed = true;
+        a.agent.child.kill('SIGKILL');
+      }
+    });
+    stream.on('error', () => (killed ? resolve() : reject(new Error('stream failed before the kill'))));
+    stream.on('end', () => reject(new Error('migration ended before the kill')));
+  });
+  await new Promise<void>((resolve) => (a.agent.child.exitCode !== null || a.agent.child.signalCode !== null ? resolve() : a.agent.child.once('exit', () => resolve())));
+  await a.agent.start();
+  let rec = await call<object, Migration>(a.client, 'GetMigration', { migration_id: id });
+  const deadline = Date.now() + 60_000;
+  while (!['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_ABORTED', 'MIGRATION_PHASE_FAILED'].includes(rec.phase) && Date.now() < deadline) {
+    await sleep(500);
+    rec = await call<object, Migration>(a.client, 'GetMigration', { migration_id: id });
+  }
+  t.log(`after the restart: ${rec.phase} (${rec.error?.message ?? ''})`);
+  // Whatever libvirt finished, the record says where the guest is, and it runs there only.
+  await sleep(1000);
+  const on1 = await domstate(h1, 'ag-abort');
+  const on2 = await domstate(h2, 'ag-abort');
+  if (rec.phase === 'MIGRATION_PHASE_COMPLETED') t.deepEqual([on1, on2], ['absent', 'running']);
+  else {
+    t.is(rec.phase, 'MIGRATION_PHASE_ABORTED');
+    t.deepEqual([on1, on2], ['running', 'absent']);
+  }
+  const again = await migrate(a.client, req(t, id, 'ag-abort', h2, 'LIVE', { max_bandwidth_mibps: 16 }));
+  t.is(again.events.length, 1, 'the id is not run again');
+  t.is(again.final.phase, rec.phase);
+  const beats = await lab.waitForHeartbeats('ag-abort', { count: (await lab.heartbeats('ag-abort')).length + 2 });
+  t.deepEqual(gaps(beats), [], 'the guest never stopped');
+});
+
 test.serial('RebootHost: refused while servers run; accepted when allowed: libvirtd restarts, the agent returns as a new incarnation, guests keep running', async (t) => {
   const { lab } = t.context;
   const h3 = t.context.h[2];
