@@ -91,6 +91,7 @@ test.serial('a newer host returns: the zone model stays; its extra flags show as
   const view = zoneHostCpuView(await hostRecord(w, 'sim-3'), after);
   t.true(view.compatible);
   t.deepEqual(view.unmatching_extra_flags, ['avx512-bf16', 'avx512vnni']);
+  t.true((view.host_flags ?? []).includes('avx512vnni') && (view.host_flags ?? []).includes('avx512f'), 'the host\'s full flag list');
   t.deepEqual(view.unmatching_missing_flags, []);
 });
 
