@@ -31,6 +31,9 @@ import type { Operation } from '../common/generated/drydock/admin/v1/Operation.t
 import type { UpdateZoneRequest__Input } from '../common/generated/drydock/admin/v1/UpdateZoneRequest.ts';
 import type { UpdateHostRequest__Input } from '../common/generated/drydock/admin/v1/UpdateHostRequest.ts';
 import { snapshotCommand, offlinePlanCommand } from './offline.ts';
+import { readFileSync } from 'node:fs';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface CliIo {
   out: NodeJS.WriteStream;
@@ -104,6 +107,7 @@ export function buildProgram(io: CliIo, result: { exitCode: ExitCode }): Command
   const program = new Command('drydock');
   program
     .description('Operate drydock: maintenance mode for KVM compute resources (hosts).')
+    .version(VERSION, '-V, --version', 'print the CLI version')
     .configureOutput({
       writeOut: (s) => io.out.write(s),
       writeErr: (s) => io.err.write(s),

@@ -123,10 +123,12 @@ export function zoneCpuView(c: ZoneCpu, now: number): string {
 
 // ------------------------------------------------------------------ hosts
 
+/** online / offline, and the maintenance state when there is one ("offline,in-maintenance"). */
 export function hostStatus(h: Host): string {
-  if (!h.online) return 'offline';
   const m = maintenanceLabel(h.maintenance);
-  return m === '-' || m === 'none' ? 'online' : m;
+  const inMaintenance = m !== '-' && m !== 'none';
+  if (!h.online) return inMaintenance ? `offline,${m}` : 'offline';
+  return inMaintenance ? m : 'online';
 }
 
 export function hostsTable(hosts: Host[], now: number): string {

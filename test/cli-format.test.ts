@@ -22,7 +22,7 @@ import { resolveSettings } from '../cli/settings.ts';
 import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
 import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
-import { hostView, planView, zoneCpuView } from '../cli/render.ts';
+import { hostStatus, hostView, planView, zoneCpuView } from '../cli/render.ts';
 import type { ZoneCpu } from '../common/generated/drydock/admin/v1/ZoneCpu.ts';
 import type { Host } from '../common/generated/drydock/admin/v1/Host.ts';
 import type { Plan } from '../common/generated/drydock/admin/v1/Plan.ts';
@@ -277,6 +277,10 @@ test('hostView: the CPU against the zone, and why the host is not a target', (t)
     },
   };
   const text = hostView(host, now);
+  t.is(hostStatus(host), 'online');
+  t.is(hostStatus({ ...host, maintenance: 'MAINTENANCE_STATE_IN_MAINTENANCE' }), 'in-maintenance');
+  t.is(hostStatus({ ...host, online: false, maintenance: 'MAINTENANCE_STATE_RETURNING' }), 'offline,returning');
+  t.is(hostStatus({ ...host, online: false }), 'offline');
   t.regex(text, /^Target:\s+no: CPU cannot run the zone model Skylake-Server$/m);
   t.regex(text, /^Memory:\s+40 GiB free of 64 GiB$/m);
   t.regex(text, /^ {2}Model:\s+Westmere \(Intel\)$/m);

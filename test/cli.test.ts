@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { silentLogger } from '../common/logging.ts';
@@ -21,10 +20,8 @@ import { zoneCpuModule, type ZoneCpuModule } from '../coordinator/zone-cpu/modul
 import { simCpu } from '../agent/hypervisor/sim.ts';
 import { AdminApi } from '../cli/client.ts';
 import { resolveSettings } from '../cli/settings.ts';
-import { drydockTty, screen } from './cli-pty.ts';
+import { ROOT, drydockPipe, drydockTty, screen, type Run } from './cli-pty.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
 const GiB = 1024 ** 3;
 
 const ADMIN_TOKEN = 'cli-test-admin-token';
@@ -49,33 +46,13 @@ interface Ctx {
 
 const test = anyTest as TestFn<Ctx>;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function cliEnv(t: { context: Ctx }, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: t.context.home, DRYDOCK_ADDRESS: t.context.address, DRYDOCK_TOKEN: ADMIN_TOKEN, DRYDOCK_TIMEOUT: '10s', ...env };
 }
 
-/** Runs `drydock args...` with the admin token and the coordinator's address from the environment. */
+/** Runs `drydock args...` on a pipe, with the admin token and the coordinator's address from the environment. */
 function drydock(t: { context: Ctx }, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [DRYDOCK, ...args],
-      {
-        env: { PATH: process.env.PATH, HOME: t.context.home, DRYDOCK_ADDRESS: t.context.address, DRYDOCK_TOKEN: ADMIN_TOKEN, DRYDOCK_TIMEOUT: '10s', ...env },
-        timeout: 60_000,
-        maxBuffer: 8 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
+  return drydockPipe(args, cliEnv(t, env));
 }
 
 async function json<T>(t: { context: Ctx }, args: string[]): Promise<T> {
@@ -409,6 +386,9 @@ test.serial('usage errors: exit 2, one line', async (t) => {
   const help = await drydock(t, ['--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /Exit codes: 0 ok/);
+  const version = await drydock(t, ['--version']);
+  t.is(version.code, 0);
+  t.is(version.stdout, `${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
 });
 
 test.serial('snapshot -o FILE, then plan --snapshot FILE --host h1 offline', async (t) => {
