@@ -186,6 +186,10 @@ class BarsRenderer implements Renderer {
     const step = ev.step?.server_uuid ? view.steps.get(ev.step.server_uuid) : undefined;
     if (step) this.#step(step);
     if (ev.type === 'message' && ev.message) this.#multi.log(`${eventClock(ev.at_ms)} ${ev.message}\n`);
+    if (ev.type === 'state' && ev.state === 'OPERATION_STATE_PAUSED') {
+      // Paused waits for the operator: say so above the bars, not only in the overall line.
+      this.#multi.log(`${eventClock(ev.at_ms)} paused${view.reason ? `: ${view.reason}` : ''} — it waits for you; to stop it: drydock ops cancel ${view.id}\n`);
+    }
     this.#render(view);
   }
 
