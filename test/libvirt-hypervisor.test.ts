@@ -310,6 +310,10 @@ test.serial('CPU compare and baseline on the cpu_map fixtures through real libvi
   t.is(amd.vendor, 'AMD');
   t.is(amd.model, 'EPYC');
 
+  const mixed = await t.throwsAsync(hv1.baselineCpu([cpuFixture('Westmere'), cpuFixture('EPYC')], { migratable: false, expandFeatures: false }));
+  t.is(mixed?.name, 'NoCommonCpuError');
+  t.is((mixed as { code?: number }).code, status.FAILED_PRECONDITION);
+
   // The TCG host-model here is an AMD EPYC: Intel models are incompatible by vendor.
   const intel = await hv1.compareCpu(cpuFixture('Westmere'));
   t.is(intel.result, 'CPU_COMPARE_RESULT_INCOMPATIBLE');

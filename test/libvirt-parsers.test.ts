@@ -20,6 +20,7 @@ import {
   InvalidDefinitionError,
   LibvirtError,
   MigrationAbortedError,
+  NoCommonCpuError,
   OperationInvalidError,
   parseLibvirtError,
   SameHostError,
@@ -366,6 +367,7 @@ const errorCases: [string, new (...a: never[]) => Error, number][] = [
   ['errors/cpu-incompatible-features.txt', CpuIncompatibleError, status.FAILED_PRECONDITION],
   ['errors/cpu-incompatible-vendor.txt', CpuIncompatibleError, status.FAILED_PRECONDITION],
   ['errors/cpu-unknown-model.txt', InvalidDefinitionError, status.INVALID_ARGUMENT],
+  ['errors/cpu-baseline-vendors.txt', NoCommonCpuError, status.FAILED_PRECONDITION],
   ['errors/cpu-malformed-xml.txt', InvalidDefinitionError, status.INVALID_ARGUMENT],
 ];
 

@@ -107,6 +107,9 @@ export class CpuIncompatibleError extends FailedPreconditionError {
 /** libvirt rejected an XML document we passed (malformed, unknown CPU model). */
 export class InvalidDefinitionError extends InvalidArgumentError {}
 
+/** hypervisor-cpu-baseline found no CPU common to its inputs (e.g. Intel and AMD). */
+export class NoCommonCpuError extends FailedPreconditionError {}
+
 /** A virsh call outlived its deadline and was killed. */
 export class VirshTimeoutError extends DeadlineExceededError {}
 
@@ -160,6 +163,7 @@ export function parseLibvirtError(stderr: string, ctx: LibvirtErrorContext = {})
     return new CpuIncompatibleError(reason, missing, opts);
   }
 
+  if (/CPU vendors do not match/i.test(msg)) return new NoCommonCpuError(msg, opts);
   if (/Unknown CPU model|tag mismatch|XML error|parser error|failed to validate|Premature end of data|Start tag expected/i.test(msg)) {
     return new InvalidDefinitionError(ctx.field ?? 'xml', msg, opts);
   }
