@@ -23,8 +23,9 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=/opt/drydock
 ROLE=all
 DRY=0
-ETC=/etc/drydock
-UNIT_DIR=/etc/systemd/system
+# Overridable for packaging and tests; the units read /etc/drydock.
+ETC=${DRYDOCK_ETC_DIR:-/etc/drydock}
+UNIT_DIR=${SYSTEMD_UNIT_DIR:-/etc/systemd/system}
 MIN_NODE=20.8.0
 
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
