@@ -119,6 +119,9 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       implementation: parts.implementation,
     });
     cleanup.push(() => admin.close(3000));
+    if (!config.admin.tls.certFile && !/^(127\.|\[?::1\]?:|localhost:)/.test(config.admin.listen)) {
+      logger.warn({ listen: config.admin.listen }, 'admin API without TLS on a non-loopback address: bearer tokens travel in clear');
+    }
     logger.info({ listen: config.admin.listen, port: admin.port, nats: nats.servers, embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas }, 'coordinator serving');
     let stopping: Promise<void> | null = null;
     return {

@@ -50,6 +50,9 @@ export class AuditLog {
           retention: RetentionPolicy.Limits,
           // A year of calls; the operator's compliance window, not ours, decides more.
           max_age: 365 * 24 * 3600 * 1e9,
+          // Bounded even under a flood of refused calls (oldest go first). A
+          // count, not max_bytes: a byte limit reserves its size up front.
+          max_msgs: 10_000_000,
         });
       }
     }, opts.retry);
