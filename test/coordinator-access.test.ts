@@ -29,7 +29,7 @@ interface Ctx {
   tokens: { admin: string; viewer: string; nobody: string; maint: string; scrypt: string };
   clients: TestAdminClient[];
   /** Started by a test; a holder because AVA gives each test a shallow copy of the context. */
-  started: { agents?: SimAgents };
+  started: { agents?: SimAgents; more: { stop(): Promise<void> }[] };
 }
 const test = anyTest.serial as TestFn<Ctx>;
 
@@ -100,12 +100,13 @@ test.before(async (t) => {
   await coord.store.zones.create('z1', { id: 'z1', name: 'Zone 1', description: '', cpuMode: 'DEFAULT', policy: {}, cpu: { model: '', vendor: '', features: [], extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 }, createdAtMs: now, updatedAtMs: now });
   await coord.store.hosts.create('h1', hostRecord('h1', 'z1', now));
   await coord.store.servers.create('11111111-2222-3333-4444-555555555555', serverRecord('11111111-2222-3333-4444-555555555555', 'h1', now));
-  t.context = { dir, node, coord, pki, otherPki, certs, tokens, clients: [], started: {} };
+  t.context = { dir, node, coord, pki, otherPki, certs, tokens, clients: [], started: { more: [] } };
 });
 
 test.after.always(async (t) => {
   for (const c of t.context.clients ?? []) c.close();
   await t.context.started?.agents?.stop();
+  for (const m of [...(t.context.started?.more ?? [])].reverse()) await m.stop().catch(() => undefined);
   await t.context.coord?.stop();
   await t.context.node?.stop();
   if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
@@ -245,4 +246,42 @@ test('an agent with mTLS accepts the coordinator certificate and refuses any oth
   // A certificate from another CA claiming the coordinator's name: refused.
   const forgedCoordinator = await otherPki.issue('forged-coordinator', { cn: 'drydock-coordinator' });
   t.regex(await codeOf(as(forgedCoordinator)), /UnavailableError|UnauthenticatedError/);
+});
+
+test('the coordinator reaches mTLS agents with its client certificate: their servers are inventoried', async (t) => {
+  const { pki, certs, tokens } = t.context;
+  // Its own NATS, so this coordinator is the leader that syncs servers.
+  const node = await startNatsServer({ dir: path.join(t.context.dir, 'nats-mtls') });
+  t.context.started.more.push(node);
+  const coord = await startCoordinator(
+    testConfig({
+      id: 'coord-mtls',
+      natsServers: [node.url],
+      tokenFile: path.join(t.context.dir, 'tokens.yaml'),
+      agentsTls: { caFile: pki.caFile, certFile: certs.coordinatorClient!.certFile, keyFile: certs.coordinatorClient!.keyFile, serverName: 'drydock-agent' },
+      reconcileInterval: '1s',
+    }),
+  );
+  t.context.started.more.push(coord);
+  const agents = await startSimAgents({
+    count: 2,
+    hostIdPrefix: 'secure',
+    natsUrl: node.url,
+    heartbeatIntervalMs: 500,
+    tls: { certFile: certs.agent!.certFile, keyFile: certs.agent!.keyFile, clientCaFile: pki.caFile, allowedClientIdentities: ['drydock-coordinator'] },
+  });
+  t.context.started.more.push(agents);
+  agents.byId('secure-2').sim.addServer({ uuid: '22222222-3333-4444-8555-666666666666', name: 'tls-vs' });
+  const c = new TestAdminClient(coord.port);
+  t.context.clients.push(c);
+  const deadline = Date.now() + 15_000;
+  let found: { host_id: string } | undefined;
+  while (!found && Date.now() < deadline) {
+    const res = await c.call('ListServers', {}, { token: tokens.admin });
+    found = res.servers.find((s: { name: string }) => s.name === 'tls-vs');
+    if (!found) await new Promise((r) => setTimeout(r, 200));
+  }
+  t.is(found?.host_id, 'secure-2');
+  const report = coord.inventory.lastReconcileReport();
+  t.deepEqual(report?.failures ?? [], []);
 });
