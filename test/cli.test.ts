@@ -150,12 +150,16 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  await t.context.zoneCpu?.stop();
-  await t.context.maintenance?.stop();
-  await t.context.coordinator?.stop();
-  await t.context.agents?.stop();
-  await t.context.nats?.stop();
-  if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
+  // Each step on its own: one failing must not leave the others' processes or files behind.
+  const steps: Array<() => Promise<unknown> | unknown> = [
+    () => t.context.zoneCpu?.stop(),
+    () => t.context.maintenance?.stop(),
+    () => t.context.coordinator?.stop(),
+    () => t.context.agents?.stop(),
+    () => t.context.nats?.stop(),
+    () => t.context.dir && rmSync(t.context.dir, { recursive: true, force: true }),
+  ];
+  for (const step of steps) await Promise.resolve().then(step).catch((err) => t.log(`cleanup: ${String(err)}`));
 });
 
 // The commands change shared state (zones, host settings): run in order.
