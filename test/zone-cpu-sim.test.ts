@@ -212,3 +212,23 @@ test.serial('errors are typed: unknown zone NOT_FOUND, bad id INVALID_ARGUMENT, 
   t.regex(e.details, /no healthy agent/);
   await w.sims.byId('sim-6').start();
 });
+
+test.serial('leader change: the new leader\'s watch picks up a join; the old leader\'s tracking is not replayed', async (t) => {
+  const { w } = t.context;
+  const c2 = await w.startCoordinator('c2');
+  const call = (method: string, req: object) => c2.admin.call(method, req, { token: 'test-admin-token-0123456789', timeoutMs: 20_000 });
+  const z1Before = await zoneRecord(w, 'z1');
+  await w.zoneCpu!.stop();
+  await w.maintenance.stop();
+  await w.coordinator.stop();
+  await waitFor('c2 leads', async () => c2.coordinator.leader.isLeader(), 15_000, 100);
+  await call('CreateZone', { zone_id: 'z4', name: 'z4', cpu_mode: 'CPU_MODE_EXTENDED' });
+  await call('UpdateHost', { host_id: 'sim-6', zone_id: 'z4' });
+  await waitFor('z4 covers sim-6', async () => trackingOf((await c2.coordinator.store.zones.require('z4')).value).members.includes('sim-6'), 15_000, 100);
+  const cpu = await call('GetZoneCpu', { zone_id: 'z4' });
+  t.is(cpu.model, 'Skylake-Server');
+  t.is(cpu.history.length, 1);
+  const z1After = (await c2.coordinator.store.zones.require('z1')).value;
+  t.is(z1After.cpu.history.length, z1Before.cpu.history.length, 'z1 is not recomputed again by the new leader');
+  t.is(z1After.cpu.updatedAtMs, z1Before.cpu.updatedAtMs);
+});
