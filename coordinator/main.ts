@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
+import { ConfigError } from '../common/config.ts';
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config.ts';
 import { startCoordinator } from './coordinator.ts';
 import { loadUsersFile } from './auth/tokens.ts';
@@ -58,5 +59,6 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   boot.fatal({ err: errorMessage(err) }, 'coordinator failed to start');
-  process.exit(1);
+  // 2: the configuration is wrong and a restart will not help (as the agent).
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });
