@@ -147,4 +147,14 @@ test.serial('EXTENDED: a host that cannot run the zone model (another vendor) is
   const done = await drain(w, 'sim-8');
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
   t.is(w.sims.fabric.whereIs(s.uuid)!.hostId, 'sim-9');
+
+  // The flagged AMD host does not stop a weaker Intel host from lowering the zone when it returns.
+  w.sims.byId('sim-8').sim.cpu = simCpu('Haswell-noTSX');
+  const off = await w.call('DisableMaintenance', { host_id: 'sim-8' });
+  const back = await waitForOperation(w, off.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED']);
+  t.is(back.state, 'OPERATION_STATE_SUCCEEDED', back.reason);
+  const after = await w.call('GetZoneCpu', { zone_id: 'ze' });
+  t.is(after.model, 'Haswell-noTSX');
+  t.is(after.history.at(-1).cause_host_id, 'sim-8');
+  t.deepEqual(after.mismatched_hosts, ['sim-10']);
 });

@@ -286,6 +286,8 @@ export class ZoneCpuService {
         throw err;
       });
     const allOf = (xml: string) => this.o.agents.allFeatures(zone.id, helpers, xml, signal);
+    // A model stored without its full flag list (written before tracking existed): ask libvirt once.
+    if (cur.xml && cur.all.length === 0 && prev.mode === 'EXTENDED') cur.all = await allOf(cur.xml).catch(() => []);
 
     // First model (or back from another mode): libvirt's baseline of every host.
     if (!zone.cpu.xml || prev.mode !== 'EXTENDED') {
@@ -318,13 +320,16 @@ export class ZoneCpuService {
     const silent = mustAnswer.filter((id) => fits[id]?.verdict === 'UNKNOWN');
     if (silent.length) throw new UnavailableError(`zone ${zone.id}: ${silent.join(', ')} did not answer CompareCpu; the recompute is retried`);
 
-    const lacking = hosts.filter((h) => fits[h.id]?.verdict === 'INCOMPATIBLE');
+    // Another vendor's CPU shares no model with the zone: such hosts are only
+    // flagged (by their fits), never let into a baseline they would break.
+    const sameVendor = withCpu.filter((h) => !cur.vendor || h.cpu.vendor === cur.vendor);
+    const lacking = sameVendor.filter((h) => fits[h.id]?.verdict === 'INCOMPATIBLE');
     if (lacking.length > 0) {
       // Downgrade to what every host and the current model share: the new
       // model never holds a flag the old one lacked, so nothing is raised by itself.
       let base: CpuDescription;
       try {
-        base = await this.o.agents.baseline(zone.id, helpers, [...withCpu.map((h) => h.cpu.xml), cur.xml], { migratable: true, expand: false }, signal);
+        base = await this.o.agents.baseline(zone.id, helpers, [...sameVendor.map((h) => h.cpu.xml), cur.xml], { migratable: true, expand: false }, signal);
       } catch (err) {
         if (!isNoCommonCpu(err)) throw err;
         // No common CPU at all (another vendor): the model stays and the odd hosts are flagged.
@@ -343,14 +348,14 @@ export class ZoneCpuService {
     }
 
     if (trigger.reason === 'operator-recompute' || trigger.reason === 'operator-upgrade') {
-      const cand = await baseline(withCpu.map((h) => h.cpu.xml));
+      const cand = await baseline(sameVendor.map((h) => h.cpu.xml));
       const candAll = await allOf(cand.xml);
       const gained = minus(candAll, cur.all);
       if (gained.length > 0 && cand.xml !== cur.xml) {
         const running = await this.poweredServers(hosts.map((h) => h.id), signal);
         if (!trigger.allowUpgrade) {
           const offer =
-            `an upgrade is available: libvirt's baseline of the zone's ${withCpu.length} host(s) is ${cand.model} (gains ${listForPeople(gained)}); ` +
+            `an upgrade is available: libvirt's baseline of the zone's ${sameVendor.length} ${cur.vendor} host(s) is ${cand.model} (gains ${listForPeople(gained)}); ` +
             `RecomputeZoneCpu with allow_upgrade raises the zone to it, and ${running.length} running server(s) would need a power cycle to see it`;
           return { ...this.flag(zone, hosts, fits, cur), entry: null, upgradeOffer: offer, powerCycle: [] };
         }
