@@ -163,6 +163,19 @@ test.serial('the same migration id is never run twice: a running id attaches, a 
   t.is(cluster.fabric.whereIs(other.uuid), h1.sim);
 });
 
+test.serial('two migrations of one server at once: one runs, the other is refused (FAILED_PRECONDITION)', async (t) => {
+  const { h1, h2, h3, cluster } = t.context;
+  const s = h1.sim.addServer({ name: nextId('twice'), memoryBytes: GiB });
+  const client = t.context.client(h1);
+  const results = await Promise.allSettled([migrate(client, live(nextId('m'), s.uuid, h2)), migrate(client, live(nextId('m'), s.uuid, h3))]);
+  const ok = results.filter((r) => r.status === 'fulfilled');
+  const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+  t.is(ok.length, 1);
+  t.is(refused.length, 1);
+  t.is((refused[0]!.reason as { code: number }).code, status.FAILED_PRECONDITION);
+  t.is(cluster.fabric.migrationsOf(s.uuid).length, 1);
+});
+
 test.serial('cold migration of a running server without hot migration: shut down, moved, running on the target; local disk moved and removed at the source', async (t) => {
   const { h1, h3, cluster } = t.context;
   const disk = `/var/lib/libvirt/images/${nextId('cold')}.qcow2`;

@@ -298,16 +298,32 @@ export class MigrationManager {
         copied_storage: false,
       },
     };
+    // Registered before the first await, so a concurrent request for the same
+    // server or id (or over the limit) sees it: checks and registration are one step.
+    let settle!: (m: Migration) => void;
+    const r: Running = {
+      stored, listeners: new Set(), job: new AbortController(), cancel: null, pointOfNoReturn: false,
+      done: new Promise<Migration>((resolve) => (settle = resolve)),
+    };
     this.records.set(req.migration_id, stored);
-    await this.store.save(stored);
-    const r: Running = { stored, listeners: new Set(), job: new AbortController(), cancel: null, pointOfNoReturn: false, done: Promise.resolve(stored.migration) };
     this.running.set(req.migration_id, r);
+    try {
+      await this.store.save(stored);
+    } catch (err) {
+      // No record on disk: no migration. Nothing ran yet.
+      this.records.delete(req.migration_id);
+      this.running.delete(req.migration_id);
+      settle(structuredClone(stored.migration));
+      throw err;
+    }
     const log = this.log.child({ migrationId: req.migration_id, serverUuid: server.uuid, target: req.target_host_id, mode: req.mode });
     log.info({ wasRunning, localDisks }, 'migration started');
-    r.done = this.run(r, server, log).finally(() => {
-      this.running.delete(req.migration_id);
-      r.listeners.clear();
-    });
+    void this.run(r, server, log)
+      .finally(() => {
+        this.running.delete(req.migration_id);
+        r.listeners.clear();
+      })
+      .then(settle, () => settle(structuredClone(r.stored.migration)));
     return structuredClone(stored.migration);
   }
 
