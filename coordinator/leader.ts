@@ -36,6 +36,8 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
   private leading = false;
   private term = 0;
   private revision = 0;
+  /** The lease as this instance last wrote it (holder). */
+  private lease: LeaseRecord | null = null;
   /** performance.now() when the last renew write was sent (holder). */
   private renewSentAt = 0;
   /** Observer: the revision seen and when it was first seen. */
@@ -109,15 +111,19 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     }
   }
 
-  /** Stops campaigning; a leader releases the lease so another takes over at once. */
+  /**
+   * Stops campaigning. A leader releases the lease (holder "" at its own
+   * revision, so the term keeps counting) and another instance takes it
+   * at its next tick instead of waiting for the TTL.
+   */
   async stop(): Promise<void> {
     this.stopper.abort();
     await this.loop?.catch(() => undefined);
-    if (this.leading) {
+    if (this.leading && this.lease) {
       const rev = this.revision;
+      const released: LeaseRecord = { ...this.lease, holder: '', renewedAtMs: Date.now() };
       this.stepDown('stopped');
-      // Best effort: delete at our revision so a successor need not wait a TTL.
-      await this.repo.deleteAt(LEASE_KEY, rev).catch(() => undefined);
+      await this.repo.updateAt(LEASE_KEY, released, rev).catch(() => undefined);
     }
   }
 
@@ -156,6 +162,11 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
       await this.write(null, 0, now, true);
       return;
     }
+    if (cur.value.holder === '') {
+      // Released by a holder that stopped: take it now.
+      await this.write(cur.value, cur.revision, now, true);
+      return;
+    }
     if (cur.value.holder === this.opts.id) {
       // Our own lease from before a restart: take it back at once.
       await this.write(cur.value, cur.revision, now, true);
@@ -181,6 +192,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
         ? await this.repo.createOrConflict(LEASE_KEY, next)
         : await this.repo.updateAt(LEASE_KEY, next, revision);
       this.revision = written.revision;
+      this.lease = next;
       this.renewSentAt = sentAt;
       if (acquiring) {
         this.term = next.term;
@@ -203,6 +215,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     if (!this.leading) return;
     this.leading = false;
     this.revision = 0;
+    this.lease = null;
     this.seen = null;
     this.leadership?.abort(new Error(`leadership lost: ${reason}`));
     this.leadership = null;
