@@ -83,7 +83,8 @@ class BarsRenderer implements Renderer {
   readonly #overall: cliProgress.SingleBar;
   readonly #bars = new Map<string, cliProgress.SingleBar>();
   readonly #maxBars: number;
-  #nameWidth = 12;
+  #nameWidth = 8;
+  #targetWidth = 8;
   #timer: NodeJS.Timeout;
   #view: OperationViewState;
 
@@ -91,13 +92,21 @@ class BarsRenderer implements Renderer {
     this.#view = view;
     // Rows for the overall bar, a logged line or two, and the prompt.
     this.#maxBars = Math.max(3, (out.rows || 24) - 5);
+    for (const step of view.steps.values()) {
+      this.#nameWidth = Math.max(this.#nameWidth, Math.min(24, textWidth(stepName(step))));
+      this.#targetWidth = Math.max(this.#targetWidth, Math.min(20, textWidth(step.target_host_id) + 3));
+    }
+    // What is left of the line after the name, action, target, percent and
+    // the detail (phase, bytes, eta ~ 36) goes to the bar: 8 to 30 wide.
+    const columns = out.columns || 80;
+    const barsize = Math.max(8, Math.min(30, columns - (this.#nameWidth + 1 + 4 + 1 + this.#targetWidth + 4 + 5 + 36)));
     this.#multi = new cliProgress.MultiBar(
       {
         stream: out,
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
-        barsize: 24,
+        barsize,
         fps: 8,
         autopadding: true,
         barCompleteChar: '█',
@@ -108,7 +117,6 @@ class BarsRenderer implements Renderer {
       },
       cliProgress.Presets.shades_classic,
     );
-    for (const step of view.steps.values()) this.#nameWidth = Math.max(this.#nameWidth, Math.min(24, textWidth(stepName(step))));
     this.#overall = this.#multi.create(Math.max(1, view.total), 0, this.#overallPayload(view));
     for (const step of view.steps.values()) this.#step(step);
     this.#render(view);
@@ -131,12 +139,12 @@ class BarsRenderer implements Renderer {
       view.reason && view.state !== 'OPERATION_STATE_RUNNING' ? view.reason : '',
     ].filter(Boolean).join('  ');
     const pct = total ? `${Math.round((100 * done) / total)}%` : isTerminal(view) ? '100%' : '-';
-    return { name: fit('overall', this.#nameWidth + 30), pct: fit(pct, 4), detail };
+    return { name: fit('overall', this.#nameWidth + 1 + 4 + 1 + this.#targetWidth), pct: fit(pct, 4), detail };
   }
 
   #stepPayload(step: ServerStep): Record<string, string> {
     const target = step.target_host_id ? `-> ${step.target_host_id}` : '';
-    const head = `${fit(stepName(step), this.#nameWidth)} ${fit(actionLabel(step), 12)} ${fit(target, 16)}`;
+    const head = `${fit(stepName(step), this.#nameWidth)} ${fit(shortAction(step), 4)} ${fit(target, this.#targetWidth)}`;
     const detail = [
       phaseLabel(step),
       stepBytes(step),
@@ -200,6 +208,12 @@ class BarsRenderer implements Renderer {
     this.#multi.update();
     this.#multi.stop();
   }
+}
+
+/** Bars are narrow: live, cold, stop, none (the planner's words). */
+function shortAction(step: ServerStep): string {
+  const a = actionLabel(step);
+  return a === 'live-migrate' ? 'live' : a === 'cold-migrate' ? 'cold' : a;
 }
 
 function eventClock(atMs?: number): string {

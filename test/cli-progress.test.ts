@@ -20,7 +20,7 @@ const GiB = 1024 ** 3;
 /** The CLI on a pipe. */
 const drydock = (args: string[]) => drydockPipe(args, process.env);
 /** The CLI on a pseudo-terminal (stderr goes to the same terminal). */
-const drydockOnTty = (marker: string, args: string[], rows = 40) => drydockTty(args, process.env, { interruptOn: marker, rows });
+const drydockOnTty = (marker: string, args: string[], rows = 40, columns = 160) => drydockTty(args, process.env, { interruptOn: marker, rows, columns });
 
 // ------------------------------------------------------------ scripted server
 
@@ -155,7 +155,7 @@ test('ops watch on a terminal draws a bar per server and an overall bar, then th
   t.regex(screen, /█/, 'cli-progress bar glyphs');
   t.regex(screen, /\d\/3 servers/);
   t.regex(screen, /eta \d/);
-  t.regex(screen, /live-migrate/);
+  t.regex(screen, /web-1 +live -> h2 /);
   t.regex(screen, /GiB\/2 GiB/);
   t.regex(screen, /3\/3 servers/);
   t.regex(screen, /all servers moved; host h1 is in maintenance/, 'message events are logged above the bars');
@@ -166,7 +166,7 @@ test('ops watch on a terminal draws a bar per server and an overall bar, then th
   // The last frame: the overall bar full, one full bar per server, the summary under them.
   const frame = lastScreen(r.stdout).trimEnd().split('\n');
   t.regex(frame.find((l) => l.includes('overall'))!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
-  for (const [, name, target] of SERVERS) t.regex(frame.find((l) => l.includes(` ${name} `))!, new RegExp(`live-migrate -> ${target} +\\|█+\\| 100% done {2}2 GiB/2 GiB`));
+  for (const [, name, target] of SERVERS) t.regex(frame.find((l) => l.includes(` ${name} `))!, new RegExp(`live -> ${target} +\\|█+\\| 100% done {2}2 GiB/2 GiB`));
   t.regex(frame.at(-1)!, /^operation op-done succeeded/);
 });
 
@@ -243,4 +243,13 @@ test('a drain larger than the terminal: started servers get bars, finished ones 
   t.deepEqual([...new Set([...logged, ...barred])].sort(), MANY.map(([, n]) => n));
   t.regex(r.stdout, /12\/12 servers/);
   t.regex(r.stdout, /operation op-many succeeded: enable-maintenance of h1, 12\/12 servers done/);
+});
+
+test('an 80-column terminal: narrower bars, and every line still fits with its ETA', async (t) => {
+  const r = await drydockOnTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-done'], 24, 80);
+  t.is(r.code, 0, r.stdout);
+  const frame = lastScreen(r.stdout).trimEnd().split('\n');
+  t.true(frame.every((l) => l.length <= 80), frame.join('\n'));
+  t.regex(r.stdout, /\| \d+% +migrating {2}[\d.]+ \w+\/2 GiB {2}eta \d+s/, 'phase, bytes and ETA are not cut off');
+  t.regex(frame.find((l) => l.includes('overall'))!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
 });

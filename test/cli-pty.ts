@@ -10,7 +10,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DRYDOCK = path.join(ROOT, 'bin', 'drydock.mjs');
 
 /**
- * Runs argv[3:] on a new pseudo-terminal of 160 columns and argv[2] rows and
+ * Runs argv[4:] on a new pseudo-terminal of argv[3] columns and argv[2] rows and
  * copies everything it writes to stdout. When argv[1] is not empty, sends
  * Ctrl-C (through the terminal, as a person would) once that text has
  * appeared. Exits with the child's exit code (128+signal if killed).
@@ -19,10 +19,11 @@ const PTY_RUNNER = `
 import fcntl, os, pty, select, struct, sys, termios
 marker = sys.argv[1].encode()
 rows = int(sys.argv[2])
-cmd = sys.argv[3:]
+cols = int(sys.argv[3])
+cmd = sys.argv[4:]
 pid, fd = pty.fork()
 if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, 160, 0, 0))
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
     os.execvp(cmd[0], cmd)
 seen = b''
 sent = False
@@ -70,8 +71,8 @@ export function drydockPipe(args: string[], env: NodeJS.ProcessEnv): Promise<Run
  * `drydock args...` on a pseudo-terminal (stdout and stderr both go to it,
  * so everything is in `stdout`); Ctrl-C once `interruptOn` appears, if given.
  */
-export function drydockTty(args: string[], env: NodeJS.ProcessEnv, opts: { interruptOn?: string; rows?: number } = {}): Promise<Run> {
-  return run('python3', ['-c', PTY_RUNNER, opts.interruptOn ?? '', String(opts.rows ?? 40), process.execPath, DRYDOCK, ...args], env);
+export function drydockTty(args: string[], env: NodeJS.ProcessEnv, opts: { interruptOn?: string; rows?: number; columns?: number } = {}): Promise<Run> {
+  return run('python3', ['-c', PTY_RUNNER, opts.interruptOn ?? '', String(opts.rows ?? 40), String(opts.columns ?? 160), process.execPath, DRYDOCK, ...args], env);
 }
 
 /**

@@ -568,9 +568,9 @@ test.serial('maintenance enable --confirm on a terminal follows the drain with b
   const overall = frame.find((l) => l.includes(' overall '));
   t.truthy(overall, screen(raw));
   t.regex(overall!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
-  t.regex(frame.find((l) => / web-1 /.test(l))!, /live-migrate -> h[23] +\|█+\| 100% done/);
-  t.regex(frame.find((l) => / db-1 /.test(l))!, /live-migrate -> h[23] +\|█+\| 100% done/);
-  t.regex(frame.find((l) => / idle-1 /.test(l))!, /cold-migrate -> h[23] +\|█+\| 100% done/);
+  t.regex(frame.find((l) => / web-1 /.test(l))!, / live -> h[23] +\|█+\| 100% done/);
+  t.regex(frame.find((l) => / db-1 /.test(l))!, / live -> h[23] +\|█+\| 100% done/);
+  t.regex(frame.find((l) => / idle-1 /.test(l))!, / cold -> h[23] +\|█+\| 100% done/);
   const summary = /operation (\S+) succeeded: enable-maintenance of h1, 3\/3 servers done/.exec(frame.at(-1)!);
   t.truthy(summary, frame.at(-1));
   enableOpId = summary![1]!;
