@@ -75,6 +75,10 @@ fi
 # ---- 1. the runtime tree, staged next to the installed one
 STAGE="$PREFIX.new"
 say "installing $SRC into $PREFIX (role: $ROLE)"
+# A failure before the swap leaves the installed tree as it was, and no stage behind.
+if [ "$DRY" = 0 ]; then
+  trap 'if [ -d "$STAGE" ]; then rm -rf "$STAGE"; echo "install.sh: failed; $PREFIX unchanged" >&2; fi' EXIT
+fi
 run rm -rf "$STAGE"
 run mkdir -p "$STAGE"
 for item in package.json package-lock.json tsconfig.json README.md agent bin cli common coordinator proto deploy docs; do
@@ -93,6 +97,7 @@ if [ -d "$PREFIX" ]; then
   run mv "$PREFIX" "$PREFIX.previous"
 fi
 run mv "$STAGE" "$PREFIX"
+trap - EXIT
 run chown -R root:root "$PREFIX"
 
 # ---- 3. the coordinator's user
@@ -112,6 +117,7 @@ case "$ROLE" in
   coordinator) units=(drydock-coordinator.service); configs=(coordinator.yaml users.yaml) ;;
   all) units=(drydock-agent.service drydock-coordinator.service); configs=(agent.yaml coordinator.yaml users.yaml) ;;
 esac
+run install -d -m 0755 "$UNIT_DIR"
 for u in "${units[@]}"; do
   run install -m 0644 "$SRC/deploy/systemd/$u" "$UNIT_DIR/$u"
 done

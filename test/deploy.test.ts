@@ -226,3 +226,59 @@ test('install.sh --dry-run prints the install without doing it, and never overwr
   t.false(agentOnly.stdout.includes('useradd'), 'and no coordinator user');
   await t.throwsAsync(exec('bash', [path.join(DEPLOY, 'install.sh'), '--role', 'both', '--dry-run']), { message: /--role must be/ });
 });
+
+test('install.sh for real, into scratch directories: tree, units, configs kept, rollback copy, a failed npm ci changes nothing', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-install-real-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const etc = path.join(dir, 'etc');
+  const units = path.join(dir, 'units');
+  const prefix = path.join(dir, 'opt', 'drydock');
+  // npm stands in for the registry (no network here): it links this tree's
+  // node_modules, so the installed tree can run. Its last argument is the prefix.
+  const bin = path.join(dir, 'bin');
+  await exec('mkdir', ['-p', bin]);
+  writeFileSync(
+    path.join(bin, 'npm'),
+    `#!/bin/sh\nfor last; do :; done\n[ -n "$FAIL_NPM" ] && exit 1\necho "$@" >> "${dir}/npm.log"\nln -s "${REPO}/node_modules" "$last/node_modules"\n`,
+    { mode: 0o755 },
+  );
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, DRYDOCK_ETC_DIR: etc, SYSTEMD_UNIT_DIR: units };
+  // --role agent: no system user is created on the test machine.
+  const install = (extra: Record<string, string> = {}) => exec('bash', [path.join(DEPLOY, 'install.sh'), '--role', 'agent', '--prefix', prefix], { env: { ...env, ...extra } });
+
+  await install();
+  t.regex(readFileSync(path.join(dir, 'npm.log'), 'utf8'), /^ci --omit=dev .*--prefix \S+drydock\.new$/m);
+  for (const f of ['package.json', 'package-lock.json', 'agent/main.ts', 'coordinator/main.ts', 'cli/main.ts', 'proto', 'bin/drydock.mjs', 'deploy/examples/agent.yaml']) {
+    t.true(existsSync(path.join(prefix, f)), `installed ${f}`);
+  }
+  for (const f of ['test', 'scripts', 'bench', '.git', '.cache', 'agent/lab-agents.ts']) t.false(existsSync(path.join(prefix, f)), `not installed: ${f}`);
+  t.true(existsSync(path.join(units, 'drydock-agent.service')));
+  t.false(existsSync(path.join(units, 'drydock-coordinator.service')));
+  const { stdout: mode } = await exec('stat', ['-c', '%a', path.join(etc, 'agent.yaml')]);
+  t.is(mode.trim(), '640');
+  // The installed tree runs on its own (nothing it imports was left out): the units' --check.
+  const check = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'agent/main.ts'), '--config', path.join(etc, 'agent.yaml'), '--check'], { cwd: prefix });
+  t.is(JSON.parse(check.stdout).hostId, 'kvm-01');
+  const coordCheck = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'coordinator/main.ts'), '--config', path.join(prefix, 'deploy/examples/coordinator.yaml'), '--check'], {
+    cwd: prefix,
+    env: { ...process.env, DRYDOCK_COORDINATOR_AUTH_TOKEN_FILE: path.join(prefix, 'deploy/examples/users.yaml') },
+  });
+  t.regex(coordCheck.stdout, /configuration OK/);
+
+  // The operator edits the config; an upgrade keeps it and keeps the old tree for a rollback.
+  writeFileSync(path.join(etc, 'agent.yaml'), 'hostId: edited\n');
+  writeFileSync(path.join(prefix, 'marker'), 'old tree\n');
+  const upgrade = await install();
+  t.regex(upgrade.stdout, /kept .*agent\.yaml/);
+  t.is(readFileSync(path.join(etc, 'agent.yaml'), 'utf8'), 'hostId: edited\n');
+  t.true(existsSync(path.join(`${prefix}.previous`, 'marker')), 'the previous tree is kept');
+  t.false(existsSync(path.join(prefix, 'marker')));
+
+  // A failing npm ci: the installed tree stays, no stage is left.
+  writeFileSync(path.join(prefix, 'marker'), 'current tree\n');
+  const failed = await install({ FAIL_NPM: '1' }).then(() => null, (err: { stderr: string }) => err);
+  t.truthy(failed, 'install.sh fails');
+  t.regex(failed?.stderr ?? '', /unchanged/);
+  t.is(readFileSync(path.join(prefix, 'marker'), 'utf8'), 'current tree\n');
+  t.false(existsSync(`${prefix}.new`));
+});
