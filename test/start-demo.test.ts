@@ -134,6 +134,20 @@ test.serial('npm start: a crashed run is cleaned up by the next one; Ctrl-C tear
   for (const pid of started1) t.false(alive(pid), `pid ${pid} of the crashed run has ended`);
   const started2 = pidsOf(/started pids: (.*)/.exec(second.out())![1]!);
 
+  // The printed commands work verbatim: the exported address and token, the alias, each read-only command.
+  const out = second.out();
+  const [, address, token] = /export DRYDOCK_ADDRESS=(\S+) DRYDOCK_TOKEN=(\S+)/.exec(out)!;
+  const [, cliPath] = /alias drydock='node (\S+)'/.exec(out)!;
+  const cliEnv = { ...process.env, DRYDOCK_ADDRESS: address, DRYDOCK_TOKEN: token, DRYDOCK_CONFIG: '' };
+  const readOnly = [...out.matchAll(/^ {2}drydock (zones|hosts|servers|host show \S+|maintenance plan \S+|ops list|zone cpu \S+)\s*$/gm)].map((m) => m[1]!);
+  t.true(readOnly.length >= 6, `read-only commands printed: ${readOnly.join(', ')}`);
+  for (const cmd of readOnly) {
+    const r = await run([process.execPath, cliPath!, ...cmd.split(' ')], { env: cliEnv, timeoutMs: 30_000 }).catch((err: Error) => ({ stdout: '', stderr: err.message }));
+    t.not(r.stdout, '', `drydock ${cmd} answered (${r.stderr})`);
+  }
+  const hosts = await run([process.execPath, cliPath!, 'hosts'], { env: cliEnv, timeoutMs: 30_000 });
+  for (const h of ['h1', 'h2', 'h3']) t.regex(hosts.stdout, new RegExp(`^${h} .* online `, 'm'));
+
   second.child.kill('SIGINT');
   t.is(await second.exited, 0, 'Ctrl-C is the normal end: exit 0');
   t.regex(second.out(), /SIGINT: tearing everything down/);
