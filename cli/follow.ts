@@ -238,6 +238,9 @@ export async function followOperation(opts: FollowOptions): Promise<FollowResult
   const { api, operationId, out, err, signal } = opts;
   const first: Operation = await api.call('GetOperation', { operation_id: operationId });
   const view = viewFromOperation(first);
+  if (opts.mode === 'bars') {
+    out.write(`operation ${view.id}: ${kindLabel(view.kind)} of ${view.hostId} (Ctrl-C detaches; it goes on)\n`);
+  }
   const renderer: Renderer =
     opts.mode === 'bars' ? new BarsRenderer(out, view) : opts.mode === 'json' ? new JsonRenderer(out) : new LinesRenderer(out);
   if (opts.mode === 'lines') {
