@@ -66,6 +66,10 @@ test.serial('PASSTHROUGH: the odd host is flagged, advised, and never a target',
   const view = zoneHostCpuView((await w.coordinator.store.hosts.require('sim-4')).value, await zoneRecord(w, 'zp'));
   t.false(view.compatible);
   t.true((view.unmatching_missing_flags ?? []).includes('avx512f'));
+  const api = await w.call('GetHost', { host_id: 'sim-4' });
+  t.false(api.cpu.compatible);
+  t.regex(api.cpu.advice, /never a target/);
+  t.true(api.not_a_target_because.some((r: string) => /CPU/.test(r)), api.not_a_target_because.join(' | '));
 
   const s = w.sims.byId('sim-1').sim.addServer({ name: 'pt-1', memoryBytes: 2 * GiB, cpu: { mode: 'host-passthrough' } });
   await serversKnown(w, ['pt-1']);

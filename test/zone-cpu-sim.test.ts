@@ -118,11 +118,18 @@ test.serial('an older host returns: the zone model is downgraded; the event name
   const zone = await zoneRecord(w, 'z1');
   const view = zoneHostCpuView(await hostRecord(w, 'sim-4'), zone);
   t.regex(view.advice ?? '', /move sim-4 to a zone matching Haswell-noTSX/);
+  // The same view through the admin API (GetHost → HostCpuView).
+  const api = await w.call('GetHost', { host_id: 'sim-4' });
+  t.regex(api.cpu.advice, /move sim-4 to a zone matching Haswell-noTSX/);
+  t.true(api.cpu.compatible);
+  t.is(api.cpu.model, 'Haswell-noTSX');
+  t.deepEqual(api.cpu.default_flags, view.default_flags);
   t.true(view.compatible);
   t.false((view.default_flags ?? []).includes('avx512f'));
   // A Skylake host now has flags beyond the zone.
   const sky = zoneHostCpuView(await hostRecord(w, 'sim-1'), zone);
   t.deepEqual([...(sky.unmatching_extra_flags ?? [])].sort(), AVX512);
+  t.deepEqual((await w.call('GetHost', { host_id: 'sim-1' })).cpu.unmatching_extra_flags, AVX512);
   t.is(sky.advice, '');
 });
 

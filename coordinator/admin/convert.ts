@@ -11,6 +11,7 @@ import type { CpuMode as ProtoCpuMode } from '../../common/generated/drydock/adm
 import type { MaintenanceState as ProtoMaintenance } from '../../common/generated/drydock/admin/v1/MaintenanceState.ts';
 import { localDiskBytes, resolvePolicy, type CpuMode, type HostRecord, type MaintenanceState, type ServerRecord, type ZonePolicy as ModelPolicy, type ZoneRecord } from '../model.ts';
 import { notATargetBecause } from '../eligibility.ts';
+import { zoneHostCpuView } from '../zone-cpu/host-view.ts';
 
 export const cpuModeToProto = (m: CpuMode): ProtoCpuMode => `CPU_MODE_${m}` as ProtoCpuMode;
 
@@ -112,29 +113,12 @@ export function zoneToProto(z: ZoneRecord, hostIds: string[]): Zone__Input {
 }
 
 /**
- * The host CPU against its zone's model. Flag arithmetic only: the
- * authoritative compatibility test is libvirt's (CompareCpu), which the
- * zone CPU work records in zone.cpu.mismatchedHosts.
+ * The host CPU against its zone: the zone CPU work's view, from libvirt's
+ * CompareCpu answers and expanded flag lists stored with the zone record
+ * (coordinator/zone-cpu/host-view.ts).
  */
 export function hostCpuView(h: HostRecord, zone: ZoneRecord | null): HostCpuView__Input {
-  const hostFlags = [...h.cpu.features].sort();
-  const zoneFlags = zone?.cpu.model ? [...zone.cpu.features].sort() : [];
-  const have = new Set(hostFlags);
-  const inZone = new Set(zoneFlags);
-  const mismatched = zone?.cpu.mismatchedHosts.includes(h.id) ?? false;
-  const missing = zoneFlags.filter((f) => !have.has(f));
-  const compatible = !mismatched && missing.length === 0;
-  return {
-    model: h.cpu.model,
-    vendor: h.cpu.vendor,
-    default_flags: zoneFlags,
-    additional_flags: zone ? [...zone.cpu.extraFeatures].sort() : [],
-    unmatching_extra_flags: zone?.cpu.model ? hostFlags.filter((f) => !inZone.has(f)) : [],
-    unmatching_missing_flags: missing,
-    host_flags: hostFlags,
-    compatible,
-    advice: compatible ? '' : `host CPU lacks ${missing.join(', ') || 'the zone model'}; move it to a zone matching ${h.cpu.model || 'its CPU'}`,
-  };
+  return zoneHostCpuView(h, zone);
 }
 
 export interface HostView {
