@@ -440,11 +440,14 @@ export class MigrationManager {
       }
       if (stop.aborted) return;
       const now = Date.now();
-      if (stats) {
+      // libvirt's first samples carry only the elapsed time: nothing to show yet.
+      const hasData = stats !== null && (stats.dataProcessed > 0 || stats.dataRemaining > 0 || stats.dataTotal > 0);
+      if (stats && !hasData) state = observe(state, stats, now);
+      if (stats && hasData) {
         state = observe(state, stats, now);
         const m = r.stored.migration;
         const phase: MigrationPhase = state.postCopy ? 'MIGRATION_PHASE_POST_COPY' : 'MIGRATION_PHASE_TRANSFERRING';
-        const total = Math.max(stats.dataTotal, stats.dataProcessed + stats.dataRemaining);
+        const total = Math.max(stats.dataTotal, stats.dataProcessed + stats.dataRemaining, m.bytes_total);
         const msg =
           phase !== m.phase ? 'switched to post-copy' : stats.iteration !== lastIteration && stats.iteration > 0 ? `memory iteration ${stats.iteration}` : `${state.percent.toFixed(1)}%`;
         lastIteration = stats.iteration;
