@@ -81,6 +81,10 @@ export interface CoordinatorConfig {
     /** How often the holder renews (and others try to take it). Default 1500ms. */
     renewIntervalMs: number;
   };
+  metrics: {
+    /** host:port of the Prometheus endpoint (GET /metrics). Empty = disabled (the default). */
+    listen: string;
+  };
   /** pino level. Default info. */
   logLevel: string;
 }
@@ -94,6 +98,7 @@ const KNOWN = [
   'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.tls.serverName', 'agents.callTimeout',
   'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
   'leader.ttl', 'leader.renewInterval',
+  'metrics.listen',
   'logLevel',
 ] as const;
 
@@ -180,6 +185,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       ttlMs: dur('leader.ttl', 5000),
       renewIntervalMs: dur('leader.renewInterval', 1500),
     },
+    metrics: { listen: str('metrics.listen', '') },
     logLevel: str('logLevel', 'info'),
   };
   validate(cfg);
@@ -188,6 +194,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
 
 function validate(cfg: CoordinatorConfig): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(cfg.coordinatorId)) throw new ConfigError('coordinatorId', `${JSON.stringify(cfg.coordinatorId)} is not a valid id`);
+  if (cfg.metrics.listen && !/^[^\s]+:\d+$/.test(cfg.metrics.listen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(cfg.metrics.listen)}`);
   if (!/^[^\s]+:\d+$/.test(cfg.admin.listen)) throw new ConfigError('admin.listen', `expected host:port, got ${JSON.stringify(cfg.admin.listen)}`);
   const t = cfg.admin.tls;
   if (Boolean(t.certFile) !== Boolean(t.keyFile)) throw new ConfigError('admin.tls', 'certFile and keyFile go together');

@@ -2,6 +2,8 @@
 // store, leader election, inventory, the agent client pool and the admin
 // gRPC server. main.ts runs it as a process; tests start several in one.
 import { mkdirSync } from 'node:fs';
+import { CoordinatorMetrics } from './metrics.ts';
+import { startMetricsServer } from '../common/metrics-server.ts';
 import { createLogger, type Logger } from '../common/logging.ts';
 import { startGrpcServer, type ServingServer } from '../common/grpc-server.ts';
 import type { CoordinatorConfig } from './config.ts';
@@ -26,6 +28,9 @@ export interface Coordinator {
   inventory: Inventory;
   agents: AgentClientPool;
   admin: ServingServer;
+  metrics: CoordinatorMetrics;
+  /** Bound port of the metrics endpoint (0 = disabled). */
+  metricsPort: number;
   /** The bound admin port (listen on port 0 in tests). */
   port: number;
   /** Stops serving, leaves the lease, closes NATS (and the embedded server). */
@@ -101,7 +106,11 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     // Stopped before the inventory (cleanup runs in reverse), so no leader work outlives it.
     cleanup.push(() => leader.stop());
 
-    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, inventory, leader, agents, logger };
+    const metrics = new CoordinatorMetrics();
+    metrics.bind(store, inventory);
+    const metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, logger);
+    if (metricsServer) cleanup.push(() => metricsServer.close());
+    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, inventory, leader, agents, logger, metrics };
     await opts.beforeServe?.(deps);
     for (const m of opts.modules ?? []) {
       // Registered before it starts: a module that fails half-way is still stopped.
@@ -133,6 +142,8 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       inventory,
       agents,
       admin,
+      metrics,
+      metricsPort: metricsServer?.port ?? 0,
       port: admin.port,
       stop: () => (stopping ??= unwind()),
     };

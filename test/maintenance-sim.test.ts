@@ -83,6 +83,18 @@ test('enable drains every server in its power state; disable reboots and returns
   t.is(returned.state, 'OPERATION_STATE_SUCCEEDED', returned.reason);
   t.deepEqual(h1.servers().map((s) => s.name).sort(), ['cold-only', 'live-1', 'live-2', 'smart-off']);
   for (const s of h1.servers()) t.is(s.state, [live1, live2, cold, smartOff].find((x) => x.uuid === s.uuid)!.state);
+
+  // The Prometheus endpoint counted what happened: 2 live + 2 cold each way.
+  const text = await w.metrics();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  t.is(value(/^drydock_migrations_total\{mode="live",result="completed"\} (\d+)/m), 4);
+  t.is(value(/^drydock_migrations_total\{mode="cold",result="completed"\} (\d+)/m), 4);
+  t.is(value(/^drydock_operation_duration_seconds_count\{kind="enable_maintenance",state="succeeded"\} (\d+)/m), 1);
+  t.is(value(/^drydock_operations\{kind="return_servers",state="succeeded"\} (\d+)/m), 1);
+  t.is(value(/^drydock_hosts\{status="online"\} (\d+)/m), 4);
+  t.is(value(/^drydock_hosts\{status="in_maintenance"\} (\d+)/m), 0);
+  t.true(value(/^drydock_migrated_bytes_total\{mode="live"\} (\d+)/m) >= 3 * GiB, 'bytes moved by live migrations');
+  t.regex(text, /^drydock_host_heartbeat_age_seconds\{host="sim-1"\} /m);
 });
 
 function summary(op: any): string {

@@ -6,6 +6,7 @@ import type { Inventory } from '../inventory/inventory.ts';
 import type { LeaderElection } from '../leader.ts';
 import type { Store } from '../store/store.ts';
 import type { AgentClientPool } from '../agent-client.ts';
+import type { CoordinatorMetrics } from '../metrics.ts';
 
 export interface AdminDeps {
   coordinatorId: string;
@@ -14,6 +15,8 @@ export interface AdminDeps {
   leader: LeaderElection;
   agents: AgentClientPool;
   logger: Logger;
+  /** Prometheus metrics of this instance (modules feed their counters). */
+  metrics: CoordinatorMetrics;
 }
 
 export interface CallContext {

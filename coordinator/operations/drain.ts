@@ -259,6 +259,10 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
 async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcome: AttemptOutcome, sig: WorkerSignals, mode: 'drain' | 'return'): Promise<void> {
   const op = (await ctx.ops.require(opId)).value;
   const step = op.steps[i]!;
+  const kind = step.phase === 'stopping' ? 'stop' : step.action;
+  const m = outcome.outcome === 'completed' ? outcome.migration : undefined;
+  const seconds = m && m.finished_at_ms && m.started_at_ms ? (Number(m.finished_at_ms) - Number(m.started_at_ms)) / 1000 : (ctx.clock() - step.startedAtMs) / 1000;
+  ctx.metrics?.migrationEnded(kind, outcome.outcome, Math.max(0, seconds), m ? Number(m.bytes_processed) : step.bytesProcessed);
   if (outcome.outcome === 'completed') {
     const stopped = step.phase === 'stopping';
     await ctx.ops.update(

@@ -13,6 +13,7 @@ import type { HostRecord, InventorySnapshot } from '../model.ts';
 import type { Repository } from '../store/repository.ts';
 import type { ServerRecord } from '../model.ts';
 import type { CpuPlacement } from './module.ts';
+import type { CoordinatorMetrics } from '../metrics.ts';
 import { Reservations } from '../planner/reservations.ts';
 import type { HostLiveness } from '../inventory/liveness.ts';
 import { NotFoundError, UnavailableError } from '../../common/errors.ts';
@@ -34,6 +35,8 @@ export interface EngineOptions {
   agents: AgentClientPool;
   leader: LeaderElection;
   logger: Logger;
+  /** Counters of migration attempts (optional in unit set-ups). */
+  metrics?: Pick<CoordinatorMetrics, 'migrationEnded'>;
   /** How often workers re-read their record while waiting (ms). */
   pollIntervalMs: number;
   /** How long a rebooted host may take to come back (ms). */

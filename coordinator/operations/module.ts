@@ -49,7 +49,9 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
     beforeServe: async (deps) => {
       const replicas = (await deps.store.kvs.operations.status()).replicas || 1;
       const events = await OperationEventLog.open(deps.store.js, { replicas, retry: deps.store.retry });
-      const ops = new OperationStore(new Repository<OperationRecord>(deps.store.kvs.operations, 'operation', deps.store.retry), events);
+      const ops = new OperationStore(new Repository<OperationRecord>(deps.store.kvs.operations, 'operation', deps.store.retry), events, Date.now, (op) =>
+        deps.metrics.operationEnded(op.kind, op.state, Math.max(0, (op.finishedAtMs - op.createdAtMs) / 1000)),
+      );
       const cpu = opts.cpu?.(deps);
       engine = new MaintenanceEngine({
         ops,
@@ -59,6 +61,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
         agents: deps.agents,
         leader: deps.leader,
         logger: deps.logger,
+        metrics: deps.metrics,
         pollIntervalMs: opts.pollIntervalMs ?? 1000,
         rebootTimeoutMs: opts.rebootTimeoutMs ?? 15 * 60_000,
         ...(opts.settlePauseOverrideS !== undefined ? { settlePauseOverrideS: opts.settlePauseOverrideS } : {}),

@@ -17,6 +17,8 @@ export class OperationStore {
     readonly repo: Repository<OperationRecord>,
     readonly events: OperationEventLog,
     private readonly clock: () => number = Date.now,
+    /** Called once when a write ends the operation (metrics). */
+    private readonly onEnded: (op: OperationRecord) => void = () => undefined,
   ) {}
 
   get(id: string, signal?: AbortSignal): Promise<Versioned<OperationRecord> | null> {
@@ -49,9 +51,11 @@ export class OperationStore {
     signal?: AbortSignal,
   ): Promise<OperationRecord> {
     const now = this.clock();
+    let ended = false;
     const res = await this.repo.mutate(
       id,
       (cur) => {
+        ended = false;
         const before = { state: cur.state, stage: cur.stage };
         const next = change(cur);
         if (next === undefined) return undefined;
@@ -60,11 +64,15 @@ export class OperationStore {
           next.history = [...next.history, { state: next.state, stage: next.stage, atMs: now, reason: next.reason }];
           if (next.stage !== before.stage) next.stageSinceMs = now;
         }
-        if (['succeeded', 'failed', 'cancelled'].includes(next.state) && !next.finishedAtMs) next.finishedAtMs = now;
+        if (['succeeded', 'failed', 'cancelled'].includes(next.state) && !next.finishedAtMs) {
+          next.finishedAtMs = now;
+          ended = true;
+        }
         return next;
       },
       signal,
     );
+    if (res.changed && ended) this.onEnded(res.value);
     if (res.changed) for (const spec of describe(res.value)) await this.emit(res.value, spec);
     return res.value;
   }

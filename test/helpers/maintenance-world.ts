@@ -25,6 +25,8 @@ export interface World {
   zoneCpu: ZoneCpuModule | null;
   admin: TestAdminClient;
   call<T = any>(method: string, req: object): Promise<T>;
+  /** The first coordinator's Prometheus text (GET /metrics). */
+  metrics(): Promise<string>;
   /** Starts a second coordinator instance on the same NATS. */
   startCoordinator(id: string): Promise<{ coordinator: Coordinator; maintenance: MaintenanceModule; admin: TestAdminClient }>;
   /** Restarts the first coordinator (after its stop). */
@@ -63,8 +65,10 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     const launch = async (id: string) => {
       const z = o.zoneCpu ? zoneCpuModule(o.zoneCpu === true ? {} : o.zoneCpu) : null;
       const m = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, ...o.maintenance, ...(z ? { cpu: z.placement } : {}) });
+      const config = testConfig({ id, natsServers: [nats.url], tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' });
+      config.metrics.listen = '127.0.0.1:0';
       const c = await startCoordinator(
-        testConfig({ id, natsServers: [nats.url], tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' }),
+        config,
         z
           ? {
               beforeServe: async (deps) => {
@@ -99,6 +103,7 @@ export async function startWorld(o: WorldOptions): Promise<World> {
       zoneCpu: first.zoneCpu,
       admin: first.admin,
       call: (method, req) => first.admin.call(method, req, { token: ADMIN_TOKEN, timeoutMs: 20_000 }),
+      metrics: async () => (await fetch(`http://127.0.0.1:${first.coordinator.metricsPort}/metrics`)).text(),
       startCoordinator: launch,
       close,
     };
