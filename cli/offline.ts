@@ -5,14 +5,13 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Ctx } from './program.ts';
 import { CliError, EXIT, type ExitCode } from './exit.ts';
-import { formatPlan, parseSnapshot, planMaintenance, serializeSnapshot, type Plan as PlannerPlan, type PlannedServer as PlannerServer } from '../coordinator/planner/index.ts';
+import { formatPlan, parseSnapshot, planMaintenance, serializeSnapshot } from '../coordinator/planner/index.ts';
+import { planToProto } from '../coordinator/planner/to-proto.ts';
 import { policyFromProto } from '../coordinator/admin/convert.ts';
 import type { CpuMode, InventorySnapshot, MaintenanceState, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
 import type { Zone } from '../common/generated/drydock/admin/v1/Zone.ts';
 import type { Host } from '../common/generated/drydock/admin/v1/Host.ts';
 import type { Server } from '../common/generated/drydock/admin/v1/Server.ts';
-import type { Plan } from '../common/generated/drydock/admin/v1/Plan.ts';
-import type { PlannedServer } from '../common/generated/drydock/admin/v1/PlannedServer.ts';
 
 const MAINTENANCE: Record<string, MaintenanceState> = {
   MAINTENANCE_STATE_NONE: 'none',
@@ -151,41 +150,6 @@ export async function snapshotCommand(ctx: Ctx, opts: { output?: string }): Prom
     );
   }
   return EXIT.OK;
-}
-
-function plannedToProto(p: PlannerServer): PlannedServer {
-  return {
-    server_uuid: p.serverUuid,
-    server_name: p.serverName,
-    action: `SERVER_ACTION_${p.action}`,
-    target_host_id: p.targetHostId,
-    reason: p.reason,
-    memory_bytes: p.memoryBytes,
-    local_disk_bytes: p.localDiskBytes,
-    was_running: p.wasRunning,
-    candidates: p.candidates.map((c) => ({
-      host_id: c.hostId,
-      eligible: c.eligible,
-      checks: c.checks.map((k) => ({ check: k.check, verdict: k.verdict, reason: k.reason })),
-      memory_free_after_bytes: c.memoryFreeAfterBytes,
-    })),
-    estimated_seconds: p.estimatedSeconds,
-  };
-}
-
-/** The planner's plan in the admin API's Plan shape, so `plan --json` matches `maintenance plan --json`. */
-export function planToProto(plan: PlannerPlan): Plan {
-  return {
-    host_id: plan.hostId,
-    zone_id: plan.zoneId,
-    servers: plan.servers.map(plannedToProto),
-    blockers: plan.blockers.map(plannedToProto),
-    refusals: plan.refusals.map((r) => r.message),
-    warnings: plan.warnings,
-    estimated_seconds: plan.estimatedSeconds,
-    assumed_bandwidth_bps: plan.assumedBandwidthBps,
-    planned_at_ms: plan.plannedAtMs,
-  };
 }
 
 export async function offlinePlanCommand(

@@ -2,10 +2,7 @@
 import type { Operation__Input } from '../../common/generated/drydock/admin/v1/Operation.ts';
 import type { OperationEvent__Input } from '../../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { ServerStep__Input } from '../../common/generated/drydock/admin/v1/ServerStep.ts';
-import type { Plan__Input } from '../../common/generated/drydock/admin/v1/Plan.ts';
-import type { PlannedServer__Input } from '../../common/generated/drydock/admin/v1/PlannedServer.ts';
 import type { OperationState as ProtoOpState } from '../../common/generated/drydock/admin/v1/OperationState.ts';
-import type { Plan, PlannedServer } from '../planner/types.ts';
 import type { OperationEvent } from './events.ts';
 import type { OperationKind, OperationRecord, OperationState, StepAction, StepRecord } from './types.ts';
 
@@ -85,36 +82,4 @@ export function eventToProto(ev: OperationEvent): OperationEvent__Input {
   };
 }
 
-function plannedToProto(p: PlannedServer): PlannedServer__Input {
-  return {
-    server_uuid: p.serverUuid,
-    server_name: p.serverName,
-    action: `SERVER_ACTION_${p.action}` as PlannedServer__Input['action'],
-    target_host_id: p.targetHostId,
-    reason: p.reason,
-    memory_bytes: p.memoryBytes,
-    local_disk_bytes: p.localDiskBytes,
-    was_running: p.wasRunning,
-    candidates: p.candidates.map((c) => ({
-      host_id: c.hostId,
-      eligible: c.eligible,
-      checks: c.checks.map((r) => ({ check: r.check, verdict: r.verdict, reason: r.reason })),
-      memory_free_after_bytes: c.memoryFreeAfterBytes,
-    })),
-    estimated_seconds: p.estimatedSeconds,
-  };
-}
-
-export function planToProto(plan: Plan): Plan__Input {
-  return {
-    host_id: plan.hostId,
-    zone_id: plan.zoneId,
-    servers: plan.servers.map(plannedToProto),
-    blockers: plan.blockers.map(plannedToProto),
-    refusals: plan.refusals.map((r) => r.message),
-    warnings: plan.warnings,
-    estimated_seconds: plan.estimatedSeconds,
-    assumed_bandwidth_bps: plan.assumedBandwidthBps,
-    planned_at_ms: plan.plannedAtMs,
-  };
-}
+export { planToProto } from '../planner/to-proto.ts';
