@@ -86,11 +86,15 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     (stopped ??= (async () => {
       const errors: string[] = [];
       for (const step of undo.reverse()) {
+        const t = performance.now();
         try {
           await step.fn();
         } catch (err) {
           errors.push(`${step.what}: ${(err as Error).message}`);
         }
+        // A slow step is worth a line: the operator is waiting on it.
+        const ms = performance.now() - t;
+        if (ms > 1000) log(`  ${step.what} stopped in ${(ms / 1000).toFixed(1)} s`);
       }
       await removeRunRecord(o.stateDir);
       if (errors.length) throw new Error(`teardown: ${errors.join('; ')}`);
