@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../scripts/lab/exec.ts';
+import { cleanPreviousRun, processRef, readRunRecord, writeRunRecord } from '../scripts/start/run-record.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 // A lab of its own: other lab tests use ddag/43, lt/90-91, ddbn/44, ddmt/45, ddcp/46, ddco/47, ddlv/42.
@@ -153,4 +154,48 @@ test.serial('npm start: a crashed run is cleaned up by the next one; Ctrl-C tear
   t.regex(second.out(), /SIGINT: tearing everything down/);
   t.regex(second.out(), /torn down in [\d.]+ s/);
   await assertNothingLeft(t, stateDir, started2);
+});
+
+/** A process standing in for an owner or a nats-server: `sleep`, ended by pid at teardown. */
+function sleeper(t: ExecutionContext): ChildProcess {
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+test('run record: a live previous run is refused, never touched', async (t) => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'drydock-start-rec-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const owner = sleeper(t);
+  const nats = sleeper(t);
+  await writeRunRecord(stateDir, { owner: (await processRef(owner.pid!))!, nats: (await processRef(nats.pid!))!, lab: 'ddrr', address: '127.0.0.1:7443', startedAt: new Date().toISOString() });
+  await t.throwsAsync(cleanPreviousRun(stateDir, () => undefined), { message: new RegExp(`another npm start is running \\(pid ${owner.pid}.*127\\.0\\.0\\.1:7443`) });
+  t.true(alive(nats.pid!), 'its nats-server is left alone');
+  t.truthy(await readRunRecord(stateDir));
+});
+
+test('run record: a dead run\'s nats-server is ended by pid, a reused pid is not', async (t) => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'drydock-start-rec-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const deadOwner = sleeper(t);
+  const ownerRef = (await processRef(deadOwner.pid!))!;
+  deadOwner.kill('SIGKILL');
+  await new Promise((resolve) => deadOwner.once('exit', resolve));
+  const nats = sleeper(t);
+  const natsRef = (await processRef(nats.pid!))!;
+  const lines: string[] = [];
+  await writeRunRecord(stateDir, { owner: ownerRef, nats: natsRef, lab: 'ddrr', startedAt: new Date().toISOString() });
+  await cleanPreviousRun(stateDir, (m) => lines.push(m));
+  await new Promise((resolve) => (nats.exitCode !== null || nats.signalCode !== null ? resolve(null) : nats.once('exit', resolve)));
+  t.false(alive(nats.pid!));
+  t.true(lines.some((l) => l.includes(`nats-server pid ${nats.pid} ended`)), lines.join('\n'));
+  t.is(await readRunRecord(stateDir), null, 'the record is removed');
+
+  // The recorded pid now belongs to another process (another start time): left alone.
+  const other = sleeper(t);
+  await writeRunRecord(stateDir, { owner: ownerRef, nats: { pid: other.pid!, start: 1 }, lab: 'ddrr', startedAt: new Date().toISOString() });
+  await cleanPreviousRun(stateDir, () => undefined);
+  t.true(alive(other.pid!), 'a process that merely reuses the pid is not signalled');
 });
