@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     lab = await createLab({ hosts: 2, name: 'ddbn', subnet: 44 });
     const [h1, h2] = lab.hosts as [LabHost, LabHost];
     const guest = await lab.defineGuest(h1, { name: GUEST, memoryMiB: MEMORY_MIB, fillMiB: FILL_MIB });
-    agents = await startLabAgents(lab, { dir, config: { logLevel: 'warn' } });
+    // The production poll interval (500 ms), not the lab tests' 250 ms.
+    agents = await startLabAgents(lab, { dir, config: { logLevel: 'warn', migration: { pollInterval: '500ms', stallTimeout: '60s' } } });
     const proto = loadAgentProto();
     for (const a of agents) clients.push(new proto.drydock.agent.v1.Agent(a.endpoint, grpc.credentials.createInsecure()) as unknown as AgentClient);
     const client = (h: LabHost) => clients[agents.findIndex((a) => a.host === h)]!;
