@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startEmbedded, ZONE_ID, GUESTS, type Embedded } from './start/embedded.ts';
 import { runDemo } from './start/demo.ts';
+import { defaultSubnet } from './lab/index.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,29 +24,37 @@ const USAGE = `usage: npm start [-- --demo [--keep]] [--lab NAME] [--subnet N] [
   --demo            run a guided maintenance round (plan, enable, disable, return), then tear down
   --keep            with --demo: stay up after the round, until Ctrl-C
   --lab NAME        lab name (namespaces NAMElab-h1..h3; default dd)
-  --subnet N        lab subnet 10.99.N.0/24 (default 0 for dd)
+  --subnet N        lab subnet 10.99.N.0/24 (default 0 for dd, else derived from the name)
   --state-dir DIR   token, users file, logs, NATS data (default .cache/start in the repository)
   --port N          admin API port on 127.0.0.1 (default 7443, or a free one if taken; 0 = any)`;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const OPTIONS = {
+  demo: { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
+  lab: { type: 'string', default: 'dd' },
+  subnet: { type: 'string' },
+  'state-dir': { type: 'string', default: path.join(REPO, '.cache', 'start') },
+  port: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 function parse() {
-  const { values } = parseArgs({
-    options: {
-      demo: { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-      lab: { type: 'string', default: 'dd' },
-      subnet: { type: 'string' },
-      'state-dir': { type: 'string', default: path.join(REPO, '.cache', 'start') },
-      port: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+  try {
+    ({ values } = parseArgs({ options: OPTIONS, strict: true }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const int = (v: string | undefined, what: string, max: number) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${what}: ${JSON.stringify(v)} is not an integer in [0, ${max}]`);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`${what}: ${JSON.stringify(v)} is not an integer in [0, ${max}]`);
     return n;
   };
   const lab = values.lab!;
@@ -55,7 +64,7 @@ function parse() {
     help: values.help!,
     lab,
     // The lab's own default: 0 for "dd", derived from the name otherwise.
-    subnet: int(values.subnet, '--subnet', 255) ?? (lab === 'dd' ? 0 : undefined),
+    subnet: int(values.subnet, '--subnet', 255) ?? defaultSubnet(lab),
     stateDir: path.resolve(values['state-dir']!),
     port: int(values.port, '--port', 65535),
   };
@@ -112,7 +121,7 @@ async function main(): Promise<number> {
   let env: Embedded | undefined;
   let code = 0;
   try {
-    env = await startEmbedded({ stateDir: opts.stateDir, lab: opts.lab, subnet: opts.subnet ?? 0, port: opts.port, log: (l) => say(l), signal: ac.signal });
+    env = await startEmbedded({ stateDir: opts.stateDir, lab: opts.lab, subnet: opts.subnet, port: opts.port, log: (l) => say(l), signal: ac.signal });
     const pids = await env.pids();
     say(`started pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}`);
     tryIt(env);
@@ -156,7 +165,10 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     say(`npm start: ${err instanceof Error ? err.message : String(err)}`);
-    say(USAGE);
-    process.exit(2);
+    if (err instanceof UsageError) {
+      say(USAGE);
+      process.exit(2);
+    }
+    process.exit(1);
   },
 );
