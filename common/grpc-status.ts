@@ -19,12 +19,21 @@ import {
 
 export const ERROR_KIND_METADATA = 'drydock-error-kind';
 
+/**
+ * ASCII metadata values only: grpc-js throws on anything else (a server
+ * name with "é", an arrow in a message), which would turn a clear error
+ * into an INTERNAL one. The full text still travels in `details`.
+ */
+export function metadataValue(v: string): string {
+  return v.replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
+}
+
 /** The one place that turns anything thrown into a gRPC status object. */
 export function toGrpcStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
   const metadata = new grpc.Metadata();
   if (err instanceof DrydockError) {
-    metadata.set(ERROR_KIND_METADATA, err.kind);
-    for (const [k, v] of Object.entries(err.details)) metadata.set(`drydock-${k.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`, v);
+    metadata.set(ERROR_KIND_METADATA, metadataValue(err.kind));
+    for (const [k, v] of Object.entries(err.details)) metadata.set(`drydock-${k.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`, metadataValue(String(v)));
     return { code: err.code, details: err.message, metadata };
   }
   const maybe = err as { code?: unknown; details?: unknown } | undefined;
