@@ -173,6 +173,13 @@ test('the example configs load through the real config compilers and document ev
       if (parent?.trim() === 'roles:') return;
       let j = i - 1;
       while (j >= 0 && (isOption(lines[j]!) || /^\s*- /.test(lines[j]!)) && indent(lines[j]!) >= indent(line)) j--;
+      // A section holding one option (`metrics:` / `listen:`) is documented above the section.
+      const onlyChild = (k: number) => {
+        let n = 0;
+        for (let m = k + 1; m < lines.length && (!lines[m]!.trim() || indent(lines[m]!) > indent(lines[k]!)); m++) if (isOption(lines[m]!)) n++;
+        return n === 1;
+      };
+      if (j >= 0 && /^\s*[A-Za-z]+:\s*$/.test(lines[j]!) && indent(lines[j]!) < indent(line) && onlyChild(j)) j--;
       t.true(j >= 0 && lines[j]!.trimStart().startsWith('#'), `${f}:${i + 1} ${line.trim()} has a comment`);
     });
   }
