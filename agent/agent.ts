@@ -1,6 +1,8 @@
 // One agent: migration manager (records reconciled first), gRPC server, NATS
 // publisher, wired to one Hypervisor. main.ts runs one per process with the
 // libvirt hypervisor; sim-cluster.ts runs many in one process with sims.
+import { AgentMetrics } from './metrics.ts';
+import { startMetricsServer } from '../common/metrics-server.ts';
 import { execFile } from 'node:child_process';
 import type { Logger } from '../common/logging.ts';
 import { createLogger } from '../common/logging.ts';
@@ -34,6 +36,8 @@ export interface AgentHandle {
   /** host:port the coordinator dials (advertised). */
   endpoint: string;
   port: number;
+  /** Bound port of the Prometheus endpoint (0 = disabled). */
+  metricsPort: number;
   incarnation: string;
   hypervisor: Hypervisor;
   facts: FactsSource;
@@ -62,7 +66,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
   const incarnation = newIncarnation();
   let endpoint = config.grpc.advertisedEndpoint;
 
+  const metrics = new AgentMetrics(config.hostId, hypervisor);
   const migrations = new MigrationManager({
+    onEnded: (mode, result, seconds, bytes) => metrics.migrationEnded(mode, result, seconds, bytes),
     hostId: config.hostId,
     hypervisor,
     stateDir: config.stateDir,
@@ -99,6 +105,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     await migrations.close(0);
     throw err;
   }
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> = null;
+  try {
+    metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, log);
+  } catch (err) {
+    await grpc.close(0);
+    await migrations.close(0);
+    throw err;
+  }
   if (!endpoint) {
     const host = config.grpc.listenAddress.replace(/:\d+$/, '');
     endpoint = `${host}:${grpc.port}`;
@@ -129,6 +143,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
       return endpoint;
     },
     port: grpc.port,
+    metricsPort: metricsServer?.port ?? 0,
     incarnation,
     hypervisor,
     facts,
@@ -141,6 +156,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
         await migrations.close(graceMs);
         await grpc.close(1000);
         await publisher?.stop();
+        await metricsServer?.close();
         log.info('agent stopped');
       })();
       return stopping;

@@ -130,6 +130,10 @@ export interface AgentConfig {
   rebootRestartsAgent: boolean;
   /** 'libvirt' (production) or 'sim' (in-memory, tests only; never the default). */
   hypervisor: HypervisorKind;
+  metrics: {
+    /** host:port of the Prometheus endpoint (GET /metrics). Empty = disabled (the default). */
+    listen: string;
+  };
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   logLevel: string;
 }
@@ -171,6 +175,7 @@ export const KNOWN_KEYS = [
   'rebootCommand',
   'rebootRestartsAgent',
   'hypervisor',
+  'metrics.listen',
   'logLevel',
 ] as const;
 
@@ -301,6 +306,8 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     throw new ConfigError('rebootCommand', 'must be a non-empty argv list whose first element is an absolute path');
   }
 
+  const metricsListen = str('metrics.listen', '');
+  if (metricsListen && !LISTEN_RE.test(metricsListen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(metricsListen)}`);
   const logLevel = str('logLevel', 'info');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `expected one of ${LOG_LEVELS.join(', ')}`);
 
@@ -328,6 +335,7 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     rebootCommand,
     rebootRestartsAgent: bool('rebootRestartsAgent', false),
     hypervisor,
+    metrics: { listen: metricsListen },
     logLevel,
   };
 }

@@ -58,6 +58,8 @@ export interface MigrationManagerOptions {
   /** Path prefixes declared shared in config (no copy; --unsafe when libvirt cannot tell). */
   sharedPathPrefixes: string[];
   log: Logger;
+  /** Told when a migration ends (Prometheus counters). */
+  onEnded?: (mode: string, result: 'completed' | 'failed' | 'aborted', seconds: number, bytes: number) => void;
 }
 
 /** A validated MigrateServer request (server.ts validates the wire input). */
@@ -342,6 +344,11 @@ export class MigrationManager {
       log.warn({ err: final.message, kind: final.kind, phase }, 'migration ended without moving the server');
     }
     await this.store.flush().catch(() => undefined);
+    const m = r.stored.migration;
+    const result = m.phase === 'MIGRATION_PHASE_COMPLETED' ? 'completed' : m.phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed';
+    // A job that ends between two polls leaves no last sample: the planned size stands in.
+    const moved = Number(m.bytes_processed) || (result === 'completed' ? Number(m.bytes_total) : 0);
+    this.opts.onEnded?.(m.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live', result, Math.max(0, (m.finished_at_ms - m.started_at_ms) / 1000), moved);
     return structuredClone(r.stored.migration);
   }
 
