@@ -123,7 +123,7 @@ async function main(): Promise<number> {
   try {
     env = await startEmbedded({ stateDir: opts.stateDir, lab: opts.lab, subnet: opts.subnet, port: opts.port, log: (l) => say(l), signal: ac.signal });
     const pids = await env.pids();
-    say(`started pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}`);
+    say(`started pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}; qemu ${pids.qemu.join(' ')}`);
     tryIt(env);
     if (opts.demo) {
       say();
@@ -150,7 +150,7 @@ async function main(): Promise<number> {
       const t2 = performance.now();
       try {
         await env.stop();
-        say(`torn down in ${((performance.now() - t2) / 1000).toFixed(1)} s${pids ? `; ended pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}` : ''}`);
+        say(`torn down in ${((performance.now() - t2) / 1000).toFixed(1)} s${pids ? `; ended pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}; qemu ${pids.qemu.join(' ')}` : ''}`);
       } catch (err) {
         say(`npm start: ${(err as Error).message}`);
         code ||= 1;

@@ -5,7 +5,7 @@
 // three hosts, and a handful of real QEMU guests. Torn down by pid, in the
 // reverse order of start, whatever step start-up reached.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { pino, destination } from 'pino';
@@ -53,7 +53,7 @@ export interface Embedded {
   api: AdminApi;
   agents: LabAgent[];
   /** Processes started, for the operator (and the test that checks none is left). */
-  pids(): Promise<{ nats: number; agents: number[]; libvirtd: number[] }>;
+  pids(): Promise<{ nats: number; agents: number[]; libvirtd: number[]; qemu: number[] }>;
   stop(): Promise<void>;
 }
 
@@ -210,6 +210,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         nats: nats.pid,
         agents: agents.map((a) => a.pid),
         libvirtd: (await Promise.all(lab.hosts.map((h) => h.libvirtdPid()))).filter((p): p is number => p !== null),
+        // Where each guest runs now: libvirt's pid file on that host.
+        qemu: (
+          await Promise.all(
+            lab.hosts.flatMap((h) =>
+              guests.map((g) => readFile(h.path(`/run/libvirt/qemu/${g.name}.pid`), 'utf8').then((t) => Number(t.trim()), () => 0)),
+            ),
+          )
+        ).filter((p) => p > 0),
       }),
       stop,
     };
