@@ -97,3 +97,29 @@ test('ReturnServers skips servers that no longer fit on the host, with the reaso
   const unknown = await w.call('ReturnServers', { host_id: 'nope' }).then(() => null, (e) => e);
   t.is(unknown?.code, 5);
 });
+
+test('a return that pauses (agent unreachable for the reboot) is retried by disabling again; the host never sticks in returning', async (t) => {
+  const w = await startWorld({ hosts: 3 });
+  t.teardown(() => w.close());
+  await zoneWith(w, 'z1', ['sim-1', 'sim-2', 'sim-3']);
+  const on = await w.call('EnableMaintenance', { host_id: 'sim-2', stop_unmigratable: false, confirm: true });
+  t.is((await waitForOperation(w, on.id, ['OPERATION_STATE_SUCCEEDED'])).state, 'OPERATION_STATE_SUCCEEDED');
+  await w.sims.byId('sim-2').stop();
+  const off = await w.call('DisableMaintenance', { host_id: 'sim-2' });
+  const paused = await waitForOperation(w, off.id, ['OPERATION_STATE_PAUSED', 'OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED'], 60_000);
+  t.is(paused.state, 'OPERATION_STATE_PAUSED');
+  t.regex(paused.reason, /reboot of sim-2 failed/);
+  t.is((await w.call('GetHost', { host_id: 'sim-2' })).maintenance, 'MAINTENANCE_STATE_RETURNING');
+  // The operator fixes the host, then disables maintenance again.
+  await w.sims.byId('sim-2').start();
+  await waitFor('sim-2 online', async () => (await w.call('GetHost', { host_id: 'sim-2' })).online, 20_000, 200);
+  const retry = await w.call('DisableMaintenance', { host_id: 'sim-2' });
+  t.not(retry.id, off.id);
+  const twice = await w.call('DisableMaintenance', { host_id: 'sim-2' }).then(() => null, (e) => e);
+  t.is(twice?.code, 9, 'a running return is not doubled');
+  t.regex(twice.details, /already returning/);
+  const done = await waitForOperation(w, retry.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 60_000);
+  t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
+  t.is((await w.call('GetOperation', { operation_id: off.id })).state, 'OPERATION_STATE_CANCELLED');
+  t.is((await w.call('GetHost', { host_id: 'sim-2' })).maintenance, 'MAINTENANCE_STATE_NONE');
+});

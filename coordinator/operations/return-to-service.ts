@@ -3,7 +3,10 @@
 // one storage cluster return strictly one at a time, each followed by the
 // settle pause and a check that it stayed up (invariant 6): an operation
 // waits, visibly, until every earlier return of its cluster has finished.
-import { errorMessage } from '../../common/errors.ts';
+import { errorMessage, UnavailableError } from '../../common/errors.ts';
+
+/** How long an unreachable agent's reboot call is retried before the return pauses. */
+const REBOOT_CALL_RETRY_MS = 30_000;
 import { resolvePolicy } from '../model.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
 import { pause } from './engine.ts';
@@ -81,8 +84,10 @@ async function stepQueued(ctx: EngineContext, op: OperationRecord, sig: WorkerSi
   }
   const host = (await ctx.hosts.require(op.hostId)).value;
   // A drain that never finished (cancelled, paused) took nothing out of
-  // service: its servers are still running there, so no reboot.
-  const reboot = !op.skipReboot && host.maintenance === 'in_maintenance';
+  // service: its servers are still running there, so no reboot. A host left
+  // returning by an earlier attempt that paused is rebooted again (unless
+  // the operator says it already was: skip_reboot).
+  const reboot = !op.skipReboot && (host.maintenance === 'in_maintenance' || host.maintenance === 'returning');
   await ctx.hosts.mutate(op.hostId, (h) => {
     if (h.maintenance === 'returning' && h.maintenanceOpId === op.id) return undefined;
     h.maintenance = 'returning';
@@ -90,7 +95,7 @@ async function stepQueued(ctx: EngineContext, op: OperationRecord, sig: WorkerSi
     return h;
   });
   if (reboot) await move(ctx, op, 'running', 'rebooting', `rebooting ${op.hostId}`);
-  else await move(ctx, op, 'running', 'health-check', `returning ${op.hostId} without a reboot (${host.maintenance === 'in_maintenance' ? 'skip requested' : 'it was never drained'})`);
+  else await move(ctx, op, 'running', 'health-check', `returning ${op.hostId} without a reboot (${op.skipReboot ? 'skip requested' : 'it was never drained'})`);
 }
 
 async function stepReboot(ctx: EngineContext, op: OperationRecord, sig: WorkerSignals): Promise<void> {
@@ -108,6 +113,12 @@ async function stepReboot(ctx: EngineContext, op: OperationRecord, sig: WorkerSi
     );
   } catch (err) {
     if (sig.leadership.aborted) return;
+    // Unreachable for a moment (agent restarting, channel backing off): try
+    // again within a bounded window before asking the operator.
+    if (err instanceof UnavailableError && ctx.clock() - op.stageSinceMs < REBOOT_CALL_RETRY_MS) {
+      await pause(ctx.pollIntervalMs * 5, sig);
+      return;
+    }
     // The reboot call may have gone through before the answer was lost: if the
     // host is already a new incarnation, waiting-for-host will see it.
     await move(ctx, op, 'paused', 'rebooting', `reboot of ${op.hostId} failed: ${errorMessage(err)} — fix the host and disable maintenance again, or cancel`);

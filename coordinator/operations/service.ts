@@ -171,10 +171,15 @@ export class MaintenanceService {
     if (!hostId) throw new InvalidArgumentError('host_id', 'required');
     const host = (await this.o.hosts.require(hostId)).value;
     if (host.maintenance === 'none') throw new FailedPreconditionError(`host ${hostId} is not in maintenance`);
-    if (host.maintenance === 'returning') throw new FailedPreconditionError(`host ${hostId} is already returning (operation ${host.maintenanceOpId})`);
     const current = host.maintenanceOpId ? await this.o.ops.get(host.maintenanceOpId) : null;
+    // A return that paused (reboot failed, host not back, unhealthy) or was
+    // cancelled is retried by disabling again; one still running is not doubled.
     if (current && !isTerminal(current.value) && current.value.state !== 'paused') {
-      throw new FailedPreconditionError(`host ${hostId} is still being drained by ${current.value.id}; cancel it first (drydock ops cancel ${current.value.id})`);
+      throw new FailedPreconditionError(
+        current.value.kind === 'disable_maintenance'
+          ? `host ${hostId} is already returning (operation ${current.value.id}, ${current.value.stage || current.value.state})`
+          : `host ${hostId} is still being drained by ${current.value.id}; cancel it first (drydock ops cancel ${current.value.id})`,
+      );
     }
     const op = this.newOperation('disable_maintenance', host, requestedBy, []);
     op.skipReboot = skipReboot;
