@@ -87,6 +87,8 @@ function tryIt(env: Embedded): void {
   say('  drydock servers return h1');
   say('  drydock ops list');
   say(`  drydock zone cpu ${ZONE_ID}`);
+  say(`  curl -s ${env.metricsUrls.coordinator} | grep '^drydock_'`);
+  say(`  curl -s ${env.metricsUrls.agents[0]} | grep '^drydock_'     # h1's agent`);
   say();
   say(`The token is also in ${env.tokenFile} (DRYDOCK_TOKEN_FILE=${env.tokenFile} works too); docs/cli.md has every command.`);
   say(`Guests: ${GUESTS.map((g) => `${g.name} on ${g.host} (${g.role})`).join('; ')}.`);

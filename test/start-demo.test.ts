@@ -147,6 +147,12 @@ test.serial('npm start: a crashed run is cleaned up by the next one; Ctrl-C tear
     const r = await run([process.execPath, cliPath!, ...cmd.split(' ')], { env: cliEnv, timeoutMs: 30_000 }).catch((err: Error) => ({ stdout: '', stderr: err.message }));
     t.not(r.stdout, '', `drydock ${cmd} answered (${r.stderr})`);
   }
+  const metricsUrls = [...out.matchAll(/^ {2}curl -s (\S+) \| grep '\^drydock_'/gm)].map((m) => m[1]!);
+  t.is(metricsUrls.length, 2, 'the coordinator\'s and an agent\'s metrics are printed');
+  for (const url of metricsUrls) {
+    const body = await (await fetch(url)).text();
+    t.regex(body, /^drydock_/m, `${url} serves drydock metrics`);
+  }
   const hosts = await run([process.execPath, cliPath!, 'hosts'], { env: cliEnv, timeoutMs: 30_000 });
   for (const h of ['h1', 'h2', 'h3']) t.regex(hosts.stdout, new RegExp(`^${h} .* online `, 'm'));
 

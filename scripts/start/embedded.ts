@@ -23,6 +23,7 @@ import { poll } from './poll.ts';
 
 export const ZONE_ID = 'lab';
 export const DEFAULT_ADMIN_PORT = 7443;
+export const AGENT_METRICS_PORT = 9465;
 
 /** The guests: three on h1 (the host the demo drains) covering each kind of move, one on h2. */
 export const GUESTS: (GuestSpec & { host: string; role: string })[] = [
@@ -46,6 +47,8 @@ export interface EmbeddedOptions {
 export interface Embedded {
   lab: Lab;
   address: string;
+  /** The coordinator's Prometheus endpoint, and each agent's. */
+  metricsUrls: { coordinator: string; agents: string[] };
   token: string;
   tokenFile: string;
   natsUrl: string;
@@ -129,7 +132,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const booting = Promise.all(GUESTS.map(({ host, role: _role, ...spec }) => lab.defineGuest(host, spec)));
     booting.catch(() => undefined);
 
-    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url });
+    // Each agent serves Prometheus metrics inside its host, on the host's address.
+    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}` } } });
     undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
     check();
@@ -156,6 +160,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       {
         coordinatorId: 'start-c1',
         admin: { listen: `127.0.0.1:${port}` },
+        metrics: { listen: '127.0.0.1:0' },
         auth: { tokenFile: usersFile },
         nats: { servers: [nats.url], kvReplicas: 1 },
         inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
@@ -200,6 +205,10 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     return {
       lab,
       address,
+      metricsUrls: {
+        coordinator: `http://127.0.0.1:${coord.metricsPort}/metrics`,
+        agents: lab.hosts.map((h) => `http://${h.ip}:${AGENT_METRICS_PORT}/metrics`),
+      },
       token,
       tokenFile,
       natsUrl: nats.url,
