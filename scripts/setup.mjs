@@ -32,6 +32,7 @@ const PACKAGES = [
   'util-linux', // nsenter, unshare
   'cpio',
   'xz-utils', // newer Debian kernels ship .ko.xz modules
+  'systemd', // systemd-analyze: the deploy test verifies the units
 ];
 /**
  * Newer libvirt packaging splits the storage driver out of libvirt-daemon
@@ -53,6 +54,7 @@ const BINARIES = {
   unshare: 'util-linux',
   cpio: 'cpio',
   xz: 'xz-utils',
+  'systemd-analyze': 'systemd',
   'apt-get': 'apt',
   'dpkg-deb': 'dpkg',
   tar: 'tar',
