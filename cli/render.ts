@@ -31,6 +31,12 @@ export const maintenanceLabel = (m: string | undefined): string => enumLabel(m, 
 
 // ------------------------------------------------------------------ zones
 
+/** A table cell of flag names: the first few, then how many more (--json has them all). */
+function flagList(flags: readonly string[], max = 8): string {
+  if (flags.length <= max) return flags.join(',');
+  return `${flags.slice(0, max).join(',')},… (+${flags.length - max})`;
+}
+
 export function zonesTable(zones: Zone[]): string {
   return renderTable(
     [
@@ -109,8 +115,9 @@ export function zoneCpuView(c: ZoneCpu, now: number): string {
             { header: 'at', value: (h: ZoneCpu['history'][number]) => formatTimestamp(h.at_ms) },
             { header: 'from', value: (h) => h.from_model },
             { header: 'to', value: (h) => h.to_model },
-            { header: 'lost', value: (h) => h.features_lost.join(',') },
-            { header: 'gained', value: (h) => h.features_gained.join(',') },
+            { header: 'lost', value: (h) => flagList(h.features_lost) },
+            // The initial baseline "gains" every flag: a count reads better than 75 names.
+            { header: 'gained', value: (h) => (h.from_model ? flagList(h.features_gained) : `${h.features_gained.length} (initial model)`) },
             { header: 'cause', value: (h) => h.cause_host_id || 'operator' },
             { header: 'reason', value: (h) => h.reason },
           ],
