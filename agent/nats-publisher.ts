@@ -3,9 +3,9 @@
 // a heartbeat every 2 s, and server lifecycle events from the hypervisor.
 // The connection is retried forever with a capped backoff; the agent's gRPC
 // API never waits for NATS.
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
 import type { Logger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
 import { assertDomainName, isUuid } from '../common/names.ts';
@@ -13,13 +13,7 @@ import { subjects, type HeartbeatMessage, type HostEventMessage } from '../commo
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { factsFingerprint, type FactsSource } from './facts.ts';
 
-export interface NatsAuth {
-  credsFile?: string;
-  user?: string;
-  password?: string;
-  token?: string;
-  tlsCaFile?: string;
-}
+export type { NatsAuth };
 
 export interface NatsPublisherOptions {
   servers: string[];
@@ -105,11 +99,7 @@ export class NatsPublisher {
       pingInterval: 10_000,
       timeout: 5000,
     };
-    if (a.credsFile) o.authenticator = credsAuthenticator(readFileSync(a.credsFile));
-    if (a.user) Object.assign(o, { user: a.user, pass: a.password });
-    if (a.token) o.token = a.token;
-    if (a.tlsCaFile) o.tls = { caFile: a.tlsCaFile };
-    return o;
+    return { ...o, ...natsAuthOptions(a) };
   }
 
   /**

@@ -2,30 +2,14 @@
 // reconnect forever (a NATS outage must not end the coordinator; it serves
 // again when NATS returns). None configured: start the embedded nats-server
 // child with JetStream in its own data directory, and stop it on close.
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { UnavailableError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
 
-/** How the coordinator proves itself to NATS (configured servers only). */
-export interface NatsAuth {
-  credsFile?: string;
-  user?: string;
-  password?: string;
-  token?: string;
-  tlsCaFile?: string;
-}
-
-function authOptions(a: NatsAuth): Partial<ConnectionOptions> {
-  const o: Partial<ConnectionOptions> = {};
-  if (a.credsFile) o.authenticator = credsAuthenticator(readFileSync(a.credsFile));
-  if (a.user) Object.assign(o, { user: a.user, pass: a.password ?? '' });
-  if (a.token) o.token = a.token;
-  if (a.tlsCaFile) o.tls = { caFile: a.tlsCaFile };
-  return o;
-}
+export type { NatsAuth };
 
 /**
  * The first connection, retried until the deadline (waitOnFirstConnect would
@@ -92,7 +76,7 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
         reconnectTimeWait: 500,
         pingInterval: 5000,
         timeout: 5000,
-        ...(embedded ? {} : authOptions(opts.auth ?? {})),
+        ...(embedded ? {} : natsAuthOptions(opts.auth ?? {})),
       },
       opts.timeoutMs ?? 30_000,
       opts.logger,

@@ -18,11 +18,9 @@ import { METHOD_PERMISSIONS, MUTATING_METHODS } from '../auth/permissions.ts';
 import type { AuditEntry } from '../store/audit.ts';
 import type { AdminDeps, CallContext, HandlerGroup, StreamHandler, UnaryHandler } from './context.ts';
 import { hostHandlers } from './hosts.ts';
-import { maintenanceStubs } from './maintenance.ts';
-import { operationStubs } from './operations.ts';
 import { serverHandlers } from './servers.ts';
 import { zoneHandlers } from './zones.ts';
-import { zoneCpuStubs } from './zone-cpu.ts';
+import { moduleStubs } from './stubs.ts';
 
 /** What every server call offers (grpc-js does not export the type from its index). */
 type SurfaceCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
@@ -31,7 +29,7 @@ export const ADMIN_SERVICE_NAME = 'drydock.admin.v1.Admin';
 
 /** The groups this issue implements, in registration order. */
 export function defaultHandlerGroups(d: AdminDeps): HandlerGroup[] {
-  return [zoneHandlers(d), hostHandlers(d), serverHandlers(d), maintenanceStubs(), operationStubs(), zoneCpuStubs()];
+  return [zoneHandlers(d), hostHandlers(d), serverHandlers(d), ...moduleStubs()];
 }
 
 function summarize(req: unknown): string {

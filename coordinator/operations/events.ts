@@ -5,14 +5,13 @@
 // across leaders without a counter of our own.
 import {
   consumerOpts,
-  RetentionPolicy,
-  StorageType,
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
 } from 'nats';
 import { streams, subjects } from '../../common/subjects.ts';
 import { retryTransient, type RetryPolicy } from '../store/retry.ts';
+import { ensureStream } from '../store/streams.ts';
 import type { OperationState, StepRecord } from './types.ts';
 
 export type OperationEventType = 'state' | 'step' | 'progress' | 'message';
@@ -50,22 +49,8 @@ export class OperationEventLog {
     const timeout = opts.timeoutMs ?? 5000;
     const js = 'jetstreamManager' in nc && 'publish' in nc && 'views' in nc ? (nc as JetStreamClient) : (nc as NatsConnection).jetstream({ timeout });
     const jsm = await js.jetstreamManager();
-    await retryTransient('open operation event stream', async () => {
-      try {
-        await jsm.streams.info(streams.opEvents.name);
-      } catch (err) {
-        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== 10059) throw err; // stream not found
-        await jsm.streams.add({
-          name: streams.opEvents.name,
-          subjects: [...streams.opEvents.subjects],
-          num_replicas: opts.replicas,
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-          // Operations are records an operator reads long after: keep 90 days.
-          max_age: 90 * 24 * 3600 * 1e9,
-        });
-      }
-    }, opts.retry);
+    // Operations are records an operator reads long after: keep 90 days.
+    await ensureStream(jsm, { name: streams.opEvents.name, subjects: streams.opEvents.subjects, replicas: opts.replicas, maxAgeS: 90 * 24 * 3600 }, opts.retry);
     return new OperationEventLog(js, jsm, opts.retry);
   }
 

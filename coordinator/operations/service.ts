@@ -30,6 +30,29 @@ export interface MaintenanceServiceOptions {
 
 const ACTION_OF: Record<string, StepAction> = { LIVE_MIGRATE: 'live', COLD_MIGRATE: 'cold', STOP: 'stop', NONE: 'none' };
 
+/** A pending step: the given fields, the rest at their starting values. */
+function newStep(f: Pick<StepRecord, 'serverUuid' | 'serverName' | 'action' | 'sourceHostId' | 'wasRunning' | 'reason'> & Partial<StepRecord>): StepRecord {
+  return {
+    phase: 'pending',
+    targetHostId: '',
+    migrationId: '',
+    attempt: 0,
+    triedTargets: [],
+    percent: 0,
+    bytesProcessed: 0,
+    bytesTotal: 0,
+    bandwidthBps: 0,
+    etaSeconds: 0,
+    memoryBytes: 0,
+    localDiskBytes: 0,
+    vcpus: 0,
+    error: '',
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    ...f,
+  };
+}
+
 export class MaintenanceService {
   private readonly clock: () => number;
 
@@ -110,30 +133,20 @@ export class MaintenanceService {
     if (previous && !isTerminal(previous.value) && previous.value.state !== 'paused') {
       throw new FailedPreconditionError(`host ${hostId} is already being drained by ${previous.value.id} (${previous.value.state}); watch it or cancel it first`);
     }
-    const steps: StepRecord[] = plan.servers.map((p) => ({
-      serverUuid: p.serverUuid,
-      serverName: p.serverName,
-      action: ACTION_OF[p.action] ?? 'none',
-      phase: 'pending',
-      sourceHostId: hostId,
-      targetHostId: '',
-      migrationId: '',
-      attempt: 0,
-      triedTargets: [],
-      percent: 0,
-      bytesProcessed: 0,
-      bytesTotal: 0,
-      bandwidthBps: 0,
-      etaSeconds: p.estimatedSeconds,
-      wasRunning: p.wasRunning,
-      memoryBytes: p.memoryBytes,
-      localDiskBytes: p.localDiskBytes,
-      vcpus: p.vcpus,
-      error: '',
-      reason: p.reason,
-      startedAtMs: 0,
-      finishedAtMs: 0,
-    }));
+    const steps: StepRecord[] = plan.servers.map((p) =>
+      newStep({
+        serverUuid: p.serverUuid,
+        serverName: p.serverName,
+        action: ACTION_OF[p.action] ?? 'none',
+        sourceHostId: hostId,
+        etaSeconds: p.estimatedSeconds,
+        wasRunning: p.wasRunning,
+        memoryBytes: p.memoryBytes,
+        localDiskBytes: p.localDiskBytes,
+        vcpus: p.vcpus,
+        reason: p.reason,
+      }),
+    );
     const op = this.newOperation('enable_maintenance', host, requestedBy, steps);
     op.stopUnmigratable = stopUnmigratable;
     await this.o.hosts.mutate(hostId, (h) => {
@@ -216,30 +229,17 @@ export class MaintenanceService {
       .filter((m) => wanted.size === 0 || wanted.has(m.serverUuid))
       .map((m) => {
         const s = snapshot.servers.find((x) => x.uuid === m.serverUuid);
-        return {
+        return newStep({
           serverUuid: m.serverUuid,
           serverName: m.serverName,
-          action: 'live' as StepAction,
-          phase: 'pending' as const,
+          action: 'live',
           sourceHostId: s?.hostId ?? m.toHostId,
           targetHostId: hostId,
-          migrationId: '',
-          attempt: 0,
-          triedTargets: [],
-          percent: 0,
-          bytesProcessed: 0,
-          bytesTotal: 0,
-          bandwidthBps: 0,
-          etaSeconds: 0,
           wasRunning: m.wasRunning,
           memoryBytes: s?.memoryBytes ?? 0,
-          localDiskBytes: 0,
           vcpus: s?.vcpus ?? 0,
-          error: '',
           reason: `moved away by ${last.id}`,
-          startedAtMs: 0,
-          finishedAtMs: 0,
-        };
+        });
       });
     const op = this.newOperation('return_servers', host, requestedBy, steps);
     op.sourceOperationId = last.id;

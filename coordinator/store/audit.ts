@@ -2,9 +2,10 @@
 // call (unauthenticated, permission denied), on drydock.v1.audit.<Method>.
 // It is a JetStream stream, so it survives restarts and replicates like the
 // KV buckets; it is append-only (no CAS needed).
-import { RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { streams, subjects } from '../../common/subjects.ts';
 import { retryTransient, type RetryPolicy } from './retry.ts';
+import { ensureStream } from './streams.ts';
 
 export interface AuditEntry {
   atMs: number;
@@ -37,25 +38,19 @@ export class AuditLog {
 
   static async open(nc: NatsConnection, opts: { replicas: number; retry: RetryPolicy; timeoutMs: number }): Promise<AuditLog> {
     const jsm = await nc.jetstreamManager({ timeout: opts.timeoutMs });
-    await retryTransient('open audit stream', async () => {
-      try {
-        await jsm.streams.info(streams.audit.name);
-      } catch (err) {
-        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== 10059) throw err; // 10059: stream not found
-        await jsm.streams.add({
-          name: streams.audit.name,
-          subjects: [...streams.audit.subjects],
-          num_replicas: opts.replicas,
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-          // A year of calls; the operator's compliance window, not ours, decides more.
-          max_age: 365 * 24 * 3600 * 1e9,
-          // Bounded even under a flood of refused calls (oldest go first). A
-          // count, not max_bytes: a byte limit reserves its size up front.
-          max_msgs: 10_000_000,
-        });
-      }
-    }, opts.retry);
+    await ensureStream(
+      jsm,
+      {
+        name: streams.audit.name,
+        subjects: streams.audit.subjects,
+        replicas: opts.replicas,
+        // A year of calls; the operator's compliance window, not ours, decides more.
+        maxAgeS: 365 * 24 * 3600,
+        // Bounded even under a flood of refused calls (oldest go first).
+        maxMsgs: 10_000_000,
+      },
+      opts.retry,
+    );
     return new AuditLog(nc.jetstream({ timeout: opts.timeoutMs }), jsm, opts.retry);
   }
 
