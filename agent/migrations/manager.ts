@@ -333,6 +333,7 @@ export class MigrationManager {
     try {
       if (r.stored.request.mode === 'MIGRATION_MODE_COLD') await this.runCold(r, server, log);
       else await this.runLive(r, server, log);
+      this.countEnded(r, 'completed');
       this.update(r, { phase: 'MIGRATION_PHASE_COMPLETED', percent: 100, bytes_remaining: 0, finished_at_ms: Date.now() }, 'completed', true);
       log.info({ ms: Date.now() - r.stored.migration.started_at_ms }, 'migration completed');
     } catch (err) {
@@ -340,16 +341,23 @@ export class MigrationManager {
       const final = cancelled?.error ?? (err instanceof DrydockError ? err : new MigrationOutcomeUnknownError(errorMessage(err), { cause: err }));
       const phase: MigrationPhase = cancelled && cancelled.by !== 'monitor' ? 'MIGRATION_PHASE_ABORTED' : 'MIGRATION_PHASE_FAILED';
       const where = await this.whereIsAfterFailure(r);
+      this.countEnded(r, phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed');
       this.update(r, { phase, error: errorInfo(final), finished_at_ms: Date.now() }, `${phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed'}: ${final.message}${where}`, true);
       log.warn({ err: final.message, kind: final.kind, phase }, 'migration ended without moving the server');
     }
     await this.store.flush().catch(() => undefined);
+    return structuredClone(r.stored.migration);
+  }
+
+  /**
+   * Counts a migration that is about to end, before its terminal event goes
+   * out: whoever sees the event finds it counted.
+   */
+  private countEnded(r: Running, result: 'completed' | 'failed' | 'aborted'): void {
     const m = r.stored.migration;
-    const result = m.phase === 'MIGRATION_PHASE_COMPLETED' ? 'completed' : m.phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed';
     // A job that ends between two polls leaves no last sample: the planned size stands in.
     const moved = Number(m.bytes_processed) || (result === 'completed' ? Number(m.bytes_total) : 0);
-    this.opts.onEnded?.(m.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live', result, Math.max(0, (m.finished_at_ms - m.started_at_ms) / 1000), moved);
-    return structuredClone(r.stored.migration);
+    this.opts.onEnded?.(m.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live', result, Math.max(0, (Date.now() - m.started_at_ms) / 1000), moved);
   }
 
   /** After a failure: make sure the guest is where it should be and say so. */
