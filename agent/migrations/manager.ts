@@ -3,6 +3,7 @@
 // final record and never runs again), the live and cold flows, the monitor
 // loop that applies the pure decisions of ./monitor.ts, abort, and the
 // reconcile of records left unfinished by an agent restart.
+import type { AgentConfig } from '../config.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Logger } from '../../common/logging.ts';
@@ -36,19 +37,16 @@ export function isTerminal(m: Pick<Migration, 'phase'>): boolean {
   return TERMINAL_PHASES.has(m.phase);
 }
 
-export interface MigrationSettings {
-  stallTimeoutMs: number;
-  deadlinePerGiBMs: number;
-  minDeadlineMs: number;
-  shutdownTimeoutMs: number;
-  pollIntervalMs: number;
-  maxConcurrent: number;
-  postCopyAfterIterations: number;
+/**
+ * The agent config's migration section (documented field by field in
+ * agent/config.ts), plus what only tests tune.
+ */
+export type MigrationSettings = Omit<AgentConfig['migration'], 'recordRetentionMs'> & {
   /** Finished records older than this are deleted at open() (0 = never). */
   recordRetentionMs?: number;
   /** How often records undecided at start are reconciled again (default 15 s). */
   reconcileRetryMs?: number;
-}
+};
 
 export interface MigrationManagerOptions {
   hostId: string;
