@@ -467,12 +467,7 @@ export class SimHost implements Hypervisor {
     const capBps = spec.bandwidthMiBps > 0 ? spec.bandwidthMiBps * MiB : Infinity;
     const bandwidth = Math.min(this.bandwidthBps, capBps);
 
-    this.counters.migrationsStarted++;
-    const record: SimMigrationRecord = {
-      uuid: p.server.uuid, name: p.server.name, from: this.hostId, to: target.hostId, mode: 'live',
-      startedAtMs: Date.now(), finishedAtMs: 0, result: 'running', bytes: 0,
-    };
-    this.fabric.migrations.push(record);
+    const record = this.recordMigration(p.server, target, 'live');
     const fail = this.nextFail;
     this.nextFail = null;
     const stall = this.nextStall;
@@ -577,6 +572,17 @@ export class SimHost implements Hypervisor {
     job.settle();
   }
 
+  /** Counts a migration as started and adds it to the fabric's log (tests read it). */
+  private recordMigration(server: Server, target: SimHost, mode: SimMigrationRecord['mode']): SimMigrationRecord {
+    this.counters.migrationsStarted++;
+    const record: SimMigrationRecord = {
+      uuid: server.uuid, name: server.name, from: this.hostId, to: target.hostId, mode,
+      startedAtMs: Date.now(), finishedAtMs: 0, result: 'running', bytes: 0,
+    };
+    this.fabric.migrations.push(record);
+    return record;
+  }
+
   async jobStats(uuid: string): Promise<JobStats | null> {
     const job = this.jobs.get(uuid.toLowerCase());
     if (!job) return null;
@@ -626,12 +632,7 @@ export class SimHost implements Hypervisor {
     const p = this.local(uuid);
     const target = this.targetOrThrow(targetUri);
     if (p.server.state !== 'SERVER_STATE_SHUTOFF') throw new DomainRunningError(`domain ${p.server.name} must be shut off for an offline migration`);
-    this.counters.migrationsStarted++;
-    const record: SimMigrationRecord = {
-      uuid: p.server.uuid, name: p.server.name, from: this.hostId, to: target.hostId, mode: 'offline',
-      startedAtMs: Date.now(), finishedAtMs: 0, result: 'running', bytes: 0,
-    };
-    this.fabric.migrations.push(record);
+    const record = this.recordMigration(p.server, target, 'offline');
     const fail = this.nextFail;
     this.nextFail = null;
     await this.delay(50, signal);

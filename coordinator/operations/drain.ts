@@ -7,7 +7,7 @@ import { pickTarget, type PickedTarget } from '../planner/placement.ts';
 import { NoValidTargetError } from '../planner/errors.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause } from './engine.ts';
+import { pause, zonePolicy } from './engine.ts';
 import { setState } from './op-store.ts';
 import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord, type StepRecord } from './types.ts';
@@ -47,12 +47,10 @@ export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSign
       await completeDrain(ctx, op);
       break;
     }
-    const snapshot = await ctx.inventory.snapshot(sig.leadership);
-    const zone = snapshot.zones.find((z) => z.id === op.zoneId);
-    const policy = resolvePolicy(zone?.policy ?? {});
+    const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
     const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
     if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
-      const started = await beginAttempt(ctx, op, next, snapshot, sig);
+      const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
       if (started === 'started') {
         waitingNote = '';
         inFlight.set(next, runStep(ctx, opId, next, sig).finally(() => inFlight.delete(next)));
@@ -129,18 +127,11 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
   const step = op.steps[i]!;
   const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
   if (!server || server.hostId !== op.hostId) {
-    await updateStep(ctx, op.id, i, (s) => {
-      s.phase = 'skipped';
-      s.reason = server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists';
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
+    await skipStep(ctx, op.id, i, server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists');
     return 'retry-now';
   }
   if (step.action === 'none') {
-    await updateStep(ctx, op.id, i, (s) => {
-      s.phase = 'skipped';
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
+    await skipStep(ctx, op.id, i, step.reason);
     return 'retry-now';
   }
   if (step.action === 'stop') {
@@ -211,8 +202,7 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
       const target = await ctx.hosts.require(step.targetHostId, sig.leadership);
       ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId: op.zoneId, operationId: opId });
       const targetAgent = await ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null);
-      const snapshot = await ctx.inventory.snapshot(sig.leadership);
-      const zone = snapshot.zones.find((z) => z.id === op.zoneId);
+      const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
       let lastWrite = 0;
       let pending: Progress | null = null;
       const writeProgress = async (p: Progress) => {
@@ -229,7 +219,7 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
         source,
         target: targetAgent,
         targetUri: target.value.migrationUri,
-        policy: resolvePolicy(zone?.policy ?? {}),
+        policy,
         logger: log,
         cancel: sig.cancel,
         detach: sig.leadership,
@@ -379,6 +369,15 @@ async function updateStep(
     },
     (o) => [{ type, step: o.steps[i]!, message: type === 'progress' ? `${o.steps[i]!.serverName} ${o.steps[i]!.percent.toFixed(0)}%` : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}` }],
   );
+}
+
+/** Ends a step without moving its server, saying why. */
+export function skipStep(ctx: EngineContext, opId: string, i: number, reason: string): Promise<void> {
+  return updateStep(ctx, opId, i, (s) => {
+    s.phase = 'skipped';
+    s.reason = reason;
+    s.finishedAtMs = ctx.clock();
+  }, 'step');
 }
 
 export { updateStep };

@@ -9,7 +9,7 @@ import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
 import type { AgentClient, AgentClientPool } from '../agent-client.ts';
 import type { LeaderElection } from '../leader.ts';
-import type { HostRecord, InventorySnapshot } from '../model.ts';
+import { resolvePolicy, type HostRecord, type InventorySnapshot, type ZonePolicy, type ZoneRecord } from '../model.ts';
 import type { Repository } from '../store/repository.ts';
 import type { ServerRecord } from '../model.ts';
 import type { CpuPlacement } from './module.ts';
@@ -26,6 +26,7 @@ import { runReturnServers } from './return-servers.ts';
 
 export interface EngineOptions {
   ops: OperationStore;
+  zones: Repository<ZoneRecord>;
   hosts: Repository<HostRecord>;
   servers: Repository<ServerRecord>;
   inventory: {
@@ -182,6 +183,16 @@ export interface WorkerSignals {
   leadership: AbortSignal;
   cancel: AbortSignal;
   log: Logger;
+}
+
+/**
+ * The zone's effective policy, read from its one record: the loops ask for
+ * it on every pass, and a whole inventory snapshot (every zone, host and
+ * server) is only worth reading when a target has to be chosen.
+ */
+export async function zonePolicy(ctx: Pick<EngineContext, 'zones'>, zoneId: string, signal?: AbortSignal): Promise<ZonePolicy> {
+  const zone = zoneId ? await ctx.zones.get(zoneId, signal) : null;
+  return resolvePolicy(zone?.value.policy ?? {});
 }
 
 /** Sleep that ends early on leadership loss or cancel (never throws, leaves no listener). */

@@ -55,6 +55,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       const cpu = opts.cpu?.(deps);
       engine = new MaintenanceEngine({
         ops,
+        zones: deps.store.zones,
         hosts: deps.store.hosts,
         servers: deps.store.servers,
         inventory: deps.inventory,

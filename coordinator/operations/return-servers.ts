@@ -10,7 +10,7 @@ import { reservationFor } from '../planner/placement.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
 import { pause } from './engine.ts';
-import { releaseServerClaims, runStep, updateStep } from './drain.ts';
+import { releaseServerClaims, runStep, skipStep, updateStep } from './drain.ts';
 import { setState } from './op-store.ts';
 import { TERMINAL_STEP_PHASES } from './types.ts';
 
@@ -59,12 +59,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     const step = op.steps[i]!;
     const snapshot = await ctx.inventory.snapshot(sig.leadership);
     const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-    const skip = async (reason: string) =>
-      updateStep(ctx, opId, i, (s) => {
-        s.phase = 'skipped';
-        s.reason = reason;
-        s.finishedAtMs = ctx.clock();
-      }, 'step');
+    const skip = (reason: string) => skipStep(ctx, opId, i, reason);
     if (!server) {
       await skip('no longer exists');
       continue;

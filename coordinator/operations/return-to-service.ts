@@ -7,9 +7,8 @@ import { errorMessage, UnavailableError } from '../../common/errors.ts';
 
 /** How long an unreachable agent's reboot call is retried before the return pauses. */
 const REBOOT_CALL_RETRY_MS = 30_000;
-import { resolvePolicy } from '../model.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause } from './engine.ts';
+import { pause, zonePolicy } from './engine.ts';
 import { setState } from './op-store.ts';
 import { settleRemainingMs } from './decide.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
@@ -174,8 +173,7 @@ async function stepHealthCheck(ctx: EngineContext, op: OperationRecord, sig: Wor
 }
 
 async function stepSettle(ctx: EngineContext, op: OperationRecord, sig: WorkerSignals): Promise<void> {
-  const zone = op.zoneId ? (await ctx.inventory.snapshot()).zones.find((z) => z.id === op.zoneId) : undefined;
-  const settleS = ctx.settlePauseOverrideS ?? resolvePolicy(zone?.policy ?? {}).settlePauseS;
+  const settleS = ctx.settlePauseOverrideS ?? (await zonePolicy(ctx, op.zoneId)).settlePauseS;
   const left = settleRemainingMs(op.stageSinceMs, settleS, ctx.clock());
   if (left > 0) {
     await pause(Math.min(left, ctx.pollIntervalMs * 5), sig);
