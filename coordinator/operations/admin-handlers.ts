@@ -13,6 +13,7 @@ import type { WatchOperationRequest } from '../../common/generated/drydock/admin
 import type { CancelOperationRequest } from '../../common/generated/drydock/admin/v1/CancelOperationRequest.ts';
 import { assertUuid } from '../../common/names.ts';
 import type { MaintenanceService } from './service.ts';
+import type { OperationRecord } from './types.ts';
 import { eventToProto, operationToProto, planToProto } from './convert.ts';
 
 function hostIdOf(v: string): string {
@@ -25,28 +26,32 @@ function opIdOf(v: string): string {
   return assertId('operation_id', v);
 }
 
+/** An operation with the sequence of its newest event (WatchOperation resumes after it). */
+async function withSeq(svc: MaintenanceService, op: OperationRecord) {
+  return operationToProto(op, await svc.lastEventSeq(op.id));
+}
+
 export function maintenanceHandlers(svc: MaintenanceService): HandlerGroup {
   return {
     unary: {
       PlanMaintenance: async (req: PlanMaintenanceRequest) => planToProto(await svc.plan(hostIdOf(req.host_id), false)),
       EnableMaintenance: async (req: EnableMaintenanceRequest, ctx) =>
-        operationToProto(await svc.enable(hostIdOf(req.host_id), req.stop_unmigratable, req.confirm, ctx.principal.user)),
+        withSeq(svc, await svc.enable(hostIdOf(req.host_id), req.stop_unmigratable, req.confirm, ctx.principal.user)),
       DisableMaintenance: async (req: DisableMaintenanceRequest, ctx) =>
-        operationToProto(await svc.disable(hostIdOf(req.host_id), req.skip_reboot, ctx.principal.user)),
+        withSeq(svc, await svc.disable(hostIdOf(req.host_id), req.skip_reboot, ctx.principal.user)),
       ReturnServers: async (req: ReturnServersRequest, ctx) => {
         const uuids = req.server_uuids.map((u, i) => assertUuid(`server_uuids[${i}]`, u));
-        return operationToProto(await svc.returnServers(hostIdOf(req.host_id), uuids, ctx.principal.user));
+        return withSeq(svc, await svc.returnServers(hostIdOf(req.host_id), uuids, ctx.principal.user));
       },
       GetOperation: async (req: GetOperationRequest) => {
-        const op = await svc.get(opIdOf(req.operation_id));
-        return operationToProto(op, await svc.lastEventSeq(op.id));
+        return withSeq(svc, await svc.get(opIdOf(req.operation_id)));
       },
       ListOperations: async (req: ListOperationsRequest) => {
         if (req.host_id) assertId('host_id', req.host_id);
         const ops = await svc.list({ hostId: req.host_id, activeOnly: req.active_only, limit: req.limit });
-        return { operations: ops.map((o) => operationToProto(o)) };
+        return { operations: await Promise.all(ops.map((o) => withSeq(svc, o))) };
       },
-      CancelOperation: async (req: CancelOperationRequest) => operationToProto(await svc.cancel(opIdOf(req.operation_id), req.reason.slice(0, 500))),
+      CancelOperation: async (req: CancelOperationRequest) => withSeq(svc, await svc.cancel(opIdOf(req.operation_id), req.reason.slice(0, 500))),
     },
     stream: {
       WatchOperation: async (req: WatchOperationRequest, ctx, send) => {

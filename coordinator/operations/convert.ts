@@ -45,7 +45,8 @@ export function stepToProto(s: StepRecord): ServerStep__Input {
   };
 }
 
-export function operationToProto(op: OperationRecord, lastEventSeq = op.lastEventSeq): Operation__Input {
+/** `lastEventSeq`: the stream sequence of the operation's newest event (the event log knows it, not the record). */
+export function operationToProto(op: OperationRecord, lastEventSeq: number): Operation__Input {
   const done = op.steps.filter((s) => ['done', 'failed', 'skipped', 'cancelled'].includes(s.phase)).length;
   return {
     id: op.id,

@@ -3,7 +3,7 @@
 // deadlines a migration gets, and progress arithmetic. No I/O, `now` is an
 // argument, so each rule is tested with plain numbers.
 import type { ZonePolicy } from '../model.ts';
-import type { OperationRecord, StepAction, StepRecord } from './types.ts';
+import type { StepAction, StepRecord } from './types.ts';
 
 export type FailureDecision =
   | { kind: 'retry'; reason: string }
@@ -97,15 +97,6 @@ export function etaSeconds(bytesRemaining: number, bandwidthBps: number): number
 /** Migration id of an attempt: stable, so a retry after a crash is the same call. */
 export function migrationIdFor(opId: string, stepIndex: number, attempt: number): string {
   return `${opId}-s${stepIndex}-a${attempt}`;
-}
-
-/** Steps the executor may work on next, in plan order (largest first already). */
-export function pendingSteps(op: Pick<OperationRecord, 'steps'>): number[] {
-  const out: number[] = [];
-  op.steps.forEach((s, i) => {
-    if (s.phase === 'pending') out.push(i);
-  });
-  return out;
 }
 
 /** Is the settle pause over (storage-cluster returns)? */

@@ -77,8 +77,6 @@ export class OperationEventLog {
   /**
    * Every event of the operation with seq >= fromSeq, then new ones as they
    * come; ends after an event in a terminal state, or when `signal` aborts.
-   * `isFinished` covers an operation that ended before its terminal event
-   * could be written (the caller checks the record).
    */
   async *watch(operationId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
     // A push-based ordered consumer: flow-controlled, recreated by the client
@@ -100,19 +98,5 @@ export class OperationEventLog {
       signal.removeEventListener('abort', stop);
       sub.unsubscribe();
     }
-  }
-
-  /** All events of an operation so far (for tests and GetOperation's history). */
-  async list(operationId: string): Promise<OperationEvent[]> {
-    const out: OperationEvent[] = [];
-    const last = await this.lastSeq(operationId);
-    if (last === 0) return out;
-    const ac = new AbortController();
-    for await (const ev of this.watch(operationId, 0, ac.signal)) {
-      out.push(ev);
-      if (ev.seq >= last) break;
-    }
-    ac.abort();
-    return out;
   }
 }

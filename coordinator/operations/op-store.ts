@@ -94,11 +94,6 @@ export class OperationStore {
   }
 }
 
-/** A state change event (the common case). */
-export function stateEvent(message: string): (op: OperationRecord) => EventSpec[] {
-  return () => [{ type: 'state', message }];
-}
-
 export function setState(op: OperationRecord, state: OperationState, reason: string, stage = op.stage): OperationRecord {
   op.state = state;
   op.reason = reason;

@@ -106,7 +106,6 @@ export class MaintenanceService {
       updatedAtMs: now,
       finishedAtMs: 0,
       movedAway: [],
-      lastEventSeq: 0,
       cancelRequested: false,
       cancelReason: '',
       previousIncarnation: '',

@@ -86,8 +86,6 @@ export interface OperationRecord {
   updatedAtMs: number;
   finishedAtMs: number;
   movedAway: MovedServerRecord[];
-  /** Sequence number of the last event published for this operation. */
-  lastEventSeq: number;
   /** Set by CancelOperation; the leader acts on it. */
   cancelRequested: boolean;
   cancelReason: string;
