@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { connect } from 'nats';
+import { connect, StorageType } from 'nats';
 import { UnavailableError } from './errors.ts';
 
 export interface NatsNode {
@@ -180,7 +180,7 @@ export async function startNatsCluster(options: NatsServerOptions & { size?: num
       }),
     );
     for (const s of started) nodes.push(makeNode(s.start, s.first, s.cp, path.join(options.dir, `n${s.i + 1}`), host));
-    await waitForJetStream(nodes.map((n) => n.url), timeoutMs);
+    await waitForJetStream(nodes.map((n) => n.url), timeoutMs, size);
     return nodes;
   } catch (err) {
     await Promise.all(nodes.map((n) => n.kill()));
@@ -190,19 +190,28 @@ export async function startNatsCluster(options: NatsServerOptions & { size?: num
 
 /**
  * Waits until JetStream answers API requests (in a cluster: until the meta
- * leader is elected), so the first KV call does not time out.
+ * leader is elected), so the first KV call does not time out. With
+ * `replicas` > 1 it also waits until a stream of that many replicas can be
+ * placed: a meta leader can be elected before every peer has joined, and a
+ * replicated bucket asked for then fails with "no suitable peers".
  */
-export async function waitForJetStream(servers: string[], timeoutMs = 15_000): Promise<void> {
+export async function waitForJetStream(servers: string[], timeoutMs = 15_000, replicas = 1): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const nc = await connect({ servers, reconnect: true, maxReconnectAttempts: -1 });
+  const probe = `DRYDOCK_READY_PROBE_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   try {
     for (;;) {
       try {
         const jsm = await nc.jetstreamManager({ timeout: 1000 });
         await jsm.getAccountInfo();
+        if (replicas > 1) {
+          // A throwaway in-memory stream, removed at once: placement is the check.
+          await jsm.streams.add({ name: probe, subjects: [`_drydock.ready.${probe}`], num_replicas: replicas, storage: StorageType.Memory });
+          await jsm.streams.delete(probe);
+        }
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready after ${timeoutMs} ms`, { cause: err });
+        if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready${replicas > 1 ? ` for ${replicas} replicas` : ''} after ${timeoutMs} ms`, { cause: err });
         await sleep(100);
       }
     }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSimAgents, type SimAgents, type SimAgentHandle } from '../agent/sim-cluster.ts';
 import { simCpu } from '../agent/hypervisor/sim.ts';
-import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
+import { agentClient, call, callError, migrate, migrateError, type AgentClient, type MigrationRun } from './agent-helpers.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
 import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';
@@ -241,6 +241,31 @@ test.serial('a failed or aborted cold move gives the server back its power state
   t.is(cluster.fabric.whereIs(b.uuid), h1.sim);
   t.is(h1.sim.servers().find((x) => x.uuid === b.uuid)?.state, 'SERVER_STATE_RUNNING');
   t.is(h1.sim.counters.destroys, destroysBefore, 'not powered off');
+});
+
+test.serial('a finished migration frees its slot before its terminal event goes out: the next one is accepted at once', async (t) => {
+  // The coordinator starts the next move of a drain the moment it sees one
+  // end; with the limit full, that start must not be refused as over it.
+  const { h1, h2, cluster } = t.context;
+  const client = t.context.client(h1);
+  for (let round = 0; round < 5; round++) {
+    const short = h1.sim.addServer({ name: nextId('slot-a'), memoryBytes: 256 * MiB });
+    const long = h1.sim.addServer({ name: nextId('slot-b'), memoryBytes: 4 * GiB });
+    const third = h1.sim.addServer({ name: nextId('slot-c'), memoryBytes: 256 * MiB });
+    let next: Promise<MigrationRun> | null = null;
+    const longRun = migrate(client, live(nextId('m'), long.uuid, h2));
+    const shortRun = await migrate(client, live(nextId('m'), short.uuid, h2), {
+      onEvent: (ev) => {
+        if (!next && ev.migration!.phase === 'MIGRATION_PHASE_COMPLETED') next = migrate(client, live(nextId('m'), third.uuid, h2));
+      },
+    });
+    t.is(shortRun.final.phase, 'MIGRATION_PHASE_COMPLETED');
+    t.truthy(next, 'the terminal event was seen');
+    const thirdRun = await next!;
+    t.is(thirdRun.final.phase, 'MIGRATION_PHASE_COMPLETED', `round ${round}: the next migration ran`);
+    t.is((await longRun).final.phase, 'MIGRATION_PHASE_COMPLETED');
+    t.is(cluster.fabric.whereIs(third.uuid), h2.sim);
+  }
 });
 
 test.serial('AbortMigration mid-migration: ABORTED, the guest keeps running on the source', async (t) => {

@@ -7,7 +7,7 @@ import { startNatsCluster, startNatsServer, type NatsNode } from '../common/nats
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../common/errors.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
 import { Repository } from '../coordinator/store/repository.ts';
-import { CasConflictError } from '../coordinator/store/retry.ts';
+import { CasConflictError, isCasConflict, isTransient } from '../coordinator/store/retry.ts';
 import { tempDir } from './helpers/coordinator.ts';
 import { purgeOldDeletes } from '../coordinator/store/housekeeping.ts';
 
@@ -184,6 +184,16 @@ test('transient failures beyond the bound become UNAVAILABLE', async (t) => {
   const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', { transientAttempts: 3, baseDelayMs: 5, maxDelayMs: 5, conflictAttempts: 3 });
   await t.throwsAsync(r.create('tr2', { items: [], n: 0 }), { instanceOf: UnavailableError });
   t.is(failures.left, 7);
+});
+
+test('classification: a forming cluster (no suitable peers) and 503s are transient; bad requests and CAS conflicts are not', (t) => {
+  t.true(isTransient({ code: '400', api_error: { code: 400, err_code: 10005, description: 'no suitable peers for placement' } }));
+  t.true(isTransient({ code: '503' }));
+  t.true(isTransient({ api_error: { code: 503, err_code: 10008 } }));
+  t.false(isTransient({ code: '400', api_error: { code: 400, err_code: 10074, description: 'replicas > 1 not supported in non-clustered mode' } }));
+  t.false(isTransient({ code: '400', api_error: { code: 400, err_code: 10071, description: 'wrong last sequence: 3' } }));
+  t.true(isCasConflict({ api_error: { code: 400, err_code: 10071 } }));
+  t.false(isTransient(new Error('boom')));
 });
 
 test('a deleteIf re-checks its condition at delete time (CAS)', async (t) => {

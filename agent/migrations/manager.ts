@@ -332,6 +332,7 @@ export class MigrationManager {
       if (r.stored.request.mode === 'MIGRATION_MODE_COLD') await this.runCold(r, server, log);
       else await this.runLive(r, server, log);
       this.countEnded(r, 'completed');
+      this.release(r);
       this.update(r, { phase: 'MIGRATION_PHASE_COMPLETED', percent: 100, bytes_remaining: 0, finished_at_ms: Date.now() }, 'completed', true);
       log.info({ ms: Date.now() - r.stored.migration.started_at_ms }, 'migration completed');
     } catch (err) {
@@ -340,6 +341,7 @@ export class MigrationManager {
       const phase: MigrationPhase = cancelled && cancelled.by !== 'monitor' ? 'MIGRATION_PHASE_ABORTED' : 'MIGRATION_PHASE_FAILED';
       const where = await this.whereIsAfterFailure(r);
       this.countEnded(r, phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed');
+      this.release(r);
       this.update(r, { phase, error: errorInfo(final), finished_at_ms: Date.now() }, `${phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed'}: ${final.message}${where}`, true);
       log.warn({ err: final.message, kind: final.kind, phase }, 'migration ended without moving the server');
     }
@@ -356,6 +358,16 @@ export class MigrationManager {
     // A job that ends between two polls leaves no last sample: the planned size stands in.
     const moved = Number(m.bytes_processed) || (result === 'completed' ? Number(m.bytes_total) : 0);
     this.opts.onEnded?.(m.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live', result, Math.max(0, (Date.now() - m.started_at_ms) / 1000), moved);
+  }
+
+  /**
+   * Frees the migration's slot (and its server) before its terminal event
+   * goes out: whoever sees the event may start the next migration at once
+   * and must not be refused as over the limit. Synchronous with the event,
+   * so no request sees a finished slot with a non-terminal record.
+   */
+  private release(r: Running): void {
+    this.running.delete(r.stored.migration.migration_id);
   }
 
   /** After a failure: make sure the guest is where it should be and say so. */

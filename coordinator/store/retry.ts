@@ -2,12 +2,18 @@
 // errors are classified here and nowhere else: a CAS conflict (JetStream
 // err_code 10071 "wrong last sequence"), and transient unavailability
 // (503 / timeouts: LAB-NOTES saw one put fail with 503 right after a
-// cluster node died).
+// cluster node died; "no suitable peers" while a cluster forms).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, DeadlineExceededError, UnavailableError, errorMessage } from '../../common/errors.ts';
 
 /** JetStream API error code of a failed expected-last-subject-sequence check. */
 const JS_WRONG_LAST_SEQUENCE = 10071;
+/**
+ * "no suitable peers for placement": a replicated bucket asked of a cluster
+ * whose peers have not all joined the meta group yet (just started, or one
+ * node restarting). It clears by itself; retried like a 503.
+ */
+const JS_CLUSTER_NO_PEERS = 10005;
 
 interface NatsLikeError {
   code?: unknown;
@@ -27,7 +33,7 @@ export function isTransient(err: unknown): boolean {
   // stream leader election the API has nobody to answer for a moment.
   if (e.code === '503' || e.code === 'TIMEOUT' || e.code === '408' || e.code === 'DISCONNECT' || e.code === 'CONNECTION_REFUSED') return true;
   const api = e.api_error;
-  if (api && (api.code === 503 || api.code === 408 || api.code === 500)) return true;
+  if (api && (api.code === 503 || api.code === 408 || api.code === 500 || api.err_code === JS_CLUSTER_NO_PEERS)) return true;
   return false;
 }
 
