@@ -104,6 +104,10 @@ async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<v
 }
 
 async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
+  // Claims and reservations go before the state is written, as in
+  // completeDrain: whoever sees "cancelled" may act on these servers at once.
+  ctx.reservations.releaseOperation(opId);
+  await releaseServerClaims(ctx, (await ctx.ops.require(opId)).value);
   await ctx.ops.update(
     opId,
     (o) => {
@@ -114,8 +118,6 @@ async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
     },
     (o) => [{ type: 'state', message: o.reason }],
   );
-  ctx.reservations.releaseOperation(opId);
-  await releaseServerClaims(ctx, (await ctx.ops.require(opId)).value);
 }
 
 /**

@@ -22,6 +22,8 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     if (op.cancelRequested || sig.cancel.aborted) {
       const running = op.steps.findIndex((s) => s.phase === 'migrating');
       if (running >= 0) await runStep(ctx, opId, running, sig, 'return');
+      // Claims go before the state is written: whoever sees "cancelled" may act on these servers.
+      await releaseServerClaims(ctx, op);
       await ctx.ops.update(
         opId,
         (o) => {
@@ -30,7 +32,6 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
         },
         (o) => [{ type: 'state', message: o.reason }],
       );
-      await releaseServerClaims(ctx, op);
       return;
     }
     if (op.state === 'pending') {
