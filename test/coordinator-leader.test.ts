@@ -95,6 +95,6 @@ test('an unrenewed lease is taken over only after the TTL (judged by revision ag
   await waitFor('heir leads', () => e.isLeader(), 6000, 20);
   const took = Date.now() - t0;
   t.true(took >= 1500, `not before the TTL (${took} ms)`);
-  t.true(took < 3500, `but soon after (${took} ms)`);
+  t.true(took < 5000, `but soon after, not never (${took} ms)`);
   t.is(e.currentTerm(), 8);
 });
