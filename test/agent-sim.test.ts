@@ -250,7 +250,7 @@ test.serial('a finished migration frees its slot before its terminal event goes 
   const client = t.context.client(h1);
   for (let round = 0; round < 5; round++) {
     const short = h1.sim.addServer({ name: nextId('slot-a'), memoryBytes: 256 * MiB });
-    const long = h1.sim.addServer({ name: nextId('slot-b'), memoryBytes: 4 * GiB });
+    const long = h1.sim.addServer({ name: nextId('slot-b'), memoryBytes: GiB });
     const third = h1.sim.addServer({ name: nextId('slot-c'), memoryBytes: 256 * MiB });
     let next: Promise<MigrationRun> | null = null;
     const longRun = migrate(client, live(nextId('m'), long.uuid, h2));
