@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { CoordinatorMetrics } from './metrics.ts';
 import { startMetricsServer } from '../common/metrics-server.ts';
 import { createLogger, type Logger } from '../common/logging.ts';
+import { errorMessage } from '../common/errors.ts';
 import { startGrpcServer, type ServingServer } from '../common/grpc-server.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { connectNats, type CoordinatorNats } from './nats.ts';
@@ -33,6 +34,12 @@ export interface Coordinator {
   metricsPort: number;
   /** The bound admin port (listen on port 0 in tests). */
   port: number;
+  /**
+   * Re-reads the users file (auth.tokenFile): added, changed and removed
+   * tokens apply to the next call. A file that does not parse throws
+   * ConfigError and the users in force stay. Resolves with the user count.
+   */
+  reloadUsers(): { users: number };
   /** Stops serving, leaves the lease, closes NATS (and the embedded server). */
   stop(): Promise<void>;
 }
@@ -65,8 +72,8 @@ export interface StartOptions {
 export async function startCoordinator(config: CoordinatorConfig, opts: StartOptions = {}): Promise<Coordinator> {
   const logger = (opts.logger ?? createLogger('drydock-coordinator', config.logLevel as never)).child({ coordinatorId: config.coordinatorId });
   // Read the users file first: a broken file must fail start-up, not the first call.
-  const users = loadUsersFile(config.auth.tokenFile, config.auth.roles);
-  const auth = new Authenticator(new TokenVerifier(users), config.auth.roles);
+  const verifier = new TokenVerifier(loadUsersFile(config.auth.tokenFile, config.auth.roles));
+  const auth = new Authenticator(verifier, config.auth.roles);
 
   if (config.nats.servers.length === 0) mkdirSync(config.nats.dataDir, { recursive: true });
   const n = config.nats;
@@ -145,6 +152,16 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       metrics,
       metricsPort: metricsServer?.port ?? 0,
       port: admin.port,
+      reloadUsers: () => {
+        try {
+          verifier.replace(loadUsersFile(config.auth.tokenFile, config.auth.roles));
+        } catch (err) {
+          logger.error({ file: config.auth.tokenFile, err: errorMessage(err), users: verifier.userCount }, 'users file not reloaded: the users in force stay');
+          throw err;
+        }
+        logger.info({ file: config.auth.tokenFile, users: verifier.userCount }, 'users file reloaded');
+        return { users: verifier.userCount };
+      },
       stop: () => (stopping ??= unwind()),
     };
   } catch (err) {

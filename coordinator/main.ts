@@ -1,6 +1,7 @@
 // drydock-coordinator: `tsx coordinator/main.ts --config /etc/drydock/coordinator.yaml`.
 // Runs until SIGTERM/SIGINT, then shuts down cleanly (admin server, lease,
-// NATS, and the embedded nats-server if it started one).
+// NATS, and the embedded nats-server if it started one). SIGHUP re-reads the
+// users file.
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
@@ -55,6 +56,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // systemctl reload: re-read the users file (rotate or revoke tokens without
+  // a restart). A broken file is logged and refused; the process keeps running.
+  process.on('SIGHUP', () => {
+    try {
+      coordinator.reloadUsers();
+    } catch {
+      // reloadUsers logged why; the users in force stay.
+    }
+  });
 }
 
 main().catch((err) => {

@@ -6,12 +6,13 @@
 // certificate.
 import anyTest, { type TestFn } from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenScrypt, hashTokenSha256 } from '../coordinator/auth/tokens.ts';
+import { ConfigError } from '../common/config.ts';
 import { MAINTENANCE_PERMISSION_TITLE, METHOD_PERMISSIONS } from '../coordinator/auth/permissions.ts';
 import { AgentClient } from '../coordinator/agent-client.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
@@ -284,4 +285,45 @@ test('the coordinator reaches mTLS agents with its client certificate: their ser
   t.is(found?.host_id, 'secure-2');
   const report = coord.inventory.lastReconcileReport();
   t.deepEqual(report?.failures ?? [], []);
+});
+
+test('users file reload: rotated tokens work and the old ones are refused (the scrypt cache too); a broken file changes nothing', async (t) => {
+  const { coord, tokens, dir } = t.context;
+  const c = client(t);
+  const tokenFile = path.join(dir, 'tokens.yaml');
+  const original = readFileSync(tokenFile, 'utf8');
+  try {
+    // The scrypt user was verified earlier in this file (cached by token digest).
+    t.is(await c.code('ListZones', {}, { token: tokens.scrypt }), grpc.status.OK);
+    const rotated = randomBytes(24).toString('hex');
+    const rotatedScrypt = randomBytes(24).toString('hex');
+    writeFileSync(
+      tokenFile,
+      [
+        'users:',
+        `  admin: { tokenSha256: "${hashTokenSha256(rotated)}", roles: [admin] }`,
+        // Same user, new scrypt token: the old one must not live on in the cache.
+        `  scrypted: { tokenScrypt: "${hashTokenScrypt(rotatedScrypt, randomBytes(16), 1024, 8, 1)}", roles: [operator] }`,
+        '',
+      ].join('\n'),
+    );
+    t.deepEqual(coord.reloadUsers(), { users: 2 });
+    t.is(await c.code('ListZones', {}, { token: tokens.admin }), grpc.status.UNAUTHENTICATED, 'the old admin token is revoked');
+    t.is(await c.code('ListZones', {}, { token: tokens.scrypt }), grpc.status.UNAUTHENTICATED, 'the old scrypt token is refused, cached or not');
+    t.is(await c.code('ListZones', {}, { token: rotated }), grpc.status.OK, 'the rotated token works');
+    t.is(await c.code('ListZones', {}, { token: rotatedScrypt }), grpc.status.OK, 'the rotated scrypt token works');
+
+    // A typo: refused with the reason; the users in force stay.
+    writeFileSync(tokenFile, ['users:', `  admin: { tokenSha256: "${hashTokenSha256(rotated)}", roles: [admins] }`, ''].join('\n'));
+    const err = t.throws(() => coord.reloadUsers(), { instanceOf: ConfigError });
+    t.regex(err?.message ?? '', /unknown role "admins"/);
+    t.is(await c.code('ListZones', {}, { token: rotated }), grpc.status.OK, 'still the last good file');
+    writeFileSync(tokenFile, 'users: [');
+    t.throws(() => coord.reloadUsers(), { instanceOf: ConfigError });
+    t.is(await c.code('ListZones', {}, { token: rotated }), grpc.status.OK);
+  } finally {
+    writeFileSync(tokenFile, original);
+    coord.reloadUsers();
+  }
+  t.is(await c.code('ListZones', {}, { token: tokens.admin }), grpc.status.OK, 'restored');
 });

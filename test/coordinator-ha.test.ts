@@ -5,6 +5,7 @@
 // the lease and, thawed, does not take it back; with a 3-node NATS cluster
 // (R3 buckets) one node killed, the state is intact and writes continue.
 import anyTest, { type TestFn } from 'ava';
+import { status } from '@grpc/grpc-js';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -218,4 +219,34 @@ test('3-node NATS cluster, R3 buckets: the node leading the zones stream is kill
   // The lease lives on too (R3): the coordinator leads (again) within seconds.
   await waitFor('a leader after the node loss', () => coord.leader.isLeader(), 15_000);
   t.pass();
+});
+
+test('SIGHUP (systemctl reload) re-reads the users file: a new token works at once, a broken file is logged and refused, the process keeps serving', async (t) => {
+  const dir = path.join(t.context.dir, 'reload');
+  const node = await startNatsServer({ dir });
+  t.context.started.nodes.push(node);
+  const tokenFile = path.join(dir, 'users.yaml');
+  writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${hashTokenSha256(TOKEN)}", roles: [admin] }\n`);
+  const file = path.join(dir, 'coordinator.yaml');
+  writeFileSync(file, toYaml({ coordinatorId: 'coord-reload', admin: { listen: '127.0.0.1:0' }, auth: { tokenFile }, nats: { servers: [node.url], kvReplicas: 1 }, logLevel: 'info' }));
+  const p = await spawnCoordinator(file);
+  t.context.started.processes.push(p);
+  const c = admin(t, p.port);
+  const NEW = 'rotated-ha-token';
+  t.is(await c.code('ListZones', {}, { token: NEW }), status.UNAUTHENTICATED);
+
+  writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${hashTokenSha256(NEW)}", roles: [admin] }\n`);
+  p.signal('SIGHUP');
+  const reloaded = await p.waitForLog((l) => l.msg === 'users file reloaded');
+  t.is(reloaded.users, 1);
+  t.is(await c.code('ListZones', {}, { token: NEW }), status.OK, 'the new token works');
+  t.is(await c.code('ListZones', {}, { token: TOKEN }), status.UNAUTHENTICATED, 'the old one is revoked');
+
+  writeFileSync(tokenFile, 'users: [');
+  p.signal('SIGHUP');
+  const refused = await p.waitForLog((l) => l.msg === 'users file not reloaded: the users in force stay');
+  t.regex(String(refused.err), /users\.yaml is not valid YAML/);
+  t.false(p.exited, 'a broken file does not stop the process');
+  t.is(await c.code('ListZones', {}, { token: NEW }), status.OK, 'the last good users stay');
+  await p.stop();
 });

@@ -11,6 +11,9 @@
 //       # mTLS: certificate CN or subjectAltName (DNS/URI/email) naming alice
 //       certificateNames: [alice.ops.example.com]
 //
+// Re-read on SIGHUP (`systemctl reload drydock-coordinator`): a file that
+// does not parse is refused and the users in force stay.
+//
 // Verification compares in constant time and always walks every user, so
 // the time taken says nothing about which user (or how much of a token) matched.
 import { createHash, scryptSync, timingSafeEqual } from 'node:crypto';
@@ -96,7 +99,22 @@ export class TokenVerifier {
   /** sha256(token) hex → user, for scrypt tokens already verified (scrypt is slow on purpose). */
   private readonly scryptCache = new Map<string, string>();
 
-  constructor(private readonly file: UsersFile) {}
+  constructor(private file: UsersFile) {}
+
+  /** How many users the current file holds. */
+  get userCount(): number {
+    return this.file.users.length;
+  }
+
+  /**
+   * Swaps in a re-read users file (SIGHUP): calls already past
+   * authentication finish as they are, the next ones see the new file. The
+   * scrypt cache goes with the old file, so a revoked token stops at once.
+   */
+  replace(file: UsersFile): void {
+    this.file = file;
+    this.scryptCache.clear();
+  }
 
   /** The user whose token this is, or null. */
   verify(token: string): UserEntry | null {
