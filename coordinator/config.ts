@@ -85,6 +85,13 @@ export interface CoordinatorConfig {
     /** host:port of the Prometheus endpoint (GET /metrics). Empty = disabled (the default). */
     listen: string;
   };
+  zoneCpu: {
+    /**
+     * How often the leader looks for zones whose members, member CPUs or CPU
+     * mode changed (and recomputes those). Default 3s.
+     */
+    watchIntervalMs: number;
+  };
   /** pino level. Default info. */
   logLevel: string;
 }
@@ -99,6 +106,7 @@ const KNOWN = [
   'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
   'leader.ttl', 'leader.renewInterval',
   'metrics.listen',
+  'zoneCpu.watchInterval',
   'logLevel',
 ] as const;
 
@@ -186,6 +194,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       renewIntervalMs: dur('leader.renewInterval', 1500),
     },
     metrics: { listen: str('metrics.listen', '') },
+    zoneCpu: { watchIntervalMs: dur('zoneCpu.watchInterval', 3000) },
     logLevel: str('logLevel', 'info'),
   };
   validate(cfg);
@@ -212,6 +221,8 @@ function validate(cfg: CoordinatorConfig): void {
   }
   if (cfg.inventory.offlineAfterMs < 1000) throw new ConfigError('inventory.offlineAfter', 'must be at least 1s (agents beat every 2 s)');
   if (cfg.inventory.reconcileIntervalMs < 1000) throw new ConfigError('inventory.reconcileInterval', 'must be at least 1s');
+  // Each pass reads every zone and host record: faster than this is load, not freshness.
+  if (cfg.zoneCpu.watchIntervalMs < 500) throw new ConfigError('zoneCpu.watchInterval', 'must be at least 500ms');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) throw new ConfigError('logLevel', `unknown level ${JSON.stringify(cfg.logLevel)}`);
 }
 

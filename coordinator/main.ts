@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('drydock-coordinator', config.logLevel as never);
   // Zone CPU first: the maintenance engine places servers with its CPU rules.
-  const zoneCpu = zoneCpuModule({ agentCallTimeoutMs: config.agents.callTimeoutMs });
+  const zoneCpu = zoneCpuModule({ agentCallTimeoutMs: config.agents.callTimeoutMs, watchIntervalMs: config.zoneCpu.watchIntervalMs });
   const maintenance = maintenanceModule({ cpu: zoneCpu.placement });
   const coordinator = await startCoordinator(config, { logger, modules: [maintenance, zoneCpu] });
   let signalled = false;

@@ -197,5 +197,9 @@ test('config: defaults, environment overrides, unknown keys and bad values refus
   bad({ admin: { tls: { certFile: '/x' } } }, /admin.tls/);
   bad({ auth: { roles: { r: ['zones.fly'] } } }, /auth.roles.r/);
   bad({ inventory: { offlineAfter: 'soon' } }, /inventory.offlineAfter/);
+  t.is(c.zoneCpu.watchIntervalMs, 3000);
+  t.is(compileConfig({ zoneCpu: { watchInterval: '10s' } }, {}).zoneCpu.watchIntervalMs, 10_000);
+  t.is(compileConfig({}, { DRYDOCK_COORDINATOR_ZONE_CPU_WATCH_INTERVAL: '750ms' }).zoneCpu.watchIntervalMs, 750);
+  bad({ zoneCpu: { watchInterval: '100ms' } }, /zoneCpu.watchInterval/);
   t.deepEqual(compileConfig({ auth: { roles: { m: ['Set maintenance mode for any compute resource'] } } }, {}).auth.roles, { m: ['maintenance.manage'] });
 });
