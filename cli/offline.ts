@@ -48,6 +48,7 @@ export function zoneRecordFromProto(z: Zone): ZoneRecord {
         causeHostId: h.cause_host_id,
         reason: h.reason as ZoneRecord['cpu']['history'][number]['reason'],
         message: h.message,
+        serversNeedingPowerCycle: h.servers_needing_power_cycle ?? [],
       })),
       advice: c?.advice ?? [],
       mismatchedHosts: c?.mismatched_hosts ?? [],

@@ -120,6 +120,8 @@ export function zoneCpuView(c: ZoneCpu, now: number): string {
             { header: 'gained', value: (h) => (h.from_model ? flagList(h.features_gained) : `${h.features_gained.length} (initial model)`) },
             { header: 'cause', value: (h) => h.cause_host_id || 'operator' },
             { header: 'reason', value: (h) => h.reason },
+            // An upgrade's running servers see the new model only after a power cycle.
+            { header: 'power cycle', value: (h) => (h.servers_needing_power_cycle?.length ? `${h.servers_needing_power_cycle.length} server(s)` : '') },
           ],
           c.history,
         ),

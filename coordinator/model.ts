@@ -52,6 +52,12 @@ export interface ZoneCpuChange {
   causeHostId: string;
   reason: 'initial' | 'host-joined' | 'host-returned' | 'operator-upgrade' | 'operator-recompute' | 'mode-changed';
   message: string;
+  /**
+   * An operator upgrade: the servers that were running then and need a power
+   * cycle to see the raised model (uuids). Kept so the list outlives the
+   * RecomputeZoneCpu answer. Absent in entries written before it existed.
+   */
+  serversNeedingPowerCycle?: string[];
 }
 
 export interface ZoneCpuState {

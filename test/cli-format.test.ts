@@ -247,7 +247,10 @@ test('zoneCpuView: model, wrapped flags, advice, history with the causing host',
   const cpu: ZoneCpu = {
     zone_id: 'z1', mode: 'CPU_MODE_EXTENDED', model: 'Westmere', vendor: 'Intel',
     features: Array.from({ length: 30 }, (_, i) => `flag${i}`), extra_features: ['aes'], xml: '<cpu/>',
-    history: [{ at_ms: now - 3_600_000, from_model: 'Skylake-Server', to_model: 'Westmere', features_lost: ['avx2', 'avx512f'], features_gained: [], cause_host_id: 'h3', reason: 'host-returned', message: '' }],
+    history: [
+      { at_ms: now - 3_600_000, from_model: 'Skylake-Server', to_model: 'Westmere', features_lost: ['avx2', 'avx512f'], features_gained: [], cause_host_id: 'h3', reason: 'host-returned', message: '', servers_needing_power_cycle: [] },
+      { at_ms: now - 1_800_000, from_model: 'Westmere', to_model: 'Haswell-noTSX', features_lost: [], features_gained: ['avx2'], cause_host_id: '', reason: 'operator-upgrade', message: '', servers_needing_power_cycle: ['u1', 'u2'] },
+    ],
     advice: ['move host h3 to a zone matching Westmere'], mismatched_hosts: [], servers_needing_power_cycle: ['web-1'], updated_at_ms: now - 60_000,
   };
   const text = zoneCpuView(cpu, now);
@@ -260,7 +263,8 @@ test('zoneCpuView: model, wrapped flags, advice, history with the causing host',
   t.true(flagLines.length > 1, 'long flag lists wrap');
   t.true(flagLines.every((l) => l.length <= 100));
   t.regex(text, /\nAdvice\n {2}- move host h3 to a zone matching Westmere\n/);
-  t.regex(text, /^ {2}2026-11-25 11:00:00Z +Skylake-Server +Westmere +avx2,avx512f +- +h3 +host-returned$/m);
+  t.regex(text, /^ {2}2026-11-25 11:00:00Z +Skylake-Server +Westmere +avx2,avx512f +- +h3 +host-returned +-$/m);
+  t.regex(text, /^ {2}2026-11-25 11:30:00Z +Westmere +Haswell-noTSX +- +avx2 +operator +operator-upgrade +2 server\(s\)$/m);
 });
 
 test('hostView: the CPU against the zone, and why the host is not a target', (t) => {

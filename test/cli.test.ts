@@ -700,7 +700,7 @@ test.serial('zone cpu: the baseline follows the weakest host; hosts show their f
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^Mode:\s+extended$/m);
   t.regex(r.stdout, /^Model:\s+Haswell-noTSX$/m, r.stdout);
-  t.regex(r.stdout, /\nHistory\n {2}AT +FROM +TO +LOST +GAINED +CAUSE +REASON\n/);
+  t.regex(r.stdout, /\nHistory\n {2}AT +FROM +TO +LOST +GAINED +CAUSE +REASON +POWER CYCLE\n/);
   const cpu = await json<{ zone_id: string; mode: string; model: string; history: Array<{ to_model: string }> }>(t, ['zone', 'cpu', 'z1']);
   t.like(cpu, { zone_id: 'z1', mode: 'CPU_MODE_EXTENDED', model: 'Haswell-noTSX' });
   t.is(cpu.history.at(-1)!.to_model, 'Haswell-noTSX');

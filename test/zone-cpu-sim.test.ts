@@ -178,6 +178,12 @@ test.serial('RecomputeZoneCpu: a host leaving raises nothing; without allow_upgr
   t.is(ev.cause_host_id, '');
   t.deepEqual(ev.features_gained, ['avx', 'avx2', 'bmi1', 'bmi2', 'fma', 'movbe']);
   t.deepEqual(up.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+  // The list is kept with the change: a later read still has it.
+  t.deepEqual(ev.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+  const later = await w.call('GetZoneCpu', { zone_id: 'z1' });
+  t.deepEqual(later.servers_needing_power_cycle, [], 'only the upgrade answer lists them at top level');
+  t.deepEqual(later.history.at(-1).servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+  t.true(later.history.slice(0, -1).every((h: { servers_needing_power_cycle: string[] }) => h.servers_needing_power_cycle.length === 0), 'other changes list none');
   t.deepEqual(up.advice, [], 'every host runs the raised model: earlier advice no longer applies');
   // Nothing more to raise: a second upgrade changes nothing.
   const again = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: true });

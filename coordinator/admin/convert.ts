@@ -90,6 +90,7 @@ export function zoneCpuToProto(z: ZoneRecord): ZoneCpu__Input {
       cause_host_id: h.causeHostId,
       reason: h.reason,
       message: h.message,
+      servers_needing_power_cycle: h.serversNeedingPowerCycle ?? [],
     })),
     advice: z.cpu.advice,
     mismatched_hosts: z.cpu.mismatchedHosts,

@@ -361,7 +361,10 @@ export class ZoneCpuService {
         }
         const model = this.modelOf(cand, candAll);
         const change: ModelChange = { from: cur, to: model };
-        const entry = changeEntry(change, 'operator-upgrade', '', `operator raised zone ${zone.id} from ${cur.model} to ${model.model} (gains ${listForPeople(gained)}); ${running.length} running server(s) need a power cycle to see it`, now);
+        const entry = {
+          ...changeEntry(change, 'operator-upgrade', '', `operator raised zone ${zone.id} from ${cur.model} to ${model.model} (gains ${listForPeople(gained)}); ${running.length} running server(s) need a power cycle to see it`, now),
+          serversNeedingPowerCycle: running,
+        };
         // The advice of earlier downgrades is about a model that no longer applies.
         const upFits = await this.fits(zone, hosts, helpers, model.xml, model.all, { ...prev, hosts: {} }, false, now, signal);
         return { ...this.flag(zone, hosts, upFits, model), entry, upgradeOffer: '', powerCycle: running };

@@ -11,6 +11,7 @@ export interface ZoneCpuChange__Input {
   'cause_host_id'?: (string);
   'reason'?: (string);
   'message'?: (string);
+  'servers_needing_power_cycle'?: (string)[];
 }
 
 export interface ZoneCpuChange {
@@ -22,4 +23,5 @@ export interface ZoneCpuChange {
   'cause_host_id': (string);
   'reason': (string);
   'message': (string);
+  'servers_needing_power_cycle': (string)[];
 }
