@@ -228,9 +228,11 @@ Reference: docs/cli.md`,
           req.set_extra_cpu_features = true;
         }
         if (hasPolicyFlags(opts)) {
-          // The API replaces the whole policy: start from the current one.
+          // The API replaces the whole policy: start from what the operator
+          // set (not the effective one, or every default would be stored as
+          // chosen and no longer follow the coordinator's defaults).
           const current = await ctx.api.call('GetZone', { zone_id: id });
-          req.policy = applyPolicyFlags(current.policy ?? emptyPolicy(), opts);
+          req.policy = applyPolicyFlags(current.policy_set ?? current.policy ?? emptyPolicy(), opts);
         }
         if (Object.keys(req).length === 1) throw usageError('nothing to change', `pass at least one of --name, --description, --cpu-mode, --extra-cpu-features or a policy flag (drydock zone update --help)`);
         const z = await ctx.api.call('UpdateZone', req);

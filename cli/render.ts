@@ -51,28 +51,35 @@ export function zonesTable(zones: Zone[]): string {
   );
 }
 
-function orDefault(v: number, unit: (n: number) => string, fallback: string): string {
-  return v ? unit(v) : `${fallback} (default)`;
-}
-
-export function policyFields(p: ZonePolicy | null | undefined): Array<[string, string]> {
+/**
+ * The zone's effective policy, each value marked "(default)" when the
+ * operator left it unset (`set` is Zone.policy_set; absent from older
+ * coordinators, then nothing is marked). The values are the coordinator's,
+ * never defaults guessed here.
+ */
+export function policyFields(p: ZonePolicy | null | undefined, set?: ZonePolicy | null): Array<[string, string]> {
   if (!p) return [['Policy', 'coordinator defaults']];
   const n = (v: number) => String(v);
   const s = (v: number) => formatDuration(v);
+  const mark = (k: keyof ZonePolicy, text: string) => {
+    const v = set?.[k];
+    const unset = set != null && (v === 0 || v === false || v === 'PLACEMENT_POLICY_UNSPECIFIED');
+    return unset ? `${text} (default)` : text;
+  };
   return [
-    ['Placement', p.placement === 'PLACEMENT_POLICY_UNSPECIFIED' ? 'spread (default)' : enumLabel(p.placement, 'PLACEMENT_POLICY_')],
-    ['Migrations per source', orDefault(p.max_migrations_per_source, n, '1')],
-    ['Migrations per zone', orDefault(p.max_migrations_per_zone, n, '2')],
-    ['Incoming per target', orDefault(p.max_incoming_per_target, n, '1')],
-    ['Stall timeout', orDefault(p.stall_timeout_s, s, '2m 30s')],
-    ['Timeout per GiB', orDefault(p.timeout_per_gib_s, s, '2m 30s')],
-    ['Minimum timeout', orDefault(p.min_timeout_s, s, '2m')],
-    ['Post-copy allowed', yesNo(p.allow_post_copy)],
-    ['Auto-converge allowed', yesNo(p.allow_auto_converge)],
-    ['CPU overcommit', orDefault(p.cpu_overcommit_ratio, (v) => `${v}x`, '4x')],
-    ['Host memory reserve', orDefault(p.host_memory_reserve_bytes, formatBytes, '1 GiB')],
-    ['Attempts per server', orDefault(p.max_attempts_per_server, n, '3')],
-    ['Settle pause', orDefault(p.settle_pause_s, s, '5m')],
+    ['Placement', mark('placement', enumLabel(p.placement, 'PLACEMENT_POLICY_'))],
+    ['Migrations per source', mark('max_migrations_per_source', n(p.max_migrations_per_source))],
+    ['Migrations per zone', mark('max_migrations_per_zone', n(p.max_migrations_per_zone))],
+    ['Incoming per target', mark('max_incoming_per_target', n(p.max_incoming_per_target))],
+    ['Stall timeout', mark('stall_timeout_s', s(p.stall_timeout_s))],
+    ['Timeout per GiB', mark('timeout_per_gib_s', s(p.timeout_per_gib_s))],
+    ['Minimum timeout', mark('min_timeout_s', s(p.min_timeout_s))],
+    ['Post-copy allowed', mark('allow_post_copy', yesNo(p.allow_post_copy))],
+    ['Auto-converge allowed', mark('allow_auto_converge', yesNo(p.allow_auto_converge))],
+    ['CPU overcommit', mark('cpu_overcommit_ratio', `${p.cpu_overcommit_ratio}x`)],
+    ['Host memory reserve', mark('host_memory_reserve_bytes', formatBytes(Number(p.host_memory_reserve_bytes)))],
+    ['Attempts per server', mark('max_attempts_per_server', n(p.max_attempts_per_server))],
+    ['Settle pause', mark('settle_pause_s', s(p.settle_pause_s))],
   ];
 }
 
@@ -89,7 +96,7 @@ export function zoneView(z: Zone, now: number): string {
       ['Updated', z.updated_at_ms ? formatRelative(z.updated_at_ms, now) : ''],
     ]) +
     '\nPolicy\n' +
-    indent(renderFields(policyFields(z.policy)))
+    indent(renderFields(policyFields(z.policy, z.policy_set)))
   );
 }
 

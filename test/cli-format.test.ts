@@ -22,7 +22,8 @@ import { resolveSettings } from '../cli/settings.ts';
 import type { Operation } from '../common/generated/drydock/admin/v1/Operation.ts';
 import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
-import { hostStatus, hostView, planView, zoneCpuView } from '../cli/render.ts';
+import { hostStatus, hostView, planView, policyFields, zoneCpuView } from '../cli/render.ts';
+import type { ZonePolicy } from '../common/generated/drydock/admin/v1/ZonePolicy.ts';
 import type { ZoneCpu } from '../common/generated/drydock/admin/v1/ZoneCpu.ts';
 import type { Host } from '../common/generated/drydock/admin/v1/Host.ts';
 import type { Plan } from '../common/generated/drydock/admin/v1/Plan.ts';
@@ -241,6 +242,29 @@ test('settings: flags > env > file > defaults; token file; paths relative to the
 
 // ------------------------------------------------------------ views
 
+
+test("policyFields: the coordinator's effective values, marked (default) exactly where the operator set nothing", (t) => {
+  const effective: ZonePolicy = {
+    placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_source: 1, max_migrations_per_zone: 4, max_incoming_per_target: 1,
+    stall_timeout_s: 150, timeout_per_gib_s: 150, min_timeout_s: 120, allow_post_copy: true, allow_auto_converge: false,
+    cpu_overcommit_ratio: 4, host_memory_reserve_bytes: 1024 ** 3, max_attempts_per_server: 3, settle_pause_s: 300,
+  } as ZonePolicy;
+  const set: ZonePolicy = {
+    placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_source: 0, max_migrations_per_zone: 4, max_incoming_per_target: 0,
+    stall_timeout_s: 0, timeout_per_gib_s: 0, min_timeout_s: 0, allow_post_copy: true, allow_auto_converge: false,
+    cpu_overcommit_ratio: 0, host_memory_reserve_bytes: 0, max_attempts_per_server: 0, settle_pause_s: 0,
+  } as ZonePolicy;
+  const rows = new Map(policyFields(effective, set));
+  t.is(rows.get('Placement'), 'pack');
+  t.is(rows.get('Migrations per zone'), '4');
+  t.is(rows.get('Post-copy allowed'), 'yes');
+  t.is(rows.get('Migrations per source'), '1 (default)');
+  t.is(rows.get('Settle pause'), '5m (default)');
+  t.is(rows.get('Host memory reserve'), '1 GiB (default)');
+  t.is(rows.get('Auto-converge allowed'), 'no (default)');
+  // An older coordinator without policy_set: values only, nothing marked.
+  t.false([...new Map(policyFields(effective)).values()].some((v) => v.includes('(default)')));
+});
 
 test('zoneCpuView: model, wrapped flags, advice, history with the causing host', (t) => {
   const now = Date.UTC(2026, 10, 25, 12, 0, 0);

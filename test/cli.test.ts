@@ -206,11 +206,15 @@ test.serial('zone create of an existing id is refused (exit 3), bad id is a usag
 test.serial('zone update keeps the rest of the policy and changes what was asked', async (t) => {
   const r = await drydock(t, ['--json', 'zone', 'update', 'z1', '--description', 'lab zone', '--stall-timeout', '3m', '--placement', 'pack']);
   t.is(r.code, 0, r.stderr);
-  const z = JSON.parse(r.stdout) as { description: string; policy: { stall_timeout_s: number; placement: string; max_migrations_per_zone: number } };
+  const z = JSON.parse(r.stdout) as { description: string; policy: { stall_timeout_s: number; placement: string; max_migrations_per_zone: number; settle_pause_s: number } };
   t.is(z.description, 'lab zone');
   t.is(z.policy.stall_timeout_s, 180);
   t.is(z.policy.placement, 'PLACEMENT_POLICY_PACK');
   t.is(z.policy.max_migrations_per_zone, 2, 'set at create, kept');
+  // Only what the operator chose is stored; the rest follows the defaults.
+  const set = (JSON.parse(r.stdout) as { policy_set: Record<string, unknown> }).policy_set;
+  t.like(set, { stall_timeout_s: 180, placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_zone: 2, max_migrations_per_source: 0, settle_pause_s: 0, cpu_overcommit_ratio: 0, allow_post_copy: false });
+  t.is(z.policy.settle_pause_s, 300, 'the default, shown as effective');
   const nothing = await drydock(t, ['zone', 'update', 'z1']);
   t.is(nothing.code, 2);
   t.regex(nothing.stderr, /^drydock: nothing to change — /);

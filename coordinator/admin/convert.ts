@@ -43,6 +43,25 @@ export function policyToProto(p: Partial<ModelPolicy>): ZonePolicy__Input {
   };
 }
 
+/** The stored policy as set: 0 / false / UNSPECIFIED where the default applies. */
+export function policySetToProto(p: Partial<ModelPolicy>): ZonePolicy__Input {
+  return {
+    placement: p.placement ? `PLACEMENT_POLICY_${p.placement}` : 'PLACEMENT_POLICY_UNSPECIFIED',
+    max_migrations_per_source: p.maxMigrationsPerSource ?? 0,
+    max_migrations_per_zone: p.maxMigrationsPerZone ?? 0,
+    max_incoming_per_target: p.maxIncomingPerTarget ?? 0,
+    stall_timeout_s: p.stallTimeoutS ?? 0,
+    timeout_per_gib_s: p.timeoutPerGibS ?? 0,
+    min_timeout_s: p.minTimeoutS ?? 0,
+    allow_post_copy: p.allowPostCopy ?? false,
+    allow_auto_converge: p.allowAutoConverge ?? false,
+    cpu_overcommit_ratio: p.cpuOvercommitRatio ?? 0,
+    host_memory_reserve_bytes: p.hostMemoryReserveBytes ?? 0,
+    max_attempts_per_server: p.maxAttemptsPerServer ?? 0,
+    settle_pause_s: p.settlePauseS ?? 0,
+  };
+}
+
 /**
  * Operator input → stored policy: only fields set (non-zero) are kept, so
  * later changes of the coordinator defaults still reach unset fields.
@@ -106,6 +125,7 @@ export function zoneToProto(z: ZoneRecord, hostIds: string[]): Zone__Input {
     description: z.description,
     cpu_mode: cpuModeToProto(z.cpuMode),
     policy: policyToProto(z.policy),
+    policy_set: policySetToProto(z.policy),
     cpu: zoneCpuToProto(z),
     host_ids: [...hostIds].sort(),
     created_at_ms: z.createdAtMs,

@@ -15,6 +15,7 @@ export interface Zone__Input {
   'host_ids'?: (string)[];
   'created_at_ms'?: (number | string | Long);
   'updated_at_ms'?: (number | string | Long);
+  'policy_set'?: (_drydock_admin_v1_ZonePolicy__Input | null);
 }
 
 export interface Zone {
@@ -27,4 +28,5 @@ export interface Zone {
   'host_ids': (string)[];
   'created_at_ms': (number);
   'updated_at_ms': (number);
+  'policy_set': (_drydock_admin_v1_ZonePolicy | null);
 }
