@@ -60,9 +60,9 @@ export function zoneRecordFromProto(z: Zone): ZoneRecord {
 }
 
 /**
- * The admin API shows a host's shared pools by name only and no local
- * pools; the snapshot carries what it has (shared pools as active, with no
- * capacity figure, since the planner only checks their reach).
+ * Hosts carry every pool (storage_pools). An older coordinator lists shared
+ * pools by name only: then they stand in as active, with no capacity figure
+ * (the planner only checks their reach), and local pools are unknown.
  */
 export function hostRecordFromProto(h: Host): InventorySnapshot['hosts'][number] {
   return {
@@ -81,7 +81,10 @@ export function hostRecordFromProto(h: Host): InventorySnapshot['hosts'][number]
     topology: { sockets: 0, cores_per_socket: 0, threads_per_core: 0, logical_cpus: h.logical_cpus },
     memoryTotalBytes: h.memory_total_bytes,
     memoryFreeBytes: h.memory_free_bytes,
-    storagePools: h.storage_pools_shared.map((name) => ({ name, type: 'shared', path: '', shared: true, active: true, capacity_bytes: 0, available_bytes: 0 })),
+    storagePools:
+      h.storage_pools?.length > 0
+        ? h.storage_pools.map((p) => ({ name: p.name, type: p.type, path: p.path, shared: p.shared, active: p.active, capacity_bytes: Number(p.capacity_bytes), available_bytes: Number(p.available_bytes) }))
+        : h.storage_pools_shared.map((name) => ({ name, type: 'shared', path: '', shared: true, active: true, capacity_bytes: 0, available_bytes: 0 })),
     libvirtVersion: h.libvirt_version,
     qemuVersion: h.qemu_version,
     maintenance: MAINTENANCE[h.maintenance] ?? 'none',
@@ -93,8 +96,16 @@ export function hostRecordFromProto(h: Host): InventorySnapshot['hosts'][number]
   };
 }
 
-/** Disks are summarised by the API: one local disk of the local bytes, one shared disk per shared pool. */
-export function serverRecordFromProto(s: Server): ServerRecord {
+/**
+ * The server's disks as reported. An older coordinator only summarises them:
+ * one local disk of the local bytes, one shared disk per shared pool.
+ */
+function disksFromProto(s: Server): ServerRecord['disks'] {
+  if (s.disks?.length > 0) {
+    return s.disks.map((d) => ({
+      target: d.target, path: d.path, pool: d.pool, shared: d.shared, capacity_bytes: Number(d.capacity_bytes), allocation_bytes: Number(d.allocation_bytes), format: d.format, type: d.type, readonly: d.readonly,
+    }));
+  }
   const disks: ServerRecord['disks'] = [];
   if (s.local_disk_bytes > 0) {
     disks.push({ target: 'local', path: '', capacity_bytes: s.local_disk_bytes, allocation_bytes: s.local_disk_bytes, pool: '', shared: false, format: '', type: 'file', readonly: false });
@@ -102,6 +113,11 @@ export function serverRecordFromProto(s: Server): ServerRecord {
   for (const pool of s.shared_pools) {
     disks.push({ target: `shared:${pool}`, path: '', capacity_bytes: 0, allocation_bytes: 0, pool, shared: true, format: '', type: 'file', readonly: false });
   }
+  return disks;
+}
+
+export function serverRecordFromProto(s: Server): ServerRecord {
+  const disks = disksFromProto(s);
   return {
     uuid: s.uuid,
     name: s.name,
@@ -145,9 +161,11 @@ export async function snapshotCommand(ctx: Ctx, opts: { output?: string }): Prom
     renameSync(tmp, opts.output);
     ctx.io.err.write(`wrote ${opts.output}: ${snapshot.zones.length} zone(s), ${snapshot.hosts.length} host(s), ${snapshot.servers.length} server(s)\n`);
   }
-  if (snapshot.servers.some((s) => s.disks.some((d) => !d.shared))) {
+  // An older coordinator sends no pools: say what that means for local disks.
+  const poolless = hosts.hosts.filter((h) => !(h.storage_pools?.length > 0)).map((h) => h.id);
+  if (poolless.length > 0 && snapshot.servers.some((s) => s.disks.some((d) => !d.shared))) {
     ctx.io.err.write(
-      'note: the admin API does not list hosts\' local storage pools; offline plans block servers with local disks unless you add storagePools to the hosts in the file\n',
+      `note: host(s) ${poolless.join(', ')} list no storage pools (an older coordinator does not send them); offline plans block servers with local disks unless you add storagePools to those hosts in the file\n`,
     );
   }
   return EXIT.OK;

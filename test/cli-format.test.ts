@@ -298,7 +298,7 @@ test('hostView: the CPU against the zone, and why the host is not a target', (t)
     grpc_endpoint: '10.0.0.3:7444', migration_uri: 'qemu+tcp://10.0.0.3/system', online: true, last_heartbeat_ms: now - 2000,
     incarnation: 'i', boot_id: 'b', maintenance: 'MAINTENANCE_STATE_NONE', maintenance_operation_id: '', memory_total_bytes: 64 * GiB,
     memory_free_bytes: 40 * GiB, logical_cpus: 32, server_count: 4, storage_pools_shared: ['vs1'], libvirt_version: '9.0.0', qemu_version: '7.2.0',
-    registered_at_ms: now - 86_400_000, not_a_target_because: ['CPU cannot run the zone model Skylake-Server'],
+    registered_at_ms: now - 86_400_000, not_a_target_because: ['CPU cannot run the zone model Skylake-Server'], storage_pools: [],
     cpu: {
       model: 'Westmere', vendor: 'Intel', default_flags: ['sse4.2', 'popcnt'], additional_flags: ['aes'], unmatching_extra_flags: ['vmx'],
       unmatching_missing_flags: ['avx2'], host_flags: ['sse4.2', 'popcnt', 'aes', 'vmx'], compatible: false, advice: 'move h3 to a zone matching Westmere',

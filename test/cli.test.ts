@@ -133,7 +133,8 @@ test.before(async (t) => {
   });
   const h1 = t.context.agents.byId('h1').sim;
   h1.addServer({ uuid: WEB, name: 'web-1', memoryBytes: 1 * GiB, vcpus: 2, hotMigration: true });
-  h1.addServer({ uuid: DB, name: 'db-1', memoryBytes: 2 * GiB, vcpus: 4, hotMigration: true });
+  // db-1 has a local disk in h1's "default" pool: moves copy it, and an offline plan needs the pools.
+  h1.addServer({ uuid: DB, name: 'db-1', memoryBytes: 2 * GiB, vcpus: 4, hotMigration: true, disks: [{ path: '/var/lib/libvirt/images/db-1.qcow2', pool: 'default', allocation_bytes: 64 * 1024 ** 2 }] });
   h1.addServer({ uuid: IDLE, name: 'idle-1', memoryBytes: 512 * 1024 ** 2, vcpus: 1, running: false });
 
   // The inventory fills from the agents' facts and the leader's reconcile.
@@ -409,6 +410,11 @@ test.serial('snapshot -o FILE, then plan --snapshot FILE --host h1 offline', asy
   t.is(snap.kind, 'drydock.inventory-snapshot');
   t.deepEqual(snap.hosts.map((h) => [h.id, h.zoneId]), [['h1', 'z1'], ['h2', 'z1'], ['h3', 'z1']]);
   t.deepEqual(snap.servers.map((s) => s.name).sort(), ['db-1', 'idle-1', 'web-1']);
+  // Local pools and real disks travel in the file: db-1's local disk can be placed offline.
+  t.notRegex(r.stderr, /list no storage pools/);
+  const full = JSON.parse(readFileSync(file, 'utf8')) as { hosts: Array<{ id: string; storagePools: Array<{ name: string; shared: boolean; available_bytes: number }> }>; servers: Array<{ name: string; disks: Array<{ path: string; pool: string; shared: boolean }> }> };
+  t.like(full.hosts.find((h) => h.id === 'h2')!.storagePools[0], { name: 'default', shared: false, available_bytes: 2 ** 39 });
+  t.deepEqual(full.servers.find((s) => s.name === 'db-1')!.disks.map((d) => [d.path, d.pool, d.shared]), [['/var/lib/libvirt/images/db-1.qcow2', 'default', false]]);
 
   // Offline: the coordinator address is wrong on purpose.
   const plan = await drydock(t, ['plan', '--snapshot', file, '--host', 'h1'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });

@@ -14,6 +14,7 @@ import type { GetZoneCpuRequest__Input as _drydock_admin_v1_GetZoneCpuRequest__I
 import type { GetZoneRequest__Input as _drydock_admin_v1_GetZoneRequest__Input, GetZoneRequest as _drydock_admin_v1_GetZoneRequest } from './drydock/admin/v1/GetZoneRequest';
 import type { Host__Input as _drydock_admin_v1_Host__Input, Host as _drydock_admin_v1_Host } from './drydock/admin/v1/Host';
 import type { HostCpuView__Input as _drydock_admin_v1_HostCpuView__Input, HostCpuView as _drydock_admin_v1_HostCpuView } from './drydock/admin/v1/HostCpuView';
+import type { HostStoragePool__Input as _drydock_admin_v1_HostStoragePool__Input, HostStoragePool as _drydock_admin_v1_HostStoragePool } from './drydock/admin/v1/HostStoragePool';
 import type { ListHostsRequest__Input as _drydock_admin_v1_ListHostsRequest__Input, ListHostsRequest as _drydock_admin_v1_ListHostsRequest } from './drydock/admin/v1/ListHostsRequest';
 import type { ListHostsResponse__Input as _drydock_admin_v1_ListHostsResponse__Input, ListHostsResponse as _drydock_admin_v1_ListHostsResponse } from './drydock/admin/v1/ListHostsResponse';
 import type { ListOperationsRequest__Input as _drydock_admin_v1_ListOperationsRequest__Input, ListOperationsRequest as _drydock_admin_v1_ListOperationsRequest } from './drydock/admin/v1/ListOperationsRequest';
@@ -31,6 +32,7 @@ import type { PlannedServer__Input as _drydock_admin_v1_PlannedServer__Input, Pl
 import type { RecomputeZoneCpuRequest__Input as _drydock_admin_v1_RecomputeZoneCpuRequest__Input, RecomputeZoneCpuRequest as _drydock_admin_v1_RecomputeZoneCpuRequest } from './drydock/admin/v1/RecomputeZoneCpuRequest';
 import type { ReturnServersRequest__Input as _drydock_admin_v1_ReturnServersRequest__Input, ReturnServersRequest as _drydock_admin_v1_ReturnServersRequest } from './drydock/admin/v1/ReturnServersRequest';
 import type { Server__Input as _drydock_admin_v1_Server__Input, Server as _drydock_admin_v1_Server } from './drydock/admin/v1/Server';
+import type { ServerDisk__Input as _drydock_admin_v1_ServerDisk__Input, ServerDisk as _drydock_admin_v1_ServerDisk } from './drydock/admin/v1/ServerDisk';
 import type { ServerStep__Input as _drydock_admin_v1_ServerStep__Input, ServerStep as _drydock_admin_v1_ServerStep } from './drydock/admin/v1/ServerStep';
 import type { UpdateHostRequest__Input as _drydock_admin_v1_UpdateHostRequest__Input, UpdateHostRequest as _drydock_admin_v1_UpdateHostRequest } from './drydock/admin/v1/UpdateHostRequest';
 import type { UpdateServerRequest__Input as _drydock_admin_v1_UpdateServerRequest__Input, UpdateServerRequest as _drydock_admin_v1_UpdateServerRequest } from './drydock/admin/v1/UpdateServerRequest';
@@ -63,6 +65,7 @@ export interface ProtoGrpcType {
         GetZoneRequest: MessageTypeDefinition<_drydock_admin_v1_GetZoneRequest__Input, _drydock_admin_v1_GetZoneRequest>
         Host: MessageTypeDefinition<_drydock_admin_v1_Host__Input, _drydock_admin_v1_Host>
         HostCpuView: MessageTypeDefinition<_drydock_admin_v1_HostCpuView__Input, _drydock_admin_v1_HostCpuView>
+        HostStoragePool: MessageTypeDefinition<_drydock_admin_v1_HostStoragePool__Input, _drydock_admin_v1_HostStoragePool>
         ListHostsRequest: MessageTypeDefinition<_drydock_admin_v1_ListHostsRequest__Input, _drydock_admin_v1_ListHostsRequest>
         ListHostsResponse: MessageTypeDefinition<_drydock_admin_v1_ListHostsResponse__Input, _drydock_admin_v1_ListHostsResponse>
         ListOperationsRequest: MessageTypeDefinition<_drydock_admin_v1_ListOperationsRequest__Input, _drydock_admin_v1_ListOperationsRequest>
@@ -85,6 +88,7 @@ export interface ProtoGrpcType {
         ReturnServersRequest: MessageTypeDefinition<_drydock_admin_v1_ReturnServersRequest__Input, _drydock_admin_v1_ReturnServersRequest>
         Server: MessageTypeDefinition<_drydock_admin_v1_Server__Input, _drydock_admin_v1_Server>
         ServerAction: EnumTypeDefinition
+        ServerDisk: MessageTypeDefinition<_drydock_admin_v1_ServerDisk__Input, _drydock_admin_v1_ServerDisk>
         ServerStep: MessageTypeDefinition<_drydock_admin_v1_ServerStep__Input, _drydock_admin_v1_ServerStep>
         StepPhase: EnumTypeDefinition
         UpdateHostRequest: MessageTypeDefinition<_drydock_admin_v1_UpdateHostRequest__Input, _drydock_admin_v1_UpdateHostRequest>

@@ -179,6 +179,7 @@ export function hostToProto(v: HostView): Host__Input {
     qemu_version: h.qemuVersion,
     registered_at_ms: h.registeredAtMs,
     not_a_target_because: notATargetBecause({ ...h, online: v.online }, cpu.compatible ?? true),
+    storage_pools: h.storagePools.map((p) => ({ name: p.name, type: p.type, path: p.path, shared: p.shared, active: p.active, capacity_bytes: p.capacity_bytes, available_bytes: p.available_bytes })),
   };
 }
 
@@ -198,5 +199,6 @@ export function serverToProto(s: ServerRecord): Server__Input {
     cpu_model: s.cpu.model,
     updated_at_ms: s.updatedAtMs,
     operation_id: s.operationId,
+    disks: s.disks.map((d) => ({ target: d.target, path: d.path, pool: d.pool, shared: d.shared, capacity_bytes: d.capacity_bytes, allocation_bytes: d.allocation_bytes, format: d.format, type: d.type, readonly: d.readonly })),
   };
 }

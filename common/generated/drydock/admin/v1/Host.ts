@@ -2,6 +2,7 @@
 
 import type { MaintenanceState__Input as _drydock_admin_v1_MaintenanceState__Input, MaintenanceState as _drydock_admin_v1_MaintenanceState } from '../../../drydock/admin/v1/MaintenanceState';
 import type { HostCpuView__Input as _drydock_admin_v1_HostCpuView__Input, HostCpuView as _drydock_admin_v1_HostCpuView } from '../../../drydock/admin/v1/HostCpuView';
+import type { HostStoragePool__Input as _drydock_admin_v1_HostStoragePool__Input, HostStoragePool as _drydock_admin_v1_HostStoragePool } from '../../../drydock/admin/v1/HostStoragePool';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Host__Input {
@@ -30,6 +31,7 @@ export interface Host__Input {
   'qemu_version'?: (string);
   'registered_at_ms'?: (number | string | Long);
   'not_a_target_because'?: (string)[];
+  'storage_pools'?: (_drydock_admin_v1_HostStoragePool__Input)[];
 }
 
 export interface Host {
@@ -58,4 +60,5 @@ export interface Host {
   'qemu_version': (string);
   'registered_at_ms': (number);
   'not_a_target_because': (string)[];
+  'storage_pools': (_drydock_admin_v1_HostStoragePool)[];
 }

@@ -1,5 +1,6 @@
 // Original file: proto/drydock/admin/v1/admin.proto
 
+import type { ServerDisk__Input as _drydock_admin_v1_ServerDisk__Input, ServerDisk as _drydock_admin_v1_ServerDisk } from '../../../drydock/admin/v1/ServerDisk';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Server__Input {
@@ -17,6 +18,7 @@ export interface Server__Input {
   'cpu_model'?: (string);
   'updated_at_ms'?: (number | string | Long);
   'operation_id'?: (string);
+  'disks'?: (_drydock_admin_v1_ServerDisk__Input)[];
 }
 
 export interface Server {
@@ -34,4 +36,5 @@ export interface Server {
   'cpu_model': (string);
   'updated_at_ms': (number);
   'operation_id': (string);
+  'disks': (_drydock_admin_v1_ServerDisk)[];
 }
