@@ -243,6 +243,51 @@ test.serial('a failed or aborted cold move gives the server back its power state
   t.is(h1.sim.counters.destroys, destroysBefore, 'not powered off');
 });
 
+test.serial('a cold move that fails before the definition moves removes its disk copies on the target; a file already there is never overwritten', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const client = t.context.client(h1);
+  const disk = (name: string, n: string) => ({ path: `/var/lib/libvirt/images/${name}-${n}.qcow2`, pool: 'default', allocation_bytes: 128 * MiB });
+  // Aborted after the first of two disks was copied: the copy goes again.
+  const aName = nextId('copies');
+  const a = h1.sim.addServer({ name: aName, running: false, disks: [disk(aName, 'a'), disk(aName, 'b')] });
+  const [pa, pb] = a.disks.map((d) => d.path) as [string, string];
+  const id = nextId('m');
+  let asked = false;
+  const aborted = await migrate(client, cold(id, a.uuid, h2), {
+    onEvent: (ev) => {
+      if (!asked && ev.message === `copied ${pa}`) {
+        asked = true;
+        void call(client, 'AbortMigration', { migration_id: id });
+      }
+    },
+  });
+  t.true(asked);
+  t.is(aborted.final.phase, 'MIGRATION_PHASE_ABORTED');
+  t.true(aborted.events.some((e) => e.message === `removed the copy of ${pa} on ${h2.hostId}`), aborted.events.map((e) => e.message).join(' | '));
+  t.false(h2.sim.files.has(pa), 'the finished copy is gone from the target');
+  t.false(h2.sim.files.has(pb), 'the interrupted copy never landed');
+  t.true(h1.sim.files.has(pa) && h1.sim.files.has(pb), 'the source keeps its disks');
+  t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
+
+  // The target already holds a file at the second disk's path (another
+  // server's, say): refused, that file untouched, the first copy removed.
+  h2.sim.files.set(pb, 4242);
+  const refused = await migrate(client, cold(nextId('m'), a.uuid, h2));
+  t.is(refused.final.phase, 'MIGRATION_PHASE_FAILED');
+  t.is(refused.final.error?.code, status.FAILED_PRECONDITION);
+  t.regex(refused.final.error?.message ?? '', /already exists on/);
+  t.is(h2.sim.files.get(pb), 4242, 'never overwritten, never removed');
+  t.false(h2.sim.files.has(pa));
+  t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
+
+  // Once the target is clear, the move goes through.
+  h2.sim.files.delete(pb);
+  const done = await migrate(client, cold(nextId('m'), a.uuid, h2));
+  t.is(done.final.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.true(h2.sim.files.has(pa) && h2.sim.files.has(pb));
+  t.is(cluster.fabric.whereIs(a.uuid), h2.sim);
+});
+
 test.serial('a finished migration frees its slot before its terminal event goes out: the next one is accepted at once', async (t) => {
   // The coordinator starts the next move of a drain the moment it sees one
   // end; with the limit full, that start must not be refused as over it.

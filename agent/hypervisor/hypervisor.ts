@@ -102,8 +102,18 @@ export interface Hypervisor {
 
   /** Moves a shut-off domain's definition to the target (--offline). */
   migrateOffline(uuid: string, targetUri: string, signal?: AbortSignal): Promise<void>;
-  /** Copies a local disk file to the same path on the target host (cold moves). */
+  /**
+   * Copies a local disk file to the same path on the target host (cold
+   * moves). Refused (FAILED_PRECONDITION) when the target already has a
+   * file there: a copy never overwrites what it did not write.
+   */
   copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Removes a disk copy this host made on the target (a cold move that
+   * failed before the definition moved). Refused when a domain on the
+   * target uses the file; absent is fine.
+   */
+  removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void>;
   /** Removes a local disk file left behind after its domain moved away. */
   removeLocalDisk(path: string, signal?: AbortSignal): Promise<void>;
 

@@ -597,18 +597,16 @@ export class LibvirtHypervisor implements Hypervisor {
     const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
     await this.run(['pool-refresh', '--pool', remote.name], on);
     const name = basename(p);
-    let exists = true;
-    try {
-      await this.run(['vol-info', '--pool', remote.name, '--vol', name], on);
-    } catch (err) {
-      if (!(err instanceof StorageNotFoundError)) throw err;
-      exists = false;
+    if (await this.volumeExists(remote.name, name, on)) {
+      // Another server's disk, or a copy an earlier move left: overwriting
+      // either could destroy data, so the move goes elsewhere or waits.
+      throw new FailedPreconditionError(`${p} already exists on ${target} (pool ${remote.name}): refusing to overwrite it; remove it there if nothing uses it`, {
+        details: { path: p, targetUri: target },
+      });
     }
-    if (!exists) {
-      const create = ['vol-create-as', '--pool', remote.name, '--name', name, '--capacity', `${vol.capacityBytes}b`];
-      if (vol.format) create.push('--format', vol.format);
-      await this.run(create, on);
-    }
+    const create = ['vol-create-as', '--pool', remote.name, '--name', name, '--capacity', `${vol.capacityBytes}b`];
+    if (vol.format) create.push('--format', vol.format);
+    await this.run(create, on);
     // vol-upload streams the local file's bytes (including a qcow2 header) over
     // the target's libvirt connection; --sparse keeps holes holes.
     const timeoutMs = 60_000 + Math.ceil((Math.max(vol.allocationBytes, vol.capacityBytes) / this.copyBytesPerSecond) * 1000);
@@ -616,11 +614,38 @@ export class LibvirtHypervisor implements Hypervisor {
       await this.run(['vol-upload', '--pool', remote.name, '--vol', name, '--file', p, '--sparse'], { ...on, timeoutMs });
     } catch (err) {
       // A half-written copy we created must not pass for the disk later.
-      if (!exists) {
-        await this.run(['vol-delete', '--pool', remote.name, '--vol', name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
-      }
+      await this.run(['vol-delete', '--pool', remote.name, '--vol', name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
       throw err;
     }
+  }
+
+  private async volumeExists(pool: string, name: string, on: VirshCallOptions): Promise<boolean> {
+    try {
+      await this.run(['vol-info', '--pool', pool, '--vol', name], on);
+      return true;
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void> {
+    const p = assertHostPath('path', path);
+    const target = assertLibvirtUri('target_uri', targetUri);
+    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
+    const remote = (await this.loadPools(target, signal)).find((rp) => rp.path !== '' && rp.active && dirPrefix(rp.path) === dirPrefix(dirname(p)));
+    if (!remote) return; // no pool covers it there: nothing of ours to remove
+    // Every domain defined on the target, running or not: none may use the file.
+    const uuids = (await this.run(['list', '--all', '--uuid'], on)).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    for (const u of uuids) {
+      const blk = (await this.run(['domblklist', '--domain', assertUuid('domain', u), '--details'], on)).stdout;
+      // Columns: Type Device Target Source; host paths carry no spaces (assertHostPath).
+      if (blk.split('\n').some((l) => l.trim().split(/\s+/).at(-1) === p)) {
+        throw new FailedPreconditionError(`${p} on ${target} is a disk of domain ${u}: not removed`, { details: { path: p, targetUri: target } });
+      }
+    }
+    if (!(await this.volumeExists(remote.name, basename(p), on))) return;
+    await this.run(['vol-delete', '--pool', remote.name, '--vol', basename(p)], on);
   }
 
   async removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {

@@ -25,7 +25,7 @@ import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import type { GuestCpu } from '../../common/generated/drydock/agent/v1/GuestCpu.ts';
 import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
-import { InvalidArgumentError } from '../../common/errors.ts';
+import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
 import {
   DomainNotRunningError,
   DomainRunningError,
@@ -655,8 +655,19 @@ export class SimHost implements Hypervisor {
     const target = this.targetOrThrow(targetUri);
     const size = this.files.get(path);
     if (size === undefined) throw new StorageNotFoundError('storage file', path);
+    if (target.files.has(path)) throw new FailedPreconditionError(`${path} already exists on ${target.hostId}: refusing to overwrite it`);
     await this.delay(Math.round((size / this.bandwidthBps) * 1000), signal);
     target.files.set(path, size);
+  }
+
+  async removeDiskCopyOn(targetUri: string, path: string): Promise<void> {
+    const target = this.targetOrThrow(targetUri);
+    for (const p of this.fabric.placement.values()) {
+      if (p.host === target && p.sim.server.disks.some((d) => d.path === path)) {
+        throw new FailedPreconditionError(`${path} on ${target.hostId} is a disk of domain ${p.sim.server.name}: not removed`);
+      }
+    }
+    target.files.delete(path);
   }
 
   async removeLocalDisk(path: string): Promise<void> {

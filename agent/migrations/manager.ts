@@ -523,6 +523,9 @@ export class MigrationManager {
     this.update(r, { bytes_total: total, bytes_remaining: total, copied_storage: local.length > 0 }, `cold move of ${m.was_running ? 'a running' : 'a shut-off'} server`);
 
     let shutdownAsked = false;
+    // Disk copies made on the target in this attempt: removed again if the
+    // move fails before the definition leaves (nothing there uses them).
+    const copied: string[] = [];
     try {
       if (m.was_running) {
         this.update(r, { phase: 'MIGRATION_PHASE_SHUTTING_DOWN' }, 'shutting down', true);
@@ -535,7 +538,10 @@ export class MigrationManager {
       let done = 0;
       for (const d of local) {
         signal.throwIfAborted();
+        // Counted once written: a refused copy (the file already exists
+        // there) is not ours, and one cut off half-way is removed by copyDiskTo.
         await this.hv.copyDiskTo(d.path, req.target_uri, signal);
+        copied.push(d.path);
         done += d.allocation_bytes;
         this.update(r, { bytes_processed: done, bytes_remaining: total - done, percent: Math.max(m.percent, total ? Math.min(90, (done / total) * 90) : 0) }, `copied ${d.path}`);
       }
@@ -545,6 +551,7 @@ export class MigrationManager {
       await this.hv.migrateOffline(server.uuid, req.target_uri);
       this.update(r, { percent: Math.max(m.percent, 95) }, 'definition moved');
     } catch (err) {
+      if (!r.pointOfNoReturn) await this.removeCopies(r, copied, log);
       if (shutdownAsked) await this.restoreRunningHere(server.uuid, log);
       throw abortCause(signal) ?? err;
     }
@@ -556,6 +563,26 @@ export class MigrationManager {
     if (!there) throw new MigrationVerificationError(`${server.uuid} is not defined on ${req.target_host_id} after the move`);
     if (m.was_running && there.state !== 'SERVER_STATE_RUNNING') throw new MigrationVerificationError(`${server.uuid} is ${there.state} on ${req.target_host_id}, expected running`);
     await this.cleanupSource(r, log);
+  }
+
+  /**
+   * A cold move failed before its definition moved: the disk copies it made
+   * on the target are nobody's, and would block the next attempt there
+   * (copies never overwrite). Best effort: what cannot be removed is said in
+   * the migration's events and the log.
+   */
+  private async removeCopies(r: Running, paths: string[], log: Logger): Promise<void> {
+    const target = r.stored.request.target_uri;
+    for (const path of paths) {
+      try {
+        await this.hv.removeDiskCopyOn(target, path);
+        this.update(r, {}, `removed the copy of ${path} on ${r.stored.request.target_host_id}`);
+      } catch (err) {
+        // Refused when a domain on the target uses the file, or the target is unreachable.
+        log.warn({ path, err: errorMessage(err) }, 'disk copy on the target not removed');
+        this.update(r, {}, `copy of ${path} on ${r.stored.request.target_host_id} not removed: ${errorMessage(err)}`);
+      }
+    }
   }
 
   /**
