@@ -313,14 +313,20 @@ test.serial('the agent killed mid-migration: on restart the record is reconciled
   t.is(again.events.length, 1, 'the id is not run again');
   t.is(again.final.phase, rec.phase);
   // Where it runs, it runs: on exactly one host, in a running state.
-  const reason = await (on1 === 'running' ? h1 : h2).virsh(['domstate', '--reason', 'ag-abort']).then((r) => r.stdout.trim(), (e: Error) => e.message);
+  const where = on1 === 'running' ? h1 : h2;
+  const reason = await where.virsh(['domstate', '--reason', 'ag-abort']).then((r) => r.stdout.trim(), (e: Error) => e.message);
   t.regex(reason, /^running/);
-  // Not asserted here: heartbeats after the move. In 2 of 7 runs on this
-  // machine the guest, reported "running (migrated)" on h2 after the agent
-  // was SIGKILLed mid-migration, printed no heartbeat there within 60 s
-  // (an open question, recorded in the issue notes); live migrations the
-  // agent sees through to the end are checked for gaps above.
-  t.log(`after the move: ${reason}; last serial records ${JSON.stringify((await lab.serialRecords('ag-abort')).slice(-2))}`);
+  // The guest executes where the record says: it beats there. Not asserted:
+  // that it beats on without a reboot. In 2 of 5 runs of this sequence
+  // (an earlier aborted migration of the same guest, load, the agent killed)
+  // the guest kernel oopsed on h2 right after resuming on a corrupted timer
+  // pointer and rebooted (panic=-1), while libvirt said "running (migrated)"
+  // and QEMU reported no post-copy: a page arrived stale. Plain virsh runs
+  // did not show it (0 of 8), nothing the agent sends touches guest memory,
+  // and the trigger is not isolated (QEMU 7.2 TCG here); see the issue notes.
+  const beats = await lab.waitForHeartbeats('ag-abort', { host: where.name, count: 1, timeoutMs: 90_000 });
+  const rebooted = (await lab.serialRecords('ag-abort')).some((r) => r.kind === 'BOOT' && r.host === where.name);
+  t.log(`after the move: ${reason}; beating on ${where.name} (HB ${beats.at(-1)!.n}, boot ${beats.at(-1)!.boot})${rebooted ? '; the guest REBOOTED there (guest kernel crash after the move)' : ''}`);
 });
 
 test.serial('RebootHost: refused while servers run; accepted when allowed: libvirtd restarts, the agent returns as a new incarnation, guests keep running', async (t) => {

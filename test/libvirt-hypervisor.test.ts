@@ -297,6 +297,30 @@ test.serial('cold move with a local disk: copyDiskTo, migrateOffline, startOn, r
   t.is((err as { code?: number }).code, status.INVALID_ARGUMENT);
 });
 
+test.serial('disk copies: never over an existing file on the target; removeDiskCopyOn removes ours and refuses a file a target domain uses', async (t) => {
+  const { lab, h1, h2, hv1 } = t.context;
+  await lab.defineGuest(h1, { name: 'ddlv-copy', memoryMiB: 64, localDiskMiB: 16, start: false });
+  const path = '/var/lib/libvirt/images/ddlv-copy.qcow2';
+  const onH2 = () => h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-copy.qcow2']).then(() => true, () => false);
+  await hv1.copyDiskTo(path, h2.uri);
+  t.true(await onH2(), 'copied');
+  const again = await t.throwsAsync(hv1.copyDiskTo(path, h2.uri));
+  t.is((again as { code?: number }).code, status.FAILED_PRECONDITION);
+  t.regex(again?.message ?? '', /already exists on .*refusing to overwrite/);
+  await hv1.removeDiskCopyOn(h2.uri, path);
+  t.false(await onH2(), 'removed');
+  await hv1.removeDiskCopyOn(h2.uri, path); // absent is fine
+
+  // A disk of a domain defined on the target (not running) is never removed.
+  await lab.defineGuest(h2, { name: 'ddlv-user', memoryMiB: 64, localDiskMiB: 16, start: false });
+  const used = await t.throwsAsync(hv1.removeDiskCopyOn(h2.uri, '/var/lib/libvirt/images/ddlv-user.qcow2'));
+  t.is((used as { code?: number }).code, status.FAILED_PRECONDITION);
+  t.regex(used?.message ?? '', /is a disk of domain/);
+  t.true(await h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-user.qcow2']).then(() => true, () => false), 'still there');
+  const bad = await t.throwsAsync(hv1.removeDiskCopyOn(h2.uri, '/var/lib/../../etc/passwd; rm'));
+  t.is((bad as { code?: number }).code, status.INVALID_ARGUMENT);
+});
+
 test.serial('CPU compare and baseline on the cpu_map fixtures through real libvirt', async (t) => {
   const { hv1 } = t.context;
   const base1 = await hv1.baselineCpu([cpuFixture('Skylake-Server'), cpuFixture('Haswell-noTSX')], { migratable: false, expandFeatures: false });
