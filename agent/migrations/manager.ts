@@ -30,6 +30,8 @@ import {
 
 /** How often undecided records are reconciled again. */
 const RECONCILE_RETRY_MS = 15_000;
+/** How long start-up waits to decide one left-over record before following it in the background. */
+const RECONCILE_AT_START_MS = 5_000;
 
 export const TERMINAL_PHASES: ReadonlySet<MigrationPhase> = new Set(['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_FAILED', 'MIGRATION_PHASE_ABORTED']);
 
@@ -81,6 +83,8 @@ export class MigrationManager {
   private readonly store: MigrationStore;
   private readonly records = new Map<string, StoredMigration>();
   private readonly running = new Map<string, Running>();
+  /** Server uuid → id of a migration an earlier agent left that is not decided yet. */
+  private readonly undecided = new Map<string, string>();
   /** Ids whose start() is between validation and the record being written. */
   private readonly starting = new Map<string, Promise<Migration>>();
   private readonly hv: Hypervisor;
@@ -109,8 +113,14 @@ export class MigrationManager {
     }
     const undecided: StoredMigration[] = [];
     for (const rec of this.records.values()) {
-      if (!isTerminal(rec.migration) && !(await this.reconcile(rec, signal))) undecided.push(rec);
+      if (isTerminal(rec.migration)) continue;
+      // Bounded: libvirt answers queries about a domain in a migration job
+      // only when the job ends, and the agent must serve meanwhile. What is
+      // not decided now is followed in the background.
+      const bounded = AbortSignal.any([AbortSignal.timeout(RECONCILE_AT_START_MS), ...(signal ? [signal] : [])]);
+      if (!(await this.reconcile(rec, bounded).catch(() => false))) undecided.push(rec);
     }
+    for (const rec of undecided) this.undecided.set(rec.migration.server_uuid.toLowerCase(), rec.migration.migration_id);
     if (undecided.length) this.reconciling = this.retryReconcile(undecided);
   }
 
@@ -124,7 +134,10 @@ export class MigrationManager {
         return;
       }
       for (const rec of [...pending]) {
-        if (await this.reconcile(rec, signal).catch(() => false)) pending.splice(pending.indexOf(rec), 1);
+        if (await this.reconcile(rec, signal).catch(() => false)) {
+          pending.splice(pending.indexOf(rec), 1);
+          this.undecided.delete(rec.migration.server_uuid.toLowerCase());
+        }
       }
     }
   }
@@ -244,6 +257,9 @@ export class MigrationManager {
     if (this.closed) throw new FailedPreconditionError('agent is shutting down');
     if (req.target_host_id === this.opts.hostId) throw new InvalidArgumentError('target_host_id', `${req.target_host_id} is this host`);
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
+    // Before any query: libvirt would not answer about that domain until its job ends.
+    const earlier = this.undecided.get(req.server_uuid.toLowerCase());
+    if (earlier) throw new ServerBusyError(`server ${req.server_uuid}: migration ${earlier}, left by the previous agent process, is still being followed`);
     // Both checks at once (each is a virsh round trip); the server's absence
     // is reported before the target's, as the more fundamental problem.
     const [here, there] = await Promise.allSettled([this.hv.getServer(req.server_uuid), this.hv.serverOn(req.target_uri, req.server_uuid)]);
@@ -257,6 +273,7 @@ export class MigrationManager {
         throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
       }
     }
+
     if (this.running.size >= this.opts.settings.maxConcurrent) {
       throw new TooManyMigrationsError(`${this.running.size} migrations already running (limit ${this.opts.settings.maxConcurrent})`);
     }
@@ -402,6 +419,8 @@ export class MigrationManager {
     const bytes = server.memory_bytes + local.reduce((sum, d) => sum + d.allocation_bytes, 0);
     const deadlineMs = migrationDeadlineMs({ bytesToCopy: bytes, perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: req.deadline_ms });
     const stallTimeoutMs = req.stall_timeout_ms > 0 ? req.stall_timeout_ms : s.stallTimeoutMs;
+    // Persisted with the TRANSFERRING update below: a restarted agent follows the job until then.
+    r.stored.deadlineAtMs = Date.now() + deadlineMs;
     this.update(r, { phase: 'MIGRATION_PHASE_TRANSFERRING', bytes_total: bytes, bytes_remaining: bytes, copied_storage: copyStorage }, `transferring ${mib(bytes)} MiB${copyStorage ? ` (copying ${local.length} local disk(s))` : ''}${unsafe ? ' (--unsafe: declared shared storage)' : ''}`, true);
     log.info({ copyStorage, unsafe, deadlineMs, stallTimeoutMs }, 'live migration running');
 
@@ -680,7 +699,16 @@ export class MigrationManager {
         log.info('migration in post-copy at agent start: waiting for libvirt to finish it');
         return false;
       }
-      if (job) await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
+      if (job && !(rec.deadlineAtMs !== undefined && Date.now() > rec.deadlineAtMs)) {
+        // libvirt (p2p) drives the job without us: follow it to its end
+        // rather than throw away the work; the next pass decides by location.
+        log.info({ deadlineAtMs: rec.deadlineAtMs ?? null }, 'migration still running in libvirt at agent start: following it');
+        return false;
+      }
+      if (job) {
+        log.warn({ deadlineAtMs: rec.deadlineAtMs ?? null }, 'migration left by the previous agent is past its deadline (or has none): aborting it');
+        await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
+      }
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
         await this.hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
       }

@@ -13,6 +13,12 @@ export interface StoredMigration {
   request: MigrateServerRequest;
   /** Local disk paths copied to the target, to remove on the source after success. */
   localDisks: string[];
+  /**
+   * When a live transfer must be over (ms since the epoch), set when it
+   * starts: an agent restarted mid-migration follows libvirt's job until
+   * then, and only past it aborts (absent in records of older agents).
+   */
+  deadlineAtMs?: number;
 }
 
 const ID_FILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}\.json$/;
