@@ -545,6 +545,64 @@ test.serial('records survive an agent restart: a finished id is not run again; a
   }
 });
 
+test.serial('an agent restarted mid-migration follows the job libvirt still runs (no abort before the deadline, decided when it ends); past the deadline it aborts', async (t) => {
+  const { h1, h2, cluster } = t.context;
+  const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
+  // What a killed agent leaves: the record (mid-transfer) and libvirt's job, which runs on without it.
+  const leftBehind = (uuid: string, name: string, id: string, deadlineAtMs: number) => {
+    const request = { ...live(id, uuid, h2), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
+    const migration = {
+      migration_id: id, server_uuid: uuid, server_name: name, source_host_id: h1.hostId, target_host_id: h2.hostId, target_uri: h2.migrationUri, mode: 'MIGRATION_MODE_LIVE',
+      phase: 'MIGRATION_PHASE_TRANSFERRING', percent: 10, bytes_total: 0, bytes_processed: 0, bytes_remaining: 0, bandwidth_bps: 0, started_at_ms: Date.now(), updated_at_ms: Date.now(),
+      finished_at_ms: 0, error: null, downtime_ms: 0, iteration: 0, copied_storage: false, was_running: true,
+    };
+    writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [], deadlineAtMs }));
+  };
+  const libvirtJob = (uuid: string) =>
+    h1.sim.migrateLive({ uuid, targetUri: h2.migrationUri, copyStorage: false, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal });
+
+  const s = h1.sim.addServer({ name: nextId('follow'), memoryBytes: 3 * GiB });
+  const id = nextId('m');
+  await h1.stop();
+  leftBehind(s.uuid, s.name, id, Date.now() + 120_000);
+  const job = libvirtJob(s.uuid);
+  await h1.start();
+  const client = agentClient(h1.endpoint);
+  try {
+    const during = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+    t.is(during.phase, 'MIGRATION_PHASE_TRANSFERRING', 'followed, not aborted');
+    t.truthy(await h1.sim.jobStats(s.uuid), 'the job still runs');
+    const busy = await migrateError(client, live(nextId('m'), s.uuid, h2));
+    t.is(busy.code, status.FAILED_PRECONDITION);
+    t.regex(busy.details, /still being followed/);
+    await job;
+    const deadline = Date.now() + 10_000;
+    let rec = during;
+    while (rec.phase === 'MIGRATION_PHASE_TRANSFERRING' && Date.now() < deadline) {
+      await sleep(200);
+      rec = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+    }
+    t.is(rec.phase, 'MIGRATION_PHASE_COMPLETED', 'decided once the job ended');
+    t.is(cluster.fabric.whereIs(s.uuid), h2.sim);
+    t.is(cluster.fabric.migrationsOf(s.uuid).length, 1, 'one migration: nothing re-run');
+
+    // Past its deadline, the left-over job is aborted: the server stays here.
+    const late = h1.sim.addServer({ name: nextId('late'), memoryBytes: 8 * GiB });
+    const lateId = nextId('m');
+    await h1.stop();
+    leftBehind(late.uuid, late.name, lateId, Date.now() - 1);
+    const lateJob = libvirtJob(late.uuid).then(() => 'completed', () => 'failed');
+    await h1.start();
+    t.is(await lateJob, 'failed', 'the job was aborted');
+    const aborted = await call<object, Migration>(client, 'GetMigration', { migration_id: lateId });
+    t.is(aborted.phase, 'MIGRATION_PHASE_ABORTED');
+    t.is(cluster.fabric.whereIs(late.uuid), h1.sim);
+    t.is(h1.sim.servers().find((x) => x.uuid === late.uuid)?.state, 'SERVER_STATE_RUNNING');
+  } finally {
+    client.close();
+  }
+});
+
 test.serial('RebootHost is refused while servers run, accepted when drained; the host returns with a new incarnation', async (t) => {
   const { h3 } = t.context;
   const client = agentClient(h3.endpoint);

@@ -32,6 +32,8 @@ import {
 const RECONCILE_RETRY_MS = 15_000;
 /** How long start-up waits to decide one left-over record before following it in the background. */
 const RECONCILE_AT_START_MS = 5_000;
+/** How often a migration libvirt still runs after an agent restart is looked at. */
+const FOLLOW_POLL_MS = 1_000;
 
 export const TERMINAL_PHASES: ReadonlySet<MigrationPhase> = new Set(['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_FAILED', 'MIGRATION_PHASE_ABORTED']);
 
@@ -85,6 +87,8 @@ export class MigrationManager {
   private readonly running = new Map<string, Running>();
   /** Server uuid → id of a migration an earlier agent left that is not decided yet. */
   private readonly undecided = new Map<string, string>();
+  /** Ids of those whose libvirt job still runs (followed, not aborted). */
+  private readonly following = new Set<string>();
   /** Ids whose start() is between validation and the record being written. */
   private readonly starting = new Map<string, Promise<Migration>>();
   private readonly hv: Hypervisor;
@@ -128,8 +132,12 @@ export class MigrationManager {
   private async retryReconcile(pending: StoredMigration[]): Promise<void> {
     const signal = this.closer.signal;
     while (pending.length && !signal.aborted) {
+      // A job being followed is asked about cheaply (domjobinfo) and its end
+      // is what a drain waits for: look often. Silent hosts: the usual pace.
+      const following = pending.some((r) => this.following.has(r.migration.migration_id));
+      const retryMs = this.opts.settings.reconcileRetryMs ?? RECONCILE_RETRY_MS;
       try {
-        await sleep(this.opts.settings.reconcileRetryMs ?? RECONCILE_RETRY_MS, undefined, { signal });
+        await sleep(following ? Math.min(retryMs, FOLLOW_POLL_MS) : retryMs, undefined, { signal });
       } catch {
         return;
       }
@@ -273,7 +281,6 @@ export class MigrationManager {
         throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
       }
     }
-
     if (this.running.size >= this.opts.settings.maxConcurrent) {
       throw new TooManyMigrationsError(`${this.running.size} migrations already running (limit ${this.opts.settings.maxConcurrent})`);
     }
@@ -660,6 +667,28 @@ export class MigrationManager {
       await this.store.save(rec);
       log.info({ phase, message }, 'reconciled migration left unfinished by a previous agent');
     };
+    // First the job, which libvirt reports while it runs (domjobinfo): the
+    // other queries about this domain wait until the job ends, so asking
+    // them first would follow a migration that never converges forever.
+    const job = await this.hv.jobStats(m.server_uuid, signal).catch(() => null);
+    const wasFollowing = this.following.delete(m.migration_id);
+    if (job) {
+      if (job.postCopy) {
+        // Never abort in post-copy: libvirt finishes the job; a later pass finds the server on the target.
+        log.info('migration in post-copy at agent start: waiting for libvirt to finish it');
+        return false;
+      }
+      const deadlineAtMs = this.deadlineOf(rec);
+      if (Date.now() <= deadlineAtMs) {
+        // libvirt (p2p) drives the job without us: follow it to its end
+        // rather than throw away the work; a later pass decides by location.
+        if (!wasFollowing) log.info({ deadlineAtMs }, 'migration still running in libvirt after an agent restart: following it');
+        this.following.add(m.migration_id);
+        return false;
+      }
+      log.warn({ deadlineAtMs }, 'migration left by the previous agent is past its deadline: aborting it');
+      await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
+    }
     let there: Server | null = null;
     let here: Server | null = null;
     let targetAnswered = true;
@@ -693,22 +722,6 @@ export class MigrationManager {
       return true;
     }
     if (here) {
-      const job = await this.hv.jobStats(m.server_uuid, signal).catch(() => null);
-      if (job && job.postCopy) {
-        // Never abort in post-copy: libvirt finishes the job; the next pass finds the server on the target.
-        log.info('migration in post-copy at agent start: waiting for libvirt to finish it');
-        return false;
-      }
-      if (job && !(rec.deadlineAtMs !== undefined && Date.now() > rec.deadlineAtMs)) {
-        // libvirt (p2p) drives the job without us: follow it to its end
-        // rather than throw away the work; the next pass decides by location.
-        log.info({ deadlineAtMs: rec.deadlineAtMs ?? null }, 'migration still running in libvirt at agent start: following it');
-        return false;
-      }
-      if (job) {
-        log.warn({ deadlineAtMs: rec.deadlineAtMs ?? null }, 'migration left by the previous agent is past its deadline (or has none): aborting it');
-        await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
-      }
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
         await this.hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
       }
@@ -722,6 +735,14 @@ export class MigrationManager {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** When a live transfer must be over: stored when it started, else derived as runLive would (records of older agents). */
+  private deadlineOf(rec: StoredMigration): number {
+    if (rec.deadlineAtMs !== undefined) return rec.deadlineAtMs;
+    const s = this.opts.settings;
+    const m = rec.migration;
+    return m.started_at_ms + migrationDeadlineMs({ bytesToCopy: Number(m.bytes_total), perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: rec.request.deadline_ms });
+  }
 
   /** Disks that live on this host only and must be copied (not shared by pool, not under a declared shared path). */
   private localDisks(server: Server) {
