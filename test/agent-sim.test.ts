@@ -561,7 +561,7 @@ test.serial('an agent restarted mid-migration follows the job libvirt still runs
   const libvirtJob = (uuid: string) =>
     h1.sim.migrateLive({ uuid, targetUri: h2.migrationUri, copyStorage: false, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal });
 
-  const s = h1.sim.addServer({ name: nextId('follow'), memoryBytes: 3 * GiB });
+  const s = h1.sim.addServer({ name: nextId('follow'), memoryBytes: 6 * GiB });
   const id = nextId('m');
   await h1.stop();
   leftBehind(s.uuid, s.name, id, Date.now() + 120_000);
