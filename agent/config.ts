@@ -7,12 +7,8 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import {
   ConfigError,
+  configReaders,
   lookup,
-  parseBool,
-  parseDuration,
-  parseInteger,
-  parseString,
-  parseStringList,
   readYamlFile,
   rejectUnknownKeys,
 } from '../common/config.ts';
@@ -209,29 +205,7 @@ export function loadAgentConfig(opts: { file?: string; required?: boolean; env?:
 /** Options object (as in the YAML file) + env → AgentConfig. */
 export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, overrides: Record<string, unknown> = {}): AgentConfig {
   const get = (key: (typeof KNOWN_KEYS)[number]): unknown => (key in overrides ? overrides[key] : lookup(raw, env, ENV_PREFIX, key));
-  const str = (key: (typeof KNOWN_KEYS)[number], dflt: string, pattern?: RegExp): string => {
-    const v = get(key);
-    if (v === undefined || v === null) return dflt;
-    return parseString(typeof v === 'number' ? String(v) : v, key, pattern);
-  };
-  const list = (key: (typeof KNOWN_KEYS)[number], dflt: string[]): string[] => {
-    const v = get(key);
-    return v === undefined || v === null ? dflt : parseStringList(v, key);
-  };
-  const dur = (key: (typeof KNOWN_KEYS)[number], dflt: number, min = 0): number => {
-    const v = get(key);
-    const ms = v === undefined || v === null ? dflt : parseDuration(v, key);
-    if (ms < min) throw new ConfigError(key, `must be at least ${min} ms, got ${ms} ms`);
-    return ms;
-  };
-  const bool = (key: (typeof KNOWN_KEYS)[number], dflt: boolean): boolean => {
-    const v = get(key);
-    return v === undefined || v === null ? dflt : parseBool(v, key);
-  };
-  const int = (key: (typeof KNOWN_KEYS)[number], dflt: number, min: number, max: number): number => {
-    const v = get(key);
-    return v === undefined || v === null ? dflt : parseInteger(v, key, min, max);
-  };
+  const { str, list, dur, bool, int } = configReaders(get);
 
   const hostId = str('hostId', safeHostname());
   wrapId('hostId', hostId);

@@ -74,6 +74,30 @@ export function parseStringList(raw: unknown, field: string): string[] {
 }
 
 /**
+ * Typed readers over one config source (file, environment, overrides): an
+ * absent or null value takes the default, anything else must parse. Both
+ * daemons' config compilers use these, so a key behaves alike everywhere.
+ */
+export function configReaders<K extends string>(get: (key: K) => unknown) {
+  const read = <T>(key: K, dflt: T, parse: (v: unknown) => T): T => {
+    const v = get(key);
+    return v === undefined || v === null ? dflt : parse(v);
+  };
+  return {
+    // A YAML number where a string is expected (a port, an id) is taken as written.
+    str: (key: K, dflt: string, pattern?: RegExp): string => read(key, dflt, (v) => parseString(typeof v === 'number' ? String(v) : v, key, pattern)),
+    list: (key: K, dflt: string[]): string[] => read(key, dflt, (v) => parseStringList(v, key)),
+    dur: (key: K, dflt: number, min = 0): number => {
+      const ms = read(key, dflt, (v) => parseDuration(v, key));
+      if (ms < min) throw new ConfigError(key, `must be at least ${min} ms, got ${ms} ms`);
+      return ms;
+    },
+    bool: (key: K, dflt: boolean): boolean => read(key, dflt, (v) => parseBool(v, key)),
+    int: (key: K, dflt: number, min: number, max: number): number => read(key, dflt, (v) => parseInteger(v, key, min, max)),
+  };
+}
+
+/**
  * Reads a YAML config file into a plain object. A missing file is fine when
  * `required` is false (defaults + environment only); a malformed one is not.
  */

@@ -5,10 +5,8 @@
 import os from 'node:os';
 import {
   ConfigError,
+  configReaders,
   lookup,
-  parseDuration,
-  parseInteger,
-  parseString,
   parseStringList,
   readYamlFile,
   rejectUnknownKeys,
@@ -130,21 +128,9 @@ function parseRoles(raw: unknown): Record<string, string[]> {
 export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
   rejectUnknownKeys(doc, KNOWN);
   const get = (k: (typeof KNOWN)[number]) => lookup(doc, env, ENV_PREFIX, k);
-  const str = (k: (typeof KNOWN)[number], def: string) => {
-    const v = get(k);
-    return v === undefined || v === null ? def : parseString(v, k);
-  };
-  const dur = (k: (typeof KNOWN)[number], def: number) => {
-    const v = get(k);
-    return v === undefined || v === null ? def : parseDuration(v, k);
-  };
-  const int = (k: (typeof KNOWN)[number], def: number, min: number, max: number) => {
-    const v = get(k);
-    return v === undefined || v === null ? def : parseInteger(v, k, min, max);
-  };
+  const { str, dur, int, list } = configReaders(get);
 
-  const serversRaw = get('nats.servers');
-  const servers = serversRaw === undefined || serversRaw === null ? [] : parseStringList(serversRaw, 'nats.servers');
+  const servers = list('nats.servers', []);
   for (const s of servers) {
     if (!/^(nats|tls):\/\/[^\s]+$/.test(s)) throw new ConfigError('nats.servers', `${JSON.stringify(s)} is not a nats:// or tls:// URL`);
   }
@@ -186,7 +172,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
     },
     inventory: {
       offlineAfterMs: dur('inventory.offlineAfter', 10_000),
-      reconcileIntervalMs: dur('inventory.reconcileInterval', 30_000),
+      reconcileIntervalMs: dur('inventory.reconcileInterval', 30_000, 1000),
       reconcileConcurrency: int('inventory.reconcileConcurrency', 8, 1, 256),
     },
     leader: {
@@ -194,7 +180,8 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       renewIntervalMs: dur('leader.renewInterval', 1500),
     },
     metrics: { listen: str('metrics.listen', '') },
-    zoneCpu: { watchIntervalMs: dur('zoneCpu.watchInterval', 3000) },
+    // Each pass reads every zone and host record: faster than 500 ms is load, not freshness.
+    zoneCpu: { watchIntervalMs: dur('zoneCpu.watchInterval', 3000, 500) },
     logLevel: str('logLevel', 'info'),
   };
   validate(cfg);
@@ -220,9 +207,6 @@ function validate(cfg: CoordinatorConfig): void {
     throw new ConfigError('leader.renewInterval', `must be positive and at most half of leader.ttl (${cfg.leader.ttlMs} ms)`);
   }
   if (cfg.inventory.offlineAfterMs < 1000) throw new ConfigError('inventory.offlineAfter', 'must be at least 1s (agents beat every 2 s)');
-  if (cfg.inventory.reconcileIntervalMs < 1000) throw new ConfigError('inventory.reconcileInterval', 'must be at least 1s');
-  // Each pass reads every zone and host record: faster than this is load, not freshness.
-  if (cfg.zoneCpu.watchIntervalMs < 500) throw new ConfigError('zoneCpu.watchInterval', 'must be at least 500ms');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) throw new ConfigError('logLevel', `unknown level ${JSON.stringify(cfg.logLevel)}`);
 }
 
