@@ -25,22 +25,7 @@ export const maintenanceToProto = (m: MaintenanceState): ProtoMaintenance => MAI
 
 /** The effective policy (defaults applied): what the operator sees. */
 export function policyToProto(p: Partial<ModelPolicy>): ZonePolicy__Input {
-  const r = resolvePolicy(p);
-  return {
-    placement: `PLACEMENT_POLICY_${r.placement}`,
-    max_migrations_per_source: r.maxMigrationsPerSource,
-    max_migrations_per_zone: r.maxMigrationsPerZone,
-    max_incoming_per_target: r.maxIncomingPerTarget,
-    stall_timeout_s: r.stallTimeoutS,
-    timeout_per_gib_s: r.timeoutPerGibS,
-    min_timeout_s: r.minTimeoutS,
-    allow_post_copy: r.allowPostCopy,
-    allow_auto_converge: r.allowAutoConverge,
-    cpu_overcommit_ratio: r.cpuOvercommitRatio,
-    host_memory_reserve_bytes: r.hostMemoryReserveBytes,
-    max_attempts_per_server: r.maxAttemptsPerServer,
-    settle_pause_s: r.settlePauseS,
-  };
+  return policySetToProto(resolvePolicy(p));
 }
 
 /** The stored policy as set: 0 / false / UNSPECIFIED where the default applies. */
