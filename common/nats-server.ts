@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { connect, StorageType } from 'nats';
-import { UnavailableError } from './errors.ts';
+import { connect, StorageType, type NatsConnection } from 'nats';
+import { UnavailableError, errorMessage } from './errors.ts';
 
 export interface NatsNode {
   /** nats://127.0.0.1:PORT */
@@ -189,32 +189,37 @@ export async function startNatsCluster(options: NatsServerOptions & { size?: num
 }
 
 /**
- * Waits until JetStream answers API requests (in a cluster: until the meta
- * leader is elected), so the first KV call does not time out. With
- * `replicas` > 1 it also waits until a stream of that many replicas can be
- * placed: a meta leader can be elected before every peer has joined, and a
- * replicated bucket asked for then fails with "no suitable peers".
+ * Waits until JetStream answers API requests on this connection (in a
+ * cluster: until the meta leader is elected), so the first KV call does not
+ * time out. With `replicas` > 1 it also waits until a stream of that many
+ * replicas can be placed: a meta leader can be elected before every peer has
+ * joined, and a replicated bucket asked for then fails with "no suitable peers".
  */
-export async function waitForJetStream(servers: string[], timeoutMs = 15_000, replicas = 1): Promise<void> {
+export async function waitForJetStreamOn(nc: NatsConnection, timeoutMs = 15_000, replicas = 1): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const nc = await connect({ servers, reconnect: true, maxReconnectAttempts: -1 });
   const probe = `DRYDOCK_READY_PROBE_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    for (;;) {
-      try {
-        const jsm = await nc.jetstreamManager({ timeout: 1000 });
-        await jsm.getAccountInfo();
-        if (replicas > 1) {
-          // A throwaway in-memory stream, removed at once: placement is the check.
-          await jsm.streams.add({ name: probe, subjects: [`_drydock.ready.${probe}`], num_replicas: replicas, storage: StorageType.Memory });
-          await jsm.streams.delete(probe);
-        }
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready${replicas > 1 ? ` for ${replicas} replicas` : ''} after ${timeoutMs} ms`, { cause: err });
-        await sleep(100);
+  for (;;) {
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: 1000 });
+      await jsm.getAccountInfo();
+      if (replicas > 1) {
+        // A throwaway in-memory stream, removed at once: placement is the check.
+        await jsm.streams.add({ name: probe, subjects: [`_drydock.ready.${probe}`], num_replicas: replicas, storage: StorageType.Memory });
+        await jsm.streams.delete(probe);
       }
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready${replicas > 1 ? ` for ${replicas} replicas` : ''} after ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
+      await sleep(100);
     }
+  }
+}
+
+/** waitForJetStreamOn over a connection of its own (the test and start-up clusters). */
+export async function waitForJetStream(servers: string[], timeoutMs = 15_000, replicas = 1): Promise<void> {
+  const nc = await connect({ servers, reconnect: true, maxReconnectAttempts: -1 });
+  try {
+    await waitForJetStreamOn(nc, timeoutMs, replicas);
   } finally {
     await nc.close();
   }

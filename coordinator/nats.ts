@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { startNatsServer, waitForJetStreamOn, type NatsNode } from '../common/nats-server.ts';
 import { UnavailableError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
 
@@ -25,23 +25,6 @@ async function connectWithDeadline(options: ConnectionOptions, timeoutMs: number
       if (Date.now() > deadline) throw new UnavailableError(`cannot connect to NATS ${String(options.servers)} within ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
       if (attempt === 1 || attempt % 10 === 0) logger.warn({ servers: options.servers, err: errorMessage(err) }, 'NATS not reachable yet; retrying');
       await sleep(Math.min(1000, 100 * attempt));
-    }
-  }
-}
-
-/**
- * Waits until JetStream answers on this (authenticated) connection: in a
- * cluster the meta leader must be elected before the first KV call.
- */
-async function waitForJetStreamOn(nc: NatsConnection, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await (await nc.jetstreamManager({ timeout: 1000 })).getAccountInfo();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready after ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
-      await sleep(200);
     }
   }
 }
