@@ -85,10 +85,8 @@ export class MigrationManager {
   private readonly store: MigrationStore;
   private readonly records = new Map<string, StoredMigration>();
   private readonly running = new Map<string, Running>();
-  /** Server uuid → id of a migration an earlier agent left that is not decided yet. */
-  private readonly undecided = new Map<string, string>();
-  /** Ids of those whose libvirt job still runs (followed, not aborted). */
-  private readonly following = new Set<string>();
+  /** Server uuid (lower case) → a record an earlier agent left that is not decided yet. */
+  private readonly undecided = new Map<string, StoredMigration>();
   /** Ids whose start() is between validation and the record being written. */
   private readonly starting = new Map<string, Promise<Migration>>();
   private readonly hv: Hypervisor;
@@ -115,37 +113,41 @@ export class MigrationManager {
       }
       this.records.set(m.migration_id, rec);
     }
-    const undecided: StoredMigration[] = [];
+    let following = false;
     for (const rec of this.records.values()) {
       if (isTerminal(rec.migration)) continue;
       // Bounded: libvirt answers queries about a domain in a migration job
       // only when the job ends, and the agent must serve meanwhile. What is
       // not decided now is followed in the background.
       const bounded = AbortSignal.any([AbortSignal.timeout(RECONCILE_AT_START_MS), ...(signal ? [signal] : [])]);
-      if (!(await this.reconcile(rec, bounded).catch(() => false))) undecided.push(rec);
+      const verdict = await this.reconcile(rec, bounded).catch(() => 'undecided' as const);
+      if (verdict === 'decided') continue;
+      this.undecided.set(rec.migration.server_uuid.toLowerCase(), rec);
+      following ||= verdict === 'following';
     }
-    for (const rec of undecided) this.undecided.set(rec.migration.server_uuid.toLowerCase(), rec.migration.migration_id);
-    if (undecided.length) this.reconciling = this.retryReconcile(undecided);
+    if (this.undecided.size) this.reconciling = this.retryReconcile(following);
   }
 
-  /** Records that could not be decided at start (hypervisor or target silent, post-copy finishing): asked again until decided. */
-  private async retryReconcile(pending: StoredMigration[]): Promise<void> {
+  /**
+   * Records not decided at start (a job libvirt still runs, post-copy
+   * finishing, hypervisor or target silent): asked again until decided. A
+   * followed job is asked about cheaply (domjobinfo) and its end is what a
+   * drain waits for: looked at often. Silent hosts: the usual pace.
+   */
+  private async retryReconcile(following: boolean): Promise<void> {
     const signal = this.closer.signal;
-    while (pending.length && !signal.aborted) {
-      // A job being followed is asked about cheaply (domjobinfo) and its end
-      // is what a drain waits for: look often. Silent hosts: the usual pace.
-      const following = pending.some((r) => this.following.has(r.migration.migration_id));
-      const retryMs = this.opts.settings.reconcileRetryMs ?? RECONCILE_RETRY_MS;
+    const retryMs = this.opts.settings.reconcileRetryMs ?? RECONCILE_RETRY_MS;
+    while (this.undecided.size && !signal.aborted) {
       try {
         await sleep(following ? Math.min(retryMs, FOLLOW_POLL_MS) : retryMs, undefined, { signal });
       } catch {
         return;
       }
-      for (const rec of [...pending]) {
-        if (await this.reconcile(rec, signal).catch(() => false)) {
-          pending.splice(pending.indexOf(rec), 1);
-          this.undecided.delete(rec.migration.server_uuid.toLowerCase());
-        }
+      following = false;
+      for (const [key, rec] of [...this.undecided]) {
+        const verdict = await this.reconcile(rec, signal).catch(() => 'undecided' as const);
+        if (verdict === 'decided') this.undecided.delete(key);
+        following ||= verdict === 'following';
       }
     }
   }
@@ -267,7 +269,7 @@ export class MigrationManager {
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
     // Before any query: libvirt would not answer about that domain until its job ends.
     const earlier = this.undecided.get(req.server_uuid.toLowerCase());
-    if (earlier) throw new ServerBusyError(`server ${req.server_uuid}: migration ${earlier}, left by the previous agent process, is still being followed`);
+    if (earlier) throw new ServerBusyError(`server ${req.server_uuid}: migration ${earlier.migration.migration_id}, left by the previous agent process, is still being followed`);
     // Both checks at once (each is a virsh round trip); the server's absence
     // is reported before the target's, as the more fundamental problem.
     const [here, there] = await Promise.allSettled([this.hv.getServer(req.server_uuid), this.hv.serverOn(req.target_uri, req.server_uuid)]);
@@ -656,9 +658,10 @@ export class MigrationManager {
   /**
    * A record left unfinished by an earlier process: ask the hypervisors
    * where the server is now, and close the record accordingly. Never
-   * replays the migration.
+   * replays the migration. 'following': libvirt still runs its job (look
+   * again soon); 'undecided': a hypervisor did not answer (look again later).
    */
-  private async reconcile(rec: StoredMigration, signal?: AbortSignal): Promise<boolean> {
+  private async reconcile(rec: StoredMigration, signal?: AbortSignal): Promise<'decided' | 'following' | 'undecided'> {
     const m = rec.migration;
     const log = this.log.child({ migrationId: m.migration_id, serverUuid: m.server_uuid });
     const finish = async (phase: MigrationPhase, error: DrydockError | null, message: string) => {
@@ -671,20 +674,18 @@ export class MigrationManager {
     // other queries about this domain wait until the job ends, so asking
     // them first would follow a migration that never converges forever.
     const job = await this.hv.jobStats(m.server_uuid, signal).catch(() => null);
-    const wasFollowing = this.following.delete(m.migration_id);
     if (job) {
       if (job.postCopy) {
         // Never abort in post-copy: libvirt finishes the job; a later pass finds the server on the target.
-        log.info('migration in post-copy at agent start: waiting for libvirt to finish it');
-        return false;
+        if (!this.undecided.has(m.server_uuid.toLowerCase())) log.info('migration in post-copy at agent start: waiting for libvirt to finish it');
+        return 'following';
       }
       const deadlineAtMs = this.deadlineOf(rec);
       if (Date.now() <= deadlineAtMs) {
         // libvirt (p2p) drives the job without us: follow it to its end
         // rather than throw away the work; a later pass decides by location.
-        if (!wasFollowing) log.info({ deadlineAtMs }, 'migration still running in libvirt after an agent restart: following it');
-        this.following.add(m.migration_id);
-        return false;
+        if (!this.undecided.has(m.server_uuid.toLowerCase())) log.info({ deadlineAtMs }, 'migration still running in libvirt after an agent restart: following it');
+        return 'following';
       }
       log.warn({ deadlineAtMs }, 'migration left by the previous agent is past its deadline: aborting it');
       await this.hv.abortJob(m.server_uuid, signal).catch(() => undefined);
@@ -704,7 +705,7 @@ export class MigrationManager {
       // Only "not here" is an answer; our own libvirtd being down is not.
       if (!(err instanceof NotFoundError)) {
         log.warn({ err: errorMessage(err) }, 'local hypervisor did not answer while reconciling; will retry');
-        return false;
+        return 'undecided';
       }
       here = null;
     }
@@ -714,24 +715,24 @@ export class MigrationManager {
           await this.hv.startOn(m.target_uri, m.server_uuid, signal);
         } catch (err) {
           await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`server moved but could not be started on the target: ${errorMessage(err)}`), 'moved, start failed');
-          return true;
+          return 'decided';
         }
       }
       for (const p of rec.localDisks) await this.hv.removeLocalDisk(p, signal).catch(() => undefined);
       await finish('MIGRATION_PHASE_COMPLETED', null, 'server found on the target');
-      return true;
+      return 'decided';
     }
     if (here) {
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
         await this.hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
       }
       await finish('MIGRATION_PHASE_ABORTED', new MigrationCancelledError('agent restarted mid-migration; the server stays on the source'), 'server still on the source');
-      return true;
+      return 'decided';
     }
     // Not here, and the target did not answer: it may well be there. Ask again later.
-    if (!targetAnswered) return false;
+    if (!targetAnswered) return 'undecided';
     await finish('MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} `), 'unknown');
-    return true;
+    return 'decided';
   }
 
   // ---------------------------------------------------------------- helpers
