@@ -87,8 +87,19 @@ export async function releaseServerClaims(ctx: Pick<EngineContext, 'servers'>, o
   }
 }
 
-async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
+/**
+ * Everything an ending operation holds: its capacity reservations on
+ * targets and its claims on servers. Released before the terminal state is
+ * written, so whoever sees that state may act on those hosts and servers at
+ * once (the engine releases the reservations again when the worker ends).
+ */
+export async function releaseHolds(ctx: Pick<EngineContext, 'servers' | 'reservations'>, op: Pick<OperationRecord, 'id' | 'steps'>): Promise<void> {
+  ctx.reservations.releaseOperation(op.id);
   await releaseServerClaims(ctx, op);
+}
+
+async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
+  await releaseHolds(ctx, op);
   await ctx.hosts.mutate(op.hostId, (h) => {
     if (h.maintenanceOpId !== op.id) return undefined;
     h.maintenance = 'in_maintenance';
@@ -104,10 +115,7 @@ async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<v
 }
 
 async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
-  // Claims and reservations go before the state is written, as in
-  // completeDrain: whoever sees "cancelled" may act on these servers at once.
-  ctx.reservations.releaseOperation(opId);
-  await releaseServerClaims(ctx, (await ctx.ops.require(opId)).value);
+  await releaseHolds(ctx, (await ctx.ops.require(opId)).value);
   await ctx.ops.update(
     opId,
     (o) => {

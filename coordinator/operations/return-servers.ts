@@ -10,7 +10,7 @@ import { reservationFor } from '../planner/placement.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
 import { pause } from './engine.ts';
-import { releaseServerClaims, runStep, skipStep, updateStep } from './drain.ts';
+import { releaseHolds, runStep, skipStep, updateStep } from './drain.ts';
 import { setState } from './op-store.ts';
 import { TERMINAL_STEP_PHASES } from './types.ts';
 
@@ -22,8 +22,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     if (op.cancelRequested || sig.cancel.aborted) {
       const running = op.steps.findIndex((s) => s.phase === 'migrating');
       if (running >= 0) await runStep(ctx, opId, running, sig, 'return');
-      // Claims go before the state is written: whoever sees "cancelled" may act on these servers.
-      await releaseServerClaims(ctx, op);
+      await releaseHolds(ctx, op);
       await ctx.ops.update(
         opId,
         (o) => {
@@ -45,7 +44,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     }
     const i = op.steps.findIndex((s) => s.phase === 'pending');
     if (i < 0) {
-      await releaseServerClaims(ctx, op);
+      await releaseHolds(ctx, op);
       const back = op.steps.filter((s) => s.phase === 'done').length;
       const notBack = op.steps.filter((s) => s.phase !== 'done');
       await ctx.ops.update(
