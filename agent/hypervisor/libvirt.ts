@@ -591,8 +591,7 @@ export class LibvirtHypervisor implements Hypervisor {
     await this.run(['pool-refresh', '--pool', local.name], { signal });
     const vol = parseVolXml((await this.run(['vol-dumpxml', '--vol', p], { signal, context: { domain: p } })).stdout);
 
-    const remotePools = await this.loadPools(target, signal);
-    const remote = remotePools.find((rp) => rp.path !== '' && rp.active && dirPrefix(rp.path) === dirPrefix(dirname(p)));
+    const remote = await this.poolOnFor(target, p, signal);
     if (!remote) throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(p)}`, { details: { path: p, targetUri: target } });
     const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
     await this.run(['pool-refresh', '--pool', remote.name], on);
@@ -619,6 +618,11 @@ export class LibvirtHypervisor implements Hypervisor {
     }
   }
 
+  /** The active pool on another host whose directory holds `path` (disk copies keep their path). */
+  private async poolOnFor(uri: string, path: string, signal?: AbortSignal): Promise<PoolInfo | undefined> {
+    return (await this.loadPools(uri, signal)).find((rp) => rp.path !== '' && rp.active && dirPrefix(rp.path) === dirPrefix(dirname(path)));
+  }
+
   private async volumeExists(pool: string, name: string, on: VirshCallOptions): Promise<boolean> {
     try {
       await this.run(['vol-info', '--pool', pool, '--vol', name], on);
@@ -633,7 +637,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const p = assertHostPath('path', path);
     const target = assertLibvirtUri('target_uri', targetUri);
     const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
-    const remote = (await this.loadPools(target, signal)).find((rp) => rp.path !== '' && rp.active && dirPrefix(rp.path) === dirPrefix(dirname(p)));
+    const remote = await this.poolOnFor(target, p, signal);
     if (!remote) return; // no pool covers it there: nothing of ours to remove
     // Every domain defined on the target, running or not: none may use the file.
     const uuids = (await this.run(['list', '--all', '--uuid'], on)).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
