@@ -662,21 +662,22 @@ export class SimHost implements Hypervisor {
 
   async removeDiskCopyOn(targetUri: string, path: string): Promise<void> {
     const target = this.targetOrThrow(targetUri);
-    for (const p of this.fabric.placement.values()) {
-      if (p.host === target && p.sim.server.disks.some((d) => d.path === path)) {
-        throw new FailedPreconditionError(`${path} on ${target.hostId} is a disk of domain ${p.sim.server.name}: not removed`);
-      }
-    }
+    const user = target.diskUser(path);
+    if (user) throw new FailedPreconditionError(`${path} on ${target.hostId} is a disk of domain ${user}: not removed`);
     target.files.delete(path);
   }
 
   async removeLocalDisk(path: string): Promise<void> {
-    for (const p of this.fabric.placement.values()) {
-      if (p.host === this && p.sim.server.disks.some((d) => d.path === path)) {
-        throw new OperationInvalidError(`refusing to remove ${path}: a domain on this host still uses it`);
-      }
-    }
+    if (this.diskUser(path)) throw new OperationInvalidError(`refusing to remove ${path}: a domain on this host still uses it`);
     this.files.delete(path);
+  }
+
+  /** Name of a domain defined here that has `path` as a disk, if any. */
+  private diskUser(path: string): string | undefined {
+    for (const p of this.fabric.placement.values()) {
+      if (p.host === this && p.sim.server.disks.some((d) => d.path === path)) return p.sim.server.name;
+    }
+    return undefined;
   }
 
   async shutdown(uuid: string): Promise<void> {
