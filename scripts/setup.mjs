@@ -1,39 +1,27 @@
-#!/usr/bin/env node
 // The one idempotent set-up step that `npm start` and `npm test` run first
 // (prestart/pretest). It runs before npm packages exist, so node: builtins
 // only. Each step checks before it acts; a warm run takes about a second.
+// What it installs and checks comes from one list: ./prerequisites.mjs.
 //
 //   1. npm packages      npm ci / npm install if node_modules is missing or stale
-//   2. Debian packages   apt-get install if any binary the lab needs is missing
+//   2. Debian packages   apt-get install if any listed program is missing
+//                        (after waiting, bounded, for apt/dpkg locks)
 //   3. libvirt-qemu      the user/group libvirtd insists on (no libvirt-daemon-system)
 //   4. guest image       Debian kernel + busybox initramfs, cached in .cache/guest/
-import { constants as fsc } from 'node:fs';
+//   5. the check         every prerequisite, each missing one printed with its fix
+//
+//   node scripts/setup.mjs            set up, then check
+//   node scripts/setup.mjs --check    only check (exit 1 if anything is missing)
 import { access, stat, utimes } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_APT_LOCK_TIMEOUT_MS, waitForAptLocks } from './apt-lock.mjs';
 import { ensureGuestImage, findStaticBusybox } from './guest/build-image.mjs';
 import { run, SetupError } from './guest/proc.mjs';
+import { checkPrerequisites, formatFindings, missingPrograms, PACKAGES, USERS } from './prerequisites.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/**
- * Installed when a binary below is missing. Debian 12 and 13 both have these
- * names; --no-install-recommends keeps it to ~120 MB.
- */
-const PACKAGES = [
-  'libvirt-daemon',
-  'libvirt-daemon-driver-qemu',
-  'libvirt-clients',
-  'qemu-system-x86',
-  'qemu-utils',
-  'nats-server',
-  'busybox-static',
-  'iproute2',
-  'util-linux', // nsenter, unshare
-  'cpio',
-  'xz-utils', // newer Debian kernels ship .ko.xz modules
-  'systemd', // systemd-analyze: the deploy test verifies the units
-];
 /**
  * Newer libvirt packaging splits the storage driver out of libvirt-daemon
  * (the lab's `dir` pools need it) and only recommends it; such packages are
@@ -42,48 +30,28 @@ const PACKAGES = [
  */
 const STORAGE_DRIVER_RE = /^libvirt-daemon-driver-storage(?!-(gluster|rbd|iscsi|zfs))[a-z0-9-]*$/;
 
-/** Binaries the lab and the agent run, and the package that provides each. */
-const BINARIES = {
-  libvirtd: 'libvirt-daemon',
-  virsh: 'libvirt-clients',
-  'qemu-system-x86_64': 'qemu-system-x86',
-  'qemu-img': 'qemu-utils',
-  'nats-server': 'nats-server',
-  ip: 'iproute2',
-  nsenter: 'util-linux',
-  unshare: 'util-linux',
-  cpio: 'cpio',
-  xz: 'xz-utils',
-  'systemd-analyze': 'systemd',
-  'apt-get': 'apt',
-  'dpkg-deb': 'dpkg',
-  tar: 'tar',
-};
-
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive' };
-// Another apt run (a concurrent `npm test`) holds the dpkg lock for a while.
-const APT_LOCK = ['-o', 'DPkg::Lock::Timeout=300'];
+const APT_LOCK_TIMEOUT_MS = process.env.DRYDOCK_APT_LOCK_TIMEOUT ? Number(process.env.DRYDOCK_APT_LOCK_TIMEOUT) * 1000 : DEFAULT_APT_LOCK_TIMEOUT_MS;
+// A backstop behind waitForAptLocks: apt itself waits if a lock is taken
+// between our look and its start.
+const APT_LOCK = ['-o', `DPkg::Lock::Timeout=${Math.round(APT_LOCK_TIMEOUT_MS / 1000)}`];
+
+async function apt(args) {
+  await waitForAptLocks({ timeoutMs: APT_LOCK_TIMEOUT_MS, log });
+  await run('apt-get', [...APT_LOCK, ...args], { env: APT_ENV, inherit: true });
+}
 
 function log(msg) {
   console.log(`setup: ${msg}`);
 }
 
-async function exists(p, mode = fsc.F_OK) {
+async function exists(p) {
   try {
-    await access(p, mode);
+    await access(p);
     return true;
   } catch {
     return false;
   }
-}
-
-/** PATH lookup that also searches sbin: CI shells often lack it for root. */
-async function which(name) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const d of dirs) {
-    if (d && (await exists(join(d, name), fsc.X_OK))) return join(d, name);
-  }
-  return null;
 }
 
 async function npmPackages() {
@@ -112,16 +80,15 @@ let aptUpdated = false;
 async function aptUpdate() {
   if (aptUpdated) return;
   log('apt-get update');
-  await run('apt-get', [...APT_LOCK, 'update', '-q'], { env: APT_ENV, inherit: true });
+  await apt(['update', '-q']);
   aptUpdated = true;
 }
 
 async function debianPackages() {
-  const missing = [];
-  for (const bin of Object.keys(BINARIES)) if (!(await which(bin))) missing.push(bin);
+  const missing = missingPrograms().map((p) => p.name);
   if (!(await findStaticBusybox())) missing.push('busybox (static)');
   if (missing.length === 0) {
-    log('debian packages: all binaries present');
+    log('debian packages: all programs present');
     return;
   }
   if (process.getuid?.() !== 0) throw new SetupError(`missing ${missing.join(', ')} and not root: install ${PACKAGES.join(' ')}`);
@@ -135,42 +102,58 @@ async function debianPackages() {
   }
   const pkgs = [...PACKAGES, ...extra];
   log(`apt-get install ${pkgs.join(' ')}`);
-  await run('apt-get', [...APT_LOCK, 'install', '-y', '-q', '--no-install-recommends', ...pkgs], { env: APT_ENV, inherit: true });
-  const still = [];
-  for (const bin of Object.keys(BINARIES)) if (!(await which(bin))) still.push(bin);
+  await apt(['install', '-y', '-q', '--no-install-recommends', ...pkgs]);
+  const still = missingPrograms().map((p) => `${p.name} (${p.pkg})`);
   if (still.length) throw new SetupError(`still missing after apt-get install: ${still.join(', ')}`);
 }
 
-async function libvirtQemuUser() {
+async function systemUsers() {
   // libvirtd fails with "Failed to parse user 'libvirt-qemu'" without it;
   // libvirt-daemon-system would create it but drags in systemd upgrades.
-  const group = await run('getent', ['group', 'libvirt-qemu'], { allowFail: true });
-  const user = await run('getent', ['passwd', 'libvirt-qemu'], { allowFail: true });
-  if (group.code === 0 && user.code === 0) {
-    log('libvirt-qemu user: present');
-    return;
-  }
-  if (group.code !== 0) {
-    log('libvirt-qemu user: groupadd -r libvirt-qemu');
-    await run('groupadd', ['-r', 'libvirt-qemu']);
-  }
-  if (user.code !== 0) {
-    log('libvirt-qemu user: useradd -r libvirt-qemu');
-    await run('useradd', ['-r', '-g', 'libvirt-qemu', '-d', '/var/lib/libvirt', '-s', '/usr/sbin/nologin', 'libvirt-qemu']);
+  for (const u of USERS) {
+    const group = await run('getent', ['group', u.group], { allowFail: true });
+    const user = await run('getent', ['passwd', u.user], { allowFail: true });
+    if (group.code === 0 && user.code === 0) {
+      log(`${u.user} user: present`);
+      continue;
+    }
+    if (group.code !== 0) {
+      log(`${u.user} user: groupadd -r ${u.group}`);
+      await run('groupadd', ['-r', u.group]);
+    }
+    if (user.code !== 0) {
+      log(`${u.user} user: useradd -r ${u.user}`);
+      await run('useradd', ['-r', '-g', u.group, '-d', u.home, '-s', '/usr/sbin/nologin', u.user]);
+    }
   }
 }
 
-async function main() {
+/** Prints every prerequisite; throws if any is missing. */
+async function check() {
+  const findings = await checkPrerequisites({ findStaticBusybox });
+  const missing = findings.filter((f) => !f.ok);
+  for (const line of formatFindings(missing.length ? findings : [])) console.log(line);
+  if (missing.length) throw new SetupError(`${missing.length} prerequisite(s) missing:\n${formatFindings(missing).join('\n')}`);
+  log(`check: all ${findings.length} prerequisites present`);
+}
+
+async function main(argv) {
   const t0 = performance.now();
+  if (argv.includes('--check')) {
+    await check();
+    return;
+  }
+  if (argv.length) throw new SetupError(`unknown arguments ${argv.join(' ')} (usage: setup.mjs [--check])`);
   await npmPackages();
   await debianPackages();
-  await libvirtQemuUser();
+  await systemUsers();
   const image = await ensureGuestImage({ root: ROOT, log, update: aptUpdate });
   log(`guest image: kernel ${image.kernelPackage}, init ${image.initHash}`);
+  await check();
   log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-main().catch((e) => {
+main(process.argv.slice(2)).catch((e) => {
   console.error(`setup: FAILED: ${e instanceof SetupError ? e.message : (e?.stack ?? e)}`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@
 // such as `nsenter -t <pid> -m -n --`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CancelledError } from '../../common/errors.ts';
+import { commandEnv } from '../../common/command-env.mjs';
 import { assertLibvirtUri } from '../../common/names.ts';
 import { LibvirtError, parseLibvirtError, VirshTimeoutError, type LibvirtErrorContext } from './errors.ts';
 
@@ -42,9 +43,6 @@ export interface VirshResult {
 const DEFAULTS = { virshPath: 'virsh', defaultTimeoutMs: 30_000, maxOutputBytes: 64 * 1024 * 1024 };
 
 /** Environment for virsh: C locale so libvirt's messages are the English ones the parser knows. */
-function childEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_ALL: 'C', LANG: 'C', LANGUAGE: 'C' };
-}
 
 /** SIGKILL the child's process group (it leads one: detached), falling back to the pid. */
 export function killTree(child: ChildProcess): void {
@@ -99,7 +97,7 @@ export class Virsh {
     const [cmd, ...rest] = this.argv(args, uri);
 
     return new Promise<VirshResult>((resolve, reject) => {
-      const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: childEnv() });
+      const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: commandEnv() });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
@@ -149,6 +147,6 @@ export class Virsh {
    */
   spawnLong(args: readonly string[], uri = this.uri): ChildProcess {
     const [cmd, ...rest] = this.argv(args, assertLibvirtUri('uri', uri));
-    return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: childEnv() });
+    return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: commandEnv() });
   }
 }

@@ -1,6 +1,7 @@
 // Child-process helpers for the set-up scripts. Plain Node (no npm packages:
 // these run before `npm install`). Never a shell: argument arrays only.
 import { spawn } from 'node:child_process';
+import { commandEnv } from '../../common/command-env.mjs';
 
 export class SetupError extends Error {
   constructor(message, options) {
@@ -18,7 +19,8 @@ export function run(cmd, args, { cwd, env, input, inherit = false, binary = fals
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd,
-      env: env ? { ...process.env, ...env } : process.env,
+      // The C locale and sbin on PATH: the output is parsed (common/command-env.mjs).
+      env: commandEnv(env),
       stdio: [input === undefined ? 'ignore' : 'pipe', inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'],
     });
     const out = [];
@@ -42,8 +44,9 @@ export function run(cmd, args, { cwd, env, input, inherit = false, binary = fals
  */
 export function pipe([cmdA, argsA], [cmdB, argsB], { cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const a = spawn(cmdA, argsA, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const b = spawn(cmdB, argsB, { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+    const env = commandEnv();
+    const a = spawn(cmdA, argsA, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const b = spawn(cmdB, argsB, { cwd, env, stdio: ['pipe', 'ignore', 'pipe'] });
     a.stdout.pipe(b.stdin);
     const errs = { a: '', b: '' };
     a.stderr.on('data', (d) => (errs.a += d));

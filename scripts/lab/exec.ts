@@ -2,6 +2,7 @@
 // deadline on every call, and errors that carry the command and its stderr.
 import { execFile, type ExecFileOptions } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { commandEnv } from '../../common/command-env.mjs';
 
 export class LabError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -34,7 +35,8 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     maxBuffer: 64 * 1024 * 1024,
     encoding: 'utf8',
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(opts.env ? { env: opts.env } : {}),
+    // The C locale and sbin on PATH (ip lives in /usr/sbin): lab output is parsed.
+    env: commandEnv(opts.env),
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
   return new Promise((resolve, reject) => {

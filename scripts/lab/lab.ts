@@ -8,6 +8,7 @@ import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promi
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { systemPath } from '../../common/command-env.mjs';
 import { LabError, run, type RunOptions, type RunResult } from './exec.ts';
 import { domainXml, resolveGuest, type GuestImage, type GuestSpec, type ResolvedGuest } from './guest.ts';
 import {
@@ -25,7 +26,7 @@ import {
   writeHostFiles,
   type HostRecord,
 } from './libvirtd.ts';
-import { createNet, planNet, type LabNet } from './network.ts';
+import { createNet, planNet, subnetCidr, type LabNet } from './network.ts';
 import { beatsOfBoot, parseSerialLogs, type Heartbeat, type SerialRecord } from './serial.ts';
 import { assertLabName, cleanLeftover, DEFAULT_STATE_ROOT, labDir, netnsPrefix, ownerRecord, readState, removeLab, writeState, type LabState } from './state.ts';
 
@@ -131,7 +132,7 @@ export class LabHost {
    */
   spawn(argv: readonly string[], opts: SpawnOptions = {}): ChildProcess {
     const [cmd, ...args] = this.argv(argv, typeof opts.cwd === 'string' ? opts.cwd : defaultCwd());
-    return spawn(cmd!, args, { ...opts, cwd: undefined });
+    return spawn(cmd!, args, { ...opts, cwd: undefined, env: { ...(opts.env ?? process.env), PATH: systemPath(opts.env?.PATH ?? process.env.PATH) } });
   }
 
   /** virsh against this host's libvirtd over TCP, from the root namespace. */
@@ -192,7 +193,7 @@ export class Lab {
       exec: (argv, opts = {}) => run(brArgv(argv), opts),
       spawn: (argv, opts = {}) => {
         const [cmd, ...args] = brArgv(argv);
-        return spawn(cmd!, args, opts);
+        return spawn(cmd!, args, { ...opts, env: { ...(opts.env ?? process.env), PATH: systemPath(opts.env?.PATH ?? process.env.PATH) } });
       },
     };
   }
@@ -205,7 +206,7 @@ export class Lab {
 
   /** The lab subnet, e.g. 10.99.0.0/24. */
   get subnet(): string {
-    return `10.99.${this.net.subnet}.0/24`;
+    return subnetCidr(this.net.subnet);
   }
 
   host(h: string | LabHost): LabHost {

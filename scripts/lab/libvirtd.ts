@@ -9,6 +9,7 @@ import { access, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeF
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { commandEnv } from '../../common/command-env.mjs';
 import { LabError, processAlive, processStartTime, run } from './exec.ts';
 
 /** Directories libvirt writes to, bound per host over the real ones. */
@@ -47,7 +48,7 @@ export interface HostRecord {
 
 export function libvirtdConf(ip: string, hostUuid: string): string {
   return [
-    '# drydock lab host: written by scripts/lab, see LAB-NOTES.md',
+    '# drydock lab host: written by scripts/lab, see scripts/lab/README.md',
     'listen_tls = 0',
     'listen_tcp = 1',
     `listen_addr = "${ip}"`,
@@ -64,7 +65,7 @@ export function libvirtdConf(ip: string, hostUuid: string): string {
 
 export function qemuConf(ip: string): string {
   return [
-    '# drydock lab host: written by scripts/lab, see LAB-NOTES.md',
+    '# drydock lab host: written by scripts/lab, see scripts/lab/README.md',
     // No virtlogd in the lab: without this, "Failed to connect socket to '/run/libvirt/virtlogd-sock'".
     'stdio_handler = "file"',
     'user = "root"',
@@ -128,6 +129,7 @@ export async function startHolder(netns: string): Promise<{ pid: number; start: 
   const child = spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'], {
     detached: true,
     stdio: 'ignore',
+    env: commandEnv(),
   });
   // Outlives us on purpose after a crash; the next createLab cleans it up.
   child.unref();
@@ -152,8 +154,16 @@ export function nsenterArgv(nsPid: number, argv: readonly string[], cwd?: string
   return ['nsenter', '-t', String(nsPid), '-m', '-n', ...(cwd ? [`--wd=${cwd}`] : []), '--', ...argv];
 }
 
+/**
+ * Binds the host's private directories over libvirt's. Debian's libvirt
+ * packages without libvirt-daemon-system create none of /var/lib/libvirt,
+ * /var/cache/libvirt, /var/log/libvirt, so each mount point is made first,
+ * from inside the host's mount namespace: where the parent is private to
+ * it (a tmpfs), nothing outside changes.
+ */
 export async function bindPrivateDirs(rec: HostRecord): Promise<void> {
   for (const [key, target] of Object.entries(PRIVATE_DIRS)) {
+    await run(nsenterArgv(rec.nsPid, ['mkdir', '-p', target]));
     await run(nsenterArgv(rec.nsPid, ['mount', '--bind', join(rec.dir, key), target]));
   }
 }

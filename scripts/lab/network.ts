@@ -2,8 +2,10 @@
 // into the bridge, addresses inside the namespaces only. The root namespace
 // gets one veth into the bridge with an address on the lab subnet, whose
 // connected route is the only route it gains: no uplink, NAT or default route.
-import { run } from './exec.ts';
-import { LabError } from './exec.ts';
+import { labAddress, subnetCidr } from './addresses.mjs';
+import { LabError, run } from './exec.ts';
+
+export { subnetCidr };
 
 export interface LabNet {
   /** Third octet: the lab is 10.99.<subnet>.0/24. */
@@ -19,19 +21,17 @@ export interface LabNet {
   hosts: { name: string; netns: string; ip: string }[];
 }
 
-export const subnetCidr = (subnet: number) => `10.99.${subnet}.0/24`;
-
 export function planNet(prefix: string, hosts: number, subnet: number): LabNet {
   return {
     subnet,
     bridgeNetns: `${prefix}br`,
-    bridgeIp: `10.99.${subnet}.1`,
+    bridgeIp: labAddress(subnet, 1),
     rootVeth: `${prefix}rt`,
-    rootIp: `10.99.${subnet}.254`,
+    rootIp: labAddress(subnet, 254),
     hosts: Array.from({ length: hosts }, (_, i) => ({
       name: `h${i + 1}`,
       netns: `${prefix}h${i + 1}`,
-      ip: `10.99.${subnet}.${11 + i}`,
+      ip: labAddress(subnet, 11 + i),
     })),
   };
 }
