@@ -45,7 +45,10 @@ export const PROGRAMS = [
   { name: 'mount', pkg: 'mount', usedBy: 'lab: private state directories per host; tests' },
   { name: 'mkdir', pkg: 'coreutils', usedBy: 'lab: mount points inside a host' },
   { name: 'sleep', pkg: 'coreutils', usedBy: 'lab: the namespace holder; tests' },
-  { name: 'true', pkg: 'coreutils', usedBy: 'sim agents: reboot command' },
+  { name: 'true', pkg: 'coreutils', usedBy: 'sim agents: reboot command; the kernel checks below' },
+  { name: 'false', pkg: 'coreutils', usedBy: 'tests: a virsh prefix that fails' },
+  { name: 'stat', pkg: 'coreutils', usedBy: 'tests: file modes after install.sh' },
+  { name: 'ls', pkg: 'coreutils', usedBy: 'tests: directories inside a lab host' },
   // Set-up and the guest image.
   { name: 'apt-get', pkg: 'apt', usedBy: 'set-up: install packages, download the guest kernel' },
   { name: 'apt-cache', pkg: 'apt', usedBy: 'set-up: the kernel package and storage drivers' },
@@ -68,7 +71,7 @@ export const PROGRAMS = [
 ];
 
 /** Not a program of its own name: the guest's /init needs busybox linked statically. */
-export const STATIC_BUSYBOX = { name: 'busybox (static)', pkg: 'busybox-static', usedBy: 'set-up: the guest initramfs' };
+export const STATIC_BUSYBOX = { name: 'busybox', pkg: 'busybox-static', usedBy: 'set-up: copied, statically linked, into the guest initramfs' };
 
 /**
  * Packages set-up never installs: those a Debian machine always has
@@ -219,7 +222,7 @@ export async function checkPrerequisites(opts = {}) {
     const fix = NOT_INSTALLED.has(p.pkg) && p.pkg === 'npm' ? 'install Node.js with npm' : `apt-get install ${p.pkg}`;
     findings.push({ item: `program ${p.name}`, ok: !!path, detail: path ?? undefined, fix });
   }
-  if (opts.findStaticBusybox) findings.push({ item: STATIC_BUSYBOX.name, ok: !!(await opts.findStaticBusybox()), fix: `apt-get install ${STATIC_BUSYBOX.pkg}` });
+  if (opts.findStaticBusybox) findings.push({ item: `${STATIC_BUSYBOX.name} (statically linked)`, ok: !!(await opts.findStaticBusybox()), fix: `apt-get install ${STATIC_BUSYBOX.pkg}` });
   findings.push(...(await checkUsers()), ...(await checkDirectories()), ...(await checkKernel()));
   return findings;
 }

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { KNOWN_KEYS as AGENT_KEYS, loadAgentConfig } from '../agent/config.ts';
 import { loadConfig as loadCoordinatorConfig } from '../coordinator/config.ts';
 import { loadUsersFile } from '../coordinator/auth/tokens.ts';
+import { findProgram } from '../common/command-env.mjs';
 
 const exec = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -53,11 +54,10 @@ function commandOf(u: Map<string, string[]>, key: string, env: Record<string, st
 }
 
 async function systemdAnalyze(): Promise<string> {
-  for (const p of ['/usr/bin/systemd-analyze', '/bin/systemd-analyze']) if (existsSync(p)) return p;
-  // systemd-analyze comes with the systemd package; the set-up does not list it
-  // because Debian installs it by default. Install it here only if it is missing.
-  await exec('apt-get', ['install', '-y', '--no-install-recommends', 'systemd'], { timeout: 180_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  return '/usr/bin/systemd-analyze';
+  // Set-up installs it (systemd, in scripts/prerequisites.mjs).
+  const p = findProgram('systemd-analyze');
+  if (!p) throw new Error('systemd-analyze not found: run npm run setup (package systemd)');
+  return p;
 }
 
 test('systemd-analyze verify passes on both units, as shipped and pointed at this tree', async (t) => {
