@@ -1,4 +1,4 @@
-// NATS wire names: the contract between agents and coordinators (DESIGN.md).
+// NATS wire names: the contract between agents and coordinators (docs/design.md §3).
 export const SUBJECT_PREFIX = 'drydock.v1';
 
 export const subjects = {

@@ -26,7 +26,7 @@ export interface ZonePolicy {
   settlePauseS: number;
 }
 
-/** DESIGN.md "Defaults". */
+/** docs/design.md §1.3 "Defaults". */
 export const DEFAULT_ZONE_POLICY: ZonePolicy = {
   placement: 'SPREAD',
   maxMigrationsPerSource: 1,

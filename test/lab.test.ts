@@ -187,7 +187,7 @@ test('domain XML: TCG, qemu64 forbid fallback, direct kernel boot, drydock metad
   t.throws(() => resolveGuest({ name: 'ok', memoryMiB: 64, fillMiB: 60 }, '/s'));
 });
 
-test('libvirt configs carry what LAB-NOTES requires', (t) => {
+test('libvirt configs carry what docs/field-notes.md requires', (t) => {
   const d = libvirtdConf('10.99.0.11', '3b0f1c1e-0000-4000-8000-000000000001');
   for (const line of ['listen_tcp = 1', 'listen_tls = 0', 'listen_addr = "10.99.0.11"', 'auth_tcp = "none"', 'auth_unix_rw = "none"', 'host_uuid = "3b0f1c1e-0000-4000-8000-000000000001"']) {
     t.true(d.split('\n').includes(line), line);

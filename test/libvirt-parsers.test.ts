@@ -403,7 +403,7 @@ test('parseLibvirtError: CPU incompatibility carries the missing features', (t) 
   t.deepEqual((parseLibvirtError(fx('errors/cpu-incompatible-vendor.txt')) as CpuIncompatibleError).missingFeatures, []);
 });
 
-test('parseLibvirtError: the abort text LAB-NOTES recorded also maps to MigrationAbortedError', (t) => {
+test('parseLibvirtError: the abort text in docs/field-notes.md also maps to MigrationAbortedError', (t) => {
   t.true(parseLibvirtError("error: operation aborted: job 'migration out' canceled by client") instanceof MigrationAbortedError);
 });
 

@@ -1,6 +1,6 @@
 // Property-style: seeded random inventories (hand-rolled PRNG, so a failing
 // seed reproduces anywhere), random existing reservations, random requests;
-// every plan is checked against DESIGN.md invariant 2 by a verifier written
+// every plan is checked against docs/design.md invariant 2 by a verifier written
 // independently of the planner's own checks.
 import test from 'ava';
 import type { InventorySnapshot } from '../coordinator/model.ts';

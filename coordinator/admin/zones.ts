@@ -27,7 +27,7 @@ function cpuModeFromProto(field: string, m: ProtoCpuMode | undefined, dflt: CpuM
   }
 }
 
-/** Bounds that keep a policy sane; DESIGN.md: settle pause 5-10 min. */
+/** Bounds that keep a policy sane; docs/design.md §1.3: settle pause 5-10 min. */
 export function validatePolicy(p: ZonePolicy): void {
   const f = (k: keyof ZonePolicy) => `policy.${k}`;
   if (!['PLACEMENT_POLICY_UNSPECIFIED', 'PLACEMENT_POLICY_SPREAD', 'PLACEMENT_POLICY_PACK'].includes(p.placement)) {

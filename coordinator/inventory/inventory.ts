@@ -3,7 +3,7 @@
 // offline for its reads); only the leader writes what agents report, so N
 // coordinators do not multiply KV writes. The leader also runs a periodic
 // full reconcile against every online agent, because NATS events can be
-// missed (LAB-NOTES: a KV watcher once stalled 12 s) and a missed event must
+// missed (docs/field-notes.md, NATS: a KV watcher once stalled 12 s) and a missed event must
 // never leave a lie in the inventory.
 import type { NatsConnection, Subscription } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';

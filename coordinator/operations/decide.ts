@@ -70,7 +70,7 @@ export function limitBlocking(
 
 const GIB = 1024 ** 3;
 
-/** DESIGN.md: stall timeout; completion timeout per GiB of RAM plus disk to copy, with a minimum. */
+/** docs/design.md §1.3: stall timeout; completion timeout per GiB of RAM plus disk to copy, with a minimum. */
 export function migrationDeadlines(
   bytesToMove: number,
   policy: Pick<ZonePolicy, 'stallTimeoutS' | 'timeoutPerGibS' | 'minTimeoutS'>,

@@ -1,7 +1,7 @@
 // DISABLE maintenance: reboot the host through its agent, wait for it to
 // come back as a new incarnation and healthy, return it to service. Hosts of
 // one storage cluster return strictly one at a time, each followed by the
-// settle pause and a check that it stayed up (invariant 6): an operation
+// settle pause and a check that it stayed up (docs/design.md invariant 6): an operation
 // waits, visibly, until every earlier return of its cluster has finished.
 import { errorMessage, UnavailableError } from '../../common/errors.ts';
 

@@ -1,6 +1,6 @@
 // What the admin API's maintenance methods do, apart from gRPC: validate,
 // plan, write the records (CAS), and leave the work to the leader's engine.
-// Every refusal happens before the first write (invariant 7).
+// Every refusal happens before the first write (docs/design.md invariant 7).
 import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
 import type { Repository } from '../store/repository.ts';

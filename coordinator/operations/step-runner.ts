@@ -85,7 +85,7 @@ export async function runMigrationAttempt(input: AttemptInput): Promise<AttemptO
   let postCopy = false;
 
   // Operator cancel → ask the agent to abort. Refused in post-copy
-  // (invariant 5): then we let the migration finish and report that.
+  // (docs/design.md invariant 5): then we let the migration finish and report that.
   const sendAbort = async () => {
     if (abortSent) return;
     abortSent = true;

@@ -10,7 +10,7 @@ import type { ServerAction } from './types.ts';
 export const DEFAULT_BANDWIDTH_BPS = 100 * 1024 * 1024;
 
 /**
- * Fixed seconds per move besides copying bytes. LAB-NOTES: a live migration
+ * Fixed seconds per move besides copying bytes. docs/field-notes.md (Migrations): a live migration
  * of a 64 MiB guest took 3.0 s wall, mostly QEMU starting on the target and
  * exiting on the source. A cold move of a running server waits for a guest
  * shutdown (ACPI; we allow a minute) and a start; of a shut-off one, only the

@@ -15,7 +15,7 @@ import { Reservations } from './reservations.ts';
 import type { CandidateVerdict, CpuCompatibleFn, ServerAction, SnapshotHost } from './types.ts';
 import { formatBytes } from './units.ts';
 
-/** How a server moves, from its flags and power state (DESIGN.md "The job"). */
+/** How a server moves, from its flags and power state (docs/design.md §1.1). */
 export interface MoveMode {
   action: Extract<ServerAction, 'LIVE_MIGRATE' | 'COLD_MIGRATE'>;
   wasRunning: boolean;
@@ -50,7 +50,7 @@ const NONE_ATTEMPTED: ReadonlySet<string> = new Set();
 
 /**
  * Verdicts of every host of the server's zone (sorted by id). Hosts of other
- * zones are never candidates (invariant 2), so they are not evaluated at
+ * zones are never candidates (docs/design.md invariant 2), so they are not evaluated at
  * all: listing them would bury the answer in a large inventory, and the CPU
  * hook is never asked about a host the server cannot go to anyway.
  * checkSameZone stays in the chain for evaluateTarget, where the target is

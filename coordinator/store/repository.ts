@@ -75,7 +75,7 @@ export class Repository<T> {
   /**
    * Keys of the bucket. Asked as one stream-info request (the subjects the
    * stream holds) rather than kv.keys(), whose ordered consumer can stall
-   * for seconds after a cluster node dies (LAB-NOTES). Keys whose latest
+   * for seconds after a cluster node dies (docs/field-notes.md, NATS). Keys whose latest
    * entry is a delete marker are listed too; get() filters them out.
    */
   async keys(signal?: AbortSignal): Promise<string[]> {

@@ -1,7 +1,7 @@
 // Which KV failures are worth retrying, and the bounded retry loop. NATS
 // errors are classified here and nowhere else: a CAS conflict (JetStream
 // err_code 10071 "wrong last sequence"), and transient unavailability
-// (503 / timeouts: LAB-NOTES saw one put fail with 503 right after a
+// (503 / timeouts: docs/field-notes.md: one put failed with 503 right after a
 // cluster node died; "no suitable peers" while a cluster forms).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, DeadlineExceededError, UnavailableError, errorMessage } from '../../common/errors.ts';

@@ -1,7 +1,7 @@
 // Leader-only: notices zones whose members or CPU mode changed since their
 // last recompute (tracking.members / tracking.mode in the zone record) and
 // recomputes them. Polling the stored records, not a KV watcher: a watcher
-// can stall (LAB-NOTES) and a missed join must still be caught. A failed
+// can stall (docs/field-notes.md, NATS) and a missed join must still be caught. A failed
 // recompute (no healthy agent, a silent joiner) leaves the tracking as it
 // was, so the next pass tries again.
 import { setTimeout as sleep } from 'node:timers/promises';
