@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { commandEnv, findProgram } from '../common/command-env.mjs';
 import { lockHolders, parseProcLocks, waitForAptLocks } from '../scripts/apt-lock.mjs';
 import { run } from '../scripts/lab/exec.ts';
-import { PACKAGES, PROGRAMS, STATIC_BUSYBOX } from '../scripts/prerequisites.mjs';
+import { PRIVATE_DIRS } from '../scripts/lab/libvirtd.ts';
+import { DIRECTORIES, PACKAGES, PROGRAMS, STATIC_BUSYBOX } from '../scripts/prerequisites.mjs';
 import { scanRepository, scanSource } from './helpers/program-scan.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,6 +104,14 @@ test('set-up installs a Debian package for every listed program it does not take
     t.is(PACKAGES.includes(p.pkg), !fromMachine, `${p.name}: ${p.pkg}`);
   }
   t.true(PACKAGES.includes(STATIC_BUSYBOX.pkg));
+});
+
+test('every directory the lab binds over is listed, and made by the lab or already on every machine', (t) => {
+  const listed = new Map(DIRECTORIES.map((d) => [d.path, d.createdBy]));
+  for (const target of Object.values(PRIVATE_DIRS)) {
+    if (target === '/run') continue; // a mount on every Linux machine
+    t.is(listed.get(target), 'lab', target);
+  }
 });
 
 test('npm run setup -- --check passes here with PATH=/usr/bin:/bin and a German LANGUAGE', async (t) => {
