@@ -195,6 +195,41 @@ test.serial('cold migration of a running server without hot migration: shut down
   t.is(h1.sim.counters.destroys, 0, 'a guest that obeys ACPI is not powered off');
 });
 
+test.serial('clean-up after a move removes exactly the moved disk: a file of the same name in the pool directory above stays', async (t) => {
+  const { h1, h3, cluster } = t.context;
+  const base = `${nextId('same-name')}.qcow2`;
+  const nested = `/var/lib/libvirt/images/tenant-a/${base}`;
+  const top = `/var/lib/libvirt/images/${base}`;
+  const neighbour = h1.sim.addServer({ name: nextId('neighbour'), running: false, disks: [{ path: top, allocation_bytes: 32 * MiB }] });
+  const s = h1.sim.addServer({ name: nextId('tenant'), memoryBytes: 256 * MiB, hotMigration: false, disks: [{ path: nested, allocation_bytes: 64 * MiB }] });
+  const run = await migrate(t.context.client(h1), cold(nextId('m'), s.uuid, h3));
+  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
+  t.is(cluster.fabric.whereIs(s.uuid), h3.sim);
+  t.false(h1.sim.files.has(nested), 'the moved disk is removed from the source');
+  t.true(h1.sim.files.has(top), "the neighbour's disk of the same base name stays");
+  t.false(run.events.some((e) => /left behind/.test(e.message)), run.events.map((e) => e.message).join(' | '));
+  await h1.sim.start(neighbour.uuid);
+  t.is(h1.sim.servers().find((x) => x.uuid === neighbour.uuid)?.state, 'SERVER_STATE_RUNNING', 'the neighbour still starts');
+  h1.sim.removeServer(neighbour.uuid);
+});
+
+test.serial('the sim removes a local disk by the libvirt rule: only from local pool storage, only a normalized path', async (t) => {
+  const { h1 } = t.context;
+  const outside = `/srv/not-a-pool/${nextId('disk')}.qcow2`;
+  h1.sim.files.set(outside, MiB);
+  try {
+    t.is((await t.throwsAsync(h1.sim.removeLocalDisk(outside)))?.name, 'InvalidArgumentError');
+    t.true(h1.sim.files.has(outside), 'a file outside the local pools is never removed');
+    const dotted = `/var/lib/libvirt/images/../images/${nextId('disk')}.qcow2`;
+    h1.sim.files.set(dotted, MiB);
+    t.is((await t.throwsAsync(h1.sim.removeLocalDisk(dotted)))?.name, 'InvalidArgumentError');
+    t.true(h1.sim.files.has(dotted));
+    h1.sim.files.delete(dotted);
+  } finally {
+    h1.sim.files.delete(outside);
+  }
+});
+
 test.serial('cold migration of a shut-off server keeps it off; a guest ignoring ACPI is powered off after the deadline', async (t) => {
   const { h1, h2, cluster } = t.context;
   const off = h1.sim.addServer({ name: nextId('cold-off'), running: false });

@@ -1,6 +1,15 @@
 // Host disk paths against storage pools: pure rules shared by the libvirt
 // hypervisor (libvirt.ts) and the sim (sim.ts), so both decide alike.
-import { basename, dirname, isAbsolute, normalize, posix } from 'node:path';
+//
+// Two questions, two rules. Which storage a file is ON: the deepest pool
+// (or declared shared path) whose directory contains it at any depth, since
+// a file anywhere below an NFS mount is shared (poolContaining, isUnder).
+// Which pool VOLUME a file IS: the pool whose directory is the file's own
+// directory, since directory pools do not recurse (poolHolding). Deleting
+// must follow the second and name the exact path: deleting "pool + base
+// name" from the containing pool removed images/disk.qcow2 when asked to
+// remove images/tenant-a/disk.qcow2.
+import { dirname, isAbsolute, normalize, posix } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
 
 /** What these rules need of a pool (libvirt's PoolInfo and the sim's StoragePool both fit). */
@@ -42,13 +51,22 @@ export function poolContaining<P extends PoolPlace>(path: string, pools: readonl
   return best;
 }
 
-/** The pool whose target directory is `path`'s own directory. */
+/** The pool of which `path` is a volume: its target directory is `path`'s own directory. */
 export function poolHolding<P extends Pick<PoolPlace, 'path'>>(path: string, pools: readonly P[]): P | undefined {
   return pools.find((p) => p.path !== '' && dirPrefix(p.path) === dirPrefix(dirname(path)));
 }
 
-/** How a local disk file is removed: a pool volume (virsh vol-delete) or a plain file (unlink). */
-export type LocalDiskRemoval = { kind: 'volume'; pool: string; volume: string } | { kind: 'file'; path: string };
+/**
+ * How a local disk file is removed: as a volume of the pool holding it
+ * (virsh vol-delete, looked up by its path) or as a plain file (unlink).
+ * Either way by exactly `path`, never by a base name.
+ */
+export type LocalDiskRemoval = { kind: 'volume'; pool: string; path: string } | { kind: 'file'; path: string };
+
+/** True when a domain disk's source names the file `path` (a domain XML path need not be normalized). */
+export function diskUsesPath(diskPath: string, path: string): boolean {
+  return diskPath !== '' && posix.normalize(diskPath) === posix.normalize(path);
+}
 
 /**
  * Decides how removeLocalDisk removes `path`, or refuses: outside the
@@ -69,5 +87,6 @@ export function planLocalDiskRemoval(
   if (where.sharedPaths.some((s) => isUnder(p, s)) || pool?.shared) {
     throw new FailedPreconditionError(`${p} is on shared storage; it belongs to the server wherever it runs`, { details: { path: p } });
   }
-  return pool ? { kind: 'volume', pool: pool.name, volume: basename(p) } : { kind: 'file', path: p };
+  const holding = poolHolding(p, where.pools);
+  return holding ? { kind: 'volume', pool: holding.name, path: p } : { kind: 'file', path: p };
 }

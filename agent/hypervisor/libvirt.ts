@@ -39,7 +39,7 @@ import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { parsePoolXml, parseVolXml, SHARED_POOL_TYPES, type PoolDefinition } from './parse-storage.ts';
 import { killTree, Virsh, type VirshCallOptions } from './virsh.ts';
-import { assertHostPath, dirPrefix, isUnder, planLocalDiskRemoval, poolContaining, poolHolding } from './disk-paths.ts';
+import { assertHostPath, diskUsesPath, dirPrefix, isUnder, planLocalDiskRemoval, poolContaining, poolHolding } from './disk-paths.ts';
 
 export { assertHostPath } from './disk-paths.ts';
 
@@ -617,7 +617,7 @@ export class LibvirtHypervisor implements Hypervisor {
     for (const u of uuids) {
       const blk = (await this.run(['domblklist', '--domain', assertUuid('domain', u), '--details'], on)).stdout;
       // Columns: Type Device Target Source; host paths carry no spaces (assertHostPath).
-      if (blk.split('\n').some((l) => l.trim().split(/\s+/).at(-1) === p)) {
+      if (blk.split('\n').some((l) => diskUsesPath(l.trim().split(/\s+/).at(-1) ?? '', p))) {
         throw new FailedPreconditionError(`${p} on ${target} is a disk of domain ${u}: not removed`, { details: { path: p, targetUri: target } });
       }
     }
@@ -629,14 +629,16 @@ export class LibvirtHypervisor implements Hypervisor {
     const p = assertHostPath('path', path);
     const pools = await this.storagePools(signal, true);
     const plan = planLocalDiskRemoval(p, { pools, sharedPaths: this.sharedPaths, allowedDirs: this.localDiskDirs });
-    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => d.path === p));
+    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => diskUsesPath(d.path, p)));
     if (users.length > 0) {
       throw new FailedPreconditionError(`${p} is still a disk of ${users.map((s) => s.name).join(', ')} on this host`, { details: { path: p } });
     }
     if (plan.kind === 'volume') {
       await this.run(['pool-refresh', '--pool', plan.pool], { signal });
       try {
-        await this.run(['vol-delete', '--pool', plan.pool, '--vol', plan.volume], { signal, context: { domain: p } });
+        // --vol by path: virsh looks the volume up by that path (and checks
+        // it is in the pool), so only that exact file can go.
+        await this.run(['vol-delete', '--pool', plan.pool, '--vol', plan.path], { signal, context: { domain: p } });
       } catch (err) {
         if (!(err instanceof StorageNotFoundError)) throw err; // already gone: done
       }

@@ -26,6 +26,7 @@ import type { GuestCpu } from '../../common/generated/drydock/agent/v1/GuestCpu.
 import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
+import { diskUsesPath, planLocalDiskRemoval } from './disk-paths.ts';
 import {
   DomainNotRunningError,
   DomainRunningError,
@@ -668,14 +669,16 @@ export class SimHost implements Hypervisor {
   }
 
   async removeLocalDisk(path: string): Promise<void> {
-    if (this.diskUser(path)) throw new OperationInvalidError(`refusing to remove ${path}: a domain on this host still uses it`);
-    this.files.delete(path);
+    // The libvirt hypervisor's rule: only local pool storage, exactly this path.
+    const plan = planLocalDiskRemoval(path, { pools: this.pools, sharedPaths: [] });
+    if (this.diskUser(plan.path)) throw new OperationInvalidError(`refusing to remove ${plan.path}: a domain on this host still uses it`);
+    this.files.delete(plan.path);
   }
 
   /** Name of a domain defined here that has `path` as a disk, if any. */
   private diskUser(path: string): string | undefined {
     for (const p of this.fabric.placement.values()) {
-      if (p.host === this && p.sim.server.disks.some((d) => d.path === path)) return p.sim.server.name;
+      if (p.host === this && p.sim.server.disks.some((d) => diskUsesPath(d.path, path))) return p.sim.server.name;
     }
     return undefined;
   }
