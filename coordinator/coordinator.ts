@@ -138,7 +138,7 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     if (!config.admin.tls.certFile && !/^(127\.|\[?::1\]?:|localhost:)/.test(config.admin.listen)) {
       logger.warn({ listen: config.admin.listen }, 'admin API without TLS on a non-loopback address: bearer tokens travel in clear');
     }
-    logger.info({ listen: config.admin.listen, port: admin.port, nats: nats.servers, embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas }, 'coordinator serving');
+    logger.info({ listen: config.admin.listen, port: admin.port, nats: nats.servers, embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas, leaseInstance: leader.instance }, 'coordinator serving');
     let stopping: Promise<void> | null = null;
     return {
       config,

@@ -1,5 +1,12 @@
 // Leader election with a lease in the leader KV bucket. One key ("lease")
-// holds {holder, term}; every change is CAS on its revision.
+// holds {holder, instance, term}; every change is CAS on its revision.
+//
+// The holder is a process, not an id: coordinatorId defaults to the hostname
+// and example configs carry one, so two processes may share an id. Each
+// election draws a random instance nonce, and a lease counts as ours only
+// with our id AND our nonce. A restarted process has a new nonce, so it
+// waits for the TTL like anyone else: it cannot tell its own earlier lease
+// from a live twin's, and taking a live twin's lease at once made both lead.
 //
 // Expiry is judged by revision age on the observer's own monotonic clock,
 // never by comparing wall clocks across machines: an observer that sees the
@@ -10,6 +17,7 @@
 // over. A hung leader therefore loses the lease, and a deposed leader
 // (renew CAS fails) stops its background work at once.
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/logging.ts';
@@ -32,7 +40,14 @@ export interface LeaderEvents {
   lost: [reason: string];
 }
 
+/** "id (instance nonce)": how logs name a lease holder. */
+export function describeHolder(lease: Pick<LeaseRecord, 'holder' | 'instance'>): string {
+  return `${lease.holder || '(released)'} (instance ${lease.instance || 'unknown'})`;
+}
+
 export class LeaderElection extends EventEmitter<LeaderEvents> {
+  /** This process's nonce in the lease (see the top of the file). */
+  readonly instance = randomUUID();
   private leading = false;
   private term = 0;
   private revision = 0;
@@ -56,7 +71,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     // Lease calls get no transient retries of their own: the next tick is the
     // retry, and a slow retry loop must not hide a lost lease.
     this.repo = repo.withRetry(NO_RETRY);
-    this.log = opts.logger.child({ component: 'leader' });
+    this.log = opts.logger.child({ component: 'leader', instance: this.instance });
   }
 
   isLeader(): boolean {
@@ -121,7 +136,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     await this.loop?.catch(() => undefined);
     if (this.leading && this.lease) {
       const rev = this.revision;
-      const released: LeaseRecord = { ...this.lease, holder: '', renewedAtMs: Date.now() };
+      const released: LeaseRecord = { ...this.lease, holder: '', instance: '', renewedAtMs: Date.now() };
       this.stepDown('stopped');
       await this.repo.updateAt(LEASE_KEY, released, rev).catch(() => undefined);
     }
@@ -151,8 +166,8 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     const cur = await this.repo.get(LEASE_KEY, signal);
     const now = performance.now();
     if (this.leading) {
-      if (!cur || cur.revision !== this.revision || cur.value.holder !== this.opts.id) {
-        this.stepDown(cur ? `lease taken by ${cur.value.holder}` : 'lease deleted');
+      if (!cur || cur.revision !== this.revision || !this.isOurs(cur.value)) {
+        this.stepDown(cur ? `lease taken by ${describeHolder(cur.value)}` : 'lease deleted');
         return;
       }
       await this.write(cur.value, cur.revision, now, false);
@@ -167,17 +182,12 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
       await this.write(cur.value, cur.revision, now, true);
       return;
     }
-    if (cur.value.holder === this.opts.id) {
-      // Our own lease from before a restart: take it back at once.
-      await this.write(cur.value, cur.revision, now, true);
-      return;
-    }
     if (!this.seen || this.seen.revision !== cur.revision) {
       this.seen = { revision: cur.revision, at: now };
       return;
     }
     if (now - this.seen.at >= this.opts.ttlMs) {
-      this.log.info({ previous: cur.value.holder, term: cur.value.term }, 'lease expired, taking over');
+      this.log.info({ previous: describeHolder(cur.value), term: cur.value.term }, 'lease expired, taking over');
       await this.write(cur.value, cur.revision, now, true);
     }
   }
@@ -185,7 +195,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
   private async write(prev: LeaseRecord | null, revision: number, sentAt: number, acquiring: boolean): Promise<void> {
     const nowMs = Date.now();
     const next: LeaseRecord = acquiring
-      ? { holder: this.opts.id, term: (prev?.term ?? 0) + 1, acquiredAtMs: nowMs, renewedAtMs: nowMs, ttlMs: this.opts.ttlMs }
+      ? { holder: this.opts.id, instance: this.instance, term: (prev?.term ?? 0) + 1, acquiredAtMs: nowMs, renewedAtMs: nowMs, ttlMs: this.opts.ttlMs }
       : { ...prev!, renewedAtMs: nowMs };
     try {
       const written = prev === null
@@ -199,7 +209,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
         this.leading = true;
         this.seen = null;
         this.leadership = new AbortController();
-        this.log.info({ term: next.term }, 'leadership gained');
+        this.log.info({ term: next.term, holder: describeHolder(next) }, 'leadership gained');
         this.emit('gained', next.term);
       }
     } catch (err) {
@@ -209,6 +219,10 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
       }
       throw err;
     }
+  }
+
+  private isOurs(lease: LeaseRecord): boolean {
+    return lease.holder === this.opts.id && lease.instance === this.instance;
   }
 
   private stepDown(reason: string): void {

@@ -195,6 +195,41 @@ test.serial('cold migration of a running server without hot migration: shut down
   t.is(h1.sim.counters.destroys, 0, 'a guest that obeys ACPI is not powered off');
 });
 
+test.serial('clean-up after a move removes exactly the moved disk: a file of the same name in the pool directory above stays', async (t) => {
+  const { h1, h3, cluster } = t.context;
+  const base = `${nextId('same-name')}.qcow2`;
+  const nested = `/var/lib/libvirt/images/tenant-a/${base}`;
+  const top = `/var/lib/libvirt/images/${base}`;
+  const neighbour = h1.sim.addServer({ name: nextId('neighbour'), running: false, disks: [{ path: top, allocation_bytes: 32 * MiB }] });
+  const s = h1.sim.addServer({ name: nextId('tenant'), memoryBytes: 256 * MiB, hotMigration: false, disks: [{ path: nested, allocation_bytes: 64 * MiB }] });
+  const run = await migrate(t.context.client(h1), cold(nextId('m'), s.uuid, h3));
+  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
+  t.is(cluster.fabric.whereIs(s.uuid), h3.sim);
+  t.false(h1.sim.files.has(nested), 'the moved disk is removed from the source');
+  t.true(h1.sim.files.has(top), "the neighbour's disk of the same base name stays");
+  t.false(run.events.some((e) => /left behind/.test(e.message)), run.events.map((e) => e.message).join(' | '));
+  await h1.sim.start(neighbour.uuid);
+  t.is(h1.sim.servers().find((x) => x.uuid === neighbour.uuid)?.state, 'SERVER_STATE_RUNNING', 'the neighbour still starts');
+  h1.sim.removeServer(neighbour.uuid);
+});
+
+test.serial('the sim removes a local disk by the libvirt rule: only from local pool storage, only a normalized path', async (t) => {
+  const { h1 } = t.context;
+  const outside = `/srv/not-a-pool/${nextId('disk')}.qcow2`;
+  h1.sim.files.set(outside, MiB);
+  try {
+    t.is((await t.throwsAsync(h1.sim.removeLocalDisk(outside)))?.name, 'InvalidArgumentError');
+    t.true(h1.sim.files.has(outside), 'a file outside the local pools is never removed');
+    const dotted = `/var/lib/libvirt/images/../images/${nextId('disk')}.qcow2`;
+    h1.sim.files.set(dotted, MiB);
+    t.is((await t.throwsAsync(h1.sim.removeLocalDisk(dotted)))?.name, 'InvalidArgumentError');
+    t.true(h1.sim.files.has(dotted));
+    h1.sim.files.delete(dotted);
+  } finally {
+    h1.sim.files.delete(outside);
+  }
+});
+
 test.serial('cold migration of a shut-off server keeps it off; a guest ignoring ACPI is powered off after the deadline', async (t) => {
   const { h1, h2, cluster } = t.context;
   const off = h1.sim.addServer({ name: nextId('cold-off'), running: false });
@@ -600,6 +635,92 @@ test.serial('an agent restarted mid-migration follows the job libvirt still runs
     t.is(h1.sim.servers().find((x) => x.uuid === late.uuid)?.state, 'SERVER_STATE_RUNNING');
   } finally {
     client.close();
+  }
+});
+
+test.serial('start-up reconcile asks the target first: never starts the source copy while the target runs the server (conflict reported), nor while the target is silent', async (t) => {
+  const { h1, h2, h3, cluster } = t.context;
+  const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
+  // What an agent killed mid cold move leaves: the record (was running, not finished).
+  const leftBehind = (uuid: string, name: string, id: string, target: SimAgentHandle) => {
+    const request = { ...cold(id, uuid, target), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
+    const migration = {
+      migration_id: id, server_uuid: uuid, server_name: name, source_host_id: h1.hostId, target_host_id: target.hostId, target_uri: target.migrationUri, mode: 'MIGRATION_MODE_COLD',
+      phase: 'MIGRATION_PHASE_STARTING', percent: 95, bytes_total: 0, bytes_processed: 0, bytes_remaining: 0, bandwidth_bps: 0, started_at_ms: Date.now(), updated_at_ms: Date.now(),
+      finished_at_ms: 0, error: null, downtime_ms: 0, iteration: 0, copied_storage: false, was_running: true,
+    };
+    writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [] }));
+  };
+  const stateOn = (h: SimAgentHandle, uuid: string) => h.sim.servers().find((x) => x.uuid === uuid)?.state;
+
+  // 1. The move got as far as starting the server on the target, but the
+  //    source kept a (shut-off) definition: the target runs it.
+  const runs = h2.sim.addServer({ name: nextId('twice-running') });
+  h1.sim.leaveDefinitionOf(runs.uuid);
+  const runsId = nextId('m');
+  // 2. Both hosts hold a shut-off definition: which copy is current is not the agent's to guess.
+  const idle = h2.sim.addServer({ name: nextId('twice-idle'), running: false });
+  h1.sim.leaveDefinitionOf(idle.uuid);
+  const idleId = nextId('m');
+  // 3. Shut off here, target silent: it may be running there.
+  const silent = h1.sim.addServer({ name: nextId('target-silent'), running: false });
+  const silentId = nextId('m');
+
+  await h1.stop();
+  leftBehind(runs.uuid, runs.name, runsId, h2);
+  leftBehind(idle.uuid, idle.name, idleId, h2);
+  leftBehind(silent.uuid, silent.name, silentId, h3);
+  h3.sim.faults.setUnreachable(true);
+  const startsBefore = h1.sim.counters.starts;
+  await h1.start();
+  const client = agentClient(h1.endpoint);
+  try {
+    const get = (id: string) => call<object, Migration>(client, 'GetMigration', { migration_id: id });
+    const conflict = await get(runsId);
+    t.is(conflict.phase, 'MIGRATION_PHASE_FAILED');
+    t.is(conflict.error?.kind, 'ServerDefinedTwiceError');
+    t.is(conflict.error?.code, status.FAILED_PRECONDITION);
+    t.regex(conflict.error?.message ?? '', new RegExp(`defined on both ${h1.hostId} \\(SERVER_STATE_SHUTOFF\\) and ${h2.hostId} \\(SERVER_STATE_RUNNING\\)`));
+    t.is(stateOn(h1, runs.uuid), 'SERVER_STATE_SHUTOFF', 'the source copy was not started');
+    t.is(stateOn(h2, runs.uuid), 'SERVER_STATE_RUNNING', 'the target copy runs on, untouched');
+
+    const idleRec = await get(idleId);
+    t.is(idleRec.phase, 'MIGRATION_PHASE_FAILED');
+    t.is(idleRec.error?.kind, 'ServerDefinedTwiceError');
+    t.is(stateOn(h1, idle.uuid), 'SERVER_STATE_SHUTOFF');
+    t.is(stateOn(h2, idle.uuid), 'SERVER_STATE_SHUTOFF');
+
+    t.is((await get(silentId)).phase, 'MIGRATION_PHASE_STARTING', 'undecided while the target is silent');
+    t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_SHUTOFF', 'not started blind');
+    t.is(h1.sim.counters.starts, startsBefore, 'nothing started on the source so far');
+
+    // The target answers, without the server: back to its power state here.
+    h3.sim.faults.setUnreachable(false);
+    const until = Date.now() + 5000;
+    let rec = await get(silentId);
+    while (rec.phase === 'MIGRATION_PHASE_STARTING' && Date.now() < until) {
+      await sleep(100);
+      rec = await get(silentId);
+    }
+    t.is(rec.phase, 'MIGRATION_PHASE_ABORTED');
+    t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_RUNNING', 'restarted once the target said it does not have it');
+
+    // The coordinator retrying elsewhere must not move the stale copy and start a second instance.
+    const moveStale = await migrateError(client, cold(nextId('m'), runs.uuid, h3));
+    t.is(moveStale.code, status.FAILED_PRECONDITION);
+    t.regex(moveStale.details, /defined on both/);
+    t.is(cluster.fabric.migrationsOf(runs.uuid).length, 0);
+
+    // Once an operator undefines the target's copy, this copy may move again.
+    h2.sim.removeServer(idle.uuid);
+    const moved = await migrate(client, cold(nextId('m'), idle.uuid, h3));
+    t.is(moved.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(moved.final.error));
+  } finally {
+    h3.sim.faults.setUnreachable(false);
+    client.close();
+    for (const [h, uuid] of [[h1, runs.uuid], [h2, runs.uuid], [h1, silent.uuid]] as const) {
+      if (h.sim.servers().some((x) => x.uuid === uuid)) h.sim.removeServer(uuid);
+    }
   }
 });
 

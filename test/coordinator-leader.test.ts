@@ -98,3 +98,51 @@ test('an unrenewed lease is taken over only after the TTL (judged by revision ag
   t.true(took < 5000, `but soon after, not never (${took} ms)`);
   t.is(e.currentTerm(), 8);
 });
+
+test('two instances configured with the same id never both lead (the lease names the process, not just the id)', async (t) => {
+  // The example config's id and the hostname default make a shared id easy:
+  // two processes with it must still exclude each other.
+  // The second starts once the first leads, half a renew interval out of
+  // phase (a second process started later): each renews at its own times.
+  const first = election(t, 'coord-01', 2000);
+  await waitFor('the first leads', () => first.isLeader(), 5000, 20);
+  await sleep(150);
+  const twins = [first, election(t, 'coord-01', 2000)];
+  let samples = 0;
+  let both = 0;
+  let changes = 0;
+  let last = twins.findIndex((e) => e.isLeader());
+  const until = Date.now() + 4000;
+  while (Date.now() < until) {
+    const leading = twins.map((e) => e.isLeader());
+    samples++;
+    if (leading.every(Boolean)) both++;
+    const now = leading.indexOf(true);
+    if (now !== -1 && now !== last) {
+      changes++;
+      last = now;
+    }
+    await sleep(10);
+  }
+  t.log(`${samples} samples over 4 s: both leading in ${both}, leadership changed hands ${changes} times`);
+  t.is(both, 0, 'never both leading');
+  t.is(changes, 0, 'and no ping-pong: the first holder keeps the lease');
+  const leader = twins.find((e) => e.isLeader())!;
+  t.truthy(leader, 'one of them leads');
+  const lease = (await t.context.store.leader.get(LEASE_KEY))!.value;
+  t.is(lease.holder, 'coord-01');
+  t.is(lease.instance, leader.instance, 'the lease records which process holds it');
+  t.not(twins[0]!.instance, twins[1]!.instance);
+});
+
+test('a lease left by an earlier process with the same id is taken over only after the TTL, like anyone else\'s', async (t) => {
+  // What a crashed (or still running but partitioned) process with this id leaves.
+  await t.context.store.leader.create(LEASE_KEY, { holder: 'heir', instance: 'an-earlier-process', term: 3, acquiredAtMs: 0, renewedAtMs: 0, ttlMs: 1500 });
+  const t0 = Date.now();
+  const e = election(t, 'heir', 1500);
+  await waitFor('heir leads', () => e.isLeader(), 6000, 20);
+  const took = Date.now() - t0;
+  t.true(took >= 1500, `not before the TTL (${took} ms)`);
+  t.is(e.currentTerm(), 4);
+  t.is((await t.context.store.leader.get(LEASE_KEY))!.value.instance, e.instance);
+});

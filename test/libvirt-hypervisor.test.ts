@@ -297,6 +297,30 @@ test.serial('cold move with a local disk: copyDiskTo, migrateOffline, startOn, r
   t.is((err as { code?: number }).code, status.INVALID_ARGUMENT);
 });
 
+test.serial('removeLocalDisk of a file in a subdirectory of a pool never deletes the pool volume of the same base name', async (t) => {
+  const { h1, hv1 } = t.context;
+  const top = '/var/lib/libvirt/images/ddlv-same.qcow2';
+  const nested = '/var/lib/libvirt/images/ddlv-tenant/ddlv-same.qcow2';
+  await h1.virsh(['vol-create-as', 'local', 'ddlv-same.qcow2', '1M']);
+  await h1.exec(['mkdir', '-p', '/var/lib/libvirt/images/ddlv-tenant']);
+  await h1.exec(['truncate', '-s', '1M', nested]);
+  await h1.virsh(['pool-refresh', 'local']);
+  try {
+    // The nested file is no volume of `local` (dir pools do not recurse): it
+    // is unlinked by path. hv1 runs in this test's mount namespace, not the
+    // lab host's, so where that unlink lands is not asserted here; what the
+    // old code got wrong is: it ran vol-delete --pool local --vol ddlv-same.qcow2.
+    await hv1.removeLocalDisk(nested);
+    t.true(await h1.virsh(['vol-info', top]).then(() => true, () => false), 'the pool volume of the same base name is still there');
+    // The volume itself is removed by its exact path.
+    await hv1.removeLocalDisk(top);
+    t.false(await h1.virsh(['vol-info', top]).then(() => true, () => false));
+  } finally {
+    await h1.virsh(['vol-delete', '--pool', 'local', 'ddlv-same.qcow2']).catch(() => undefined);
+    await h1.exec(['rm', '-rf', '/var/lib/libvirt/images/ddlv-tenant']).catch(() => undefined);
+  }
+});
+
 test.serial('disk copies: never over an existing file on the target; removeDiskCopyOn removes ours and refuses a file a target domain uses', async (t) => {
   const { lab, h1, h2, hv1 } = t.context;
   await lab.defineGuest(h1, { name: 'ddlv-copy', memoryMiB: 64, localDiskMiB: 16, start: false });

@@ -3,7 +3,7 @@
 // is validated (common/names.ts) before it reaches a command line.
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, FailedPreconditionError, InvalidArgumentError, isDrydockError } from '../../common/errors.ts';
@@ -39,6 +39,9 @@ import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { parsePoolXml, parseVolXml, SHARED_POOL_TYPES, type PoolDefinition } from './parse-storage.ts';
 import { killTree, Virsh, type VirshCallOptions } from './virsh.ts';
+import { assertHostPath, diskUsesPath, dirPrefix, isUnder, planLocalDiskRemoval, poolContaining, poolHolding } from './disk-paths.ts';
+
+export { assertHostPath } from './disk-paths.ts';
 
 export interface LibvirtHypervisorOptions {
   /** This host's libvirt URI as the agent reaches it (default qemu:///system). */
@@ -92,27 +95,6 @@ export type DiskSharing = 'network' | 'declared' | 'local' | 'none';
 interface PoolInfo extends PoolDefinition {
   active: boolean;
   shared: boolean;
-}
-
-/** `/a/b` → `/a/b/`: prefix tests that don't confuse /data with /data2. */
-function dirPrefix(p: string): string {
-  const n = posix.normalize(p);
-  return n.endsWith('/') ? n : `${n}/`;
-}
-
-function under(path: string, dir: string): boolean {
-  return dir !== '' && dirPrefix(dirname(path)).startsWith(dirPrefix(dir));
-}
-
-/** A host path safe to name on a command line and to delete: absolute, normalized, no "..". */
-export function assertHostPath(field: string, p: string): string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 4096 || !isAbsolute(p) || p.includes('\0') || /[\n\r]/.test(p)) {
-    throw new InvalidArgumentError(field, `${JSON.stringify(p)} is not an absolute path`);
-  }
-  if (p.split('/').includes('..') || normalize(p) !== p || p.endsWith('/')) {
-    throw new InvalidArgumentError(field, `${JSON.stringify(p)} is not a normalized file path`);
-  }
-  return p;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -271,15 +253,6 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.poolCache.pools;
   }
 
-  /** The pool whose target directory holds `path` (deepest match). */
-  private static poolFor(path: string, pools: PoolInfo[]): PoolInfo | undefined {
-    let best: PoolInfo | undefined;
-    for (const p of pools) {
-      if (p.path && under(path, p.path) && (!best || p.path.length > best.path.length)) best = p;
-    }
-    return best;
-  }
-
   /** Classifies a disk: network/cluster storage, a declared shared path, local, or no media. */
   diskSharing(disk: { type: string; path: string; pool?: string }, pools: PoolInfo[]): DiskSharing {
     if (disk.type === 'network') return 'network';
@@ -288,9 +261,9 @@ export class LibvirtHypervisor implements Hypervisor {
       if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
     }
     if (!disk.path) return 'none';
-    const pool = LibvirtHypervisor.poolFor(disk.path, pools);
+    const pool = poolContaining(disk.path, pools);
     if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
-    if (this.sharedPaths.some((s) => under(disk.path, s))) return 'declared';
+    if (this.sharedPaths.some((s) => isUnder(disk.path, s))) return 'declared';
     return 'local';
   }
 
@@ -301,7 +274,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const disks: Disk[] = def.disks.map((d) => {
       const b = stats?.blocks.find((x) => x.name === d.target);
       const sharing = this.diskSharing(d, pools);
-      const pool = d.pool || (d.path ? (LibvirtHypervisor.poolFor(d.path, pools)?.name ?? '') : '');
+      const pool = d.pool || (d.path ? (poolContaining(d.path, pools)?.name ?? '') : '');
       return {
         target: d.target,
         path: d.path,
@@ -502,7 +475,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target } };
     const out: { pool: string; name: string }[] = [];
     for (const d of local) {
-      const pool = pools.find((p) => p.active && p.path !== '' && dirPrefix(p.path) === dirPrefix(dirname(d.path)));
+      const pool = poolHolding(d.path, pools.filter((p) => p.active));
       if (!pool) {
         throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(d.path)} for the copy of ${d.target}`, {
           details: { path: d.path, targetUri: target },
@@ -586,7 +559,7 @@ export class LibvirtHypervisor implements Hypervisor {
   async copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void> {
     const p = assertHostPath('path', path);
     const target = assertLibvirtUri('target_uri', targetUri);
-    const local = LibvirtHypervisor.poolFor(p, await this.storagePools(signal, true));
+    const local = poolContaining(p, await this.storagePools(signal, true));
     if (!local) throw new FailedPreconditionError(`${p} is in no storage pool of this host`, { details: { path: p } });
     await this.run(['pool-refresh', '--pool', local.name], { signal });
     const vol = parseVolXml((await this.run(['vol-dumpxml', '--vol', p], { signal, context: { domain: p } })).stdout);
@@ -620,7 +593,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   /** The active pool on another host whose directory holds `path` (disk copies keep their path). */
   private async poolOnFor(uri: string, path: string, signal?: AbortSignal): Promise<PoolInfo | undefined> {
-    return (await this.loadPools(uri, signal)).find((rp) => rp.path !== '' && rp.active && dirPrefix(rp.path) === dirPrefix(dirname(path)));
+    return poolHolding(path, (await this.loadPools(uri, signal)).filter((rp) => rp.active));
   }
 
   private async volumeExists(pool: string, name: string, on: VirshCallOptions): Promise<boolean> {
@@ -644,7 +617,7 @@ export class LibvirtHypervisor implements Hypervisor {
     for (const u of uuids) {
       const blk = (await this.run(['domblklist', '--domain', assertUuid('domain', u), '--details'], on)).stdout;
       // Columns: Type Device Target Source; host paths carry no spaces (assertHostPath).
-      if (blk.split('\n').some((l) => l.trim().split(/\s+/).at(-1) === p)) {
+      if (blk.split('\n').some((l) => diskUsesPath(l.trim().split(/\s+/).at(-1) ?? '', p))) {
         throw new FailedPreconditionError(`${p} on ${target} is a disk of domain ${u}: not removed`, { details: { path: p, targetUri: target } });
       }
     }
@@ -655,22 +628,17 @@ export class LibvirtHypervisor implements Hypervisor {
   async removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {
     const p = assertHostPath('path', path);
     const pools = await this.storagePools(signal, true);
-    const allowed = this.localDiskDirs ?? pools.filter((pl) => !pl.shared && pl.path !== '').map((pl) => pl.path);
-    if (!allowed.some((d) => under(p, d))) {
-      throw new InvalidArgumentError('path', `${p} is not under a local disk directory (${allowed.join(', ') || 'none'})`);
-    }
-    const pool = LibvirtHypervisor.poolFor(p, pools);
-    if (this.sharedPaths.some((s) => under(p, s)) || pool?.shared) {
-      throw new FailedPreconditionError(`${p} is on shared storage; it belongs to the server wherever it runs`, { details: { path: p } });
-    }
-    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => d.path === p));
+    const plan = planLocalDiskRemoval(p, { pools, sharedPaths: this.sharedPaths, allowedDirs: this.localDiskDirs });
+    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => diskUsesPath(d.path, p)));
     if (users.length > 0) {
       throw new FailedPreconditionError(`${p} is still a disk of ${users.map((s) => s.name).join(', ')} on this host`, { details: { path: p } });
     }
-    if (pool) {
-      await this.run(['pool-refresh', '--pool', pool.name], { signal });
+    if (plan.kind === 'volume') {
+      await this.run(['pool-refresh', '--pool', plan.pool], { signal });
       try {
-        await this.run(['vol-delete', '--pool', pool.name, '--vol', basename(p)], { signal, context: { domain: p } });
+        // --vol by path: virsh looks the volume up by that path (and checks
+        // it is in the pool), so only that exact file can go.
+        await this.run(['vol-delete', '--pool', plan.pool, '--vol', plan.path], { signal, context: { domain: p } });
       } catch (err) {
         if (!(err instanceof StorageNotFoundError)) throw err; // already gone: done
       }

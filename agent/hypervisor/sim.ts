@@ -1,6 +1,8 @@
 // The `sim` hypervisor: in memory, for scale and fault tests only (never a
 // default). Several SimHosts share one SimFabric, which owns every server's
-// location, so a server is on exactly one host at any time. Migration time
+// location, so a server is on exactly one host at any time; the only
+// exception is set up on purpose (leaveDefinitionOf: the stale definition an
+// interrupted move can leave on its source). Migration time
 // follows from size and bandwidth; job stats are simulated per tick; faults
 // (fail, stall, unreachable target, slow shutdown) are injected per host.
 //
@@ -26,6 +28,7 @@ import type { GuestCpu } from '../../common/generated/drydock/agent/v1/GuestCpu.
 import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
+import { diskUsesPath, planLocalDiskRemoval } from './disk-paths.ts';
 import {
   DomainNotRunningError,
   DomainRunningError,
@@ -307,6 +310,8 @@ export class SimHost implements Hypervisor {
   private nextFail: { atFraction: number; error: Error | null } | null = null;
   private nextStall: { atFraction: number } | null = null;
   private nextStartFailure: Error | null = null;
+  /** Stale definitions of servers placed on other hosts (leaveDefinitionOf), by uuid. */
+  private readonly strays = new Map<string, SimServer>();
 
   constructor(readonly fabric: SimFabric, opts: SimHostOptions) {
     this.hostId = opts.hostId;
@@ -380,10 +385,37 @@ export class SimHost implements Hypervisor {
     return structuredClone(server);
   }
 
-  /** Removes a server from the fabric (undefine). */
+  /**
+   * Defines here a shut-off copy of a server that lives on another host:
+   * what an interrupted move can leave on its source (libvirt defined the
+   * server on the target and never undefined it here). Fault setup.
+   */
+  leaveDefinitionOf(uuid: string): Server {
+    const key = uuid.toLowerCase();
+    const entry = this.fabric.placement.get(key);
+    if (!entry || entry.host === this) throw new Error(`sim server ${uuid} is not on another host`);
+    const server: Server = { ...structuredClone(entry.sim.server), state: 'SERVER_STATE_SHUTOFF' };
+    this.strays.set(key, { server, dirtyRateBps: 0, ignoreShutdown: false, migrating: false });
+    this.emit('lifecycle', server.name, 'Defined Added');
+    return structuredClone(server);
+  }
+
+  /** Removes a server from the fabric (undefine); a stale definition only goes from this host. */
   removeServer(uuid: string): void {
     const p = this.local(uuid);
-    this.fabric.placement.delete(p.server.uuid);
+    if (this.strays.get(p.server.uuid) === p) {
+      this.strays.delete(p.server.uuid);
+    } else {
+      this.fabric.placement.delete(p.server.uuid);
+      // A stale definition elsewhere is now the server's only one.
+      for (const h of this.fabric.hosts.values()) {
+        const stray = h.strays.get(p.server.uuid);
+        if (!stray) continue;
+        h.strays.delete(p.server.uuid);
+        this.fabric.placement.set(p.server.uuid, { host: h, sim: stray });
+        break;
+      }
+    }
     this.emit('lifecycle', p.server.name, 'Undefined Removed');
   }
 
@@ -398,6 +430,7 @@ export class SimHost implements Hypervisor {
   servers(): Server[] {
     const out: Server[] = [];
     for (const p of this.fabric.placement.values()) if (p.host === this) out.push(structuredClone(p.sim.server));
+    for (const p of this.strays.values()) out.push(structuredClone(p.server));
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -668,15 +701,18 @@ export class SimHost implements Hypervisor {
   }
 
   async removeLocalDisk(path: string): Promise<void> {
-    if (this.diskUser(path)) throw new OperationInvalidError(`refusing to remove ${path}: a domain on this host still uses it`);
-    this.files.delete(path);
+    // The libvirt hypervisor's rule: only local pool storage, exactly this path.
+    const plan = planLocalDiskRemoval(path, { pools: this.pools, sharedPaths: [] });
+    if (this.diskUser(plan.path)) throw new OperationInvalidError(`refusing to remove ${plan.path}: a domain on this host still uses it`);
+    this.files.delete(plan.path);
   }
 
   /** Name of a domain defined here that has `path` as a disk, if any. */
   private diskUser(path: string): string | undefined {
     for (const p of this.fabric.placement.values()) {
-      if (p.host === this && p.sim.server.disks.some((d) => d.path === path)) return p.sim.server.name;
+      if (p.host === this && p.sim.server.disks.some((d) => diskUsesPath(d.path, path))) return p.sim.server.name;
     }
+    for (const p of this.strays.values()) if (p.server.disks.some((d) => diskUsesPath(d.path, path))) return p.server.name;
     return undefined;
   }
 
@@ -728,8 +764,11 @@ export class SimHost implements Hypervisor {
   async serverOn(uri: string, uuid: string): Promise<Server | null> {
     const host = this.fabric.hosts.get(uri);
     if (!host || host.unreachable) throw new TargetUnreachableError(uri, 'unable to connect to server: No route to host');
-    const entry = this.fabric.placement.get(uuid.toLowerCase());
-    return entry && entry.host === host ? structuredClone(entry.sim.server) : null;
+    const key = uuid.toLowerCase();
+    const entry = this.fabric.placement.get(key);
+    if (entry && entry.host === host) return structuredClone(entry.sim.server);
+    const stray = host.strays.get(key);
+    return stray ? structuredClone(stray.server) : null;
   }
 
   async compareCpu(cpuXml: string): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }> {
@@ -770,6 +809,8 @@ export class SimHost implements Hypervisor {
     const key = ref.toLowerCase();
     const byUuid = this.fabric.placement.get(key);
     if (byUuid && byUuid.host === this) return byUuid.sim;
+    const stray = this.strays.get(key);
+    if (stray) return stray;
     for (const p of this.fabric.placement.values()) if (p.host === this && p.sim.server.name === ref) return p.sim;
     throw new ServerNotFoundError(ref);
   }

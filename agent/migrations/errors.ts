@@ -27,3 +27,10 @@ export class MigrationVerificationError extends InternalError {}
 
 /** The agent restarted mid-migration and could not establish where the server is. */
 export class MigrationOutcomeUnknownError extends InternalError {}
+
+/**
+ * An interrupted move left the server defined on both the source and the
+ * target. The agent starts neither copy and moves neither (either would
+ * risk two instances on one set of disks) until an operator undefines one.
+ */
+export class ServerDefinedTwiceError extends FailedPreconditionError {}

@@ -25,6 +25,7 @@ import {
   MigrationTimedOutError,
   MigrationVerificationError,
   ServerBusyError,
+  ServerDefinedTwiceError,
   TooManyMigrationsError,
 } from './errors.ts';
 
@@ -278,6 +279,7 @@ export class MigrationManager {
     // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
     if (there.status === 'rejected') throw there.reason;
     if (there.value) throw new FailedPreconditionError(`server ${server.uuid} is already defined on ${req.target_host_id}`);
+    await this.refuseIfDefinedTwice(server.uuid);
     for (const r of this.running.values()) {
       if (r.stored.migration.server_uuid === server.uuid) {
         throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
@@ -722,8 +724,27 @@ export class MigrationManager {
       await finish('MIGRATION_PHASE_COMPLETED', null, 'server found on the target');
       return 'decided';
     }
+    if (here && there) {
+      // Defined on both hosts (libvirt defined the target and never undefined
+      // the source). Starting the source copy while the target's runs, or may
+      // be started, would run the server twice on the same data: touch neither.
+      const conflict = new ServerDefinedTwiceError(
+        `server ${m.server_uuid} is defined on both ${this.opts.hostId} (${here.state}) and ${m.target_host_id} (${there.state}) after an interrupted move: ` +
+          `neither copy was started or moved; undefine the stale one`,
+        { details: { server: m.server_uuid, target: m.target_host_id } },
+      );
+      log.error({ sourceState: here.state, targetState: there.state }, conflict.message);
+      await finish('MIGRATION_PHASE_FAILED', conflict, 'defined on both hosts');
+      return 'decided';
+    }
     if (here) {
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
+        // Only once the target has said it does not hold the server: a silent
+        // target may be running it. Asked again later.
+        if (!targetAnswered) {
+          log.warn('cold move interrupted and the target is silent: the server is not restarted here until the target answers');
+          return 'undecided';
+        }
         await this.hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
       }
       await finish('MIGRATION_PHASE_ABORTED', new MigrationCancelledError('agent restarted mid-migration; the server stays on the source'), 'server still on the source');
@@ -736,6 +757,27 @@ export class MigrationManager {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * A reconcile found this server defined here and on another host
+   * (ServerDefinedTwiceError): moving this copy elsewhere would start a
+   * second instance. Refused while that other definition remains (or its
+   * host does not answer); once an operator undefined it, allowed again.
+   */
+  private async refuseIfDefinedTwice(uuid: string): Promise<void> {
+    const key = uuid.toLowerCase();
+    for (const rec of this.records.values()) {
+      const m = rec.migration;
+      if (m.server_uuid.toLowerCase() !== key || m.error?.kind !== ServerDefinedTwiceError.name) continue;
+      const other = await this.hv.serverOn(m.target_uri, uuid).catch(() => undefined);
+      if (other === null) continue;
+      throw new ServerDefinedTwiceError(
+        `server ${uuid} is defined on both ${this.opts.hostId} and ${m.target_host_id} (found by migration ${m.migration_id})` +
+          `${other === undefined ? `, and ${m.target_host_id} does not answer` : ''}: undefine the stale copy before moving it`,
+        { details: { server: uuid, target: m.target_host_id } },
+      );
+    }
+  }
 
   /** When a live transfer must be over: stored when it started, else derived as runLive would (records of older agents). */
   private deadlineOf(rec: StoredMigration): number {

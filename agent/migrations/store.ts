@@ -1,8 +1,11 @@
 // Migration records on disk: one JSON file per migration id under
-// <stateDir>/migrations, written atomically (temp file + rename) so a crash
-// leaves either the old record or the new one, never half of one.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// <stateDir>/migrations, written durably (common/durable-file.ts: temp file,
+// fsync, rename, fsync of the directory) before save() resolves, so a crash
+// or a power loss leaves the old record or the new one, never half of one,
+// and never loses a record the agent already acted on.
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { syncDirectory, writeFileDurably, type DurableFs } from '../../common/durable-file.ts';
 import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
 import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
 
@@ -28,12 +31,24 @@ export class MigrationStore {
   /** Serialises writes per id so an older snapshot never lands after a newer one. */
   private readonly chains = new Map<string, Promise<void>>();
 
-  constructor(stateDir: string) {
+  /** `fs`: the calls durable writes use (tests observe them); default node:fs/promises. */
+  constructor(
+    stateDir: string,
+    private readonly fs?: DurableFs,
+  ) {
     this.dir = path.join(stateDir, 'migrations');
   }
 
   async open(): Promise<StoredMigration[]> {
-    await mkdir(this.dir, { recursive: true, mode: 0o750 });
+    // Directories created here get their entries made durable too, or a
+    // power loss could take the directory (and every record in it) with it.
+    const created = await mkdir(this.dir, { recursive: true, mode: 0o750 });
+    if (created !== undefined) {
+      for (let d = this.dir; ; d = path.dirname(d)) {
+        await syncDirectory(path.dirname(d), this.fs);
+        if (d === created || d === path.dirname(d)) break;
+      }
+    }
     const out: StoredMigration[] = [];
     for (const name of await readdir(this.dir)) {
       if (!ID_FILE_RE.test(name)) continue;
@@ -52,10 +67,7 @@ export class MigrationStore {
     const snapshot = JSON.stringify(rec, null, 1);
     const prev = this.chains.get(id) ?? Promise.resolve();
     const next = prev.then(async () => {
-      const file = path.join(this.dir, `${id}.json`);
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, snapshot, { mode: 0o640 });
-      await rename(tmp, file);
+      await writeFileDurably(path.join(this.dir, `${id}.json`), snapshot, { mode: 0o640, fs: this.fs });
     });
     const tracked = next.catch(() => undefined).finally(() => {
       if (this.chains.get(id) === tracked) this.chains.delete(id);
@@ -64,6 +76,7 @@ export class MigrationStore {
     return next;
   }
 
+  /** Not fsynced: a removal lost to a power loss brings back a finished record, which retention removes again. */
   async remove(id: string): Promise<void> {
     await rm(path.join(this.dir, `${id}.json`), { force: true });
   }

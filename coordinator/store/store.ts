@@ -11,7 +11,14 @@ import { AuditLog } from './audit.ts';
 
 /** The leader lease as stored (one key, "lease", in the leader bucket). */
 export interface LeaseRecord {
+  /** The holder's coordinatorId ("" once released). */
   holder: string;
+  /**
+   * The holding process: a random nonce each LeaderElection draws at start.
+   * Two processes configured with one id differ here, and only the process
+   * that wrote it renews a lease (absent in leases of older versions).
+   */
+  instance?: string;
   /** Increases by one every time the lease changes hands. */
   term: number;
   acquiredAtMs: number;
