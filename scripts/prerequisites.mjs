@@ -49,6 +49,8 @@ export const PROGRAMS = [
   { name: 'false', pkg: 'coreutils', usedBy: 'tests: a virsh prefix that fails' },
   { name: 'stat', pkg: 'coreutils', usedBy: 'tests: file modes after install.sh' },
   { name: 'ls', pkg: 'coreutils', usedBy: 'tests: directories inside a lab host' },
+  { name: 'truncate', pkg: 'coreutils', usedBy: 'tests: a file inside a lab host' },
+  { name: 'rm', pkg: 'coreutils', usedBy: 'tests: a file inside a lab host' },
   // Set-up and the guest image.
   { name: 'apt-get', pkg: 'apt', usedBy: 'set-up: install packages, download the guest kernel' },
   { name: 'apt-cache', pkg: 'apt', usedBy: 'set-up: the kernel package and storage drivers' },
