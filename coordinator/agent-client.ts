@@ -65,6 +65,12 @@ export class AgentClient {
         : null;
     const credentials = plaintext ? grpc.credentials.createInsecure() : clientCredentials(opts.tls, { checkServerIdentity: hostCertificateCheck(hostId) });
     this.client = new Ctor(endpoint, credentials, {
+      // Each client its own check function: grpc-js shares a connection
+      // between clients only when their credentials are equal, so a
+      // connection checked for one host never serves another.
+      // SNI carries the host id, not the endpoint's IP address (RFC 6066
+      // forbids IPs there; the agent does not look at it).
+      ...(plaintext ? {} : { 'grpc.ssl_target_name_override': hostId }),
       // Agents come and go (reboots): fail calls fast instead of queueing them.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 5000,
