@@ -13,6 +13,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureGuestImage, findStaticBusybox } from './guest/build-image.mjs';
 import { run, SetupError } from './guest/proc.mjs';
+import { ensureLabCa } from './pki.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -165,6 +166,7 @@ async function main() {
   await npmPackages();
   await debianPackages();
   await libvirtQemuUser();
+  await ensureLabCa();
   const image = await ensureGuestImage({ root: ROOT, log, update: aptUpdate });
   log(`guest image: kernel ${image.kernelPackage}, init ${image.initHash}`);
   log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, type Lab } from '../scripts/lab/index.ts';
-import { startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { AgentClientPool, type AgentClient } from '../coordinator/agent-client.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { HostRecord } from '../coordinator/model.ts';
@@ -42,7 +42,7 @@ test.before(async (t) => {
   const t0 = Date.now();
   t.context.lab = await createLab({ hosts: 1, name: 'ddcp', subnet: 46 });
   t.context.agents = await startLabAgents(t.context.lab, { dir });
-  t.context.pool = new AgentClientPool({ tls: { caFile: '', certFile: '', keyFile: '' }, callTimeoutMs: 30_000 });
+  t.context.pool = new AgentClientPool({ tls: await labCoordinatorTls(), callTimeoutMs: 30_000 });
   t.context.client = t.context.pool.forHost(t.context.agents[0]!.host.name, t.context.agents[0]!.endpoint);
   t.context.facts = await t.context.client.getHostFacts();
   t.log(`lab + agent: ${Date.now() - t0} ms; host CPU ${t.context.facts.cpu?.vendor} ${t.context.facts.cpu?.model}`);
