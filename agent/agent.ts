@@ -95,6 +95,18 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     runRebootCommand(config.rebootCommand, log);
   });
 
+  // Asked for by name in the config (agent/config.ts refuses it otherwise);
+  // said at every start, at warn level, so it is never forgotten.
+  if (config.grpc.insecure) {
+    log.warn(
+      { listen: config.grpc.listenAddress, option: 'grpc.insecure' },
+      `INSECURE: the agent API on ${config.grpc.listenAddress} is served without mutual TLS: anyone who reaches this port can migrate and stop its servers and reboot this host`,
+    );
+  }
+  if (config.metrics.insecure && config.metrics.listen) {
+    log.warn({ listen: config.metrics.listen, option: 'metrics.insecure' }, `INSECURE: metrics on ${config.metrics.listen} are plain HTTP without authentication`);
+  }
+
   let grpc: ServingServer;
   try {
     grpc = await startAgentGrpcServer(

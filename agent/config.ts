@@ -14,6 +14,8 @@ import {
 } from '../common/config.ts';
 import { assertId, assertLibvirtUri } from '../common/names.ts';
 import { DrydockError } from '../common/errors.ts';
+import { COORDINATOR_IDENTITY } from '../common/identity.mjs';
+import { isLoopbackAddress } from '../common/loopback.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/drydock/agent.yaml';
 export const ENV_PREFIX = 'DRYDOCK_AGENT';
@@ -31,9 +33,22 @@ export interface AgentConfig {
      * Default: the listen address (with the bound port when it was 0).
      */
     advertisedEndpoint: string;
+    /**
+     * Serve a non-loopback listenAddress without mutual TLS. Off by default:
+     * then such an address needs tls.certFile, tls.keyFile and
+     * tls.clientCaFile, or the agent does not start. When on, every start
+     * logs an INSECURE warning: anyone who reaches the port can drive
+     * migrations and reboot the host.
+     */
+    insecure: boolean;
   };
   tls: {
-    /** Server certificate (PEM). Empty with keyFile empty = plaintext (lab/loopback only). */
+    /**
+     * Server certificate (PEM). It must carry the URI SAN
+     * spiffe://drydock/host/<hostId> (common/identity.mjs): the coordinator
+     * checks it on every call. Empty with keyFile empty = plaintext, which
+     * only a loopback listenAddress or grpc.insecure allows.
+     */
     certFile: string;
     /** Server private key (PEM). */
     keyFile: string;
@@ -41,8 +56,9 @@ export interface AgentConfig {
     clientCaFile: string;
     /**
      * Client identities allowed to call (the coordinator's certificate CN or a
-     * DNS/URI SAN). Required when clientCaFile is set: a chain to the CA alone
-     * is not enough to drive migrations.
+     * DNS/URI SAN). A chain to the CA alone is not enough to drive migrations:
+     * host certificates chain to it too. Default with clientCaFile:
+     * [spiffe://drydock/coordinator].
      */
     allowedClientIdentities: string[];
   };
@@ -127,8 +143,13 @@ export interface AgentConfig {
   /** 'libvirt' (production) or 'sim' (in-memory, tests only; never the default). */
   hypervisor: HypervisorKind;
   metrics: {
-    /** host:port of the Prometheus endpoint (GET /metrics). Empty = disabled (the default). */
+    /**
+     * host:port of the Prometheus endpoint (GET /metrics, plain HTTP).
+     * Empty = disabled (the default). A non-loopback address needs insecure.
+     */
     listen: string;
+    /** Serve metrics on a non-loopback address (plain HTTP, no authentication); logs a warning at start. */
+    insecure: boolean;
   };
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   logLevel: string;
@@ -139,6 +160,7 @@ export const KNOWN_KEYS = [
   'hostId',
   'grpc.listenAddress',
   'grpc.advertisedEndpoint',
+  'grpc.insecure',
   'tls.certFile',
   'tls.keyFile',
   'tls.clientCaFile',
@@ -172,6 +194,7 @@ export const KNOWN_KEYS = [
   'rebootRestartsAgent',
   'hypervisor',
   'metrics.listen',
+  'metrics.insecure',
   'logLevel',
 ] as const;
 
@@ -218,19 +241,30 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     throw new ConfigError('grpc.advertisedEndpoint', `required when grpc.listenAddress binds a wildcard (${listenAddress})`);
   }
 
+  const clientCaFile = str('tls.clientCaFile', '');
   const tls = {
     certFile: str('tls.certFile', ''),
     keyFile: str('tls.keyFile', ''),
-    clientCaFile: str('tls.clientCaFile', ''),
-    allowedClientIdentities: list('tls.allowedClientIdentities', []),
+    clientCaFile,
+    allowedClientIdentities: list('tls.allowedClientIdentities', clientCaFile ? [COORDINATOR_IDENTITY] : []),
   };
   if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new ConfigError('tls', 'certFile and keyFile go together');
   if (tls.clientCaFile && !tls.certFile) throw new ConfigError('tls.clientCaFile', 'requires tls.certFile and tls.keyFile');
   if (tls.clientCaFile && tls.allowedClientIdentities.length === 0) {
-    throw new ConfigError('tls.allowedClientIdentities', 'required with tls.clientCaFile: name the coordinator certificate identity (CN or SAN)');
+    throw new ConfigError('tls.allowedClientIdentities', `must not be empty with tls.clientCaFile: name the coordinator certificate identity (${COORDINATOR_IDENTITY})`);
   }
   if (!tls.clientCaFile && tls.allowedClientIdentities.length > 0) {
     throw new ConfigError('tls.allowedClientIdentities', 'has no effect without tls.clientCaFile');
+  }
+  const insecure = bool('grpc.insecure', false);
+  const mutualTls = Boolean(tls.certFile && tls.keyFile && tls.clientCaFile);
+  if (mutualTls && insecure) throw new ConfigError('grpc.insecure', 'has no effect with mutual TLS configured: remove it');
+  if (!mutualTls && !insecure && !isLoopbackAddress(listenAddress)) {
+    throw new ConfigError(
+      'grpc.listenAddress',
+      `${listenAddress} is not a loopback address: the agent serves it only with mutual TLS (set tls.certFile, tls.keyFile and tls.clientCaFile; see docs/production.md), ` +
+        'or set grpc.insecure: true to serve it without (anyone who reaches the port can then reboot this host)',
+    );
   }
 
   const nats = {
@@ -282,12 +316,16 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
 
   const metricsListen = str('metrics.listen', '');
   if (metricsListen && !LISTEN_RE.test(metricsListen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(metricsListen)}`);
+  const metricsInsecure = bool('metrics.insecure', false);
+  if (metricsListen && !metricsInsecure && !isLoopbackAddress(metricsListen)) {
+    throw new ConfigError('metrics.listen', `${metricsListen} is not a loopback address: metrics are plain HTTP without authentication; use 127.0.0.1:PORT, or set metrics.insecure: true`);
+  }
   const logLevel = str('logLevel', 'info');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `expected one of ${LOG_LEVELS.join(', ')}`);
 
   return {
     hostId,
-    grpc: { listenAddress, advertisedEndpoint },
+    grpc: { listenAddress, advertisedEndpoint, insecure },
     tls,
     nats,
     libvirt: { uri: libvirtUri, migrationUri, callTimeoutMs: dur('libvirt.callTimeout', 60_000, 1000), virtType: str('libvirt.virtType', '', /^(|[a-z]+)$/) },
@@ -309,7 +347,7 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     rebootCommand,
     rebootRestartsAgent: bool('rebootRestartsAgent', false),
     hypervisor,
-    metrics: { listen: metricsListen },
+    metrics: { listen: metricsListen, insecure: metricsInsecure },
     logLevel,
   };
 }

@@ -1,14 +1,19 @@
 // Runs real drydock-agent processes inside lab hosts (scripts/lab): one per
 // host, `agent/main.ts --config FILE` in the host's namespaces with
 // qemu:///system, as in production. For the agent's lab test, the bench, and
-// the coordinator's lab tests.
+// the coordinator's lab tests. As in production the agents serve mutual TLS:
+// each with its host certificate from the lab CA (scripts/pki.mjs,
+// .cache/pki/), admitting only the coordinator certificate; callers use
+// labCoordinatorTls() (coordinator config) or labAgentChannel() (raw clients).
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { stringify as toYaml } from 'yaml';
 import type { Lab, LabHost } from '../scripts/lab/index.ts';
+import { ensureCoordinatorCert, ensureHostCert, type IssuedCert } from '../scripts/pki.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LAB_AGENT_PORT = 7400;
@@ -41,13 +46,36 @@ export interface LabAgent {
   start(): Promise<void>;
 }
 
-/** The agent config for one lab host (YAML shape). */
-export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptions, 'natsUrl' | 'config' | 'port'>): Record<string, unknown> {
+/** The coordinator's CA and client certificate for calling lab agents (agents.tls of a coordinator config). */
+export async function labCoordinatorTls(): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+  const { caFile, certFile, keyFile } = await ensureCoordinatorCert();
+  return { caFile, certFile, keyFile };
+}
+
+/**
+ * Credentials and options of a raw gRPC client of host `hostId`'s lab agent:
+ * the coordinator's certificate, and the agent's certificate checked for
+ * that host id, as coordinator/agent-client.ts does.
+ */
+export async function labAgentChannel(hostId: string): Promise<{ credentials: ChannelCredentials; options: ChannelOptions }> {
+  const grpc = await import('@grpc/grpc-js');
+  const { hostCertificateCheck } = await import('../common/peer-identity.ts');
+  const { caFile, certFile, keyFile } = await ensureCoordinatorCert();
+  return {
+    credentials: grpc.credentials.createSsl(readFileSync(caFile), readFileSync(keyFile), readFileSync(certFile), { checkServerIdentity: hostCertificateCheck(hostId) }),
+    options: { 'grpc.ssl_target_name_override': hostId },
+  };
+}
+
+/** The agent config for one lab host (YAML shape), serving mTLS with `cert` (its host certificate). */
+export function labAgentConfig(lab: Lab, host: LabHost, cert: IssuedCert, opts: Pick<LabAgentOptions, 'natsUrl' | 'config' | 'port'>): Record<string, unknown> {
   const port = opts.port ?? LAB_AGENT_PORT;
   const base: Record<string, unknown> = {
     hostId: host.name,
     hypervisor: 'libvirt',
     grpc: { listenAddress: `${host.ip}:${port}`, advertisedEndpoint: `${host.ip}:${port}` },
+    // allowedClientIdentities: the default, the coordinator's URI SAN.
+    tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: cert.caFile },
     // Lab guests are TCG: report and compare the CPU for domain type qemu.
     libvirt: { uri: 'qemu:///system', migrationUri: host.uri, callTimeout: '30s', virtType: 'qemu' },
     storage: { sharedPathPrefixes: [lab.sharedDir], localPoolDirs: ['/var/lib/libvirt/images'], clusterId: '' },
@@ -71,12 +99,12 @@ export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptio
   return base;
 }
 
-async function waitForAgent(endpoint: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+async function waitForAgent(hostId: string, endpoint: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
   // Imported lazily so this module stays cheap for callers that only want the config.
   const { loadAgentProto } = await import('../common/proto.ts');
-  const grpc = await import('@grpc/grpc-js');
   const proto = loadAgentProto();
-  const client = new proto.drydock.agent.v1.Agent(endpoint, grpc.credentials.createInsecure());
+  const { credentials, options } = await labAgentChannel(hostId);
+  const client = new proto.drydock.agent.v1.Agent(endpoint, credentials, options);
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
@@ -105,7 +133,7 @@ async function waitForAgent(endpoint: string, child: ChildProcess, logFile: stri
 export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptions): Promise<LabAgent> {
   mkdirSync(opts.dir, { recursive: true });
   const configFile = path.join(opts.dir, `agent-${lab.name}-${host.name}.yaml`);
-  writeFileSync(configFile, toYaml(labAgentConfig(lab, host, opts)));
+  writeFileSync(configFile, toYaml(labAgentConfig(lab, host, await ensureHostCert(host.name), opts)));
   const logFile = path.join(opts.dir, `agent-${lab.name}-${host.name}.log`);
   const endpoint = `${host.ip}:${opts.port ?? LAB_AGENT_PORT}`;
   let child!: ChildProcess;
@@ -126,7 +154,7 @@ export async function startLabAgent(lab: Lab, host: LabHost, opts: LabAgentOptio
       }
     });
     try {
-      await waitForAgent(endpoint, child, logFile, opts.startTimeoutMs ?? 60_000);
+      await waitForAgent(host.name, endpoint, child, logFile, opts.startTimeoutMs ?? 60_000);
     } catch (err) {
       child.kill('SIGKILL');
       throw err;

@@ -4,10 +4,14 @@
 // coordinator's certificate identity.
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../common/logging.ts';
 import { toGrpcStatus } from '../common/grpc-status.ts';
 import { startGrpcServer, serverCredentials, unary, type ServingServer, type TlsFiles } from '../common/grpc-server.ts';
 import { agentPackageDefinition, loadAgentProto } from '../common/proto.ts';
+import { certificateIdentities, pemUriSans } from '../common/peer-identity.ts';
+import { hostIdentity } from '../common/identity.mjs';
+import { ConfigError } from '../common/config.ts';
 import { assertId, assertLibvirtUri, assertServerRef, assertUuid } from '../common/names.ts';
 import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from '../common/errors.ts';
 import type { Hypervisor, Server } from './hypervisor/hypervisor.ts';
@@ -240,20 +244,6 @@ async function serveMigration(
 
 // ------------------------------------------------------------------ mTLS identity
 
-/** Identities a client certificate presents: subject CN and DNS/URI/email SANs. */
-export function certificateIdentities(cert: Pick<PeerCertificate, 'subject' | 'subjectaltname'> | undefined): string[] {
-  if (!cert) return [];
-  const out: string[] = [];
-  const cn = cert.subject?.CN;
-  if (Array.isArray(cn)) out.push(...cn);
-  else if (cn) out.push(cn);
-  for (const part of (cert.subjectaltname ?? '').split(',')) {
-    const m = /^\s*(DNS|URI|email):(.+?)\s*$/.exec(part);
-    if (m) out.push(m[2]!);
-  }
-  return out;
-}
-
 /** Decides a caller: no verified certificate → UNAUTHENTICATED; an identity not allowed → PERMISSION_DENIED. */
 export function authorizePeer(auth: { transportSecurityType?: string; sslPeerCertificate?: PeerCertificate } | undefined, allowed: readonly string[]): null | UnauthenticatedError | PermissionDeniedError {
   const cert = auth?.sslPeerCertificate;
@@ -287,7 +277,26 @@ export interface AgentGrpcOptions {
   tls: TlsFiles & { allowedClientIdentities: string[] };
 }
 
+/**
+ * The agent's own certificate must name its host id: the coordinator checks
+ * exactly that (coordinator/agent-client.ts), so a certificate for another
+ * host would be refused on every call. Said here, at start, instead.
+ */
+export function assertCertificateNamesHost(certFile: string, hostId: string): void {
+  let uris: string[];
+  try {
+    uris = pemUriSans(readFileSync(certFile));
+  } catch (err) {
+    throw new ConfigError('tls.certFile', `cannot read a certificate from ${certFile}: ${(err as Error).message}`);
+  }
+  const want = hostIdentity(hostId);
+  if (!uris.includes(want)) {
+    throw new ConfigError('tls.certFile', `${certFile} does not name this host: it needs the URI SAN ${want} (has ${uris.join(', ') || 'no URI SAN'}); see docs/production.md`);
+  }
+}
+
 export async function startAgentGrpcServer(deps: AgentServiceDeps, opts: AgentGrpcOptions): Promise<ServingServer> {
+  if (opts.tls.certFile) assertCertificateNamesHost(opts.tls.certFile, deps.hostId);
   const proto = loadAgentProto();
   const interceptors = opts.tls.clientCaFile ? [agentAuthInterceptor(opts.tls.allowedClientIdentities)] : [];
   return startGrpcServer({

@@ -36,8 +36,8 @@ export interface SimAgentsOptions {
   migration?: Partial<MigrationSettings>;
   /** Declared shared path prefixes (all hosts). */
   sharedPathPrefixes?: string[];
-  /** TLS for the gRPC servers (mTLS tests). */
-  tls?: AgentConfig['tls'];
+  /** TLS for the gRPC servers (mTLS tests): one for all, or per host (each certificate names its host). */
+  tls?: AgentConfig['tls'] | ((hostId: string) => AgentConfig['tls']);
   log?: Logger;
   /** Log level when no logger is given (default silent). */
   logLevel?: string;
@@ -115,7 +115,7 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
         {},
       );
       c.migration = { ...TEST_MIGRATION, ...opts.migration, recordRetentionMs: opts.migration?.recordRetentionMs ?? 0 };
-      if (opts.tls) c.tls = opts.tls;
+      if (opts.tls) c.tls = typeof opts.tls === 'function' ? opts.tls(hostId) : opts.tls;
       return c;
     };
     const handle: SimAgentHandle = {

@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
-import { startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labAgentChannel, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { loadAgentProto } from '../common/proto.ts';
 import type { AgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { MigrationEvent } from '../common/generated/drydock/agent/v1/MigrationEvent.ts';
@@ -63,7 +62,10 @@ async function main(): Promise<void> {
     // The production poll interval (500 ms), not the lab tests' 250 ms.
     agents = await startLabAgents(lab, { dir, config: { logLevel: 'warn', migration: { pollInterval: '500ms', stallTimeout: '60s' } } });
     const proto = loadAgentProto();
-    for (const a of agents) clients.push(new proto.drydock.agent.v1.Agent(a.endpoint, grpc.credentials.createInsecure()) as unknown as AgentClient);
+    for (const a of agents) {
+      const ch = await labAgentChannel(a.host.name);
+      clients.push(new proto.drydock.agent.v1.Agent(a.endpoint, ch.credentials, ch.options) as unknown as AgentClient);
+    }
     const client = (h: LabHost) => clients[agents.findIndex((a) => a.host === h)]!;
     await lab.waitForHeartbeats(GUEST, { count: 3, timeoutMs: 90_000 });
     process.stdout.write(`guest ${MEMORY_MIB} MiB, ${FILL_MIB} MiB dirty; ${ROUNDS} rounds of h1→h2 and h2→h1 each way\n`);

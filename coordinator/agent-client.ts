@@ -2,11 +2,16 @@
 // deadline on every call, cancellation by AbortSignal, errors rebuilt as
 // typed DrydockErrors (fromGrpcError), and the MigrateServer progress stream
 // as an async iterable. Channels are mTLS with the coordinator's client
-// certificate; the agent's certificate must carry the configured server name.
+// certificate, and a client is made for one host: the agent's certificate
+// must name that host id (common/identity.mjs), whatever endpoint the host
+// advertises, so an endpoint pointed at another host's agent fails the
+// handshake and no call reaches it.
 import * as grpc from '@grpc/grpc-js';
-import { clientChannelOptions, clientCredentials, type ClientTlsFiles } from '../common/grpc-server.ts';
+import { clientCredentials, type ClientTlsFiles } from '../common/grpc-server.ts';
 import { fromGrpcError } from '../common/grpc-status.ts';
-import { CancelledError } from '../common/errors.ts';
+import { CancelledError, UnavailableError } from '../common/errors.ts';
+import { hostCertificateCheck } from '../common/peer-identity.ts';
+import { isLoopbackAddress } from '../common/loopback.ts';
 import { loadAgentProto } from '../common/proto.ts';
 import type { AgentClient as GeneratedAgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
@@ -30,7 +35,10 @@ export interface CallOptions {
 }
 
 export interface AgentClientOptions {
+  /** CA of the agents' certificates and the coordinator's client certificate; serverName is not used (the host id is checked). */
   tls: ClientTlsFiles;
+  /** Call agents at non-loopback endpoints in plaintext (no tls.caFile). Off: such calls fail UNAVAILABLE. */
+  insecure?: boolean;
   /** Default deadline of unary calls (ms). */
   callTimeoutMs: number;
 }
@@ -39,15 +47,30 @@ type UnaryFn<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, c
 
 export class AgentClient {
   private readonly client: GeneratedAgentClient;
+  /** Set when this client must not call at all (plaintext to a remote endpoint). */
+  private readonly refusal: UnavailableError | null;
 
   constructor(
+    /** The host this client calls: its agent's certificate must name it. */
+    readonly hostId: string,
     /** host:port of the agent. */
     readonly endpoint: string,
     private readonly opts: AgentClientOptions,
   ) {
     const Ctor = loadAgentProto().drydock.agent.v1.Agent;
-    this.client = new Ctor(endpoint, clientCredentials(opts.tls), {
-      ...clientChannelOptions(opts.tls),
+    const plaintext = !opts.tls.caFile;
+    this.refusal =
+      plaintext && !opts.insecure && !isLoopbackAddress(endpoint)
+        ? new UnavailableError(`host ${hostId}: agents.tls is not configured, and ${endpoint} is not a loopback address (set agents.tls, or agents.insecure: true)`)
+        : null;
+    const credentials = plaintext ? grpc.credentials.createInsecure() : clientCredentials(opts.tls, { checkServerIdentity: hostCertificateCheck(hostId) });
+    this.client = new Ctor(endpoint, credentials, {
+      // Each client its own check function: grpc-js shares a connection
+      // between clients only when their credentials are equal, so a
+      // connection checked for one host never serves another.
+      // SNI carries the host id, not the endpoint's IP address (RFC 6066
+      // forbids IPs there; the agent does not look at it).
+      ...(plaintext ? {} : { 'grpc.ssl_target_name_override': hostId }),
       // Agents come and go (reboots): fail calls fast instead of queueing them.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 5000,
@@ -56,6 +79,7 @@ export class AgentClient {
 
   private unary<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, o: CallOptions = {}): Promise<Res> {
     o.signal?.throwIfAborted();
+    if (this.refusal) return Promise.reject(this.refusal);
     return new Promise<Res>((resolve, reject) => {
       const deadline = new Date(Date.now() + (o.timeoutMs ?? this.opts.callTimeoutMs));
       const onAbort = () => call.cancel();
@@ -113,6 +137,7 @@ export class AgentClient {
    */
   async *migrateServer(req: MigrateServerRequest__Input, o: CallOptions & { timeoutMs: number }): AsyncGenerator<MigrationEvent> {
     o.signal?.throwIfAborted();
+    if (this.refusal) throw this.refusal;
     const stream = this.client.MigrateServer(req, new grpc.Metadata(), { deadline: new Date(Date.now() + o.timeoutMs) });
     const onAbort = () => stream.cancel();
     o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -132,25 +157,24 @@ export class AgentClient {
   }
 }
 
-/** One client per agent endpoint, reused; a changed endpoint gets a new one. */
+/**
+ * One client per (host, endpoint), reused; a changed endpoint gets a new one.
+ * Keyed by both: the same endpoint asked for as two hosts must be two
+ * clients, each checking its own host id.
+ */
 export class AgentClientPool {
   private readonly clients = new Map<string, AgentClient>();
 
   constructor(private readonly opts: AgentClientOptions) {}
 
-  forEndpoint(endpoint: string): AgentClient {
-    let c = this.clients.get(endpoint);
+  forHost(hostId: string, endpoint: string): AgentClient {
+    const key = `${hostId} ${endpoint}`;
+    let c = this.clients.get(key);
     if (!c) {
-      c = new AgentClient(endpoint, this.opts);
-      this.clients.set(endpoint, c);
+      c = new AgentClient(hostId, endpoint, this.opts);
+      this.clients.set(key, c);
     }
     return c;
-  }
-
-  /** Drops the client of an endpoint no host uses any more. */
-  forget(endpoint: string): void {
-    this.clients.get(endpoint)?.close();
-    this.clients.delete(endpoint);
   }
 
   closeAll(): void {

@@ -57,11 +57,15 @@ export interface CoordinatorConfig {
   };
   agents: {
     /**
-     * mTLS towards agents: CA of the agents' server certificates, the
-     * coordinator's client certificate/key, and the name agents' certificates
-     * carry (serverName; empty = the endpoint host). Empty caFile = plaintext.
+     * mTLS towards agents: CA of the agents' server certificates and the
+     * coordinator's client certificate/key (URI SAN spiffe://drydock/coordinator).
+     * Each agent's certificate must carry spiffe://drydock/host/<its host id>
+     * (checked on every connection, coordinator/agent-client.ts).
+     * Empty caFile = plaintext, to loopback endpoints only unless insecure.
      */
-    tls: ClientTlsFiles;
+    tls: Pick<ClientTlsFiles, 'caFile' | 'certFile' | 'keyFile'>;
+    /** Call agents in plaintext at non-loopback endpoints (no agents.tls). Logged at start. Default false. */
+    insecure: boolean;
     /** Deadline of one unary agent call. Default 10s. */
     callTimeoutMs: number;
   };
@@ -100,7 +104,7 @@ const KNOWN = [
   'auth.tokenFile', 'auth.roles',
   'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
   'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile',
-  'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.tls.serverName', 'agents.callTimeout',
+  'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.insecure', 'agents.callTimeout',
   'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
   'leader.ttl', 'leader.renewInterval',
   'metrics.listen',
@@ -128,7 +132,7 @@ function parseRoles(raw: unknown): Record<string, string[]> {
 export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
   rejectUnknownKeys(doc, KNOWN);
   const get = (k: (typeof KNOWN)[number]) => lookup(doc, env, ENV_PREFIX, k);
-  const { str, dur, int, list } = configReaders(get);
+  const { str, dur, int, list, bool } = configReaders(get);
 
   const servers = list('nats.servers', []);
   for (const s of servers) {
@@ -166,8 +170,8 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
         caFile: str('agents.tls.caFile', ''),
         certFile: str('agents.tls.certFile', ''),
         keyFile: str('agents.tls.keyFile', ''),
-        serverName: str('agents.tls.serverName', ''),
       },
+      insecure: bool('agents.insecure', false),
       callTimeoutMs: dur('agents.callTimeout', 10_000),
     },
     inventory: {
@@ -198,6 +202,7 @@ function validate(cfg: CoordinatorConfig): void {
   const a = cfg.agents.tls;
   if (Boolean(a.certFile) !== Boolean(a.keyFile)) throw new ConfigError('agents.tls', 'certFile and keyFile go together');
   if (a.certFile && !a.caFile) throw new ConfigError('agents.tls.caFile', 'required with a client certificate');
+  if (a.caFile && cfg.agents.insecure) throw new ConfigError('agents.insecure', 'has no effect with agents.tls.caFile set: remove it');
   const n = cfg.nats;
   if ([n.credsFile, n.user, n.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'credsFile, user/password and token are alternatives: set one');
   if (Boolean(n.user) !== Boolean(n.password)) throw new ConfigError('nats.user', 'user and password go together');

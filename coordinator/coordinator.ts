@@ -92,7 +92,10 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
   try {
     const store = await openStore(nats.nc, { replicas: config.nats.kvReplicas, timeoutMs: config.nats.requestTimeoutMs });
     const leader = new LeaderElection(store.leader, { id: config.coordinatorId, ttlMs: config.leader.ttlMs, renewIntervalMs: config.leader.renewIntervalMs, logger });
-    const agents = new AgentClientPool({ tls: config.agents.tls, callTimeoutMs: config.agents.callTimeoutMs });
+    const agents = new AgentClientPool({ tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs });
+    if (config.agents.insecure) {
+      logger.warn({ option: 'agents.insecure' }, 'INSECURE: agents are called in plaintext: whoever answers at a host\'s advertised endpoint is believed to be that host');
+    }
     cleanup.push(() => agents.closeAll());
     const inventory = new Inventory({
       nc: nats.nc,

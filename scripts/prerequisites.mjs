@@ -103,6 +103,7 @@ export const DIRECTORIES = [
   { path: '/var/cache/libvirt', createdBy: 'lab', usedBy: 'lab: bind mount point' },
   { path: '/var/log/libvirt', createdBy: 'lab', usedBy: 'lab: bind mount point' },
   { path: '.cache/guest', createdBy: 'set-up', usedBy: 'lab: the guest kernel and initramfs' },
+  { path: '.cache/pki', createdBy: 'set-up', usedBy: 'lab and npm start: the CA, host and coordinator certificates (scripts/pki.mjs)' },
 ];
 
 /** The Node version range of package.json "engines", as [major, minor]. */

@@ -7,8 +7,9 @@
 //   2. Debian packages   apt-get install if any listed program is missing
 //                        (after waiting, bounded, for apt/dpkg locks)
 //   3. libvirt-qemu      the user/group libvirtd insists on (no libvirt-daemon-system)
-//   4. guest image       Debian kernel + busybox initramfs, cached in .cache/guest/
-//   5. the check         every prerequisite, each missing one printed with its fix
+//   4. lab CA            .cache/pki/: the CA the lab's agents and coordinator use (./pki.mjs)
+//   5. guest image       Debian kernel + busybox initramfs, cached in .cache/guest/
+//   6. the check         every prerequisite, each missing one printed with its fix
 //
 //   node scripts/setup.mjs            set up, then check
 //   node scripts/setup.mjs --check    only check (exit 1 if anything is missing)
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_APT_LOCK_TIMEOUT_MS, waitForAptLocks } from './apt-lock.mjs';
 import { ensureGuestImage, findStaticBusybox } from './guest/build-image.mjs';
 import { run, SetupError } from './guest/proc.mjs';
+import { ensureLabCa } from './pki.mjs';
 import { checkPrerequisites, formatFindings, missingPrograms, PACKAGES, USERS } from './prerequisites.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -147,6 +149,7 @@ async function main(argv) {
   await npmPackages();
   await debianPackages();
   await systemUsers();
+  await ensureLabCa();
   const image = await ensureGuestImage({ root: ROOT, log, update: aptUpdate });
   log(`guest image: kernel ${image.kernelPackage}, init ${image.initHash}`);
   await check();

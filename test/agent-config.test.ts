@@ -11,7 +11,9 @@ import { compileAgentConfig, configFileFrom, KNOWN_KEYS, loadAgentConfig } from 
 const dir = mkdtempSync(path.join(tmpdir(), 'drydock-agent-config-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-const minimal = { hostId: 'kvm-01', libvirt: { migrationUri: 'qemu+tcp://10.0.0.11/system' }, grpc: { advertisedEndpoint: '10.0.0.11:7400' } };
+// The default listen address is not loopback: mutual TLS is part of a minimal config.
+const mtls = { certFile: '/etc/drydock/tls/agent.pem', keyFile: '/etc/drydock/tls/agent.key', clientCaFile: '/etc/drydock/tls/ca.pem' };
+const minimal = { hostId: 'kvm-01', libvirt: { migrationUri: 'qemu+tcp://10.0.0.11/system' }, grpc: { advertisedEndpoint: '10.0.0.11:7400' }, tls: mtls };
 
 function write(name: string, text: string): string {
   const f = path.join(dir, name);
@@ -33,6 +35,39 @@ test('defaults', (t) => {
   t.deepEqual(c.rebootCommand, ['/usr/bin/systemctl', 'reboot']);
   t.is(c.stateDir, '/var/lib/drydock/agent');
   t.deepEqual(c.nats.servers, []);
+  t.false(c.grpc.insecure);
+  // With a client CA, only the coordinator identity may call by default.
+  t.deepEqual(c.tls.allowedClientIdentities, ['spiffe://drydock/coordinator']);
+  t.is(c.metrics.listen, '');
+});
+
+test('a non-loopback listen address without mutual TLS is refused, naming the options', (t) => {
+  const { tls: _tls, ...noTls } = minimal;
+  for (const [what, raw] of [
+    ['no TLS', noTls],
+    ['TLS without a client CA', { ...noTls, tls: { certFile: mtls.certFile, keyFile: mtls.keyFile } }],
+    ['an address of this host', { ...noTls, grpc: { listenAddress: '10.0.0.11:7400' } }],
+    ['a wildcard IPv6 bind', { ...noTls, grpc: { listenAddress: '[::]:7400', advertisedEndpoint: '10.0.0.11:7400' } }],
+  ] as const) {
+    const err = t.throws(() => compileAgentConfig(raw), { instanceOf: ConfigError }, what);
+    t.regex(err!.message, /^config grpc\.listenAddress: .*not a loopback address/, what);
+    for (const option of ['tls.certFile', 'tls.keyFile', 'tls.clientCaFile', 'grpc.insecure']) t.true(err!.message.includes(option), `${what}: names ${option}`);
+  }
+});
+
+test('without mutual TLS: loopback is served; anything else only with grpc.insecure, asked for by name', (t) => {
+  const { tls: _tls, ...noTls } = minimal;
+  t.is(compileAgentConfig({ ...noTls, grpc: { listenAddress: '127.0.0.1:7400' } }).grpc.insecure, false);
+  t.is(compileAgentConfig({ ...noTls, grpc: { listenAddress: '[::1]:7400' } }).grpc.listenAddress, '[::1]:7400');
+  t.true(compileAgentConfig(noTls, { DRYDOCK_AGENT_GRPC_INSECURE: 'true' }).grpc.insecure);
+  // Set with mTLS it would only confuse the reader.
+  t.throws(() => compileAgentConfig({ ...minimal, grpc: { ...minimal.grpc, insecure: true } }), { instanceOf: ConfigError, message: /grpc\.insecure/ });
+});
+
+test('metrics: loopback by choice; another address needs metrics.insecure', (t) => {
+  t.is(compileAgentConfig({ ...minimal, metrics: { listen: '127.0.0.1:9465' } }).metrics.listen, '127.0.0.1:9465');
+  t.throws(() => compileAgentConfig({ ...minimal, metrics: { listen: '0.0.0.0:9465' } }), { instanceOf: ConfigError, message: /metrics\.listen.*metrics\.insecure/ });
+  t.true(compileAgentConfig({ ...minimal, metrics: { listen: '0.0.0.0:9465', insecure: true } }).metrics.insecure);
 });
 
 test('environment overrides the file, with human units', (t) => {
@@ -55,7 +90,7 @@ test('environment overrides the file, with human units', (t) => {
 const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ['bad host id', { ...minimal, hostId: 'a.b' }, /hostId/],
   ['unknown hypervisor', { ...minimal, hypervisor: 'xen' }, /hypervisor/],
-  ['no migration URI', { hostId: 'h', grpc: { advertisedEndpoint: 'h:1' } }, /libvirt\.migrationUri/],
+  ['no migration URI', { hostId: 'h', grpc: { advertisedEndpoint: 'h:1' }, tls: mtls }, /libvirt\.migrationUri/],
   ['migration URI with shell text', { ...minimal, libvirt: { migrationUri: 'qemu+tcp://$(id)/system' } }, /libvirt\.migrationUri/],
   ['wildcard bind without advertised endpoint', { ...minimal, grpc: { listenAddress: '0.0.0.0:7400' } }, /grpc\.advertisedEndpoint/],
   ['bad listen address', { ...minimal, grpc: { listenAddress: 'nowhere', advertisedEndpoint: 'h:1' } }, /grpc\.listenAddress/],
@@ -64,7 +99,7 @@ const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ['relative state dir', { ...minimal, stateDir: 'state' }, /stateDir/],
   ['reboot command as a shell string', { ...minimal, rebootCommand: 'reboot now' }, /rebootCommand/],
   ['key without cert', { ...minimal, tls: { keyFile: '/k' } }, /tls/],
-  ['mTLS without identities', { ...minimal, tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca' } }, /tls\.allowedClientIdentities/],
+  ['mTLS with no identity allowed', { ...minimal, tls: { ...mtls, allowedClientIdentities: [] } }, /tls\.allowedClientIdentities/],
   ['identities without mTLS', { ...minimal, tls: { allowedClientIdentities: ['coord'] } }, /tls\.allowedClientIdentities/],
   ['two NATS auths', { ...minimal, nats: { token: 't', credsFile: '/c' } }, /nats/],
   ['bad NATS url', { ...minimal, nats: { servers: ['http://x'] } }, /nats\.servers/],
@@ -85,7 +120,7 @@ test('unknown keys in the file are rejected, naming them', (t) => {
 
 test('a missing file is an error only when named explicitly; malformed YAML always is', (t) => {
   t.throws(() => loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: true, env: {} }), { message: /does not exist/ });
-  const c = loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: false, env: { DRYDOCK_AGENT_HYPERVISOR: 'sim', DRYDOCK_AGENT_GRPC_ADVERTISED_ENDPOINT: 'h:1' } });
+  const c = loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: false, env: { DRYDOCK_AGENT_HYPERVISOR: 'sim', DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS: '127.0.0.1:7400' } });
   t.is(c.hypervisor, 'sim');
   const broken = write('broken.yaml', 'hostId: [\n');
   t.throws(() => loadAgentConfig({ file: broken, env: {} }), { message: /not valid YAML/ });
@@ -103,7 +138,7 @@ test('the shipped example sets every option and is valid', (t) => {
   const file = path.join(import.meta.dirname, '..', 'deploy', 'examples', 'agent.yaml');
   const c = loadAgentConfig({ file, env: {} });
   t.is(c.hostId, 'kvm-01');
-  t.deepEqual(c.tls.allowedClientIdentities, ['drydock-coordinator']);
+  t.deepEqual(c.tls.allowedClientIdentities, ['spiffe://drydock/coordinator']);
   t.is(c.migration.shutdownTimeoutMs, 120_000);
   const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const has = (dotted: string) => dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw) !== undefined;

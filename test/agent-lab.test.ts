@@ -14,7 +14,7 @@ import { gaps } from '../scripts/lab/index.ts';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
-import { LAB_AGENT_PORT as PORT, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { LAB_AGENT_PORT as PORT, labAgentChannel, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
 import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';
@@ -68,7 +68,8 @@ test.before(async (t) => {
     lab.defineGuest(h1, { name: 'ag-abort', memoryMiB: 192, fillMiB: 96 }),
   ]);
   for (const a of await startLabAgents(lab, { dir, natsUrl: t.context.nats.url })) {
-    t.context.agents.set(a.host.name, { agent: a, client: agentClient(a.endpoint) });
+    const ch = await labAgentChannel(a.host.name);
+    t.context.agents.set(a.host.name, { agent: a, client: agentClient(a.endpoint, ch.credentials, ch.options) });
   }
   for (const g of await guests) t.context.guests[g.name] = g;
   await Promise.all(['ag-live', 'ag-cold', 'ag-disk', 'ag-abort'].map((g) => lab.waitForHeartbeats(g, { count: 3, timeoutMs: 90_000 })));

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makePki, type CertFiles, type TestPki } from './helpers/tls.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
-import { certificateIdentities } from '../agent/server.ts';
+import { certificateIdentities } from '../common/peer-identity.ts';
+import { hostIdentity } from '../common/identity.mjs';
 import { agentClient, call, callError, migrateError, type AgentClient } from './agent-helpers.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 
@@ -29,7 +30,7 @@ test.before(async (t) => {
   const otherCa = await makePki(path.join(dir, 'other'), 'other-ca');
   t.context.pki = pki;
   t.context.certs = {
-    agent: await pki.issue('agent', { server: true, dns: ['agent.test'] }),
+    agent: await pki.issue('agent', { server: true, dns: ['agent.test'], uri: [hostIdentity('sim-1')] }),
     coordinator: await pki.issue('coordinator', { cn: COORDINATOR }),
     bySan: await pki.issue('coordinator-san', { cn: 'coordinator-2.example', dns: [COORDINATOR] }),
     intruder: await pki.issue('intruder', { cn: 'some-admin' }),

@@ -17,6 +17,7 @@ import { MAINTENANCE_PERMISSION_TITLE, METHOD_PERMISSIONS } from '../coordinator
 import { AgentClient } from '../coordinator/agent-client.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { makePki, type CertFiles, type TestPki } from './helpers/tls.ts';
+import { hostIdentity } from '../common/identity.mjs';
 import { TestAdminClient, tempDir, testConfig } from './helpers/coordinator.ts';
 import type { HostRecord, ServerRecord } from '../coordinator/model.ts';
 
@@ -69,7 +70,10 @@ test.before(async (t) => {
     forged: await otherPki.issue('forged', { cn: 'alice.ops.example' }),
     coordinatorClient: await pki.issue('coordinator-client', { cn: 'drydock-coordinator' }),
     intruder: await pki.issue('intruder', { cn: 'intruder' }),
-    agent: await pki.issue('agent', { cn: 'drydock-agent', dns: ['drydock-agent'], ip: ['127.0.0.1'], server: true }),
+    // Agents' certificates name their host id (common/identity.mjs): one each.
+    ...Object.fromEntries(
+      await Promise.all(['mtls-1', 'secure-1', 'secure-2'].map(async (id) => [`agent-${id}`, await pki.issue(`agent-${id}`, { cn: id, uri: [hostIdentity(id)], server: true })] as const)),
+    ),
   };
   const tokens = { admin: randomBytes(24).toString('hex'), viewer: randomBytes(24).toString('hex'), nobody: randomBytes(24).toString('hex'), maint: randomBytes(24).toString('hex'), scrypt: randomBytes(24).toString('hex') };
   const tokenFile = path.join(dir, 'tokens.yaml');
@@ -221,11 +225,11 @@ test('an agent with mTLS accepts the coordinator certificate and refuses any oth
   t.context.started.agents = await startSimAgents({
     count: 1,
     hostIdPrefix: 'mtls',
-    tls: { certFile: certs.agent!.certFile, keyFile: certs.agent!.keyFile, clientCaFile: pki.caFile, allowedClientIdentities: ['drydock-coordinator'] },
+    tls: { ...certs['agent-mtls-1']!, clientCaFile: pki.caFile, allowedClientIdentities: ['drydock-coordinator'] },
   });
   const endpoint = t.context.started.agents.agents[0]!.endpoint;
   const as = (cert: CertFiles | null, caFile = pki.caFile) =>
-    new AgentClient(endpoint, { callTimeoutMs: 3000, tls: { caFile, certFile: cert?.certFile ?? '', keyFile: cert?.keyFile ?? '', serverName: 'drydock-agent' } });
+    new AgentClient('mtls-1', endpoint, { callTimeoutMs: 3000, tls: { caFile, certFile: cert?.certFile ?? '', keyFile: cert?.keyFile ?? '' } });
   const good = as(certs.coordinatorClient!);
   const res = await good.listServers();
   t.is(res.host_id, 'mtls-1');
@@ -259,7 +263,7 @@ test('the coordinator reaches mTLS agents with its client certificate: their ser
       id: 'coord-mtls',
       natsServers: [node.url],
       tokenFile: path.join(t.context.dir, 'tokens.yaml'),
-      agentsTls: { caFile: pki.caFile, certFile: certs.coordinatorClient!.certFile, keyFile: certs.coordinatorClient!.keyFile, serverName: 'drydock-agent' },
+      agentsTls: { caFile: pki.caFile, certFile: certs.coordinatorClient!.certFile, keyFile: certs.coordinatorClient!.keyFile },
       reconcileInterval: '1s',
     }),
   );
@@ -269,7 +273,7 @@ test('the coordinator reaches mTLS agents with its client certificate: their ser
     hostIdPrefix: 'secure',
     natsUrl: node.url,
     heartbeatIntervalMs: 500,
-    tls: { certFile: certs.agent!.certFile, keyFile: certs.agent!.keyFile, clientCaFile: pki.caFile, allowedClientIdentities: ['drydock-coordinator'] },
+    tls: (id) => ({ ...certs[`agent-${id}`]!, clientCaFile: pki.caFile, allowedClientIdentities: ['drydock-coordinator'] }),
   });
   t.context.started.more.push(agents);
   agents.byId('secure-2').sim.addServer({ uuid: '22222222-3333-4444-8555-666666666666', name: 'tls-vs' });

@@ -179,7 +179,7 @@ test('agent client: a live migration streams progress to COMPLETED; the inventor
   const uuid = randomUUID();
   agents.byId('kvm-20').sim.addServer({ uuid, name: 'mover', memoryBytes: 128 * 2 ** 20 });
   await waitFor('mover listed on kvm-20', async () => (await servers(t, { host_id: 'kvm-20' })).some((s) => s.uuid === uuid), 10_000);
-  const client = coord.agents.forEndpoint(agents.byId('kvm-20').endpoint);
+  const client = coord.agents.forHost('kvm-20', agents.byId('kvm-20').endpoint);
   const phases: string[] = [];
   let last: { percent: number; phase: string } | undefined;
   for await (const ev of client.migrateServer(

@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
-import { startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
@@ -37,7 +37,7 @@ test.before(async (t) => {
   const [h1, h2] = ctx.lab.hosts as [LabHost, LabHost, LabHost];
   // NATS where the lab hosts can reach it: the root side of the lab network.
   ctx.nats = await startNatsServer({ dir: path.join(dir, 'nats'), host: ctx.lab.rootIp });
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-lab', natsServers: [ctx.nats.url], tokenFile, offlineAfter: '6s', reconcileInterval: '3s' }));
+  ctx.coord = await startCoordinator(testConfig({ id: 'coord-lab', natsServers: [ctx.nats.url], tokenFile, offlineAfter: '6s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }));
   ctx.admin = new TestAdminClient(ctx.coord.port);
   await Promise.all([
     ctx.lab.defineGuest(h1, { name: 'co-off', memoryMiB: 128, fillMiB: 8, start: false }),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, gaps, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
-import { startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
 import { TestAdminClient, testConfig, waitFor } from './helpers/coordinator.ts';
@@ -81,7 +81,7 @@ test('lab: drain h1 (live, cold-only, local disk), heartbeats never stop, reboot
 
   m = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000, settlePauseOverrideS: 1 });
   coord = await startCoordinator(
-    testConfig({ id: 'lab-c1', natsServers: [nats.url], tokenFile: writeTokenFile(dir), offlineAfter: '10s', reconcileInterval: '3s' }),
+    testConfig({ id: 'lab-c1', natsServers: [nats.url], tokenFile: writeTokenFile(dir), offlineAfter: '10s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }),
     { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
   );
   admin = new TestAdminClient(coord.port);

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, type Lab } from '../scripts/lab/index.ts';
-import { startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { AgentClientPool, type AgentClient } from '../coordinator/agent-client.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { HostRecord } from '../coordinator/model.ts';
@@ -42,8 +42,8 @@ test.before(async (t) => {
   const t0 = Date.now();
   t.context.lab = await createLab({ hosts: 1, name: 'ddcp', subnet: 46 });
   t.context.agents = await startLabAgents(t.context.lab, { dir });
-  t.context.pool = new AgentClientPool({ tls: { caFile: '', certFile: '', keyFile: '' }, callTimeoutMs: 30_000 });
-  t.context.client = t.context.pool.forEndpoint(t.context.agents[0]!.endpoint);
+  t.context.pool = new AgentClientPool({ tls: await labCoordinatorTls(), callTimeoutMs: 30_000 });
+  t.context.client = t.context.pool.forHost(t.context.agents[0]!.host.name, t.context.agents[0]!.endpoint);
   t.context.facts = await t.context.client.getHostFacts();
   t.log(`lab + agent: ${Date.now() - t0} ms; host CPU ${t.context.facts.cpu?.vendor} ${t.context.facts.cpu?.model}`);
 });
@@ -108,7 +108,7 @@ test('CompareCpu: own CPU identical, a baseline including it runs here, another 
 test('zone pieces on real answers: the compare cache asks once per incarnation and CPU; a downgrade lists the flags lost from libvirt\'s expanded baselines', async (t) => {
   const { client, facts, agents } = t.context;
   const host = { id: agents[0]!.host.name, incarnation: facts.incarnation, grpcEndpoint: agents[0]!.endpoint } as HostRecord;
-  const cache = new CompareCache((h, xml, signal) => t.context.pool.forEndpoint(h.grpcEndpoint).compareCpu(xml, signal ? { signal } : {}));
+  const cache = new CompareCache((h, xml, signal) => t.context.pool.forHost(h.id, h.grpcEndpoint).compareCpu(xml, signal ? { signal } : {}));
   const a1 = await cache.ensure(host, facts.cpu!.xml);
   const a2 = await cache.ensure(host, facts.cpu!.xml);
   t.is(a1.verdict, 'IDENTICAL');

@@ -153,7 +153,7 @@ export class Inventory {
       const rec = await this.o.store.hosts.get(hostId);
       const endpoint = endpointHint || rec?.value.grpcEndpoint || '';
       if (!endpoint) return;
-      const facts = await this.o.agents.forEndpoint(endpoint).getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal: this.stopper.signal });
+      const facts = await this.o.agents.forHost(hostId, endpoint).getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal: this.stopper.signal });
       if (facts.host_id !== hostId) {
         this.log.warn({ hostId, reported: facts.host_id, endpoint }, 'agent at endpoint reports another host id; ignored');
         return;
@@ -167,7 +167,7 @@ export class Inventory {
   async syncHostServers(hostId: string, signal: AbortSignal): Promise<void> {
     const host = await this.o.store.hosts.get(hostId, signal);
     if (!host?.value.grpcEndpoint) return;
-    const res = await this.o.agents.forEndpoint(host.value.grpcEndpoint).listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
+    const res = await this.o.agents.forHost(hostId, host.value.grpcEndpoint).listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
     // Only the records of the servers this host reports: an event on one host
     // must not cost a read of the whole inventory (this sync never deletes).
     const records = new Map<string, { value: ServerRecord; revision: number }>();
@@ -240,7 +240,7 @@ export class Inventory {
       let host = hosts.get(hostId);
       const endpoint = l.grpcEndpoint || host?.grpcEndpoint || '';
       if (!endpoint) return;
-      const client = this.o.agents.forEndpoint(endpoint);
+      const client = this.o.agents.forHost(hostId, endpoint);
       try {
         if (!host || host.incarnation !== l.incarnation || host.grpcEndpoint !== endpoint) {
           const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal });

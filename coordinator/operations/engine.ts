@@ -115,7 +115,7 @@ export class MaintenanceEngine {
     if (!host) throw new NotFoundError('host', hostId);
     const endpoint = this.ctx.inventory.hostLiveness(hostId)?.grpcEndpoint || host.value.grpcEndpoint;
     if (!endpoint) throw new UnavailableError(`host ${hostId} has no agent endpoint`);
-    return this.ctx.agents.forEndpoint(endpoint);
+    return this.ctx.agents.forHost(hostId, endpoint);
   }
 
   private async lead(lease: AbortSignal): Promise<void> {

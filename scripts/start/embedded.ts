@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pino, destination } from 'pino';
 import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
 import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
-import { startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
 import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
@@ -132,8 +132,10 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const booting = Promise.all(GUESTS.map(({ host, role: _role, ...spec }) => lab.defineGuest(host, spec)));
     booting.catch(() => undefined);
 
-    // Each agent serves Prometheus metrics inside its host, on the host's address.
-    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}` } } });
+    // Each agent serves Prometheus metrics inside its host, on the host's
+    // address so the root namespace can scrape it: plain HTTP, asked for by
+    // name (metrics.insecure). The gRPC API is mutual TLS (agent/lab-agents.ts).
+    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}`, insecure: true } } });
     undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
     check();
@@ -163,6 +165,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         metrics: { listen: '127.0.0.1:0' },
         auth: { tokenFile: usersFile },
         nats: { servers: [nats.url], kvReplicas: 1 },
+        // The lab CA's coordinator certificate; each agent's must name its host.
+        agents: { tls: await labCoordinatorTls() },
         inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
         logLevel: 'info',
       },

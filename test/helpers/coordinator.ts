@@ -19,7 +19,7 @@ export interface TestConfigOptions {
   kvReplicas?: number;
   tokenFile?: string;
   adminTls?: { certFile: string; keyFile: string; clientCaFile?: string };
-  agentsTls?: { caFile: string; certFile: string; keyFile: string; serverName?: string };
+  agentsTls?: { caFile: string; certFile: string; keyFile: string };
   offlineAfter?: string;
   reconcileInterval?: string;
   leaderTtl?: string;

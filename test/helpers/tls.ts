@@ -1,5 +1,6 @@
 // Test PKI made with openssl (execFile, no shell) in a temp dir: one CA, a
-// server certificate for localhost/127.0.0.1, and client certificates by CN.
+// server certificate for localhost/127.0.0.1, and client certificates by CN
+// (URI SANs for drydock's host and coordinator identities: common/identity.mjs).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ export interface TestPki {
   caFile: string;
   caKeyFile: string;
   /** A certificate signed by the CA, with the given CN (and DNS SANs). */
-  issue(name: string, opts?: { cn?: string; dns?: string[]; ip?: string[]; server?: boolean }): Promise<CertFiles>;
+  issue(name: string, opts?: { cn?: string; dns?: string[]; ip?: string[]; uri?: string[]; server?: boolean }): Promise<CertFiles>;
 }
 
 async function openssl(args: string[]): Promise<void> {
@@ -38,7 +39,7 @@ export async function makePki(dir: string, caName = 'drydock-test-ca'): Promise<
       const csr = path.join(dir, `${name}.csr`);
       const certFile = path.join(dir, `${name}.pem`);
       const ext = path.join(dir, `${name}.ext`);
-      const sans = [...(opts.dns ?? []).map((d) => `DNS:${d}`), ...(opts.ip ?? []).map((i) => `IP:${i}`)];
+      const sans = [...(opts.dns ?? []).map((d) => `DNS:${d}`), ...(opts.ip ?? []).map((i) => `IP:${i}`), ...(opts.uri ?? []).map((u) => `URI:${u}`)];
       writeFileSync(
         ext,
         [
