@@ -12,7 +12,8 @@ import {
   readYamlFile,
   rejectUnknownKeys,
 } from '../common/config.ts';
-import { assertId, assertLibvirtUri } from '../common/names.ts';
+import { assertId } from '../common/names.ts';
+import { assertGrpcEndpoint, assertLibvirtUri } from '../common/uri.ts';
 import { DrydockError } from '../common/errors.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/drydock/agent.yaml';
@@ -212,7 +213,8 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
 
   const listenAddress = str('grpc.listenAddress', '0.0.0.0:7400', LISTEN_RE);
   const advertisedEndpoint = str('grpc.advertisedEndpoint', '');
-  if (advertisedEndpoint && !LISTEN_RE.test(advertisedEndpoint)) throw new ConfigError('grpc.advertisedEndpoint', `expected host:port, got ${JSON.stringify(advertisedEndpoint)}`);
+  // Published in facts and dialled by the coordinator, which refuses anything but host:port (common/uri.ts).
+  if (advertisedEndpoint) wrapUri('grpc.advertisedEndpoint', advertisedEndpoint, assertGrpcEndpoint);
   if (!advertisedEndpoint && /^(0\.0\.0\.0|\[::\]):/.test(listenAddress)) {
     // A wildcard bind says nothing about how to reach us.
     throw new ConfigError('grpc.advertisedEndpoint', `required when grpc.listenAddress binds a wildcard (${listenAddress})`);
@@ -322,9 +324,9 @@ function wrapId(field: string, value: string): void {
   }
 }
 
-function wrapUri(field: string, value: string): void {
+function wrapUri(field: string, value: string, check: (field: string, value: string) => string = assertLibvirtUri): void {
   try {
-    assertLibvirtUri(field, value);
+    check(field, value);
   } catch (err) {
     throw new ConfigError(field, err instanceof DrydockError ? err.message.replace(`${field}: `, '') : String(err));
   }

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { clientChannelOptions, clientCredentials, type ClientTlsFiles } from '../common/grpc-server.ts';
 import { fromGrpcError } from '../common/grpc-status.ts';
 import { CancelledError } from '../common/errors.ts';
+import { assertGrpcEndpoint } from '../common/uri.ts';
 import { loadAgentProto } from '../common/proto.ts';
 import type { AgentClient as GeneratedAgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
@@ -139,6 +140,8 @@ export class AgentClientPool {
   constructor(private readonly opts: AgentClientOptions) {}
 
   forEndpoint(endpoint: string): AgentClient {
+    // Endpoints come from hosts (facts, heartbeats): nothing but host:port is dialled.
+    assertGrpcEndpoint('grpc_endpoint', endpoint);
     let c = this.clients.get(endpoint);
     if (!c) {
       c = new AgentClient(endpoint, this.opts);

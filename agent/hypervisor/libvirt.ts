@@ -7,7 +7,8 @@ import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, FailedPreconditionError, InvalidArgumentError, isDrydockError } from '../../common/errors.ts';
-import { assertLibvirtUri, assertServerRef, assertUuid } from '../../common/names.ts';
+import { assertServerRef, assertUuid } from '../../common/names.ts';
+import { assertLibvirtUri } from '../../common/uri.ts';
 import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';

@@ -20,7 +20,9 @@ import { CasConflictError } from '../store/retry.ts';
 import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
 import { Liveness, type HostLiveness } from './liveness.ts';
-import { applyFacts, isFactsMessage, type FactsMessage } from './registration.ts';
+import { applyFacts, factsProblem, isFactsMessage, type FactsMessage } from './registration.ts';
+import { HostMessageRejections } from './rejections.ts';
+import { grpcEndpointProblem } from '../../common/uri.ts';
 import { mergeReport, syncAllHosts, syncOneHost, type ServerChange } from './reconcile.ts';
 
 export interface InventoryOptions {
@@ -50,6 +52,8 @@ const dec = new TextDecoder();
 
 export class Inventory {
   readonly liveness: Liveness;
+  /** Host messages refused (counted, logged rate-limited). */
+  readonly rejections: HostMessageRejections;
   private readonly subs: Subscription[] = [];
   /** Keys "facts:<id>", "sync:<id>", "refresh:<id>": each kind coalesces on its own. */
   private readonly perHost = new KeyedCoalescer();
@@ -65,6 +69,7 @@ export class Inventory {
     // reconcileConcurrency plus per-host syncs): many listeners, no leak.
     setMaxListeners(0, this.stopper.signal);
     this.log = o.logger.child({ component: 'inventory' });
+    this.rejections = new HostMessageRejections(this.log);
   }
 
   start(): void {
@@ -112,6 +117,12 @@ export class Inventory {
 
   private onHeartbeat(msg: HeartbeatMessage): void {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
+    // The heartbeat's endpoint is dialled (refreshHost, reconcile, the engine): same rule as facts.
+    const ep = grpcEndpointProblem(msg.grpc_endpoint);
+    if (ep) {
+      this.rejections.reject('bad-heartbeat', msg.host_id, { problem: `grpc_endpoint: ${ep}` }, 'heartbeat with an unacceptable endpoint dropped');
+      return;
+    }
     const what = this.liveness.beat(msg, Date.now());
     if (what === 'alive' || !this.o.leader.isLeader()) return;
     // A host this leader has not registered yet, or a new incarnation: make
@@ -139,8 +150,13 @@ export class Inventory {
       .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'server sync after event failed'));
   }
 
-  /** Writes the host record from facts (CAS); true if new or changed. */
+  /** Writes the host record from facts (CAS); true if new or changed. Unacceptable facts change nothing. */
   async register(facts: FactsMessage): Promise<boolean> {
+    const problem = factsProblem(facts);
+    if (problem) {
+      this.rejections.reject('bad-facts', facts.host_id, { problem }, 'host facts refused: record not created or updated');
+      return false;
+    }
     const now = Date.now();
     const res = await this.o.store.hosts.upsert(facts.host_id, (cur) => applyFacts(cur, facts, now));
     if (res.changed) this.log.info({ hostId: facts.host_id, revision: res.revision }, 'host registered/updated from facts');
