@@ -1,9 +1,13 @@
 // What hosts publish is input: a real coordinator on a real nats-server,
 // real sim agents, and a plain NATS client playing a misbehaving or
 // compromised host. Facts or heartbeats naming an unacceptable libvirt URI
-// or gRPC endpoint neither create nor change a host record.
+// or gRPC endpoint neither create nor change a host record; a host speaks
+// only for itself: messages on h2's subjects naming h1 change nothing of
+// h1's, and h2 reporting a server h1's record holds does not move it while
+// h1 still has it.
 import anyTest, { type TestFn } from 'ava';
 import { rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
@@ -19,6 +23,8 @@ interface Ctx {
   coord: Coordinator;
   /** h1: an honest host (its own fabric). */
   a: SimAgents;
+  /** h2: the compromised host (another fabric, so it can list h1's servers as its own). */
+  b: SimAgents;
   nc: NatsConnection;
 }
 const test = anyTest.serial as TestFn<Ctx>;
@@ -33,12 +39,14 @@ test.before(async (t) => {
   await waitFor('leadership', () => ctx.coord!.leader.isLeader(), 10_000);
   ctx.nc = await connect({ servers: ctx.node.url });
   ctx.a = await startSimAgents({ count: 1, natsUrl: ctx.node.url, hostIds: ['h1'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-1' });
-  await waitFor('h1 registered', () => ctx.coord!.store.hosts.get('h1'), 15_000);
+  ctx.b = await startSimAgents({ count: 1, natsUrl: ctx.node.url, hostIds: ['h2'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-2' });
+  await waitFor('h1 and h2 registered', async () => (await ctx.coord!.store.hosts.get('h1')) && ctx.coord!.store.hosts.get('h2'), 15_000);
 });
 
 test.after.always(async (t) => {
   await t.context.nc?.close();
   await t.context.a?.stop();
+  await t.context.b?.stop();
   await t.context.coord?.stop();
   await t.context.node?.stop();
   if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
@@ -118,4 +126,90 @@ test('heartbeats with an unacceptable endpoint are dropped: no liveness, nothing
   t.is(coord.inventory.hostLiveness('h1')?.grpcEndpoint, h1.endpoint);
   t.is(coord.inventory.hostLiveness('h1')?.incarnation, h1.incarnation);
   t.true(coord.inventory.rejections.counts()['bad-heartbeat'] >= 2 * n);
+});
+
+test('messages on h2\'s subjects naming h1 (facts, heartbeat, event) are dropped: h1\'s record, liveness and servers stay as they were', async (t) => {
+  const { coord, a, b } = t.context;
+  const h1 = a.byId('h1');
+  const h2 = b.byId('h2');
+  const x = h1.sim.addServer({ name: 'spoof-x' });
+  await waitFor('x recorded on h1', async () => (await coord.store.servers.get(x.uuid))?.value.hostId === 'h1', 10_000);
+  const hostBefore = (await coord.store.hosts.get('h1'))!;
+  const serverBefore = (await coord.store.servers.get(x.uuid))!;
+  const counted = coord.inventory.rejections.counts()['subject-mismatch'];
+
+  const now = Date.now();
+  // All valid on their own: only the subject/body mismatch gives them away.
+  publish(t, subjects.hostFacts('h2'), {
+    host_id: 'h1', hostname: 'evil', grpc_endpoint: h2.endpoint, migration_uri: 'qemu+tcp://evil.example/system', storage_cluster: 'evil', incarnation: 'forged', hypervisor_type: 'sim',
+  });
+  publish(t, subjects.hostFacts('h2'), { host_id: 'h3', grpc_endpoint: h2.endpoint, migration_uri: 'qemu+tcp://h3.example/system', storage_cluster: 'evil' });
+  for (let i = 0; i < 5; i++) {
+    publish(t, subjects.hostHeartbeat('h2'), { host_id: 'h1', incarnation: 'forged', boot_id: 'forged', memory_free_bytes: 1, server_count: 0, running_count: 0, sent_at_ms: now, grpc_endpoint: h2.endpoint });
+  }
+  publish(t, subjects.hostEvents('h2'), { host_id: 'h1', incarnation: 'forged', event: 'lifecycle', server_uuid: x.uuid, server_name: 'spoof-x', detail: 'Stopped Shutdown', at_ms: now });
+  // A body without a host is no better.
+  publish(t, subjects.hostFacts('h2'), { grpc_endpoint: h2.endpoint, migration_uri: 'qemu+tcp://h2.example/system' });
+  await barrier(t);
+
+  const hostAfter = (await coord.store.hosts.get('h1'))!;
+  t.is(hostAfter.value.grpcEndpoint, h1.endpoint);
+  t.is(hostAfter.value.migrationUri, h1.migrationUri);
+  t.is(hostAfter.value.storageCluster, 'sc-1');
+  t.is(hostAfter.value.incarnation, h1.incarnation);
+  t.is(hostAfter.value.hostname, hostBefore.value.hostname);
+  t.is(hostAfter.revision, hostBefore.revision, 'h1 record not rewritten');
+  t.is(await coord.store.hosts.get('h3'), null, 'no host created from h2\'s subject');
+  t.is(coord.inventory.hostLiveness('h1')?.grpcEndpoint, h1.endpoint);
+  t.is(coord.inventory.hostLiveness('h1')?.incarnation, h1.incarnation);
+  const serverAfter = (await coord.store.servers.get(x.uuid))!;
+  t.is(serverAfter.value.hostId, 'h1');
+  t.is(serverAfter.value.state, serverBefore.value.state);
+  t.is((await coord.store.hosts.get('h2'))!.value.grpcEndpoint, h2.endpoint, 'h2 itself unchanged too');
+  t.true(coord.inventory.rejections.counts()['subject-mismatch'] >= counted + 9, 'each dropped message counted');
+});
+
+test('h2 listing servers h1\'s records hold (running or shut off) does not move them while h1 still has them; a real move still follows', async (t) => {
+  const { coord, a, b } = t.context;
+  const h1 = a.byId('h1');
+  const h2 = b.byId('h2');
+  const running = h1.sim.addServer({ name: 'claim-run' });
+  const off = h1.sim.addServer({ name: 'claim-off', running: false });
+  const moving = h1.sim.addServer({ name: 'claim-moves' });
+  await waitFor('the three on h1', async () => {
+    for (const s of [running, off, moving]) if ((await coord.store.servers.get(s.uuid))?.value.hostId !== 'h1') return false;
+    return true;
+  }, 10_000);
+  const before = new Map<string, { hostId: string; state: string; revision: number }>();
+  for (const s of [running, off]) {
+    const r = (await coord.store.servers.get(s.uuid))!;
+    before.set(s.uuid, { hostId: r.value.hostId, state: r.value.state, revision: r.revision });
+  }
+  const counted = coord.inventory.rejections.counts()['unproven-move'];
+
+  // Compromised h2 lists h1's servers as its own: one running, one shut off
+  // (as if stopped), and sends events about them on its own subject.
+  h2.sim.addServer({ uuid: running.uuid, name: 'claim-run' });
+  h2.sim.addServer({ uuid: off.uuid, name: 'claim-off', running: false });
+  // A real move: gone from h1, running on h2.
+  h1.sim.removeServer(moving.uuid);
+  h2.sim.addServer({ uuid: moving.uuid, name: 'claim-moves' });
+  const own = h2.sim.addServer({ name: 'h2-own' });
+  const now = Date.now();
+  for (const [uuid, detail] of [[running.uuid, 'Started Booted'], [off.uuid, 'Stopped Shutdown'], [moving.uuid, 'Started Migrated'], [own.uuid, 'Started Booted']] as const) {
+    publish(t, subjects.hostEvents('h2'), { host_id: 'h2', incarnation: h2.incarnation, event: 'lifecycle', server_uuid: uuid, server_name: '', detail, at_ms: now });
+  }
+  await t.context.nc.flush();
+  await waitFor('h2\'s own server and the really moved one recorded on h2', async () =>
+    (await coord.store.servers.get(own.uuid))?.value.hostId === 'h2' && (await coord.store.servers.get(moving.uuid))?.value.hostId === 'h2', 10_000);
+  await sleep(1500); // event syncs and at least one full reconcile pass (1 s)
+
+  for (const s of [running, off]) {
+    const r = (await coord.store.servers.get(s.uuid))!;
+    const was = before.get(s.uuid)!;
+    t.is(r.value.hostId, 'h1', `${s.name} still on h1`);
+    t.is(r.value.state, was.state, `${s.name} state unchanged`);
+    t.is(r.revision, was.revision, `${s.name} record not rewritten`);
+  }
+  t.true(coord.inventory.rejections.counts()['unproven-move'] > counted, 'the refused claims were counted');
 });
