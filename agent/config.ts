@@ -14,6 +14,7 @@ import {
 } from '../common/config.ts';
 import { assertId } from '../common/names.ts';
 import { assertGrpcEndpoint, assertLibvirtUri } from '../common/uri.ts';
+import { redactUrl } from '../common/redact.ts';
 import { DrydockError } from '../common/errors.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/drydock/agent.yaml';
@@ -244,7 +245,7 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     tlsCaFile: str('nats.tlsCaFile', ''),
   };
   for (const s of nats.servers) {
-    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(s)}`);
+    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(redactUrl(s))}`);
   }
   if (Boolean(nats.user) !== Boolean(nats.password)) throw new ConfigError('nats', 'user and password go together');
   if ([nats.credsFile, nats.user, nats.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'choose one of credsFile, user/password, token');
