@@ -12,7 +12,9 @@ import {
   readYamlFile,
   rejectUnknownKeys,
 } from '../common/config.ts';
-import { assertId, assertLibvirtUri } from '../common/names.ts';
+import { assertId } from '../common/names.ts';
+import { assertGrpcEndpoint, assertLibvirtUri } from '../common/uri.ts';
+import { redactUrl } from '../common/redact.ts';
 import { DrydockError } from '../common/errors.ts';
 import { COORDINATOR_IDENTITY } from '../common/identity.mjs';
 import { isLoopbackAddress } from '../common/loopback.ts';
@@ -235,7 +237,8 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
 
   const listenAddress = str('grpc.listenAddress', '0.0.0.0:7400', LISTEN_RE);
   const advertisedEndpoint = str('grpc.advertisedEndpoint', '');
-  if (advertisedEndpoint && !LISTEN_RE.test(advertisedEndpoint)) throw new ConfigError('grpc.advertisedEndpoint', `expected host:port, got ${JSON.stringify(advertisedEndpoint)}`);
+  // Published in facts and dialled by the coordinator, which refuses anything but host:port (common/uri.ts).
+  if (advertisedEndpoint) wrapUri('grpc.advertisedEndpoint', advertisedEndpoint, assertGrpcEndpoint);
   if (!advertisedEndpoint && /^(0\.0\.0\.0|\[::\]):/.test(listenAddress)) {
     // A wildcard bind says nothing about how to reach us.
     throw new ConfigError('grpc.advertisedEndpoint', `required when grpc.listenAddress binds a wildcard (${listenAddress})`);
@@ -276,7 +279,7 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     tlsCaFile: str('nats.tlsCaFile', ''),
   };
   for (const s of nats.servers) {
-    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(s)}`);
+    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(redactUrl(s))}`);
   }
   if (Boolean(nats.user) !== Boolean(nats.password)) throw new ConfigError('nats', 'user and password go together');
   if ([nats.credsFile, nats.user, nats.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'choose one of credsFile, user/password, token');
@@ -360,9 +363,9 @@ function wrapId(field: string, value: string): void {
   }
 }
 
-function wrapUri(field: string, value: string): void {
+function wrapUri(field: string, value: string, check: (field: string, value: string) => string = assertLibvirtUri): void {
   try {
-    assertLibvirtUri(field, value);
+    check(field, value);
   } catch (err) {
     throw new ConfigError(field, err instanceof DrydockError ? err.message.replace(`${field}: `, '') : String(err));
   }

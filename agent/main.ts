@@ -10,6 +10,7 @@ import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { LibvirtHypervisor } from './hypervisor/libvirt.ts';
 import { SimFabric } from './hypervisor/sim.ts';
 import { runRebootCommand, startAgent } from './agent.ts';
+import { redactUrls } from '../common/redact.ts';
 
 const USAGE = `usage: drydock-agent [--config FILE]
 
@@ -36,7 +37,7 @@ function buildHypervisor(config: AgentConfig): Hypervisor {
 }
 
 function redacted(config: AgentConfig): unknown {
-  return { ...config, nats: { ...config.nats, password: config.nats.password ? '***' : '', token: config.nats.token ? '***' : '' } };
+  return { ...config, nats: { ...config.nats, servers: redactUrls(config.nats.servers), password: config.nats.password ? '***' : '', token: config.nats.token ? '***' : '' } };
 }
 
 async function main(argv: string[]): Promise<number> {

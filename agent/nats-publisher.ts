@@ -8,6 +8,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
 import type { Logger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
+import { redactText, redactUrl } from '../common/redact.ts';
 import { assertDomainName, isUuid } from '../common/names.ts';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../common/subjects.ts';
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
@@ -119,16 +120,16 @@ export class NatsPublisher {
         }
         this.nc = nc;
         this.stats.connects++;
-        this.log.info({ server: nc.getServer() }, 'connected to NATS');
+        this.log.info({ server: redactUrl(nc.getServer()) }, 'connected to NATS');
         this.tasks.push(this.watchStatus(nc), this.heartbeatLoop(), this.factsLoop(), this.eventsLoop());
         await this.publishFacts(true).catch((err) => this.log.warn({ err: errorMessage(err) }, 'facts not published'));
         const closed = await nc.closed();
         if (signal.aborted) return;
-        this.log.warn({ err: closed ? errorMessage(closed) : undefined }, 'NATS connection closed; connecting again');
+        this.log.warn({ err: closed ? redactText(errorMessage(closed)) : undefined }, 'NATS connection closed; connecting again');
         this.nc = null;
       } catch (err) {
         if (signal.aborted) return;
-        this.log.warn({ err: errorMessage(err), attempt }, 'NATS not reachable; retrying');
+        this.log.warn({ err: redactText(errorMessage(err)), attempt }, 'NATS not reachable; retrying');
       }
       try {
         await sleep(backoffMs(attempt++, this.opts.maxBackoffMs ?? 5000), undefined, { signal });
@@ -159,7 +160,7 @@ export class NatsPublisher {
       if (s.type === 'reconnect') {
         this.attempt = 0;
         this.stats.connects++;
-        this.log.info({ server: s.data }, 'NATS reconnected');
+        this.log.info({ server: redactUrl(String(s.data)) }, 'NATS reconnected');
         // A coordinator may have missed facts while we were away.
         this.publishFacts(true).catch((err) => this.log.warn({ err: errorMessage(err) }, 'facts not published'));
       }

@@ -8,6 +8,8 @@ import { clientChannelOptions, clientCredentials } from '../common/grpc-server.t
 import type { AdminClient } from '../common/generated/drydock/admin/v1/Admin.ts';
 import type { ConnectionSettings } from './settings.ts';
 import { session } from './session.ts';
+import { CliError, EXIT } from './exit.ts';
+import { decideTransport } from './transport.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { WatchOperationRequest__Input } from '../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
 
@@ -42,6 +44,14 @@ export class AdminApi {
   readonly #timeoutMs: number;
 
   constructor(readonly settings: ConnectionSettings) {
+    // Before any channel exists: a refused run sends nothing.
+    if (!decideTransport(settings).allowed) {
+      throw new CliError(
+        `refusing to send the bearer token without TLS to ${settings.address}, which is not a loopback address`,
+        'pass --ca (the CA of the coordinator certificate) to use TLS, or --insecure to send the token in clear anyway',
+        EXIT.REFUSED,
+      );
+    }
     const proto = loadAdminProto();
     const tls = { caFile: settings.caFile, certFile: settings.certFile, keyFile: settings.keyFile, serverName: settings.serverName || undefined };
     this.#client = new proto.drydock.admin.v1.Admin(settings.address, clientCredentials(tls), {

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { AdminApi } from './client.ts';
 import { describeError, EXIT, usageError, CliError, type ErrorContext, type ExitCode } from './exit.ts';
 import { resolveSettings, DEFAULT_ADDRESS, ENV, type ConnectionFlags } from './settings.ts';
+import { decideTransport } from './transport.ts';
 import {
   applyPolicyFlags,
   emptyPolicy,
@@ -62,7 +63,13 @@ export class Ctx {
   }
 
   get api(): AdminApi {
-    this.#api ??= new AdminApi(resolveSettings(this.flags, this.io.env));
+    if (!this.#api) {
+      const settings = resolveSettings(this.flags, this.io.env);
+      if (decideTransport(settings).insecure) {
+        this.io.err.write(`drydock: WARNING: --insecure: the bearer token is sent to ${settings.address} without TLS; anyone on the path can read and reuse it\n`);
+      }
+      this.#api = new AdminApi(settings);
+    }
     return this.#api;
   }
 
@@ -127,6 +134,7 @@ export function buildProgram(io: CliIo, result: { exitCode: ExitCode }): Command
     .addOption(new Option('--server-name <name>', `name expected in the coordinator certificate (env ${ENV.serverName})`))
     .addOption(new Option('--timeout <duration>', `deadline of each call, e.g. 30s (env ${ENV.timeout}; default 30s)`))
     .addOption(new Option('--config <file>', `CLI config file (env ${ENV.config}; default ~/.config/drydock/cli.yaml)`))
+    .addOption(new Option('--insecure', 'send the bearer token without TLS to a non-loopback address (refused otherwise)'))
     .option('--json', 'print the API objects as JSON (events as JSON lines when following)')
     .addHelpText(
       'after',

@@ -23,6 +23,8 @@ export interface ConnectionFlags {
   serverName?: string;
   timeout?: string;
   config?: string;
+  /** Send the token without TLS to a non-loopback address (flag only: asked for on each run). */
+  insecure?: boolean;
 }
 
 export interface ConnectionSettings {
@@ -36,6 +38,8 @@ export interface ConnectionSettings {
   serverName: string;
   /** Deadline of every unary call. */
   timeoutMs: number;
+  /** --insecure: the token may go without TLS to a non-loopback address (cli/transport.ts). */
+  insecure?: boolean;
   /** Where each value came from, for `drydock config` style debugging. */
   configFile: string;
 }
@@ -145,6 +149,7 @@ export function resolveSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv =
     keyFile: pick(levels, 'key') ?? '',
     serverName: pick(levels, 'serverName') ?? '',
     timeoutMs,
+    insecure: flags.insecure === true,
     configFile,
   };
   if (Boolean(settings.certFile) !== Boolean(settings.keyFile)) {

@@ -1,6 +1,7 @@
 // Validation of every identifier that can reach virsh or a NATS subject.
 // execFile never goes through a shell, but a name starting with "-" would
 // still be taken as an option, and a "." or ">" would break a subject.
+// URIs and endpoints (what names another machine) are in common/uri.ts.
 import { InvalidArgumentError } from './errors.ts';
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -8,8 +9,6 @@ const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 const DOMAIN_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Host, zone, operation and migration ids: also valid NATS subject tokens. */
 const ID_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
-/** libvirt URIs we migrate to. */
-const URI_RE = /^(qemu|qemu\+tcp|qemu\+tls|qemu\+ssh|qemu\+unix|test)(:\/\/)[A-Za-z0-9_.:\[\]-]*\/(system|session|default)(\?[A-Za-z0-9_=/.&-]*)?$/;
 
 export function isUuid(s: string): boolean {
   return UUID_RE.test(s);
@@ -33,10 +32,5 @@ export function assertServerRef(field: string, value: string): string {
 
 export function assertId(field: string, value: string): string {
   if (!ID_RE.test(value)) throw new InvalidArgumentError(field, `${JSON.stringify(value)} must match ${ID_RE}`);
-  return value;
-}
-
-export function assertLibvirtUri(field: string, value: string): string {
-  if (!URI_RE.test(value)) throw new InvalidArgumentError(field, `${JSON.stringify(value)} is not an acceptable libvirt URI`);
   return value;
 }

@@ -13,6 +13,18 @@ export const subjects = {
   audit: (method: string) => `${SUBJECT_PREFIX}.audit.${method}`,
 } as const;
 
+/**
+ * The host a host subject (`drydock.v1.hosts.<id>.<kind>`) belongs to, or
+ * undefined for any other subject. A host speaks only for itself: a
+ * message's body must name this host (coordinator/inventory/inventory.ts).
+ */
+export function hostOfSubject(subject: string): string | undefined {
+  const head = `${SUBJECT_PREFIX}.hosts.`;
+  if (!subject.startsWith(head)) return undefined;
+  const rest = subject.slice(head.length).split('.');
+  return rest.length === 2 && rest[0] !== '' ? rest[0] : undefined;
+}
+
 /** JetStream KV buckets of the coordinator's state. */
 export const buckets = {
   zones: 'drydock_zones',

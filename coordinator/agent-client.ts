@@ -12,6 +12,7 @@ import { fromGrpcError } from '../common/grpc-status.ts';
 import { CancelledError, UnavailableError } from '../common/errors.ts';
 import { hostCertificateCheck } from '../common/peer-identity.ts';
 import { isLoopbackAddress } from '../common/loopback.ts';
+import { assertGrpcEndpoint } from '../common/uri.ts';
 import { loadAgentProto } from '../common/proto.ts';
 import type { AgentClient as GeneratedAgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
@@ -168,6 +169,8 @@ export class AgentClientPool {
   constructor(private readonly opts: AgentClientOptions) {}
 
   forHost(hostId: string, endpoint: string): AgentClient {
+    // Endpoints come from hosts (facts, heartbeats): nothing but host:port is dialled.
+    assertGrpcEndpoint('grpc_endpoint', endpoint);
     const key = `${hostId} ${endpoint}`;
     let c = this.clients.get(key);
     if (!c) {

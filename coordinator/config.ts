@@ -12,6 +12,7 @@ import {
   rejectUnknownKeys,
 } from '../common/config.ts';
 import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
+import { redactUrl } from '../common/redact.ts';
 import { DEFAULT_ROLES, PERMISSIONS, normalizePermission } from './auth/permissions.ts';
 
 export const ENV_PREFIX = 'DRYDOCK_COORDINATOR';
@@ -136,7 +137,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
 
   const servers = list('nats.servers', []);
   for (const s of servers) {
-    if (!/^(nats|tls):\/\/[^\s]+$/.test(s)) throw new ConfigError('nats.servers', `${JSON.stringify(s)} is not a nats:// or tls:// URL`);
+    if (!/^(nats|tls):\/\/[^\s]+$/.test(s)) throw new ConfigError('nats.servers', `${JSON.stringify(redactUrl(s))} is not a nats:// or tls:// URL`);
   }
 
   const cfg: CoordinatorConfig = {

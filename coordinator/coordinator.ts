@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { CoordinatorMetrics } from './metrics.ts';
 import { startMetricsServer } from '../common/metrics-server.ts';
+import { redactUrls } from '../common/redact.ts';
 import { createLogger, type Logger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
 import { startGrpcServer, type ServingServer } from '../common/grpc-server.ts';
@@ -141,7 +142,7 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     if (!config.admin.tls.certFile && !/^(127\.|\[?::1\]?:|localhost:)/.test(config.admin.listen)) {
       logger.warn({ listen: config.admin.listen }, 'admin API without TLS on a non-loopback address: bearer tokens travel in clear');
     }
-    logger.info({ listen: config.admin.listen, port: admin.port, nats: nats.servers, embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas, leaseInstance: leader.instance }, 'coordinator serving');
+    logger.info({ listen: config.admin.listen, port: admin.port, nats: redactUrls(nats.servers), embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas, leaseInstance: leader.instance }, 'coordinator serving');
     let stopping: Promise<void> | null = null;
     return {
       config,

@@ -8,6 +8,7 @@ import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
 import { startNatsServer, waitForJetStreamOn, type NatsNode } from '../common/nats-server.ts';
 import { UnavailableError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
+import { redactText, redactUrl, redactUrls } from '../common/redact.ts';
 
 export type { NatsAuth };
 
@@ -22,8 +23,10 @@ async function connectWithDeadline(options: ConnectionOptions, timeoutMs: number
     try {
       return await connect(options);
     } catch (err) {
-      if (Date.now() > deadline) throw new UnavailableError(`cannot connect to NATS ${String(options.servers)} within ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
-      if (attempt === 1 || attempt % 10 === 0) logger.warn({ servers: options.servers, err: errorMessage(err) }, 'NATS not reachable yet; retrying');
+      // Server URLs may carry credentials (nats://user:password@host): never in a message or a log line.
+      const servers = redactUrls([options.servers ?? []].flat());
+      if (Date.now() > deadline) throw new UnavailableError(`cannot connect to NATS ${servers.join(',')} within ${timeoutMs} ms: ${redactText(errorMessage(err))}`);
+      if (attempt === 1 || attempt % 10 === 0) logger.warn({ servers, err: redactText(errorMessage(err)) }, 'NATS not reachable yet; retrying');
       await sleep(Math.min(1000, 100 * attempt));
     }
   }
@@ -47,7 +50,7 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
     // single-machine install; remote agents need nats.servers configured.
     embedded = await startNatsServer({ dir: opts.dataDir });
     servers = [embedded.url];
-    opts.logger.info({ url: embedded.url, dataDir: opts.dataDir, pid: embedded.pid }, 'embedded nats-server started');
+    opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid }, 'embedded nats-server started');
   }
   try {
     const nc = await connectWithDeadline(
@@ -72,7 +75,7 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
     }
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: String(s.data) }, 'nats connection status');
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: redactText(String(s.data)) }, 'nats connection status');
       }
     })();
     return {

@@ -3,7 +3,10 @@
 // from heartbeats with time as an argument.
 import test from 'ava';
 import type { Server as AgentServer } from '../common/generated/drydock/agent/v1/Server.ts';
-import { mergeReport, syncAllHosts, syncOneHost } from '../coordinator/inventory/reconcile.ts';
+import { pino } from 'pino';
+import { mergeReport, syncAllHosts, syncOneHost, wellFormedReport } from '../coordinator/inventory/reconcile.ts';
+import { HostMessageRejections } from '../coordinator/inventory/rejections.ts';
+import { hostOfSubject, subjects } from '../common/subjects.ts';
 import { applyFacts } from '../coordinator/inventory/registration.ts';
 import { Liveness } from '../coordinator/inventory/liveness.ts';
 import { serverFromAgent, type ServerRecord } from '../coordinator/model.ts';
@@ -120,4 +123,35 @@ test('mapSettled keeps at most `limit` in flight and settles every item', async 
   });
   t.is(peak, 3);
   t.deepEqual(res.map((r) => (r.status === 'fulfilled' ? r.value : 'x')), [2, 4, 6, 'x', 10, 12, 14]);
+});
+
+test('a host subject names its host; anything else names none', (t) => {
+  t.is(hostOfSubject(subjects.hostFacts('kvm-1')), 'kvm-1');
+  t.is(hostOfSubject(subjects.hostHeartbeat('h_2')), 'h_2');
+  t.is(hostOfSubject(subjects.hostEvents('h3')), 'h3');
+  for (const s of ['drydock.v1.hosts.facts', 'drydock.v1.hosts..facts', 'drydock.v1.hosts.a.b.facts', 'drydock.v1.ops.o1.events', 'other.hosts.h1.facts']) {
+    t.is(hostOfSubject(s), undefined, s);
+  }
+});
+
+test('agent reports: entries without a uuid are dropped, uuids keyed in lower case (no second record of one server)', (t) => {
+  const upper = '6695EB01-F6A4-8304-79AA-97F2502E193F';
+  const out = wellFormedReport([rep(upper), rep('not-a-uuid'), rep('../../x'), { ...rep('a'), uuid: undefined as unknown as string }]);
+  t.deepEqual(out.map((s) => s.uuid), [upper.toLowerCase()]);
+});
+
+test('refused host messages: every one counted, logged once per interval per reason and host, without the offending value', (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  let now = NOW;
+  const r = new HostMessageRejections(log, 60_000, () => now);
+  for (let i = 0; i < 100; i++) r.reject('subject-mismatch', 'h2', { bodyHost: 'h1' }, 'dropped');
+  r.reject('subject-mismatch', 'h3', { bodyHost: 'h1' }, 'dropped');
+  r.reject('bad-facts', 'h2', { problem: 'migration_uri: x' }, 'refused');
+  t.is(lines.length, 3, 'one line per (reason, host) within the interval');
+  now += 60_000;
+  r.reject('subject-mismatch', 'h2', { bodyHost: 'h1' }, 'dropped');
+  t.is(lines.length, 4);
+  t.like(lines[3], { reason: 'subject-mismatch', subjectHost: 'h2', suppressedSinceLastLog: 99 });
+  t.like(r.counts(), { 'subject-mismatch': 102, 'bad-facts': 1, 'bad-heartbeat': 0 });
 });

@@ -457,7 +457,8 @@ test('Virsh: non-zero exit hands stderr to the error parser', async (t) => {
 });
 
 test('a local libvirtd that is not there: HypervisorUnavailableError (UNAVAILABLE) from real virsh', async (t) => {
-  const h = new LibvirtHypervisor({ uri: 'qemu+unix:///system?socket=/nonexistent/ddlv-sock', migrationUri: 'qemu+tcp://10.99.0.2/system' });
+  // Port 1 on loopback: nothing listens (a ?socket= path is no longer accepted, common/uri.ts).
+  const h = new LibvirtHypervisor({ uri: 'qemu+tcp://127.0.0.1:1/system', migrationUri: 'qemu+tcp://10.99.0.2/system' });
   const err = await t.throwsAsync(h.listServers());
   t.true(err instanceof HypervisorUnavailableError, `${err?.name}: ${err?.message}`);
   t.is((err as HypervisorUnavailableError).code, status.UNAVAILABLE);

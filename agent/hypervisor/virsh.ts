@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CancelledError } from '../../common/errors.ts';
 import { commandEnv } from '../../common/command-env.mjs';
-import { assertLibvirtUri } from '../../common/names.ts';
+import { assertLibvirtUri } from '../../common/uri.ts';
 import { LibvirtError, parseLibvirtError, VirshTimeoutError, type LibvirtErrorContext } from './errors.ts';
 
 export interface VirshOptions {
@@ -73,8 +73,18 @@ export class Virsh {
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULTS.maxOutputBytes;
   }
 
-  /** argv of a call, without spawning it (also used by tests). */
+  /**
+   * argv of a call, without spawning it (also used by tests). Every call
+   * passes here, so here the connection URI and a migration's --desturi are
+   * checked once more (common/uri.ts): whatever a caller forgot, virsh never
+   * opens a URI that could make it run a program or skip verification.
+   */
   argv(args: readonly string[], uri = this.uri): string[] {
+    assertLibvirtUri('uri', uri);
+    args.forEach((a, i) => {
+      if (a === '--desturi') assertLibvirtUri('desturi', args[i + 1] ?? '');
+      else if (a.startsWith('--desturi=')) assertLibvirtUri('desturi', a.slice('--desturi='.length));
+    });
     return [...this.prefix, this.virshPath, '-c', uri, ...args];
   }
 
@@ -90,7 +100,7 @@ export class Virsh {
 
   /** Like run, but a non-zero exit resolves (for commands whose exit code is an answer). */
   async exec(args: readonly string[], opts: VirshCallOptions = {}): Promise<VirshResult> {
-    const uri = opts.uri === undefined ? this.uri : assertLibvirtUri('uri', opts.uri);
+    const uri = opts.uri ?? this.uri;
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const signal = opts.signal;
     if (signal?.aborted) throw new CancelledError(`virsh ${args[0] ?? ''} cancelled before it started`, { cause: signal.reason });
@@ -146,7 +156,7 @@ export class Virsh {
    * must call killTree on it; no deadline applies.
    */
   spawnLong(args: readonly string[], uri = this.uri): ChildProcess {
-    const [cmd, ...rest] = this.argv(args, assertLibvirtUri('uri', uri));
+    const [cmd, ...rest] = this.argv(args, uri);
     return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: commandEnv() });
   }
 }

@@ -8,7 +8,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setMaxListeners } from 'node:events';
-import { subjects, type HeartbeatMessage, type HostEventMessage } from '../../common/subjects.ts';
+import { hostOfSubject, subjects, type HeartbeatMessage, type HostEventMessage } from '../../common/subjects.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
 import type { Server as AgentServer } from '../../common/generated/drydock/agent/v1/Server.ts';
@@ -20,8 +20,10 @@ import { CasConflictError } from '../store/retry.ts';
 import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
 import { Liveness, type HostLiveness } from './liveness.ts';
-import { applyFacts, isFactsMessage, type FactsMessage } from './registration.ts';
-import { mergeReport, syncAllHosts, syncOneHost, type ServerChange } from './reconcile.ts';
+import { applyFacts, factsProblem, isFactsMessage, type FactsMessage } from './registration.ts';
+import { HostMessageRejections } from './rejections.ts';
+import { grpcEndpointProblem } from '../../common/uri.ts';
+import { mergeReport, syncAllHosts, syncOneHost, wellFormedReport, type ServerChange } from './reconcile.ts';
 
 export interface InventoryOptions {
   nc: NatsConnection;
@@ -50,6 +52,8 @@ const dec = new TextDecoder();
 
 export class Inventory {
   readonly liveness: Liveness;
+  /** Host messages refused (counted, logged rate-limited). */
+  readonly rejections: HostMessageRejections;
   private readonly subs: Subscription[] = [];
   /** Keys "facts:<id>", "sync:<id>", "refresh:<id>": each kind coalesces on its own. */
   private readonly perHost = new KeyedCoalescer();
@@ -65,12 +69,13 @@ export class Inventory {
     // reconcileConcurrency plus per-host syncs): many listeners, no leak.
     setMaxListeners(0, this.stopper.signal);
     this.log = o.logger.child({ component: 'inventory' });
+    this.rejections = new HostMessageRejections(this.log);
   }
 
   start(): void {
-    this.subscribe(subjects.allHeartbeats, (data) => this.onHeartbeat(data as HeartbeatMessage));
-    this.subscribe(subjects.allFacts, (data) => this.onFacts(data));
-    this.subscribe(subjects.allHostEvents, (data) => this.onHostEvent(data as HostEventMessage));
+    this.subscribe(subjects.allHeartbeats, (data, subject) => this.fromItsHost(subject, data) && this.onHeartbeat(data as HeartbeatMessage));
+    this.subscribe(subjects.allFacts, (data, subject) => this.fromItsHost(subject, data) && this.onFacts(data));
+    this.subscribe(subjects.allHostEvents, (data, subject) => this.fromItsHost(subject, data) && this.onHostEvent(data as HostEventMessage));
     this.unhook = this.o.leader.onLeadership((signal) => this.reconcileLoop(signal));
   }
 
@@ -110,8 +115,33 @@ export class Inventory {
     );
   }
 
+  /**
+   * A host speaks only for itself: a message on hosts.<id>.* whose body
+   * names another host is dropped (counted, logged rate-limited). With NATS
+   * permissions confining each host to its own subjects, no host can then
+   * write, refresh or redirect another host's record.
+   */
+  private fromItsHost(subject: string, data: unknown): boolean {
+    const subjectHost = hostOfSubject(subject) ?? '';
+    const bodyHost = (data as { host_id?: unknown } | null)?.host_id;
+    if (subjectHost !== '' && bodyHost === subjectHost) return true;
+    this.rejections.reject(
+      'subject-mismatch',
+      subjectHost,
+      { subject: subject.slice(0, 200), bodyHost: typeof bodyHost === 'string' ? bodyHost.slice(0, 128) : typeof bodyHost },
+      'message about another host than its subject dropped',
+    );
+    return false;
+  }
+
   private onHeartbeat(msg: HeartbeatMessage): void {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
+    // The heartbeat's endpoint is dialled (refreshHost, reconcile, the engine): same rule as facts.
+    const ep = grpcEndpointProblem(msg.grpc_endpoint);
+    if (ep) {
+      this.rejections.reject('bad-heartbeat', msg.host_id, { problem: `grpc_endpoint: ${ep}` }, 'heartbeat with an unacceptable endpoint dropped');
+      return;
+    }
     const what = this.liveness.beat(msg, Date.now());
     if (what === 'alive' || !this.o.leader.isLeader()) return;
     // A host this leader has not registered yet, or a new incarnation: make
@@ -139,8 +169,13 @@ export class Inventory {
       .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'server sync after event failed'));
   }
 
-  /** Writes the host record from facts (CAS); true if new or changed. */
+  /** Writes the host record from facts (CAS); true if new or changed. Unacceptable facts change nothing. */
   async register(facts: FactsMessage): Promise<boolean> {
+    const problem = factsProblem(facts);
+    if (problem) {
+      this.rejections.reject('bad-facts', facts.host_id, { problem }, 'host facts refused: record not created or updated');
+      return false;
+    }
     const now = Date.now();
     const res = await this.o.store.hosts.upsert(facts.host_id, (cur) => applyFacts(cur, facts, now));
     if (res.changed) this.log.info({ hostId: facts.host_id, revision: res.revision }, 'host registered/updated from facts');
@@ -168,14 +203,52 @@ export class Inventory {
     const host = await this.o.store.hosts.get(hostId, signal);
     if (!host?.value.grpcEndpoint) return;
     const res = await this.o.agents.forHost(hostId, host.value.grpcEndpoint).listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
+    const reported = wellFormedReport(res.servers);
     // Only the records of the servers this host reports: an event on one host
     // must not cost a read of the whole inventory (this sync never deletes).
     const records = new Map<string, { value: ServerRecord; revision: number }>();
-    await mapSettled(res.servers, 16, async (s) => {
+    await mapSettled(reported, 16, async (s) => {
       const r = await this.o.store.servers.get(s.uuid, signal);
       if (r) records.set(s.uuid, { value: r.value, revision: r.revision });
     });
-    await this.apply(syncOneHost(hostId, res.servers, this.plain(records), Date.now()), records, signal);
+    const changes = syncOneHost(hostId, reported, this.plain(records), Date.now());
+    await this.apply(await this.provenMoves(hostId, changes, records, signal), records, signal);
+  }
+
+  /**
+   * A host speaks only for itself. Its report that it holds a server whose
+   * record names another host is a claim about that other host too ("it is
+   * no longer there"), and this path runs on the host's own say-so (its
+   * events, its facts). So such a move is kept only when the recorded host,
+   * asked now, answers as itself and does not list the server (or is no
+   * longer in the inventory). Otherwise the record stays: the full
+   * reconcile pass, which hears every online host, decides.
+   */
+  private async provenMoves(hostId: string, changes: ServerChange[], records: Map<string, { value: ServerRecord }>, signal: AbortSignal): Promise<ServerChange[]> {
+    const claims = new Map<string, string[]>(); // recorded host → uuids this host claims from it
+    for (const c of changes) {
+      if (c.kind !== 'update') continue;
+      const owner = records.get(c.uuid)?.value.hostId;
+      if (owner !== undefined && owner !== hostId) claims.set(owner, [...(claims.get(owner) ?? []), c.uuid]);
+    }
+    if (claims.size === 0) return changes;
+    const refused = new Map<string, string>(); // uuid → recorded host
+    await mapSettled([...claims], 4, async ([owner, uuids]) => {
+      let listed: Set<string> | null = null;
+      try {
+        const rec = await this.o.store.hosts.get(owner, signal);
+        if (!rec) return; // the recorded host left the inventory: nobody to contradict the claim
+        const res = await this.o.agents.forHost(owner, rec.value.grpcEndpoint).listServers(uuids, { timeoutMs: this.o.agentCallTimeoutMs, signal });
+        if (res.host_id === owner) listed = new Set(res.servers.map((x) => x.uuid.toLowerCase()));
+      } catch {
+        listed = null; // silence is not absence
+      }
+      for (const u of uuids) if (listed === null || listed.has(u)) refused.set(u, owner);
+    });
+    for (const [uuid, owner] of refused) {
+      this.rejections.reject('unproven-move', hostId, { uuid, recordedHost: owner }, 'host reports a server its recorded host still has (or did not deny): record not moved');
+    }
+    return changes.filter((c) => !(c.kind === 'update' && refused.has(c.uuid)));
   }
 
   private async serverMap(signal?: AbortSignal): Promise<Map<string, { value: ServerRecord; revision: number }>> {
@@ -194,10 +267,12 @@ export class Inventory {
       try {
         if (c.kind === 'create') {
           const now = Date.now();
-          // Someone may have created it since we looked: then it is an update, with the update's rule.
+          // Someone may have created it since we looked: then it is a refresh by
+          // the same host, or — on another host — a move no one has proven
+          // yet, left to the next pass (a host speaks only for itself).
           const r = await servers.upsert(
             c.record.uuid,
-            (cur) => (!cur ? c.record : cur.operationId && cur.hostId !== c.record.hostId ? undefined : mergeReport(cur, c.record.hostId, reportOf(c.record), now)),
+            (cur) => (!cur ? c.record : cur.hostId !== c.record.hostId ? undefined : mergeReport(cur, c.record.hostId, reportOf(c.record), now)),
             signal,
           );
           if (r.changed && report) report.created++;
@@ -249,7 +324,7 @@ export class Inventory {
           host = (await this.o.store.hosts.get(hostId, signal))?.value;
         }
         const res = await client.listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
-        reports.set(hostId, res.servers);
+        reports.set(hostId, wellFormedReport(res.servers));
         report.hostsAnswered++;
       } catch (err) {
         report.failures.push({ hostId, error: errorMessage(err) });

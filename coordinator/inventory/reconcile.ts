@@ -13,11 +13,22 @@
 //    kept: silence is not absence.
 import type { Server as AgentServer } from '../../common/generated/drydock/agent/v1/Server.ts';
 import { serverFromAgent, type ServerRecord } from '../model.ts';
+import { isUuid } from '../../common/names.ts';
 
 export type ServerChange =
   | { kind: 'create'; record: ServerRecord }
   | { kind: 'update'; uuid: string; hostId: string; report: AgentServer }
   | { kind: 'delete'; uuid: string; hostId: string };
+
+/**
+ * The servers of an agent's report that can name a record: a uuid (any
+ * case, as libvirt may print it) keyed in lower case, as records are. An
+ * entry with another uuid spelling must not open a second record of one
+ * server beside the one its host holds.
+ */
+export function wellFormedReport(reported: AgentServer[]): AgentServer[] {
+  return reported.filter((s) => typeof s?.uuid === 'string' && isUuid(s.uuid)).map((s) => ({ ...s, uuid: s.uuid.toLowerCase() }));
+}
 
 const isRunning = (s: AgentServer) => s.state === 'SERVER_STATE_RUNNING' || s.state === 'SERVER_STATE_PAUSED';
 

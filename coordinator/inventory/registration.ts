@@ -6,6 +6,7 @@
 // label) and maintenance state are never touched here.
 import type { HostFacts } from '../../common/generated/drydock/agent/v1/HostFacts.ts';
 import { isValidId } from '../ids.ts';
+import { grpcEndpointProblem, libvirtUriProblem } from '../../common/uri.ts';
 import type { HostRecord } from '../model.ts';
 
 /** Facts as they arrive on NATS (JSON, proto field names); anything may be missing. */
@@ -14,6 +15,23 @@ export type FactsMessage = Partial<HostFacts> & { host_id: string };
 export function isFactsMessage(x: unknown): x is FactsMessage {
   const m = x as Partial<HostFacts> | null;
   return !!m && typeof m === 'object' && typeof m.host_id === 'string' && isValidId(m.host_id);
+}
+
+/**
+ * Why these facts must not become a host record, or '' if they may. The
+ * migration URI reaches `virsh` on other hosts (as root) and the endpoint is
+ * dialled by the coordinator, so a host that reports an unacceptable one
+ * (common/uri.ts) is not registered and its record is not updated.
+ */
+export function factsProblem(f: FactsMessage): string {
+  const uri = libvirtUriProblem(f.migration_uri);
+  if (uri) return `migration_uri: ${uri}`;
+  const ep = grpcEndpointProblem(f.grpc_endpoint);
+  if (ep) return `grpc_endpoint: ${ep}`;
+  if (f.storage_cluster !== undefined && f.storage_cluster !== '' && !(typeof f.storage_cluster === 'string' && isValidId(f.storage_cluster))) {
+    return 'storage_cluster: not an id';
+  }
+  return '';
 }
 
 function agentFields(f: FactsMessage, nowMs: number): Omit<HostRecord, 'id' | 'zoneId' | 'label' | 'enabled' | 'storageCluster' | 'maintenance' | 'maintenanceOpId' | 'registeredAtMs'> {

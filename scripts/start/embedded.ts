@@ -8,9 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { pino, destination } from 'pino';
+import { destination } from 'pino';
+import { createLogger } from '../../common/logging.ts';
 import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
 import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
+import { redactUrl } from '../../common/redact.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
 import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
@@ -124,7 +126,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     undo.push({ what: 'nats-server', fn: () => nats.stop() });
     rec.nats = await processRef(nats.pid);
     await writeRunRecord(o.stateDir, rec);
-    log(`nats-server (JetStream) ${nats.url}, pid ${nats.pid}`);
+    log(`nats-server (JetStream) ${redactUrl(nats.url)}, pid ${nats.pid}`);
     check();
 
     // Guests boot (TCG, ~10-20 s) while the agents and the coordinator start.
@@ -150,10 +152,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
 
     const port = o.port ?? ((await portFree(DEFAULT_ADMIN_PORT)) ? DEFAULT_ADMIN_PORT : 0);
     const coordinatorLog = path.join(o.stateDir, 'coordinator.log');
-    const logger = pino(
-      { name: 'drydock-coordinator', level: 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-      destination({ dest: coordinatorLog, sync: true }),
-    );
+    // The daemons' logger (common/logging.ts: secrets redacted), into the file.
+    const logger = createLogger('drydock-coordinator', 'info', destination({ dest: coordinatorLog, sync: true }));
     // Zone CPU plugs into placement (CompareCpu on targets) and recomputes
     // the zone baseline when a host returns from maintenance.
     const z = zoneCpuModule({});
