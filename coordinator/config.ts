@@ -14,6 +14,7 @@ import {
 import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
 import { redactUrl } from '../common/redact.ts';
 import { DEFAULT_ROLES, PERMISSIONS, normalizePermission } from './auth/permissions.ts';
+import { isLoopbackAddress } from '../common/loopback.ts';
 
 export const ENV_PREFIX = 'DRYDOCK_COORDINATOR';
 export const DEFAULT_CONFIG_FILE = '/etc/drydock/coordinator.yaml';
@@ -22,8 +23,14 @@ export interface CoordinatorConfig {
   /** This instance's id: the leader lease holder name and the audit "by". Default: hostname. */
   coordinatorId: string;
   admin: {
-    /** host:port of the admin gRPC API. Default 0.0.0.0:7443. */
+    /**
+     * host:port of the admin gRPC API. Default 127.0.0.1:7443. A non-loopback
+     * address needs mutual TLS (tls.certFile, keyFile and clientCaFile) or
+     * `insecure` (docs/design.md invariant 9).
+     */
     listen: string;
+    /** Serve a non-loopback listen address without mutual TLS. Logged at every start. Default false. */
+    insecure: boolean;
     /**
      * Server certificate and key (PEM). Empty = plaintext (loopback/lab
      * only). clientCaFile: CA that admin client certificates must chain to;
@@ -101,7 +108,7 @@ export interface CoordinatorConfig {
 
 const KNOWN = [
   'coordinatorId',
-  'admin.listen', 'admin.tls.certFile', 'admin.tls.keyFile', 'admin.tls.clientCaFile',
+  'admin.listen', 'admin.insecure', 'admin.tls.certFile', 'admin.tls.keyFile', 'admin.tls.clientCaFile',
   'auth.tokenFile', 'auth.roles',
   'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
   'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile',
@@ -143,7 +150,8 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
   const cfg: CoordinatorConfig = {
     coordinatorId: str('coordinatorId', os.hostname()),
     admin: {
-      listen: str('admin.listen', '0.0.0.0:7443'),
+      listen: str('admin.listen', '127.0.0.1:7443'),
+      insecure: bool('admin.insecure', false),
       tls: {
         certFile: str('admin.tls.certFile', ''),
         keyFile: str('admin.tls.keyFile', ''),
@@ -200,6 +208,14 @@ function validate(cfg: CoordinatorConfig): void {
   const t = cfg.admin.tls;
   if (Boolean(t.certFile) !== Boolean(t.keyFile)) throw new ConfigError('admin.tls', 'certFile and keyFile go together');
   if (t.clientCaFile && !t.certFile) throw new ConfigError('admin.tls.clientCaFile', 'requires admin.tls.certFile and keyFile');
+  const adminMutualTls = Boolean(t.certFile && t.keyFile && t.clientCaFile);
+  if (adminMutualTls && cfg.admin.insecure) throw new ConfigError('admin.insecure', 'has no effect with mutual TLS configured: remove it');
+  if (!adminMutualTls && !cfg.admin.insecure && !isLoopbackAddress(cfg.admin.listen)) {
+    throw new ConfigError(
+      'admin.listen',
+      `${cfg.admin.listen} is not a loopback address: the admin API serves it only with mutual TLS (set admin.tls.certFile, admin.tls.keyFile and admin.tls.clientCaFile; see docs/production.md), or set admin.insecure: true to serve it without (whoever reaches the port can then try tokens, and tokens may travel in clear)`,
+    );
+  }
   const a = cfg.agents.tls;
   if (Boolean(a.certFile) !== Boolean(a.keyFile)) throw new ConfigError('agents.tls', 'certFile and keyFile go together');
   if (a.certFile && !a.caFile) throw new ConfigError('agents.tls.caFile', 'required with a client certificate');

@@ -139,8 +139,8 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       implementation: parts.implementation,
     });
     cleanup.push(() => admin.close(3000));
-    if (!config.admin.tls.certFile && !/^(127\.|\[?::1\]?:|localhost:)/.test(config.admin.listen)) {
-      logger.warn({ listen: config.admin.listen }, 'admin API without TLS on a non-loopback address: bearer tokens travel in clear');
+    if (config.admin.insecure) {
+      logger.warn({ listen: config.admin.listen, option: 'admin.insecure' }, 'INSECURE: the admin API serves a non-loopback address without mutual TLS: anyone who reaches the port can try tokens, and without TLS they travel in clear');
     }
     logger.info({ listen: config.admin.listen, port: admin.port, nats: redactUrls(nats.servers), embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas, leaseInstance: leader.instance }, 'coordinator serving');
     let stopping: Promise<void> | null = null;

@@ -185,7 +185,7 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
 
 test('config: defaults, environment overrides, unknown keys and bad values refused with the field named', (t) => {
   const c = compileConfig({ coordinatorId: 'c1' }, {});
-  t.like(c, { admin: { listen: '0.0.0.0:7443' }, nats: { servers: [], kvReplicas: 1 }, inventory: { offlineAfterMs: 10_000 }, leader: { ttlMs: 5000, renewIntervalMs: 1500 } });
+  t.like(c, { admin: { listen: '127.0.0.1:7443', insecure: false }, nats: { servers: [], kvReplicas: 1 }, inventory: { offlineAfterMs: 10_000 }, leader: { ttlMs: 5000, renewIntervalMs: 1500 } });
   const e = compileConfig({ coordinatorId: 'c1', nats: { servers: ['nats://a:4222'] } }, { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' });
   t.is(e.inventory.offlineAfterMs, 15_000);
   t.deepEqual(e.nats.servers, ['nats://x:4222', 'nats://y:4222']);
@@ -202,4 +202,15 @@ test('config: defaults, environment overrides, unknown keys and bad values refus
   t.is(compileConfig({}, { DRYDOCK_COORDINATOR_ZONE_CPU_WATCH_INTERVAL: '750ms' }).zoneCpu.watchIntervalMs, 750);
   bad({ zoneCpu: { watchInterval: '100ms' } }, /zoneCpu.watchInterval/);
   t.deepEqual(compileConfig({ auth: { roles: { m: ['Set maintenance mode for any compute resource'] } } }, {}).auth.roles, { m: ['maintenance.manage'] });
+});
+
+test('config: the admin API serves a non-loopback address only with mutual TLS, or with admin.insecure asked for by name', (t) => {
+  const refused = (admin: Record<string, unknown>) => t.throws(() => compileConfig({ admin }, {}), { instanceOf: ConfigError })!.message;
+  t.regex(refused({ listen: '0.0.0.0:7443' }), /admin\.listen.*mutual TLS.*admin\.insecure/);
+  t.regex(refused({ listen: '10.0.0.5:7443', tls: { certFile: '/c', keyFile: '/k' } }), /admin\.listen.*clientCaFile/, 'server TLS alone is not mutual');
+  t.regex(refused({ listen: '[::]:7443' }), /admin\.listen/);
+  t.is(compileConfig({ admin: { listen: '0.0.0.0:7443', tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca' } } }, {}).admin.listen, '0.0.0.0:7443');
+  t.true(compileConfig({ admin: { listen: '0.0.0.0:7443', insecure: true } }, {}).admin.insecure);
+  t.is(compileConfig({ admin: { listen: 'localhost:7443' } }, {}).admin.listen, 'localhost:7443', 'loopback needs no TLS');
+  t.regex(refused({ listen: '0.0.0.0:7443', insecure: true, tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca' } }), /admin\.insecure/);
 });
