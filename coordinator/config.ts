@@ -49,7 +49,7 @@ export interface CoordinatorConfig {
      * UV_THREADPOOL_SIZE, 4 by default, which fs and dns share). Default 1.
      */
     hashConcurrency: number;
-    /** Token verifications waiting for a hash; beyond, the call is refused (UNAVAILABLE). Default 32. */
+    /** Token verifications waiting for a hash; beyond, the call is refused (UNAVAILABLE). Default 16. */
     hashQueue: number;
   };
   audit: {
@@ -184,7 +184,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       failureBurst: int('auth.failureBurst', 30, 1, 1_000_000),
       failureIntervalMs: dur('auth.failureInterval', 1000, 1),
       hashConcurrency: int('auth.hashConcurrency', 1, 1, 16),
-      hashQueue: int('auth.hashQueue', 32, 0, 10_000),
+      hashQueue: int('auth.hashQueue', 16, 0, 10_000),
     },
     audit: {
       // Below 1 MiB the stream would hold too few entries to be an audit trail.

@@ -11,7 +11,7 @@
 // gets in.
 import type * as grpc from '@grpc/grpc-js';
 import { PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '../../common/errors.ts';
-import type { FailureLimiter } from './failure-limiter.ts';
+import type { AttemptOutcome, FailureLimiter } from './failure-limiter.ts';
 import { peerKey } from './peer.ts';
 import { effectivePermissions, type TokenVerifier, type UserEntry } from './tokens.ts';
 import { MAINTENANCE_PERMISSION_TITLE, METHOD_PERMISSIONS } from './permissions.ts';
@@ -82,19 +82,18 @@ export class Authenticator {
   private async verifyToken(token: string, peer: string, signal?: AbortSignal): Promise<UserEntry | null> {
     const quick = this.tokens.quick(token);
     if (quick !== undefined) return quick;
-    // Asked before taking: a peer with no failure to pay back goes in the fast lane.
+    // Asked before taking: a peer with nothing gone wrong lately goes in the fast lane.
     const clean = this.failures.isClean(peer);
     const wait = this.failures.take(peer);
     if (wait > 0) throw new TooManyFailuresError(peer, wait);
-    let wrong = false;
+    let outcome: AttemptOutcome = 'unchecked';
     try {
       const u = await this.tokens.hashed(token, peer, clean, signal);
-      wrong = !u;
+      outcome = u ? 'valid' : 'wrong';
       return u;
     } finally {
-      // Only a token found wrong spends the attempt: not a valid one, not one
-      // refused unhashed (queue full, caller gone).
-      if (!wrong) this.failures.refund(peer);
+      // Only a token found wrong spends the attempt (not one refused unhashed: queue full, caller gone).
+      this.failures.settle(peer, outcome);
     }
   }
 

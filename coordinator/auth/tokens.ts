@@ -119,7 +119,7 @@ export class TokenVerifier {
 
   constructor(
     private file: UsersFile,
-    private readonly opts: TokenVerifierOptions = { hashConcurrency: 1, hashQueue: 32 },
+    private readonly opts: TokenVerifierOptions = { hashConcurrency: 1, hashQueue: 16 },
   ) {
     this.queue = new HashQueue({ concurrency: opts.hashConcurrency, maxQueued: opts.hashQueue });
   }
