@@ -92,6 +92,11 @@ export function configReaders<K extends string>(get: (key: K) => unknown) {
       if (ms < min) throw new ConfigError(key, `must be at least ${min} ms, got ${ms} ms`);
       return ms;
     },
+    bytes: (key: K, dflt: number, min = 0): number => {
+      const n = read(key, dflt, (v) => parseBytes(v, key));
+      if (n < min) throw new ConfigError(key, `must be at least ${min} bytes, got ${n}`);
+      return n;
+    },
     bool: (key: K, dflt: boolean): boolean => read(key, dflt, (v) => parseBool(v, key)),
     int: (key: K, dflt: number, min: number, max: number): number => read(key, dflt, (v) => parseInteger(v, key, min, max)),
   };

@@ -15,6 +15,7 @@ import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
 import { redactUrl } from '../common/redact.ts';
 import { DEFAULT_ROLES, PERMISSIONS, normalizePermission } from './auth/permissions.ts';
 import { isLoopbackAddress } from '../common/loopback.ts';
+import { DEFAULT_AUDIT_LIMITS } from './store/audit.ts';
 
 export const ENV_PREFIX = 'DRYDOCK_COORDINATOR';
 export const DEFAULT_CONFIG_FILE = '/etc/drydock/coordinator.yaml';
@@ -43,6 +44,36 @@ export interface CoordinatorConfig {
     tokenFile: string;
     /** role → permissions. Defaults: admin (all), operator, viewer (see auth/permissions.ts). */
     roles: Record<string, string[]>;
+    /**
+     * Failed token attempts one peer (an IPv4 address, an IPv6 /64) may make
+     * back to back; then it gets one more per failureInterval, and a token
+     * that would need hashing is refused at once (RESOURCE_EXHAUSTED). Tokens
+     * the cheap checks accept still pass. Default 30 and 1s.
+     */
+    failureBurst: number;
+    failureIntervalMs: number;
+    /**
+     * scrypt hashes run at once, on libuv's threadpool (keep it below
+     * UV_THREADPOOL_SIZE, 4 by default, which fs and dns share). Default 1.
+     */
+    hashConcurrency: number;
+    /** Token verifications waiting for a hash; beyond, the call is refused (UNAVAILABLE). Default 16. */
+    hashQueue: number;
+  };
+  audit: {
+    /** The audit stream keeps at most this many bytes (oldest go first). Default 256 MiB. */
+    maxBytes: number;
+    /** ... entries this old at most. Default 8760h (a year). */
+    maxAgeMs: number;
+    /** ... this many entries at most. Default 10,000,000. */
+    maxMessages: number;
+    /**
+     * Calls refused before authentication, per peer and refusalWindow: the
+     * first refusalEntries are audited one by one, the rest counted into one
+     * summary entry per status. Defaults 1m and 100.
+     */
+    refusalWindowMs: number;
+    refusalEntries: number;
   };
   nats: {
     /** NATS URLs (a cluster in production). Empty = start an embedded nats-server. */
@@ -109,7 +140,8 @@ export interface CoordinatorConfig {
 const KNOWN = [
   'coordinatorId',
   'admin.listen', 'admin.insecure', 'admin.tls.certFile', 'admin.tls.keyFile', 'admin.tls.clientCaFile',
-  'auth.tokenFile', 'auth.roles',
+  'auth.tokenFile', 'auth.roles', 'auth.failureBurst', 'auth.failureInterval', 'auth.hashConcurrency', 'auth.hashQueue',
+  'audit.maxBytes', 'audit.maxAge', 'audit.maxMessages', 'audit.refusalWindow', 'audit.refusalEntries',
   'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
   'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile',
   'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.insecure', 'agents.callTimeout',
@@ -140,7 +172,7 @@ function parseRoles(raw: unknown): Record<string, string[]> {
 export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
   rejectUnknownKeys(doc, KNOWN);
   const get = (k: (typeof KNOWN)[number]) => lookup(doc, env, ENV_PREFIX, k);
-  const { str, dur, int, list, bool } = configReaders(get);
+  const { str, dur, int, list, bool, bytes } = configReaders(get);
 
   const servers = list('nats.servers', []);
   for (const s of servers) {
@@ -162,6 +194,18 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       tokenFile: str('auth.tokenFile', ''),
       // Roles are structured: file only, no env override.
       roles: parseRoles((doc.auth as Record<string, unknown> | undefined)?.roles),
+      failureBurst: int('auth.failureBurst', 30, 1, 1_000_000),
+      failureIntervalMs: dur('auth.failureInterval', 1000, 1),
+      hashConcurrency: int('auth.hashConcurrency', 1, 1, 16),
+      hashQueue: int('auth.hashQueue', 16, 0, 10_000),
+    },
+    audit: {
+      // Below 1 MiB the stream would hold too few entries to be an audit trail.
+      maxBytes: bytes('audit.maxBytes', DEFAULT_AUDIT_LIMITS.maxBytes, 1024 ** 2),
+      maxAgeMs: dur('audit.maxAge', DEFAULT_AUDIT_LIMITS.maxAgeMs, 60_000),
+      maxMessages: int('audit.maxMessages', DEFAULT_AUDIT_LIMITS.maxMessages, 1000, Number.MAX_SAFE_INTEGER),
+      refusalWindowMs: dur('audit.refusalWindow', 60_000, 100),
+      refusalEntries: int('audit.refusalEntries', 100, 0, 1_000_000),
     },
     nats: {
       servers,

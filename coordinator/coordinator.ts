@@ -17,6 +17,7 @@ import { Inventory } from './inventory/inventory.ts';
 import { AgentClientPool } from './agent-client.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { loadUsersFile, TokenVerifier } from './auth/tokens.ts';
+import { FailureLimiter } from './auth/failure-limiter.ts';
 import { ADMIN_SERVICE_NAME, buildAdminService, defaultHandlerGroups } from './admin/service.ts';
 import { adminServerCredentials } from './admin/credentials.ts';
 import type { AdminDeps, HandlerGroup } from './admin/context.ts';
@@ -72,9 +73,11 @@ export interface StartOptions {
 
 export async function startCoordinator(config: CoordinatorConfig, opts: StartOptions = {}): Promise<Coordinator> {
   const logger = (opts.logger ?? createLogger('drydock-coordinator', config.logLevel as never)).child({ coordinatorId: config.coordinatorId });
+  const metrics = new CoordinatorMetrics();
   // Read the users file first: a broken file must fail start-up, not the first call.
-  const verifier = new TokenVerifier(loadUsersFile(config.auth.tokenFile, config.auth.roles));
-  const auth = new Authenticator(verifier, config.auth.roles);
+  const a = config.auth;
+  const verifier = new TokenVerifier(loadUsersFile(a.tokenFile, a.roles), { hashConcurrency: a.hashConcurrency, hashQueue: a.hashQueue, onHash: () => metrics.tokenHashes.inc() });
+  const auth = new Authenticator(verifier, a.roles, new FailureLimiter({ burst: a.failureBurst, refillMs: a.failureIntervalMs }));
 
   if (config.nats.servers.length === 0) mkdirSync(config.nats.dataDir, { recursive: true });
   const n = config.nats;
@@ -91,7 +94,11 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch((err) => logger.warn({ err: String(err) }, 'shutdown step failed'));
   };
   try {
-    const store = await openStore(nats.nc, { replicas: config.nats.kvReplicas, timeoutMs: config.nats.requestTimeoutMs });
+    const store = await openStore(nats.nc, {
+      replicas: config.nats.kvReplicas,
+      timeoutMs: config.nats.requestTimeoutMs,
+      auditLimits: { maxBytes: config.audit.maxBytes, maxAgeMs: config.audit.maxAgeMs, maxMessages: config.audit.maxMessages },
+    });
     const leader = new LeaderElection(store.leader, { id: config.coordinatorId, ttlMs: config.leader.ttlMs, renewIntervalMs: config.leader.renewIntervalMs, logger });
     const agents = new AgentClientPool({ tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs });
     if (config.agents.insecure) {
@@ -117,7 +124,6 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     // Stopped before the inventory (cleanup runs in reverse), so no leader work outlives it.
     cleanup.push(() => leader.stop());
 
-    const metrics = new CoordinatorMetrics();
     metrics.bind(store, inventory);
     const metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, logger);
     if (metricsServer) cleanup.push(() => metricsServer.close());
@@ -129,7 +135,9 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       await m.beforeServe?.(deps);
     }
     const groups = [...defaultHandlerGroups(deps), ...(opts.handlerGroups?.(deps) ?? []), ...(opts.modules ?? []).flatMap((m) => m.handlerGroups?.(deps) ?? [])];
-    const parts = buildAdminService(deps, auth, groups);
+    const parts = buildAdminService(deps, auth, groups, { refusalWindowMs: config.audit.refusalWindowMs, refusalEntries: config.audit.refusalEntries });
+    // Runs after the server stopped (cleanup is in reverse) and before NATS closes.
+    cleanup.push(() => parts.stop());
     const admin = await startGrpcServer({
       address: config.admin.listen,
       credentials: adminServerCredentials(config.admin.tls),

@@ -17,6 +17,8 @@ export class CoordinatorMetrics {
   readonly migrationSeconds: Histogram<'mode'>;
   readonly bytesMoved: Counter<'mode'>;
   readonly operationSeconds: Histogram<'kind' | 'state'>;
+  readonly refusedCalls: Counter<'result'>;
+  readonly tokenHashes: Counter;
   private source: { store: Store; inventory: Inventory } | null = null;
 
   constructor() {
@@ -45,6 +47,17 @@ export class CoordinatorMetrics {
       help: 'Duration of finished operations (drains, returns to service, server returns), by kind and final state.',
       labelNames: ['kind', 'state'],
       buckets: OPERATION_BUCKETS,
+      registers: [this.registry],
+    });
+    this.refusedCalls = new Counter({
+      name: 'drydock_admin_refused_calls_total',
+      help: 'Admin calls refused before reaching a handler, by status: UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED (the peer is out of failed token attempts), UNAVAILABLE (token hashing saturated).',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+    this.tokenHashes = new Counter({
+      name: 'drydock_admin_token_hashes_total',
+      help: 'scrypt hashes computed to verify admin bearer tokens (each token checked once per scrypt user until verified).',
       registers: [this.registry],
     });
     const self = this;

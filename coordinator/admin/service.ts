@@ -2,8 +2,11 @@
 // registered, each behind the same gate — authenticate, authorize (the
 // method's permission), run, map errors with toGrpcStatus — and audited:
 // every mutating call with its result, and every rejected call (including
-// reads) as UNAUTHENTICATED / PERMISSION_DENIED. A rejected call reaches no
-// handler, so it changes nothing.
+// reads) as UNAUTHENTICATED / PERMISSION_DENIED (or RESOURCE_EXHAUSTED /
+// UNAVAILABLE from the token limits, see auth/authenticate.ts). A rejected
+// call reaches no handler, so it changes nothing. Refusals before anyone is
+// authenticated go through admin/refusals.ts: no request body, repeats
+// summarized per peer.
 //
 // Handlers come in groups (zones, hosts, servers, maintenance, operations,
 // zone CPU); a later group replaces an earlier one's methods, which is how
@@ -12,10 +15,11 @@ import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { toGrpcStatus } from '../../common/grpc-status.ts';
 import { adminPackageDefinition, loadAdminProto } from '../../common/proto.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { CancelledError, errorMessage } from '../../common/errors.ts';
 import type { Authenticator, Principal } from '../auth/authenticate.ts';
 import { METHOD_PERMISSIONS, MUTATING_METHODS } from '../auth/permissions.ts';
 import type { AuditEntry } from '../store/audit.ts';
+import { RefusalAudit } from './refusals.ts';
 import type { AdminDeps, CallContext, HandlerGroup, StreamHandler, UnaryHandler } from './context.ts';
 import { hostHandlers } from './hosts.ts';
 import { serverHandlers } from './servers.ts';
@@ -43,9 +47,17 @@ export interface AdminServiceParts {
   service: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
   packageDefinition: ReturnType<typeof adminPackageDefinition>;
+  /** Writes the refusal summaries still open; call after the server stopped serving. */
+  stop(): Promise<void>;
 }
 
-export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: HandlerGroup[]): AdminServiceParts {
+export interface AdminServiceOptions {
+  /** Unauthenticated refusals from one peer: this many per window audited one by one, the rest summarized (audit.refusalWindow, audit.refusalEntries). */
+  refusalWindowMs: number;
+  refusalEntries: number;
+}
+
+export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: HandlerGroup[], opts: AdminServiceOptions): AdminServiceParts {
   const service = loadAdminProto().drydock.admin.v1.Admin.service as unknown as grpc.ServiceDefinition;
   const unary = new Map<string, UnaryHandler>();
   const stream = new Map<string, StreamHandler>();
@@ -54,14 +66,17 @@ export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: Han
     for (const [k, h] of Object.entries(g.stream ?? {})) stream.set(k, h);
   }
   const log = d.logger.child({ component: 'admin' });
+  const refusals = new RefusalAudit({ coordinatorId: d.coordinatorId, windowMs: opts.refusalWindowMs, entriesPerWindow: opts.refusalEntries, write: (e) => d.store.audit.record(e), logger: log });
+  refusals.start();
 
-  const audit = async (method: string, call: SurfaceCall & { request?: unknown }, principal: Principal | null, code: number, message: string) => {
+  /** An authenticated caller's call (refusals of unknown callers: `refusals`). */
+  const audit = async (method: string, call: SurfaceCall & { request?: unknown }, principal: Principal, code: number, message: string) => {
     const entry: AuditEntry = {
       atMs: Date.now(),
       coordinatorId: d.coordinatorId,
       method,
-      principal: principal?.user ?? '',
-      via: principal?.via ?? 'none',
+      principal: principal.user,
+      via: principal.via,
       peer: call.getPeer(),
       request: summarize(call.request),
       result: CODE_NAMES[code] ?? String(code),
@@ -79,15 +94,27 @@ export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: Han
   /** Authenticates and authorizes; on refusal audits it and returns the status to send. */
   const gate = async (method: string, call: SurfaceCall & { request?: unknown }): Promise<{ principal: Principal } | { refusal: ReturnType<typeof toGrpcStatus> }> => {
     let principal: Principal | null = null;
+    // A caller that goes away while its token waits for a hash slot frees the slot.
+    const gone = new AbortController();
+    const onCancel = () => gone.abort(new CancelledError('call cancelled by the client'));
+    call.on('cancelled', onCancel);
     try {
-      principal = auth.authenticate(call);
+      principal = await auth.authenticate(call, gone.signal);
       auth.authorize(principal, method);
       return { principal };
     } catch (err) {
       const st = toGrpcStatus(err);
-      log.warn({ method, principal: principal?.user ?? '', code: CODE_NAMES[st.code], reason: st.details }, 'admin call refused');
-      await audit(method, call, principal, st.code, st.details);
+      const result = CODE_NAMES[st.code] ?? String(st.code);
+      d.metrics.refusedCalls.inc({ result });
+      if (principal) {
+        log.warn({ method, principal: principal.user, code: result, reason: st.details }, 'admin call refused');
+        await audit(method, call, principal, st.code, st.details);
+      } else {
+        await refusals.refused({ method, peer: call.getPeer(), code: st.code, result, message: st.details });
+      }
       return { refusal: st };
+    } finally {
+      call.removeListener('cancelled', onCancel);
     }
   };
 
@@ -149,5 +176,5 @@ export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: Han
       }
     }) as grpc.handleUnaryCall<unknown, unknown>;
   }
-  return { service, implementation, packageDefinition: adminPackageDefinition() };
+  return { service, implementation, packageDefinition: adminPackageDefinition(), stop: () => refusals.stop() };
 }

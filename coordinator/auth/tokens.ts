@@ -16,9 +16,17 @@
 //
 // Verification compares in constant time and always walks every user, so
 // the time taken says nothing about which user (or how much of a token) matched.
-import { createHash, scryptSync, timingSafeEqual } from 'node:crypto';
+//
+// scrypt is slow on purpose, so it never runs on the event loop: hashes go
+// through a bounded queue (auth/hash-queue.ts) to libuv's threadpool, and a
+// token verified once is remembered by its sha256 until the file is replaced.
+import { createHash, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import { ConfigError, parseStringList, readYamlFile } from '../../common/config.ts';
+import { HashQueue } from './hash-queue.ts';
 import { normalizePermission, PERMISSIONS } from './permissions.ts';
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
 export interface UserEntry {
   name: string;
@@ -95,11 +103,26 @@ export function hashTokenScrypt(token: string, salt: Buffer, n = 16384, r = 8, p
   return `scrypt$${n}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
+export interface TokenVerifierOptions {
+  /** scrypt hashes run at once (on libuv's threadpool). */
+  hashConcurrency: number;
+  /** Verifications waiting for a hash slot; beyond it the call is refused (UNAVAILABLE). */
+  hashQueue: number;
+  /** Called once per scrypt hash computed (the metrics counter). */
+  onHash?: () => void;
+}
+
 export class TokenVerifier {
   /** sha256(token) hex → user, for scrypt tokens already verified (scrypt is slow on purpose). */
   private readonly scryptCache = new Map<string, string>();
+  private readonly queue: HashQueue;
 
-  constructor(private file: UsersFile) {}
+  constructor(
+    private file: UsersFile,
+    private readonly opts: TokenVerifierOptions = { hashConcurrency: 1, hashQueue: 16 },
+  ) {
+    this.queue = new HashQueue({ concurrency: opts.hashConcurrency, maxQueued: opts.hashQueue });
+  }
 
   /** How many users the current file holds. */
   get userCount(): number {
@@ -116,8 +139,12 @@ export class TokenVerifier {
     this.scryptCache.clear();
   }
 
-  /** The user whose token this is, or null. */
-  verify(token: string): UserEntry | null {
+  /**
+   * The cheap part of verification, on the event loop: sha256 tokens and
+   * scrypt tokens verified before. The user, null when no user can hold this
+   * token, or undefined when only scrypt hashing can tell (see `hashed`).
+   */
+  quick(token: string): UserEntry | null | undefined {
     if (!token) return null;
     const digest = createHash('sha256').update(token, 'utf8').digest();
     let found: UserEntry | null = null;
@@ -128,13 +155,38 @@ export class TokenVerifier {
     if (found) return found;
     const cached = this.scryptCache.get(digest.toString('hex'));
     if (cached) return this.file.users.find((u) => u.name === cached) ?? null;
-    for (const u of this.file.users) {
+    return this.file.users.some((u) => u.scrypt) ? undefined : null;
+  }
+
+  /**
+   * The costly part: the token against every scrypt user, off the event
+   * loop, through the hash queue (`peer` and `clean` place it there; see
+   * auth/hash-queue.ts). Rejects with HashQueueFullError when the queue is
+   * full, or the signal's reason if the call goes away while waiting.
+   */
+  async hashed(token: string, peer: string, clean: boolean, signal?: AbortSignal): Promise<UserEntry | null> {
+    const file = this.file;
+    const found = await this.queue.run(peer, clean, () => this.scryptAll(file, token), signal);
+    // The file was replaced while hashing: judge the token by the file in force now.
+    if (file !== this.file) return this.quick(token) ?? this.hashed(token, peer, clean, signal);
+    if (found) this.scryptCache.set(createHash('sha256').update(token, 'utf8').digest('hex'), found.name);
+    return found;
+  }
+
+  private async scryptAll(file: UsersFile, token: string): Promise<UserEntry | null> {
+    let found: UserEntry | null = null;
+    for (const u of file.users) {
       if (!u.scrypt) continue;
-      const h = scryptSync(token, u.scrypt.salt, u.scrypt.hash.length, { N: u.scrypt.n, r: u.scrypt.r, p: u.scrypt.p, maxmem: 256 * 1024 * 1024 });
+      const h = await scryptAsync(token, u.scrypt.salt, u.scrypt.hash.length, { N: u.scrypt.n, r: u.scrypt.r, p: u.scrypt.p, maxmem: 256 * 1024 * 1024 });
+      this.opts.onHash?.();
       if (timingSafeEqual(h, u.scrypt.hash) && !found) found = u;
     }
-    if (found) this.scryptCache.set(digest.toString('hex'), found.name);
     return found;
+  }
+
+  /** Hash jobs waiting and running (tests, metrics). */
+  get hashLoad(): { waiting: number; active: number } {
+    return { waiting: this.queue.waiting, active: this.queue.active };
   }
 
   /** The user a verified client certificate name maps to, or null. */

@@ -1,7 +1,12 @@
 // The audit stream: one message per mutating admin call and per rejected
-// call (unauthenticated, permission denied), on drydock.v1.audit.<Method>.
+// call (unauthenticated, permission denied), on drydock.v1.audit.<Method>;
+// repeated unauthenticated refusals are summarized (admin/refusals.ts).
 // It is a JetStream stream, so it survives restarts and replicates like the
 // KV buckets; it is append-only (no CAS needed).
+//
+// It is bounded in bytes as well as in count and age, oldest entries going
+// first: refused calls can be made by anyone who reaches the port, and a
+// full JetStream store would stop every KV write, lease renewals included.
 import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { streams, subjects } from '../../common/subjects.ts';
 import { retryTransient, type RetryPolicy } from './retry.ts';
@@ -18,13 +23,32 @@ export interface AuditEntry {
   via: 'token' | 'certificate' | 'none';
   /** Peer address as gRPC saw it. */
   peer: string;
-  /** The request, JSON, truncated (requests carry no secrets; tokens travel in metadata). */
+  /**
+   * The request, JSON, truncated (requests carry no secrets; tokens travel
+   * in metadata). Empty when the caller was not authenticated.
+   */
   request: string;
   /** gRPC status code name: "OK", "PERMISSION_DENIED", ... */
   result: string;
   code: number;
   message: string;
+  /** Summaries only (method "RefusedCalls"): how many refused calls this entry stands for. */
+  count?: number;
+  /** Summaries only: when the last of them came (atMs: the first). */
+  untilMs?: number;
+  /** Summaries only: refused calls per method. */
+  methods?: Record<string, number>;
 }
+
+/** How much the stream keeps; the oldest entries go past any of these. */
+export interface AuditLimits {
+  maxBytes: number;
+  maxAgeMs: number;
+  maxMessages: number;
+}
+
+/** 256 MiB, a year (the operator's compliance window, not ours, decides more), 10 million entries. */
+export const DEFAULT_AUDIT_LIMITS: AuditLimits = { maxBytes: 256 * 1024 ** 2, maxAgeMs: 365 * 24 * 3_600_000, maxMessages: 10_000_000 };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -36,18 +60,18 @@ export class AuditLog {
     private readonly retry: RetryPolicy,
   ) {}
 
-  static async open(nc: NatsConnection, opts: { replicas: number; retry: RetryPolicy; timeoutMs: number }): Promise<AuditLog> {
+  static async open(nc: NatsConnection, opts: { replicas: number; retry: RetryPolicy; timeoutMs: number; limits?: AuditLimits }): Promise<AuditLog> {
     const jsm = await nc.jetstreamManager({ timeout: opts.timeoutMs });
+    const limits = opts.limits ?? DEFAULT_AUDIT_LIMITS;
     await ensureStream(
       jsm,
       {
         name: streams.audit.name,
         subjects: streams.audit.subjects,
         replicas: opts.replicas,
-        // A year of calls; the operator's compliance window, not ours, decides more.
-        maxAgeS: 365 * 24 * 3600,
-        // Bounded even under a flood of refused calls (oldest go first).
-        maxMsgs: 10_000_000,
+        maxAgeS: Math.ceil(limits.maxAgeMs / 1000),
+        maxMsgs: limits.maxMessages,
+        maxBytes: limits.maxBytes,
       },
       opts.retry,
     );

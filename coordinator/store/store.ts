@@ -7,7 +7,7 @@ import { buckets } from '../../common/subjects.ts';
 import type { HostRecord, ServerRecord, ZoneRecord } from '../model.ts';
 import { Repository } from './repository.ts';
 import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from './retry.ts';
-import { AuditLog } from './audit.ts';
+import { AuditLog, type AuditLimits } from './audit.ts';
 
 /** The leader lease as stored (one key, "lease", in the leader bucket). */
 export interface LeaseRecord {
@@ -33,6 +33,8 @@ export interface StoreOptions {
   /** One JetStream API request (ms). */
   timeoutMs?: number;
   retry?: RetryPolicy;
+  /** The audit stream's limits (default DEFAULT_AUDIT_LIMITS). */
+  auditLimits?: AuditLimits;
 }
 
 export interface Store {
@@ -61,7 +63,7 @@ export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise
     (Object.entries(buckets) as [keyof typeof buckets, string][]).map(async ([k, name]) => [k, await openBucket(js, name, opts, retry)] as const),
   );
   const kvs = Object.fromEntries(entries) as Record<keyof typeof buckets, KV>;
-  const audit = await AuditLog.open(nc, { replicas: opts.replicas, retry, timeoutMs: opts.timeoutMs ?? 5000 });
+  const audit = await AuditLog.open(nc, { replicas: opts.replicas, retry, timeoutMs: opts.timeoutMs ?? 5000, ...(opts.auditLimits ? { limits: opts.auditLimits } : {}) });
   return {
     js,
     kvs,

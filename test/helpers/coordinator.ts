@@ -25,6 +25,8 @@ export interface TestConfigOptions {
   leaderTtl?: string;
   leaderRenew?: string;
   dataDir?: string;
+  /** DRYDOCK_COORDINATOR_* settings applied as the environment would (e.g. { DRYDOCK_COORDINATOR_AUTH_FAILURE_BURST: '3' }). */
+  env?: Record<string, string>;
 }
 
 export function testConfig(o: TestConfigOptions): CoordinatorConfig {
@@ -39,7 +41,7 @@ export function testConfig(o: TestConfigOptions): CoordinatorConfig {
       leader: { ttl: o.leaderTtl ?? '3s', renewInterval: o.leaderRenew ?? '500ms' },
       logLevel: process.env.DRYDOCK_TEST_LOG ?? 'silent',
     },
-    {},
+    o.env ?? {},
   );
 }
 
