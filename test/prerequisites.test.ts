@@ -44,6 +44,7 @@ const REVIEWED_DYNAMIC: { file: string; call: string; why: string }[] = [
   { file: 'test/helpers/coordinator-process.ts', call: 'spawn(process.execPath', why: 'node itself' },
   { file: 'test/migration-store.test.ts', call: 'spawn(process.execPath', why: 'node itself (a record writer killed mid-way)' },
   { file: 'test/agent-listen-security.test.ts', call: 'spawn(process.execPath', why: 'node itself (the real agent process)' },
+  { file: 'test/coordinator-auth-flood.test.ts', call: 'spawn(process.execPath', why: 'node itself (flooders and the prober in processes of their own)' },
   { file: 'test/fresh-machine.test.ts', call: 'spawn( unshare', why: 'unshare, found by findProgram, listed' },
   { file: 'test/start-demo.test.ts', call: 'spawn( process.execPath', why: 'node itself' },
 ];
