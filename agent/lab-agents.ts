@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import type { Lab, LabHost } from '../scripts/lab/index.ts';
+import type { NatsAuth } from '../common/nats-auth.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LAB_AGENT_PORT = 7400;
@@ -18,6 +19,8 @@ export interface LabAgentOptions {
   dir: string;
   /** NATS URL reachable from the hosts (a server listening on lab.rootIp); omitted = no NATS. */
   natsUrl?: string;
+  /** Each host's NATS credentials (its own identity: NatsCredentials.hostAuth); required with natsUrl. */
+  natsAuth?: (hostId: string) => NatsAuth;
   /** Extra/overriding config options (YAML shape), merged shallowly per top-level key. */
   config?: Record<string, unknown>;
   port?: number;
@@ -42,7 +45,7 @@ export interface LabAgent {
 }
 
 /** The agent config for one lab host (YAML shape). */
-export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptions, 'natsUrl' | 'config' | 'port'>): Record<string, unknown> {
+export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptions, 'natsUrl' | 'natsAuth' | 'config' | 'port'>): Record<string, unknown> {
   const port = opts.port ?? LAB_AGENT_PORT;
   const base: Record<string, unknown> = {
     hostId: host.name,
@@ -55,7 +58,7 @@ export function labAgentConfig(lab: Lab, host: LabHost, opts: Pick<LabAgentOptio
     stateDir: '/var/lib/libvirt/drydock-agent',
     // Lab hosts share one kernel; each has its own boot id file.
     bootIdFile: '/run/drydock-lab/boot_id',
-    nats: { servers: opts.natsUrl ? [opts.natsUrl] : [] },
+    nats: opts.natsUrl ? { servers: [opts.natsUrl], ...opts.natsAuth?.(host.name) } : { servers: [] },
     heartbeatInterval: '2s',
     migration: { pollInterval: '250ms', stallTimeout: '60s', shutdownTimeout: '20s' },
     // The lab's reboot restarts the host's libvirtd (guests stay); the agent

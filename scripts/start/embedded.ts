@@ -11,6 +11,8 @@ import path from 'node:path';
 import { pino, destination } from 'pino';
 import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
 import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
+import { issueNatsCredentials } from '../../common/nats-credentials.ts';
+import { admitHost } from '../../coordinator/admission.ts';
 import { startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
 import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
@@ -120,11 +122,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     check();
 
     // On the lab's root address: agents inside the lab hosts publish to it.
-    const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp });
+    // Authenticated as in production: the coordinator's nkey and one per host,
+    // each host allowed to publish on its own subjects only.
+    const creds = issueNatsCredentials(path.join(natsDir, 'credentials'), lab.hosts.map((h) => h.name));
+    const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp, auth: { users: creds.users() } });
     undo.push({ what: 'nats-server', fn: () => nats.stop() });
     rec.nats = await processRef(nats.pid);
     await writeRunRecord(o.stateDir, rec);
-    log(`nats-server (JetStream) ${nats.url}, pid ${nats.pid}`);
+    log(`nats-server (JetStream) ${nats.url}, pid ${nats.pid}; nkey identities in ${creds.dir}`);
     check();
 
     // Guests boot (TCG, ~10-20 s) while the agents and the coordinator start.
@@ -133,7 +138,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     booting.catch(() => undefined);
 
     // Each agent serves Prometheus metrics inside its host, on the host's address.
-    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}` } } });
+    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, natsAuth: creds.hostAuth, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}` } } });
     undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
     check();
@@ -162,7 +167,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         admin: { listen: `127.0.0.1:${port}` },
         metrics: { listen: '127.0.0.1:0' },
         auth: { tokenFile: usersFile },
-        nats: { servers: [nats.url], kvReplicas: 1 },
+        nats: { servers: [nats.url], ...creds.coordinatorAuth(), kvReplicas: 1 },
         inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
         logLevel: 'info',
       },
@@ -184,6 +189,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         await coord.stop();
       },
     });
+    // The lab hosts are admitted: their identities were issued above.
+    for (const [hostId, id] of creds.hosts) await admitHost(coord.store.admittedHosts, hostId, id.publicKey, 'npm start');
     const address = `127.0.0.1:${coord.port}`;
     rec.address = address;
     await writeRunRecord(o.stateDir, rec);
