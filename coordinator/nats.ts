@@ -16,7 +16,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
 import { startNatsServer, waitForJetStreamOn, type NatsNode } from '../common/nats-server.ts';
 import { coordinatorNatsUser, hostNatsUser, type NatsUser } from '../common/nats-permissions.ts';
-import { ensureSeedFile } from '../common/nkey-files.ts';
+import { ensureSeedFile, makePrivateDir } from '../common/nkey-files.ts';
 import { UnavailableError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
 import type { AdmittedHostRecord } from './model.ts';
@@ -91,6 +91,7 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
   if (servers.length === 0) {
     // Loopback and a server-chosen port (common/nats-server.ts): right for a
     // single-machine install; remote agents need nats.servers configured.
+    makePrivateDir(paths.dir);
     if (opts.insecureNoAuth) {
       embedded = await startNatsServer({ dir: opts.dataDir, auth: 'insecure-no-auth' });
     } else {

@@ -1,12 +1,14 @@
 // Host admission and per-host NATS identities, end to end with real
 // nats-servers, sim agents and coordinators: a host cannot rewrite another
 // host's record, invented host ids cost nothing, a revoked host is dropped,
-// and the embedded coordinator's credential commands admit and revoke hosts
-// on its own authenticated nats-server (coordinator/admission.ts,
-// coordinator/nats-credentials-cli.ts).
+// the embedded coordinator's credential commands admit and revoke hosts on
+// its own authenticated nats-server, and for a production cluster they
+// print a users list that a real nats-server enforces (coordinator/admission.ts,
+// coordinator/nats-credentials-cli.ts, docs/production.md).
 import anyTest, { type TestFn } from 'ava';
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection, type NatsError } from 'nats';
 import { stringify as toYaml } from 'yaml';
 import { natsAuthOptions } from '../common/nats-auth.ts';
+import { natsServerBinary } from '../common/nats-server.ts';
 import { subjects } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
@@ -195,4 +198,61 @@ test('embedded coordinator: issue-host-credentials admits a host that then regis
   // The server closed e1's connection; nats.js gives up after the refused reconnects.
   await waitFor("e1's agent disconnected", () => !sims.byId('e1').agent.publisher!.connected, 15_000);
   t.true(sims.byId('e2').agent.publisher!.connected, 'the other client stays');
+});
+
+test("production NATS: the commands' users list, included in a real nats-server's config, lets the coordinator in and each host publish on its own subjects only", async (t) => {
+  const dir = path.join(t.context.dir, 'prod');
+  mkdirSync(dir, { recursive: true });
+  // The coordinator's config against configured servers (the test NATS, as a cluster would be).
+  const configFile = path.join(dir, 'coordinator.yaml');
+  writeFileSync(configFile, toYaml({ nats: { servers: t.context.nats.urls, nkeySeedFile: t.context.nats.creds.coordinator.seedFile, kvReplicas: 1 } }));
+  const cmd = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', 'coordinator/main.ts', '--config', configFile, ...args], { cwd: ROOT });
+
+  const coordSeed = path.join(dir, 'coordinator.nk');
+  const coordOut = await cmd('issue-coordinator-credentials', '--out', coordSeed);
+  t.is(statSync(coordSeed).mode & 0o777, 0o600);
+  t.regex(coordOut.stdout, /\{"nkey":"U[A-Z2-7]{55}","permissions":\{"publish":\{"allow":\[">"\]\},"subscribe":\{"allow":\[">"\]\}\}\}/);
+
+  const seed = path.join(dir, 'p1.nk');
+  const issued = await cmd('issue-host-credentials', 'p1', '--out', seed);
+  t.teardown(() => revokeHost(t.context.coord.store.admittedHosts, 'p1'));
+  t.regex(issued.stdout, /"allow":\["drydock\.v1\.hosts\.p1\.>"\]/, 'prints the users entry for the cluster');
+  t.truthy(await t.context.coord.store.admittedHosts.get('p1'), 'admitted in the shared bucket');
+
+  // A nats-server configured as docs/production.md says: authorization { include "drydock-users.conf" }.
+  writeFileSync(path.join(dir, 'drydock-users.conf'), (await cmd('nats-authorization')).stdout);
+  const log = path.join(dir, 'nats.log');
+  writeFileSync(path.join(dir, 'nats.conf'), `host: 127.0.0.1\nport: -1\nlog_file: "${log}"\njetstream { store_dir: "${path.join(dir, 'js')}" }\nauthorization {\n  include "drydock-users.conf"\n}\n`);
+  await exec(natsServerBinary(), ['-t', '-c', path.join(dir, 'nats.conf')]);
+  const server = spawn(natsServerBinary(), ['-c', path.join(dir, 'nats.conf')], { stdio: 'ignore' });
+  t.teardown(async () => {
+    if (server.exitCode === null) {
+      server.kill('SIGKILL');
+      await once(server, 'exit');
+    }
+  });
+  const port = await waitFor('the server listening', () => /Listening for client connections on [^\s]+:(\d+)/.exec(existsSync(log) ? readFileSync(log, 'utf8') : '')?.[1], 10_000, 50);
+  const url = `nats://127.0.0.1:${port}`;
+
+  const anon = await t.throwsAsync(connect({ servers: url, reconnect: false }));
+  t.is((anon as NatsError).code, 'AUTHORIZATION_VIOLATION');
+  const coord = await connect({ servers: url, ...natsAuthOptions({ nkeySeedFile: t.context.nats.creds.coordinator.seedFile }) });
+  t.teardown(() => coord.close());
+  await (await coord.jetstream().views.kv('probe')).put('k', 'v');
+  const got: string[] = [];
+  coord.subscribe('drydock.v1.hosts.>', { callback: (_e, m) => got.push(m.subject) });
+  await coord.flush();
+  const p1 = await connect({ servers: url, reconnect: false, ...natsAuthOptions({ nkeySeedFile: seed }) });
+  t.teardown(() => p1.close());
+  const violations: string[] = [];
+  void (async () => {
+    for await (const s of p1.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>) if (s.permissionContext) violations.push(s.permissionContext.subject);
+  })();
+  p1.publish(subjects.hostFacts('p1'), json({ host_id: 'p1' }));
+  p1.publish(subjects.hostFacts('h1'), json({ host_id: 'h1' }));
+  await p1.flush();
+  await waitFor('delivery and violation', () => got.length >= 1 && violations.length >= 1, 5000);
+  await sleep(200);
+  t.deepEqual(got, [subjects.hostFacts('p1')]);
+  t.deepEqual(violations, [subjects.hostFacts('h1')]);
 });
