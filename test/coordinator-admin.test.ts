@@ -188,7 +188,7 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
 test('config: defaults, environment overrides, unknown keys and bad values refused with the field named', (t) => {
   const c = compileConfig({ coordinatorId: 'c1' }, {});
   t.like(c, { admin: { listen: '0.0.0.0:7443' }, nats: { servers: [], kvReplicas: 1 }, inventory: { offlineAfterMs: 10_000 }, leader: { ttlMs: 5000, renewIntervalMs: 1500 } });
-  const e = compileConfig({ coordinatorId: 'c1', nats: { servers: ['nats://a:4222'] } }, { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' });
+  const e = compileConfig({ coordinatorId: 'c1', nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } }, { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' });
   t.is(e.inventory.offlineAfterMs, 15_000);
   t.deepEqual(e.nats.servers, ['nats://x:4222', 'nats://y:4222']);
   t.is(e.nats.kvReplicas, 3, 'a cluster defaults to R3');
