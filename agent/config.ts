@@ -15,6 +15,7 @@ import {
 import { assertId } from '../common/names.ts';
 import { assertGrpcEndpoint, assertLibvirtUri } from '../common/uri.ts';
 import { redactUrl } from '../common/redact.ts';
+import { checkNatsAuth } from '../common/nats-auth.ts';
 import { DrydockError } from '../common/errors.ts';
 import { COORDINATOR_IDENTITY } from '../common/identity.mjs';
 import { isLoopbackAddress } from '../common/loopback.ts';
@@ -67,6 +68,12 @@ export interface AgentConfig {
   nats: {
     /** NATS servers (nats://host:port, several for a cluster). Empty = do not publish (standalone gRPC only). */
     servers: string[];
+    /**
+     * This host's nkey seed file, from `drydock-coordinator
+     * issue-host-credentials <host-id>`: its NATS identity may publish on
+     * this host's subjects only. Empty = none.
+     */
+    nkeySeedFile: string;
     /** A .creds file (JWT + nkey seed) for decentralised auth; empty = none. */
     credsFile: string;
     /** User/password auth (alternative to credsFile). */
@@ -76,6 +83,8 @@ export interface AgentConfig {
     token: string;
     /** CA for a TLS connection to NATS; empty = the server decides (plain on loopback). */
     tlsCaFile: string;
+    /** Insecure mode, by name: connect to the servers without credentials (logged at every start). Default false. */
+    insecureNoAuth: boolean;
   };
   libvirt: {
     /** libvirt URI of the local hypervisor. */
@@ -168,11 +177,13 @@ export const KNOWN_KEYS = [
   'tls.clientCaFile',
   'tls.allowedClientIdentities',
   'nats.servers',
+  'nats.nkeySeedFile',
   'nats.credsFile',
   'nats.user',
   'nats.password',
   'nats.token',
   'nats.tlsCaFile',
+  'nats.insecureNoAuth',
   'libvirt.uri',
   'libvirt.migrationUri',
   'libvirt.callTimeout',
@@ -272,17 +283,18 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
 
   const nats = {
     servers: list('nats.servers', []),
+    nkeySeedFile: str('nats.nkeySeedFile', ''),
     credsFile: str('nats.credsFile', ''),
     user: str('nats.user', ''),
     password: str('nats.password', ''),
     token: str('nats.token', ''),
     tlsCaFile: str('nats.tlsCaFile', ''),
+    insecureNoAuth: bool('nats.insecureNoAuth', false),
   };
   for (const s of nats.servers) {
     if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(redactUrl(s))}`);
   }
-  if (Boolean(nats.user) !== Boolean(nats.password)) throw new ConfigError('nats', 'user and password go together');
-  if ([nats.credsFile, nats.user, nats.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'choose one of credsFile, user/password, token');
+  checkNatsAuth(nats);
 
   const hypervisor = str('hypervisor', 'libvirt') as HypervisorKind;
   if (hypervisor !== 'libvirt' && hypervisor !== 'sim') throw new ConfigError('hypervisor', `expected "libvirt" or "sim", got ${JSON.stringify(hypervisor)}`);

@@ -14,6 +14,7 @@ import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { stringify as toYaml } from 'yaml';
 import type { Lab, LabHost } from '../scripts/lab/index.ts';
 import { ensureCoordinatorCert, ensureHostCert, type IssuedCert } from '../scripts/pki.mjs';
+import type { NatsAuth } from '../common/nats-auth.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LAB_AGENT_PORT = 7400;
@@ -23,6 +24,8 @@ export interface LabAgentOptions {
   dir: string;
   /** NATS URL reachable from the hosts (a server listening on lab.rootIp); omitted = no NATS. */
   natsUrl?: string;
+  /** Each host's NATS credentials (its own identity: NatsCredentials.hostAuth); required with natsUrl. */
+  natsAuth?: (hostId: string) => NatsAuth;
   /** Extra/overriding config options (YAML shape), merged shallowly per top-level key. */
   config?: Record<string, unknown>;
   port?: number;
@@ -68,7 +71,7 @@ export async function labAgentChannel(hostId: string): Promise<{ credentials: Ch
 }
 
 /** The agent config for one lab host (YAML shape), serving mTLS with `cert` (its host certificate). */
-export function labAgentConfig(lab: Lab, host: LabHost, cert: IssuedCert, opts: Pick<LabAgentOptions, 'natsUrl' | 'config' | 'port'>): Record<string, unknown> {
+export function labAgentConfig(lab: Lab, host: LabHost, cert: IssuedCert, opts: Pick<LabAgentOptions, 'natsUrl' | 'natsAuth' | 'config' | 'port'>): Record<string, unknown> {
   const port = opts.port ?? LAB_AGENT_PORT;
   const base: Record<string, unknown> = {
     hostId: host.name,
@@ -83,7 +86,7 @@ export function labAgentConfig(lab: Lab, host: LabHost, cert: IssuedCert, opts: 
     stateDir: '/var/lib/libvirt/drydock-agent',
     // Lab hosts share one kernel; each has its own boot id file.
     bootIdFile: '/run/drydock-lab/boot_id',
-    nats: { servers: opts.natsUrl ? [opts.natsUrl] : [] },
+    nats: opts.natsUrl ? { servers: [opts.natsUrl], ...opts.natsAuth?.(host.name) } : { servers: [] },
     heartbeatInterval: '2s',
     migration: { pollInterval: '250ms', stallTimeout: '60s', shutdownTimeout: '20s' },
     // The lab's reboot restarts the host's libvirtd (guests stay); the agent

@@ -18,7 +18,8 @@ export type { NatsAuth };
 
 export interface NatsPublisherOptions {
   servers: string[];
-  auth?: NatsAuth;
+  /** This host's credentials (its NATS identity may publish on this host's subjects only). */
+  auth?: NatsAuth & { insecureNoAuth?: boolean };
   hostId: string;
   hypervisor: Hypervisor;
   facts: FactsSource;
@@ -51,11 +52,16 @@ export class NatsPublisher {
   private listing: { atMs: number; total: number; running: number } | null = null;
   private listingDirty = true;
   private readonly log: Logger;
+  /** Built once: a seed or creds file that cannot be read fails the agent's start, not every reconnect. */
+  private readonly authOptions: Partial<ConnectionOptions>;
   /** Counters for tests and metrics. */
   readonly stats = { factsPublished: 0, heartbeatsPublished: 0, eventsPublished: 0, connects: 0 };
 
   constructor(private readonly opts: NatsPublisherOptions) {
     this.log = opts.log.child({ component: 'nats' });
+    this.authOptions = natsAuthOptions(opts.auth ?? {});
+    // Loudly, at every start (docs/design.md, invariant 9).
+    if (opts.auth?.insecureNoAuth) this.log.error({ servers: opts.servers }, 'INSECURE: connecting to NATS without credentials (nats.insecureNoAuth)');
   }
 
   get connected(): boolean {
@@ -89,7 +95,6 @@ export class NatsPublisher {
   // ---------------------------------------------------------------- loops
 
   private connectOptions(): ConnectionOptions {
-    const a = this.opts.auth ?? {};
     const cap = this.opts.maxBackoffMs ?? 5000;
     const o: ConnectionOptions = {
       servers: this.opts.servers,
@@ -100,7 +105,7 @@ export class NatsPublisher {
       pingInterval: 10_000,
       timeout: 5000,
     };
-    return { ...o, ...natsAuthOptions(a) };
+    return { ...o, ...this.authOptions };
   }
 
   /**

@@ -12,12 +12,19 @@ import { compileAgentConfig, type AgentConfig } from './config.ts';
 import { SimFabric, type SimFabricOptions, type SimHost, type SimHostOptions } from './hypervisor/sim.ts';
 import { startAgent, type AgentHandle } from './agent.ts';
 import type { MigrationSettings } from './migrations/manager.ts';
+import type { NatsAuth } from '../common/nats-auth.ts';
 
 export interface SimAgentsOptions {
   /** Number of agents (hosts). */
   count: number;
   /** NATS server URL(s); omitted = agents do not publish. */
   natsUrl?: string | string[];
+  /**
+   * Each host's NATS credentials (its own identity, e.g. a TestNats's
+   * hostAuth), or { insecureNoAuth: true } for a server without auth.
+   * Required with natsUrl: the agent refuses anonymous NATS.
+   */
+  natsAuth?: (hostId: string) => NatsAuth & { insecureNoAuth?: boolean };
   /** Share an existing fabric (e.g. to add hosts later); default: a new one. */
   fabric?: SimFabric;
   fabricOptions?: SimFabricOptions;
@@ -106,7 +113,7 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
           grpc: { listenAddress: `127.0.0.1:${port}` },
           stateDir: path.join(stateDir, hostId),
           storage: { clusterId: opts.storageCluster?.(index, hostId) ?? '', sharedPathPrefixes: opts.sharedPathPrefixes ?? [] },
-          nats: { servers: natsServers },
+          nats: { servers: natsServers, ...(natsServers.length ? opts.natsAuth?.(hostId) : {}) },
           heartbeatInterval: opts.heartbeatIntervalMs ?? 2000,
           factsInterval: opts.factsIntervalMs ?? 30_000,
           rebootCommand: ['/bin/true'],

@@ -1,10 +1,16 @@
-// How a drydock process proves itself to NATS: one of a .creds file,
-// user/password or a token, plus the CA of tls:// servers. Agent and
-// coordinator configs share these names.
+// How a drydock process proves itself to NATS: one of an nkey seed file, a
+// .creds file, user/password or a token, plus the CA of tls:// servers.
+// Agent and coordinator configs share these names. Connecting with none of
+// them is anonymous, which only an insecure mode asked for by name allows
+// (docs/design.md, invariant 9): checkNatsAuth is that rule.
 import { readFileSync } from 'node:fs';
-import { credsAuthenticator, type ConnectionOptions } from 'nats';
+import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from 'nats';
+import { ConfigError } from './config.ts';
+import { readSeedFile } from './nkey-files.ts';
 
 export interface NatsAuth {
+  /** An nkey user seed file (common/nkey-files.ts): what `issue-host-credentials` writes. */
+  nkeySeedFile?: string;
   credsFile?: string;
   user?: string;
   password?: string;
@@ -12,9 +18,26 @@ export interface NatsAuth {
   tlsCaFile?: string;
 }
 
+/**
+ * The credential rules of a config's `nats` section: at most one kind,
+ * user and password together, and — with servers configured — at least one
+ * unless `insecureNoAuth` is set.
+ */
+export function checkNatsAuth(a: NatsAuth & { servers: string[]; insecureNoAuth: boolean }): void {
+  const kinds = [a.nkeySeedFile, a.credsFile, a.user, a.token].filter(Boolean).length;
+  if (kinds > 1) throw new ConfigError('nats', 'nkeySeedFile, credsFile, user/password and token are alternatives: set one');
+  if (Boolean(a.user) !== Boolean(a.password)) throw new ConfigError('nats.user', 'user and password go together');
+  if (a.servers.length > 0 && kinds === 0 && !a.insecureNoAuth) {
+    throw new ConfigError('nats', 'no credentials for the NATS servers (nkeySeedFile, credsFile, user/password or token): anonymous NATS needs nats.insecureNoAuth: true');
+  }
+  if (a.insecureNoAuth && kinds > 0) throw new ConfigError('nats.insecureNoAuth', 'credentials are set: remove them or insecureNoAuth');
+}
+
 /** The nats.js connection options for `a` (empty when no auth is configured). */
 export function natsAuthOptions(a: NatsAuth): Partial<ConnectionOptions> {
   const o: Partial<ConnectionOptions> = {};
+  // Read once here: a seed file that is missing or wrong fails the start, not every reconnect.
+  if (a.nkeySeedFile) o.authenticator = nkeyAuthenticator(readSeedFile(a.nkeySeedFile).seed);
   if (a.credsFile) o.authenticator = credsAuthenticator(readFileSync(a.credsFile));
   if (a.user) Object.assign(o, { user: a.user, pass: a.password ?? '' });
   if (a.token) o.token = a.token;

@@ -1,14 +1,26 @@
 // Runs a real nats-server as a child process: the coordinator's embedded
-// default, and the tests' NATS (one node or a 3-node cluster). Ports are
-// chosen by the server (-p -1) and read back from its log, so parallel test
-// files never collide.
+// default, the tests' NATS (one node or a 3-node cluster) and `npm start`'s.
+// Each node runs from a generated config file (0600 in its data directory):
+// client port chosen by the server (-1) and read back from its log, so
+// parallel test files never collide; the authorization block of
+// common/nats-permissions.ts (nkey users, each with its permissions), so no
+// anonymous client gets in unless 'insecure-no-auth' is asked for by name;
+// and in a cluster, routes that authenticate with a password generated for
+// that cluster (a process that reaches a route port would otherwise join as
+// a route, and routes are not subject to client permissions).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { connect, StorageType, type NatsConnection } from 'nats';
+import { connect, StorageType, type ConnectionOptions, type NatsConnection } from 'nats';
 import { UnavailableError, errorMessage } from './errors.ts';
+import { makePrivateDir } from './nkey-files.ts';
+import type { NatsUser } from './nats-permissions.ts';
+
+/** Who may connect: nkey users with their permissions, or anyone (an insecure mode, by name). */
+export type NatsServerAuth = { users: NatsUser[] } | 'insecure-no-auth';
 
 export interface NatsNode {
   /** nats://127.0.0.1:PORT */
@@ -17,17 +29,27 @@ export interface NatsNode {
   clusterPort: number;
   pid: number;
   dataDir: string;
+  /** The generated nats-server config of this node (0600). */
+  configFile: string;
   /** Stops this node (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
   /** SIGKILL, as a crash would. */
   kill(): Promise<void>;
-  /** Starts the node again on the same ports and data (after stop/kill). */
+  /** Starts the node again on the same ports, data and users (after stop/kill). */
   restart(): Promise<void>;
+  /**
+   * Replaces the users (rewrites the config, SIGHUP) and resolves once the
+   * server logged the reload. nats-server closes the connections of users
+   * no longer listed: this is how a host's credentials are revoked.
+   */
+  setUsers(users: NatsUser[]): Promise<void>;
 }
 
 export interface NatsServerOptions {
-  /** Directory for JetStream data, logs and pid files (created). */
+  /** Directory for JetStream data, config, logs and pid files (created, 0700). */
   dir: string;
+  /** Who may connect. Required: there is no anonymous default. */
+  auth: NatsServerAuth;
   /** Binary; default: nats-server on PATH or /usr/sbin/nats-server. */
   binary?: string;
   /** Host to bind (loopback by default). */
@@ -54,7 +76,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function waitForLog(logFile: string, child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+async function waitForLog(logFile: string, child: ChildProcess, re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
@@ -62,7 +84,7 @@ async function waitForLog(logFile: string, child: ChildProcess, re: RegExp, time
       throw new UnavailableError(`nats-server exited with ${child.exitCode}: ${log.slice(-500)}`);
     }
     if (existsSync(logFile)) {
-      const m = re.exec(readFileSync(logFile, 'utf8'));
+      const m = re.exec(readFileSync(logFile, 'utf8').slice(from));
       if (m) return m;
     }
     await sleep(25);
@@ -70,39 +92,94 @@ async function waitForLog(logFile: string, child: ChildProcess, re: RegExp, time
   throw new UnavailableError(`nats-server did not log ${re} within ${timeoutMs} ms`);
 }
 
-function startNode(opts: {
+interface NodeSpec {
   name: string;
   dir: string;
   binary: string;
   host: string;
-  port: number;
-  cluster?: { name: string; port: number; routes: number[] };
+  cluster?: { name: string; port: number; routes: number[]; password: string };
   timeoutMs: number;
-}): Promise<{ child: ChildProcess; port: number }> {
-  const dataDir = path.join(opts.dir, opts.name);
-  mkdirSync(dataDir, { recursive: true });
-  const logFile = path.join(dataDir, `nats-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`);
-  const args = [
-    '-a', opts.host,
-    '-p', String(opts.port),
-    '-js',
-    '-sd', dataDir,
-    '-n', opts.name,
-    '-l', logFile,
-    '-P', path.join(dataDir, 'nats.pid'),
-  ];
-  if (opts.cluster) {
-    args.push(
-      '--cluster_name', opts.cluster.name,
-      '--cluster', `nats://${opts.host}:${opts.cluster.port}`,
-      '--routes', opts.cluster.routes.map((p) => `nats://${opts.host}:${p}`).join(','),
-    );
+}
+
+const ROUTE_USER = 'drydock-route';
+
+/** The node's nats-server config (JSON, which nats-server reads as its config syntax). */
+function renderConfig(spec: NodeSpec, port: number, users: NatsUser[] | null, logFile: string): string {
+  const dataDir = path.join(spec.dir, spec.name);
+  const conf: Record<string, unknown> = {
+    server_name: spec.name,
+    host: spec.host,
+    port,
+    jetstream: { store_dir: dataDir },
+    log_file: logFile,
+    pid_file: path.join(dataDir, 'nats.pid'),
+  };
+  if (users) conf.authorization = { users };
+  if (spec.cluster) {
+    const c = spec.cluster;
+    const auth = `${ROUTE_USER}:${c.password}@`;
+    conf.cluster = {
+      name: c.name,
+      host: spec.host,
+      port: c.port,
+      authorization: { user: ROUTE_USER, password: c.password },
+      routes: c.routes.map((p) => `nats-route://${auth}${spec.host}:${p}`),
+    };
   }
-  const child = spawn(opts.binary, args, { stdio: 'ignore', detached: false });
-  return waitForLog(logFile, child, /Listening for client connections on [^\s]+:(\d+)/, opts.timeoutMs).then((m) => ({
-    child,
-    port: Number(m[1]),
-  }));
+  return `${JSON.stringify(conf, null, 2)}\n`;
+}
+
+/** One node: writes its config, starts it, and keeps what restart and setUsers need. */
+async function startNode(spec: NodeSpec, port: number, auth: NatsServerAuth): Promise<NatsNode> {
+  const dataDir = path.join(spec.dir, spec.name);
+  makePrivateDir(dataDir);
+  const configFile = path.join(dataDir, 'nats-server.conf');
+  let users = auth === 'insecure-no-auth' ? null : auth.users;
+  let child!: ChildProcess;
+  let logFile = '';
+  const write = (p: number) => {
+    // 0600: the route password is in it (user entries hold public keys only).
+    writeFileSync(configFile, renderConfig(spec, p, users, logFile), { mode: 0o600 });
+    chmodSync(configFile, 0o600);
+  };
+  const launch = async (p: number): Promise<number> => {
+    logFile = path.join(dataDir, `nats-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`);
+    write(p);
+    child = spawn(spec.binary, ['-c', configFile], { stdio: 'ignore', detached: false });
+    const m = await waitForLog(logFile, child, /Listening for client connections on [^\s]+:(\d+)/, spec.timeoutMs);
+    const bound = Number(m[1]);
+    // The resolved port from now on: a reload must not see "-1" as a port change.
+    write(bound);
+    return bound;
+  };
+  const bound = await launch(port);
+  const node: NatsNode = {
+    url: `nats://${spec.host}:${bound}`,
+    port: bound,
+    clusterPort: spec.cluster?.port ?? 0,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    dataDir,
+    configFile,
+    stop: () => stopChild(child, 'SIGTERM'),
+    kill: () => stopChild(child, 'SIGKILL'),
+    restart: async () => {
+      await stopChild(child, 'SIGTERM');
+      await launch(bound);
+    },
+    setUsers: async (next) => {
+      if (users === null) throw new Error('setUsers: this nats-server runs without authorization (insecure-no-auth)');
+      users = next;
+      const from = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
+      write(bound);
+      child.kill('SIGHUP');
+      await waitForLog(logFile, child, /Reloaded server configuration|Failed to reload server configuration.*/, spec.timeoutMs, from).then((m) => {
+        if (m[0].startsWith('Failed')) throw new UnavailableError(`nats-server ${spec.name}: ${m[0]}`);
+      });
+    },
+  };
+  return node;
 }
 
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -114,73 +191,50 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   clearTimeout(timer);
 }
 
-function makeNode(
-  start: (port: number) => Promise<{ child: ChildProcess; port: number }>,
-  first: { child: ChildProcess; port: number },
-  clusterPort: number,
-  dataDir: string,
-  host: string,
-): NatsNode {
-  let child = first.child;
-  const node: NatsNode = {
-    url: `nats://${host}:${first.port}`,
-    port: first.port,
-    clusterPort,
-    get pid() {
-      return child.pid ?? -1;
-    },
-    dataDir,
-    stop: () => stopChild(child, 'SIGTERM'),
-    kill: () => stopChild(child, 'SIGKILL'),
-    restart: async () => {
-      await stopChild(child, 'SIGTERM');
-      child = (await start(first.port)).child;
-    },
-  };
-  return node;
-}
-
 /** One JetStream-enabled node on a random loopback port. */
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsNode> {
-  const binary = options.binary ?? natsServerBinary();
-  const host = options.host ?? '127.0.0.1';
-  const timeoutMs = options.startTimeoutMs ?? 10_000;
-  const start = (port: number) => startNode({ name: 'n1', dir: options.dir, binary, host, port, timeoutMs });
-  const first = await start(-1);
-  return makeNode(start, first, 0, path.join(options.dir, 'n1'), host);
+  makePrivateDir(options.dir);
+  const spec: NodeSpec = {
+    name: 'n1',
+    dir: options.dir,
+    binary: options.binary ?? natsServerBinary(),
+    host: options.host ?? '127.0.0.1',
+    timeoutMs: options.startTimeoutMs ?? 10_000,
+  };
+  return startNode(spec, -1, options.auth);
 }
 
-/** A 3-node (or n-node) JetStream cluster on loopback. */
-export async function startNatsCluster(options: NatsServerOptions & { size?: number }): Promise<NatsNode[]> {
+/**
+ * A 3-node (or n-node) JetStream cluster on loopback. `connectAs` is how
+ * the readiness check connects (a user of `auth`; nothing for insecure-no-auth).
+ */
+export async function startNatsCluster(options: NatsServerOptions & { size?: number; connectAs?: Partial<ConnectionOptions> }): Promise<NatsNode[]> {
+  makePrivateDir(options.dir);
   const binary = options.binary ?? natsServerBinary();
   const host = options.host ?? '127.0.0.1';
   const size = options.size ?? 3;
   const timeoutMs = options.startTimeoutMs ?? 15_000;
+  const password = randomBytes(24).toString('base64url');
   const clusterPorts: number[] = [];
   const clientPorts: number[] = [];
   for (let i = 0; i < size; i++) {
     clusterPorts.push(await freePort(host));
     clientPorts.push(await freePort(host));
   }
-  const nodes: NatsNode[] = [];
+  const settled = await Promise.allSettled(
+    clusterPorts.map((cp, i) =>
+      startNode(
+        { name: `n${i + 1}`, dir: options.dir, binary, host, timeoutMs, cluster: { name: 'drydock', port: cp, routes: clusterPorts.filter((p) => p !== cp), password } },
+        clientPorts[i]!,
+        options.auth,
+      ),
+    ),
+  );
+  const nodes = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    const started = await Promise.all(
-      clusterPorts.map((cp, i) => {
-        const start = (port: number) =>
-          startNode({
-            name: `n${i + 1}`,
-            dir: options.dir,
-            binary,
-            host,
-            port,
-            cluster: { name: 'drydock', port: cp, routes: clusterPorts.filter((p) => p !== cp) },
-            timeoutMs,
-          });
-        return start(clientPorts[i]!).then((first) => ({ start, first, cp, i }));
-      }),
-    );
-    for (const s of started) nodes.push(makeNode(s.start, s.first, s.cp, path.join(options.dir, `n${s.i + 1}`), host));
-    await waitForJetStream(nodes.map((n) => n.url), timeoutMs, size);
+    const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+    await waitForJetStream(nodes.map((n) => n.url), timeoutMs, size, options.connectAs);
     return nodes;
   } catch (err) {
     await Promise.all(nodes.map((n) => n.kill()));
@@ -215,9 +269,9 @@ export async function waitForJetStreamOn(nc: NatsConnection, timeoutMs = 15_000,
   }
 }
 
-/** waitForJetStreamOn over a connection of its own (the test and start-up clusters). */
-export async function waitForJetStream(servers: string[], timeoutMs = 15_000, replicas = 1): Promise<void> {
-  const nc = await connect({ servers, reconnect: true, maxReconnectAttempts: -1 });
+/** waitForJetStreamOn over a connection of its own (the test and start-up clusters), as `as` (credentials). */
+export async function waitForJetStream(servers: string[], timeoutMs = 15_000, replicas = 1, as: Partial<ConnectionOptions> = {}): Promise<void> {
+  const nc = await connect({ servers, reconnect: true, maxReconnectAttempts: -1, ...as });
   try {
     await waitForJetStreamOn(nc, timeoutMs, replicas);
   } finally {

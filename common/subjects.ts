@@ -5,6 +5,8 @@ export const subjects = {
   hostFacts: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.facts`,
   hostHeartbeat: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.heartbeat`,
   hostEvents: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.events`,
+  /** Every subject of one host: what its NATS identity may publish on (common/nats-permissions.ts). */
+  hostAll: (hostId: string) => `${SUBJECT_PREFIX}.hosts.${hostId}.>`,
   opEvents: (opId: string) => `${SUBJECT_PREFIX}.ops.${opId}.events`,
   allFacts: `${SUBJECT_PREFIX}.hosts.*.facts`,
   allHeartbeats: `${SUBJECT_PREFIX}.hosts.*.heartbeat`,
@@ -32,6 +34,8 @@ export const buckets = {
   servers: 'drydock_servers',
   operations: 'drydock_operations',
   leader: 'drydock_leader',
+  /** Hosts an operator admitted (issued NATS credentials to): coordinator/admission.ts. */
+  admittedHosts: 'drydock_admitted_hosts',
 } as const;
 
 /** Streams: the audit log of mutating admin calls, operation events. */

@@ -13,6 +13,7 @@ import {
 } from '../common/config.ts';
 import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
 import { redactUrl } from '../common/redact.ts';
+import { checkNatsAuth } from '../common/nats-auth.ts';
 import { DEFAULT_ROLES, PERMISSIONS, normalizePermission } from './auth/permissions.ts';
 import { isLoopbackAddress } from '../common/loopback.ts';
 import { DEFAULT_AUDIT_LIMITS } from './store/audit.ts';
@@ -76,14 +77,20 @@ export interface CoordinatorConfig {
     refusalEntries: number;
   };
   nats: {
-    /** NATS URLs (a cluster in production). Empty = start an embedded nats-server. */
+    /**
+     * NATS URLs (a cluster in production). Empty = start an embedded
+     * nats-server that admits only the coordinator's key and the admitted
+     * hosts' (coordinator/nats.ts).
+     */
     servers: string[];
-    /** Embedded nats-server's JetStream data directory. Default /var/lib/drydock/nats. */
+    /** Embedded nats-server's JetStream data directory (and its keys, under auth/). Default /var/lib/drydock/nats. */
     dataDir: string;
     /** Replicas of the KV buckets and audit stream: 1 embedded, 3 in a cluster. Default: 1 if embedded else 3. */
     kvReplicas: number;
     /** Timeout of one JetStream request (KV get/put). Default 5s. */
     requestTimeoutMs: number;
+    /** An nkey user seed file (`drydock-coordinator issue-coordinator-credentials`); empty = none. */
+    nkeySeedFile: string;
     /** A .creds file (JWT + nkey seed) for decentralised auth; empty = none. */
     credsFile: string;
     /** User/password auth (alternative to credsFile); prefer the environment for the password. */
@@ -93,6 +100,12 @@ export interface CoordinatorConfig {
     token: string;
     /** CA of the NATS servers' certificates (tls:// URLs); empty = system roots / plain. */
     tlsCaFile: string;
+    /**
+     * Insecure mode, asked for by name: the embedded nats-server accepts
+     * anyone, configured servers are joined without credentials. Logged at
+     * every start. Default false.
+     */
+    insecureNoAuth: boolean;
   };
   agents: {
     /**
@@ -143,7 +156,7 @@ const KNOWN = [
   'auth.tokenFile', 'auth.roles', 'auth.failureBurst', 'auth.failureInterval', 'auth.hashConcurrency', 'auth.hashQueue',
   'audit.maxBytes', 'audit.maxAge', 'audit.maxMessages', 'audit.refusalWindow', 'audit.refusalEntries',
   'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
-  'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile',
+  'nats.nkeySeedFile', 'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile', 'nats.insecureNoAuth',
   'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.insecure', 'agents.callTimeout',
   'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
   'leader.ttl', 'leader.renewInterval',
@@ -212,11 +225,13 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       dataDir: str('nats.dataDir', '/var/lib/drydock/nats'),
       kvReplicas: int('nats.kvReplicas', servers.length === 0 ? 1 : 3, 1, 5),
       requestTimeoutMs: dur('nats.requestTimeout', 5000),
+      nkeySeedFile: str('nats.nkeySeedFile', ''),
       credsFile: str('nats.credsFile', ''),
       user: str('nats.user', ''),
       password: str('nats.password', ''),
       token: str('nats.token', ''),
       tlsCaFile: str('nats.tlsCaFile', ''),
+      insecureNoAuth: bool('nats.insecureNoAuth', false),
     },
     agents: {
       tls: {
@@ -265,9 +280,8 @@ function validate(cfg: CoordinatorConfig): void {
   if (a.certFile && !a.caFile) throw new ConfigError('agents.tls.caFile', 'required with a client certificate');
   if (a.caFile && cfg.agents.insecure) throw new ConfigError('agents.insecure', 'has no effect with agents.tls.caFile set: remove it');
   const n = cfg.nats;
-  if ([n.credsFile, n.user, n.token].filter(Boolean).length > 1) throw new ConfigError('nats', 'credsFile, user/password and token are alternatives: set one');
-  if (Boolean(n.user) !== Boolean(n.password)) throw new ConfigError('nats.user', 'user and password go together');
-  if (n.servers.length === 0 && (n.credsFile || n.user || n.token || n.tlsCaFile)) throw new ConfigError('nats', 'credentials and TLS apply to configured servers, not the embedded one');
+  if (n.servers.length === 0 && (n.nkeySeedFile || n.credsFile || n.user || n.token || n.tlsCaFile)) throw new ConfigError('nats', 'credentials and TLS apply to configured servers, not the embedded one (it generates its own keys)');
+  checkNatsAuth(n);
   if (cfg.nats.servers.length === 0 && cfg.nats.kvReplicas !== 1) throw new ConfigError('nats.kvReplicas', 'the embedded nats-server is a single node: replicas must be 1');
   if (cfg.leader.renewIntervalMs <= 0 || cfg.leader.renewIntervalMs * 2 > cfg.leader.ttlMs) {
     throw new ConfigError('leader.renewInterval', `must be positive and at most half of leader.ttl (${cfg.leader.ttlMs} ms)`);

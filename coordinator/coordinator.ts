@@ -14,6 +14,7 @@ import { openStore, type Store } from './store/store.ts';
 import { LeaderElection } from './leader.ts';
 import { housekeepingLoop } from './store/housekeeping.ts';
 import { Inventory } from './inventory/inventory.ts';
+import { Admission } from './admission.ts';
 import { AgentClientPool } from './agent-client.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { loadUsersFile, TokenVerifier } from './auth/tokens.ts';
@@ -29,6 +30,8 @@ export interface Coordinator {
   store: Store;
   leader: LeaderElection;
   inventory: Inventory;
+  /** The admitted hosts (coordinator/admission.ts). */
+  admission: Admission;
   agents: AgentClientPool;
   admin: ServingServer;
   metrics: CoordinatorMetrics;
@@ -87,7 +90,8 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     name: `drydock-coordinator ${config.coordinatorId}`,
     logger,
     timeoutMs: 30_000,
-    auth: { credsFile: n.credsFile, user: n.user, password: n.password, token: n.token, tlsCaFile: n.tlsCaFile },
+    auth: { nkeySeedFile: n.nkeySeedFile, credsFile: n.credsFile, user: n.user, password: n.password, token: n.token, tlsCaFile: n.tlsCaFile },
+    insecureNoAuth: n.insecureNoAuth,
   });
   const cleanup: (() => Promise<void> | void)[] = [() => nats.close()];
   const unwind = async () => {
@@ -105,11 +109,21 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       logger.warn({ option: 'agents.insecure' }, 'INSECURE: agents are called in plaintext: whoever answers at a host\'s advertised endpoint is believed to be that host');
     }
     cleanup.push(() => agents.closeAll());
+    // Admitted hosts first: the inventory starts with the set in place, and
+    // the embedded server lets exactly those hosts in, following every change.
+    const admission = new Admission(store.admittedHosts, nats.nc, logger);
+    await admission.start();
+    cleanup.push(() => admission.stop());
+    const reloadNats = (hosts: ReturnType<Admission['list']>) =>
+      nats.setAdmittedHosts(hosts).catch((err) => logger.error({ err: errorMessage(err) }, 'embedded nats-server not reloaded with the admitted hosts'));
+    admission.onChange((hosts) => void reloadNats(hosts));
+    await reloadNats(admission.list());
     const inventory = new Inventory({
       nc: nats.nc,
       store,
       leader,
       agents,
+      admission,
       logger,
       offlineAfterMs: config.inventory.offlineAfterMs,
       reconcileIntervalMs: config.inventory.reconcileIntervalMs,
@@ -159,6 +173,7 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       store,
       leader,
       inventory,
+      admission,
       agents,
       admin,
       metrics,

@@ -1,7 +1,8 @@
 // drydock-coordinator: `tsx coordinator/main.ts --config /etc/drydock/coordinator.yaml`.
 // Runs until SIGTERM/SIGINT, then shuts down cleanly (admin server, lease,
 // NATS, and the embedded nats-server if it started one). SIGHUP re-reads the
-// users file.
+// users file. Subcommands manage the NATS identities of hosts and
+// coordinators (coordinator/nats-credentials-cli.ts).
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
 import { errorMessage } from '../common/errors.ts';
@@ -11,20 +12,63 @@ import { startCoordinator } from './coordinator.ts';
 import { loadUsersFile } from './auth/tokens.ts';
 import { maintenanceModule } from './operations/module.ts';
 import { zoneCpuModule } from './zone-cpu/module.ts';
+import { issueCoordinatorCredentials, issueHostCredentials, listAdmittedHosts, natsAuthorization, revokeHostCredentials } from './nats-credentials-cli.ts';
+
+const boot = createLogger('drydock-coordinator');
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** The configuration of the --config option (the default path may be absent: defaults + environment; an explicit one must exist). */
+function configOf(cmd: Command) {
+  const { config: file } = cmd.optsWithGlobals<{ config: string }>();
+  return loadConfig(file, process.env, file !== DEFAULT_CONFIG_FILE);
+}
+
+/** A one-shot subcommand: exit 0 when done, 2 on a configuration error, 1 otherwise. */
+const oneShot = (fn: (...args: any[]) => Promise<unknown> | unknown) => async (...args: unknown[]) => {
+  try {
+    await fn(...args);
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`drydock-coordinator: ${errorMessage(err)}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  }
+};
 
 const program = new Command()
   .name('drydock-coordinator')
   .description('drydock coordinator: inventory, admin API, maintenance operations')
   .option('-c, --config <file>', 'configuration file (YAML)', DEFAULT_CONFIG_FILE)
   .option('--check', 'validate the configuration and the users file, then exit')
-  .parse();
+  .action((_opts, cmd: Command) => {
+    const { check } = cmd.opts<{ check?: boolean }>();
+    main(configOf(cmd), Boolean(check)).catch(failedToStart);
+  });
+program
+  .command('issue-host-credentials')
+  .description("issue a host's NATS identity (an nkey that may publish on the host's subjects only) and admit the host")
+  .argument('<host-id>')
+  .option('-o, --out <file>', 'where to write the seed (0600; never overwritten)', '')
+  .action(oneShot(async (hostId: string, o: { out: string }, cmd: Command) => issueHostCredentials(configOf(cmd), hostId, o.out || `${hostId}.nk`, print)));
+program
+  .command('revoke-host-credentials')
+  .description("revoke a host: its messages are dropped, and the embedded nats-server closes its connections")
+  .argument('<host-id>')
+  .action(oneShot(async (hostId: string, _o: unknown, cmd: Command) => revokeHostCredentials(configOf(cmd), hostId, print)));
+program
+  .command('admitted-hosts')
+  .description('list the admitted hosts (id, public key, admitted at, by)')
+  .action(oneShot(async (_o: unknown, cmd: Command) => listAdmittedHosts(configOf(cmd), print)));
+program
+  .command('issue-coordinator-credentials')
+  .description("issue the coordinators' NATS identity for a production cluster (prints its users entry)")
+  .option('-o, --out <file>', 'where to write the seed (0600; never overwritten)', 'coordinator.nk')
+  .action(oneShot((o: { out: string }) => issueCoordinatorCredentials(o.out, print)));
+program
+  .command('nats-authorization')
+  .description("print the users list of a production cluster's nats-server config: the coordinators and every admitted host")
+  .action(oneShot(async (_o: unknown, cmd: Command) => natsAuthorization(configOf(cmd), print)));
 
-const { config: file, check } = program.opts<{ config: string; check?: boolean }>();
-const boot = createLogger('drydock-coordinator');
-
-async function main(): Promise<void> {
-  // The default path may be absent (defaults + environment); an explicit one must exist.
-  const config = loadConfig(file, process.env, file !== DEFAULT_CONFIG_FILE);
+async function main(config: ReturnType<typeof loadConfig>, check: boolean): Promise<void> {
   if (check) {
     const users = loadUsersFile(config.auth.tokenFile, config.auth.roles);
     process.stdout.write(`configuration OK (${users.users.length} users)\n`);
@@ -67,8 +111,14 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => {
+function failedToStart(err: unknown): never {
   boot.fatal({ err: errorMessage(err) }, 'coordinator failed to start');
   // 2: the configuration is wrong and a restart will not help (as the agent).
   process.exit(err instanceof ConfigError ? 2 : 1);
-});
+}
+
+try {
+  program.parse();
+} catch (err) {
+  failedToStart(err);
+}

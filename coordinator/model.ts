@@ -84,6 +84,19 @@ export interface ZoneRecord {
   updatedAtMs: number;
 }
 
+/**
+ * A host an operator admitted: its NATS identity exists (coordinator/admission.ts).
+ * Messages of hosts without one never reach the inventory.
+ */
+export interface AdmittedHostRecord {
+  hostId: string;
+  /** Public nkey ("U...") of the host's NATS identity; "" when the NATS servers' auth is managed outside drydock. */
+  nkey: string;
+  admittedAtMs: number;
+  /** What admitted it: "issue-host-credentials", "npm start", a test. */
+  by: string;
+}
+
 export interface HostRecord {
   id: string;
   hostname: string;

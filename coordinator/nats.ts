@@ -2,13 +2,25 @@
 // reconnect forever (a NATS outage must not end the coordinator; it serves
 // again when NATS returns). None configured: start the embedded nats-server
 // child with JetStream in its own data directory, and stop it on close.
+//
+// The embedded server admits no anonymous client (docs/design.md, invariant
+// 9): at first start the coordinator generates its own nkey identity under
+// <dataDir>/auth (0700, seed 0600); the server's users are that key and the
+// key of every admitted host (coordinator/admission.ts), re-rendered and
+// reloaded whenever the admitted hosts change. `insecureNoAuth` turns this
+// off, by name, and says so at every start.
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
 import { startNatsServer, waitForJetStreamOn, type NatsNode } from '../common/nats-server.ts';
+import { coordinatorNatsUser, hostNatsUser, type NatsUser } from '../common/nats-permissions.ts';
+import { ensureSeedFile, makePrivateDir } from '../common/nkey-files.ts';
 import { UnavailableError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
 import { redactText, redactUrl, redactUrls } from '../common/redact.ts';
+import type { AdmittedHostRecord } from './model.ts';
 
 export type { NatsAuth };
 
@@ -38,20 +50,70 @@ export interface CoordinatorNats {
   servers: string[];
   /** Set when the coordinator runs its own nats-server. */
   embedded: NatsNode | null;
+  /**
+   * The embedded server's users become the coordinator and these hosts
+   * (config rewritten, server reloaded: a removed host's connections close).
+   * Nothing to do for configured servers (their config is the operator's)
+   * or in insecure mode.
+   */
+  setAdmittedHosts(hosts: AdmittedHostRecord[]): Promise<void>;
   /** Drains the connection, then stops the embedded server if any. */
   close(): Promise<void>;
 }
 
-export async function connectNats(opts: { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number; auth?: NatsAuth }): Promise<CoordinatorNats> {
+/** Where the embedded server's identities live: the coordinator's seed and the running server's address (for the credential commands). */
+export function embeddedAuthPaths(dataDir: string): { dir: string; coordinatorSeedFile: string; serverFile: string } {
+  const dir = path.join(dataDir, 'auth');
+  return { dir, coordinatorSeedFile: path.join(dir, 'coordinator.nk'), serverFile: path.join(dir, 'embedded-server.json') };
+}
+
+/** The users of the embedded server: the coordinator, and each admitted host with a key (a malformed key is skipped, not fatal). */
+export function embeddedUsers(coordinatorKey: string, hosts: AdmittedHostRecord[], logger: Logger): NatsUser[] {
+  const users = [coordinatorNatsUser(coordinatorKey)];
+  for (const h of hosts) {
+    if (!h.nkey) continue;
+    try {
+      users.push(hostNatsUser(h.hostId, h.nkey));
+    } catch (err) {
+      logger.warn({ hostId: h.hostId, err: errorMessage(err) }, 'admitted host with an unusable key: not given access to NATS');
+    }
+  }
+  return users;
+}
+
+export const INSECURE_NATS_WARNING = 'INSECURE: NATS without authentication (nats.insecureNoAuth): any process that reaches NATS can write the inventory and operations and speak for any host';
+
+export async function connectNats(opts: { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number; auth?: NatsAuth; insecureNoAuth?: boolean }): Promise<CoordinatorNats> {
   let embedded: NatsNode | null = null;
   let servers = opts.servers;
+  let auth = opts.auth ?? {};
+  let coordinatorKey = '';
+  const paths = embeddedAuthPaths(opts.dataDir);
+  // Loudly, at every start: this mode must never go unnoticed.
+  if (opts.insecureNoAuth) opts.logger.error({ servers: opts.servers.length ? opts.servers : 'embedded' }, INSECURE_NATS_WARNING);
   if (servers.length === 0) {
     // Loopback and a server-chosen port (common/nats-server.ts): right for a
     // single-machine install; remote agents need nats.servers configured.
-    embedded = await startNatsServer({ dir: opts.dataDir });
+    makePrivateDir(paths.dir);
+    if (opts.insecureNoAuth) {
+      embedded = await startNatsServer({ dir: opts.dataDir, auth: 'insecure-no-auth' });
+    } else {
+      const me = ensureSeedFile(paths.coordinatorSeedFile);
+      coordinatorKey = me.publicKey;
+      auth = { nkeySeedFile: me.seedFile };
+      // Hosts join once the admitted-hosts bucket is read (setAdmittedHosts).
+      embedded = await startNatsServer({ dir: opts.dataDir, auth: { users: embeddedUsers(coordinatorKey, [], opts.logger) } });
+    }
     servers = [embedded.url];
-    opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid }, 'embedded nats-server started');
+    writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
+    opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' }, 'embedded nats-server started');
   }
+  let reloads: Promise<void> = Promise.resolve();
+  const stopEmbedded = async () => {
+    if (!embedded) return;
+    await embedded.stop();
+    rmSync(paths.serverFile, { force: true });
+  };
   try {
     const nc = await connectWithDeadline(
       {
@@ -62,7 +124,7 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
         reconnectTimeWait: 500,
         pingInterval: 5000,
         timeout: 5000,
-        ...(embedded ? {} : natsAuthOptions(opts.auth ?? {})),
+        ...natsAuthOptions(auth),
       },
       opts.timeoutMs ?? 30_000,
       opts.logger,
@@ -82,16 +144,27 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
       nc,
       servers,
       embedded,
+      setAdmittedHosts: (hosts) => {
+        const node = embedded;
+        if (!node || !coordinatorKey) return Promise.resolve();
+        // One reload at a time, in order: the last call's hosts are what the server ends with.
+        const next = reloads.then(async () => {
+          await node.setUsers(embeddedUsers(coordinatorKey, hosts, opts.logger));
+          opts.logger.info({ hosts: hosts.length }, 'embedded nats-server reloaded with the admitted hosts');
+        });
+        reloads = next.catch(() => undefined);
+        return next;
+      },
       close: async () => {
         if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
         if (embedded) {
-          await embedded.stop();
+          await stopEmbedded();
           opts.logger.info('embedded nats-server stopped');
         }
       },
     };
   } catch (err) {
-    await embedded?.stop();
+    await stopEmbedded();
     throw err;
   }
 }

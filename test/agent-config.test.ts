@@ -74,6 +74,7 @@ test('environment overrides the file, with human units', (t) => {
   const c = compileAgentConfig(minimal, {
     DRYDOCK_AGENT_HOST_ID: 'kvm-02',
     DRYDOCK_AGENT_NATS_SERVERS: 'nats://a:4222, nats://b:4222',
+    DRYDOCK_AGENT_NATS_NKEY_SEED_FILE: '/etc/drydock/nats/agent.nk',
     DRYDOCK_AGENT_MIGRATION_STALL_TIMEOUT: '2m',
     DRYDOCK_AGENT_HEARTBEAT_INTERVAL: '500ms',
     DRYDOCK_AGENT_MIGRATION_MAX_CONCURRENT: '4',
@@ -81,6 +82,7 @@ test('environment overrides the file, with human units', (t) => {
   });
   t.is(c.hostId, 'kvm-02');
   t.deepEqual(c.nats.servers, ['nats://a:4222', 'nats://b:4222']);
+  t.is(c.nats.nkeySeedFile, '/etc/drydock/nats/agent.nk');
   t.is(c.migration.stallTimeoutMs, 120_000);
   t.is(c.heartbeatIntervalMs, 500);
   t.is(c.migration.maxConcurrent, 4);
@@ -107,7 +109,10 @@ const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ['mTLS with no identity allowed', { ...minimal, tls: { ...mtls, allowedClientIdentities: [] } }, /tls\.allowedClientIdentities/],
   ['identities without mTLS', { ...minimal, tls: { allowedClientIdentities: ['coord'] } }, /tls\.allowedClientIdentities/],
   ['two NATS auths', { ...minimal, nats: { token: 't', credsFile: '/c' } }, /nats/],
-  ['bad NATS url', { ...minimal, nats: { servers: ['http://x'] } }, /nats\.servers/],
+  ['bad NATS url', { ...minimal, nats: { servers: ['http://x'], token: 't' } }, /nats\.servers/],
+  ['NATS servers without credentials (anonymous)', { ...minimal, nats: { servers: ['nats://a:4222'] } }, /insecureNoAuth/],
+  ['nkey seed and token at once', { ...minimal, nats: { servers: ['nats://a:4222'], nkeySeedFile: '/a.nk', token: 't' } }, /nats/],
+  ['insecure mode with credentials', { ...minimal, nats: { servers: ['nats://a:4222'], nkeySeedFile: '/a.nk', insecureNoAuth: true } }, /insecureNoAuth/],
   ['relative shared path', { ...minimal, storage: { sharedPathPrefixes: ['nfs'] } }, /storage\.sharedPathPrefixes/],
 ];
 for (const [what, raw, re] of bad) {
@@ -116,6 +121,12 @@ for (const [what, raw, re] of bad) {
     t.regex(err!.message, re);
   });
 }
+
+test('anonymous NATS only when asked for by name (nats.insecureNoAuth)', (t) => {
+  const c = compileAgentConfig({ ...minimal, nats: { servers: ['nats://a:4222'], insecureNoAuth: true } }, {});
+  t.true(c.nats.insecureNoAuth);
+  t.false(compileAgentConfig(minimal, {}).nats.insecureNoAuth);
+});
 
 test('unknown keys in the file are rejected, naming them', (t) => {
   const f = write('typo.yaml', 'hostId: h\nmigration:\n  stalTimeout: 5s\n');

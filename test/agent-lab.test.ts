@@ -8,10 +8,11 @@ import { status } from '@grpc/grpc-js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect, type NatsConnection, type Subscription } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 import { createLab, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
 import { gaps } from '../scripts/lab/index.ts';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
 import { LAB_AGENT_PORT as PORT, labAgentChannel, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
@@ -51,8 +52,10 @@ test.before(async (t) => {
   t.context.h = lab.hosts as [LabHost, LabHost, LabHost];
   const [h1, h2] = t.context.h;
   // NATS on the root side of the lab network: the hosts reach it there.
-  t.context.nats = await startNatsServer({ dir: path.join(dir, 'nats'), host: lab.rootIp });
-  t.context.nc = await connect({ servers: t.context.nats.url });
+  // Each lab host publishes with its own identity; the test listens as the coordinator.
+  const tn = await startTestNats({ dir, host: lab.rootIp, hosts: lab.hosts.map((h) => h.name) });
+  t.context.nats = tn.node;
+  t.context.nc = await tn.connect();
   const dec = new TextDecoder();
   t.context.subs.push(
     t.context.nc.subscribe(subjects.allFacts, { callback: (_e, m) => t.context.facts.push(JSON.parse(dec.decode(m.data))) }),
@@ -67,7 +70,7 @@ test.before(async (t) => {
     lab.defineGuest(h2, { name: 'ag-disk', memoryMiB: 128, fillMiB: 16, localDiskMiB: 64 }),
     lab.defineGuest(h1, { name: 'ag-abort', memoryMiB: 192, fillMiB: 96 }),
   ]);
-  for (const a of await startLabAgents(lab, { dir, natsUrl: t.context.nats.url })) {
+  for (const a of await startLabAgents(lab, { dir, natsUrl: t.context.nats.url, natsAuth: tn.hostAuth })) {
     const ch = await labAgentChannel(a.host.name);
     t.context.agents.set(a.host.name, { agent: a, client: agentClient(a.endpoint, ch.credentials, ch.options) });
   }

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection, type Subscription } from 'nats';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsConnection, Subscription } from 'nats';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { simCpu } from '../agent/hypervisor/sim.ts';
@@ -39,8 +40,10 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
 test.before(async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'drydock-agent-nats-'));
   t.context = { dir, subs: [], seen: { facts: [], heartbeats: [], events: [] } } as unknown as Ctx;
-  t.context.nats = await startNatsServer({ dir });
-  t.context.nc = await connect({ servers: t.context.nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  // Each sim host publishes with its own identity; the test listens as the coordinator.
+  const tn = await startTestNats({ dir, hosts: ['sim-1', 'sim-2'] });
+  t.context.nats = tn.node;
+  t.context.nc = await tn.connect({ maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const decode = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data));
   const { seen, nc } = t.context;
   const listen = (subject: string, on: (m: unknown) => void) => {
@@ -54,6 +57,7 @@ test.before(async (t) => {
   t.context.cluster = await startSimAgents({
     count: 2,
     natsUrl: t.context.nats.url,
+    natsAuth: tn.hostAuth,
     heartbeatIntervalMs: HEARTBEAT_MS,
     factsIntervalMs: 1000,
     fabricOptions: { bandwidthBps: 4 * 1024 ** 3, tickMs: 50, setupMs: 50 },

@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from 'nats';
-import { startNatsServer } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { agentClient, migrate, type AgentClient } from './agent-helpers.ts';
@@ -22,9 +21,11 @@ test.after.always(async () => {
 });
 
 test('50 agents in one process: facts and heartbeats from all, 20 concurrent migrations, a clean stop', async (t) => {
-  const nats = await startNatsServer({ dir });
-  cleanup.push(() => nats.stop());
-  const nc = await connect({ servers: nats.url });
+  // 50 identities, one per host; the test listens as the coordinator.
+  const tn = await startTestNats({ dir, hosts: Array.from({ length: HOSTS }, (_, i) => `sim-${i + 1}`) });
+  const nats = tn.node;
+  cleanup.push(() => tn.stop());
+  const nc = await tn.connect();
   cleanup.push(() => nc.close());
   const facts = new Map<string, HostFacts>();
   const beats = new Map<string, HeartbeatMessage>();
@@ -35,7 +36,7 @@ test('50 agents in one process: facts and heartbeats from all, 20 concurrent mig
   await nc.flush();
 
   const t0 = Date.now();
-  let cluster: SimAgents | null = await startSimAgents({ count: HOSTS, natsUrl: nats.url, fabricOptions: { bandwidthBps: 2 * 1024 ** 3, tickMs: 100 } });
+  let cluster: SimAgents | null = await startSimAgents({ count: HOSTS, natsUrl: nats.url, natsAuth: tn.hostAuth, fabricOptions: { bandwidthBps: 2 * 1024 ** 3, tickMs: 100 } });
   const c = cluster;
   cleanup.push(() => c.stop());
   const startMs = Date.now() - t0;

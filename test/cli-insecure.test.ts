@@ -13,6 +13,7 @@ import { startCoordinator, type Coordinator } from '../coordinator/coordinator.t
 import { decideTransport, isLoopbackTarget } from '../cli/transport.ts';
 import { drydockPipe } from './cli-pty.ts';
 import { tempDir, testConfig } from './helpers/coordinator.ts';
+import { startTestNats } from './helpers/nats.ts';
 
 const TOKEN = 'cli-insecure-secret-token';
 
@@ -28,8 +29,9 @@ test.before(async (t) => {
   t.context = { dir } as Ctx;
   const tokenFile = path.join(dir, 'tokens.yaml');
   writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${createHash('sha256').update(TOKEN).digest('hex')}", roles: [admin] }\n`, { mode: 0o600 });
-  t.context.node = await startNatsServer({ dir: path.join(dir, 'nats') });
-  t.context.coord = await startCoordinator(testConfig({ id: 'coord-cli-insecure', natsServers: [t.context.node.url], tokenFile }));
+  const tn = await startTestNats({ dir });
+  t.context.node = tn.node;
+  t.context.coord = await startCoordinator(testConfig({ id: 'coord-cli-insecure', natsServers: [t.context.node.url], natsAuth: tn.coordinatorAuth, tokenFile }));
 });
 
 test.after.always(async (t) => {

@@ -10,7 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import type { NatsAuth } from '../common/nats-auth.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { silentLogger } from '../common/logging.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
@@ -35,6 +37,7 @@ const IDLE = '0a000000-0000-4000-8000-000000000003';
 interface Ctx {
   dir: string;
   nats: NatsNode;
+  natsAuth: NatsAuth;
   coordinator: Coordinator;
   maintenance: MaintenanceModule;
   zoneCpu: ZoneCpuModule;
@@ -87,7 +90,9 @@ test.before(async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'drydock-cli-test-'));
   t.context.dir = dir;
   t.context.home = path.join(dir, 'home');
-  t.context.nats = await startNatsServer({ dir: path.join(dir, 'nats') });
+  const tn = await startTestNats({ dir, hosts: ['h1', 'h2', 'h3'] });
+  t.context.nats = tn.node;
+  t.context.natsAuth = tn.coordinatorAuth;
 
   const usersFile = path.join(dir, 'users.yaml');
   writeFileSync(
@@ -99,7 +104,7 @@ test.before(async (t) => {
       coordinatorId: 'cli-test',
       admin: { listen: '127.0.0.1:0' },
       auth: { tokenFile: usersFile },
-      nats: { servers: [t.context.nats.url], kvReplicas: 1 },
+      nats: { servers: [t.context.nats.url], ...t.context.natsAuth, kvReplicas: 1 },
       inventory: { offlineAfter: '5s', reconcileInterval: '1s' },
       logLevel: 'silent',
     },
@@ -124,6 +129,7 @@ test.before(async (t) => {
     count: 3,
     hostIds: ['h1', 'h2', 'h3'],
     natsUrl: t.context.nats.url,
+    natsAuth: tn.hostAuth,
     heartbeatIntervalMs: 500,
     factsIntervalMs: 1000,
     // h3 has an older CPU than h1 and h2: the zone CPU baseline is h3's.
@@ -475,7 +481,7 @@ test.serial('TLS and mTLS: --ca, --server-name, --cert/--key against a TLS coord
         coordinatorId: 'cli-test-tls',
         admin: { listen: '127.0.0.1:0', tls: { certFile: path.join(pki, 'server.pem'), keyFile: path.join(pki, 'server.key'), clientCaFile: path.join(pki, 'ca.pem') } },
         auth: { tokenFile: users },
-        nats: { servers: [t.context.nats.url], kvReplicas: 1 },
+        nats: { servers: [t.context.nats.url], ...t.context.natsAuth, kvReplicas: 1 },
         logLevel: 'silent',
       },
       {},

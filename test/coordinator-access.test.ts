@@ -9,7 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenScrypt, hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { ConfigError } from '../common/config.ts';
@@ -91,11 +92,13 @@ test.before(async (t) => {
       '',
     ].join('\n'),
   );
-  const node = await startNatsServer({ dir: path.join(dir, 'nats') });
+  const tn = await startTestNats({ dir });
+  const node = tn.node;
   const coord = await startCoordinator(
     testConfig({
       id: 'coord-access',
       natsServers: [node.url],
+      natsAuth: tn.coordinatorAuth,
       tokenFile,
       adminTls: { certFile: certs.server!.certFile, keyFile: certs.server!.keyFile, clientCaFile: pki.caFile },
     }),
@@ -256,12 +259,14 @@ test('an agent with mTLS accepts the coordinator certificate and refuses any oth
 test('the coordinator reaches mTLS agents with its client certificate: their servers are inventoried', async (t) => {
   const { pki, certs, tokens } = t.context;
   // Its own NATS, so this coordinator is the leader that syncs servers.
-  const node = await startNatsServer({ dir: path.join(t.context.dir, 'nats-mtls') });
-  t.context.started.more.push(node);
+  const tn = await startTestNats({ dir: path.join(t.context.dir, 'mtls'), hosts: ['secure-1', 'secure-2'] });
+  const node = tn.node;
+  t.context.started.more.push(tn);
   const coord = await startCoordinator(
     testConfig({
       id: 'coord-mtls',
       natsServers: [node.url],
+      natsAuth: tn.coordinatorAuth,
       tokenFile: path.join(t.context.dir, 'tokens.yaml'),
       agentsTls: { caFile: pki.caFile, certFile: certs.coordinatorClient!.certFile, keyFile: certs.coordinatorClient!.keyFile },
       reconcileInterval: '1s',
@@ -272,6 +277,7 @@ test('the coordinator reaches mTLS agents with its client certificate: their ser
     count: 2,
     hostIdPrefix: 'secure',
     natsUrl: node.url,
+    natsAuth: tn.hostAuth,
     heartbeatIntervalMs: 500,
     tls: (id) => ({ ...certs[`agent-${id}`]!, clientCaFile: pki.caFile, allowedClientIdentities: ['drydock-coordinator'] }),
   });

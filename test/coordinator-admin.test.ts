@@ -9,7 +9,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { ConfigError } from '../common/config.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { compileConfig } from '../coordinator/config.ts';
@@ -34,8 +35,9 @@ test.before(async (t) => {
   writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${hashTokenSha256(TOKEN)}", roles: [admin] }\n`);
   const ctx = { dir } as Partial<Ctx>;
   t.context = ctx as Ctx;
-  ctx.node = await startNatsServer({ dir: path.join(dir, 'nats') });
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-admin', natsServers: [ctx.node.url], tokenFile }));
+  const tn = await startTestNats({ dir });
+  ctx.node = tn.node;
+  ctx.coord = await startCoordinator(testConfig({ id: 'coord-admin', natsServers: [ctx.node.url], natsAuth: tn.coordinatorAuth, tokenFile }));
   ctx.admin = new TestAdminClient(ctx.coord.port);
   const now = Date.now();
   await ctx.coord.store.hosts.create('h1', host('h1', now));
@@ -186,7 +188,7 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
 test('config: defaults, environment overrides, unknown keys and bad values refused with the field named', (t) => {
   const c = compileConfig({ coordinatorId: 'c1' }, {});
   t.like(c, { admin: { listen: '127.0.0.1:7443', insecure: false }, nats: { servers: [], kvReplicas: 1 }, inventory: { offlineAfterMs: 10_000 }, leader: { ttlMs: 5000, renewIntervalMs: 1500 } });
-  const e = compileConfig({ coordinatorId: 'c1', nats: { servers: ['nats://a:4222'] } }, { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' });
+  const e = compileConfig({ coordinatorId: 'c1', nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } }, { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' });
   t.is(e.inventory.offlineAfterMs, 15_000);
   t.deepEqual(e.nats.servers, ['nats://x:4222', 'nats://y:4222']);
   t.is(e.nats.kvReplicas, 3, 'a cluster defaults to R3');

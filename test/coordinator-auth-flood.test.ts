@@ -26,6 +26,7 @@ import { LEASE_KEY } from '../coordinator/leader.ts';
 import type { AuditEntry } from '../coordinator/store/audit.ts';
 import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
 import { startSourceProxy } from './helpers/source-proxy.ts';
+import { startTestNats } from './helpers/nats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const test = anyTest.serial as TestFn<{ dir: string }>;
@@ -56,9 +57,10 @@ async function world(t: { teardown(fn: () => unknown): void }, dir: string, name
   }
   const tokenFile = path.join(dir, `${name}-users.yaml`);
   writeFileSync(tokenFile, `${lines.join('\n')}\n`, { mode: 0o600 });
-  const node = await startNatsServer({ dir: path.join(dir, `${name}-nats`) });
-  t.teardown(() => node.stop());
-  const coord = await startCoordinator(testConfig({ id: `coord-${name}`, natsServers: [node.url], tokenFile, env: o.env, leaderTtl: o.leaderTtl, leaderRenew: o.leaderRenew }));
+  const tn = await startTestNats({ dir: path.join(dir, name) });
+  const node = tn.node;
+  t.teardown(() => tn.stop());
+  const coord = await startCoordinator(testConfig({ id: `coord-${name}`, natsServers: [node.url], natsAuth: tn.coordinatorAuth, tokenFile, env: o.env, leaderTtl: o.leaderTtl, leaderRenew: o.leaderRenew }));
   t.teardown(() => coord.stop());
   return { node, coord, tokens };
 }
@@ -257,10 +259,11 @@ test('10,000 refused calls: the audit stream stays under its byte limit, holds n
 });
 
 test('the byte limit holds against any writes (oldest go) and is applied to a stream made before it existed', async (t) => {
-  const node = await startNatsServer({ dir: path.join(t.context.dir, 'bytes-nats') });
-  t.teardown(() => node.stop());
+  const tn = await startTestNats({ dir: path.join(t.context.dir, 'bytes') });
+  const node = tn.node;
+  t.teardown(() => tn.stop());
   // The stream as earlier versions made it: bounded by count only.
-  const nc = await connect({ servers: node.url });
+  const nc = await tn.connect();
   t.teardown(() => nc.close());
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: streams.audit.name, subjects: [...streams.audit.subjects], storage: StorageType.File, retention: RetentionPolicy.Limits, max_msgs: 10_000_000, max_age: 365 * 24 * 3600 * 1e9 });
@@ -268,7 +271,7 @@ test('the byte limit holds against any writes (oldest go) and is applied to a st
 
   const tokenFile = path.join(t.context.dir, 'bytes-users.yaml');
   writeFileSync(tokenFile, 'users: {}\n', { mode: 0o600 });
-  const coord = await startCoordinator(testConfig({ id: 'coord-bytes', natsServers: [node.url], tokenFile, env: { DRYDOCK_COORDINATOR_AUDIT_MAX_BYTES: '1MiB' } }));
+  const coord = await startCoordinator(testConfig({ id: 'coord-bytes', natsServers: [node.url], natsAuth: tn.coordinatorAuth, tokenFile, env: { DRYDOCK_COORDINATOR_AUDIT_MAX_BYTES: '1MiB' } }));
   t.teardown(() => coord.stop());
   t.is((await jsm.streams.info(streams.audit.name)).config.max_bytes, 1024 ** 2, 'the existing stream got the limit');
 

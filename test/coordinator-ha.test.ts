@@ -8,9 +8,10 @@ import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { stringify as toYaml } from 'yaml';
-import { startNatsCluster, startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
@@ -113,9 +114,10 @@ test('a restarted coordinator (embedded NATS) keeps zones, hosts and settings; t
 
 test('two coordinators on one NATS: kill -9 the leader, the other takes the lease within seconds and serves reads and writes; a frozen leader is deposed', async (t) => {
   const dir = path.join(t.context.dir, 'two');
-  const node = await startNatsServer({ dir });
+  const tn = await startTestNats({ dir });
+  const node = tn.node;
   t.context.started.nodes.push(node);
-  const nc = await connect({ servers: node.url });
+  const nc = await tn.connect();
   t.context.started.ncs.push(nc);
   const writeConfig = (id: string) => {
     const file = path.join(t.context.dir, `${id}.yaml`);
@@ -125,7 +127,7 @@ test('two coordinators on one NATS: kill -9 the leader, the other takes the leas
         coordinatorId: id,
         admin: { listen: '127.0.0.1:0' },
         auth: { tokenFile: t.context.tokenFile },
-        nats: { servers: [node.url], kvReplicas: 1, requestTimeout: '2s' },
+        nats: { servers: [node.url], ...tn.coordinatorAuth, kvReplicas: 1, requestTimeout: '2s' },
         leader: { ttl: '3s', renewInterval: '500ms' },
         logLevel: 'info',
       }),
@@ -185,9 +187,10 @@ test('two coordinators on one NATS: kill -9 the leader, the other takes the leas
 
 test('3-node NATS cluster, R3 buckets: the node leading the zones stream is killed; state intact, writes continue', async (t) => {
   const dir = path.join(t.context.dir, 'cluster');
-  const nodes = await startNatsCluster({ dir });
+  const tn = await startTestNats({ dir, cluster: 3 });
+  const nodes = tn.nodes;
   t.context.started.nodes.push(...nodes);
-  const coord = await startCoordinator(testConfig({ id: 'coord-r3', natsServers: nodes.map((n) => n.url), kvReplicas: 3, tokenFile: t.context.tokenFile }));
+  const coord = await startCoordinator(testConfig({ id: 'coord-r3', natsServers: nodes.map((n) => n.url), natsAuth: tn.coordinatorAuth, kvReplicas: 3, tokenFile: t.context.tokenFile }));
   t.context.started.coordinators.push(coord);
   const c = admin(t, coord.port);
   for (const z of ['z1', 'z2', 'z3', 'z4', 'z5']) await call(c, 'CreateZone', { zone_id: z, name: z.toUpperCase() });
@@ -223,12 +226,13 @@ test('3-node NATS cluster, R3 buckets: the node leading the zones stream is kill
 
 test('SIGHUP (systemctl reload) re-reads the users file: a new token works at once, a broken file is logged and refused, the process keeps serving', async (t) => {
   const dir = path.join(t.context.dir, 'reload');
-  const node = await startNatsServer({ dir });
+  const tn = await startTestNats({ dir });
+  const node = tn.node;
   t.context.started.nodes.push(node);
   const tokenFile = path.join(dir, 'users.yaml');
   writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${hashTokenSha256(TOKEN)}", roles: [admin] }\n`);
   const file = path.join(dir, 'coordinator.yaml');
-  writeFileSync(file, toYaml({ coordinatorId: 'coord-reload', admin: { listen: '127.0.0.1:0' }, auth: { tokenFile }, nats: { servers: [node.url], kvReplicas: 1 }, logLevel: 'info' }));
+  writeFileSync(file, toYaml({ coordinatorId: 'coord-reload', admin: { listen: '127.0.0.1:0' }, auth: { tokenFile }, nats: { servers: [node.url], ...tn.coordinatorAuth, kvReplicas: 1 }, logLevel: 'info' }));
   const p = await spawnCoordinator(file);
   t.context.started.processes.push(p);
   const c = admin(t, p.port);

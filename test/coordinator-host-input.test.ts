@@ -16,6 +16,7 @@ import { subjects } from '../common/subjects.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
+import { startTestNats } from './helpers/nats.ts';
 
 interface Ctx {
   dir: string;
@@ -34,12 +35,15 @@ test.before(async (t) => {
   const dir = tempDir('host-input');
   const ctx: Partial<Ctx> = { dir };
   t.context = ctx as Ctx;
-  ctx.node = await startNatsServer({ dir: path.join(dir, 'nats') });
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-hi', natsServers: [ctx.node.url], reconcileInterval: '1s', leaderTtl: '3s', leaderRenew: '500ms' }));
+  const tn = await startTestNats({ dir, hosts: ['h1', 'h2'] });
+  ctx.node = tn.node;
+  ctx.coord = await startCoordinator(testConfig({ id: 'coord-hi', natsServers: [ctx.node.url], natsAuth: tn.coordinatorAuth, reconcileInterval: '1s', leaderTtl: '3s', leaderRenew: '500ms' }));
   await waitFor('leadership', () => ctx.coord!.leader.isLeader(), 10_000);
-  ctx.nc = await connect({ servers: ctx.node.url });
-  ctx.a = await startSimAgents({ count: 1, natsUrl: ctx.node.url, hostIds: ['h1'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-1' });
-  ctx.b = await startSimAgents({ count: 1, natsUrl: ctx.node.url, hostIds: ['h2'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-2' });
+  // As the coordinator (may publish anywhere): what reaches the inventory is
+  // then decided by the inventory's own checks, not by NATS permissions.
+  ctx.nc = await tn.connect();
+  ctx.a = await startSimAgents({ count: 1, natsUrl: ctx.node.url, natsAuth: tn.hostAuth, hostIds: ['h1'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-1' });
+  ctx.b = await startSimAgents({ count: 1, natsUrl: ctx.node.url, natsAuth: tn.hostAuth, hostIds: ['h2'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-2' });
   await waitFor('h1 and h2 registered', async () => (await ctx.coord!.store.hosts.get('h1')) && ctx.coord!.store.hosts.get('h2'), 15_000);
 });
 

@@ -8,7 +8,8 @@ import anyTest, { type TestFn } from 'ava';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
@@ -32,12 +33,13 @@ test.before(async (t) => {
   writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${hashTokenSha256(TOKEN)}", roles: [admin] }\n`);
   const ctx: Partial<Ctx> = { dir };
   t.context = ctx as Ctx;
-  ctx.node = await startNatsServer({ dir: path.join(dir, 'nats') });
+  const tn = await startTestNats({ dir, hosts: Array.from({ length: HOSTS }, (_, i) => `kvm-${i + 1}`) });
+  ctx.node = tn.node;
   ctx.coord = await startCoordinator(
-    testConfig({ id: 'coord-inv', natsServers: [ctx.node.url], tokenFile, offlineAfter: '3s', reconcileInterval: '2s', leaderTtl: '3s', leaderRenew: '500ms' }),
+    testConfig({ id: 'coord-inv', natsServers: [ctx.node.url], natsAuth: tn.coordinatorAuth, tokenFile, offlineAfter: '3s', reconcileInterval: '2s', leaderTtl: '3s', leaderRenew: '500ms' }),
   );
   await waitFor('leadership', () => ctx.coord!.leader.isLeader(), 10_000);
-  ctx.agents = await startSimAgents({ count: HOSTS, natsUrl: ctx.node.url, heartbeatIntervalMs: 500, hostIdPrefix: 'kvm' });
+  ctx.agents = await startSimAgents({ count: HOSTS, natsUrl: ctx.node.url, natsAuth: tn.hostAuth, heartbeatIntervalMs: 500, hostIdPrefix: 'kvm' });
   ctx.admin = new TestAdminClient(ctx.coord.port);
 });
 

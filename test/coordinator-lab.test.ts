@@ -8,7 +8,8 @@ import anyTest, { type TestFn } from 'ava';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
@@ -36,14 +37,15 @@ test.before(async (t) => {
   ctx.lab = await createLab({ hosts: 3, name: LAB.name, subnet: LAB.subnet });
   const [h1, h2] = ctx.lab.hosts as [LabHost, LabHost, LabHost];
   // NATS where the lab hosts can reach it: the root side of the lab network.
-  ctx.nats = await startNatsServer({ dir: path.join(dir, 'nats'), host: ctx.lab.rootIp });
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-lab', natsServers: [ctx.nats.url], tokenFile, offlineAfter: '6s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }));
+  const tn = await startTestNats({ dir, host: ctx.lab.rootIp, hosts: ctx.lab.hosts.map((h) => h.name) });
+  ctx.nats = tn.node;
+  ctx.coord = await startCoordinator(testConfig({ id: 'coord-lab', natsServers: [ctx.nats.url], natsAuth: tn.coordinatorAuth, tokenFile, offlineAfter: '6s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }));
   ctx.admin = new TestAdminClient(ctx.coord.port);
   await Promise.all([
     ctx.lab.defineGuest(h1, { name: 'co-off', memoryMiB: 128, fillMiB: 8, start: false }),
     ctx.lab.defineGuest(h2, { name: 'co-run', memoryMiB: 128, fillMiB: 16 }),
   ]);
-  ctx.agents = await startLabAgents(ctx.lab, { dir, natsUrl: ctx.nats.url });
+  ctx.agents = await startLabAgents(ctx.lab, { dir, natsUrl: ctx.nats.url, natsAuth: tn.hostAuth });
 });
 
 test.after.always(async (t) => {

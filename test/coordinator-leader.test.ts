@@ -3,10 +3,11 @@
 // CAS fails) stops its background work immediately; observers take an
 // unrenewed lease only after the TTL.
 import anyTest, { type TestFn } from 'ava';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { silentLogger } from '../common/logging.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
 import { LEASE_KEY, LeaderElection } from '../coordinator/leader.ts';
@@ -24,8 +25,9 @@ const test = anyTest.serial as TestFn<Ctx>;
 
 test.before(async (t) => {
   const dir = tempDir('leader');
-  const node = await startNatsServer({ dir });
-  const nc = await connect({ servers: node.url });
+  const tn = await startTestNats({ dir });
+  const node = tn.node;
+  const nc = await tn.connect();
   const store = await openStore(nc, { replicas: 1, timeoutMs: 2000 });
   t.context = { dir, node, nc, store, elections: [] };
 });

@@ -1,5 +1,7 @@
 // The coordinator's NATS connection: embedded nats-server started and
-// stopped with it; configured servers with user/password auth; deadlines
+// stopped with it, admitting only the coordinator's generated key (no
+// anonymous client) unless the insecure mode is asked for by name, which
+// says so loudly; configured servers with user/password auth; deadlines
 // when NATS is unreachable or refuses the credentials.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,10 +9,12 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type NatsError } from 'nats';
+import { pino } from 'pino';
 import { freePort, natsServerBinary } from '../common/nats-server.ts';
 import { silentLogger } from '../common/logging.ts';
 import { UnavailableError } from '../common/errors.ts';
-import { connectNats } from '../coordinator/nats.ts';
+import { connectNats, embeddedAuthPaths, INSECURE_NATS_WARNING } from '../coordinator/nats.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { ConfigError } from '../common/config.ts';
 import { tempDir } from './helpers/coordinator.ts';
@@ -49,6 +53,11 @@ test('embedded: no servers configured → a nats-server child with JetStream, st
   const pid = n.embedded!.pid;
   const kv = await n.nc.jetstream().views.kv('probe');
   await kv.put('k', 'v');
+  // Nobody else gets in: no anonymous client, so no KV write without credentials.
+  const anon = await t.throwsAsync(connect({ servers: n.servers, reconnect: false }));
+  t.is((anon as NatsError).code, 'AUTHORIZATION_VIOLATION');
+  t.regex(readFileSync(embeddedAuthPaths(dir).coordinatorSeedFile, 'utf8'), /^SU/);
+  t.is((await kv.get('k'))!.string(), 'v');
   await n.close();
   t.throws(() => process.kill(pid, 0), undefined, 'the child is gone');
   t.true(n.nc.isClosed());
@@ -72,6 +81,38 @@ test('unreachable NATS: start-up fails with UNAVAILABLE after the deadline, not 
   const t0 = Date.now();
   await t.throwsAsync(connectNats({ servers: [`nats://127.0.0.1:${port}`], dataDir: '/nonexistent', name: 't', logger: silentLogger(), timeoutMs: 1000 }), { instanceOf: UnavailableError });
   t.true(Date.now() - t0 < 6000);
+});
+
+/** A logger whose lines the test reads. */
+function capturingLogger(): { logger: ReturnType<typeof silentLogger>; lines: { level: number; msg: string }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  return { lines, logger: pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) }) };
+}
+
+test('insecure mode, asked for by name: the embedded server takes anonymous clients, and the start says so as an error', async (t) => {
+  const dir = tempDir('nats-insecure');
+  dirs.push(dir);
+  const { logger, lines } = capturingLogger();
+  const n = await connectNats({ servers: [], dataDir: dir, name: 't', logger, timeoutMs: 10_000, insecureNoAuth: true });
+  t.teardown(() => n.close());
+  const anon = await connect({ servers: n.servers, reconnect: false });
+  await anon.close();
+  t.true(lines.some((l) => l.level >= 50 && l.msg === INSECURE_NATS_WARNING), 'logged at error level');
+  // And the secure default says nothing of the kind.
+  const quiet = capturingLogger();
+  const secure = await connectNats({ servers: [], dataDir: tempDir('nats-secure'), name: 't', logger: quiet.logger, timeoutMs: 10_000 });
+  await secure.close();
+  t.false(quiet.lines.some((l) => /INSECURE/.test(l.msg)));
+});
+
+test('config: configured servers need credentials; anonymous NATS only with nats.insecureNoAuth', (t) => {
+  t.throws(() => compileConfig({ nats: { servers: ['nats://a:4222'] } }, {}), { instanceOf: ConfigError, message: /insecureNoAuth/ });
+  t.is(compileConfig({ nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } }, {}).nats.nkeySeedFile, '/etc/drydock/nats/coordinator.nk');
+  t.true(compileConfig({ nats: { servers: ['nats://a:4222'], insecureNoAuth: true } }, {}).nats.insecureNoAuth);
+  t.throws(() => compileConfig({ nats: { servers: ['nats://a:4222'], insecureNoAuth: true, token: 't' } }, {}), { instanceOf: ConfigError });
+  t.throws(() => compileConfig({ nats: { servers: ['nats://a:4222'], nkeySeedFile: '/x.nk', token: 't' } }, {}), { instanceOf: ConfigError });
+  t.throws(() => compileConfig({ nats: { nkeySeedFile: '/x.nk' } }, {}), { instanceOf: ConfigError, message: /embedded/ });
+  t.false(compileConfig({}, {}).nats.insecureNoAuth, 'secure by default');
 });
 
 test('config: NATS credentials are alternatives and need configured servers', (t) => {

@@ -1,9 +1,10 @@
 // The coordinator's KV store against a real nats-server: compare-and-swap
 // semantics, bounded retries (conflicts and transient failures), replicas.
 import anyTest, { type TestFn } from 'ava';
-import { connect, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { rmSync } from 'node:fs';
-import { startNatsCluster, startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './helpers/nats.ts';
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../common/errors.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
 import { Repository } from '../coordinator/store/repository.ts';
@@ -26,8 +27,9 @@ interface Doc {
 
 test.before(async (t) => {
   const dir = tempDir('store');
-  const node = await startNatsServer({ dir });
-  const nc = await connect({ servers: node.url });
+  const tn = await startTestNats({ dir });
+  const node = tn.node;
+  const nc = await tn.connect();
   const store = await openStore(nc, { replicas: 1, timeoutMs: 3000 });
   t.context = { dir, node, nc, store };
 });
@@ -223,8 +225,9 @@ test('buckets get the configured replicas (1 single node, 3 in a cluster), and o
   let nodes: NatsNode[] = [];
   let nc: NatsConnection | undefined;
   try {
-    nodes = await startNatsCluster({ dir });
-    nc = await connect({ servers: nodes.map((n) => n.url) });
+    const tc = await startTestNats({ dir, cluster: 3 });
+    nodes = tc.nodes;
+    nc = await tc.connect();
     const s = await openStore(nc, { replicas: 3, timeoutMs: 5000 });
     for (const kv of Object.values(s.kvs)) t.is((await kv.status()).replicas, 3);
     await s.zones.create('z', { id: 'z' } as never);

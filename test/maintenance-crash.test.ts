@@ -7,7 +7,7 @@ import test from 'ava';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { startTestNats, type TestNats } from './helpers/nats.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
 import { spawnCoordinator, type CoordinatorProcess } from './helpers/coordinator-process.ts';
 import { TestAdminClient, tempDir, waitFor } from './helpers/coordinator.ts';
@@ -18,7 +18,7 @@ const MiB = 1024 ** 2;
 
 test('SIGKILL of the coordinator mid-drain: a restarted coordinator completes it; every server on exactly one host, moved once', async (t) => {
   const dir = tempDir('crash');
-  let nats: NatsNode | undefined;
+  let nats: TestNats | undefined;
   let sims: SimAgents | undefined;
   const procs: CoordinatorProcess[] = [];
   const clients: TestAdminClient[] = [];
@@ -29,8 +29,8 @@ test('SIGKILL of the coordinator mid-drain: a restarted coordinator completes it
     await nats?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  nats = await startNatsServer({ dir: path.join(dir, 'nats') });
-  sims = await startSimAgents({ count: 4, natsUrl: nats.url, heartbeatIntervalMs: 500, fabricOptions: { bandwidthBps: 128 * MiB } });
+  nats = await startTestNats({ dir, hosts: ['sim-1', 'sim-2', 'sim-3', 'sim-4'] });
+  sims = await startSimAgents({ count: 4, natsUrl: nats.node.url, natsAuth: nats.hostAuth, heartbeatIntervalMs: 500, fabricOptions: { bandwidthBps: 128 * MiB } });
   const configFile = path.join(dir, 'coordinator.yaml');
   writeFileSync(
     configFile,
@@ -38,7 +38,7 @@ test('SIGKILL of the coordinator mid-drain: a restarted coordinator completes it
       coordinatorId: 'crashy',
       admin: { listen: '127.0.0.1:0' },
       auth: { tokenFile: writeTokenFile(dir) },
-      nats: { servers: [nats.url], kvReplicas: 1, requestTimeout: '3s' },
+      nats: { servers: [nats.node.url], ...nats.coordinatorAuth, kvReplicas: 1, requestTimeout: '3s' },
       leader: { ttl: '2s', renewInterval: '300ms' },
       inventory: { offlineAfter: '5s', reconcileInterval: '2s' },
       logLevel: 'info',

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, gaps, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { startTestNats, type TestNats } from './helpers/nats.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
@@ -49,7 +49,7 @@ test('lab: drain h1 (live, cold-only, local disk), heartbeats never stop, reboot
   const dir = mkdtempSync(path.join(tmpdir(), 'drydock-maint-lab-'));
   const stopping = { value: false };
   let lab: Lab | undefined;
-  let nats: NatsNode | undefined;
+  let nats: TestNats | undefined;
   let agents: LabAgent[] = [];
   let coord: Coordinator | undefined;
   let m: MaintenanceModule | undefined;
@@ -67,7 +67,7 @@ test('lab: drain h1 (live, cold-only, local disk), heartbeats never stop, reboot
 
   lab = await createLab({ hosts: 3, ...LAB });
   const [h1, h2, h3] = lab.hosts as [LabHost, LabHost, LabHost];
-  nats = await startNatsServer({ dir: path.join(dir, 'nats'), host: lab.rootIp });
+  nats = await startTestNats({ dir, host: lab.rootIp, hosts: lab.hosts.map((h) => h.name) });
   const guests: Record<string, DefinedGuest> = {};
   const booting = Promise.all([
     lab.defineGuest(h1, { name: 'mt-live1', memoryMiB: 128, fillMiB: 32 }),
@@ -75,13 +75,13 @@ test('lab: drain h1 (live, cold-only, local disk), heartbeats never stop, reboot
     lab.defineGuest(h1, { name: 'mt-cold', memoryMiB: 128, fillMiB: 8, hotMigration: false }),
     lab.defineGuest(h1, { name: 'mt-disk', memoryMiB: 128, fillMiB: 16, localDiskMiB: 32 }),
   ]);
-  agents = await startLabAgents(lab, { dir, natsUrl: nats.url });
+  agents = await startLabAgents(lab, { dir, natsUrl: nats.node.url, natsAuth: nats.hostAuth });
   supervise(agents, stopping);
   for (const g of await booting) guests[g.name] = g;
 
   m = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000, settlePauseOverrideS: 1 });
   coord = await startCoordinator(
-    testConfig({ id: 'lab-c1', natsServers: [nats.url], tokenFile: writeTokenFile(dir), offlineAfter: '10s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }),
+    testConfig({ id: 'lab-c1', natsServers: [nats.node.url], natsAuth: nats.coordinatorAuth, tokenFile: writeTokenFile(dir), offlineAfter: '10s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }),
     { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
   );
   admin = new TestAdminClient(coord.port);

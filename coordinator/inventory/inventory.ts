@@ -19,6 +19,7 @@ import type { Store } from '../store/store.ts';
 import { CasConflictError } from '../store/retry.ts';
 import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
+import type { HostAdmission } from '../admission.ts';
 import { Liveness, type HostLiveness } from './liveness.ts';
 import { applyFacts, factsProblem, isFactsMessage, type FactsMessage } from './registration.ts';
 import { HostMessageRejections } from './rejections.ts';
@@ -30,6 +31,8 @@ export interface InventoryOptions {
   store: Store;
   leader: LeaderElection;
   agents: AgentClientPool;
+  /** Which hosts' messages count (coordinator/admission.ts); the others are dropped unread. */
+  admission: HostAdmission;
   logger: Logger;
   offlineAfterMs: number;
   reconcileIntervalMs: number;
@@ -62,6 +65,9 @@ export class Inventory {
   private readonly log: Logger;
   private lastReconcile: ReconcileReport | null = null;
   private unhook: (() => void) | null = null;
+  private unhookAdmission: (() => void) | null = null;
+  /** Messages dropped because their host is not admitted, since the last warning (bounded: a counter, not a set). */
+  private refused = { count: 0, lastLogMs: 0 };
 
   constructor(private readonly o: InventoryOptions) {
     this.liveness = new Liveness(o.offlineAfterMs);
@@ -77,10 +83,13 @@ export class Inventory {
     this.subscribe(subjects.allFacts, (data, subject) => this.fromItsHost(subject, data) && this.onFacts(data));
     this.subscribe(subjects.allHostEvents, (data, subject) => this.fromItsHost(subject, data) && this.onHostEvent(data as HostEventMessage));
     this.unhook = this.o.leader.onLeadership((signal) => this.reconcileLoop(signal));
+    // A revoked host is forgotten at once: offline, and out of the reconcile passes.
+    this.unhookAdmission = this.o.admission.onChange((_hosts, removed) => removed.forEach((id) => this.liveness.forget(id)));
   }
 
   async stop(): Promise<void> {
     this.unhook?.();
+    this.unhookAdmission?.();
     this.stopper.abort();
     for (const s of this.subs) s.unsubscribe();
     await Promise.allSettled(this.loops);
@@ -134,8 +143,25 @@ export class Inventory {
     return false;
   }
 
+  /**
+   * The admission gate, before a message touches any state (liveness,
+   * records, agent calls): invented or revoked host ids cost a Set lookup.
+   * Dropped messages are logged at most once a minute, with their count.
+   */
+  private admitted(hostId: string, kind: string): boolean {
+    if (this.o.admission.isAdmitted(hostId)) return true;
+    this.refused.count++;
+    const now = Date.now();
+    if (now - this.refused.lastLogMs >= 60_000) {
+      this.log.warn({ hostId, kind, dropped: this.refused.count }, 'messages of hosts that are not admitted dropped (admit a host with drydock-coordinator issue-host-credentials)');
+      this.refused = { count: 0, lastLogMs: now };
+    }
+    return false;
+  }
+
   private onHeartbeat(msg: HeartbeatMessage): void {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
+    if (!this.admitted(msg.host_id, 'heartbeat')) return;
     // The heartbeat's endpoint is dialled (refreshHost, reconcile, the engine): same rule as facts.
     const ep = grpcEndpointProblem(msg.grpc_endpoint);
     if (ep) {
@@ -152,6 +178,7 @@ export class Inventory {
 
   private onFacts(data: unknown): void {
     if (!isFactsMessage(data)) return;
+    if (!this.admitted(data.host_id, 'facts')) return;
     if (!this.o.leader.isLeader()) return;
     void this.perHost
       .run(`facts:${data.host_id}`, async () => {
@@ -163,6 +190,7 @@ export class Inventory {
 
   private onHostEvent(msg: HostEventMessage): void {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
+    if (!this.admitted(msg.host_id, 'event')) return;
     if (!this.o.leader.isLeader()) return;
     void this.perHost
       .run(`sync:${msg.host_id}`, () => this.syncHostServers(msg.host_id, this.stopper.signal))

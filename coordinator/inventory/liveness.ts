@@ -51,6 +51,11 @@ export class Liveness {
     return this.online(this.hosts.get(hostId), nowMs);
   }
 
+  /** Drops a host (its admission was revoked): it is offline and no longer reconciled. */
+  forget(hostId: string): void {
+    this.hosts.delete(hostId);
+  }
+
   get(hostId: string): HostLiveness | undefined {
     return this.hosts.get(hostId);
   }

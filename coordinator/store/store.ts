@@ -4,7 +4,7 @@
 // start and gets the same buckets.
 import type { JetStreamClient, KV, NatsConnection } from 'nats';
 import { buckets } from '../../common/subjects.ts';
-import type { HostRecord, ServerRecord, ZoneRecord } from '../model.ts';
+import type { AdmittedHostRecord, HostRecord, ServerRecord, ZoneRecord } from '../model.ts';
 import { Repository } from './repository.ts';
 import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from './retry.ts';
 import { AuditLog, type AuditLimits } from './audit.ts';
@@ -46,6 +46,8 @@ export interface Store {
   /** Operation records: the maintenance engine gives them their type. */
   operations: Repository<unknown>;
   leader: Repository<LeaseRecord>;
+  /** Hosts whose messages the inventory takes (coordinator/admission.ts). */
+  admittedHosts: Repository<AdmittedHostRecord>;
   audit: AuditLog;
   retry: RetryPolicy;
 }
@@ -72,6 +74,7 @@ export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise
     servers: new Repository<ServerRecord>(kvs.servers, 'server', retry),
     operations: new Repository<unknown>(kvs.operations, 'operation', retry),
     leader: new Repository<LeaseRecord>(kvs.leader, 'leader lease', retry),
+    admittedHosts: new Repository<AdmittedHostRecord>(kvs.admittedHosts, 'admitted host', retry),
     audit,
     retry,
   };

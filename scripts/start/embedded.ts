@@ -13,6 +13,8 @@ import { createLogger } from '../../common/logging.ts';
 import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
 import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
 import { redactUrl } from '../../common/redact.ts';
+import { issueNatsCredentials } from '../../common/nats-credentials.ts';
+import { admitHost } from '../../coordinator/admission.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
 import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
@@ -122,11 +124,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     check();
 
     // On the lab's root address: agents inside the lab hosts publish to it.
-    const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp });
+    // Authenticated as in production: the coordinator's nkey and one per host,
+    // each host allowed to publish on its own subjects only.
+    const creds = issueNatsCredentials(path.join(natsDir, 'credentials'), lab.hosts.map((h) => h.name));
+    const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp, auth: { users: creds.users() } });
     undo.push({ what: 'nats-server', fn: () => nats.stop() });
     rec.nats = await processRef(nats.pid);
     await writeRunRecord(o.stateDir, rec);
-    log(`nats-server (JetStream) ${redactUrl(nats.url)}, pid ${nats.pid}`);
+    log(`nats-server (JetStream) ${redactUrl(nats.url)}, pid ${nats.pid}; nkey identities in ${creds.dir}`);
     check();
 
     // Guests boot (TCG, ~10-20 s) while the agents and the coordinator start.
@@ -137,7 +142,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     // Each agent serves Prometheus metrics inside its host, on the host's
     // address so the root namespace can scrape it: plain HTTP, asked for by
     // name (metrics.insecure). The gRPC API is mutual TLS (agent/lab-agents.ts).
-    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}`, insecure: true } } });
+    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, natsAuth: creds.hostAuth, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}`, insecure: true } } });
     undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
     check();
@@ -164,7 +169,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         admin: { listen: `127.0.0.1:${port}` },
         metrics: { listen: '127.0.0.1:0' },
         auth: { tokenFile: usersFile },
-        nats: { servers: [nats.url], kvReplicas: 1 },
+        nats: { servers: [nats.url], ...creds.coordinatorAuth(), kvReplicas: 1 },
         // The lab CA's coordinator certificate; each agent's must name its host.
         agents: { tls: await labCoordinatorTls() },
         inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
@@ -188,6 +193,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         await coord.stop();
       },
     });
+    // The lab hosts are admitted: their identities were issued above.
+    for (const [hostId, id] of creds.hosts) await admitHost(coord.store.admittedHosts, hostId, id.publicKey, 'npm start');
     const address = `127.0.0.1:${coord.port}`;
     rec.address = address;
     await writeRunRecord(o.stateDir, rec);

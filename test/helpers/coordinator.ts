@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { loadAdminProto } from '../../common/proto.ts';
 import { compileConfig, type CoordinatorConfig } from '../../coordinator/config.ts';
+import type { NatsAuth } from '../../common/nats-auth.ts';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `drydock-${prefix}-`));
@@ -16,6 +17,8 @@ export function tempDir(prefix: string): string {
 export interface TestConfigOptions {
   id: string;
   natsServers: string[];
+  /** The coordinator's NATS credentials (TestNats.coordinatorAuth); required with natsServers. */
+  natsAuth?: NatsAuth & { insecureNoAuth?: boolean };
   kvReplicas?: number;
   tokenFile?: string;
   adminTls?: { certFile: string; keyFile: string; clientCaFile?: string };
@@ -35,7 +38,7 @@ export function testConfig(o: TestConfigOptions): CoordinatorConfig {
       coordinatorId: o.id,
       admin: { listen: '127.0.0.1:0', ...(o.adminTls ? { tls: o.adminTls } : {}) },
       auth: { tokenFile: o.tokenFile ?? '' },
-      nats: { servers: o.natsServers, kvReplicas: o.kvReplicas ?? 1, requestTimeout: '3s', ...(o.dataDir ? { dataDir: o.dataDir } : {}) },
+      nats: { servers: o.natsServers, ...o.natsAuth, kvReplicas: o.kvReplicas ?? 1, requestTimeout: '3s', ...(o.dataDir ? { dataDir: o.dataDir } : {}) },
       ...(o.agentsTls ? { agents: { tls: o.agentsTls, callTimeout: '5s' } } : { agents: { callTimeout: '5s' } }),
       inventory: { offlineAfter: o.offlineAfter ?? '10s', reconcileInterval: o.reconcileInterval ?? '30s' },
       leader: { ttl: o.leaderTtl ?? '3s', renewInterval: o.leaderRenew ?? '500ms' },

@@ -4,7 +4,8 @@
 // holding every permission.
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
+import type { NatsNode } from '../../common/nats-server.ts';
+import { startTestNats } from './nats.ts';
 import { startSimAgents, type SimAgents, type SimAgentsOptions } from '../../agent/sim-cluster.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule, type MaintenanceModuleOptions } from '../../coordinator/operations/module.ts';
@@ -56,16 +57,19 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => undefined);
   };
   try {
-    const nats = await startNatsServer({ dir: path.join(dir, 'nats') });
-    cleanup.push(() => nats.stop());
-    const sims = await startSimAgents({ count: o.hosts, natsUrl: nats.url, heartbeatIntervalMs: 500, ...o.sim });
+    // Every sim host gets its own NATS identity and is admitted.
+    const hostIds = o.sim?.hostIds ?? Array.from({ length: o.hosts }, (_, i) => `${o.sim?.hostIdPrefix ?? 'sim'}-${i + 1}`);
+    const tn = await startTestNats({ dir, hosts: hostIds });
+    const nats = tn.node;
+    cleanup.push(() => tn.stop());
+    const sims = await startSimAgents({ count: o.hosts, natsUrl: nats.url, natsAuth: tn.hostAuth, heartbeatIntervalMs: 500, ...o.sim });
     cleanup.push(() => sims.stop());
     const tokenFile = writeTokenFile(dir);
     const instances: { c: Coordinator; m: MaintenanceModule; a: TestAdminClient }[] = [];
     const launch = async (id: string) => {
       const z = o.zoneCpu ? zoneCpuModule(o.zoneCpu === true ? {} : o.zoneCpu) : null;
       const m = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, ...o.maintenance, ...(z ? { cpu: z.placement } : {}) });
-      const config = testConfig({ id, natsServers: [nats.url], tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' });
+      const config = testConfig({ id, natsServers: [nats.url], natsAuth: tn.coordinatorAuth, tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' });
       config.metrics.listen = '127.0.0.1:0';
       const c = await startCoordinator(
         config,
