@@ -20,6 +20,7 @@
 // comparing ids, and to the stable sort the chain's callers relied on).
 // test/planner-equivalence.test.ts holds this against the pre-optimisation
 // planner kept in test/helpers/planner-reference/.
+import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
 import type { ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
 import type { CheckContext } from './checks.ts';
 import { TARGET_CHECKS, candidateVerdict, checkSharedStorage, memoryHeadroom, placeLocalDisks } from './checks.ts';
@@ -58,8 +59,12 @@ const UNKNOWN = 0;
 const PASS = 1;
 const FAIL = 2;
 
-/** Where a server's local disks land on hosts of one pool layout: pool names and bytes, or nowhere. */
-type LocalNeed = { fits: false } | { fits: true; byPool: [string, number][] };
+/**
+ * Where a server's local disks land on hosts of one local-pool layout:
+ * nowhere (a disk without an active pool), or bytes per pool, the pool
+ * given by its name and its index among the layout's names.
+ */
+type LocalNeed = { fits: false } | { fits: true; names: string[]; nameIndex: number[]; bytes: number[] };
 
 const NO_ATTEMPTS: ReadonlySet<string> = new Set();
 
@@ -72,8 +77,16 @@ export class ZoneCandidates {
   readonly #reserved: HostReservedTotals[];
   /** Positions of hosts a "skip" check rules out whatever the server (source, not KVM, disabled, offline, in maintenance). */
   readonly #skipped: Int32Array;
-  /** Positions of the other hosts: the only ones that can be eligible. */
-  readonly #open: Int32Array;
+  /**
+   * Positions of the other hosts, the only ones that can be eligible, by
+   * headroom (most first, then position): the hosts a server fits in by
+   * memory come first, so select() stops where memory runs out.
+   */
+  readonly #byHeadroom: Int32Array;
+  /** Index of each open host in #byHeadroom (-1 for skipped hosts). */
+  readonly #rank: Int32Array;
+  /** Open hosts whose headroom is NaN (unusable facts): #byHeadroom is then not a total order, and select() reads it to the end. */
+  #nanHeadrooms = 0;
   /** memoryHeadroom: memory the host can still promise, before the server. */
   readonly #headroom: Float64Array;
   /** Memory size or CPU count unknown: blocked whatever the server. */
@@ -86,10 +99,18 @@ export class ZoneCandidates {
   readonly #sharedLayout: Int32Array;
   readonly #localLayout: Int32Array;
   readonly #sharedLayouts: number;
-  readonly #localLayouts: number;
-  /** Per host, pool name → available bytes of the first local pool of that name (checkLocalDisk's lookup). */
-  readonly #localAvailable: (Map<string, number> | undefined)[];
-  readonly #positionsById = new Map<string, number[]>();
+  /** Per local layout, the distinct names of its pools. */
+  readonly #localNames: string[][] = [];
+  /**
+   * Per open host, from #availableStart[i] on, one entry per name of its
+   * local layout: available bytes of the first local pool of that name
+   * (checkLocalDisk's lookup).
+   */
+  readonly #available: Float64Array;
+  readonly #availableStart: Int32Array;
+  /** Position of each host id (more than one only for a duplicated id). */
+  readonly #positionOf = new Map<string, number>();
+  readonly #morePositions = new Map<string, number[]>();
   readonly #notSourceCount: number;
 
   constructor(input: ZoneCandidatesInput) {
@@ -106,7 +127,8 @@ export class ZoneCandidates {
     this.#vcpuLimit = new Float64Array(n);
     this.#sharedLayout = new Int32Array(n);
     this.#localLayout = new Int32Array(n);
-    this.#localAvailable = new Array<Map<string, number> | undefined>(n);
+    this.#availableStart = new Int32Array(n);
+    const available: number[] = [];
     const sharedIds = new Map<string, number>();
     const localIds = new Map<string, number>();
     const skipped: number[] = [];
@@ -114,9 +136,8 @@ export class ZoneCandidates {
     let notSource = 0;
     for (let i = 0; i < n; i++) {
       const h = this.#hosts[i]!;
-      const at = this.#positionsById.get(h.id);
-      if (at) at.push(i);
-      else this.#positionsById.set(h.id, [i]);
+      if (!this.#positionOf.has(h.id)) this.#positionOf.set(h.id, i);
+      else this.#morePositions.set(h.id, [...(this.#morePositions.get(h.id) ?? []), i]);
       this.#allocation[i] = allocationOf(input.index, h.id);
       this.#refresh(i);
       // The skip checks of the chain (checks.ts): same-zone passes for every host here.
@@ -128,21 +149,32 @@ export class ZoneCandidates {
       this.#noFacts[i] = h.memoryTotalBytes <= 0 || logical <= 0 ? 1 : 0;
       this.#hardwareKvm[i] = h.hypervisorType === 'kvm' ? 1 : 0;
       this.#vcpuLimit[i] = Math.floor(logical * input.policy.cpuOvercommitRatio);
-      // findPool looks at pools of one kind (p.shared === shared) by name, path and active.
-      const layout = (shared: boolean) => JSON.stringify(h.storagePools.filter((p) => p.shared === shared).map((p) => [p.name, p.path, p.active]));
-      this.#sharedLayout[i] = intern(sharedIds, layout(true));
-      this.#localLayout[i] = intern(localIds, layout(false));
+      if (skip) continue; // never a target: its storage is never asked about
+      this.#sharedLayout[i] = intern(sharedIds, poolLayout(h.storagePools, true));
+      const local = intern(localIds, poolLayout(h.storagePools, false));
+      this.#localLayout[i] = local;
+      if (local === this.#localNames.length) this.#localNames.push([...new Set(h.storagePools.filter((p) => p.shared === false).map((p) => p.name))]);
+      this.#availableStart[i] = available.length;
+      for (const name of this.#localNames[local]!) available.push(Number(h.storagePools.find((p) => p.name === name && !p.shared)!.available_bytes));
     }
     this.#skipped = Int32Array.from(skipped);
-    this.#open = Int32Array.from(open);
+    open.sort((a, b) => (this.#before(a, b) ? -1 : this.#before(b, a) ? 1 : 0));
+    this.#byHeadroom = Int32Array.from(open);
+    this.#rank = new Int32Array(n).fill(-1);
+    open.forEach((i, r) => {
+      this.#rank[i] = r;
+      if (Number.isNaN(this.#headroom[i])) this.#nanHeadrooms++;
+    });
     this.#sharedLayouts = sharedIds.size;
-    this.#localLayouts = localIds.size;
+    this.#available = Float64Array.from(available);
     this.#notSourceCount = notSource;
   }
 
   /** Call after the plan's reservations changed on `hostId`. */
   reserved(hostId: string): void {
-    for (const i of this.#positionsById.get(hostId) ?? []) this.#refresh(i);
+    const i = this.#positionOf.get(hostId);
+    if (i !== undefined) this.#update(i);
+    for (const j of this.#morePositions.get(hostId) ?? []) this.#update(j);
   }
 
   /** The candidates of one server, at most `max` shown (0 = all), as evaluateCandidates + chooseTarget + trimCandidates would give them. */
@@ -154,18 +186,38 @@ export class ZoneCandidates {
     const vcpus = server.vcpus;
     const needsHardware = server.domainType === 'kvm';
     const sharedAnswer = new Uint8Array(this.#sharedLayouts);
-    const localAnswer = new Array<LocalNeed | undefined>(this.#localLayouts);
+    const localAnswer = new Array<LocalNeed | undefined>(this.#localNames.length);
     // Two places for the runner-up even when one candidate is shown.
     const eligible = new TopK(Math.max(max, 2), pack);
     const others = new TopK(max, false);
     let eligibleCount = 0;
-    const open = this.#open;
-    for (let k = 0; k < open.length; k++) {
-      const i = open[k]!;
-      const headroom = this.#headroom[i]!;
+    const order = this.#byHeadroom;
+    const headrooms = this.#headroom;
+    const noFacts = this.#noFacts;
+    const hardwareKvm = this.#hardwareKvm;
+    const vcpuUsed = this.#vcpuUsed;
+    const vcpuLimit = this.#vcpuLimit;
+    const sorted = this.#nanHeadrooms === 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const headroom = headrooms[i]!;
       const free = headroom - need;
+      if (need > headroom && sorted) {
+        // checkMemory blocks here and on every later host (less headroom):
+        // they are ineligible, shown only when fewer than `max` are eligible,
+        // most free first, which is the order they come in.
+        if (eligibleCount < max) {
+          for (; k < order.length; k++) {
+            const j = order[k]!;
+            const f = headrooms[j]! - need;
+            if (others.full && f < others.worst) break;
+            others.offer(f, j);
+          }
+        }
+        break;
+      }
       // Same comparisons as checkMemory, checkKvm, checkVcpu (NaN included), cheapest first.
-      let ok = this.#noFacts[i] === 0 && !(need > headroom) && (!needsHardware || this.#hardwareKvm[i] === 1) && !(this.#vcpuUsed[i]! + vcpus > this.#vcpuLimit[i]!);
+      let ok = noFacts[i] === 0 && !(need > headroom) && (!needsHardware || hardwareKvm[i] === 1) && !(vcpuUsed[i]! + vcpus > vcpuLimit[i]!);
       if (ok) ok = this.#sharedOk(server, i, sharedAnswer) && this.#localOk(server, i, localAnswer) && this.#cpuOk(server, i);
       if (ok) {
         eligibleCount++;
@@ -237,6 +289,35 @@ export class ZoneCandidates {
     };
   }
 
+  /** #refresh, then the host's place in #byHeadroom. */
+  #update(i: number): void {
+    const wasNaN = Number.isNaN(this.#headroom[i]);
+    this.#refresh(i);
+    let r = this.#rank[i]!;
+    if (r < 0) return;
+    this.#nanHeadrooms += (Number.isNaN(this.#headroom[i]) ? 1 : 0) - (wasNaN ? 1 : 0);
+    const order = this.#byHeadroom;
+    while (r > 0 && this.#before(i, order[r - 1]!)) {
+      order[r] = order[r - 1]!;
+      this.#rank[order[r]!] = r;
+      r--;
+    }
+    while (r < order.length - 1 && this.#before(order[r + 1]!, i)) {
+      order[r] = order[r + 1]!;
+      this.#rank[order[r]!] = r;
+      r++;
+    }
+    order[r] = i;
+    this.#rank[i] = r;
+  }
+
+  /** Host a comes before host b in #byHeadroom. */
+  #before(a: number, b: number): boolean {
+    const ha = this.#headroom[a]!;
+    const hb = this.#headroom[b]!;
+    return ha > hb || (ha === hb && a < b);
+  }
+
   #refresh(i: number): void {
     const target = this.#hosts[i]!;
     const allocation = this.#allocation[i]!;
@@ -263,35 +344,39 @@ export class ZoneCandidates {
     let need = answers[layout];
     if (need === undefined) {
       const placement = placeLocalDisks(server, this.#hosts[i]!);
-      need = placement.unplaced.length > 0 || placement.inactive.length > 0 ? { fits: false } : { fits: true, byPool: [...placement.byPool] };
+      if (placement.unplaced.length > 0 || placement.inactive.length > 0) need = { fits: false };
+      else {
+        const names = [...placement.byPool.keys()];
+        need = { fits: true, names, nameIndex: names.map((n) => this.#localNames[layout]!.indexOf(n)), bytes: [...placement.byPool.values()] };
+      }
       answers[layout] = need;
     }
     if (!need.fits) return false;
-    if (need.byPool.length === 0) return true;
-    const available = this.#localAvailableOf(i);
+    const start = this.#availableStart[i]!;
     const reserved = this.#reserved[i]!.diskByPool;
-    for (const [pool, bytes] of need.byPool) {
-      // As checkLocalDisk: the first local pool of that name, less what is reserved in it.
-      const free = available.get(pool)! - (reserved.get(pool) ?? 0);
-      if (bytes > free) return false;
+    for (let k = 0; k < need.bytes.length; k++) {
+      // As checkLocalDisk: available bytes of the pool less what is reserved in it.
+      const free = this.#available[start + need.nameIndex[k]!]! - (reserved.size === 0 ? 0 : (reserved.get(need.names[k]!) ?? 0));
+      if (need.bytes[k]! > free) return false;
     }
     return true;
-  }
-
-  #localAvailableOf(i: number): Map<string, number> {
-    let m = this.#localAvailable[i];
-    if (m === undefined) {
-      m = new Map();
-      for (const p of this.#hosts[i]!.storagePools) if (!p.shared && !m.has(p.name)) m.set(p.name, Number(p.available_bytes));
-      this.#localAvailable[i] = m;
-    }
-    return m;
   }
 
   #cpuOk(server: ServerRecord, i: number): boolean {
     const hook = this.#in.cpuCompatible;
     return hook === undefined || Boolean(hook(server, this.#hosts[i]!, this.#in.zone).ok);
   }
+}
+
+/**
+ * What findPool looks at in the pools of one kind (p.shared === shared):
+ * name, path, and whether active, in order. Hosts with the same layout
+ * place a server's disks alike.
+ */
+function poolLayout(pools: readonly StoragePool[], shared: boolean): string {
+  let key = '';
+  for (const p of pools) if (p.shared === shared) key += `${JSON.stringify(p.name)},${JSON.stringify(p.path)},${p.active ? 1 : 0};`;
+  return key;
 }
 
 function intern(ids: Map<string, number>, key: string): number {
@@ -323,6 +408,15 @@ class TopK {
 
   get size(): number {
     return this.#n;
+  }
+
+  get full(): boolean {
+    return this.#n === this.k;
+  }
+
+  /** Free memory of the last kept pair (only meaningful when full). */
+  get worst(): number {
+    return this.#free[this.#n - 1]!;
   }
 
   position(j: number): number {
