@@ -9,7 +9,7 @@ import type { ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
 import type { HostAllocation } from './inventory.ts';
 import { diskBytes, isKvmHypervisor, isLocalDisk } from './inventory.ts';
 import type { HostReservedTotals } from './reservations.ts';
-import type { CheckResult, CpuCompatibleFn, SnapshotHost } from './types.ts';
+import type { CandidateVerdict, CheckResult, CpuCompatibleFn, SnapshotHost } from './types.ts';
 import { cmp } from './compare.ts';
 import { formatBytes } from './units.ts';
 
@@ -270,4 +270,10 @@ export function runChecks(ctx: CheckContext, checks: readonly TargetCheck[] = TA
 
 export function isEligible(results: readonly CheckResult[]): boolean {
   return results.every((r) => r.verdict === 'ok' || r.verdict === 'warn');
+}
+
+/** One candidate's verdict: every check of the chain, eligibility and the memory it would have left. */
+export function candidateVerdict(ctx: CheckContext, checks: readonly TargetCheck[] = TARGET_CHECKS): CandidateVerdict {
+  const results = runChecks(ctx, checks);
+  return { hostId: ctx.target.id, eligible: isEligible(results), checks: results, memoryFreeAfterBytes: memoryFreeAfter(ctx) };
 }

@@ -28,20 +28,44 @@ const NO_ALLOCATION: HostAllocation = Object.freeze({ memoryBytes: 0, vcpus: 0, 
 export function indexSnapshot(snapshot: InventorySnapshot): InventoryIndex {
   const hostsById = new Map(snapshot.hosts.map((h) => [h.id, h]));
   const zonesById = new Map(snapshot.zones.map((z) => [z.id, z]));
+  // One map lookup per server: a zone can hold 100,000 of them, and a plan
+  // needs their sums per host, not the lists (built on first use).
   const allocation = new Map<string, HostAllocation>();
-  const serversByHost = new Map<string, ServerRecord[]>();
   for (const s of snapshot.servers) {
-    const a = allocation.get(s.hostId) ?? { memoryBytes: 0, vcpus: 0, servers: 0 };
+    let a = allocation.get(s.hostId);
+    if (a === undefined) {
+      a = { memoryBytes: 0, vcpus: 0, servers: 0 };
+      allocation.set(s.hostId, a);
+    }
     a.memoryBytes += s.memoryBytes;
     a.vcpus += s.vcpus;
     a.servers += 1;
-    allocation.set(s.hostId, a);
-    const list = serversByHost.get(s.hostId) ?? [];
-    list.push(s);
-    serversByHost.set(s.hostId, list);
   }
   const hostsSorted = [...snapshot.hosts].sort((a, b) => cmp(a.id, b.id));
-  return { snapshot, hostsById, zonesById, hostsSorted, allocation, serversByHost };
+  let serversByHost: Map<string, ServerRecord[]> | undefined;
+  return {
+    snapshot,
+    hostsById,
+    zonesById,
+    hostsSorted,
+    allocation,
+    get serversByHost() {
+      if (serversByHost === undefined) {
+        serversByHost = new Map();
+        for (const s of snapshot.servers) {
+          const list = serversByHost.get(s.hostId);
+          if (list) list.push(s);
+          else serversByHost.set(s.hostId, [s]);
+        }
+      }
+      return serversByHost;
+    },
+  };
+}
+
+/** The servers the snapshot has on one host, in snapshot order. */
+export function serversOn(index: InventoryIndex, hostId: string): ServerRecord[] {
+  return index.snapshot.servers.filter((s) => s.hostId === hostId);
 }
 
 export function allocationOf(index: InventoryIndex, hostId: string): HostAllocation {

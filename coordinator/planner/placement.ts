@@ -5,7 +5,7 @@
 import type { InventorySnapshot, ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
 import { localDiskBytes, resolvePolicy } from '../model.ts';
 import type { CheckContext, TargetCheck } from './checks.ts';
-import { TARGET_CHECKS, checkNotAttempted, isEligible, memoryFreeAfter, placeLocalDisks, runChecks } from './checks.ts';
+import { TARGET_CHECKS, candidateVerdict, checkNotAttempted, placeLocalDisks } from './checks.ts';
 import { cmp } from './compare.ts';
 import { NoValidTargetError } from './errors.ts';
 import type { InventoryIndex } from './inventory.ts';
@@ -32,7 +32,11 @@ export function moveMode(server: ServerRecord): MoveMode {
 
 /** "<how>; to <host>: <why that host>". */
 export function moveReason(mode: MoveMode, chosen: CandidateVerdict, candidates: readonly CandidateVerdict[], policy: ZonePolicy): string {
-  return `${mode.why}; to ${chosen.hostId}: ${choiceReason(chosen, candidates, policy)}`;
+  return moveSentence(mode, chosen.hostId, choiceReason(chosen, candidates, policy));
+}
+
+export function moveSentence(mode: MoveMode, targetHostId: string, whyThisHost: string): string {
+  return `${mode.why}; to ${targetHostId}: ${whyThisHost}`;
 }
 
 export interface EvaluateInput {
@@ -74,8 +78,7 @@ export function evaluateCandidates(input: EvaluateInput): CandidateVerdict[] {
       nowMs: input.index.snapshot.takenAtMs,
       cpuCompatible: input.cpuCompatible,
     };
-    const results = runChecks(ctx, checks);
-    out.push({ hostId: target.id, eligible: isEligible(results), checks: results, memoryFreeAfterBytes: memoryFreeAfter(ctx) });
+    out.push(candidateVerdict(ctx, checks));
   }
   return out;
 }
@@ -122,26 +125,44 @@ export function trimCandidates(candidates: readonly CandidateVerdict[], chosen: 
 /** One sentence: why this host, against the runner-up. */
 export function choiceReason(chosen: CandidateVerdict, candidates: readonly CandidateVerdict[], policy: ZonePolicy): string {
   const eligible = candidates.filter((c) => c.eligible);
+  const next = eligible.length > 1 ? chooseTarget(eligible.filter((c) => c !== chosen), policy) : undefined;
+  return choiceSentence(chosen, next, eligible.length, policy);
+}
+
+/** The sentence of choiceReason from what it needs: the chosen host, the runner-up in policy order, how many were eligible. */
+export function choiceSentence(chosen: RankedHost, next: RankedHost | undefined, eligibleCount: number, policy: ZonePolicy): string {
   const rule = policy.placement === 'PACK' ? 'PACK: least free memory that still fits' : 'SPREAD: most free memory after placement';
   const free = `${formatBytes(chosen.memoryFreeAfterBytes)} free after`;
-  if (eligible.length === 1) return `${rule}; only eligible host (${free})`;
-  const next = chooseTarget(eligible.filter((c) => c !== chosen), policy)!;
+  if (eligibleCount === 1 || next === undefined) return `${rule}; only eligible host (${free})`;
   const tie = next.memoryFreeAfterBytes === chosen.memoryFreeAfterBytes ? ', tie broken by host id' : '';
-  return `${rule} (${free}; next ${next.hostId} ${formatBytes(next.memoryFreeAfterBytes)}${tie}; ${eligible.length} eligible)`;
+  return `${rule} (${free}; next ${next.hostId} ${formatBytes(next.memoryFreeAfterBytes)}${tie}; ${eligibleCount} eligible)`;
 }
+
+/** A host in a placement order: its id and the memory it would have left. */
+export type RankedHost = Pick<CandidateVerdict, 'hostId' | 'memoryFreeAfterBytes'>;
+
+/** Hosts named in a "fits nowhere" reason; the rest are counted. */
+export const NO_TARGET_HOSTS_SHOWN = 4;
 
 /** Why no host qualified: the first non-ok check of each candidate, a few hosts at most. */
 export function noTargetReason(candidates: readonly CandidateVerdict[], otherZoneHosts: number): string {
   const considered = candidates.filter((c) => !c.checks.some((r) => r.check === 'not-source' && r.verdict !== 'ok'));
-  if (considered.length === 0) {
+  return noTargetSentence(considered.slice(0, NO_TARGET_HOSTS_SHOWN), considered.length, otherZoneHosts);
+}
+
+/**
+ * The sentence of noTargetReason from the first NO_TARGET_HOSTS_SHOWN
+ * candidates that are not the source (host-id order) and how many there are.
+ */
+export function noTargetSentence(firstConsidered: readonly CandidateVerdict[], consideredCount: number, otherZoneHosts: number): string {
+  if (consideredCount === 0) {
     return `no other host in the zone${otherZoneHosts > 0 ? ` (${otherZoneHosts} host(s) of other zones are never targets)` : ''}`;
   }
-  const shown = 4;
-  const parts = considered.slice(0, shown).map((c) => {
+  const parts = firstConsidered.slice(0, NO_TARGET_HOSTS_SHOWN).map((c) => {
     const failed = c.checks.filter((r) => r.verdict === 'skip' || r.verdict === 'block');
     return `${c.hostId}: ${failed.map((r) => `${r.check} ${r.reason}`).join(', ')}`;
   });
-  const more = considered.length > shown ? `; and ${considered.length - shown} more` : '';
+  const more = consideredCount > NO_TARGET_HOSTS_SHOWN ? `; and ${consideredCount - NO_TARGET_HOSTS_SHOWN} more` : '';
   return `fits nowhere (${parts.join('; ')}${more})`;
 }
 
@@ -268,10 +289,9 @@ export function evaluateTarget(
     nowMs: snapshot.takenAtMs,
     cpuCompatible: options.cpuCompatible,
   };
-  const checks = runChecks(ctx);
   const mode = moveMode(server);
   return {
-    verdict: { hostId: target.id, eligible: isEligible(checks), checks, memoryFreeAfterBytes: memoryFreeAfter(ctx) },
+    verdict: candidateVerdict(ctx),
     action: mode.action,
     wasRunning: mode.wasRunning,
     reservation: reservationFor(server, target, options.operationId ?? ''),

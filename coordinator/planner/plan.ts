@@ -8,13 +8,14 @@ import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts'
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
 import type { InventoryIndex } from './inventory.ts';
-import { allocationOf, indexSnapshot, isKvmHypervisor } from './inventory.ts';
-import { chooseTarget, evaluateCandidates, moveMode, moveReason, noTargetReason, reservationFor, trimCandidates } from './placement.ts';
+import { allocationOf, indexSnapshot, isKvmHypervisor, serversOn } from './inventory.ts';
+import { choiceSentence, moveMode, moveSentence, noTargetSentence, reservationFor } from './placement.ts';
 import type { Reservation } from './reservations.ts';
 import { Reservations } from './reservations.ts';
 import type { Plan, PlannedServer, PlanOptions, PlanRefusal, PlanRequest } from './types.ts';
 import { DEFAULT_MAX_CANDIDATES } from './types.ts';
 import { formatRate } from './units.ts';
+import { ZoneCandidates } from './zone-candidates.ts';
 
 /** Names listed in one warning before "and N more". */
 const LIST_LIMIT = 10;
@@ -53,7 +54,7 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
   }
 
   // Sizes computed once: the sort compares them O(n log n) times.
-  const servers = [...(index.serversByHost.get(source.id) ?? [])];
+  const servers = serversOn(index, source.id);
   const diskOf = new Map(servers.map((s) => [s.uuid, localDiskBytes(s)]));
   servers.sort((a, b) => b.memoryBytes - a.memoryBytes || diskOf.get(b.uuid)! - diskOf.get(a.uuid)! || cmp(a.uuid, b.uuid));
 
@@ -65,11 +66,15 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
 
   const planned: Reservation[] = [];
   const perServerSeconds: number[] = [];
+  // Every same-zone host is a candidate of every server; the zone view
+  // decides them all from per-host numbers and runs the full check chain
+  // (reasons included) only on the candidates the plan shows.
+  const zoneHosts = new ZoneCandidates({ index, source, zone, policy: plan.policy, reservations, cpuCompatible: options.cpuCompatible });
+  const maxShown = options.maxCandidatesPerServer ?? DEFAULT_MAX_CANDIDATES;
+  const otherZone = index.hostsSorted.length - zoneHosts.size;
   for (const server of servers) {
     const mode = moveMode(server);
-    const candidates = evaluateCandidates({ index, server, source, zone, policy: plan.policy, reservations, cpuCompatible: options.cpuCompatible });
-    const chosen = chooseTarget(candidates, plan.policy);
-    const shown = trimCandidates(candidates, chosen, plan.policy, options.maxCandidatesPerServer ?? DEFAULT_MAX_CANDIDATES);
+    const { chosen, runnerUp, eligibleCount, shown, total } = zoneHosts.select(server, maxShown);
     const base = {
       serverUuid: server.uuid,
       serverName: server.name,
@@ -79,20 +84,22 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
       state: server.state,
       wasRunning: mode.wasRunning,
       candidates: shown,
-      candidatesOmitted: candidates.length - shown.length,
+      candidatesOmitted: total - shown.length,
     };
     let entry: PlannedServer;
     if (chosen !== undefined) {
       const r = reservationFor(server, index.hostsById.get(chosen.hostId)!);
       reservations.reserve(r);
+      zoneHosts.reserved(r.hostId);
       planned.push(r);
-      entry = { ...base, action: mode.action, targetHostId: chosen.hostId, reason: moveReason(mode, chosen, candidates, plan.policy), estimatedSeconds: 0 };
+      const why = choiceSentence(chosen, runnerUp, eligibleCount, plan.policy);
+      entry = { ...base, action: mode.action, targetHostId: chosen.hostId, reason: moveSentence(mode, chosen.hostId, why), estimatedSeconds: 0 };
     } else {
       // Active servers that fit nowhere are stopped; shut-off ones simply
       // stay defined on the host, unusable until it returns. Either way the
       // operator must have said so (stop_unmigratable).
-      const otherZone = index.hostsSorted.length - candidates.length;
-      const why = noTargetReason(candidates, otherZone);
+      const considered = zoneHosts.considered(server);
+      const why = noTargetSentence(considered.first, considered.count, otherZone);
       const action = mode.wasRunning ? 'STOP' : 'NONE';
       const reason = !request.stopUnmigratable
         ? `${why}; would be ${action === 'STOP' ? 'stopped' : `left shut off on ${source.id}`} with stop_unmigratable`

@@ -212,3 +212,29 @@ export function randomSnapshot(seed: number, opts: RandomSnapshotOptions): Inven
   }
   return makeSnapshot({ zones, hosts, servers });
 }
+
+/**
+ * The first host (by id) that can enter maintenance: KVM, online, in
+ * service, in a zone. The benchmark and tests plan this one.
+ */
+export function drainableHost(snapshot: InventorySnapshot): SnapshotHost | undefined {
+  return [...snapshot.hosts]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .find((h) => (h.hypervisorType === 'kvm' || h.hypervisorType === 'qemu') && h.online && h.maintenance === 'none' && h.zoneId !== '');
+}
+
+/**
+ * The same inventory with `count` servers on `hostId`: servers of other hosts
+ * (taken in server order) are moved onto it, so the total stays the same.
+ * Models one big host in a large zone. Returns a new snapshot; server
+ * records that move are copies.
+ */
+export function crowdHost(snapshot: InventorySnapshot, hostId: string, count: number): InventorySnapshot {
+  let missing = count - snapshot.servers.filter((s) => s.hostId === hostId).length;
+  const servers = snapshot.servers.map((s) => {
+    if (missing <= 0 || s.hostId === hostId) return s;
+    missing--;
+    return { ...s, hostId };
+  });
+  return { ...snapshot, servers };
+}

@@ -1,0 +1,450 @@
+// The hosts of one zone as a whole-host plan sees them, built once per plan
+// and kept up to date as the plan reserves. It answers, for one server,
+// exactly what running the full check chain on every host and then
+// chooseTarget / trimCandidates / choiceReason would answer, without
+// running the chain on every host:
+//  - what decides the answer (eligible or not, any "skip", free memory
+//    after) is computed from per-host numbers held in typed arrays: the
+//    skip checks do not depend on the server and are decided once; memory
+//    and vCPU headroom change only on the host the plan just reserved;
+//    shared-storage reach and local-disk placement depend on the server and
+//    the host's pool layout only, so they are decided once per server and
+//    distinct layout; the CPU hook (pure, docs/design.md invariant 2) is
+//    asked only about hosts that pass everything else;
+//  - the full chain, with its reason strings, runs only on the candidates
+//    the plan shows (DEFAULT_MAX_CANDIDATES per server), and on the first
+//    few hosts a "fits nowhere" reason names.
+// The order is the one trimCandidates and chooseTarget define: policy order
+// for eligible hosts, most free memory first for the others, ties by host
+// id; the position in the id-sorted host list stands for the id (equal to
+// comparing ids, and to the stable sort the chain's callers relied on).
+// test/planner-equivalence.test.ts holds this against the pre-optimisation
+// planner kept in test/helpers/planner-reference/.
+import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
+import type { ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
+import type { CheckContext } from './checks.ts';
+import { TARGET_CHECKS, candidateVerdict, checkSharedStorage, memoryHeadroom, placeLocalDisks } from './checks.ts';
+import type { HostAllocation, InventoryIndex } from './inventory.ts';
+import { allocationOf, isKvmHypervisor } from './inventory.ts';
+import type { RankedHost } from './placement.ts';
+import { NO_TARGET_HOSTS_SHOWN, chooseTarget } from './placement.ts';
+import type { HostReservedTotals, Reservations } from './reservations.ts';
+import type { CandidateVerdict, CpuCompatibleFn, SnapshotHost } from './types.ts';
+
+export interface ZoneCandidatesInput {
+  index: InventoryIndex;
+  source: SnapshotHost;
+  zone: ZoneRecord;
+  policy: ZonePolicy;
+  /** The plan's reservations: read here, changed by the caller, who then calls reserved(). */
+  reservations: Reservations;
+  cpuCompatible?: CpuCompatibleFn | undefined;
+}
+
+/** What the plan needs about one server's candidates. */
+export interface ServerCandidates {
+  /** The best eligible host by the zone's policy (chooseTarget), with its full verdict. */
+  chosen: CandidateVerdict | undefined;
+  /** The next eligible host in policy order (choiceReason's runner-up). */
+  runnerUp: RankedHost | undefined;
+  eligibleCount: number;
+  /** What trimCandidates keeps: full verdicts, in host-id order. */
+  shown: CandidateVerdict[];
+  /** Same-zone hosts evaluated (what evaluateCandidates returns the verdicts of). */
+  total: number;
+}
+
+/** Per-server answer of a check that depends only on the server and the host's pool layout. */
+const UNKNOWN = 0;
+const PASS = 1;
+const FAIL = 2;
+
+/**
+ * Where a server's local disks land on hosts of one local-pool layout:
+ * nowhere (a disk without an active pool), or bytes per pool, the pool
+ * given by its name and its index among the layout's names.
+ */
+type LocalNeed = { fits: false } | { fits: true; names: string[]; nameIndex: number[]; bytes: number[] };
+
+const NO_ATTEMPTS: ReadonlySet<string> = new Set();
+
+export class ZoneCandidates {
+  readonly #in: ZoneCandidatesInput;
+  readonly #nowMs: number;
+  /** Same-zone hosts in id order; a host is known by its position here. */
+  readonly #hosts: SnapshotHost[];
+  readonly #allocation: HostAllocation[];
+  readonly #reserved: HostReservedTotals[];
+  /** Positions of hosts a "skip" check rules out whatever the server (source, not KVM, disabled, offline, in maintenance). */
+  readonly #skipped: Int32Array;
+  /**
+   * Positions of the other hosts, the only ones that can be eligible, by
+   * headroom (most first, then position): the hosts a server fits in by
+   * memory come first, so select() stops where memory runs out.
+   */
+  readonly #byHeadroom: Int32Array;
+  /** Index of each open host in #byHeadroom (-1 for skipped hosts). */
+  readonly #rank: Int32Array;
+  /** Open hosts whose headroom is NaN (unusable facts): #byHeadroom is then not a total order, and select() reads it to the end. */
+  #nanHeadrooms = 0;
+  /** memoryHeadroom: memory the host can still promise, before the server. */
+  readonly #headroom: Float64Array;
+  /** Memory size or CPU count unknown: blocked whatever the server. */
+  readonly #noFacts: Uint8Array;
+  readonly #hardwareKvm: Uint8Array;
+  /** vCPUs allocated plus reserved, and the overcommit limit. */
+  readonly #vcpuUsed: Float64Array;
+  readonly #vcpuLimit: Float64Array;
+  /** Layout ids: hosts with the same shared (resp. local) pools answer a server's storage checks alike. */
+  readonly #sharedLayout: Int32Array;
+  readonly #localLayout: Int32Array;
+  readonly #sharedLayouts: number;
+  /** Per local layout, the distinct names of its pools. */
+  readonly #localNames: string[][] = [];
+  /**
+   * Per open host, from #availableStart[i] on, one entry per name of its
+   * local layout: available bytes of the first local pool of that name
+   * (checkLocalDisk's lookup).
+   */
+  readonly #available: Float64Array;
+  readonly #availableStart: Int32Array;
+  /** Position of each host id (more than one only for a duplicated id). */
+  readonly #positionOf = new Map<string, number>();
+  readonly #morePositions = new Map<string, number[]>();
+  readonly #notSourceCount: number;
+
+  constructor(input: ZoneCandidatesInput) {
+    this.#in = input;
+    this.#nowMs = input.index.snapshot.takenAtMs;
+    this.#hosts = input.index.hostsSorted.filter((h) => h.zoneId === input.zone.id);
+    const n = this.#hosts.length;
+    this.#allocation = new Array<HostAllocation>(n);
+    this.#reserved = new Array<HostReservedTotals>(n);
+    this.#headroom = new Float64Array(n);
+    this.#noFacts = new Uint8Array(n);
+    this.#hardwareKvm = new Uint8Array(n);
+    this.#vcpuUsed = new Float64Array(n);
+    this.#vcpuLimit = new Float64Array(n);
+    this.#sharedLayout = new Int32Array(n);
+    this.#localLayout = new Int32Array(n);
+    this.#availableStart = new Int32Array(n);
+    const available: number[] = [];
+    const sharedIds = new Map<string, number>();
+    const localIds = new Map<string, number>();
+    const skipped: number[] = [];
+    const open: number[] = [];
+    let notSource = 0;
+    for (let i = 0; i < n; i++) {
+      const h = this.#hosts[i]!;
+      if (!this.#positionOf.has(h.id)) this.#positionOf.set(h.id, i);
+      else this.#morePositions.set(h.id, [...(this.#morePositions.get(h.id) ?? []), i]);
+      this.#allocation[i] = allocationOf(input.index, h.id);
+      this.#refresh(i);
+      // The skip checks of the chain (checks.ts): same-zone passes for every host here.
+      const isSource = h.id === input.source.id;
+      if (!isSource) notSource++;
+      const skip = isSource || !isKvmHypervisor(h.hypervisorType) || !h.enabled || !h.online || h.maintenance !== 'none';
+      (skip ? skipped : open).push(i);
+      const logical = h.topology?.logical_cpus ?? 0;
+      this.#noFacts[i] = h.memoryTotalBytes <= 0 || logical <= 0 ? 1 : 0;
+      this.#hardwareKvm[i] = h.hypervisorType === 'kvm' ? 1 : 0;
+      this.#vcpuLimit[i] = Math.floor(logical * input.policy.cpuOvercommitRatio);
+      if (skip) continue; // never a target: its storage is never asked about
+      this.#sharedLayout[i] = intern(sharedIds, poolLayout(h.storagePools, true));
+      const local = intern(localIds, poolLayout(h.storagePools, false));
+      this.#localLayout[i] = local;
+      if (local === this.#localNames.length) this.#localNames.push([...new Set(h.storagePools.filter((p) => p.shared === false).map((p) => p.name))]);
+      this.#availableStart[i] = available.length;
+      for (const name of this.#localNames[local]!) available.push(Number(h.storagePools.find((p) => p.name === name && !p.shared)!.available_bytes));
+    }
+    this.#skipped = Int32Array.from(skipped);
+    open.sort((a, b) => (this.#before(a, b) ? -1 : this.#before(b, a) ? 1 : 0));
+    this.#byHeadroom = Int32Array.from(open);
+    this.#rank = new Int32Array(n).fill(-1);
+    open.forEach((i, r) => {
+      this.#rank[i] = r;
+      if (Number.isNaN(this.#headroom[i])) this.#nanHeadrooms++;
+    });
+    this.#sharedLayouts = sharedIds.size;
+    this.#available = Float64Array.from(available);
+    this.#notSourceCount = notSource;
+  }
+
+  /** Call after the plan's reservations changed on `hostId`. */
+  reserved(hostId: string): void {
+    const i = this.#positionOf.get(hostId);
+    if (i !== undefined) this.#update(i);
+    for (const j of this.#morePositions.get(hostId) ?? []) this.#update(j);
+  }
+
+  /** The candidates of one server, at most `max` shown (0 = all), as evaluateCandidates + chooseTarget + trimCandidates would give them. */
+  select(server: ServerRecord, max: number): ServerCandidates {
+    const total = this.#hosts.length;
+    if (max <= 0 || total <= max) return this.#selectAll(server);
+    const pack = this.#in.policy.placement === 'PACK';
+    const need = server.memoryBytes;
+    const vcpus = server.vcpus;
+    const needsHardware = server.domainType === 'kvm';
+    const sharedAnswer = new Uint8Array(this.#sharedLayouts);
+    const localAnswer = new Array<LocalNeed | undefined>(this.#localNames.length);
+    // Two places for the runner-up even when one candidate is shown.
+    const eligible = new TopK(Math.max(max, 2), pack);
+    const others = new TopK(max, false);
+    let eligibleCount = 0;
+    const order = this.#byHeadroom;
+    const headrooms = this.#headroom;
+    const noFacts = this.#noFacts;
+    const hardwareKvm = this.#hardwareKvm;
+    const vcpuUsed = this.#vcpuUsed;
+    const vcpuLimit = this.#vcpuLimit;
+    const sorted = this.#nanHeadrooms === 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const headroom = headrooms[i]!;
+      const free = headroom - need;
+      if (need > headroom && sorted) {
+        // checkMemory blocks here and on every later host (less headroom):
+        // they are ineligible, shown only when fewer than `max` are eligible,
+        // most free first, which is the order they come in.
+        if (eligibleCount < max) {
+          for (; k < order.length; k++) {
+            const j = order[k]!;
+            const f = headrooms[j]! - need;
+            if (others.full && f < others.worst) break;
+            others.offer(f, j);
+          }
+        }
+        break;
+      }
+      // Same comparisons as checkMemory, checkKvm, checkVcpu (NaN included), cheapest first.
+      let ok = noFacts[i] === 0 && !(need > headroom) && (!needsHardware || hardwareKvm[i] === 1) && !(vcpuUsed[i]! + vcpus > vcpuLimit[i]!);
+      if (ok) ok = this.#sharedOk(server, i, sharedAnswer) && this.#localOk(server, i, localAnswer) && this.#cpuOk(server, i);
+      if (ok) {
+        eligibleCount++;
+        eligible.offer(free, i);
+      } else if (eligibleCount < max) {
+        // Shown only when fewer than `max` hosts are eligible; eligibleCount only grows.
+        others.offer(free, i);
+      }
+    }
+    const shown: number[] = [];
+    for (let j = 0; j < eligible.size && shown.length < max; j++) shown.push(eligible.position(j));
+    for (let j = 0; j < others.size && shown.length < max; j++) shown.push(others.position(j));
+    if (shown.length < max) {
+      // Hosts that are no candidates at all come last, most free memory first.
+      const skipped = new TopK(max - shown.length, false);
+      for (let k = 0; k < this.#skipped.length; k++) {
+        const i = this.#skipped[k]!;
+        skipped.offer(this.#headroom[i]! - need, i);
+      }
+      for (let j = 0; j < skipped.size; j++) shown.push(skipped.position(j));
+    }
+    shown.sort((a, b) => a - b);
+    const verdicts = shown.map((i) => this.verdict(server, i));
+    const chosen = eligible.size > 0 ? verdicts[shown.indexOf(eligible.position(0))] : undefined;
+    const runnerUp = eligible.size > 1 ? { hostId: this.#hosts[eligible.position(1)]!.id, memoryFreeAfterBytes: eligible.free(1) } : undefined;
+    return { chosen, runnerUp, eligibleCount, shown: verdicts, total };
+  }
+
+  /** The first NO_TARGET_HOSTS_SHOWN hosts that are not the source, with full verdicts, and how many there are (for noTargetSentence). */
+  considered(server: ServerRecord): { first: CandidateVerdict[]; count: number } {
+    const first: CandidateVerdict[] = [];
+    for (let i = 0; i < this.#hosts.length && first.length < NO_TARGET_HOSTS_SHOWN; i++) {
+      if (this.#hosts[i]!.id !== this.#in.source.id) first.push(this.verdict(server, i));
+    }
+    return { first, count: this.#notSourceCount };
+  }
+
+  /** Same-zone hosts: candidates that are not shown are counted from this. */
+  get size(): number {
+    return this.#hosts.length;
+  }
+
+  /** The full chain on the host at position i, as evaluateCandidates runs it. */
+  verdict(server: ServerRecord, i: number): CandidateVerdict {
+    return candidateVerdict(this.#context(server, i), TARGET_CHECKS);
+  }
+
+  #selectAll(server: ServerRecord): ServerCandidates {
+    const verdicts = this.#hosts.map((_, i) => this.verdict(server, i));
+    const chosen = chooseTarget(verdicts, this.#in.policy);
+    const eligible = verdicts.filter((c) => c.eligible);
+    const runnerUp = chosen === undefined ? undefined : chooseTarget(eligible.filter((c) => c !== chosen), this.#in.policy);
+    return { chosen, runnerUp, eligibleCount: eligible.length, shown: verdicts, total: verdicts.length };
+  }
+
+  #context(server: ServerRecord, i: number): CheckContext {
+    const { source, zone, policy, cpuCompatible } = this.#in;
+    return {
+      server,
+      source,
+      zone,
+      policy,
+      target: this.#hosts[i]!,
+      allocation: this.#allocation[i]!,
+      reserved: this.#reserved[i]!,
+      attempted: NO_ATTEMPTS,
+      nowMs: this.#nowMs,
+      cpuCompatible,
+    };
+  }
+
+  /** #refresh, then the host's place in #byHeadroom. */
+  #update(i: number): void {
+    const wasNaN = Number.isNaN(this.#headroom[i]);
+    this.#refresh(i);
+    let r = this.#rank[i]!;
+    if (r < 0) return;
+    this.#nanHeadrooms += (Number.isNaN(this.#headroom[i]) ? 1 : 0) - (wasNaN ? 1 : 0);
+    const order = this.#byHeadroom;
+    while (r > 0 && this.#before(i, order[r - 1]!)) {
+      order[r] = order[r - 1]!;
+      this.#rank[order[r]!] = r;
+      r--;
+    }
+    while (r < order.length - 1 && this.#before(order[r + 1]!, i)) {
+      order[r] = order[r + 1]!;
+      this.#rank[order[r]!] = r;
+      r++;
+    }
+    order[r] = i;
+    this.#rank[i] = r;
+  }
+
+  /** Host a comes before host b in #byHeadroom. */
+  #before(a: number, b: number): boolean {
+    const ha = this.#headroom[a]!;
+    const hb = this.#headroom[b]!;
+    return ha > hb || (ha === hb && a < b);
+  }
+
+  #refresh(i: number): void {
+    const target = this.#hosts[i]!;
+    const allocation = this.#allocation[i]!;
+    const reserved = this.#in.reservations.onHost(target.id);
+    this.#reserved[i] = reserved;
+    this.#headroom[i] = memoryHeadroom({ target, allocation, reserved, policy: this.#in.policy });
+    this.#vcpuUsed[i] = allocation.vcpus + reserved.vcpus;
+  }
+
+  /** checkSharedStorage passes (ok or warn): decided once per server and shared-pool layout. */
+  #sharedOk(server: ServerRecord, i: number, answers: Uint8Array): boolean {
+    const layout = this.#sharedLayout[i]!;
+    let a = answers[layout]!;
+    if (a === UNKNOWN) {
+      a = checkSharedStorage(this.#context(server, i)).verdict === 'block' ? FAIL : PASS;
+      answers[layout] = a;
+    }
+    return a === PASS;
+  }
+
+  /** checkLocalDisk passes: where the disks land is decided once per server and local-pool layout; whether they fit, per host. */
+  #localOk(server: ServerRecord, i: number, answers: (LocalNeed | undefined)[]): boolean {
+    const layout = this.#localLayout[i]!;
+    let need = answers[layout];
+    if (need === undefined) {
+      const placement = placeLocalDisks(server, this.#hosts[i]!);
+      if (placement.unplaced.length > 0 || placement.inactive.length > 0) need = { fits: false };
+      else {
+        const names = [...placement.byPool.keys()];
+        need = { fits: true, names, nameIndex: names.map((n) => this.#localNames[layout]!.indexOf(n)), bytes: [...placement.byPool.values()] };
+      }
+      answers[layout] = need;
+    }
+    if (!need.fits) return false;
+    const start = this.#availableStart[i]!;
+    const reserved = this.#reserved[i]!.diskByPool;
+    for (let k = 0; k < need.bytes.length; k++) {
+      // As checkLocalDisk: available bytes of the pool less what is reserved in it.
+      const free = this.#available[start + need.nameIndex[k]!]! - (reserved.size === 0 ? 0 : (reserved.get(need.names[k]!) ?? 0));
+      if (need.bytes[k]! > free) return false;
+    }
+    return true;
+  }
+
+  #cpuOk(server: ServerRecord, i: number): boolean {
+    const hook = this.#in.cpuCompatible;
+    return hook === undefined || Boolean(hook(server, this.#hosts[i]!, this.#in.zone).ok);
+  }
+}
+
+/**
+ * What findPool looks at in the pools of one kind (p.shared === shared):
+ * name, path, and whether active, in order. Hosts with the same layout
+ * place a server's disks alike.
+ */
+function poolLayout(pools: readonly StoragePool[], shared: boolean): string {
+  let key = '';
+  for (const p of pools) if (p.shared === shared) key += `${JSON.stringify(p.name)},${JSON.stringify(p.path)},${p.active ? 1 : 0};`;
+  return key;
+}
+
+function intern(ids: Map<string, number>, key: string): number {
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = ids.size;
+    ids.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * The best k (free memory, position) pairs seen, best first: least free
+ * first when `ascending` (PACK among eligible hosts), else most free first;
+ * equal free memory by position, i.e. by host id.
+ */
+class TopK {
+  readonly #free: Float64Array;
+  readonly #pos: Int32Array;
+  #n = 0;
+
+  constructor(
+    readonly k: number,
+    readonly ascending: boolean,
+  ) {
+    this.#free = new Float64Array(k);
+    this.#pos = new Int32Array(k);
+  }
+
+  get size(): number {
+    return this.#n;
+  }
+
+  get full(): boolean {
+    return this.#n === this.k;
+  }
+
+  /** Free memory of the last kept pair (only meaningful when full). */
+  get worst(): number {
+    return this.#free[this.#n - 1]!;
+  }
+
+  position(j: number): number {
+    return this.#pos[j]!;
+  }
+
+  free(j: number): number {
+    return this.#free[j]!;
+  }
+
+  offer(free: number, pos: number): void {
+    if (this.k === 0) return;
+    let j: number;
+    if (this.#n < this.k) j = this.#n++;
+    else if (this.#before(free, pos, this.k - 1)) j = this.k - 1;
+    else return;
+    while (j > 0 && this.#before(free, pos, j - 1)) {
+      this.#free[j] = this.#free[j - 1]!;
+      this.#pos[j] = this.#pos[j - 1]!;
+      j--;
+    }
+    this.#free[j] = free;
+    this.#pos[j] = pos;
+  }
+
+  #before(free: number, pos: number, j: number): boolean {
+    const other = this.#free[j]!;
+    if (free !== other) return this.ascending ? free < other : free > other;
+    return pos < this.#pos[j]!;
+  }
+}
