@@ -35,7 +35,10 @@ test.before(async (t) => {
   const dir = tempDir('host-input');
   const ctx: Partial<Ctx> = { dir };
   t.context = ctx as Ctx;
-  const tn = await startTestNats({ dir, hosts: ['h1', 'h2'] });
+  // ctl-N: control hosts whose registration marks that earlier messages were handled.
+  // Admitted too: the bad-* ids, so the URI and endpoint checks (not admission) are what refuses them.
+  const ids = (prefix: string) => Array.from({ length: 20 }, (_, i) => `${prefix}-${i + 1}`);
+  const tn = await startTestNats({ dir, hosts: ['h1', 'h2', ...ids('ctl'), ...ids('bad-uri'), ...ids('bad-ep'), ...ids('hb-bad')] });
   ctx.node = tn.node;
   ctx.coord = await startCoordinator(testConfig({ id: 'coord-hi', natsServers: [ctx.node.url], natsAuth: tn.coordinatorAuth, reconcileInterval: '1s', leaderTtl: '3s', leaderRenew: '500ms' }));
   await waitFor('leadership', () => ctx.coord!.leader.isLeader(), 10_000);

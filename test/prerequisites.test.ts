@@ -30,7 +30,9 @@ const VIRSH_RUNNERS: Record<string, RegExp> = {
 const REVIEWED_DYNAMIC: { file: string; call: string; why: string }[] = [
   { file: 'agent/agent.ts', call: 'execFile(cmd', why: 'the configured reboot command: default /usr/bin/systemctl (listed), /bin/true for sim agents (listed)' },
   { file: 'agent/hypervisor/virsh.ts', call: 'spawn(cmd!', why: 'virsh, or the configured prefix (nsenter in the lab): both listed' },
-  { file: 'common/nats-server.ts', call: 'spawn(opts.binary', why: 'nats-server (natsServerBinary), listed' },
+  { file: 'common/nats-server.ts', call: 'spawn(spec.binary', why: 'nats-server (natsServerBinary), listed' },
+  { file: 'test/coordinator-admission.test.ts', call: 'spawn(natsServerBinary(', why: 'nats-server, listed' },
+  { file: 'test/nats-auth.test.ts', call: 'spawn(natsServerBinary(', why: 'nats-server, listed (a rogue route)' },
   { file: 'scripts/gen-proto.ts', call: 'execFileSync( path.join(root', why: 'node_modules/.bin/proto-loader-gen-types: an npm package' },
   { file: 'scripts/guest/proc.mjs', call: 'spawn(cmd', why: "set-up's runner: its callers name literal programs (scanned)" },
   { file: 'scripts/guest/proc.mjs', call: 'spawn(cmdA', why: "set-up's pipe: callers name literal programs (scanned)" },
