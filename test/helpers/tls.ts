@@ -1,6 +1,7 @@
 // Test PKI made with openssl (execFile, no shell) in a temp dir: one CA, a
 // server certificate for localhost/127.0.0.1, and client certificates by CN
 // (URI SANs for drydock's host and coordinator identities: common/identity.mjs).
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
@@ -49,7 +50,7 @@ export async function makePki(dir: string, caName = 'drydock-test-ca'): Promise<
         ].join('\n') + '\n',
       );
       await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', `/CN=${opts.cn ?? name}`]);
-      await openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKeyFile, '-CAcreateserial', '-out', certFile, '-days', '2', '-extfile', ext]);
+      await openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKeyFile, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-out', certFile, '-days', '2', '-extfile', ext]);
       return { certFile, keyFile };
     },
   };
