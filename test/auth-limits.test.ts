@@ -212,3 +212,13 @@ test('TokenVerifier: scrypt runs off the event loop (timers keep firing) and a v
   v.replace(parseUsers({ users: {} }, DEFAULT_ROLES));
   t.is(v.quick(good), null, 'the cache went with the old file');
 });
+
+test('TokenVerifier: a users file replaced while a token is being hashed decides that token (a revoked token is not let in, nor cached)', async (t) => {
+  const good = randomBytes(24).toString('hex');
+  const v = new TokenVerifier(parseUsers({ users: { s: { tokenScrypt: hashTokenScrypt(good, randomBytes(16)), roles: ['operator'] } } }, DEFAULT_ROLES));
+  const pending = v.hashed(good, 'p', true);
+  // SIGHUP while the hash runs on the threadpool: the user is gone.
+  v.replace(parseUsers({ users: { other: { tokenSha256: 'a'.repeat(64) } } }, DEFAULT_ROLES));
+  t.is(await pending, null);
+  t.is(v.quick(good), null);
+});

@@ -97,7 +97,7 @@ export function hashTokenSha256(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** An scrypt entry for tokenScrypt (salt random unless given). */
+/** An scrypt entry for tokenScrypt (salt random unless given). Synchronous: for tools and tests, never the request path. */
 export function hashTokenScrypt(token: string, salt: Buffer, n = 16384, r = 8, p = 1): string {
   const hash = scryptSync(token, salt, 32, { N: n, r, p });
   return `scrypt$${n}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
@@ -168,7 +168,10 @@ export class TokenVerifier {
     const file = this.file;
     const found = await this.queue.run(peer, clean, () => this.scryptAll(file, token), signal);
     // The file was replaced while hashing: judge the token by the file in force now.
-    if (file !== this.file) return this.quick(token) ?? this.hashed(token, peer, clean, signal);
+    if (file !== this.file) {
+      const now = this.quick(token);
+      return now === undefined ? this.hashed(token, peer, clean, signal) : now;
+    }
     if (found) this.scryptCache.set(createHash('sha256').update(token, 'utf8').digest('hex'), found.name);
     return found;
   }
@@ -182,11 +185,6 @@ export class TokenVerifier {
       if (timingSafeEqual(h, u.scrypt.hash) && !found) found = u;
     }
     return found;
-  }
-
-  /** Hash jobs waiting and running (tests, metrics). */
-  get hashLoad(): { waiting: number; active: number } {
-    return { waiting: this.queue.waiting, active: this.queue.active };
   }
 
   /** The user a verified client certificate name maps to, or null. */
