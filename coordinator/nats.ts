@@ -102,7 +102,6 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
       embedded = await startNatsServer({ dir: opts.dataDir, auth: { users: embeddedUsers(coordinatorKey, [], opts.logger) } });
     }
     servers = [embedded.url];
-    writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
     opts.logger.info({ url: embedded.url, dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' }, 'embedded nats-server started');
   }
   let reloads: Promise<void> = Promise.resolve();
@@ -112,6 +111,8 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
     rmSync(paths.serverFile, { force: true });
   };
   try {
+    // For the credential commands (coordinator/nats-credentials-cli.ts): where the running server is.
+    if (embedded) writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
     const nc = await connectWithDeadline(
       {
         servers,
