@@ -146,7 +146,11 @@ async function startNode(spec: NodeSpec, port: number, auth: NatsServerAuth): Pr
     logFile = path.join(dataDir, `nats-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`);
     write(p);
     child = spawn(spec.binary, ['-c', configFile], { stdio: 'ignore', detached: false });
-    const m = await waitForLog(logFile, child, /Listening for client connections on [^\s]+:(\d+)/, spec.timeoutMs);
+    const m = await waitForLog(logFile, child, /Listening for client connections on [^\s]+:(\d+)/, spec.timeoutMs).catch(async (err: unknown) => {
+      // Not ready in time: it must not outlive the failed start.
+      await stopChild(child, 'SIGKILL');
+      throw err;
+    });
     const bound = Number(m[1]);
     // The resolved port from now on: a reload must not see "-1" as a port change.
     write(bound);

@@ -15,6 +15,7 @@ import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logging.ts';
 import type { AdmittedHostRecord } from './model.ts';
 import type { Repository } from './store/repository.ts';
+import { openStore } from './store/store.ts';
 
 export type { AdmittedHostRecord };
 
@@ -25,7 +26,7 @@ export interface HostAdmission {
   onChange(fn: (hosts: AdmittedHostRecord[], removed: string[]) => void): () => void;
 }
 
-const REFRESH_MS = 15_000;
+const REFRESH_MS = 30_000;
 
 /**
  * Admits `hostId` with the public key of its NATS identity (a new key
@@ -41,6 +42,16 @@ export async function admitHost(repo: Repository<AdmittedHostRecord>, hostId: st
   });
   if (!res.changed) return 'unchanged';
   return before ? 'rotated' : 'admitted';
+}
+
+/**
+ * Admits hosts over `nc` (a connection as the coordinator) before any
+ * coordinator runs: `npm start` and the tests, whose hosts exist up front.
+ * Opens the same buckets a coordinator opens (idempotent).
+ */
+export async function admitHostsOver(nc: NatsConnection, replicas: number, hosts: { hostId: string; nkey: string }[], by: string): Promise<void> {
+  const store = await openStore(nc, { replicas });
+  for (const h of hosts) await admitHost(store.admittedHosts, h.hostId, h.nkey, by);
 }
 
 /** Removes the host's admission; false if it was not admitted. */

@@ -105,7 +105,6 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
       embedded = await startNatsServer({ dir: opts.dataDir, auth: { users: embeddedUsers(coordinatorKey, [], opts.logger) } });
     }
     servers = [embedded.url];
-    writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
     opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' }, 'embedded nats-server started');
   }
   let reloads: Promise<void> = Promise.resolve();
@@ -115,6 +114,8 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
     rmSync(paths.serverFile, { force: true });
   };
   try {
+    // For the credential commands (coordinator/nats-credentials-cli.ts): where the running server is.
+    if (embedded) writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
     const nc = await connectWithDeadline(
       {
         servers,

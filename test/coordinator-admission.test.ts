@@ -19,6 +19,7 @@ import { natsAuthOptions } from '../common/nats-auth.ts';
 import { natsServerBinary } from '../common/nats-server.ts';
 import { subjects } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { simCpu } from '../agent/hypervisor/sim.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { admitHost, revokeHost } from '../coordinator/admission.ts';
 import { embeddedAuthPaths } from '../coordinator/nats.ts';
@@ -134,8 +135,16 @@ test('a revoked host is forgotten at once (offline, out of reconcile) and its me
   const sent = sims.byId('h2').agent.publisher!.stats.heartbeatsPublished;
   await waitFor('h2 keeps publishing', () => sims.byId('h2').agent.publisher!.stats.heartbeatsPublished >= sent + 3, 5000);
   t.is(coord.inventory.hostLiveness('h2'), null);
-  // The record stays (an operator's zone and settings are not lost), offline.
+  // The record stays (an operator's zone and settings are not lost), offline,
+  // and is not refreshed from the agent any more (zone CPU asks for refreshes).
   t.false((await coord.inventory.snapshot()).hosts.find((h) => h.id === 'h2')!.online);
+  const record = (await coord.store.hosts.get('h2'))!;
+  sims.byId('h2').sim.cpu = simCpu('Westmere');
+  t.teardown(() => {
+    sims.byId('h2').sim.cpu = simCpu(record.value.cpu.model);
+  });
+  await coord.inventory.refreshHost('h2', sims.byId('h2').endpoint);
+  t.is((await coord.store.hosts.get('h2'))!.revision, record.revision);
 });
 
 test('embedded coordinator: issue-host-credentials admits a host that then registers with its own key; anonymous and impersonating clients are refused; revoke cuts it off', async (t) => {

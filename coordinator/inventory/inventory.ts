@@ -210,8 +210,9 @@ export class Inventory {
     return res.changed;
   }
 
-  /** Facts over gRPC (missed NATS facts, restarts), then the host's servers. */
+  /** Facts over gRPC (missed NATS facts, restarts), then the host's servers. Not for a host that is not admitted (revoked). */
   async refreshHost(hostId: string, endpointHint = ''): Promise<void> {
+    if (!this.admitted(hostId, 'refresh')) return;
     await this.perHost.run(`refresh:${hostId}`, async () => {
       const rec = await this.o.store.hosts.get(hostId);
       const endpoint = endpointHint || rec?.value.grpcEndpoint || '';

@@ -8,13 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { connect } from 'nats';
 import { destination } from 'pino';
 import { createLogger } from '../../common/logging.ts';
 import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
 import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
 import { redactUrl } from '../../common/redact.ts';
 import { issueNatsCredentials } from '../../common/nats-credentials.ts';
-import { admitHost } from '../../coordinator/admission.ts';
+import { admitHostsOver } from '../../coordinator/admission.ts';
+import { natsAuthOptions } from '../../common/nats-auth.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
 import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
@@ -132,6 +134,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     rec.nats = await processRef(nats.pid);
     await writeRunRecord(o.stateDir, rec);
     log(`nats-server (JetStream) ${redactUrl(nats.url)}, pid ${nats.pid}; nkey identities in ${creds.dir}`);
+    // The lab hosts are admitted up front (their identities were just issued),
+    // as `drydock-coordinator issue-host-credentials` would do for each.
+    const nc = await connect({ servers: nats.url, ...natsAuthOptions(creds.coordinatorAuth()) });
+    try {
+      await admitHostsOver(nc, 1, [...creds.hosts].map(([hostId, id]) => ({ hostId, nkey: id.publicKey })), 'npm start');
+    } finally {
+      await nc.close();
+    }
     check();
 
     // Guests boot (TCG, ~10-20 s) while the agents and the coordinator start.
@@ -193,8 +203,6 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         await coord.stop();
       },
     });
-    // The lab hosts are admitted: their identities were issued above.
-    for (const [hostId, id] of creds.hosts) await admitHost(coord.store.admittedHosts, hostId, id.publicKey, 'npm start');
     const address = `127.0.0.1:${coord.port}`;
     rec.address = address;
     await writeRunRecord(o.stateDir, rec);

@@ -8,8 +8,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { startNatsCluster, startNatsServer, type NatsNode } from '../../common/nats-server.ts';
 import { issueNatsCredentials, type NatsCredentials } from '../../common/nats-credentials.ts';
 import { natsAuthOptions, type NatsAuth } from '../../common/nats-auth.ts';
-import { openStore } from '../../coordinator/store/store.ts';
-import { admitHost } from '../../coordinator/admission.ts';
+import { admitHostsOver } from '../../coordinator/admission.ts';
 
 export interface TestNats {
   nodes: NatsNode[];
@@ -62,9 +61,7 @@ export async function startTestNats(o: TestNatsOptions): Promise<TestNats> {
       if (hostIds.length === 0) return;
       const nc = await tn.connect();
       try {
-        // The same buckets as the coordinator opens (idempotent).
-        const store = await openStore(nc, { replicas, timeoutMs: 5000 });
-        for (const h of hostIds) await admitHost(store.admittedHosts, h, creds.hosts.get(h)?.publicKey ?? '', 'test');
+        await admitHostsOver(nc, replicas, hostIds.map((h) => ({ hostId: h, nkey: creds.hosts.get(h)?.publicKey ?? '' })), 'test');
       } finally {
         await nc.close();
       }
