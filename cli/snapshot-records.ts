@@ -1,12 +1,7 @@
-// `drydock snapshot` and `drydock plan --snapshot`: the inventory as a file
-// (coordinator/planner's snapshot format), and the same planner run on it
-// offline, with no coordinator, for what-if questions and change reviews.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Ctx } from './program.ts';
-import { CliError, EXIT, type ExitCode } from './exit.ts';
-import { formatPlan, parseSnapshot, planMaintenance, serializeSnapshot } from '../coordinator/planner/index.ts';
-import { planToProto } from '../coordinator/planner/to-proto.ts';
+// The admin API's zones, hosts and servers as the records of an inventory
+// snapshot (coordinator/planner's snapshot format), for `drydock snapshot`
+// (commands/snapshot.ts). Older coordinators send less: hostRecordFromProto
+// and disksFromProto say how the gaps are filled.
 import { policyFromProto } from '../coordinator/admin/convert.ts';
 import type { CpuMode, InventorySnapshot, MaintenanceState, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
 import type { Zone } from '../common/generated/drydock/admin/v1/Zone.ts';
@@ -134,64 +129,4 @@ export function serverRecordFromProto(s: Server): ServerRecord {
     operationId: s.operation_id,
     updatedAtMs: s.updated_at_ms,
   };
-}
-
-export async function snapshotCommand(ctx: Ctx, opts: { output?: string }): Promise<ExitCode> {
-  const takenAtMs = Date.now();
-  const [zones, hosts, servers] = await Promise.all([
-    ctx.api.call('ListZones', {}),
-    ctx.api.call('ListHosts', { zone_id: '' }),
-    ctx.api.call('ListServers', { host_id: '', zone_id: '' }),
-  ]);
-  const snapshot: InventorySnapshot = {
-    takenAtMs,
-    zones: zones.zones.map(zoneRecordFromProto),
-    hosts: hosts.hosts.map(hostRecordFromProto),
-    // A server whose host is not listed (mid-registration) would make the file invalid.
-    servers: servers.servers.filter((s) => hosts.hosts.some((h) => h.id === s.host_id)).map(serverRecordFromProto),
-  };
-  const text = serializeSnapshot(snapshot);
-  parseSnapshot(text); // what we write must read back
-  if (!opts.output || opts.output === '-') {
-    ctx.io.out.write(text);
-  } else {
-    // Write then rename: an interrupted run never leaves half a file.
-    const tmp = path.join(path.dirname(opts.output), `.${path.basename(opts.output)}.${process.pid}.tmp`);
-    writeFileSync(tmp, text, { mode: 0o644 });
-    renameSync(tmp, opts.output);
-    ctx.io.err.write(`wrote ${opts.output}: ${snapshot.zones.length} zone(s), ${snapshot.hosts.length} host(s), ${snapshot.servers.length} server(s)\n`);
-  }
-  // An older coordinator sends no pools: say what that means for local disks.
-  const poolless = hosts.hosts.filter((h) => !(h.storage_pools?.length > 0)).map((h) => h.id);
-  if (poolless.length > 0 && snapshot.servers.some((s) => s.disks.some((d) => !d.shared))) {
-    ctx.io.err.write(
-      `note: host(s) ${poolless.join(', ')} list no storage pools (an older coordinator does not send them); offline plans block servers with local disks unless you add storagePools to those hosts in the file\n`,
-    );
-  }
-  return EXIT.OK;
-}
-
-export async function offlinePlanCommand(
-  ctx: Ctx,
-  opts: { snapshot: string; host: string; explain?: boolean; stopUnmigratable?: boolean },
-): Promise<ExitCode> {
-  let text: string;
-  try {
-    text = readFileSync(opts.snapshot, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read ${opts.snapshot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check the path; 'drydock snapshot -o FILE' writes one", EXIT.USAGE);
-  }
-  let snapshot: InventorySnapshot;
-  try {
-    snapshot = parseSnapshot(text);
-  } catch (err) {
-    throw new CliError(`${opts.snapshot}: ${(err as Error).message}`, 'fix the field named above, or take a fresh one with drydock snapshot', EXIT.USAGE);
-  }
-  if (!snapshot.hosts.some((h) => h.id === opts.host)) {
-    const known = snapshot.hosts.map((h) => h.id).slice(0, 10).join(', ');
-    throw new CliError(`host ${JSON.stringify(opts.host)} is not in ${opts.snapshot}`, `pick one of: ${known || '(the file has no hosts)'}`, EXIT.NOT_FOUND);
-  }
-  const plan = planMaintenance(snapshot, { hostId: opts.host, stopUnmigratable: Boolean(opts.stopUnmigratable) });
-  ctx.show(planToProto(plan), () => formatPlan(plan, { candidates: Boolean(opts.explain) }));
-  return EXIT.OK;
 }
