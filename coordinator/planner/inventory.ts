@@ -31,7 +31,10 @@ export function indexSnapshot(snapshot: InventorySnapshot): InventoryIndex {
   // One map lookup per server: a zone can hold 100,000 of them, and a plan
   // needs their sums per host, not the lists (built on first use).
   const allocation = new Map<string, HostAllocation>();
-  for (const s of snapshot.servers) {
+  const all = snapshot.servers;
+  // Indexed: a for-of here allocated an iterator result per server.
+  for (let i = 0; i < all.length; i++) {
+    const s = all[i]!;
     let a = allocation.get(s.hostId);
     if (a === undefined) {
       a = { memoryBytes: 0, vcpus: 0, servers: 0 };
@@ -65,7 +68,10 @@ export function indexSnapshot(snapshot: InventorySnapshot): InventoryIndex {
 
 /** The servers the snapshot has on one host, in snapshot order. */
 export function serversOn(index: InventoryIndex, hostId: string): ServerRecord[] {
-  return index.snapshot.servers.filter((s) => s.hostId === hostId);
+  const out: ServerRecord[] = [];
+  const all = index.snapshot.servers;
+  for (let i = 0; i < all.length; i++) if (all[i]!.hostId === hostId) out.push(all[i]!);
+  return out;
 }
 
 export function allocationOf(index: InventoryIndex, hostId: string): HostAllocation {

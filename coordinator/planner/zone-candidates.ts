@@ -64,7 +64,16 @@ const FAIL = 2;
  * nowhere (a disk without an active pool), or bytes per pool, the pool
  * given by its name and its index among the layout's names.
  */
-type LocalNeed = { fits: false } | { fits: true; names: string[]; nameIndex: number[]; bytes: number[] };
+interface LocalNeed {
+  // One shape for both answers: the hot loop reads it, and a second object
+  // shape there sends V8's optimised code back to the interpreter.
+  fits: boolean;
+  names: string[];
+  nameIndex: Int32Array;
+  bytes: Float64Array;
+}
+
+const FITS_NOWHERE: LocalNeed = { fits: false, names: [], nameIndex: new Int32Array(0), bytes: new Float64Array(0) };
 
 const NO_ATTEMPTS: ReadonlySet<string> = new Set();
 
@@ -75,6 +84,12 @@ export class ZoneCandidates {
   readonly #hosts: SnapshotHost[];
   readonly #allocation: HostAllocation[];
   readonly #reserved: HostReservedTotals[];
+  /**
+   * 1 where the host has disk reservations: the hot loop reads this instead
+   * of the totals objects, which come in two shapes (a frozen empty one and
+   * live ones) and would make V8 drop its optimised code.
+   */
+  readonly #diskReserved: Uint8Array;
   /** Positions of hosts a "skip" check rules out whatever the server (source, not KVM, disabled, offline, in maintenance). */
   readonly #skipped: Int32Array;
   /**
@@ -120,6 +135,7 @@ export class ZoneCandidates {
     const n = this.#hosts.length;
     this.#allocation = new Array<HostAllocation>(n);
     this.#reserved = new Array<HostReservedTotals>(n);
+    this.#diskReserved = new Uint8Array(n);
     this.#headroom = new Float64Array(n);
     this.#noFacts = new Uint8Array(n);
     this.#hardwareKvm = new Uint8Array(n);
@@ -181,6 +197,35 @@ export class ZoneCandidates {
   select(server: ServerRecord, max: number): ServerCandidates {
     const total = this.#hosts.length;
     if (max <= 0 || total <= max) return this.#selectAll(server);
+    const { eligible, others, eligibleCount } = this.#scan(server, max);
+    const shown: number[] = [];
+    for (let j = 0; j < eligible.size && shown.length < max; j++) shown.push(eligible.position(j));
+    for (let j = 0; j < others.size && shown.length < max; j++) shown.push(others.position(j));
+    if (shown.length < max) {
+      // Hosts that are no candidates at all come last, most free memory first.
+      const skipped = new TopK(max - shown.length, false, this.#headroom, server.memoryBytes);
+      for (let k = 0; k < this.#skipped.length; k++) skipped.offer(this.#skipped[k]!);
+      for (let j = 0; j < skipped.size; j++) shown.push(skipped.position(j));
+    }
+    shown.sort((a, b) => a - b);
+    const chosenAt = eligible.size > 0 ? eligible.position(0) : -1;
+    let chosen: CandidateVerdict | undefined;
+    const verdicts: CandidateVerdict[] = [];
+    for (const i of shown) {
+      const v = this.verdict(server, i);
+      if (i === chosenAt) chosen = v;
+      verdicts.push(v);
+    }
+    const runnerUp = eligible.size > 1 ? { hostId: this.#hosts[eligible.position(1)]!.id, memoryFreeAfterBytes: eligible.free(1) } : undefined;
+    return { chosen, runnerUp, eligibleCount, shown: verdicts, total };
+  }
+
+  /**
+   * The hot loop: every open host that could take the server, in headroom
+   * order, into the best eligible ones (policy order) and, while fewer than
+   * `max` are eligible, the best ineligible ones.
+   */
+  #scan(server: ServerRecord, max: number): { eligible: TopK; others: TopK; eligibleCount: number } {
     const pack = this.#in.policy.placement === 'PACK';
     const need = server.memoryBytes;
     const vcpus = server.vcpus;
@@ -188,8 +233,8 @@ export class ZoneCandidates {
     const sharedAnswer = new Uint8Array(this.#sharedLayouts);
     const localAnswer = new Array<LocalNeed | undefined>(this.#localNames.length);
     // Two places for the runner-up even when one candidate is shown.
-    const eligible = new TopK(Math.max(max, 2), pack);
-    const others = new TopK(max, false);
+    const eligible = new TopK(Math.max(max, 2), pack, this.#headroom, need);
+    const others = new TopK(max, false, this.#headroom, need);
     let eligibleCount = 0;
     const order = this.#byHeadroom;
     const headrooms = this.#headroom;
@@ -201,7 +246,6 @@ export class ZoneCandidates {
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
       const headroom = headrooms[i]!;
-      const free = headroom - need;
       if (need > headroom && sorted) {
         // checkMemory blocks here and on every later host (less headroom):
         // they are ineligible, shown only when fewer than `max` are eligible,
@@ -209,9 +253,8 @@ export class ZoneCandidates {
         if (eligibleCount < max) {
           for (; k < order.length; k++) {
             const j = order[k]!;
-            const f = headrooms[j]! - need;
-            if (others.full && f < others.worst) break;
-            others.offer(f, j);
+            if (others.isFullAndAbove(j)) break;
+            others.offer(j);
           }
         }
         break;
@@ -221,29 +264,13 @@ export class ZoneCandidates {
       if (ok) ok = this.#sharedOk(server, i, sharedAnswer) && this.#localOk(server, i, localAnswer) && this.#cpuOk(server, i);
       if (ok) {
         eligibleCount++;
-        eligible.offer(free, i);
+        eligible.offer(i);
       } else if (eligibleCount < max) {
         // Shown only when fewer than `max` hosts are eligible; eligibleCount only grows.
-        others.offer(free, i);
+        others.offer(i);
       }
     }
-    const shown: number[] = [];
-    for (let j = 0; j < eligible.size && shown.length < max; j++) shown.push(eligible.position(j));
-    for (let j = 0; j < others.size && shown.length < max; j++) shown.push(others.position(j));
-    if (shown.length < max) {
-      // Hosts that are no candidates at all come last, most free memory first.
-      const skipped = new TopK(max - shown.length, false);
-      for (let k = 0; k < this.#skipped.length; k++) {
-        const i = this.#skipped[k]!;
-        skipped.offer(this.#headroom[i]! - need, i);
-      }
-      for (let j = 0; j < skipped.size; j++) shown.push(skipped.position(j));
-    }
-    shown.sort((a, b) => a - b);
-    const verdicts = shown.map((i) => this.verdict(server, i));
-    const chosen = eligible.size > 0 ? verdicts[shown.indexOf(eligible.position(0))] : undefined;
-    const runnerUp = eligible.size > 1 ? { hostId: this.#hosts[eligible.position(1)]!.id, memoryFreeAfterBytes: eligible.free(1) } : undefined;
-    return { chosen, runnerUp, eligibleCount, shown: verdicts, total };
+    return { eligible, others, eligibleCount };
   }
 
   /** The first NO_TARGET_HOSTS_SHOWN hosts that are not the source, with full verdicts, and how many there are (for noTargetSentence). */
@@ -323,6 +350,7 @@ export class ZoneCandidates {
     const allocation = this.#allocation[i]!;
     const reserved = this.#in.reservations.onHost(target.id);
     this.#reserved[i] = reserved;
+    this.#diskReserved[i] = reserved.diskByPool.size > 0 ? 1 : 0;
     this.#headroom[i] = memoryHeadroom({ target, allocation, reserved, policy: this.#in.policy });
     this.#vcpuUsed[i] = allocation.vcpus + reserved.vcpus;
   }
@@ -343,23 +371,34 @@ export class ZoneCandidates {
     const layout = this.#localLayout[i]!;
     let need = answers[layout];
     if (need === undefined) {
-      const placement = placeLocalDisks(server, this.#hosts[i]!);
-      if (placement.unplaced.length > 0 || placement.inactive.length > 0) need = { fits: false };
-      else {
-        const names = [...placement.byPool.keys()];
-        need = { fits: true, names, nameIndex: names.map((n) => this.#localNames[layout]!.indexOf(n)), bytes: [...placement.byPool.values()] };
-      }
+      need = this.#localNeed(server, i);
       answers[layout] = need;
     }
     if (!need.fits) return false;
     const start = this.#availableStart[i]!;
-    const reserved = this.#reserved[i]!.diskByPool;
+    const reserved = this.#diskReserved[i] === 1 ? this.#reserved[i]!.diskByPool : undefined;
     for (let k = 0; k < need.bytes.length; k++) {
-      // As checkLocalDisk: available bytes of the pool less what is reserved in it.
-      const free = this.#available[start + need.nameIndex[k]!]! - (reserved.size === 0 ? 0 : (reserved.get(need.names[k]!) ?? 0));
+      // As checkLocalDisk: available bytes of the pool less what is reserved
+      // in it (x − 0 is x, so nothing is subtracted without reservations:
+      // mixing in Map.get's untyped answer costs a boxed number per host).
+      let free = this.#available[start + need.nameIndex[k]!]!;
+      if (reserved !== undefined) free -= reserved.get(need.names[k]!) ?? 0;
       if (need.bytes[k]! > free) return false;
     }
     return true;
+  }
+
+  /**
+   * Where the server's local disks land on the host at i (and on every host
+   * of its local layout). A method of its own: a closure in #localOk would
+   * make V8 allocate a context on every call of the hot loop.
+   */
+  #localNeed(server: ServerRecord, i: number): LocalNeed {
+    const placement = placeLocalDisks(server, this.#hosts[i]!);
+    if (placement.unplaced.length > 0 || placement.inactive.length > 0) return FITS_NOWHERE;
+    const layoutNames = this.#localNames[this.#localLayout[i]!]!;
+    const names = [...placement.byPool.keys()];
+    return { fits: true, names, nameIndex: Int32Array.from(names, (n) => layoutNames.indexOf(n)), bytes: Float64Array.from(placement.byPool.values()) };
   }
 
   #cpuOk(server: ServerRecord, i: number): boolean {
@@ -389,9 +428,12 @@ function intern(ids: Map<string, number>, key: string): number {
 }
 
 /**
- * The best k (free memory, position) pairs seen, best first: least free
- * first when `ascending` (PACK among eligible hosts), else most free first;
- * equal free memory by position, i.e. by host id.
+ * The best k hosts offered, best first, by the memory each would have
+ * free after the server (headroom − need): least first when `ascending`
+ * (PACK among eligible hosts), else most first; equal free memory by
+ * position, i.e. by host id. Hosts are offered by position and the free
+ * memory computed here, so the hot loop passes no doubles around (they
+ * would be boxed on every call).
  */
 class TopK {
   readonly #free: Float64Array;
@@ -401,6 +443,8 @@ class TopK {
   constructor(
     readonly k: number,
     readonly ascending: boolean,
+    readonly headroom: Float64Array,
+    readonly need: number,
   ) {
     this.#free = new Float64Array(k);
     this.#pos = new Int32Array(k);
@@ -408,15 +452,6 @@ class TopK {
 
   get size(): number {
     return this.#n;
-  }
-
-  get full(): boolean {
-    return this.#n === this.k;
-  }
-
-  /** Free memory of the last kept pair (only meaningful when full). */
-  get worst(): number {
-    return this.#free[this.#n - 1]!;
   }
 
   position(j: number): number {
@@ -427,8 +462,14 @@ class TopK {
     return this.#free[j]!;
   }
 
-  offer(free: number, pos: number): void {
+  /** Full, and the host at `pos` has strictly less free memory than the last kept (most-free-first order only). */
+  isFullAndAbove(pos: number): boolean {
+    return this.#n === this.k && this.headroom[pos]! - this.need < this.#free[this.#n - 1]!;
+  }
+
+  offer(pos: number): void {
     if (this.k === 0) return;
+    const free = this.headroom[pos]! - this.need;
     let j: number;
     if (this.#n < this.k) j = this.#n++;
     else if (this.#before(free, pos, this.k - 1)) j = this.k - 1;
