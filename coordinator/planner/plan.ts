@@ -8,7 +8,7 @@ import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts'
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
 import type { InventoryIndex } from './inventory.ts';
-import { allocationOf, indexSnapshot, isKvmHypervisor, serversOn } from './inventory.ts';
+import { allocationOf, indexSnapshotFor, isKvmHypervisor } from './inventory.ts';
 import { choiceSentence, moveMode, moveSentence, noTargetSentence, reservationFor } from './placement.ts';
 import type { Reservation } from './reservations.ts';
 import { Reservations } from './reservations.ts';
@@ -21,7 +21,7 @@ import { ZoneCandidates } from './zone-candidates.ts';
 const LIST_LIMIT = 10;
 
 export function planMaintenance(snapshot: InventorySnapshot, request: PlanRequest, options: PlanOptions = {}): Plan {
-  const index = indexSnapshot(snapshot);
+  const { index, servers } = indexSnapshotFor(snapshot, request.hostId);
   const bandwidth = resolveBandwidth(options.measuredBandwidthBps);
   const plan: Plan = {
     hostId: request.hostId,
@@ -54,7 +54,6 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
   }
 
   // Sizes computed once: the sort compares them O(n log n) times.
-  const servers = serversOn(index, source.id);
   const diskOf = new Map(servers.map((s) => [s.uuid, localDiskBytes(s)]));
   servers.sort((a, b) => b.memoryBytes - a.memoryBytes || diskOf.get(b.uuid)! - diskOf.get(a.uuid)! || cmp(a.uuid, b.uuid));
 

@@ -27,6 +27,7 @@ import { TARGET_CHECKS, candidateVerdict, checkSharedStorage, memoryHeadroom, pl
 import type { HostAllocation, InventoryIndex } from './inventory.ts';
 import { allocationOf, isKvmHypervisor } from './inventory.ts';
 import type { RankedHost } from './placement.ts';
+import { cmp } from './compare.ts';
 import { NO_TARGET_HOSTS_SHOWN, chooseTarget } from './placement.ts';
 import type { HostReservedTotals, Reservations } from './reservations.ts';
 import type { CandidateVerdict, CpuCompatibleFn, SnapshotHost } from './types.ts';
@@ -123,9 +124,6 @@ export class ZoneCandidates {
    */
   readonly #available: Float64Array;
   readonly #availableStart: Int32Array;
-  /** Position of each host id (more than one only for a duplicated id). */
-  readonly #positionOf = new Map<string, number>();
-  readonly #morePositions = new Map<string, number[]>();
   readonly #notSourceCount: number;
 
   constructor(input: ZoneCandidatesInput) {
@@ -145,15 +143,13 @@ export class ZoneCandidates {
     this.#localLayout = new Int32Array(n);
     this.#availableStart = new Int32Array(n);
     const available: number[] = [];
-    const sharedIds = new Map<string, number>();
-    const localIds = new Map<string, number>();
+    const sharedLayouts = new Layouts(true);
+    const localLayouts = new Layouts(false);
     const skipped: number[] = [];
     const open: number[] = [];
     let notSource = 0;
     for (let i = 0; i < n; i++) {
       const h = this.#hosts[i]!;
-      if (!this.#positionOf.has(h.id)) this.#positionOf.set(h.id, i);
-      else this.#morePositions.set(h.id, [...(this.#morePositions.get(h.id) ?? []), i]);
       this.#allocation[i] = allocationOf(input.index, h.id);
       this.#refresh(i);
       // The skip checks of the chain (checks.ts): same-zone passes for every host here.
@@ -166,8 +162,8 @@ export class ZoneCandidates {
       this.#hardwareKvm[i] = h.hypervisorType === 'kvm' ? 1 : 0;
       this.#vcpuLimit[i] = Math.floor(logical * input.policy.cpuOvercommitRatio);
       if (skip) continue; // never a target: its storage is never asked about
-      this.#sharedLayout[i] = intern(sharedIds, poolLayout(h.storagePools, true));
-      const local = intern(localIds, poolLayout(h.storagePools, false));
+      this.#sharedLayout[i] = sharedLayouts.idOf(h.storagePools);
+      const local = localLayouts.idOf(h.storagePools);
       this.#localLayout[i] = local;
       if (local === this.#localNames.length) this.#localNames.push([...new Set(h.storagePools.filter((p) => p.shared === false).map((p) => p.name))]);
       this.#availableStart[i] = available.length;
@@ -181,16 +177,22 @@ export class ZoneCandidates {
       this.#rank[i] = r;
       if (Number.isNaN(this.#headroom[i])) this.#nanHeadrooms++;
     });
-    this.#sharedLayouts = sharedIds.size;
+    this.#sharedLayouts = sharedLayouts.size;
     this.#available = Float64Array.from(available);
     this.#notSourceCount = notSource;
   }
 
   /** Call after the plan's reservations changed on `hostId`. */
   reserved(hostId: string): void {
-    const i = this.#positionOf.get(hostId);
-    if (i !== undefined) this.#update(i);
-    for (const j of this.#morePositions.get(hostId) ?? []) this.#update(j);
+    // #hosts is sorted by id (cmp): the host's first position by binary search, then any duplicates.
+    let lo = 0;
+    let hi = this.#hosts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(this.#hosts[mid]!.id, hostId) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.#hosts.length && this.#hosts[i]!.id === hostId; i++) this.#update(i);
   }
 
   /** The candidates of one server, at most `max` shown (0 = all), as evaluateCandidates + chooseTarget + trimCandidates would give them. */
@@ -408,23 +410,62 @@ export class ZoneCandidates {
 }
 
 /**
- * What findPool looks at in the pools of one kind (p.shared === shared):
- * name, path, and whether active, in order. Hosts with the same layout
- * place a server's disks alike.
+ * Layout ids of pool lists: two lists get the same id when their pools of
+ * one kind (p.shared === shared) have the same names, paths and active
+ * flags in the same order, which is all findPool, placeLocalDisks and
+ * checkSharedStorage look at. Hosts of a zone share a few layouts, so a new
+ * list is first compared field by field with the first few layouts seen
+ * (no string built); else it is keyed by a length-prefixed string. Lists
+ * with a name or path that is not a string get an id of their own.
  */
-function poolLayout(pools: readonly StoragePool[], shared: boolean): string {
-  let key = '';
-  for (const p of pools) if (p.shared === shared) key += `${JSON.stringify(p.name)},${JSON.stringify(p.path)},${p.active ? 1 : 0};`;
-  return key;
-}
+class Layouts {
+  static readonly COMPARED = 4;
+  readonly #examples: (readonly StoragePool[])[] = [];
+  readonly #ids = new Map<string, number>();
 
-function intern(ids: Map<string, number>, key: string): number {
-  let id = ids.get(key);
-  if (id === undefined) {
-    id = ids.size;
-    ids.set(key, id);
+  constructor(readonly shared: boolean) {}
+
+  get size(): number {
+    return this.#examples.length;
   }
-  return id;
+
+  idOf(pools: readonly StoragePool[]): number {
+    const n = Math.min(this.#examples.length, Layouts.COMPARED);
+    for (let id = 0; id < n; id++) if (this.#same(this.#examples[id]!, pools)) return id;
+    const key = this.#key(pools);
+    let id = key === undefined ? undefined : this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#examples.length;
+      this.#examples.push(pools);
+      if (key !== undefined) this.#ids.set(key, id);
+    }
+    return id;
+  }
+
+  #same(a: readonly StoragePool[], b: readonly StoragePool[]): boolean {
+    let i = 0;
+    let j = 0;
+    for (;;) {
+      while (i < a.length && a[i]!.shared !== this.shared) i++;
+      while (j < b.length && b[j]!.shared !== this.shared) j++;
+      if (i === a.length || j === b.length) return i === a.length && j === b.length;
+      const p = a[i++]!;
+      const q = b[j++]!;
+      if (typeof p.name !== 'string' || typeof p.path !== 'string' || p.name !== q.name || p.path !== q.path || !p.active !== !q.active) return false;
+    }
+  }
+
+  /** Length-prefixed, so no name or path runs into the next field; undefined when one is not a string. */
+  #key(pools: readonly StoragePool[]): string | undefined {
+    let key = '';
+    for (let k = 0; k < pools.length; k++) {
+      const p = pools[k]!;
+      if (p.shared !== this.shared) continue;
+      if (typeof p.name !== 'string' || typeof p.path !== 'string') return undefined;
+      key += `${p.name.length}:${p.name}${p.path.length}:${p.path}${p.active ? 1 : 0}`;
+    }
+    return key;
+  }
 }
 
 /**
