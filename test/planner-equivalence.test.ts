@@ -9,7 +9,7 @@ import test from 'ava';
 import type { InventorySnapshot, ServerRecord } from '../coordinator/model.ts';
 import { resolvePolicy } from '../coordinator/model.ts';
 import type { CpuCompatibleFn, PlanOptions, Reservation, SnapshotHost } from '../coordinator/planner/index.ts';
-import { NoValidTargetError, Reservations, evaluateCandidates, indexSnapshot, pickTarget, planMaintenance } from '../coordinator/planner/index.ts';
+import { NoValidTargetError, Reservations, chooseTarget, evaluateCandidates, indexSnapshot, pickTarget, planMaintenance, trimCandidates } from '../coordinator/planner/index.ts';
 import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/synthetic.ts';
 import * as reference from './helpers/planner-reference/index.ts';
 import { NoValidTargetError as ReferenceNoValidTargetError } from './helpers/planner-reference/errors.ts';
@@ -176,10 +176,13 @@ test('pickTarget and evaluateCandidates answer as before (attempted hosts, reser
       if (zone === undefined) continue;
       const policy = resolvePolicy(zone.policy);
       const attempted = new Set(excluded);
-      t.deepEqual(
-        evaluateCandidates({ index, server, source, zone, policy, reservations: Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible }),
-        reference.evaluateCandidates({ index: refIndex, server, source, zone, policy, reservations: reference.Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible }),
-      );
+      const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible });
+      const refVerdicts = reference.evaluateCandidates({ index: refIndex, server, source, zone, policy, reservations: reference.Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible });
+      t.deepEqual(verdicts, refVerdicts);
+      // trimCandidates is exported on its own too.
+      for (const max of [0, 1, 3, 20]) {
+        t.deepEqual(trimCandidates(verdicts, chooseTarget(verdicts, policy), policy, max), reference.trimCandidates(refVerdicts, reference.chooseTarget(refVerdicts, policy), policy, max));
+      }
     }
   }
   t.log(`${picked} targets picked, ${refused} no valid target`);
