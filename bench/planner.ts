@@ -8,6 +8,8 @@
 // round trip the offline what-if pays.
 // Run: npx tsx bench/planner.ts [runs]   (a few minutes on 2 cores)
 import { isDeepStrictEqual } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { planMaintenance, parseSnapshot, serializeSnapshot } from '../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../coordinator/model.ts';
 import type { Plan } from '../coordinator/planner/index.ts';
@@ -35,15 +37,21 @@ function time(fn: () => void): number {
   return performance.now() - t0;
 }
 
+// A full collection before each measurement, so neither planner pays for
+// the other's garbage (the reference leaves a lot).
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 type PlanFn = (snapshot: InventorySnapshot, request: { hostId: string; stopUnmigratable: boolean }) => Plan;
 
 /** Median of `runs` timed plans after warm-up; fewer runs (at least 3) for a planner that takes over SLOW_MS a plan. */
 function measure(plan: PlanFn, snapshot: InventorySnapshot, hostId: string): { ms: number[]; last: Plan } {
   const request = { hostId, stopUnmigratable: true };
+  collect();
   let last = plan(snapshot, request); // warm-up (JIT)
   const first = time(() => (last = plan(snapshot, request)));
   if (first < SLOW_MS) for (let i = 0; i < 2; i++) plan(snapshot, request);
-  const runs = first < SLOW_MS ? RUNS : Math.min(RUNS, 5);
+  const runs = first < SLOW_MS ? RUNS : Math.min(RUNS, 3);
   const ms = [first];
   while (ms.length < runs) ms.push(time(() => (last = plan(snapshot, request))));
   return { ms, last };
@@ -58,8 +66,8 @@ for (const hosts of SIZES) {
   const source = drainableHost(base)!;
   for (const onHost of SOURCE_SERVERS) {
     const snapshot = crowdHost(base, source.id, onHost);
-    const ref = measure(referencePlan, snapshot, source.id);
     const now = measure(planMaintenance, snapshot, source.id);
+    const ref = measure(referencePlan, snapshot, source.id);
     const same = isDeepStrictEqual(now.last, ref.last);
     allSame &&= same;
     const planned = [...now.last.servers, ...now.last.blockers];

@@ -92,7 +92,8 @@ function makeCase(seed: number): Case {
   // A crowded host: more servers than the zone can take, so stops, blockers and "fits nowhere" reasons show up.
   if (rand() < 0.4) snapshot = crowdHost(snapshot, host.id, 20 + Math.floor(rand() * 120));
   if (rand() < 0.05) host = { ...host, id: 'no-such-host' };
-  const limits = [undefined, undefined, undefined, 0, 1, 2, 3, 7, 50];
+  // Odd limits too: PlanOptions is public, and trimCandidates took any number.
+  const limits = [undefined, undefined, undefined, 0, 1, 2, 3, 7, 50, 2.5, 0.5, Number.NaN, -1];
   const options: Case['options'] = {
     reservations: randomReservations(snapshot, rand),
     maxCandidatesPerServer: limits[Math.floor(rand() * limits.length)],

@@ -199,6 +199,8 @@ export class ZoneCandidates {
   select(server: ServerRecord, max: number): ServerCandidates {
     const total = this.#hosts.length;
     if (max <= 0 || total <= max) return this.#selectAll(server);
+    // trimCandidates keeps slice(0, max): a fraction is cut off, NaN keeps none.
+    max = Math.trunc(max) || 0;
     const { eligible, others, eligibleCount } = this.#scan(server, max);
     const shown: number[] = [];
     for (let j = 0; j < eligible.size && shown.length < max; j++) shown.push(eligible.position(j));
@@ -218,6 +220,8 @@ export class ZoneCandidates {
       if (i === chosenAt) chosen = v;
       verdicts.push(v);
     }
+    // Shown first whenever one is shown at all; a limit below one shows none.
+    if (chosen === undefined && chosenAt >= 0) chosen = this.verdict(server, chosenAt);
     const runnerUp = eligible.size > 1 ? { hostId: this.#hosts[eligible.position(1)]!.id, memoryFreeAfterBytes: eligible.free(1) } : undefined;
     return { chosen, runnerUp, eligibleCount, shown: verdicts, total };
   }
