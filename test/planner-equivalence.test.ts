@@ -42,9 +42,10 @@ function cpuHook(salt: number): CpuCompatibleFn {
 /**
  * Mutations the generator does not make on its own: ties in free memory,
  * hosts without facts, inactive and oddly named pools, local pools that are
- * full, a policy with another reserve and overcommit.
+ * full, a policy with another reserve and overcommit; with `odd`, records
+ * missing a memory figure (NaN in every comparison).
  */
-function perturb(s: InventorySnapshot, rand: () => number): InventorySnapshot {
+function perturb(s: InventorySnapshot, rand: () => number, odd: boolean): InventorySnapshot {
   const hosts: SnapshotHost[] = s.hosts.map((h) => {
     const r = rand();
     const copy: SnapshotHost = { ...h, storagePools: h.storagePools.map((p) => ({ ...p })), topology: { ...h.topology } };
@@ -59,10 +60,14 @@ function perturb(s: InventorySnapshot, rand: () => number): InventorySnapshot {
     else if (r < 0.45) copy.storagePools = copy.storagePools.map((p) => (p.shared ? { ...p, active: false } : p));
     else if (r < 0.5) copy.storagePools = [...copy.storagePools, makePool('default', { available_bytes: 5 * TIB }), makePool('images', { path: '/var/lib/libvirt' })];
     else if (r < 0.55) copy.storagePools = copy.storagePools.map((p) => (p.shared ? p : { ...p, available_bytes: Math.floor(rand() * 30) * GIB }));
+    // A record without its free-memory figure: arithmetic on it gives NaN.
+    else if (r < 0.56 && odd) copy.memoryFreeBytes = undefined as unknown as number;
     return copy;
   });
+  // And a server without its memory size.
+  const servers = odd ? s.servers.map((x) => (rand() < 0.02 ? { ...x, memoryBytes: undefined as unknown as number } : x)) : s.servers;
   const zones = s.zones.map((z, i) => (i % 2 === 1 ? { ...z, policy: { ...z.policy, hostMemoryReserveBytes: 4 * GIB, cpuOvercommitRatio: 1.5 } } : z));
-  return { ...s, hosts, zones };
+  return { ...s, hosts, zones, servers };
 }
 
 interface Case {
@@ -87,7 +92,7 @@ function makeCase(seed: number): Case {
     placement: rand() < 0.5 ? 'SPREAD' : 'PACK',
     chaos,
   });
-  if (rand() < 0.5) snapshot = perturb(snapshot, rand);
+  if (rand() < 0.5) snapshot = perturb(snapshot, rand, rand() < 0.3);
   let host = snapshot.hosts[Math.floor(rand() * snapshot.hosts.length)]!;
   // A crowded host: more servers than the zone can take, so stops, blockers and "fits nowhere" reasons show up.
   if (rand() < 0.4) snapshot = crowdHost(snapshot, host.id, 20 + Math.floor(rand() * 120));

@@ -28,7 +28,7 @@ import type { HostAllocation, InventoryIndex } from './inventory.ts';
 import { allocationOf, isKvmHypervisor } from './inventory.ts';
 import type { RankedHost } from './placement.ts';
 import { cmp } from './compare.ts';
-import { NO_TARGET_HOSTS_SHOWN, chooseTarget } from './placement.ts';
+import { NO_TARGET_HOSTS_SHOWN, chooseTarget, trimCandidates } from './placement.ts';
 import type { HostReservedTotals, Reservations } from './reservations.ts';
 import type { CandidateVerdict, CpuCompatibleFn, SnapshotHost } from './types.ts';
 
@@ -101,8 +101,12 @@ export class ZoneCandidates {
   readonly #byHeadroom: Int32Array;
   /** Index of each open host in #byHeadroom (-1 for skipped hosts). */
   readonly #rank: Int32Array;
-  /** Open hosts whose headroom is NaN (unusable facts): #byHeadroom is then not a total order, and select() reads it to the end. */
-  #nanHeadrooms = 0;
+  /**
+   * Open hosts whose headroom is not a finite number (a record without its
+   * memory figures): the chain's sorts then have no total order, and
+   * select() runs the chain itself (#selectByChain) to answer as it does.
+   */
+  #oddHeadrooms = 0;
   /** memoryHeadroom: memory the host can still promise, before the server. */
   readonly #headroom: Float64Array;
   /** Memory size or CPU count unknown: blocked whatever the server. */
@@ -175,7 +179,7 @@ export class ZoneCandidates {
     this.#rank = new Int32Array(n).fill(-1);
     open.forEach((i, r) => {
       this.#rank[i] = r;
-      if (Number.isNaN(this.#headroom[i])) this.#nanHeadrooms++;
+      if (!Number.isFinite(this.#headroom[i])) this.#oddHeadrooms++;
     });
     this.#sharedLayouts = sharedLayouts.size;
     this.#available = Float64Array.from(available);
@@ -198,7 +202,7 @@ export class ZoneCandidates {
   /** The candidates of one server, at most `max` shown (0 = all), as evaluateCandidates + chooseTarget + trimCandidates would give them. */
   select(server: ServerRecord, max: number): ServerCandidates {
     const total = this.#hosts.length;
-    if (max <= 0 || total <= max) return this.#selectAll(server);
+    if (max <= 0 || total <= max || this.#oddHeadrooms > 0 || !Number.isFinite(server.memoryBytes)) return this.#selectByChain(server, max);
     // trimCandidates keeps slice(0, max): a fraction is cut off, NaN keeps none.
     max = Math.trunc(max) || 0;
     const { eligible, others, eligibleCount } = this.#scan(server, max);
@@ -248,11 +252,10 @@ export class ZoneCandidates {
     const hardwareKvm = this.#hardwareKvm;
     const vcpuUsed = this.#vcpuUsed;
     const vcpuLimit = this.#vcpuLimit;
-    const sorted = this.#nanHeadrooms === 0;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
       const headroom = headrooms[i]!;
-      if (need > headroom && sorted) {
+      if (need > headroom) {
         // checkMemory blocks here and on every later host (less headroom):
         // they are ineligible, shown only when fewer than `max` are eligible,
         // most free first, which is the order they come in.
@@ -266,7 +269,7 @@ export class ZoneCandidates {
         break;
       }
       // Same comparisons as checkMemory, checkKvm, checkVcpu (NaN included), cheapest first.
-      let ok = noFacts[i] === 0 && !(need > headroom) && (!needsHardware || hardwareKvm[i] === 1) && !(vcpuUsed[i]! + vcpus > vcpuLimit[i]!);
+      let ok = noFacts[i] === 0 && (!needsHardware || hardwareKvm[i] === 1) && !(vcpuUsed[i]! + vcpus > vcpuLimit[i]!);
       if (ok) ok = this.#sharedOk(server, i, sharedAnswer) && this.#localOk(server, i, localAnswer) && this.#cpuOk(server, i);
       if (ok) {
         eligibleCount++;
@@ -298,12 +301,14 @@ export class ZoneCandidates {
     return candidateVerdict(this.#context(server, i), TARGET_CHECKS);
   }
 
-  #selectAll(server: ServerRecord): ServerCandidates {
+  /** The chain on every host, then chooseTarget and trimCandidates: for a limit that shows them all, and for numbers without an order. */
+  #selectByChain(server: ServerRecord, max: number): ServerCandidates {
     const verdicts = this.#hosts.map((_, i) => this.verdict(server, i));
-    const chosen = chooseTarget(verdicts, this.#in.policy);
+    const policy = this.#in.policy;
+    const chosen = chooseTarget(verdicts, policy);
     const eligible = verdicts.filter((c) => c.eligible);
-    const runnerUp = chosen === undefined ? undefined : chooseTarget(eligible.filter((c) => c !== chosen), this.#in.policy);
-    return { chosen, runnerUp, eligibleCount: eligible.length, shown: verdicts, total: verdicts.length };
+    const runnerUp = chosen === undefined ? undefined : chooseTarget(eligible.filter((c) => c !== chosen), policy);
+    return { chosen, runnerUp, eligibleCount: eligible.length, shown: trimCandidates(verdicts, chosen, policy, max), total: verdicts.length };
   }
 
   #context(server: ServerRecord, i: number): CheckContext {
@@ -324,11 +329,11 @@ export class ZoneCandidates {
 
   /** #refresh, then the host's place in #byHeadroom. */
   #update(i: number): void {
-    const wasNaN = Number.isNaN(this.#headroom[i]);
+    const wasOdd = !Number.isFinite(this.#headroom[i]);
     this.#refresh(i);
     let r = this.#rank[i]!;
     if (r < 0) return;
-    this.#nanHeadrooms += (Number.isNaN(this.#headroom[i]) ? 1 : 0) - (wasNaN ? 1 : 0);
+    this.#oddHeadrooms += (Number.isFinite(this.#headroom[i]) ? 0 : 1) - (wasOdd ? 1 : 0);
     const order = this.#byHeadroom;
     while (r > 0 && this.#before(i, order[r - 1]!)) {
       order[r] = order[r - 1]!;
