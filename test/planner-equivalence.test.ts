@@ -66,6 +66,11 @@ function perturb(s: InventorySnapshot, rand: () => number, odd: boolean): Invent
   });
   // And a server without its memory size.
   const servers = odd ? s.servers.map((x) => (rand() < 0.02 ? { ...x, memoryBytes: undefined as unknown as number } : x)) : s.servers;
+  // A host listed twice (two records, one id): both are candidates, as before.
+  if (odd && hosts.length > 2) {
+    const twin = hosts[Math.floor(rand() * hosts.length)]!;
+    hosts.push({ ...twin, memoryFreeBytes: Math.floor(rand() * 64) * GIB, enabled: rand() < 0.8 });
+  }
   const zones = s.zones.map((z, i) => (i % 2 === 1 ? { ...z, policy: { ...z.policy, hostMemoryReserveBytes: 4 * GIB, cpuOvercommitRatio: 1.5 } } : z));
   return { ...s, hosts, zones, servers };
 }
