@@ -125,7 +125,12 @@ console.log(
   `planner benchmark: ${SERVERS_PER_HOST} servers per host, one host drained (stop_unmigratable on); ms, median wall / median CPU (runs); ` +
     `node ${process.version}, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`,
 );
-console.log(formatTable(['HOSTS', 'SERVERS', 'ON HOST', 'MOVED', 'EVALUATED', 'REFERENCE WALL / CPU', 'NOW WALL / CPU', 'NOW WALL MIN–MAX', 'SPEED-UP WALL / CPU', 'SAME PLAN'], rows));
+console.log(
+  formatTable(
+    ['HOSTS', 'SERVERS', 'ON HOST', 'MOVED', 'EVALUATED', 'REFERENCE WALL / CPU', 'NOW WALL / CPU', 'NOW WALL MIN–MAX', 'SPEED-UP WALL / CPU', 'SAME PLAN'],
+    rows,
+  ),
+);
 if (headline) {
   console.log(
     `\nheadline: 200-server host, 5,000 hosts / 100,000 servers: reference ${headline.ref.toFixed(0)} ms wall (${headline.refCpu.toFixed(0)} ms CPU), ` +

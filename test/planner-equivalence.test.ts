@@ -9,7 +9,16 @@ import test from 'ava';
 import type { InventorySnapshot, ServerRecord } from '../coordinator/model.ts';
 import { resolvePolicy } from '../coordinator/model.ts';
 import type { CpuCompatibleFn, PlanOptions, Reservation, SnapshotHost } from '../coordinator/planner/index.ts';
-import { NoValidTargetError, Reservations, chooseTarget, evaluateCandidates, indexSnapshot, pickTarget, planMaintenance, trimCandidates } from '../coordinator/planner/index.ts';
+import {
+  NoValidTargetError,
+  Reservations,
+  chooseTarget,
+  evaluateCandidates,
+  indexSnapshot,
+  pickTarget,
+  planMaintenance,
+  trimCandidates,
+} from '../coordinator/planner/index.ts';
 import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/synthetic.ts';
 import * as reference from './helpers/planner-reference/index.ts';
 import { NoValidTargetError as ReferenceNoValidTargetError } from './helpers/planner-reference/errors.ts';
@@ -24,7 +33,14 @@ function randomReservations(s: InventorySnapshot, rand: () => number): Reservati
     const h = s.hosts[Math.floor(rand() * s.hosts.length)]!;
     // Some reservations belong to servers the plan is about to move (a re-plan): they are replaced, not counted.
     const uuid = rand() < 0.2 && s.servers.length > 0 ? s.servers[Math.floor(rand() * s.servers.length)]!.uuid : `ext-${i}`;
-    out.push({ serverUuid: uuid, hostId: h.id, memoryBytes: Math.floor(rand() * 32) * GIB, vcpus: Math.floor(rand() * 12), localDisk: rand() < 0.5 ? [{ pool: 'default', bytes: Math.floor(rand() * 600) * GIB }] : [], operationId: `op-${i}` });
+    out.push({
+      serverUuid: uuid,
+      hostId: h.id,
+      memoryBytes: Math.floor(rand() * 32) * GIB,
+      vcpus: Math.floor(rand() * 12),
+      localDisk: rand() < 0.5 ? [{ pool: 'default', bytes: Math.floor(rand() * 600) * GIB }] : [],
+      operationId: `op-${i}`,
+    });
   }
   return out;
 }
@@ -58,7 +74,8 @@ function perturb(s: InventorySnapshot, rand: () => number, odd: boolean): Invent
     else if (r < 0.36) copy.storagePools = copy.storagePools.map((p) => (p.shared ? p : { ...p, active: false }));
     else if (r < 0.4) copy.storagePools = copy.storagePools.filter((p) => p.shared);
     else if (r < 0.45) copy.storagePools = copy.storagePools.map((p) => (p.shared ? { ...p, active: false } : p));
-    else if (r < 0.5) copy.storagePools = [...copy.storagePools, makePool('default', { available_bytes: 5 * TIB }), makePool('images', { path: '/var/lib/libvirt' })];
+    else if (r < 0.5)
+      copy.storagePools = [...copy.storagePools, makePool('default', { available_bytes: 5 * TIB }), makePool('images', { path: '/var/lib/libvirt' })];
     else if (r < 0.55) copy.storagePools = copy.storagePools.map((p) => (p.shared ? p : { ...p, available_bytes: Math.floor(rand() * 30) * GIB }));
     // A record without its free-memory figure: arithmetic on it gives NaN.
     else if (r < 0.56 && odd) copy.memoryFreeBytes = undefined as unknown as number;
@@ -148,7 +165,11 @@ test('both policies, with and without a CPU hook, on one crowded 400-host zone',
       for (const stopUnmigratable of [true, false]) {
         const options = cpuCompatible ? { cpuCompatible } : {};
         const request = { hostId: 'h001', stopUnmigratable };
-        t.deepEqual(planMaintenance(s, request, options), reference.planMaintenance(s, request, options), `${placement}, cpu ${cpuCompatible !== undefined}, stop ${stopUnmigratable}`);
+        t.deepEqual(
+          planMaintenance(s, request, options),
+          reference.planMaintenance(s, request, options),
+          `${placement}, cpu ${cpuCompatible !== undefined}, stop ${stopUnmigratable}`,
+        );
       }
     }
   }
@@ -187,12 +208,33 @@ test('pickTarget and evaluateCandidates answer as before (attempted hosts, reser
       if (zone === undefined) continue;
       const policy = resolvePolicy(zone.policy);
       const attempted = new Set(excluded);
-      const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible });
-      const refVerdicts = reference.evaluateCandidates({ index: refIndex, server, source, zone, policy, reservations: reference.Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible });
+      const verdicts = evaluateCandidates({
+        index,
+        server,
+        source,
+        zone,
+        policy,
+        reservations: Reservations.from(reservations),
+        attempted,
+        cpuCompatible: c.options.cpuCompatible,
+      });
+      const refVerdicts = reference.evaluateCandidates({
+        index: refIndex,
+        server,
+        source,
+        zone,
+        policy,
+        reservations: reference.Reservations.from(reservations),
+        attempted,
+        cpuCompatible: c.options.cpuCompatible,
+      });
       t.deepEqual(verdicts, refVerdicts);
       // trimCandidates is exported on its own too.
       for (const max of [0, 1, 3, 20]) {
-        t.deepEqual(trimCandidates(verdicts, chooseTarget(verdicts, policy), policy, max), reference.trimCandidates(refVerdicts, reference.chooseTarget(refVerdicts, policy), policy, max));
+        t.deepEqual(
+          trimCandidates(verdicts, chooseTarget(verdicts, policy), policy, max),
+          reference.trimCandidates(refVerdicts, reference.chooseTarget(refVerdicts, policy), policy, max),
+        );
       }
     }
   }

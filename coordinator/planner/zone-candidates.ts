@@ -20,7 +20,6 @@
 // comparing ids, and to the stable sort the chain's callers relied on).
 // test/planner-equivalence.test.ts holds this against the pre-optimisation
 // planner kept in test/helpers/planner-reference/.
-import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
 import type { ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
 import type { CheckContext } from './checks.ts';
 import { TARGET_CHECKS, candidateVerdict, checkSharedStorage, memoryHeadroom, placeLocalDisks } from './checks.ts';
@@ -29,7 +28,9 @@ import { allocationOf, isKvmHypervisor } from './inventory.ts';
 import type { RankedHost } from './placement.ts';
 import { cmp } from './compare.ts';
 import { NO_TARGET_HOSTS_SHOWN, chooseTarget, trimCandidates } from './placement.ts';
+import { PoolLayouts } from './pool-layouts.ts';
 import type { HostReservedTotals, Reservations } from './reservations.ts';
+import { TopK } from './top-k.ts';
 import type { CandidateVerdict, CpuCompatibleFn, SnapshotHost } from './types.ts';
 
 export interface ZoneCandidatesInput {
@@ -147,8 +148,8 @@ export class ZoneCandidates {
     this.#localLayout = new Int32Array(n);
     this.#availableStart = new Int32Array(n);
     const available: number[] = [];
-    const sharedLayouts = new Layouts(true);
-    const localLayouts = new Layouts(false);
+    const sharedLayouts = new PoolLayouts(true);
+    const localLayouts = new PoolLayouts(false);
     const skipped: number[] = [];
     const open: number[] = [];
     let notSource = 0;
@@ -307,7 +308,13 @@ export class ZoneCandidates {
     const policy = this.#in.policy;
     const chosen = chooseTarget(verdicts, policy);
     const eligible = verdicts.filter((c) => c.eligible);
-    const runnerUp = chosen === undefined ? undefined : chooseTarget(eligible.filter((c) => c !== chosen), policy);
+    const runnerUp =
+      chosen === undefined
+        ? undefined
+        : chooseTarget(
+            eligible.filter((c) => c !== chosen),
+            policy,
+          );
     return { chosen, runnerUp, eligibleCount: eligible.length, shown: trimCandidates(verdicts, chosen, policy, max), total: verdicts.length };
   }
 
@@ -415,127 +422,5 @@ export class ZoneCandidates {
   #cpuOk(server: ServerRecord, i: number): boolean {
     const hook = this.#in.cpuCompatible;
     return hook === undefined || Boolean(hook(server, this.#hosts[i]!, this.#in.zone).ok);
-  }
-}
-
-/**
- * Layout ids of pool lists: two lists get the same id when their pools of
- * one kind (p.shared === shared) have the same names, paths and active
- * flags in the same order, which is all findPool, placeLocalDisks and
- * checkSharedStorage look at. Hosts of a zone share a few layouts, so a new
- * list is first compared field by field with the first few layouts seen
- * (no string built); else it is keyed by a length-prefixed string. Lists
- * with a name or path that is not a string get an id of their own.
- */
-class Layouts {
-  static readonly COMPARED = 4;
-  readonly #examples: (readonly StoragePool[])[] = [];
-  readonly #ids = new Map<string, number>();
-
-  constructor(readonly shared: boolean) {}
-
-  get size(): number {
-    return this.#examples.length;
-  }
-
-  idOf(pools: readonly StoragePool[]): number {
-    const n = Math.min(this.#examples.length, Layouts.COMPARED);
-    for (let id = 0; id < n; id++) if (this.#same(this.#examples[id]!, pools)) return id;
-    const key = this.#key(pools);
-    let id = key === undefined ? undefined : this.#ids.get(key);
-    if (id === undefined) {
-      id = this.#examples.length;
-      this.#examples.push(pools);
-      if (key !== undefined) this.#ids.set(key, id);
-    }
-    return id;
-  }
-
-  #same(a: readonly StoragePool[], b: readonly StoragePool[]): boolean {
-    let i = 0;
-    let j = 0;
-    for (;;) {
-      while (i < a.length && a[i]!.shared !== this.shared) i++;
-      while (j < b.length && b[j]!.shared !== this.shared) j++;
-      if (i === a.length || j === b.length) return i === a.length && j === b.length;
-      const p = a[i++]!;
-      const q = b[j++]!;
-      if (typeof p.name !== 'string' || typeof p.path !== 'string' || p.name !== q.name || p.path !== q.path || !p.active !== !q.active) return false;
-    }
-  }
-
-  /** Length-prefixed, so no name or path runs into the next field; undefined when one is not a string. */
-  #key(pools: readonly StoragePool[]): string | undefined {
-    let key = '';
-    for (let k = 0; k < pools.length; k++) {
-      const p = pools[k]!;
-      if (p.shared !== this.shared) continue;
-      if (typeof p.name !== 'string' || typeof p.path !== 'string') return undefined;
-      key += `${p.name.length}:${p.name}${p.path.length}:${p.path}${p.active ? 1 : 0}`;
-    }
-    return key;
-  }
-}
-
-/**
- * The best k hosts offered, best first, by the memory each would have
- * free after the server (headroom − need): least first when `ascending`
- * (PACK among eligible hosts), else most first; equal free memory by
- * position, i.e. by host id. Hosts are offered by position and the free
- * memory computed here, so the hot loop passes no doubles around (they
- * would be boxed on every call).
- */
-class TopK {
-  readonly #free: Float64Array;
-  readonly #pos: Int32Array;
-  #n = 0;
-
-  constructor(
-    readonly k: number,
-    readonly ascending: boolean,
-    readonly headroom: Float64Array,
-    readonly need: number,
-  ) {
-    this.#free = new Float64Array(k);
-    this.#pos = new Int32Array(k);
-  }
-
-  get size(): number {
-    return this.#n;
-  }
-
-  position(j: number): number {
-    return this.#pos[j]!;
-  }
-
-  free(j: number): number {
-    return this.#free[j]!;
-  }
-
-  /** Full, and the host at `pos` has strictly less free memory than the last kept (most-free-first order only). */
-  isFullAndAbove(pos: number): boolean {
-    return this.#n === this.k && this.headroom[pos]! - this.need < this.#free[this.#n - 1]!;
-  }
-
-  offer(pos: number): void {
-    if (this.k === 0) return;
-    const free = this.headroom[pos]! - this.need;
-    let j: number;
-    if (this.#n < this.k) j = this.#n++;
-    else if (this.#before(free, pos, this.k - 1)) j = this.k - 1;
-    else return;
-    while (j > 0 && this.#before(free, pos, j - 1)) {
-      this.#free[j] = this.#free[j - 1]!;
-      this.#pos[j] = this.#pos[j - 1]!;
-      j--;
-    }
-    this.#free[j] = free;
-    this.#pos[j] = pos;
-  }
-
-  #before(free: number, pos: number, j: number): boolean {
-    const other = this.#free[j]!;
-    if (free !== other) return this.ascending ? free < other : free > other;
-    return pos < this.#pos[j]!;
   }
 }
