@@ -2,7 +2,8 @@
 // `node --cpu-prof`), or prints the top self-time functions of a
 // .cpuprofile that run wrote.
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/planner-profile.ts run [new|reference] [hosts] [serversPerHost] [sourceServers] [runs]
-//   npx tsx bench/planner-profile.ts top /tmp/prof/<file>.cpuprofile [n]
+//   npx tsx bench/planner-profile.ts top "$(ls -S /tmp/prof/*.cpuprofile | head -1)" [n]
+// (tsx's loader thread writes a second, idle profile: the largest file is the planner's.)
 // Defaults: new planner, 5000 hosts × 20 servers, a 200-server host, 5 runs.
 import { readFileSync } from 'node:fs';
 import { planMaintenance } from '../coordinator/planner/index.ts';

@@ -9,7 +9,16 @@ import test from 'ava';
 import type { InventorySnapshot, ServerRecord } from '../coordinator/model.ts';
 import { resolvePolicy } from '../coordinator/model.ts';
 import type { CpuCompatibleFn, PlanOptions, Reservation, SnapshotHost } from '../coordinator/planner/index.ts';
-import { NoValidTargetError, Reservations, evaluateCandidates, indexSnapshot, pickTarget, planMaintenance } from '../coordinator/planner/index.ts';
+import {
+  NoValidTargetError,
+  Reservations,
+  chooseTarget,
+  evaluateCandidates,
+  indexSnapshot,
+  pickTarget,
+  planMaintenance,
+  trimCandidates,
+} from '../coordinator/planner/index.ts';
 import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/synthetic.ts';
 import * as reference from './helpers/planner-reference/index.ts';
 import { NoValidTargetError as ReferenceNoValidTargetError } from './helpers/planner-reference/errors.ts';
@@ -24,7 +33,14 @@ function randomReservations(s: InventorySnapshot, rand: () => number): Reservati
     const h = s.hosts[Math.floor(rand() * s.hosts.length)]!;
     // Some reservations belong to servers the plan is about to move (a re-plan): they are replaced, not counted.
     const uuid = rand() < 0.2 && s.servers.length > 0 ? s.servers[Math.floor(rand() * s.servers.length)]!.uuid : `ext-${i}`;
-    out.push({ serverUuid: uuid, hostId: h.id, memoryBytes: Math.floor(rand() * 32) * GIB, vcpus: Math.floor(rand() * 12), localDisk: rand() < 0.5 ? [{ pool: 'default', bytes: Math.floor(rand() * 600) * GIB }] : [], operationId: `op-${i}` });
+    out.push({
+      serverUuid: uuid,
+      hostId: h.id,
+      memoryBytes: Math.floor(rand() * 32) * GIB,
+      vcpus: Math.floor(rand() * 12),
+      localDisk: rand() < 0.5 ? [{ pool: 'default', bytes: Math.floor(rand() * 600) * GIB }] : [],
+      operationId: `op-${i}`,
+    });
   }
   return out;
 }
@@ -42,9 +58,10 @@ function cpuHook(salt: number): CpuCompatibleFn {
 /**
  * Mutations the generator does not make on its own: ties in free memory,
  * hosts without facts, inactive and oddly named pools, local pools that are
- * full, a policy with another reserve and overcommit.
+ * full, a policy with another reserve and overcommit; with `odd`, records
+ * missing a memory figure (NaN in every comparison).
  */
-function perturb(s: InventorySnapshot, rand: () => number): InventorySnapshot {
+function perturb(s: InventorySnapshot, rand: () => number, odd: boolean): InventorySnapshot {
   const hosts: SnapshotHost[] = s.hosts.map((h) => {
     const r = rand();
     const copy: SnapshotHost = { ...h, storagePools: h.storagePools.map((p) => ({ ...p })), topology: { ...h.topology } };
@@ -57,12 +74,22 @@ function perturb(s: InventorySnapshot, rand: () => number): InventorySnapshot {
     else if (r < 0.36) copy.storagePools = copy.storagePools.map((p) => (p.shared ? p : { ...p, active: false }));
     else if (r < 0.4) copy.storagePools = copy.storagePools.filter((p) => p.shared);
     else if (r < 0.45) copy.storagePools = copy.storagePools.map((p) => (p.shared ? { ...p, active: false } : p));
-    else if (r < 0.5) copy.storagePools = [...copy.storagePools, makePool('default', { available_bytes: 5 * TIB }), makePool('images', { path: '/var/lib/libvirt' })];
+    else if (r < 0.5)
+      copy.storagePools = [...copy.storagePools, makePool('default', { available_bytes: 5 * TIB }), makePool('images', { path: '/var/lib/libvirt' })];
     else if (r < 0.55) copy.storagePools = copy.storagePools.map((p) => (p.shared ? p : { ...p, available_bytes: Math.floor(rand() * 30) * GIB }));
+    // A record without its free-memory figure: arithmetic on it gives NaN.
+    else if (r < 0.56 && odd) copy.memoryFreeBytes = undefined as unknown as number;
     return copy;
   });
+  // And a server without its memory size.
+  const servers = odd ? s.servers.map((x) => (rand() < 0.02 ? { ...x, memoryBytes: undefined as unknown as number } : x)) : s.servers;
+  // A host listed twice (two records, one id): both are candidates, as before.
+  if (odd && hosts.length > 2) {
+    const twin = hosts[Math.floor(rand() * hosts.length)]!;
+    hosts.push({ ...twin, memoryFreeBytes: Math.floor(rand() * 64) * GIB, enabled: rand() < 0.8 });
+  }
   const zones = s.zones.map((z, i) => (i % 2 === 1 ? { ...z, policy: { ...z.policy, hostMemoryReserveBytes: 4 * GIB, cpuOvercommitRatio: 1.5 } } : z));
-  return { ...s, hosts, zones };
+  return { ...s, hosts, zones, servers };
 }
 
 interface Case {
@@ -87,12 +114,13 @@ function makeCase(seed: number): Case {
     placement: rand() < 0.5 ? 'SPREAD' : 'PACK',
     chaos,
   });
-  if (rand() < 0.5) snapshot = perturb(snapshot, rand);
+  if (rand() < 0.5) snapshot = perturb(snapshot, rand, rand() < 0.3);
   let host = snapshot.hosts[Math.floor(rand() * snapshot.hosts.length)]!;
   // A crowded host: more servers than the zone can take, so stops, blockers and "fits nowhere" reasons show up.
   if (rand() < 0.4) snapshot = crowdHost(snapshot, host.id, 20 + Math.floor(rand() * 120));
   if (rand() < 0.05) host = { ...host, id: 'no-such-host' };
-  const limits = [undefined, undefined, undefined, 0, 1, 2, 3, 7, 50];
+  // Odd limits too: PlanOptions is public, and trimCandidates took any number.
+  const limits = [undefined, undefined, undefined, 0, 1, 2, 3, 7, 50, 2.5, 0.5, Number.NaN, -1];
   const options: Case['options'] = {
     reservations: randomReservations(snapshot, rand),
     maxCandidatesPerServer: limits[Math.floor(rand() * limits.length)],
@@ -137,7 +165,11 @@ test('both policies, with and without a CPU hook, on one crowded 400-host zone',
       for (const stopUnmigratable of [true, false]) {
         const options = cpuCompatible ? { cpuCompatible } : {};
         const request = { hostId: 'h001', stopUnmigratable };
-        t.deepEqual(planMaintenance(s, request, options), reference.planMaintenance(s, request, options), `${placement}, cpu ${cpuCompatible !== undefined}, stop ${stopUnmigratable}`);
+        t.deepEqual(
+          planMaintenance(s, request, options),
+          reference.planMaintenance(s, request, options),
+          `${placement}, cpu ${cpuCompatible !== undefined}, stop ${stopUnmigratable}`,
+        );
       }
     }
   }
@@ -176,10 +208,34 @@ test('pickTarget and evaluateCandidates answer as before (attempted hosts, reser
       if (zone === undefined) continue;
       const policy = resolvePolicy(zone.policy);
       const attempted = new Set(excluded);
-      t.deepEqual(
-        evaluateCandidates({ index, server, source, zone, policy, reservations: Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible }),
-        reference.evaluateCandidates({ index: refIndex, server, source, zone, policy, reservations: reference.Reservations.from(reservations), attempted, cpuCompatible: c.options.cpuCompatible }),
-      );
+      const verdicts = evaluateCandidates({
+        index,
+        server,
+        source,
+        zone,
+        policy,
+        reservations: Reservations.from(reservations),
+        attempted,
+        cpuCompatible: c.options.cpuCompatible,
+      });
+      const refVerdicts = reference.evaluateCandidates({
+        index: refIndex,
+        server,
+        source,
+        zone,
+        policy,
+        reservations: reference.Reservations.from(reservations),
+        attempted,
+        cpuCompatible: c.options.cpuCompatible,
+      });
+      t.deepEqual(verdicts, refVerdicts);
+      // trimCandidates is exported on its own too.
+      for (const max of [0, 1, 3, 20]) {
+        t.deepEqual(
+          trimCandidates(verdicts, chooseTarget(verdicts, policy), policy, max),
+          reference.trimCandidates(refVerdicts, reference.chooseTarget(refVerdicts, policy), policy, max),
+        );
+      }
     }
   }
   t.log(`${picked} targets picked, ${refused} no valid target`);

@@ -26,12 +26,28 @@ export interface InventoryIndex {
 const NO_ALLOCATION: HostAllocation = Object.freeze({ memoryBytes: 0, vcpus: 0, servers: 0 });
 
 export function indexSnapshot(snapshot: InventorySnapshot): InventoryIndex {
+  return build(snapshot, undefined).index;
+}
+
+/**
+ * indexSnapshot, plus the servers on one host (snapshot order) from the
+ * same pass: a second pass over 100,000 servers costs a plan milliseconds.
+ */
+export function indexSnapshotFor(snapshot: InventorySnapshot, hostId: string): { index: InventoryIndex; servers: ServerRecord[] } {
+  return build(snapshot, hostId);
+}
+
+function build(snapshot: InventorySnapshot, serversOf: string | undefined): { index: InventoryIndex; servers: ServerRecord[] } {
   const hostsById = new Map(snapshot.hosts.map((h) => [h.id, h]));
   const zonesById = new Map(snapshot.zones.map((z) => [z.id, z]));
   // One map lookup per server: a zone can hold 100,000 of them, and a plan
   // needs their sums per host, not the lists (built on first use).
   const allocation = new Map<string, HostAllocation>();
-  for (const s of snapshot.servers) {
+  const servers: ServerRecord[] = [];
+  const all = snapshot.servers;
+  // Indexed: a for-of here allocated an iterator result per server.
+  for (let i = 0; i < all.length; i++) {
+    const s = all[i]!;
     let a = allocation.get(s.hostId);
     if (a === undefined) {
       a = { memoryBytes: 0, vcpus: 0, servers: 0 };
@@ -40,10 +56,11 @@ export function indexSnapshot(snapshot: InventorySnapshot): InventoryIndex {
     a.memoryBytes += s.memoryBytes;
     a.vcpus += s.vcpus;
     a.servers += 1;
+    if (s.hostId === serversOf) servers.push(s);
   }
   const hostsSorted = [...snapshot.hosts].sort((a, b) => cmp(a.id, b.id));
   let serversByHost: Map<string, ServerRecord[]> | undefined;
-  return {
+  const index: InventoryIndex = {
     snapshot,
     hostsById,
     zonesById,
@@ -61,11 +78,7 @@ export function indexSnapshot(snapshot: InventorySnapshot): InventoryIndex {
       return serversByHost;
     },
   };
-}
-
-/** The servers the snapshot has on one host, in snapshot order. */
-export function serversOn(index: InventoryIndex, hostId: string): ServerRecord[] {
-  return index.snapshot.servers.filter((s) => s.hostId === hostId);
+  return { index, servers };
 }
 
 export function allocationOf(index: InventoryIndex, hostId: string): HostAllocation {

@@ -111,14 +111,16 @@ export function chooseTarget(candidates: readonly CandidateVerdict[], policy: Zo
  */
 export function trimCandidates(candidates: readonly CandidateVerdict[], chosen: CandidateVerdict | undefined, policy: ZonePolicy, max: number): CandidateVerdict[] {
   if (max <= 0 || candidates.length <= max) return [...candidates];
-  const rank = (c: CandidateVerdict): number => (c === chosen ? 0 : c.eligible ? 1 : c.checks.some((r) => r.verdict === 'skip') ? 3 : 2);
+  // Ranked once per candidate, not in the comparator (which would rescan checks O(n log n) times).
+  const ranked = candidates.map((c) => ({ c, rank: c === chosen ? 0 : c.eligible ? 1 : c.checks.some((r) => r.verdict === 'skip') ? 3 : 2 }));
   const byPolicy = (a: CandidateVerdict, b: CandidateVerdict): number => {
     const d = policy.placement === 'PACK' && a.eligible ? a.memoryFreeAfterBytes - b.memoryFreeAfterBytes : b.memoryFreeAfterBytes - a.memoryFreeAfterBytes;
     return d !== 0 ? Math.sign(d) : cmp(a.hostId, b.hostId);
   };
-  return [...candidates]
-    .sort((a, b) => rank(a) - rank(b) || byPolicy(a, b))
+  return ranked
+    .sort((a, b) => a.rank - b.rank || byPolicy(a.c, b.c))
     .slice(0, max)
+    .map((r) => r.c)
     .sort((a, b) => cmp(a.hostId, b.hostId));
 }
 

@@ -8,7 +8,7 @@ import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts'
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
 import type { InventoryIndex } from './inventory.ts';
-import { allocationOf, indexSnapshot, isKvmHypervisor, serversOn } from './inventory.ts';
+import { allocationOf, indexSnapshotFor, isKvmHypervisor } from './inventory.ts';
 import { choiceSentence, moveMode, moveSentence, noTargetSentence, reservationFor } from './placement.ts';
 import type { Reservation } from './reservations.ts';
 import { Reservations } from './reservations.ts';
@@ -21,23 +21,9 @@ import { ZoneCandidates } from './zone-candidates.ts';
 const LIST_LIMIT = 10;
 
 export function planMaintenance(snapshot: InventorySnapshot, request: PlanRequest, options: PlanOptions = {}): Plan {
-  const index = indexSnapshot(snapshot);
+  const { index, servers } = indexSnapshotFor(snapshot, request.hostId);
   const bandwidth = resolveBandwidth(options.measuredBandwidthBps);
-  const plan: Plan = {
-    hostId: request.hostId,
-    zoneId: '',
-    stopUnmigratable: request.stopUnmigratable,
-    servers: [],
-    blockers: [],
-    refusals: [],
-    warnings: [],
-    estimatedSeconds: 0,
-    assumedBandwidthBps: bandwidth.bps,
-    bandwidthAssumed: bandwidth.assumed,
-    plannedAtMs: snapshot.takenAtMs,
-    policy: { ...DEFAULT_ZONE_POLICY },
-    reservations: [],
-  };
+  const plan = emptyPlan(snapshot, request, bandwidth);
 
   const source = index.hostsById.get(request.hostId);
   if (source === undefined) {
@@ -54,7 +40,6 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
   }
 
   // Sizes computed once: the sort compares them O(n log n) times.
-  const servers = serversOn(index, source.id);
   const diskOf = new Map(servers.map((s) => [s.uuid, localDiskBytes(s)]));
   servers.sort((a, b) => b.memoryBytes - a.memoryBytes || diskOf.get(b.uuid)! - diskOf.get(a.uuid)! || cmp(a.uuid, b.uuid));
 
@@ -95,18 +80,8 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
       const why = choiceSentence(chosen, runnerUp, eligibleCount, plan.policy);
       entry = { ...base, action: mode.action, targetHostId: chosen.hostId, reason: moveSentence(mode, chosen.hostId, why), estimatedSeconds: 0 };
     } else {
-      // Active servers that fit nowhere are stopped; shut-off ones simply
-      // stay defined on the host, unusable until it returns. Either way the
-      // operator must have said so (stop_unmigratable).
       const considered = zoneHosts.considered(server);
-      const why = noTargetSentence(considered.first, considered.count, otherZone);
-      const action = mode.wasRunning ? 'STOP' : 'NONE';
-      const reason = !request.stopUnmigratable
-        ? `${why}; would be ${action === 'STOP' ? 'stopped' : `left shut off on ${source.id}`} with stop_unmigratable`
-        : action === 'STOP'
-          ? `stopped: ${why}`
-          : `stays shut off on ${source.id}, unusable until the host returns: ${why}`;
-      entry = { ...base, action, targetHostId: '', reason, estimatedSeconds: 0 };
+      entry = unplaced(base, noTargetSentence(considered.first, considered.count, otherZone), request.stopUnmigratable, source.id);
     }
     entry.estimatedSeconds = estimateServerSeconds(entry.action, entry.wasRunning, entry.memoryBytes, entry.localDiskBytes, bandwidth.bps);
     if (chosen === undefined && !request.stopUnmigratable) {
@@ -120,6 +95,39 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
   plan.estimatedSeconds = estimateTotalSeconds(perServerSeconds, concurrentMoves(plan.policy));
   plan.warnings.push(...planWarnings(plan, servers, index, reservations, options.cpuCompatible !== undefined));
   return plan;
+}
+
+function emptyPlan(snapshot: InventorySnapshot, request: PlanRequest, bandwidth: { bps: number; assumed: boolean }): Plan {
+  return {
+    hostId: request.hostId,
+    zoneId: '',
+    stopUnmigratable: request.stopUnmigratable,
+    servers: [],
+    blockers: [],
+    refusals: [],
+    warnings: [],
+    estimatedSeconds: 0,
+    assumedBandwidthBps: bandwidth.bps,
+    bandwidthAssumed: bandwidth.assumed,
+    plannedAtMs: snapshot.takenAtMs,
+    policy: { ...DEFAULT_ZONE_POLICY },
+    reservations: [],
+  };
+}
+
+/**
+ * A server that fits nowhere. Active ones are stopped; shut-off ones simply
+ * stay defined on the host, unusable until it returns. Either way the
+ * operator must have said so (stop_unmigratable).
+ */
+function unplaced(base: Omit<PlannedServer, 'action' | 'targetHostId' | 'reason' | 'estimatedSeconds'>, why: string, stopUnmigratable: boolean, sourceId: string): PlannedServer {
+  const action = base.wasRunning ? 'STOP' : 'NONE';
+  const reason = !stopUnmigratable
+    ? `${why}; would be ${action === 'STOP' ? 'stopped' : `left shut off on ${sourceId}`} with stop_unmigratable`
+    : action === 'STOP'
+      ? `stopped: ${why}`
+      : `stays shut off on ${sourceId}, unusable until the host returns: ${why}`;
+  return { ...base, action, targetHostId: '', reason, estimatedSeconds: 0 };
 }
 
 /** Host-level reasons the host cannot enter maintenance, all of them at once. */

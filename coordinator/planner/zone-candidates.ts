@@ -20,15 +20,17 @@
 // comparing ids, and to the stable sort the chain's callers relied on).
 // test/planner-equivalence.test.ts holds this against the pre-optimisation
 // planner kept in test/helpers/planner-reference/.
-import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
 import type { ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
 import type { CheckContext } from './checks.ts';
 import { TARGET_CHECKS, candidateVerdict, checkSharedStorage, memoryHeadroom, placeLocalDisks } from './checks.ts';
 import type { HostAllocation, InventoryIndex } from './inventory.ts';
 import { allocationOf, isKvmHypervisor } from './inventory.ts';
 import type { RankedHost } from './placement.ts';
-import { NO_TARGET_HOSTS_SHOWN, chooseTarget } from './placement.ts';
+import { cmp } from './compare.ts';
+import { NO_TARGET_HOSTS_SHOWN, chooseTarget, trimCandidates } from './placement.ts';
+import { PoolLayouts } from './pool-layouts.ts';
 import type { HostReservedTotals, Reservations } from './reservations.ts';
+import { TopK } from './top-k.ts';
 import type { CandidateVerdict, CpuCompatibleFn, SnapshotHost } from './types.ts';
 
 export interface ZoneCandidatesInput {
@@ -64,7 +66,16 @@ const FAIL = 2;
  * nowhere (a disk without an active pool), or bytes per pool, the pool
  * given by its name and its index among the layout's names.
  */
-type LocalNeed = { fits: false } | { fits: true; names: string[]; nameIndex: number[]; bytes: number[] };
+interface LocalNeed {
+  // One shape for both answers: the hot loop reads it, and a second object
+  // shape there sends V8's optimised code back to the interpreter.
+  fits: boolean;
+  names: string[];
+  nameIndex: Int32Array;
+  bytes: Float64Array;
+}
+
+const FITS_NOWHERE: LocalNeed = { fits: false, names: [], nameIndex: new Int32Array(0), bytes: new Float64Array(0) };
 
 const NO_ATTEMPTS: ReadonlySet<string> = new Set();
 
@@ -75,6 +86,12 @@ export class ZoneCandidates {
   readonly #hosts: SnapshotHost[];
   readonly #allocation: HostAllocation[];
   readonly #reserved: HostReservedTotals[];
+  /**
+   * 1 where the host has disk reservations: the hot loop reads this instead
+   * of the totals objects, which come in two shapes (a frozen empty one and
+   * live ones) and would make V8 drop its optimised code.
+   */
+  readonly #diskReserved: Uint8Array;
   /** Positions of hosts a "skip" check rules out whatever the server (source, not KVM, disabled, offline, in maintenance). */
   readonly #skipped: Int32Array;
   /**
@@ -85,8 +102,12 @@ export class ZoneCandidates {
   readonly #byHeadroom: Int32Array;
   /** Index of each open host in #byHeadroom (-1 for skipped hosts). */
   readonly #rank: Int32Array;
-  /** Open hosts whose headroom is NaN (unusable facts): #byHeadroom is then not a total order, and select() reads it to the end. */
-  #nanHeadrooms = 0;
+  /**
+   * Open hosts whose headroom is not a finite number (a record without its
+   * memory figures): the chain's sorts then have no total order, and
+   * select() runs the chain itself (#selectByChain) to answer as it does.
+   */
+  #oddHeadrooms = 0;
   /** memoryHeadroom: memory the host can still promise, before the server. */
   readonly #headroom: Float64Array;
   /** Memory size or CPU count unknown: blocked whatever the server. */
@@ -108,9 +129,6 @@ export class ZoneCandidates {
    */
   readonly #available: Float64Array;
   readonly #availableStart: Int32Array;
-  /** Position of each host id (more than one only for a duplicated id). */
-  readonly #positionOf = new Map<string, number>();
-  readonly #morePositions = new Map<string, number[]>();
   readonly #notSourceCount: number;
 
   constructor(input: ZoneCandidatesInput) {
@@ -120,6 +138,7 @@ export class ZoneCandidates {
     const n = this.#hosts.length;
     this.#allocation = new Array<HostAllocation>(n);
     this.#reserved = new Array<HostReservedTotals>(n);
+    this.#diskReserved = new Uint8Array(n);
     this.#headroom = new Float64Array(n);
     this.#noFacts = new Uint8Array(n);
     this.#hardwareKvm = new Uint8Array(n);
@@ -129,15 +148,13 @@ export class ZoneCandidates {
     this.#localLayout = new Int32Array(n);
     this.#availableStart = new Int32Array(n);
     const available: number[] = [];
-    const sharedIds = new Map<string, number>();
-    const localIds = new Map<string, number>();
+    const sharedLayouts = new PoolLayouts(true);
+    const localLayouts = new PoolLayouts(false);
     const skipped: number[] = [];
     const open: number[] = [];
     let notSource = 0;
     for (let i = 0; i < n; i++) {
       const h = this.#hosts[i]!;
-      if (!this.#positionOf.has(h.id)) this.#positionOf.set(h.id, i);
-      else this.#morePositions.set(h.id, [...(this.#morePositions.get(h.id) ?? []), i]);
       this.#allocation[i] = allocationOf(input.index, h.id);
       this.#refresh(i);
       // The skip checks of the chain (checks.ts): same-zone passes for every host here.
@@ -150,8 +167,8 @@ export class ZoneCandidates {
       this.#hardwareKvm[i] = h.hypervisorType === 'kvm' ? 1 : 0;
       this.#vcpuLimit[i] = Math.floor(logical * input.policy.cpuOvercommitRatio);
       if (skip) continue; // never a target: its storage is never asked about
-      this.#sharedLayout[i] = intern(sharedIds, poolLayout(h.storagePools, true));
-      const local = intern(localIds, poolLayout(h.storagePools, false));
+      this.#sharedLayout[i] = sharedLayouts.idOf(h.storagePools);
+      const local = localLayouts.idOf(h.storagePools);
       this.#localLayout[i] = local;
       if (local === this.#localNames.length) this.#localNames.push([...new Set(h.storagePools.filter((p) => p.shared === false).map((p) => p.name))]);
       this.#availableStart[i] = available.length;
@@ -163,24 +180,63 @@ export class ZoneCandidates {
     this.#rank = new Int32Array(n).fill(-1);
     open.forEach((i, r) => {
       this.#rank[i] = r;
-      if (Number.isNaN(this.#headroom[i])) this.#nanHeadrooms++;
+      if (!Number.isFinite(this.#headroom[i])) this.#oddHeadrooms++;
     });
-    this.#sharedLayouts = sharedIds.size;
+    this.#sharedLayouts = sharedLayouts.size;
     this.#available = Float64Array.from(available);
     this.#notSourceCount = notSource;
   }
 
   /** Call after the plan's reservations changed on `hostId`. */
   reserved(hostId: string): void {
-    const i = this.#positionOf.get(hostId);
-    if (i !== undefined) this.#update(i);
-    for (const j of this.#morePositions.get(hostId) ?? []) this.#update(j);
+    // #hosts is sorted by id (cmp): the host's first position by binary search, then any duplicates.
+    let lo = 0;
+    let hi = this.#hosts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(this.#hosts[mid]!.id, hostId) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.#hosts.length && this.#hosts[i]!.id === hostId; i++) this.#update(i);
   }
 
   /** The candidates of one server, at most `max` shown (0 = all), as evaluateCandidates + chooseTarget + trimCandidates would give them. */
   select(server: ServerRecord, max: number): ServerCandidates {
     const total = this.#hosts.length;
-    if (max <= 0 || total <= max) return this.#selectAll(server);
+    if (max <= 0 || total <= max || this.#oddHeadrooms > 0 || !Number.isFinite(server.memoryBytes)) return this.#selectByChain(server, max);
+    // trimCandidates keeps slice(0, max): a fraction is cut off, NaN keeps none.
+    max = Math.trunc(max) || 0;
+    const { eligible, others, eligibleCount } = this.#scan(server, max);
+    const shown: number[] = [];
+    for (let j = 0; j < eligible.size && shown.length < max; j++) shown.push(eligible.position(j));
+    for (let j = 0; j < others.size && shown.length < max; j++) shown.push(others.position(j));
+    if (shown.length < max) {
+      // Hosts that are no candidates at all come last, most free memory first.
+      const skipped = new TopK(max - shown.length, false, this.#headroom, server.memoryBytes);
+      for (let k = 0; k < this.#skipped.length; k++) skipped.offer(this.#skipped[k]!);
+      for (let j = 0; j < skipped.size; j++) shown.push(skipped.position(j));
+    }
+    shown.sort((a, b) => a - b);
+    const chosenAt = eligible.size > 0 ? eligible.position(0) : -1;
+    let chosen: CandidateVerdict | undefined;
+    const verdicts: CandidateVerdict[] = [];
+    for (const i of shown) {
+      const v = this.verdict(server, i);
+      if (i === chosenAt) chosen = v;
+      verdicts.push(v);
+    }
+    // Shown first whenever one is shown at all; a limit below one shows none.
+    if (chosen === undefined && chosenAt >= 0) chosen = this.verdict(server, chosenAt);
+    const runnerUp = eligible.size > 1 ? { hostId: this.#hosts[eligible.position(1)]!.id, memoryFreeAfterBytes: eligible.free(1) } : undefined;
+    return { chosen, runnerUp, eligibleCount, shown: verdicts, total };
+  }
+
+  /**
+   * The hot loop: every open host that could take the server, in headroom
+   * order, into the best eligible ones (policy order) and, while fewer than
+   * `max` are eligible, the best ineligible ones.
+   */
+  #scan(server: ServerRecord, max: number): { eligible: TopK; others: TopK; eligibleCount: number } {
     const pack = this.#in.policy.placement === 'PACK';
     const need = server.memoryBytes;
     const vcpus = server.vcpus;
@@ -188,8 +244,8 @@ export class ZoneCandidates {
     const sharedAnswer = new Uint8Array(this.#sharedLayouts);
     const localAnswer = new Array<LocalNeed | undefined>(this.#localNames.length);
     // Two places for the runner-up even when one candidate is shown.
-    const eligible = new TopK(Math.max(max, 2), pack);
-    const others = new TopK(max, false);
+    const eligible = new TopK(Math.max(max, 2), pack, this.#headroom, need);
+    const others = new TopK(max, false, this.#headroom, need);
     let eligibleCount = 0;
     const order = this.#byHeadroom;
     const headrooms = this.#headroom;
@@ -197,53 +253,34 @@ export class ZoneCandidates {
     const hardwareKvm = this.#hardwareKvm;
     const vcpuUsed = this.#vcpuUsed;
     const vcpuLimit = this.#vcpuLimit;
-    const sorted = this.#nanHeadrooms === 0;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
       const headroom = headrooms[i]!;
-      const free = headroom - need;
-      if (need > headroom && sorted) {
+      if (need > headroom) {
         // checkMemory blocks here and on every later host (less headroom):
         // they are ineligible, shown only when fewer than `max` are eligible,
         // most free first, which is the order they come in.
         if (eligibleCount < max) {
           for (; k < order.length; k++) {
             const j = order[k]!;
-            const f = headrooms[j]! - need;
-            if (others.full && f < others.worst) break;
-            others.offer(f, j);
+            if (others.isFullAndAbove(j)) break;
+            others.offer(j);
           }
         }
         break;
       }
       // Same comparisons as checkMemory, checkKvm, checkVcpu (NaN included), cheapest first.
-      let ok = noFacts[i] === 0 && !(need > headroom) && (!needsHardware || hardwareKvm[i] === 1) && !(vcpuUsed[i]! + vcpus > vcpuLimit[i]!);
+      let ok = noFacts[i] === 0 && (!needsHardware || hardwareKvm[i] === 1) && !(vcpuUsed[i]! + vcpus > vcpuLimit[i]!);
       if (ok) ok = this.#sharedOk(server, i, sharedAnswer) && this.#localOk(server, i, localAnswer) && this.#cpuOk(server, i);
       if (ok) {
         eligibleCount++;
-        eligible.offer(free, i);
+        eligible.offer(i);
       } else if (eligibleCount < max) {
         // Shown only when fewer than `max` hosts are eligible; eligibleCount only grows.
-        others.offer(free, i);
+        others.offer(i);
       }
     }
-    const shown: number[] = [];
-    for (let j = 0; j < eligible.size && shown.length < max; j++) shown.push(eligible.position(j));
-    for (let j = 0; j < others.size && shown.length < max; j++) shown.push(others.position(j));
-    if (shown.length < max) {
-      // Hosts that are no candidates at all come last, most free memory first.
-      const skipped = new TopK(max - shown.length, false);
-      for (let k = 0; k < this.#skipped.length; k++) {
-        const i = this.#skipped[k]!;
-        skipped.offer(this.#headroom[i]! - need, i);
-      }
-      for (let j = 0; j < skipped.size; j++) shown.push(skipped.position(j));
-    }
-    shown.sort((a, b) => a - b);
-    const verdicts = shown.map((i) => this.verdict(server, i));
-    const chosen = eligible.size > 0 ? verdicts[shown.indexOf(eligible.position(0))] : undefined;
-    const runnerUp = eligible.size > 1 ? { hostId: this.#hosts[eligible.position(1)]!.id, memoryFreeAfterBytes: eligible.free(1) } : undefined;
-    return { chosen, runnerUp, eligibleCount, shown: verdicts, total };
+    return { eligible, others, eligibleCount };
   }
 
   /** The first NO_TARGET_HOSTS_SHOWN hosts that are not the source, with full verdicts, and how many there are (for noTargetSentence). */
@@ -265,12 +302,20 @@ export class ZoneCandidates {
     return candidateVerdict(this.#context(server, i), TARGET_CHECKS);
   }
 
-  #selectAll(server: ServerRecord): ServerCandidates {
+  /** The chain on every host, then chooseTarget and trimCandidates: for a limit that shows them all, and for numbers without an order. */
+  #selectByChain(server: ServerRecord, max: number): ServerCandidates {
     const verdicts = this.#hosts.map((_, i) => this.verdict(server, i));
-    const chosen = chooseTarget(verdicts, this.#in.policy);
+    const policy = this.#in.policy;
+    const chosen = chooseTarget(verdicts, policy);
     const eligible = verdicts.filter((c) => c.eligible);
-    const runnerUp = chosen === undefined ? undefined : chooseTarget(eligible.filter((c) => c !== chosen), this.#in.policy);
-    return { chosen, runnerUp, eligibleCount: eligible.length, shown: verdicts, total: verdicts.length };
+    const runnerUp =
+      chosen === undefined
+        ? undefined
+        : chooseTarget(
+            eligible.filter((c) => c !== chosen),
+            policy,
+          );
+    return { chosen, runnerUp, eligibleCount: eligible.length, shown: trimCandidates(verdicts, chosen, policy, max), total: verdicts.length };
   }
 
   #context(server: ServerRecord, i: number): CheckContext {
@@ -291,11 +336,11 @@ export class ZoneCandidates {
 
   /** #refresh, then the host's place in #byHeadroom. */
   #update(i: number): void {
-    const wasNaN = Number.isNaN(this.#headroom[i]);
+    const wasOdd = !Number.isFinite(this.#headroom[i]);
     this.#refresh(i);
     let r = this.#rank[i]!;
     if (r < 0) return;
-    this.#nanHeadrooms += (Number.isNaN(this.#headroom[i]) ? 1 : 0) - (wasNaN ? 1 : 0);
+    this.#oddHeadrooms += (Number.isFinite(this.#headroom[i]) ? 0 : 1) - (wasOdd ? 1 : 0);
     const order = this.#byHeadroom;
     while (r > 0 && this.#before(i, order[r - 1]!)) {
       order[r] = order[r - 1]!;
@@ -323,6 +368,7 @@ export class ZoneCandidates {
     const allocation = this.#allocation[i]!;
     const reserved = this.#in.reservations.onHost(target.id);
     this.#reserved[i] = reserved;
+    this.#diskReserved[i] = reserved.diskByPool.size > 0 ? 1 : 0;
     this.#headroom[i] = memoryHeadroom({ target, allocation, reserved, policy: this.#in.policy });
     this.#vcpuUsed[i] = allocation.vcpus + reserved.vcpus;
   }
@@ -343,108 +389,38 @@ export class ZoneCandidates {
     const layout = this.#localLayout[i]!;
     let need = answers[layout];
     if (need === undefined) {
-      const placement = placeLocalDisks(server, this.#hosts[i]!);
-      if (placement.unplaced.length > 0 || placement.inactive.length > 0) need = { fits: false };
-      else {
-        const names = [...placement.byPool.keys()];
-        need = { fits: true, names, nameIndex: names.map((n) => this.#localNames[layout]!.indexOf(n)), bytes: [...placement.byPool.values()] };
-      }
+      need = this.#localNeed(server, i);
       answers[layout] = need;
     }
     if (!need.fits) return false;
     const start = this.#availableStart[i]!;
-    const reserved = this.#reserved[i]!.diskByPool;
+    const reserved = this.#diskReserved[i] === 1 ? this.#reserved[i]!.diskByPool : undefined;
     for (let k = 0; k < need.bytes.length; k++) {
-      // As checkLocalDisk: available bytes of the pool less what is reserved in it.
-      const free = this.#available[start + need.nameIndex[k]!]! - (reserved.size === 0 ? 0 : (reserved.get(need.names[k]!) ?? 0));
+      // As checkLocalDisk: available bytes of the pool less what is reserved
+      // in it (x − 0 is x, so nothing is subtracted without reservations:
+      // mixing in Map.get's untyped answer costs a boxed number per host).
+      let free = this.#available[start + need.nameIndex[k]!]!;
+      if (reserved !== undefined) free -= reserved.get(need.names[k]!) ?? 0;
       if (need.bytes[k]! > free) return false;
     }
     return true;
   }
 
+  /**
+   * Where the server's local disks land on the host at i (and on every host
+   * of its local layout). A method of its own: a closure in #localOk would
+   * make V8 allocate a context on every call of the hot loop.
+   */
+  #localNeed(server: ServerRecord, i: number): LocalNeed {
+    const placement = placeLocalDisks(server, this.#hosts[i]!);
+    if (placement.unplaced.length > 0 || placement.inactive.length > 0) return FITS_NOWHERE;
+    const layoutNames = this.#localNames[this.#localLayout[i]!]!;
+    const names = [...placement.byPool.keys()];
+    return { fits: true, names, nameIndex: Int32Array.from(names, (n) => layoutNames.indexOf(n)), bytes: Float64Array.from(placement.byPool.values()) };
+  }
+
   #cpuOk(server: ServerRecord, i: number): boolean {
     const hook = this.#in.cpuCompatible;
     return hook === undefined || Boolean(hook(server, this.#hosts[i]!, this.#in.zone).ok);
-  }
-}
-
-/**
- * What findPool looks at in the pools of one kind (p.shared === shared):
- * name, path, and whether active, in order. Hosts with the same layout
- * place a server's disks alike.
- */
-function poolLayout(pools: readonly StoragePool[], shared: boolean): string {
-  let key = '';
-  for (const p of pools) if (p.shared === shared) key += `${JSON.stringify(p.name)},${JSON.stringify(p.path)},${p.active ? 1 : 0};`;
-  return key;
-}
-
-function intern(ids: Map<string, number>, key: string): number {
-  let id = ids.get(key);
-  if (id === undefined) {
-    id = ids.size;
-    ids.set(key, id);
-  }
-  return id;
-}
-
-/**
- * The best k (free memory, position) pairs seen, best first: least free
- * first when `ascending` (PACK among eligible hosts), else most free first;
- * equal free memory by position, i.e. by host id.
- */
-class TopK {
-  readonly #free: Float64Array;
-  readonly #pos: Int32Array;
-  #n = 0;
-
-  constructor(
-    readonly k: number,
-    readonly ascending: boolean,
-  ) {
-    this.#free = new Float64Array(k);
-    this.#pos = new Int32Array(k);
-  }
-
-  get size(): number {
-    return this.#n;
-  }
-
-  get full(): boolean {
-    return this.#n === this.k;
-  }
-
-  /** Free memory of the last kept pair (only meaningful when full). */
-  get worst(): number {
-    return this.#free[this.#n - 1]!;
-  }
-
-  position(j: number): number {
-    return this.#pos[j]!;
-  }
-
-  free(j: number): number {
-    return this.#free[j]!;
-  }
-
-  offer(free: number, pos: number): void {
-    if (this.k === 0) return;
-    let j: number;
-    if (this.#n < this.k) j = this.#n++;
-    else if (this.#before(free, pos, this.k - 1)) j = this.k - 1;
-    else return;
-    while (j > 0 && this.#before(free, pos, j - 1)) {
-      this.#free[j] = this.#free[j - 1]!;
-      this.#pos[j] = this.#pos[j - 1]!;
-      j--;
-    }
-    this.#free[j] = free;
-    this.#pos[j] = pos;
-  }
-
-  #before(free: number, pos: number, j: number): boolean {
-    const other = this.#free[j]!;
-    if (free !== other) return this.ascending ? free < other : free > other;
-    return pos < this.#pos[j]!;
   }
 }
