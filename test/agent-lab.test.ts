@@ -15,7 +15,7 @@ import type { NatsNode } from '../common/nats-server.ts';
 import { startTestNats } from './helpers/nats.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
-import { LAB_AGENT_PORT as PORT, labAgentChannel, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { LAB_AGENT_PORT as PORT, labAgentChannel, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
 import type { Migration } from '../common/generated/drydock/agent/v1/Migration.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestNats } from './helpers/nats.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { agentClient, migrate, type AgentClient } from './agent-helpers.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 

@@ -16,7 +16,7 @@ import { hashTokenScrypt, hashTokenSha256 } from '../coordinator/auth/tokens.ts'
 import { ConfigError } from '../common/config.ts';
 import { MAINTENANCE_PERMISSION_TITLE, METHOD_PERMISSIONS } from '../coordinator/auth/permissions.ts';
 import { AgentClient } from '../coordinator/agent-client.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { makePki, type CertFiles, type TestPki } from './helpers/tls.ts';
 import { hostIdentity } from '../common/identity.mjs';
 import { TestAdminClient, tempDir, testConfig } from './helpers/coordinator.ts';

@@ -14,7 +14,7 @@ import { connect, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { subjects } from '../common/subjects.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
 import { startTestNats } from './helpers/nats.ts';
 

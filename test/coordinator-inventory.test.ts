@@ -12,7 +12,7 @@ import type { NatsNode } from '../common/nats-server.ts';
 import { startTestNats } from './helpers/nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
 
 const HOSTS = 50;

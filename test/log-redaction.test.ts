@@ -17,7 +17,7 @@ import { freePort, startNatsServer } from '../common/nats-server.ts';
 import { connectNats } from '../coordinator/nats.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { compileAgentConfig } from '../agent/config.ts';
-import { startSimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents } from '../harness/sim-cluster.ts';
 import { tempDir, waitFor } from './helpers/coordinator.ts';
 
 const execFileP = promisify(execFile);

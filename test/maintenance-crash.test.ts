@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { spawnCoordinator, type CoordinatorProcess } from './helpers/coordinator-process.ts';
 import { TestAdminClient, tempDir, waitFor } from './helpers/coordinator.ts';
 import { ADMIN_TOKEN, writeTokenFile } from './helpers/maintenance-world.ts';

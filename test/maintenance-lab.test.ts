@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, gaps, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
 import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
 import { TestAdminClient, testConfig, waitFor } from './helpers/coordinator.ts';

@@ -3,7 +3,7 @@
 // gRPC agents). In each zone the incompatible host has the most free memory,
 // so without the CPU check the planner would pick it.
 import anyTest, { type TestFn } from 'ava';
-import { cpuXml, simCpu } from '../agent/hypervisor/sim.ts';
+import { cpuXml, simCpu } from '../harness/sim-hypervisor.ts';
 import { startWorld, waitForOperation, type World } from './helpers/maintenance-world.ts';
 import { waitFor } from './helpers/coordinator.ts';
 import { trackingOf } from '../coordinator/zone-cpu/tracking.ts';

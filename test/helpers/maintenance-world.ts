@@ -6,7 +6,7 @@ import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NatsNode } from '../../common/nats-server.ts';
 import { startTestNats } from './nats.ts';
-import { startSimAgents, type SimAgents, type SimAgentsOptions } from '../../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents, type SimAgentsOptions } from '../../harness/sim-cluster.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule, type MaintenanceModuleOptions } from '../../coordinator/operations/module.ts';
 import { zoneCpuModule, type ZoneCpuModule, type ZoneCpuModuleOptions } from '../../coordinator/zone-cpu/module.ts';
