@@ -11,8 +11,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { planMaintenance, parseSnapshot, serializeSnapshot } from '../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../coordinator/model.ts';
 import type { Plan } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/synthetic.ts';
-import { formatTable } from '../coordinator/planner/format.ts';
+import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
+import { formatTable } from '../coordinator/planner/index.ts';
 import { planMaintenance as referencePlan } from '../test/helpers/planner-reference/index.ts';
 
 const RUNS = Math.max(3, Number(process.argv[2] ?? 9) || 9);

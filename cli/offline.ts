@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Ctx } from './program.ts';
 import { CliError, EXIT, type ExitCode } from './exit.ts';
 import { formatPlan, parseSnapshot, planMaintenance, serializeSnapshot } from '../coordinator/planner/index.ts';
-import { planToProto } from '../coordinator/planner/to-proto.ts';
+import { planToProto } from '../coordinator/planner/index.ts';
 import { policyFromProto } from '../coordinator/admin/convert.ts';
 import type { CpuMode, InventorySnapshot, MaintenanceState, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
 import type { Zone } from '../common/generated/drydock/admin/v1/Zone.ts';

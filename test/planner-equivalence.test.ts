@@ -10,7 +10,7 @@ import type { InventorySnapshot, ServerRecord } from '../coordinator/model.ts';
 import { resolvePolicy } from '../coordinator/model.ts';
 import type { CpuCompatibleFn, PlanOptions, Reservation, SnapshotHost } from '../coordinator/planner/index.ts';
 import { NoValidTargetError, Reservations, evaluateCandidates, indexSnapshot, pickTarget, planMaintenance } from '../coordinator/planner/index.ts';
-import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/synthetic.ts';
+import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/index.ts';
 import * as reference from './helpers/planner-reference/index.ts';
 import { NoValidTargetError as ReferenceNoValidTargetError } from './helpers/planner-reference/errors.ts';
 import { indexSnapshot as referenceIndex } from './helpers/planner-reference/inventory.ts';

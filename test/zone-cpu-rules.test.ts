@@ -4,9 +4,9 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { simCpu, cpuXml } from '../harness/sim-hypervisor.ts';
-import { makeHost, makeServer, makeZone } from '../coordinator/planner/synthetic.ts';
+import { makeHost, makeServer, makeZone } from '../coordinator/planner/index.ts';
 import type { HostRecord, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
-import type { SnapshotHost } from '../coordinator/planner/types.ts';
+import type { SnapshotHost } from '../coordinator/planner/index.ts';
 import { CompareCache, type CompareAnswer } from '../coordinator/zone-cpu/compare-cache.ts';
 import { cpuQuestions, cpuVerdict, zoneModelXml } from '../coordinator/zone-cpu/placement-rules.ts';
 import { choosePassthroughReference, changeEntry, downgradeMessage } from '../coordinator/zone-cpu/decide.ts';
