@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { planMaintenance } from '../coordinator/planner/index.ts';
 import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
-import { planMaintenance as referencePlan } from '../test/helpers/planner-reference/index.ts';
+import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 interface ProfileNode {
   id: number;

@@ -12,7 +12,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import { createLab, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
 import { gaps } from '../scripts/lab/index.ts';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { subjects, type HeartbeatMessage } from '../common/subjects.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient } from './agent-helpers.ts';
 import { LAB_AGENT_PORT as PORT, labAgentChannel, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection, Subscription } from 'nats';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { simCpu } from '../harness/sim-hypervisor.ts';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsNode } from '../common/nats-server.ts';
 import type { NatsAuth } from '../common/nats-auth.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { silentLogger } from '../common/logging.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';

@@ -23,9 +23,9 @@ import { simCpu } from '../harness/sim-hypervisor.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { admitHost, revokeHost } from '../coordinator/admission.ts';
 import { embeddedAuthPaths } from '../coordinator/nats.ts';
-import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
-import { ADMIN_TOKEN, writeTokenFile } from './helpers/maintenance-world.ts';
+import { startTestNats, type TestNats } from '../harness/test-nats.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
+import { ADMIN_TOKEN, writeTokenFile } from '../harness/maintenance-world.ts';
 import { spawnCoordinator } from './helpers/coordinator-process.ts';
 
 const exec = promisify(execFile);

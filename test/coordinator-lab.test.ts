@@ -9,11 +9,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
 
 const LAB = { name: 'ddco', subnet: 47 };
 const TOKEN = 'lab-inventory-token';
