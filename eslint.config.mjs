@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'common/generated/**', '.cache/**', 'dist/**', 'test/helpers/planner-reference/**'],
+    ignores: ['node_modules/**', 'common/generated/**', '.cache/**', 'dist/**', 'harness/planner-reference/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -1,6 +1,6 @@
 // One agent: migration manager (records reconciled first), gRPC server, NATS
 // publisher, wired to one Hypervisor. main.ts runs one per process with the
-// libvirt hypervisor; sim-cluster.ts runs many in one process with sims.
+// libvirt hypervisor; harness/sim-cluster.ts runs many in one process with sims.
 import { AgentMetrics } from './metrics.ts';
 import { startMetricsServer } from '../common/metrics-server.ts';
 import { execFile } from 'node:child_process';

@@ -2,13 +2,13 @@
 // Loads the config, builds the hypervisor, runs the agent until SIGTERM or
 // SIGINT, then shuts down gracefully (running migrations get a grace period,
 // then are cancelled: the guests stay on this host).
+import { existsSync } from 'node:fs';
 import { createLogger } from '../common/logging.ts';
 import { ConfigError } from '../common/config.ts';
 import { errorMessage } from '../common/errors.ts';
 import { configFileFrom, loadAgentConfig, type AgentConfig } from './config.ts';
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { LibvirtHypervisor } from './hypervisor/libvirt.ts';
-import { SimFabric } from './hypervisor/sim.ts';
 import { runRebootCommand, startAgent } from './agent.ts';
 import { redactUrls } from '../common/redact.ts';
 
@@ -21,8 +21,21 @@ const USAGE = `usage: drydock-agent [--config FILE]
 Every option can be overridden by an environment variable DRYDOCK_AGENT_<OPTION>,
 e.g. DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS=10.0.0.5:7400. See deploy/examples/agent.yaml.`;
 
-function buildHypervisor(config: AgentConfig): Hypervisor {
+// `hypervisor: sim` (tests only) takes the sim from the test harnesses
+// (harness/), which an installed tree does not have (deploy/install.sh): the
+// agent loads it only when configured, so production code never imports a
+// harness, and refuses the setting plainly where it is missing.
+const SIM_HYPERVISOR = new URL('../harness/sim-hypervisor.ts', import.meta.url);
+
+function assertSimAvailable(config: AgentConfig): void {
+  if (config.hypervisor === 'sim' && !existsSync(SIM_HYPERVISOR)) {
+    throw new ConfigError('hypervisor', '"sim" is a test harness (harness/sim-hypervisor.ts) that this installed tree does not include; use "libvirt"');
+  }
+}
+
+async function buildHypervisor(config: AgentConfig): Promise<Hypervisor> {
   if (config.hypervisor === 'sim') {
+    const { SimFabric } = await import('../harness/sim-hypervisor.ts');
     // A lone sim host: only useful to try the API without libvirt.
     return new SimFabric().addHost({ hostId: config.hostId });
   }
@@ -47,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { file, explicit } = configFileFrom(argv, process.env);
   const config = loadAgentConfig({ file, required: explicit });
+  assertSimAvailable(config);
   if (argv.includes('--check')) {
     process.stdout.write(`${JSON.stringify(redacted(config), null, 2)}\n`);
     return 0;
@@ -57,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
   const stopped = new Promise<void>((resolve) => (wake = resolve));
   const agent = await startAgent({
     config,
-    hypervisor: buildHypervisor(config),
+    hypervisor: await buildHypervisor(config),
     log,
     reboot: (reason) => {
       log.warn({ reason, argv: config.rebootCommand }, 'running the reboot command');

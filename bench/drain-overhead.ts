@@ -5,8 +5,8 @@
 // per source (the default), so the ideal drain time is that sum.
 //
 //   npx tsx bench/drain-overhead.ts [servers=20] [hosts=10] [rounds=3]
-import { startWorld, waitForOperation } from '../test/helpers/maintenance-world.ts';
-import { waitFor } from '../test/helpers/coordinator.ts';
+import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
+import { waitFor } from '../harness/coordinator-helpers.ts';
 
 const servers = Number(process.argv[2] ?? 20);
 const hosts = Number(process.argv[3] ?? 10);

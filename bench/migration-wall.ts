@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
-import { labAgentChannel, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labAgentChannel, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import { loadAgentProto } from '../common/proto.ts';
 import type { AgentClient } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { MigrationEvent } from '../common/generated/drydock/agent/v1/MigrationEvent.ts';

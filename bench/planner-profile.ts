@@ -7,8 +7,8 @@
 // Defaults: new planner, 5000 hosts × 20 servers, a 200-server host, 5 runs.
 import { readFileSync } from 'node:fs';
 import { planMaintenance } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/synthetic.ts';
-import { planMaintenance as referencePlan } from '../test/helpers/planner-reference/index.ts';
+import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
+import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 interface ProfileNode {
   id: number;

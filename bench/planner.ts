@@ -1,4 +1,4 @@
-// Planner timing, the pre-optimisation planner (test/helpers/planner-reference/)
+// Planner timing, the pre-optimisation planner (harness/planner-reference/)
 // side by side with today's, in one run: one host's drain plan against
 // inventories of 50 to 5,000 hosts with 20 servers each, for a 20-server
 // host and a 200-server host (servers of other hosts moved onto it, so the
@@ -14,9 +14,9 @@ import { cpus, loadavg } from 'node:os';
 import { planMaintenance, parseSnapshot, serializeSnapshot } from '../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../coordinator/model.ts';
 import type { Plan } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/synthetic.ts';
-import { formatTable } from '../coordinator/planner/format.ts';
-import { planMaintenance as referencePlan } from '../test/helpers/planner-reference/index.ts';
+import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
+import { formatTable } from '../coordinator/planner/index.ts';
+import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 const RUNS = Math.max(3, Number(process.argv[2] ?? 9) || 9);
 const SIZES = [50, 200, 1000, 5000];

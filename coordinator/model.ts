@@ -1,7 +1,10 @@
 // The coordinator's records, as stored (JSON) in the JetStream KV buckets of
 // common/subjects.ts. Field names are camelCase here; the admin API's proto
 // shapes are built from them in one place (coordinator/admin/convert.ts).
-import type { CpuDescription, CpuTopology, StoragePool, Server as AgentServer } from '../agent/hypervisor/hypervisor.ts';
+import type { CpuDescription } from '../common/generated/drydock/agent/v1/CpuDescription.ts';
+import type { CpuTopology } from '../common/generated/drydock/agent/v1/CpuTopology.ts';
+import type { StoragePool } from '../common/generated/drydock/agent/v1/StoragePool.ts';
+import type { Server as AgentServer } from '../common/generated/drydock/agent/v1/Server.ts';
 import type { Disk } from '../common/generated/drydock/agent/v1/Disk.ts';
 import type { GuestCpu } from '../common/generated/drydock/agent/v1/GuestCpu.ts';
 

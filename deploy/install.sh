@@ -86,8 +86,9 @@ for item in package.json package-lock.json tsconfig.json README.md agent bin cli
     run cp -a "$SRC/$item" "$STAGE/"
   fi
 done
-# Lab and test helpers never run in production.
-run rm -f "$STAGE/agent/lab-agents.ts" "$STAGE/agent/sim-cluster.ts"
+# Not copied: harness/ (the sim hypervisor, sim and lab agents), scripts/,
+# test/ and bench/ never run in production; the agent refuses `hypervisor: sim`
+# in a tree without harness/.
 # tsx (a runtime dependency) runs the TypeScript sources: no build step.
 run npm ci --omit=dev --no-audit --no-fund --prefix "$STAGE"
 

@@ -7,7 +7,7 @@ import anyTest, { type TestFn } from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { AgentClient, AgentClientPool, type AgentClientOptions } from '../coordinator/agent-client.ts';
 import { COORDINATOR_IDENTITY, hostIdentity } from '../common/identity.mjs';
 import { ensureCoordinatorCert, ensureHostCert, type IssuedCert } from '../scripts/pki.mjs';

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makePki, type CertFiles, type TestPki } from './helpers/tls.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { certificateIdentities } from '../common/peer-identity.ts';
 import { hostIdentity } from '../common/identity.mjs';
 import { agentClient, call, callError, migrateError, type AgentClient } from './agent-helpers.ts';

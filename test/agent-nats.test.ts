@@ -7,10 +7,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection, Subscription } from 'nats';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../common/subjects.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
-import { simCpu } from '../agent/hypervisor/sim.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
+import { simCpu } from '../harness/sim-hypervisor.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 
 interface Seen {

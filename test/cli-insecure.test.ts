@@ -12,8 +12,8 @@ import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { decideTransport, isLoopbackTarget } from '../cli/transport.ts';
 import { drydockPipe } from './cli-pty.ts';
-import { tempDir, testConfig } from './helpers/coordinator.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { tempDir, testConfig } from '../harness/coordinator-helpers.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 
 const TOKEN = 'cli-insecure-secret-token';
 

@@ -10,16 +10,16 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenScrypt, hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { ConfigError } from '../common/config.ts';
 import { MAINTENANCE_PERMISSION_TITLE, METHOD_PERMISSIONS } from '../coordinator/auth/permissions.ts';
 import { AgentClient } from '../coordinator/agent-client.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { makePki, type CertFiles, type TestPki } from './helpers/tls.ts';
 import { hostIdentity } from '../common/identity.mjs';
-import { TestAdminClient, tempDir, testConfig } from './helpers/coordinator.ts';
+import { TestAdminClient, tempDir, testConfig } from '../harness/coordinator-helpers.ts';
 import type { HostRecord, ServerRecord } from '../coordinator/model.ts';
 
 interface Ctx {

@@ -10,13 +10,13 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { ConfigError } from '../common/config.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import type { HostRecord, ServerRecord } from '../coordinator/model.ts';
-import { TestAdminClient, tempDir, testConfig } from './helpers/coordinator.ts';
+import { TestAdminClient, tempDir, testConfig } from '../harness/coordinator-helpers.ts';
 
 const TOKEN = 'admin-test-token';
 const UUID = '0d6c1c3e-9a3a-4c1e-8f1e-1a2b3c4d5e6f';

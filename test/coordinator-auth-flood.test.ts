@@ -24,9 +24,9 @@ import { startCoordinator, type Coordinator } from '../coordinator/coordinator.t
 import { hashTokenScrypt, hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { LEASE_KEY } from '../coordinator/leader.ts';
 import type { AuditEntry } from '../coordinator/store/audit.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
 import { startSourceProxy } from './helpers/source-proxy.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const test = anyTest.serial as TestFn<{ dir: string }>;

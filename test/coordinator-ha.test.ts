@@ -11,13 +11,13 @@ import path from 'node:path';
 import type { NatsConnection } from 'nats';
 import { stringify as toYaml } from 'yaml';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
 import { LEASE_KEY } from '../coordinator/leader.ts';
 import type { HostRecord, ServerRecord } from '../coordinator/model.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
 import { spawnCoordinator, type CoordinatorProcess } from './helpers/coordinator-process.ts';
 
 const TOKEN = 'ha-test-token';

@@ -14,9 +14,9 @@ import { connect, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
 import { subjects } from '../common/subjects.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
-import { tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
+import { tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 
 interface Ctx {
   dir: string;

@@ -9,11 +9,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
 
 const HOSTS = 50;
 const TOKEN = 'inventory-test-token';

@@ -1,6 +1,6 @@
 // The inventory against the real lab: 3 KVM hosts (scripts/lab: namespaces,
 // one libvirtd each), one real drydock-agent process per host
-// (agent/lab-agents.ts), a real nats-server on the lab's root address, and a
+// (harness/lab-agents.ts), a real nats-server on the lab's root address, and a
 // coordinator. Hosts register themselves from their agents' facts, their
 // libvirt guests become server records, a host whose agent stops goes
 // offline (and stays registered), and comes back with a new incarnation.
@@ -9,11 +9,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
-import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { startTestNats } from '../harness/test-nats.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './helpers/coordinator.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
 
 const LAB = { name: 'ddco', subnet: 47 };
 const TOKEN = 'lab-inventory-token';

@@ -7,12 +7,12 @@ import type { NatsConnection } from 'nats';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { silentLogger } from '../common/logging.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
 import { LEASE_KEY, LeaderElection } from '../coordinator/leader.ts';
 import { Repository } from '../coordinator/store/repository.ts';
-import { tempDir, waitFor } from './helpers/coordinator.ts';
+import { tempDir, waitFor } from '../harness/coordinator-helpers.ts';
 
 interface Ctx {
   dir: string;

@@ -17,7 +17,7 @@ import { UnavailableError } from '../common/errors.ts';
 import { connectNats, embeddedAuthPaths, INSECURE_NATS_WARNING } from '../coordinator/nats.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { ConfigError } from '../common/config.ts';
-import { tempDir } from './helpers/coordinator.ts';
+import { tempDir } from '../harness/coordinator-helpers.ts';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];

@@ -4,12 +4,12 @@ import anyTest, { type TestFn } from 'ava';
 import type { KV, NatsConnection } from 'nats';
 import { rmSync } from 'node:fs';
 import type { NatsNode } from '../common/nats-server.ts';
-import { startTestNats } from './helpers/nats.ts';
+import { startTestNats } from '../harness/test-nats.ts';
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../common/errors.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
 import { Repository } from '../coordinator/store/repository.ts';
 import { CasConflictError, isCasConflict, isTransient } from '../coordinator/store/retry.ts';
-import { tempDir } from './helpers/coordinator.ts';
+import { tempDir } from '../harness/coordinator-helpers.ts';
 import { purgeOldDeletes } from '../coordinator/store/housekeeping.ts';
 
 interface Ctx {

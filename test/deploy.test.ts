@@ -259,7 +259,7 @@ test('install.sh for real, into scratch directories: tree, units, configs kept, 
   for (const f of ['package.json', 'package-lock.json', 'agent/main.ts', 'coordinator/main.ts', 'cli/main.ts', 'proto', 'bin/drydock.mjs', 'deploy/examples/agent.yaml']) {
     t.true(existsSync(path.join(prefix, f)), `installed ${f}`);
   }
-  for (const f of ['test', 'scripts', 'bench', '.git', '.cache', 'agent/lab-agents.ts']) t.false(existsSync(path.join(prefix, f)), `not installed: ${f}`);
+  for (const f of ['test', 'scripts', 'bench', '.git', '.cache', 'harness']) t.false(existsSync(path.join(prefix, f)), `not installed: ${f}`);
   t.true(existsSync(path.join(units, 'drydock-agent.service')));
   t.false(existsSync(path.join(units, 'drydock-coordinator.service')));
   const { stdout: mode } = await exec('stat', ['-c', '%a', path.join(etc, 'agent.yaml')]);
@@ -267,6 +267,13 @@ test('install.sh for real, into scratch directories: tree, units, configs kept, 
   // The installed tree runs on its own (nothing it imports was left out): the units' --check.
   const check = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'agent/main.ts'), '--config', path.join(etc, 'agent.yaml'), '--check'], { cwd: prefix });
   t.is(JSON.parse(check.stdout).hostId, 'kvm-01');
+  // The sim hypervisor lives in harness/, which is not installed: `hypervisor: sim` is refused by name.
+  const sim = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'agent/main.ts'), '--config', path.join(etc, 'agent.yaml'), '--check'], {
+    cwd: prefix,
+    env: { ...process.env, DRYDOCK_AGENT_HYPERVISOR: 'sim' },
+  }).then(() => null, (err: { code: number; stderr: string }) => err);
+  t.is(sim?.code, 2);
+  t.regex(sim?.stderr ?? '', /config hypervisor: "sim" is a test harness/);
   const coordCheck = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'coordinator/main.ts'), '--config', path.join(prefix, 'deploy/examples/coordinator.yaml'), '--check'], {
     cwd: prefix,
     env: { ...process.env, DRYDOCK_COORDINATOR_AUTH_TOKEN_FILE: path.join(prefix, 'deploy/examples/users.yaml') },

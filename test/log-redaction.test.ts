@@ -17,8 +17,8 @@ import { freePort, startNatsServer } from '../common/nats-server.ts';
 import { connectNats } from '../coordinator/nats.ts';
 import { compileConfig } from '../coordinator/config.ts';
 import { compileAgentConfig } from '../agent/config.ts';
-import { startSimAgents } from '../agent/sim-cluster.ts';
-import { tempDir, waitFor } from './helpers/coordinator.ts';
+import { startSimAgents } from '../harness/sim-cluster.ts';
+import { tempDir, waitFor } from '../harness/coordinator-helpers.ts';
 
 const execFileP = promisify(execFile);
 const SECRETS = ['s3cretPassw0rd', 'tok3nValue', 'hunter2hunter2', 'b3arerToken.xyz'];

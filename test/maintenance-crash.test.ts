@@ -7,11 +7,11 @@ import test from 'ava';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { startSimAgents, type SimAgents } from '../agent/sim-cluster.ts';
+import { startTestNats, type TestNats } from '../harness/test-nats.ts';
+import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { spawnCoordinator, type CoordinatorProcess } from './helpers/coordinator-process.ts';
-import { TestAdminClient, tempDir, waitFor } from './helpers/coordinator.ts';
-import { ADMIN_TOKEN, writeTokenFile } from './helpers/maintenance-world.ts';
+import { TestAdminClient, tempDir, waitFor } from '../harness/coordinator-helpers.ts';
+import { ADMIN_TOKEN, writeTokenFile } from '../harness/maintenance-world.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, gaps, type Lab, type LabHost, type DefinedGuest } from '../scripts/lab/index.ts';
-import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { startTestNats, type TestNats } from '../harness/test-nats.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
-import { TestAdminClient, testConfig, waitFor } from './helpers/coordinator.ts';
-import { ADMIN_TOKEN, waitForOperation, writeTokenFile } from './helpers/maintenance-world.ts';
+import { TestAdminClient, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
+import { ADMIN_TOKEN, waitForOperation, writeTokenFile } from '../harness/maintenance-world.ts';
 
 const LAB = { name: 'ddmt', subnet: 45 };
 

@@ -1,8 +1,8 @@
 // Maintenance end to end over sim hosts: real nats-server, real coordinator
 // with its engine, real gRPC agents (sim hypervisor).
 import test from 'ava';
-import { startWorld, waitForOperation, type World } from './helpers/maintenance-world.ts';
-import { waitFor } from './helpers/coordinator.ts';
+import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
+import { waitFor } from '../harness/coordinator-helpers.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

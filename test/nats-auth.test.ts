@@ -14,8 +14,8 @@ import { connect, type NatsConnection, type NatsError } from 'nats';
 import { freePort, natsServerBinary } from '../common/nats-server.ts';
 import { natsAuthOptions } from '../common/nats-auth.ts';
 import { subjects } from '../common/subjects.ts';
-import { startTestNats, type TestNats } from './helpers/nats.ts';
-import { tempDir } from './helpers/coordinator.ts';
+import { startTestNats, type TestNats } from '../harness/test-nats.ts';
+import { tempDir } from '../harness/coordinator-helpers.ts';
 
 interface Ctx {
   dir: string;

@@ -3,7 +3,7 @@
 // policies, stop_unmigratable on and off, local and shared disks, existing
 // reservations, a CPU hook, crowded hosts, ties, hosts without facts, odd
 // pools, several candidate limits) its whole Plan deep-equals the one the
-// frozen copy in test/helpers/planner-reference/ makes. Same for pickTarget
+// frozen copy in harness/planner-reference/ makes. Same for pickTarget
 // and evaluateCandidates, which the executor calls.
 import test from 'ava';
 import type { InventorySnapshot, ServerRecord } from '../coordinator/model.ts';
@@ -19,10 +19,10 @@ import {
   planMaintenance,
   trimCandidates,
 } from '../coordinator/planner/index.ts';
-import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/synthetic.ts';
-import * as reference from './helpers/planner-reference/index.ts';
-import { NoValidTargetError as ReferenceNoValidTargetError } from './helpers/planner-reference/errors.ts';
-import { indexSnapshot as referenceIndex } from './helpers/planner-reference/inventory.ts';
+import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/index.ts';
+import * as reference from '../harness/planner-reference/index.ts';
+import { NoValidTargetError as ReferenceNoValidTargetError } from '../harness/planner-reference/errors.ts';
+import { indexSnapshot as referenceIndex } from '../harness/planner-reference/inventory.ts';
 
 const SEEDS = 120;
 

@@ -1,6 +1,6 @@
 // The planner's cost must not be servers × hosts full check chains: a
 // 200-server host in a 1,000-host zone is planned many times faster than by
-// the pre-optimisation planner (test/helpers/planner-reference/), with the
+// the pre-optimisation planner (harness/planner-reference/), with the
 // same plan. A ratio of CPU times in one process, with a generous bound,
 // so a busy machine slows both alike (14× measured on a busy machine; 1.0× with the old planner).
 import test from 'ava';
@@ -8,8 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { planMaintenance } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/synthetic.ts';
-import { planMaintenance as referencePlan } from './helpers/planner-reference/index.ts';
+import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
+import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 const MIN_SPEED_UP = 5;
 

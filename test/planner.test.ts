@@ -33,7 +33,7 @@ import {
   sharedDisk,
   shuffle,
   syntheticUuid,
-} from '../coordinator/planner/synthetic.ts';
+} from '../coordinator/planner/index.ts';
 
 const RESERVE = DEFAULT_ZONE_POLICY.hostMemoryReserveBytes;
 

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { assertGrpcEndpoint, assertLibvirtUri, isGrpcEndpoint, isLibvirtUri } from '../common/uri.ts';
 import { LibvirtHypervisor } from '../agent/hypervisor/libvirt.ts';
 import { Virsh } from '../agent/hypervisor/virsh.ts';
-import { startSimAgents } from '../agent/sim-cluster.ts';
+import { startSimAgents } from '../harness/sim-cluster.ts';
 import { agentClient, callError, migrateError } from './agent-helpers.ts';
 
 const execFileP = promisify(execFile);

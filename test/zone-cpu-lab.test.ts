@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLab, type Lab } from '../scripts/lab/index.ts';
-import { labCoordinatorTls, startLabAgents, type LabAgent } from '../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../harness/lab-agents.ts';
 import { AgentClientPool, type AgentClient } from '../coordinator/agent-client.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { HostRecord } from '../coordinator/model.ts';

@@ -3,9 +3,9 @@
 // gRPC agents). In each zone the incompatible host has the most free memory,
 // so without the CPU check the planner would pick it.
 import anyTest, { type TestFn } from 'ava';
-import { cpuXml, simCpu } from '../agent/hypervisor/sim.ts';
-import { startWorld, waitForOperation, type World } from './helpers/maintenance-world.ts';
-import { waitFor } from './helpers/coordinator.ts';
+import { cpuXml, simCpu } from '../harness/sim-hypervisor.ts';
+import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
+import { waitFor } from '../harness/coordinator-helpers.ts';
 import { trackingOf } from '../coordinator/zone-cpu/tracking.ts';
 import { zoneHostCpuView } from '../coordinator/zone-cpu/host-view.ts';
 

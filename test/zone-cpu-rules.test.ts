@@ -3,10 +3,10 @@
 // CompareCpu cache's sharing and memory. Plain records, no I/O.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { simCpu, cpuXml } from '../agent/hypervisor/sim.ts';
-import { makeHost, makeServer, makeZone } from '../coordinator/planner/synthetic.ts';
+import { simCpu, cpuXml } from '../harness/sim-hypervisor.ts';
+import { makeHost, makeServer, makeZone } from '../coordinator/planner/index.ts';
 import type { HostRecord, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
-import type { SnapshotHost } from '../coordinator/planner/types.ts';
+import type { SnapshotHost } from '../coordinator/planner/index.ts';
 import { CompareCache, type CompareAnswer } from '../coordinator/zone-cpu/compare-cache.ts';
 import { cpuQuestions, cpuVerdict, zoneModelXml } from '../coordinator/zone-cpu/placement-rules.ts';
 import { choosePassthroughReference, changeEntry, downgradeMessage } from '../coordinator/zone-cpu/decide.ts';

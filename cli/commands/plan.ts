@@ -6,7 +6,7 @@ import type { Act } from '../action.ts';
 import type { Ctx } from '../context.ts';
 import { CliError, EXIT, type ExitCode } from '../exit.ts';
 import { formatPlan, parseSnapshot, planMaintenance } from '../../coordinator/planner/index.ts';
-import { planToProto } from '../../coordinator/planner/to-proto.ts';
+import { planToProto } from '../../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../../coordinator/model.ts';
 
 interface PlanOptions {

@@ -83,4 +83,4 @@ export function eventToProto(ev: OperationEvent): OperationEvent__Input {
   };
 }
 
-export { planToProto } from '../planner/to-proto.ts';
+export { planToProto } from '../planner/index.ts';

@@ -14,7 +14,7 @@ import type { Repository } from '../store/repository.ts';
 import type { ServerRecord } from '../model.ts';
 import type { CpuPlacement } from './module.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
-import { Reservations } from '../planner/reservations.ts';
+import { Reservations } from '../planner/index.ts';
 import type { HostLiveness } from '../inventory/liveness.ts';
 import { NotFoundError, UnavailableError } from '../../common/errors.ts';
 import type { ActiveMigration } from './decide.ts';

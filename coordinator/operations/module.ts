@@ -4,7 +4,7 @@
 // engine runs operations.
 import type { AdminDeps, HandlerGroup } from '../admin/context.ts';
 import { Repository } from '../store/repository.ts';
-import type { CpuCompatibleFn } from '../planner/types.ts';
+import type { CpuCompatibleFn } from '../planner/index.ts';
 import type { InventorySnapshot } from '../model.ts';
 import { OperationEventLog } from './events.ts';
 import { OperationStore } from './op-store.ts';

@@ -1,5 +1,6 @@
-// The planner's public surface: the coordinator, the executor and the CLI
-// import from here, not from the files behind it.
+// The planner's public surface: the coordinator, the executor, the CLI, the
+// benchmarks and the tests import from here, not from the files behind it
+// (test/layering.test.ts fails on an import past this file from outside).
 export type * from './types.ts';
 export { planMaintenance } from './plan.ts';
 export { DEFAULT_MAX_CANDIDATES } from './types.ts';
@@ -33,3 +34,7 @@ export { serializeSnapshot, parseSnapshot, snapshotFromJson, SnapshotFileError, 
 export { formatPlan, formatTable } from './format.ts';
 export type { FormatPlanOptions } from './format.ts';
 export { indexSnapshot, isKvmHypervisor, isActiveState } from './inventory.ts';
+export { planToProto } from './to-proto.ts';
+// Synthetic inventories (pure builders, seeded random snapshots) for the
+// tests, the benchmarks and what-if examples.
+export * from './synthetic.ts';

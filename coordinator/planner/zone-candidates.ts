@@ -19,7 +19,7 @@
 // id; the position in the id-sorted host list stands for the id (equal to
 // comparing ids, and to the stable sort the chain's callers relied on).
 // test/planner-equivalence.test.ts holds this against the pre-optimisation
-// planner kept in test/helpers/planner-reference/.
+// planner kept in harness/planner-reference/.
 import type { ServerRecord, ZonePolicy, ZoneRecord } from '../model.ts';
 import type { CheckContext } from './checks.ts';
 import { TARGET_CHECKS, candidateVerdict, checkSharedStorage, memoryHeadroom, placeLocalDisks } from './checks.ts';

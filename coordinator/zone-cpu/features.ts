@@ -1,7 +1,7 @@
 // Flag-list arithmetic and CPU XML edits for zone CPU decisions. Pure: what
 // a CPU can run is libvirt's answer (CompareCpu/BaselineCpu); this only
 // diffs the lists libvirt gave and renders them for people.
-import type { CpuDescription } from '../../agent/hypervisor/hypervisor.ts';
+import type { CpuDescription } from '../../common/generated/drydock/agent/v1/CpuDescription.ts';
 
 export function sorted(xs: Iterable<string>): string[] {
   return [...new Set(xs)].sort();

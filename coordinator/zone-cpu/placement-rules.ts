@@ -15,7 +15,7 @@
 //  - EXTENDED with a zone model: the target must also run the zone model
 //    (with the operator's extra flags); its servers boot with it.
 import type { HostRecord, ServerRecord, ZoneRecord } from '../model.ts';
-import type { SnapshotHost } from '../planner/types.ts';
+import type { SnapshotHost } from '../planner/index.ts';
 import { runs, type CompareAnswer } from './compare-cache.ts';
 import { listForPeople, withExtraFeatures } from './features.ts';
 

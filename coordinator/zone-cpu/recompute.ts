@@ -6,7 +6,7 @@
 // meanwhile (StaleZoneCpuError → recompute again).
 import { ConflictError, FailedPreconditionError, UnavailableError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
-import type { CpuDescription } from '../../agent/hypervisor/hypervisor.ts';
+import type { CpuDescription } from '../../common/generated/drydock/agent/v1/CpuDescription.ts';
 import type { HostRecord, ZoneCpuChange, ZoneRecord } from '../model.ts';
 import type { Store } from '../store/store.ts';
 import { sameValue } from '../store/repository.ts';

@@ -5,7 +5,7 @@
 // XML hash because it depends only on the description.
 import { InvalidArgumentError, UnavailableError, errorMessage, isDrydockError } from '../../common/errors.ts';
 import { status } from '@grpc/grpc-js';
-import type { CpuDescription } from '../../agent/hypervisor/hypervisor.ts';
+import type { CpuDescription } from '../../common/generated/drydock/agent/v1/CpuDescription.ts';
 import type { BaselineCpuRequest__Input } from '../../common/generated/drydock/agent/v1/BaselineCpuRequest.ts';
 import type { HostRecord } from '../model.ts';
 import type { CompareCache } from './compare-cache.ts';

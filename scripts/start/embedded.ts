@@ -17,7 +17,7 @@ import { redactUrl } from '../../common/redact.ts';
 import { issueNatsCredentials } from '../../common/nats-credentials.ts';
 import { admitHostsOver } from '../../coordinator/admission.ts';
 import { natsAuthOptions } from '../../common/nats-auth.ts';
-import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../agent/lab-agents.ts';
+import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../harness/lab-agents.ts';
 import { compileConfig } from '../../coordinator/config.ts';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
@@ -151,7 +151,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
 
     // Each agent serves Prometheus metrics inside its host, on the host's
     // address so the root namespace can scrape it: plain HTTP, asked for by
-    // name (metrics.insecure). The gRPC API is mutual TLS (agent/lab-agents.ts).
+    // name (metrics.insecure). The gRPC API is mutual TLS (harness/lab-agents.ts).
     const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, natsAuth: creds.hostAuth, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}`, insecure: true } } });
     undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);

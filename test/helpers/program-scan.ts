@@ -67,7 +67,7 @@ export function scanSource(file: string, text: string): { uses: ProgramUse[]; dy
 
 /** This file and its test: their comments and fixtures show the forms, they start nothing of drydock's. */
 const NOT_SCANNED = new Set(['test/helpers/program-scan.ts', 'test/prerequisites.test.ts']);
-const SOURCE_DIRS = ['agent', 'bench', 'bin', 'cli', 'common', 'coordinator', 'scripts', 'test'];
+const SOURCE_DIRS = ['agent', 'bench', 'bin', 'cli', 'common', 'coordinator', 'harness', 'scripts', 'test'];
 const SOURCE_RE = /\.(?:ts|mts|mjs|js)$/;
 
 async function* files(dir: string): AsyncGenerator<string> {

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
-import { loadAdminProto } from '../../common/proto.ts';
-import { compileConfig, type CoordinatorConfig } from '../../coordinator/config.ts';
-import type { NatsAuth } from '../../common/nats-auth.ts';
+import { loadAdminProto } from '../common/proto.ts';
+import { compileConfig, type CoordinatorConfig } from '../coordinator/config.ts';
+import type { NatsAuth } from '../common/nats-auth.ts';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `drydock-${prefix}-`));

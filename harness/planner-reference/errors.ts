@@ -5,7 +5,7 @@
 // The planner's typed failures. Each extends the common base that fixes its
 // gRPC status (common/errors.ts), so the admin API maps them without
 // looking at messages.
-import { FailedPreconditionError, NotFoundError } from '../../../common/errors.ts';
+import { FailedPreconditionError, NotFoundError } from '../../common/errors.ts';
 import type { CandidateVerdict, Plan, PlannedServer, PlanRefusal } from './types.ts';
 
 /**

@@ -22,13 +22,13 @@ import type {
   LiveMigrationSpec,
   Server,
   StoragePool,
-} from './hypervisor.ts';
-import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
-import type { GuestCpu } from '../../common/generated/drydock/agent/v1/GuestCpu.ts';
-import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
-import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
-import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
-import { diskUsesPath, planLocalDiskRemoval } from './disk-paths.ts';
+} from '../agent/hypervisor/hypervisor.ts';
+import type { Disk } from '../common/generated/drydock/agent/v1/Disk.ts';
+import type { GuestCpu } from '../common/generated/drydock/agent/v1/GuestCpu.ts';
+import type { ServerState } from '../common/generated/drydock/agent/v1/ServerState.ts';
+import type { CpuCompareResult } from '../common/generated/drydock/agent/v1/CpuCompareResult.ts';
+import { FailedPreconditionError, InvalidArgumentError } from '../common/errors.ts';
+import { diskUsesPath, planLocalDiskRemoval } from '../agent/hypervisor/disk-paths.ts';
 import {
   DomainNotRunningError,
   DomainRunningError,
@@ -41,7 +41,7 @@ import {
   StorageNotFoundError,
   TargetUnreachableError,
   UnsafeMigrationError,
-} from './errors.ts';
+} from '../agent/hypervisor/errors.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

@@ -4,15 +4,15 @@
 // holding every permission.
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { NatsNode } from '../../common/nats-server.ts';
-import { startTestNats } from './nats.ts';
-import { startSimAgents, type SimAgents, type SimAgentsOptions } from '../../agent/sim-cluster.ts';
-import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
-import { maintenanceModule, type MaintenanceModule, type MaintenanceModuleOptions } from '../../coordinator/operations/module.ts';
-import { zoneCpuModule, type ZoneCpuModule, type ZoneCpuModuleOptions } from '../../coordinator/zone-cpu/module.ts';
-import { hashTokenSha256 } from '../../coordinator/auth/tokens.ts';
-import { PERMISSIONS } from '../../coordinator/auth/permissions.ts';
-import { TestAdminClient, tempDir, testConfig, waitFor } from './coordinator.ts';
+import type { NatsNode } from '../common/nats-server.ts';
+import { startTestNats } from './test-nats.ts';
+import { startSimAgents, type SimAgents, type SimAgentsOptions } from './sim-cluster.ts';
+import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
+import { maintenanceModule, type MaintenanceModule, type MaintenanceModuleOptions } from '../coordinator/operations/module.ts';
+import { zoneCpuModule, type ZoneCpuModule, type ZoneCpuModuleOptions } from '../coordinator/zone-cpu/module.ts';
+import { hashTokenSha256 } from '../coordinator/auth/tokens.ts';
+import { PERMISSIONS } from '../coordinator/auth/permissions.ts';
+import { TestAdminClient, tempDir, testConfig, waitFor } from './coordinator-helpers.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 

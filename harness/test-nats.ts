@@ -5,10 +5,10 @@
 // started on it registers them (coordinator/admission.ts).
 import path from 'node:path';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import { startNatsCluster, startNatsServer, type NatsNode } from '../../common/nats-server.ts';
-import { issueNatsCredentials, type NatsCredentials } from '../../common/nats-credentials.ts';
-import { natsAuthOptions, type NatsAuth } from '../../common/nats-auth.ts';
-import { admitHostsOver } from '../../coordinator/admission.ts';
+import { startNatsCluster, startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import { issueNatsCredentials, type NatsCredentials } from '../common/nats-credentials.ts';
+import { natsAuthOptions, type NatsAuth } from '../common/nats-auth.ts';
+import { admitHostsOver } from '../coordinator/admission.ts';
 
 export interface TestNats {
   nodes: NatsNode[];

@@ -7,9 +7,9 @@
 // with {check, verdict, reason}, and none does I/O. The chain runs every
 // check on every candidate, so the plan can show the operator why each host
 // was or was not chosen. docs/design.md invariant 2 is exactly this list.
-import type { Disk } from '../../../common/generated/drydock/agent/v1/Disk.ts';
-import type { StoragePool } from '../../../common/generated/drydock/agent/v1/StoragePool.ts';
-import type { ServerRecord, ZonePolicy, ZoneRecord } from '../../../coordinator/model.ts';
+import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
+import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
+import type { ServerRecord, ZonePolicy, ZoneRecord } from '../../coordinator/model.ts';
 import type { HostAllocation } from './inventory.ts';
 import { diskBytes, isKvmHypervisor, isLocalDisk } from './inventory.ts';
 import type { HostReservedTotals } from './reservations.ts';

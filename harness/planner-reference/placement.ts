@@ -6,8 +6,8 @@
 // ones, pick by the zone's policy, and say why. Used by the planner for a
 // whole host and by the executor (pickTarget) to retry one server elsewhere
 // after a failed migration.
-import type { InventorySnapshot, ServerRecord, ZonePolicy, ZoneRecord } from '../../../coordinator/model.ts';
-import { localDiskBytes, resolvePolicy } from '../../../coordinator/model.ts';
+import type { InventorySnapshot, ServerRecord, ZonePolicy, ZoneRecord } from '../../coordinator/model.ts';
+import { localDiskBytes, resolvePolicy } from '../../coordinator/model.ts';
 import type { CheckContext, TargetCheck } from './checks.ts';
 import { TARGET_CHECKS, checkNotAttempted, isEligible, memoryFreeAfter, placeLocalDisks, runChecks } from './checks.ts';
 import { cmp } from './compare.ts';

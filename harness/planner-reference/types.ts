@@ -6,7 +6,7 @@
 // Plan / PlannedServer / CandidateVerdict / CheckResult (admin.proto) in
 // camelCase, so the coordinator's conversion is a field-for-field copy:
 // `action` is the proto enum name without its SERVER_ACTION_ prefix.
-import type { InventorySnapshot, ServerRecord, ZonePolicy, ZoneRecord } from '../../../coordinator/model.ts';
+import type { InventorySnapshot, ServerRecord, ZonePolicy, ZoneRecord } from '../../coordinator/model.ts';
 import type { Reservation, Reservations } from './reservations.ts';
 
 /** A host as a snapshot carries it: the record plus liveness at takenAtMs. */

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../common/logging.ts';
 import { createLogger, silentLogger } from '../common/logging.ts';
-import { compileAgentConfig, type AgentConfig } from './config.ts';
-import { SimFabric, type SimFabricOptions, type SimHost, type SimHostOptions } from './hypervisor/sim.ts';
-import { startAgent, type AgentHandle } from './agent.ts';
-import type { MigrationSettings } from './migrations/manager.ts';
+import { compileAgentConfig, type AgentConfig } from '../agent/config.ts';
+import { SimFabric, type SimFabricOptions, type SimHost, type SimHostOptions } from './sim-hypervisor.ts';
+import { startAgent, type AgentHandle } from '../agent/agent.ts';
+import type { MigrationSettings } from '../agent/migrations/manager.ts';
 import type { NatsAuth } from '../common/nats-auth.ts';
 
 export interface SimAgentsOptions {

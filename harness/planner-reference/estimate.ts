@@ -7,7 +7,7 @@
 // then the servers laid out over the migrations a source may run at once.
 // An estimate for the operator, not a deadline (deadlines are the zone's
 // stall and per-GiB timeouts).
-import type { ZonePolicy } from '../../../coordinator/model.ts';
+import type { ZonePolicy } from '../../coordinator/model.ts';
 import type { ServerAction } from './types.ts';
 
 /** Assumed when no migration has been measured yet: a conservative 1 GbE-class figure. */

@@ -4,8 +4,8 @@
 // only the import paths were adjusted to this directory.
 // One pass over the snapshot to build the lookups every check needs, so the
 // chain (servers × candidates × checks) never rescans the inventory.
-import type { InventorySnapshot, ServerRecord, ZoneRecord } from '../../../coordinator/model.ts';
-import type { Disk } from '../../../common/generated/drydock/agent/v1/Disk.ts';
+import type { InventorySnapshot, ServerRecord, ZoneRecord } from '../../coordinator/model.ts';
+import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { cmp } from './compare.ts';
 import type { SnapshotHost } from './types.ts';
 

@@ -6,8 +6,8 @@
 // from a snapshot alone. No I/O and no clock (the snapshot's takenAtMs is
 // "now"), so PlanMaintenance, EnableMaintenance and the offline
 // `drydock plan --snapshot` all get the same answer from the same input.
-import type { InventorySnapshot, ServerRecord } from '../../../coordinator/model.ts';
-import { DEFAULT_ZONE_POLICY, localDiskBytes, resolvePolicy } from '../../../coordinator/model.ts';
+import type { InventorySnapshot, ServerRecord } from '../../coordinator/model.ts';
+import { DEFAULT_ZONE_POLICY, localDiskBytes, resolvePolicy } from '../../coordinator/model.ts';
 import { CPU_NOT_CHECKED, MEMORY_WARN_RATIO, memoryHeadroom } from './checks.ts';
 import { cmp } from './compare.ts';
 import { concurrentMoves, estimateServerSeconds, estimateTotalSeconds, resolveBandwidth } from './estimate.ts';
