@@ -1,46 +1,30 @@
 // The real Hypervisor: libvirt through virsh (virsh.ts), structured output
 // only (parse-*.ts), failures as typed errors (errors.ts). Every identifier
 // is validated (common/names.ts) before it reaches a command line.
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CancelledError, FailedPreconditionError, InvalidArgumentError, isDrydockError } from '../../common/errors.ts';
+import { CancelledError, FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
 import { assertServerRef, assertUuid } from '../../common/names.ts';
 import { assertLibvirtUri } from '../../common/uri.ts';
 import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
-import {
-  CpuIncompatibleError,
-  DomainRunningError,
-  MigrationTimedOutError,
-  OperationInvalidError,
-  PostCopyAbortRefusedError,
-  ServerNotFoundError,
-  StorageNotFoundError,
-  UnsafeMigrationError,
-} from './errors.ts';
-import type {
-  CpuDescription,
-  DomainEvent,
-  Hypervisor,
-  HypervisorFacts,
-  JobStats,
-  LiveMigrationSpec,
-  Server,
-  StoragePool,
-} from './hypervisor.ts';
+import { CpuIncompatibleError, DomainRunningError, MigrationTimedOutError, PostCopyAbortRefusedError, ServerNotFoundError, UnsafeMigrationError } from './errors.ts';
+import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, Server } from './hypervisor.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
 import { parseCpuBaseline, parseCpuCompareOutput, splitCpuXmls } from './parse-cpu.ts';
-import { parseDomainXml, parseDomState, parseDomStats, parseNameList, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
-import { EventLineParser } from './parse-events.ts';
+import { parseDomainXml, parseDomState, parseDomStats, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
 import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
-import { parsePoolXml, parseVolXml, SHARED_POOL_TYPES, type PoolDefinition } from './parse-storage.ts';
-import { killTree, Virsh, type VirshCallOptions } from './virsh.ts';
-import { assertHostPath, diskUsesPath, dirPrefix, isUnder, planLocalDiskRemoval, poolContaining, poolHolding } from './disk-paths.ts';
+import { SHARED_POOL_TYPES } from './parse-storage.ts';
+import { Virsh, type VirshCallOptions } from './virsh.ts';
+import { assertHostPath, isUnder, poolContaining, poolHolding } from './disk-paths.ts';
+import { mapLimit } from './map-limit.ts';
+import { LibvirtPools, toStoragePool, type PoolInfo } from './libvirt-pools.ts';
+import { LibvirtVolumes } from './libvirt-volumes.ts';
+import { virshEvents } from './libvirt-events.ts';
 
 export { assertHostPath } from './disk-paths.ts';
 
@@ -93,24 +77,6 @@ export interface LibvirtHypervisorOptions {
 /** How a disk reaches the other hosts of the cluster. */
 export type DiskSharing = 'network' | 'declared' | 'local' | 'none';
 
-interface PoolInfo extends PoolDefinition {
-  active: boolean;
-  shared: boolean;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
-
 const MAX_CPU_XML_BYTES = 256 * 1024;
 
 export class LibvirtHypervisor implements Hypervisor {
@@ -118,17 +84,15 @@ export class LibvirtHypervisor implements Hypervisor {
   readonly migrationUri: string;
   readonly virsh: Virsh;
   private readonly sharedPaths: string[];
-  private readonly localDiskDirs: string[] | undefined;
   private readonly migrateTimeoutMs: number;
-  private readonly copyBytesPerSecond: number;
   private readonly listConcurrency: number;
-  private readonly poolCacheMs: number;
+  private readonly pools: LibvirtPools;
+  private readonly volumes: LibvirtVolumes;
   private readonly eventRestartMinMs: number;
   private readonly eventRestartMaxMs: number;
   private readonly tmpDir: string;
   private readonly configuredVirtType: string | undefined;
   private capsCache: Promise<HostCapabilities> | undefined;
-  private poolCache: { at: number; pools: Promise<PoolInfo[]> } | undefined;
 
   constructor(options: LibvirtHypervisorOptions) {
     this.virsh = new Virsh({
@@ -139,11 +103,17 @@ export class LibvirtHypervisor implements Hypervisor {
     });
     this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
     this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
-    this.localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
+    const localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
     this.migrateTimeoutMs = options.migrateTimeoutMs ?? 6 * 3600_000;
-    this.copyBytesPerSecond = options.copyBytesPerSecond ?? 20 * 1024 * 1024;
     this.listConcurrency = options.listConcurrency ?? 4;
-    this.poolCacheMs = options.poolCacheMs ?? 10_000;
+    const run = (args: string[], opts?: VirshCallOptions) => this.run(args, opts);
+    this.pools = new LibvirtPools(run, { sharedPaths: this.sharedPaths, listConcurrency: this.listConcurrency, poolCacheMs: options.poolCacheMs ?? 10_000 });
+    this.volumes = new LibvirtVolumes(run, this.pools, {
+      sharedPaths: this.sharedPaths,
+      localDiskDirs,
+      copyBytesPerSecond: options.copyBytesPerSecond ?? 20 * 1024 * 1024,
+      listServers: (signal?: AbortSignal) => this.listServers(signal),
+    });
     this.eventRestartMinMs = options.eventRestartMinMs ?? 1000;
     this.eventRestartMaxMs = options.eventRestartMaxMs ?? 30_000;
     this.tmpDir = options.tmpDir ?? tmpdir();
@@ -185,7 +155,7 @@ export class LibvirtHypervisor implements Hypervisor {
       this.run(['domcapabilities', '--virttype', virtType], { signal }).then((r) => parseDomainCapabilities(r.stdout)),
       this.run(['version'], { signal }).then((r) => parseVersion(r.stdout)),
       this.run(['nodememstats'], { signal }).then((r) => parseNodeMemStats(r.stdout)),
-      this.storagePools(signal, true),
+      this.pools.local(signal, true),
     ]);
     const t = caps.topology;
     return {
@@ -201,57 +171,9 @@ export class LibvirtHypervisor implements Hypervisor {
       memoryFreeBytes: mem.availableBytes,
       libvirtVersion: version.libvirt,
       qemuVersion: version.hypervisorVersion,
-      storagePools: pools.map((p) => this.toStoragePool(p)),
+      storagePools: pools.map(toStoragePool),
       hostUuid: caps.hostUuid,
     };
-  }
-
-  private toStoragePool(p: PoolInfo): StoragePool {
-    return {
-      name: p.name,
-      type: p.type,
-      path: p.path,
-      shared: p.shared,
-      active: p.active,
-      capacity_bytes: p.capacityBytes,
-      available_bytes: p.availableBytes,
-    };
-  }
-
-  private async loadPools(uri: string | undefined, signal?: AbortSignal): Promise<PoolInfo[]> {
-    const ctx: VirshCallOptions = { signal, uri, context: uri ? { targetUri: uri } : {} };
-    const [all, active] = await Promise.all([
-      this.run(['pool-list', '--all', '--name'], ctx).then((r) => parseNameList(r.stdout)),
-      this.run(['pool-list', '--name'], ctx).then((r) => new Set(parseNameList(r.stdout))),
-    ]);
-    const defs = await mapLimit(all, this.listConcurrency, async (name) => {
-      try {
-        return parsePoolXml((await this.run(['pool-dumpxml', '--pool', name], ctx)).stdout);
-      } catch (err) {
-        if (err instanceof StorageNotFoundError) return undefined; // undefined meanwhile
-        throw err;
-      }
-    });
-    return defs
-      .filter((d): d is PoolDefinition => d !== undefined)
-      .map((d) => ({
-        ...d,
-        active: active.has(d.name),
-        shared: SHARED_POOL_TYPES.has(d.type) || (d.path !== '' && this.sharedPaths.some((s) => dirPrefix(d.path).startsWith(dirPrefix(s)))),
-      }));
-  }
-
-  /** This host's pools, reused for poolCacheMs (a list of many servers needs them once). */
-  private storagePools(signal?: AbortSignal, fresh = false): Promise<PoolInfo[]> {
-    const now = Date.now();
-    if (fresh || !this.poolCache || now - this.poolCache.at > this.poolCacheMs) {
-      const pools = this.loadPools(undefined, signal);
-      pools.catch(() => {
-        if (this.poolCache?.pools === pools) this.poolCache = undefined;
-      });
-      this.poolCache = { at: now, pools };
-    }
-    return this.poolCache.pools;
   }
 
   /** Classifies a disk: network/cluster storage, a declared shared path, local, or no media. */
@@ -316,7 +238,7 @@ export class LibvirtHypervisor implements Hypervisor {
       this.run(['list', '--all', '--uuid'], opts).then((r) => parseUuidList(r.stdout)),
       this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block'], opts).then((r) => parseDomStats(r.stdout)),
       this.transientUuids(opts),
-      this.storagePools(signal),
+      this.pools.local(signal),
     ]);
     const byName = new Map(stats.map((s) => [s.name, s]));
     const servers = await mapLimit(uuids, this.listConcurrency, async (uuid) => {
@@ -337,7 +259,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const [stats, transient, pools] = await Promise.all([
       this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block', def.uuid], opts).then((r) => parseDomStats(r.stdout)[0]),
       this.transientUuids(opts),
-      uri === undefined ? this.storagePools(signal) : this.loadPools(uri, signal),
+      uri === undefined ? this.pools.local(signal) : this.pools.load(uri, signal),
     ]);
     return this.toServer(def, stats, !transient.has(def.uuid), pools);
   }
@@ -409,7 +331,7 @@ export class LibvirtHypervisor implements Hypervisor {
       throw new FailedPreconditionError(`server ${uuid} is not running (${server.state}); live migration needs a running guest`);
     }
     const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
-    const diskFlags = this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage, spec.unsafe);
+    const diskFlags = this.planDiskFlags(server, await this.pools.local(spec.signal), spec.copyStorage, spec.unsafe);
     args.push(...diskFlags);
     const precreated = diskFlags.includes('--copy-storage-all') ? await this.checkCopyTargets(server, target, spec.signal) : [];
     if (spec.postCopy) args.push('--postcopy');
@@ -472,7 +394,7 @@ export class LibvirtHypervisor implements Hypervisor {
   private async checkCopyTargets(server: Server, target: string, signal: AbortSignal): Promise<{ pool: string; name: string }[]> {
     const local = server.disks.filter((d) => !d.readonly && d.path !== '' && !d.shared);
     if (local.length === 0) return [];
-    const pools = await this.loadPools(target, signal);
+    const pools = await this.pools.load(target, signal);
     const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target } };
     const out: { pool: string; name: string }[] = [];
     for (const d of local) {
@@ -484,14 +406,7 @@ export class LibvirtHypervisor implements Hypervisor {
       }
       await this.run(['pool-refresh', '--pool', pool.name], on);
       const name = basename(d.path);
-      const exists = await this.run(['vol-info', '--pool', pool.name, '--vol', name], on).then(
-        () => true,
-        (err) => {
-          if (err instanceof StorageNotFoundError) return false;
-          throw err;
-        },
-      );
-      if (exists) {
+      if (await this.volumes.exists(pool.name, name, on)) {
         throw new FailedPreconditionError(`${target} already has a file at ${d.path}; copy-storage would write into it`, {
           details: { path: d.path, targetUri: target },
         });
@@ -557,99 +472,16 @@ export class LibvirtHypervisor implements Hypervisor {
     });
   }
 
-  async copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void> {
-    const p = assertHostPath('path', path);
-    const target = assertLibvirtUri('target_uri', targetUri);
-    const local = poolContaining(p, await this.storagePools(signal, true));
-    if (!local) throw new FailedPreconditionError(`${p} is in no storage pool of this host`, { details: { path: p } });
-    await this.run(['pool-refresh', '--pool', local.name], { signal });
-    const vol = parseVolXml((await this.run(['vol-dumpxml', '--vol', p], { signal, context: { domain: p } })).stdout);
-
-    const remote = await this.poolOnFor(target, p, signal);
-    if (!remote) throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(p)}`, { details: { path: p, targetUri: target } });
-    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
-    await this.run(['pool-refresh', '--pool', remote.name], on);
-    const name = basename(p);
-    if (await this.volumeExists(remote.name, name, on)) {
-      // Another server's disk, or a copy an earlier move left: overwriting
-      // either could destroy data, so the move goes elsewhere or waits.
-      throw new FailedPreconditionError(`${p} already exists on ${target} (pool ${remote.name}): refusing to overwrite it; remove it there if nothing uses it`, {
-        details: { path: p, targetUri: target },
-      });
-    }
-    const create = ['vol-create-as', '--pool', remote.name, '--name', name, '--capacity', `${vol.capacityBytes}b`];
-    if (vol.format) create.push('--format', vol.format);
-    await this.run(create, on);
-    // vol-upload streams the local file's bytes (including a qcow2 header) over
-    // the target's libvirt connection; --sparse keeps holes holes.
-    const timeoutMs = 60_000 + Math.ceil((Math.max(vol.allocationBytes, vol.capacityBytes) / this.copyBytesPerSecond) * 1000);
-    try {
-      await this.run(['vol-upload', '--pool', remote.name, '--vol', name, '--file', p, '--sparse'], { ...on, timeoutMs });
-    } catch (err) {
-      // A half-written copy we created must not pass for the disk later.
-      await this.run(['vol-delete', '--pool', remote.name, '--vol', name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
-      throw err;
-    }
+  copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void> {
+    return this.volumes.copyDiskTo(path, targetUri, signal);
   }
 
-  /** The active pool on another host whose directory holds `path` (disk copies keep their path). */
-  private async poolOnFor(uri: string, path: string, signal?: AbortSignal): Promise<PoolInfo | undefined> {
-    return poolHolding(path, (await this.loadPools(uri, signal)).filter((rp) => rp.active));
+  removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void> {
+    return this.volumes.removeDiskCopyOn(targetUri, path, signal);
   }
 
-  private async volumeExists(pool: string, name: string, on: VirshCallOptions): Promise<boolean> {
-    try {
-      await this.run(['vol-info', '--pool', pool, '--vol', name], on);
-      return true;
-    } catch (err) {
-      if (err instanceof StorageNotFoundError) return false;
-      throw err;
-    }
-  }
-
-  async removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void> {
-    const p = assertHostPath('path', path);
-    const target = assertLibvirtUri('target_uri', targetUri);
-    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
-    const remote = await this.poolOnFor(target, p, signal);
-    if (!remote) return; // no pool covers it there: nothing of ours to remove
-    // Every domain defined on the target, running or not: none may use the file.
-    const uuids = (await this.run(['list', '--all', '--uuid'], on)).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    for (const u of uuids) {
-      const blk = (await this.run(['domblklist', '--domain', assertUuid('domain', u), '--details'], on)).stdout;
-      // Columns: Type Device Target Source; host paths carry no spaces (assertHostPath).
-      if (blk.split('\n').some((l) => diskUsesPath(l.trim().split(/\s+/).at(-1) ?? '', p))) {
-        throw new FailedPreconditionError(`${p} on ${target} is a disk of domain ${u}: not removed`, { details: { path: p, targetUri: target } });
-      }
-    }
-    if (!(await this.volumeExists(remote.name, basename(p), on))) return;
-    await this.run(['vol-delete', '--pool', remote.name, '--vol', basename(p)], on);
-  }
-
-  async removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {
-    const p = assertHostPath('path', path);
-    const pools = await this.storagePools(signal, true);
-    const plan = planLocalDiskRemoval(p, { pools, sharedPaths: this.sharedPaths, allowedDirs: this.localDiskDirs });
-    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => diskUsesPath(d.path, p)));
-    if (users.length > 0) {
-      throw new FailedPreconditionError(`${p} is still a disk of ${users.map((s) => s.name).join(', ')} on this host`, { details: { path: p } });
-    }
-    if (plan.kind === 'volume') {
-      await this.run(['pool-refresh', '--pool', plan.pool], { signal });
-      try {
-        // --vol by path: virsh looks the volume up by that path (and checks
-        // it is in the pool), so only that exact file can go.
-        await this.run(['vol-delete', '--pool', plan.pool, '--vol', plan.path], { signal, context: { domain: p } });
-      } catch (err) {
-        if (!(err instanceof StorageNotFoundError)) throw err; // already gone: done
-      }
-      return;
-    }
-    try {
-      await unlink(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+  removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {
+    return this.volumes.removeLocalDisk(path, signal);
   }
 
   // ------------------------------------------------------------------ power
@@ -729,83 +561,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // ----------------------------------------------------------------- events
 
-  async *events(signal: AbortSignal): AsyncIterable<DomainEvent> {
-    const queue: DomainEvent[] = [];
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    // Stops the supervisor when the caller aborts or stops iterating.
-    const life = new AbortController();
-    const onAbort = () => life.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) life.abort();
-    let child: ReturnType<Virsh['spawnLong']> | undefined;
-
-    const supervise = async () => {
-      let backoff = this.eventRestartMinMs;
-      while (!life.signal.aborted) {
-        const started = Date.now();
-        const parser = new EventLineParser();
-        const c = this.virsh.spawnLong(['event', '--all', '--loop', '--timestamp']);
-        child = c;
-        const lines = createInterface({ input: c.stdout! });
-        c.stderr!.resume();
-        let flushTimer: NodeJS.Timeout | undefined;
-        lines.on('line', (line) => {
-          for (const ev of parser.feed(line)) queue.push(ev);
-          clearTimeout(flushTimer);
-          // job-completed's statistics follow on their own lines; release the
-          // event once its lines stopped coming.
-          if (parser.hasPending) {
-            flushTimer = setTimeout(() => {
-              for (const ev of parser.flush()) queue.push(ev);
-              notify();
-            }, 50);
-          }
-          notify();
-        });
-        await new Promise<void>((resolve) => {
-          c.once('close', () => resolve());
-          c.once('error', () => resolve());
-        });
-        clearTimeout(flushTimer);
-        for (const ev of parser.flush()) queue.push(ev);
-        notify();
-        if (life.signal.aborted) break;
-        if (Date.now() - started > 60_000) backoff = this.eventRestartMinMs;
-        try {
-          await sleep(backoff, undefined, { signal: life.signal });
-        } catch {
-          break;
-        }
-        backoff = Math.min(backoff * 2, this.eventRestartMaxMs);
-      }
-    };
-    const supervisor = supervise();
-    life.signal.addEventListener('abort', () => {
-      if (child) killTree(child);
-      notify();
-    }, { once: true });
-
-    try {
-      while (!life.signal.aborted) {
-        const ev = queue.shift();
-        if (ev) {
-          yield ev;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    } finally {
-      life.abort();
-      signal.removeEventListener('abort', onAbort);
-      if (child) killTree(child);
-      await supervisor.catch(() => undefined);
-    }
+  events(signal: AbortSignal): AsyncIterable<DomainEvent> {
+    return virshEvents(this.virsh, { minMs: this.eventRestartMinMs, maxMs: this.eventRestartMaxMs }, signal);
   }
 }
