@@ -24,7 +24,7 @@ e.g. DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS=10.0.0.5:7400. See deploy/examples/agent.
 function buildHypervisor(config: AgentConfig): Hypervisor {
   if (config.hypervisor === 'sim') {
     // A lone sim host: only useful to try the API without libvirt.
-    return new SimFabric().addHost({ hostId: config.hostId });
+    return new SimFabric().addHost({ hostId: config.hostId, sharedPaths: config.storage.sharedPathPrefixes });
   }
   return new LibvirtHypervisor({
     uri: config.libvirt.uri,

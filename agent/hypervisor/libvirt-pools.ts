@@ -6,7 +6,7 @@ import { StorageNotFoundError } from './errors.ts';
 import { parseNameList } from './parse-domain.ts';
 import { parsePoolXml, SHARED_POOL_TYPES, type PoolDefinition } from './parse-storage.ts';
 import type { VirshCallOptions, VirshResult } from './virsh.ts';
-import { dirPrefix } from './disk-paths.ts';
+import { poolShared } from './disk-plan.ts';
 import { mapLimit } from './map-limit.ts';
 
 export interface PoolInfo extends PoolDefinition {
@@ -54,7 +54,7 @@ export class LibvirtPools {
       .map((d) => ({
         ...d,
         active: active.has(d.name),
-        shared: SHARED_POOL_TYPES.has(d.type) || (d.path !== '' && this.opts.sharedPaths.some((s) => dirPrefix(d.path).startsWith(dirPrefix(s)))),
+        shared: poolShared(SHARED_POOL_TYPES.has(d.type), d.path, this.opts.sharedPaths),
       }));
   }
 

@@ -12,7 +12,9 @@ import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCom
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import { CpuIncompatibleError, DomainRunningError, MigrationTimedOutError, PostCopyAbortRefusedError, ServerNotFoundError, UnsafeMigrationError } from './errors.ts';
-import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, Server } from './hypervisor.ts';
+import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, MigrationSource, Server } from './hypervisor.ts';
+import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
+import { migrateLive } from './libvirt-migrate.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
 import { parseCpuBaseline, parseCpuCompareOutput, splitCpuXmls } from './parse-cpu.ts';
 import { parseDomainXml, parseDomState, parseDomStats, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
@@ -27,6 +29,7 @@ import { LibvirtVolumes } from './libvirt-volumes.ts';
 import { virshEvents } from './libvirt-events.ts';
 
 export { assertHostPath } from './disk-paths.ts';
+export type { DiskSharing } from './disk-plan.ts';
 
 export interface LibvirtHypervisorOptions {
   /** This host's libvirt URI as the agent reaches it (default qemu:///system). */
@@ -73,9 +76,6 @@ export interface LibvirtHypervisorOptions {
   /** Directory for the temporary CPU XML files (default os.tmpdir()); must be visible to virsh. */
   tmpDir?: string;
 }
-
-/** How a disk reaches the other hosts of the cluster. */
-export type DiskSharing = 'network' | 'declared' | 'local' | 'none';
 
 const MAX_CPU_XML_BYTES = 256 * 1024;
 
@@ -176,27 +176,31 @@ export class LibvirtHypervisor implements Hypervisor {
     };
   }
 
-  /** Classifies a disk: network/cluster storage, a declared shared path, local, or no media. */
+  /** Classifies a disk (disk-plan.ts): network/cluster storage by its pool's type, a declared shared path, local, or no media. */
   diskSharing(disk: { type: string; path: string; pool?: string }, pools: PoolInfo[]): DiskSharing {
-    if (disk.type === 'network') return 'network';
+    return diskSharing(disk, this.onSharedStorage(disk, pools), this.sharedPaths);
+  }
+
+  /** In a pool of a shared type: the volume's own pool, else the pool whose directory contains the file. */
+  private onSharedStorage(disk: { type: string; path: string; pool?: string }, pools: PoolInfo[]): boolean {
     if (disk.type === 'volume') {
       const pool = pools.find((p) => p.name === disk.pool);
-      if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
+      if (pool && SHARED_POOL_TYPES.has(pool.type)) return true;
     }
-    if (!disk.path) return 'none';
+    if (!disk.path) return false;
     const pool = poolContaining(disk.path, pools);
-    if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
-    if (this.sharedPaths.some((s) => isUnder(disk.path, s))) return 'declared';
-    return 'local';
+    return pool !== undefined && SHARED_POOL_TYPES.has(pool.type);
   }
 
   // ---------------------------------------------------------------- servers
 
-  private toServer(def: DomainDefinition, stats: DomainStats | undefined, persistent: boolean, pools: PoolInfo[]): Server {
+  /** The server as read, and the plan of its disks from the same classification (one decision per disk). */
+  private describe(def: DomainDefinition, stats: DomainStats | undefined, persistent: boolean, pools: PoolInfo[]): MigrationSource {
     const running = stats?.state === ServerState.SERVER_STATE_RUNNING || stats?.state === ServerState.SERVER_STATE_PAUSED;
-    const disks: Disk[] = def.disks.map((d) => {
+    const sharings = def.disks.map((d) => this.diskSharing(d, pools));
+    const disks: Disk[] = def.disks.map((d, i) => {
       const b = stats?.blocks.find((x) => x.name === d.target);
-      const sharing = this.diskSharing(d, pools);
+      const sharing = sharings[i];
       const pool = d.pool || (d.path ? (poolContaining(d.path, pools)?.name ?? '') : '');
       return {
         target: d.target,
@@ -213,7 +217,7 @@ export class LibvirtHypervisor implements Hypervisor {
         readonly: d.readonly,
       };
     });
-    return {
+    const server: Server = {
       uuid: def.uuid,
       name: def.name,
       state: stats?.state ?? ServerState.SERVER_STATE_UNSPECIFIED,
@@ -226,6 +230,7 @@ export class LibvirtHypervisor implements Hypervisor {
       persistent,
       domain_type: def.domainType,
     };
+    return { server, disks: planDisks(disks, (_, i) => sharings[i]!) };
   }
 
   private async transientUuids(opts: VirshCallOptions): Promise<Set<string>> {
@@ -244,7 +249,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const servers = await mapLimit(uuids, this.listConcurrency, async (uuid) => {
       try {
         const def = parseDomainXml((await this.run(['dumpxml', '--domain', uuid], { signal, context: { domain: uuid } })).stdout);
-        return this.toServer(def, byName.get(def.name), !transient.has(uuid), pools);
+        return this.describe(def, byName.get(def.name), !transient.has(uuid), pools).server;
       } catch (err) {
         if (err instanceof ServerNotFoundError) return undefined; // gone since the list
         throw err;
@@ -253,7 +258,7 @@ export class LibvirtHypervisor implements Hypervisor {
     return servers.filter((s): s is Server => s !== undefined);
   }
 
-  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<Server> {
+  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<MigrationSource> {
     const opts: VirshCallOptions = { signal, uri, context: { domain: ref, ...(uri ? { targetUri: uri } : {}) } };
     const def = parseDomainXml((await this.run(['dumpxml', '--domain', ref], opts)).stdout);
     const [stats, transient, pools] = await Promise.all([
@@ -261,17 +266,21 @@ export class LibvirtHypervisor implements Hypervisor {
       this.transientUuids(opts),
       uri === undefined ? this.pools.local(signal) : this.pools.load(uri, signal),
     ]);
-    return this.toServer(def, stats, !transient.has(def.uuid), pools);
+    return this.describe(def, stats, !transient.has(def.uuid), pools);
   }
 
   async getServer(ref: string, signal?: AbortSignal): Promise<Server> {
+    return (await this.serverAt(undefined, assertServerRef('server', ref), signal)).server;
+  }
+
+  migrationSource(ref: string, signal?: AbortSignal): Promise<MigrationSource> {
     return this.serverAt(undefined, assertServerRef('server', ref), signal);
   }
 
   async serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null> {
     const u = assertUuid('server_uuid', uuid);
     try {
-      return await this.serverAt(assertLibvirtUri('uri', uri), u, signal);
+      return (await this.serverAt(assertLibvirtUri('uri', uri), u, signal)).server;
     } catch (err) {
       if (err instanceof ServerNotFoundError) return null;
       throw err;
@@ -284,146 +293,19 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // ------------------------------------------------------------- migration
 
-  /**
-   * The migrate flags for a server's disks: local disks are copied (only
-   * they: --migrate-disks, so a disk on a declared shared path is never
-   * copied onto itself), and --unsafe is passed only when every disk that
-   * is not copied is on network storage or on a declared shared path.
-   * The caller's copyStorage / allowUnsafe are permissions: a flag a disk
-   * needs but the caller did not allow refuses the migration up front.
-   */
-  planDiskFlags(server: Server, pools: PoolInfo[], copyStorage: boolean, allowUnsafe: boolean): string[] {
-    const local: string[] = [];
-    let declared = false;
-    for (const d of server.disks) {
-      const sharing = this.diskSharing(d, pools);
-      if (sharing === 'declared') declared = true;
-      // A read-only local medium (an ISO) is not copied by libvirt; the target must have it.
-      if (sharing === 'local' && !d.readonly) local.push(d.target);
-    }
-    const flags: string[] = [];
-    if (local.length > 0) {
-      if (!copyStorage) {
-        throw new UnsafeMigrationError(`server ${server.uuid} has local disks (${local.join(', ')}) and copy-storage was not requested`, {
-          details: { server: server.uuid, disks: local.join(',') },
-        });
-      }
-      flags.push('--copy-storage-all', '--migrate-disks', local.join(','));
-    }
-    if (declared) {
-      if (!allowUnsafe) {
-        throw new UnsafeMigrationError(`server ${server.uuid} has disks on declared shared paths and --unsafe was not allowed`, { details: { server: server.uuid } });
-      }
-      flags.push('--unsafe');
-    }
-    return flags;
-  }
-
-  async migrateLive(spec: LiveMigrationSpec): Promise<void> {
-    const uuid = assertUuid('server_uuid', spec.uuid);
-    const target = assertLibvirtUri('target_uri', spec.targetUri);
-    if (spec.signal.aborted) throw new CancelledError(`migration of ${uuid} cancelled before it started`, { cause: spec.signal.reason });
-    if (!Number.isInteger(spec.bandwidthMiBps) || spec.bandwidthMiBps < 0) {
-      throw new InvalidArgumentError('max_bandwidth_mibps', `${spec.bandwidthMiBps} is not a non-negative integer`);
-    }
-    const server = await this.getServer(uuid, spec.signal);
-    if (server.state !== ServerState.SERVER_STATE_RUNNING && server.state !== ServerState.SERVER_STATE_PAUSED) {
-      throw new FailedPreconditionError(`server ${uuid} is not running (${server.state}); live migration needs a running guest`);
-    }
-    const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
-    const diskFlags = this.planDiskFlags(server, await this.pools.local(spec.signal), spec.copyStorage, spec.unsafe);
-    args.push(...diskFlags);
-    const precreated = diskFlags.includes('--copy-storage-all') ? await this.checkCopyTargets(server, target, spec.signal) : [];
-    if (spec.postCopy) args.push('--postcopy');
-    if (spec.autoConverge) args.push('--auto-converge');
-    if (spec.bandwidthMiBps > 0) {
-      args.push('--bandwidth', String(spec.bandwidthMiBps));
-      // The cap holds for the whole move: post-copy has its own limit in libvirt.
-      if (spec.postCopy) args.push('--postcopy-bandwidth', String(spec.bandwidthMiBps));
-    }
-    args.push('--domain', uuid, '--desturi', target);
-
-    // The virsh client gets no signal: on abort, domjobabort cancels the job
-    // in libvirtd and virsh then exits with "operation aborted".
-    const migrate = this.run(args, {
-      timeoutMs: this.migrateTimeoutMs + 60_000,
-      context: { domain: uuid, targetUri: target },
-    });
-    let finished = false;
-    let timedOut = false;
-    const aborter = async () => {
-      // The job may not exist yet when the abort comes: retry until virsh exits.
-      while (!finished) {
-        try {
-          await this.abortJob(uuid);
-          return;
-        } catch (err) {
-          if (err instanceof PostCopyAbortRefusedError) return; // never abort in post-copy: let it finish
-          await sleep(200);
-        }
-      }
-    };
-    const onAbort = () => void aborter();
-    spec.signal.addEventListener('abort', onAbort, { once: true });
-    const backstop = setTimeout(() => {
-      timedOut = true;
-      void aborter();
-    }, this.migrateTimeoutMs);
-    try {
-      await migrate;
-    } catch (err) {
-      await this.removeFailedCopies(uuid, target, precreated);
-      if (timedOut && !spec.signal.aborted) {
-        throw new MigrationTimedOutError(`migration of ${uuid} exceeded its ${this.migrateTimeoutMs} ms backstop`, { cause: err });
-      }
-      throw err;
-    } finally {
-      finished = true;
-      clearTimeout(backstop);
-      spec.signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /**
-   * Before copy-storage: libvirt creates each copied disk in the target pool
-   * covering its path, but writes into a file that already exists there
-   * (seen on 9.0) — which could be another server's disk. Refuse that, and
-   * return the volumes libvirt will create, to remove them if the migration
-   * fails (an aborted copy leaves them behind).
-   */
-  private async checkCopyTargets(server: Server, target: string, signal: AbortSignal): Promise<{ pool: string; name: string }[]> {
-    const local = server.disks.filter((d) => !d.readonly && d.path !== '' && !d.shared);
-    if (local.length === 0) return [];
-    const pools = await this.pools.load(target, signal);
-    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target } };
-    const out: { pool: string; name: string }[] = [];
-    for (const d of local) {
-      const pool = poolHolding(d.path, pools.filter((p) => p.active));
-      if (!pool) {
-        throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(d.path)} for the copy of ${d.target}`, {
-          details: { path: d.path, targetUri: target },
-        });
-      }
-      await this.run(['pool-refresh', '--pool', pool.name], on);
-      const name = basename(d.path);
-      if (await this.volumes.exists(pool.name, name, on)) {
-        throw new FailedPreconditionError(`${target} already has a file at ${d.path}; copy-storage would write into it`, {
-          details: { path: d.path, targetUri: target },
-        });
-      }
-      out.push({ pool: pool.name, name });
-    }
-    return out;
-  }
-
-  /** After a failed copy-storage migration: delete the target copies, unless the guest got there after all. */
-  private async removeFailedCopies(uuid: string, target: string, vols: { pool: string; name: string }[]): Promise<void> {
-    if (vols.length === 0) return;
-    const there = await this.serverOn(target, uuid).catch(() => undefined);
-    if (there !== null) return; // there, or unknown: leave the files alone
-    for (const v of vols) {
-      await this.run(['vol-delete', '--pool', v.pool, '--vol', v.name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
-    }
+  /** Runs the live migration the plan in `spec.disks` describes (libvirt-migrate.ts); the domain is not read again. */
+  migrateLive(spec: LiveMigrationSpec): Promise<void> {
+    return migrateLive(
+      {
+        run: (args, opts) => this.run(args, opts),
+        pools: this.pools,
+        volumes: this.volumes,
+        migrateTimeoutMs: this.migrateTimeoutMs,
+        abortJob: (uuid) => this.abortJob(uuid),
+        serverOn: (uri, uuid) => this.serverOn(uri, uuid),
+      },
+      spec,
+    );
   }
 
   async jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null> {

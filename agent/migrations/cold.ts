@@ -4,17 +4,18 @@
 // source copies. Until the definition moves, a failure or an abort removes
 // this attempt's copies on the target and restarts the server here.
 import type { Logger } from '../../common/logging.ts';
-import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
-import type { Server } from '../hypervisor/hypervisor.ts';
+import type { MigrationSource, Server } from '../hypervisor/hypervisor.ts';
+import type { PlannedDisk } from '../hypervisor/disk-plan.ts';
 import { MigrationVerificationError } from './errors.ts';
 import { abortCause, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies, removeTargetCopies } from './disk-copies.ts';
 import { restoreRunningHere, stopServer } from './power.ts';
 
-export async function runCold(ctx: FlowContext, r: Running, server: Server, local: Disk[], log: Logger): Promise<void> {
+export async function runCold(ctx: FlowContext, r: Running, { server, disks }: MigrationSource, log: Logger): Promise<void> {
   const m = r.stored.migration;
+  const local = disks.local;
   ctx.update(r, { phase: 'MIGRATION_PHASE_PREPARING' }, 'preparing');
-  const total = local.reduce((sum, d) => sum + d.allocation_bytes, 0);
+  const total = local.reduce((sum, d) => sum + d.allocationBytes, 0);
   ctx.update(r, { bytes_total: total, bytes_remaining: total, copied_storage: local.length > 0 }, `cold move of ${m.was_running ? 'a running' : 'a shut-off'} server`);
   await moveDefinition(ctx, r, server, local, total, log);
   const req = r.stored.request;
@@ -29,7 +30,7 @@ export async function runCold(ctx: FlowContext, r: Running, server: Server, loca
 }
 
 /** Shutdown, disk copies and the offline move; on failure before the move, rolls back (copies removed, server restarted here). */
-async function moveDefinition(ctx: FlowContext, r: Running, server: Server, local: Disk[], total: number, log: Logger): Promise<void> {
+async function moveDefinition(ctx: FlowContext, r: Running, server: Server, local: PlannedDisk[], total: number, log: Logger): Promise<void> {
   const req = r.stored.request;
   const signal = r.job.signal;
   const m = r.stored.migration;
@@ -53,7 +54,7 @@ async function moveDefinition(ctx: FlowContext, r: Running, server: Server, loca
       // there) is not ours, and one cut off half-way is removed by copyDiskTo.
       await ctx.hv.copyDiskTo(d.path, req.target_uri, signal);
       copied.push(d.path);
-      done += d.allocation_bytes;
+      done += d.allocationBytes;
       ctx.update(r, { bytes_processed: done, bytes_remaining: total - done, percent: Math.max(m.percent, total ? Math.min(90, (done / total) * 90) : 0) }, `copied ${d.path}`);
     }
     signal.throwIfAborted();

@@ -1,13 +1,13 @@
-// The live flow: start libvirt's job (migrateLive), follow it with the
+// The live flow: start libvirt's job (migrateLive, with the disk plan read
+// before the start), follow it with the
 // monitor loop (job stats every poll interval, folded by the pure decisions
 // of ./monitor.ts: progress, post-copy switch, stall and deadline aborts),
 // verify the guest runs on the target, and remove the source disk copies.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logging.ts';
 import { errorMessage } from '../../common/errors.ts';
-import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
-import type { JobStats, Server } from '../hypervisor/hypervisor.ts';
+import type { JobStats, MigrationSource } from '../hypervisor/hypervisor.ts';
 import { initialMonitorState, migrationDeadlineMs, observe, shouldAbort, shouldSwitchToPostCopy, type MonitorState } from './monitor.ts';
 import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutError, MigrationVerificationError } from './errors.ts';
 import { mib, type FlowContext, type Running } from './flow.ts';
@@ -19,13 +19,15 @@ interface Limits {
   allowPostCopy: boolean;
 }
 
-export async function runLive(ctx: FlowContext, r: Running, server: Server, disks: { local: Disk[]; unsafe: boolean }, log: Logger): Promise<void> {
+export async function runLive(ctx: FlowContext, r: Running, { server, disks }: MigrationSource, log: Logger): Promise<void> {
   const req = r.stored.request;
   const s = ctx.settings;
   ctx.update(r, { phase: 'MIGRATION_PHASE_PREPARING' }, 'preparing');
-  const { local, unsafe } = disks;
+  const local = disks.local;
+  // A disk on a path the config declares shared needs --unsafe (libvirt trusts only network/cluster storage).
+  const unsafe = disks.declared;
   const copyStorage = local.length > 0;
-  const bytes = server.memory_bytes + local.reduce((sum, d) => sum + d.allocation_bytes, 0);
+  const bytes = server.memory_bytes + local.reduce((sum, d) => sum + d.allocationBytes, 0);
   const deadlineMs = migrationDeadlineMs({ bytesToCopy: bytes, perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: req.deadline_ms });
   const stallTimeoutMs = req.stall_timeout_ms > 0 ? req.stall_timeout_ms : s.stallTimeoutMs;
   // Persisted with the TRANSFERRING update below: a restarted agent follows the job until then.
@@ -38,6 +40,7 @@ export async function runLive(ctx: FlowContext, r: Running, server: Server, disk
     .migrateLive({
       uuid: server.uuid,
       targetUri: req.target_uri,
+      disks,
       copyStorage,
       unsafe,
       postCopy: req.allow_post_copy,

@@ -5,11 +5,9 @@
 // flows themselves are ./live.ts and ./cold.ts; records an agent restart
 // left unfinished are ./reconcile.ts's.
 import { setTimeout as sleep } from 'node:timers/promises';
-import path from 'node:path';
 import type { Logger } from '../../common/logging.ts';
 import { DrydockError, FailedPreconditionError, InvalidArgumentError, NotFoundError, errorMessage } from '../../common/errors.ts';
-import type { Hypervisor, Server } from '../hypervisor/hypervisor.ts';
-import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
+import type { Hypervisor, MigrationSource, Server } from '../hypervisor/hypervisor.ts';
 import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
 import type { MigrationEvent } from '../../common/generated/drydock/agent/v1/MigrationEvent.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
@@ -28,8 +26,6 @@ export interface MigrationManagerOptions {
   hypervisor: Hypervisor;
   stateDir: string;
   settings: MigrationSettings;
-  /** Path prefixes declared shared in config (no copy; --unsafe when libvirt cannot tell). */
-  sharedPathPrefixes: string[];
   log: Logger;
   /** Told when a migration ends (Prometheus counters). */
   onEnded?: (mode: string, result: 'completed' | 'failed' | 'aborted', seconds: number, bytes: number) => void;
@@ -37,15 +33,6 @@ export interface MigrationManagerOptions {
 
 /** A validated MigrateServer request (server.ts validates the wire input). */
 export type MigrationRequest = MigrateServerRequest;
-
-/** The server to move, as read once before the start, and how its disks move. */
-interface MoveSource {
-  server: Server;
-  /** Disks on this host only: copied to the target, removed here after. */
-  local: Disk[];
-  /** A disk is on a path declared shared (--unsafe). */
-  unsafe: boolean;
-}
 
 export class MigrationManager {
   private readonly store: MigrationStore;
@@ -204,7 +191,7 @@ export class MigrationManager {
     const raced = this.records.get(req.migration_id);
     if (raced) return this.existing(raced, req).migration;
     const { server } = source;
-    const stored = newRecord(req, server, this.opts.hostId, source.local.map((d) => d.path));
+    const stored = newRecord(req, server, this.opts.hostId, source.disks.local.map((d) => d.path));
     // Registered before the first await, so a concurrent request for the same
     // server or id (or over the limit) sees it: checks and registration are one step.
     let settle!: (m: Migration) => void;
@@ -234,8 +221,11 @@ export class MigrationManager {
     return structuredClone(stored.migration);
   }
 
-  /** Every check before a start; the server as read for it. Throws the typed reason it cannot start. */
-  private async startable(req: MigrationRequest): Promise<MoveSource> {
+  /**
+   * Every check before a start; the server as read for it, with the plan of
+   * its disks the flows follow. Throws the typed reason it cannot start.
+   */
+  private async startable(req: MigrationRequest): Promise<MigrationSource> {
     if (this.closed) throw new FailedPreconditionError('agent is shutting down');
     if (req.target_host_id === this.opts.hostId) throw new InvalidArgumentError('target_host_id', `${req.target_host_id} is this host`);
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
@@ -244,9 +234,9 @@ export class MigrationManager {
     if (earlier) throw new ServerBusyError(`server ${req.server_uuid}: migration ${earlier.migration.migration_id}, left by the previous agent process, is still being followed`);
     // Both checks at once (each is a virsh round trip); the server's absence
     // is reported before the target's, as the more fundamental problem.
-    const [here, there] = await Promise.allSettled([this.hv.getServer(req.server_uuid), this.hv.serverOn(req.target_uri, req.server_uuid)]);
+    const [here, there] = await Promise.allSettled([this.hv.migrationSource(req.server_uuid), this.hv.serverOn(req.target_uri, req.server_uuid)]);
     if (here.status === 'rejected') throw here.reason;
-    const server = here.value;
+    const { server } = here.value;
     // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
     if (there.status === 'rejected') throw there.reason;
     if (there.value) throw new FailedPreconditionError(`server ${server.uuid} is already defined on ${req.target_host_id}`);
@@ -262,10 +252,7 @@ export class MigrationManager {
     if (req.mode === 'MIGRATION_MODE_LIVE' && server.state !== 'SERVER_STATE_RUNNING' && server.state !== 'SERVER_STATE_PAUSED') {
       throw new FailedPreconditionError(`server ${server.uuid} is ${server.state}: only a running server moves live (use cold)`);
     }
-    // libvirt trusts only network/cluster filesystems as shared; a disk on a
-    // path the config declares shared needs --unsafe (and only such a disk).
-    const unsafe = server.disks.some((d) => d.path !== '' && d.type !== 'network' && this.declaredShared(d.path));
-    return { server, local: this.localDisks(server), unsafe };
+    return here.value;
   }
 
   /**
@@ -289,22 +276,12 @@ export class MigrationManager {
     }
   }
 
-  /** Disks that live on this host only and must be copied (not shared by pool, not under a declared shared path). */
-  private localDisks(server: Server): Disk[] {
-    return server.disks.filter((d) => d.path && !d.shared && d.type !== 'network' && !this.declaredShared(d.path));
-  }
-
-  private declaredShared(p: string): boolean {
-    const norm = path.normalize(p);
-    return this.opts.sharedPathPrefixes.some((prefix) => norm === prefix || norm.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`));
-  }
-
   // ---------------------------------------------------------------- run
 
-  private async run(r: Running, source: MoveSource, log: Logger): Promise<Migration> {
+  private async run(r: Running, source: MigrationSource, log: Logger): Promise<Migration> {
     try {
-      if (r.stored.request.mode === 'MIGRATION_MODE_COLD') await runCold(this.flow, r, source.server, source.local, log);
-      else await runLive(this.flow, r, source.server, source, log);
+      if (r.stored.request.mode === 'MIGRATION_MODE_COLD') await runCold(this.flow, r, source, log);
+      else await runLive(this.flow, r, source, log);
       this.countEnded(r, 'completed');
       this.release(r);
       this.update(r, { phase: 'MIGRATION_PHASE_COMPLETED', percent: 100, bytes_remaining: 0, finished_at_ms: Date.now() }, 'completed', true);
