@@ -8,7 +8,8 @@ import type { Logger } from '../../common/logging.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
 import type { JobStats, MigrationSource } from '../hypervisor/hypervisor.ts';
-import { initialMonitorState, migrationDeadlineMs, observe, shouldAbort, shouldSwitchToPostCopy, type MonitorState } from './monitor.ts';
+import { migrationDeadline } from '../../common/migration-deadline.ts';
+import { initialMonitorState, observe, shouldAbort, shouldSwitchToPostCopy, type MonitorState } from './monitor.ts';
 import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutError, MigrationVerificationError } from './errors.ts';
 import { mib, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies } from './disk-copies.ts';
@@ -28,7 +29,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   const unsafe = disks.declared;
   const copyStorage = local.length > 0;
   const bytes = server.memory_bytes + local.reduce((sum, d) => sum + d.allocationBytes, 0);
-  const deadlineMs = migrationDeadlineMs({ bytesToCopy: bytes, perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: req.deadline_ms });
+  const deadlineMs = migrationDeadline(bytes, { perGiB: s.deadlinePerGiBMs, min: s.minDeadlineMs, requested: req.deadline_ms });
   const stallTimeoutMs = req.stall_timeout_ms > 0 ? req.stall_timeout_ms : s.stallTimeoutMs;
   // Persisted with the TRANSFERRING update below: a restarted agent follows the job until then.
   r.stored.deadlineAtMs = Date.now() + deadlineMs;

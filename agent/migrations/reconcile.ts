@@ -9,7 +9,7 @@ import { NotFoundError, errorMessage, type DrydockError } from '../../common/err
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
 import type { Hypervisor, Server } from '../hypervisor/hypervisor.ts';
 import type { MigrationStore, StoredMigration } from './store.ts';
-import { migrationDeadlineMs } from './monitor.ts';
+import { migrationDeadline } from '../../common/migration-deadline.ts';
 import { MigrationCancelledError, MigrationOutcomeUnknownError, ServerDefinedTwiceError } from './errors.ts';
 import { errorInfo, type MigrationSettings } from './flow.ts';
 
@@ -222,6 +222,6 @@ export class Reconciler {
     if (rec.deadlineAtMs !== undefined) return rec.deadlineAtMs;
     const s = this.opts.settings;
     const m = rec.migration;
-    return m.started_at_ms + migrationDeadlineMs({ bytesToCopy: Number(m.bytes_total), perGiBMs: s.deadlinePerGiBMs, minMs: s.minDeadlineMs, requestedMs: rec.request.deadline_ms });
+    return m.started_at_ms + migrationDeadline(Number(m.bytes_total), { perGiB: s.deadlinePerGiBMs, min: s.minDeadlineMs, requested: rec.request.deadline_ms });
   }
 }

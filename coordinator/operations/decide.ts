@@ -4,6 +4,7 @@
 // argument, so each rule is tested with plain numbers.
 import type { ZonePolicy } from '../model.ts';
 import type { StepAction, StepRecord } from './types.ts';
+import { migrationDeadline } from '../../common/migration-deadline.ts';
 
 export type FailureDecision =
   | { kind: 'retry'; reason: string }
@@ -68,17 +69,14 @@ export function limitBlocking(
   return null;
 }
 
-const GIB = 1024 ** 3;
-
 /** docs/design.md §1.3: stall timeout; completion timeout per GiB of RAM plus disk to copy, with a minimum. */
 export function migrationDeadlines(
   bytesToMove: number,
   policy: Pick<ZonePolicy, 'stallTimeoutS' | 'timeoutPerGibS' | 'minTimeoutS'>,
 ): { stallTimeoutMs: number; deadlineMs: number } {
-  const perGib = Math.ceil((bytesToMove / GIB) * policy.timeoutPerGibS);
   return {
     stallTimeoutMs: policy.stallTimeoutS * 1000,
-    deadlineMs: Math.max(policy.minTimeoutS, perGib) * 1000,
+    deadlineMs: migrationDeadline(bytesToMove, { perGiB: policy.timeoutPerGibS, min: policy.minTimeoutS }) * 1000,
   };
 }
 
