@@ -55,13 +55,13 @@ async function moveDefinition(ctx: FlowContext, r: Running, server: Server, loca
       await ctx.hv.copyDiskTo(d.path, req.target_uri, signal);
       copied.push(d.path);
       done += d.allocationBytes;
-      ctx.update(r, { bytes_processed: done, bytes_remaining: total - done, percent: Math.max(m.percent, total ? Math.min(90, (done / total) * 90) : 0) }, `copied ${d.path}`);
+      ctx.update(r, { bytes_processed: done, bytes_remaining: total - done, percent: total ? Math.min(90, (done / total) * 90) : 0 }, `copied ${d.path}`);
     }
     signal.throwIfAborted();
     // From here abort is refused: the definition is on its way to the target.
     r.pointOfNoReturn = true;
     await ctx.hv.migrateOffline(server.uuid, req.target_uri);
-    ctx.update(r, { percent: Math.max(m.percent, 95) }, 'definition moved');
+    ctx.update(r, { percent: 95 }, 'definition moved');
   } catch (err) {
     if (!r.pointOfNoReturn) await removeTargetCopies(ctx, r, copied, log);
     if (shutdownAsked) await restoreRunningHere(ctx.hv, server.uuid, ctx.settings.shutdownTimeoutMs + 5000, log);

@@ -132,7 +132,7 @@ async function applySample(
       bytes_remaining: stats.dataRemaining,
       bytes_total: total,
       bandwidth_bps: stats.memoryBandwidth + stats.diskBandwidth,
-      percent: Math.max(m.percent, state.percent),
+      percent: state.percent,
       iteration: stats.iteration,
       downtime_ms: stats.downtimeMs || m.downtime_ms,
     },

@@ -12,6 +12,7 @@ import type { Migration } from '../../common/generated/drydock/agent/v1/Migratio
 import type { MigrationEvent } from '../../common/generated/drydock/agent/v1/MigrationEvent.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
 import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
+import { monotonicPercent } from '../../common/progress-percent.ts';
 import { MigrationStore, type StoredMigration } from './store.ts';
 import { AbortRefusedError, MigrationCancelledError, MigrationIdConflictError, MigrationOutcomeUnknownError, ServerBusyError, ServerDefinedTwiceError, TooManyMigrationsError } from './errors.ts';
 import { errorInfo, isTerminal, type CancelBy, type FlowContext, type MigrationListener, type MigrationSettings, type Running } from './flow.ts';
@@ -345,8 +346,8 @@ export class MigrationManager {
     const phaseChanged = patch.phase !== undefined && patch.phase !== m.phase;
     const percentBefore = m.percent;
     Object.assign(m, patch, { updated_at_ms: Date.now() });
-    // The percent shown to people never goes backwards within one migration.
-    m.percent = Math.max(percentBefore, Math.min(100, m.percent));
+    // Every flow's percent passes here: it never goes backwards within one migration.
+    m.percent = monotonicPercent(percentBefore, m.percent);
     if (persist || phaseChanged) this.store.save(r.stored).catch((err) => this.log.error({ err: errorMessage(err) }, 'could not persist migration record'));
     const event: MigrationEvent = { migration: structuredClone(m), message };
     for (const l of [...r.listeners]) {

@@ -3,6 +3,7 @@
 // abort (progress stalled, total deadline), when to switch to post-copy,
 // and the progress percent shown to people (never going backwards).
 // Nothing here does I/O or reads the clock.
+import { monotonicPercent } from '../../common/progress-percent.ts';
 
 /** What the monitor remembers between two polls. */
 export interface MonitorState {
@@ -63,7 +64,7 @@ export function observe(state: MonitorState, sample: JobSample, nowMs: number): 
     }
     next.lowestRemaining = sample.dataRemaining;
   }
-  next.percent = Math.max(state.percent, Math.min(99, Math.floor(rawPercent(sample) * 10) / 10));
+  next.percent = monotonicPercent(state.percent, Math.min(99, Math.floor(rawPercent(sample) * 10) / 10));
   next.postCopy = state.postCopy || sample.postCopy;
   return next;
 }

@@ -80,11 +80,8 @@ export function migrationDeadlines(
   };
 }
 
-/** Percent that never goes backwards within one step attempt. */
-export function monotonicPercent(previous: number, reported: number): number {
-  const clamped = Math.min(100, Math.max(0, Number.isFinite(reported) ? reported : 0));
-  return Math.max(previous, clamped);
-}
+/** Percent that never goes backwards within one step attempt (the one rule: common/progress-percent.ts). */
+export { monotonicPercent } from '../../common/progress-percent.ts';
 
 /** Seconds left at the current bandwidth (0 when unknown or done). */
 export function etaSeconds(bytesRemaining: number, bandwidthBps: number): number {
