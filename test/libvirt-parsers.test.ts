@@ -527,6 +527,14 @@ test('migrateLive follows the disk plan it is given: one virsh call (migrate wit
   ]);
 });
 
+test('stateOn asks the target one domstate: its power state, or null when the domain is unknown there', async (t) => {
+  const uuid = '11111111-1111-4111-8111-111111111111';
+  const on = (script: string) => new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', script, 'sh'] });
+  t.is(await on('[ "$3" = qemu+tcp://10.99.0.2/system ] && [ "$4" = domstate ] && echo "shut off"').stateOn('qemu+tcp://10.99.0.2/system', uuid), 'SERVER_STATE_SHUTOFF');
+  t.is(await on(`echo "error: failed to get domain '${uuid}'" >&2; exit 1`).stateOn('qemu+tcp://10.99.0.2/system', uuid), null);
+  await t.throwsAsync(on('exit 0').stateOn('qemu+tcp://10.99.0.2/system?command=/bin/sh', uuid), { name: 'InvalidArgumentError' });
+});
+
 test('LibvirtHypervisor validates every identifier before virsh runs', async (t) => {
   const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.2/system', prefix: ['false'] });
   await t.throwsAsync(h.getServer('x; rm -rf /'), { name: 'InvalidArgumentError' });

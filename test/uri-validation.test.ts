@@ -217,6 +217,7 @@ test('a real LibvirtHypervisor never runs a program named in a target URI (migra
       ['migrateOffline', () => hv.migrateOffline(TEST_DOMAIN, target)],
       ['startOn', () => hv.startOn(target, TEST_DOMAIN)],
       ['serverOn', () => hv.serverOn(target, TEST_DOMAIN)],
+      ['stateOn', () => hv.stateOn(target, TEST_DOMAIN)],
       ['copyDiskTo', () => hv.copyDiskTo('/default-pool/x.img', target)],
       ['removeDiskCopyOn', () => hv.removeDiskCopyOn(target, '/default-pool/x.img')],
     ] as const) {

@@ -7,6 +7,7 @@ import type { CpuDescription } from '../../common/generated/drydock/agent/v1/Cpu
 import type { CpuTopology } from '../../common/generated/drydock/agent/v1/CpuTopology.ts';
 import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
 import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
+import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import type { DiskPlan } from './disk-plan.ts';
 
 export type { Server, CpuDescription, CpuTopology, StoragePool, DiskPlan };
@@ -137,6 +138,12 @@ export interface Hypervisor {
   startOn(targetUri: string, uuid: string, signal?: AbortSignal): Promise<void>;
   /** The domain as the hypervisor at `uri` sees it, or null if unknown there. */
   serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null>;
+  /**
+   * Whether the hypervisor at `uri` holds the domain, and its power state
+   * (null: unknown there). One query: what the migration flows ask a target
+   * (before a start, to verify a move), where the whole definition is not needed.
+   */
+  stateOn(uri: string, uuid: string, signal?: AbortSignal): Promise<ServerState | null>;
 
   compareCpu(cpuXml: string, signal?: AbortSignal): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }>;
   baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription>;

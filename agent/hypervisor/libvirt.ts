@@ -1,28 +1,26 @@
 // The real Hypervisor: libvirt through virsh (virsh.ts), structured output
 // only (parse-*.ts), failures as typed errors (errors.ts). Every identifier
 // is validated (common/names.ts) before it reaches a command line.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CancelledError, FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
+import { InvalidArgumentError } from '../../common/errors.ts';
 import { assertServerRef, assertUuid } from '../../common/names.ts';
 import { assertLibvirtUri } from '../../common/uri.ts';
 import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
-import { CpuIncompatibleError, DomainRunningError, MigrationTimedOutError, PostCopyAbortRefusedError, ServerNotFoundError, UnsafeMigrationError } from './errors.ts';
+import { CpuIncompatibleError, DomainRunningError, PostCopyAbortRefusedError, ServerNotFoundError } from './errors.ts';
 import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, MigrationSource, Server } from './hypervisor.ts';
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
 import { migrateLive } from './libvirt-migrate.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
-import { parseCpuBaseline, parseCpuCompareOutput, splitCpuXmls } from './parse-cpu.ts';
+import { parseCpuBaseline, parseCpuCompareOutput } from './parse-cpu.ts';
+import { checkCpuXml, withCpuFile } from './libvirt-cpu.ts';
 import { parseDomainXml, parseDomState, parseDomStats, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
 import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { SHARED_POOL_TYPES } from './parse-storage.ts';
 import { Virsh, type VirshCallOptions } from './virsh.ts';
-import { assertHostPath, isUnder, poolContaining, poolHolding } from './disk-paths.ts';
+import { assertHostPath, poolContaining } from './disk-paths.ts';
 import { mapLimit } from './map-limit.ts';
 import { LibvirtPools, toStoragePool, type PoolInfo } from './libvirt-pools.ts';
 import { LibvirtVolumes } from './libvirt-volumes.ts';
@@ -76,8 +74,6 @@ export interface LibvirtHypervisorOptions {
   /** Directory for the temporary CPU XML files (default os.tmpdir()); must be visible to virsh. */
   tmpDir?: string;
 }
-
-const MAX_CPU_XML_BYTES = 256 * 1024;
 
 export class LibvirtHypervisor implements Hypervisor {
   readonly kind = 'libvirt' as const;
@@ -287,6 +283,18 @@ export class LibvirtHypervisor implements Hypervisor {
     }
   }
 
+  async stateOn(uri: string, uuid: string, signal?: AbortSignal): Promise<ServerState | null> {
+    const u = assertUuid('server_uuid', uuid);
+    const target = assertLibvirtUri('uri', uri);
+    try {
+      const out = await this.run(['domstate', '--domain', u], { signal, uri: target, context: { domain: u, targetUri: target } });
+      return parseDomState(out.stdout).state;
+    } catch (err) {
+      if (err instanceof ServerNotFoundError) return null;
+      throw err;
+    }
+  }
+
   private async stateOf(uuid: string, signal?: AbortSignal) {
     return parseDomState((await this.run(['domstate', '--domain', uuid, '--reason'], { signal, context: { domain: uuid } })).stdout);
   }
@@ -391,30 +399,12 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // -------------------------------------------------------------------- CPU
 
-  private async withTempFile<T>(content: string, fn: (file: string) => Promise<T>): Promise<T> {
-    const dir = await mkdtemp(join(this.tmpDir, 'drydock-cpu-'));
-    const file = join(dir, 'cpu.xml');
-    try {
-      await writeFile(file, content, { mode: 0o600 });
-      return await fn(file);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  private static checkCpuXml(field: string, xml: string): string {
-    if (typeof xml !== 'string' || xml.length === 0) throw new InvalidArgumentError(field, 'empty CPU description');
-    if (Buffer.byteLength(xml) > MAX_CPU_XML_BYTES) throw new InvalidArgumentError(field, `larger than ${MAX_CPU_XML_BYTES} bytes`);
-    if (splitCpuXmls(xml).length !== 1) throw new InvalidArgumentError(field, 'must hold exactly one <cpu> element');
-    return xml;
-  }
-
   async compareCpu(cpuXml: string, signal?: AbortSignal) {
-    const xml = LibvirtHypervisor.checkCpuXml('cpu_xml', cpuXml);
+    const xml = checkCpuXml('cpu_xml', cpuXml);
     const virtType = await this.virtType(signal);
     // --error: without it virsh says only "incompatible"; with it libvirt
     // names the reason and the missing features, which the operator needs.
-    return this.withTempFile(xml, async (file) => {
+    return withCpuFile(this.tmpDir, xml, async (file) => {
       try {
         const res = await this.run(['hypervisor-cpu-compare', '--virttype', virtType, '--error', '--file', file], { signal, context: { field: 'cpu_xml' } });
         const result = parseCpuCompareOutput(res.stdout);
@@ -430,12 +420,12 @@ export class LibvirtHypervisor implements Hypervisor {
 
   async baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription> {
     if (!Array.isArray(cpuXmls) || cpuXmls.length === 0) throw new InvalidArgumentError('cpu_xmls', 'at least one CPU description is needed');
-    cpuXmls.forEach((x, i) => LibvirtHypervisor.checkCpuXml(`cpu_xmls[${i}]`, x));
+    cpuXmls.forEach((x, i) => checkCpuXml(`cpu_xmls[${i}]`, x));
     const [virtType, caps] = await Promise.all([this.virtType(signal), this.capabilities(signal)]);
     const args = ['hypervisor-cpu-baseline', '--virttype', virtType];
     if (opts.expandFeatures) args.push('--features');
     if (opts.migratable) args.push('--migratable');
-    return this.withTempFile(cpuXmls.join('\n'), async (file) => {
+    return withCpuFile(this.tmpDir, cpuXmls.join('\n'), async (file) => {
       const res = await this.run([...args, '--file', file], { signal, context: { field: 'cpu_xmls' } });
       return parseCpuBaseline(res.stdout, caps.arch);
     });

@@ -783,6 +783,10 @@ export class SimHost implements Hypervisor {
     return stray ? structuredClone(stray.server) : null;
   }
 
+  async stateOn(uri: string, uuid: string): Promise<ServerState | null> {
+    return (await this.serverOn(uri, uuid))?.state ?? null;
+  }
+
   async compareCpu(cpuXml: string): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }> {
     return simCompareCpu(this.cpu.xml, cpuXml);
   }

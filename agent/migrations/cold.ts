@@ -23,9 +23,9 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
     ctx.update(r, { phase: 'MIGRATION_PHASE_STARTING' }, 'starting on target', true);
     await ctx.hv.startOn(req.target_uri, server.uuid);
   }
-  const there = await ctx.hv.serverOn(req.target_uri, server.uuid);
+  const there = await ctx.hv.stateOn(req.target_uri, server.uuid);
   if (!there) throw new MigrationVerificationError(`${server.uuid} is not defined on ${req.target_host_id} after the move`);
-  if (m.was_running && there.state !== 'SERVER_STATE_RUNNING') throw new MigrationVerificationError(`${server.uuid} is ${there.state} on ${req.target_host_id}, expected running`);
+  if (m.was_running && there !== 'SERVER_STATE_RUNNING') throw new MigrationVerificationError(`${server.uuid} is ${there} on ${req.target_host_id}, expected running`);
   await removeSourceCopies(ctx, r, log);
 }
 

@@ -65,7 +65,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
 
   // Trust but verify: the guest must now run on the target, and not here.
-  const there = await ctx.hv.serverOn(req.target_uri, server.uuid);
+  const there = await ctx.hv.stateOn(req.target_uri, server.uuid);
   if (!there) throw new MigrationVerificationError(`migration reported success but ${server.uuid} is not on ${req.target_host_id}`);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);

@@ -235,7 +235,7 @@ export class MigrationManager {
     if (earlier) throw new ServerBusyError(`server ${req.server_uuid}: migration ${earlier.migration.migration_id}, left by the previous agent process, is still being followed`);
     // Both checks at once (each is a virsh round trip); the server's absence
     // is reported before the target's, as the more fundamental problem.
-    const [here, there] = await Promise.allSettled([this.hv.migrationSource(req.server_uuid), this.hv.serverOn(req.target_uri, req.server_uuid)]);
+    const [here, there] = await Promise.allSettled([this.hv.migrationSource(req.server_uuid), this.hv.stateOn(req.target_uri, req.server_uuid)]);
     if (here.status === 'rejected') throw here.reason;
     const { server } = here.value;
     // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
@@ -267,7 +267,7 @@ export class MigrationManager {
     for (const rec of this.records.values()) {
       const m = rec.migration;
       if (m.server_uuid.toLowerCase() !== key || m.error?.kind !== ServerDefinedTwiceError.name) continue;
-      const other = await this.hv.serverOn(m.target_uri, uuid).catch(() => undefined);
+      const other = await this.hv.stateOn(m.target_uri, uuid).catch(() => undefined);
       if (other === null) continue;
       throw new ServerDefinedTwiceError(
         `server ${uuid} is defined on both ${this.opts.hostId} and ${m.target_host_id} (found by migration ${m.migration_id})` +

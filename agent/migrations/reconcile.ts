@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logging.ts';
 import { NotFoundError, errorMessage, type DrydockError } from '../../common/errors.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
+import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import type { Hypervisor, Server } from '../hypervisor/hypervisor.ts';
 import type { MigrationStore, StoredMigration } from './store.ts';
 import { migrationDeadline } from '../../common/migration-deadline.ts';
@@ -22,10 +23,10 @@ const FOLLOW_POLL_MS = 1_000;
 
 type Verdict = 'decided' | 'following' | 'undecided';
 
-/** Where the server of a left-over record is; `targetAnswered` false when the target did not answer (then `there` is unknown). */
+/** Where the server of a left-over record is (its state there); `targetAnswered` false when the target did not answer (then `there` is unknown). */
 interface Location {
   here: Server | null;
-  there: Server | null;
+  there: ServerState | null;
   targetAnswered: boolean;
 }
 
@@ -144,7 +145,7 @@ export class Reconciler {
     const m = rec.migration;
     const where: Location = { here: null, there: null, targetAnswered: true };
     try {
-      where.there = await this.opts.hv.serverOn(m.target_uri, m.server_uuid, signal);
+      where.there = await this.opts.hv.stateOn(m.target_uri, m.server_uuid, signal);
     } catch (err) {
       where.targetAnswered = false;
       log.warn({ err: errorMessage(err) }, 'target not reachable while reconciling');
@@ -165,7 +166,7 @@ export class Reconciler {
     const m = rec.migration;
     const hv = this.opts.hv;
     if (there && !here) {
-      if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && there.state !== 'SERVER_STATE_RUNNING') {
+      if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && there !== 'SERVER_STATE_RUNNING') {
         try {
           await hv.startOn(m.target_uri, m.server_uuid, signal);
         } catch (err) {
@@ -182,11 +183,11 @@ export class Reconciler {
       // the source). Starting the source copy while the target's runs, or may
       // be started, would run the server twice on the same data: touch neither.
       const conflict = new ServerDefinedTwiceError(
-        `server ${m.server_uuid} is defined on both ${this.opts.hostId} (${here.state}) and ${m.target_host_id} (${there.state}) after an interrupted move: ` +
+        `server ${m.server_uuid} is defined on both ${this.opts.hostId} (${here.state}) and ${m.target_host_id} (${there}) after an interrupted move: ` +
           `neither copy was started or moved; undefine the stale one`,
         { details: { server: m.server_uuid, target: m.target_host_id } },
       );
-      log.error({ sourceState: here.state, targetState: there.state }, conflict.message);
+      log.error({ sourceState: here.state, targetState: there }, conflict.message);
       await this.finish(rec, 'MIGRATION_PHASE_FAILED', conflict, 'defined on both hosts', log);
       return 'decided';
     }
