@@ -13,7 +13,7 @@ import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { FactsSource, newIncarnation, readBootId, type OsFacts } from './facts.ts';
 import { MigrationManager } from './migrations/manager.ts';
 import { NatsPublisher } from './nats-publisher.ts';
-import { startAgentGrpcServer } from './server.ts';
+import { startAgentGrpcServer, type AgentServiceDeps } from './server.ts';
 
 export interface StartAgentOptions {
   config: AgentConfig;
@@ -73,7 +73,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     hypervisor,
     stateDir: config.stateDir,
     settings: config.migration,
-    sharedPathPrefixes: config.storage.sharedPathPrefixes,
     log,
   });
   await migrations.open();
@@ -87,65 +86,21 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     bootId: opts.bootId ?? (() => readBootId(config.bootIdFile)),
     osFacts: opts.osFacts,
     memoryFree: opts.memoryFree,
-    sharedPathPrefixes: config.storage.sharedPathPrefixes,
   });
 
   const reboot = opts.reboot ?? ((reason: string) => {
     log.warn({ reason, argv: config.rebootCommand }, 'running the reboot command');
     runRebootCommand(config.rebootCommand, log);
   });
+  warnInsecureModes(config, log);
 
-  // Asked for by name in the config (agent/config.ts refuses it otherwise);
-  // said at every start, at warn level, so it is never forgotten.
-  if (config.grpc.insecure) {
-    log.warn(
-      { listen: config.grpc.listenAddress, option: 'grpc.insecure' },
-      `INSECURE: the agent API on ${config.grpc.listenAddress} is served without mutual TLS: anyone who reaches this port can migrate and stop its servers and reboot this host`,
-    );
-  }
-  if (config.metrics.insecure && config.metrics.listen) {
-    log.warn({ listen: config.metrics.listen, option: 'metrics.insecure' }, `INSECURE: metrics on ${config.metrics.listen} are plain HTTP without authentication`);
-  }
-
-  let grpc: ServingServer;
-  try {
-    grpc = await startAgentGrpcServer(
-      { hostId: config.hostId, hypervisor, migrations, facts, shutdownTimeoutMs: config.migration.shutdownTimeoutMs, reboot, log },
-      { address: config.grpc.listenAddress, tls: config.tls },
-    );
-  } catch (err) {
-    await migrations.close(0);
-    throw err;
-  }
-  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> = null;
-  try {
-    metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, log);
-  } catch (err) {
-    await grpc.close(0);
-    await migrations.close(0);
-    throw err;
-  }
+  const { grpc, metricsServer } = await startListeners(config, { hostId: config.hostId, hypervisor, migrations, facts, shutdownTimeoutMs: config.migration.shutdownTimeoutMs, reboot, log }, metrics);
   if (!endpoint) {
     const host = config.grpc.listenAddress.replace(/:\d+$/, '');
     endpoint = `${host}:${grpc.port}`;
   }
 
-  let publisher: NatsPublisher | null = null;
-  if (config.nats.servers.length) {
-    publisher = new NatsPublisher({
-      servers: config.nats.servers,
-      auth: config.nats,
-      hostId: config.hostId,
-      hypervisor,
-      facts,
-      grpcEndpoint: () => endpoint,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      factsIntervalMs: config.factsIntervalMs,
-      log,
-      maxBackoffMs: opts.natsMaxBackoffMs,
-    });
-    publisher.start();
-  }
+  const publisher = startPublisher(config, { hypervisor, facts, grpcEndpoint: () => endpoint, log, maxBackoffMs: opts.natsMaxBackoffMs });
   log.info({ endpoint, incarnation, hypervisor: hypervisor.kind, migrationUri: hypervisor.migrationUri }, 'agent started');
 
   let stopping: Promise<void> | null = null;
@@ -174,4 +129,65 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
       return stopping;
     },
   };
+}
+
+/**
+ * Insecure modes are asked for by name in the config (agent/config.ts
+ * refuses them otherwise); said at every start, at warn level, so they are
+ * never forgotten.
+ */
+function warnInsecureModes(config: AgentConfig, log: Logger): void {
+  if (config.grpc.insecure) {
+    log.warn(
+      { listen: config.grpc.listenAddress, option: 'grpc.insecure' },
+      `INSECURE: the agent API on ${config.grpc.listenAddress} is served without mutual TLS: anyone who reaches this port can migrate and stop its servers and reboot this host`,
+    );
+  }
+  if (config.metrics.insecure && config.metrics.listen) {
+    log.warn({ listen: config.metrics.listen, option: 'metrics.insecure' }, `INSECURE: metrics on ${config.metrics.listen} are plain HTTP without authentication`);
+  }
+}
+
+/** The gRPC API and the metrics endpoint; on a failure, what started is closed again (and the migrations). */
+async function startListeners(
+  config: AgentConfig,
+  deps: AgentServiceDeps,
+  metrics: AgentMetrics,
+): Promise<{ grpc: ServingServer; metricsServer: Awaited<ReturnType<typeof startMetricsServer>> }> {
+  let grpc: ServingServer;
+  try {
+    grpc = await startAgentGrpcServer(deps, { address: config.grpc.listenAddress, tls: config.tls });
+  } catch (err) {
+    await deps.migrations.close(0);
+    throw err;
+  }
+  try {
+    return { grpc, metricsServer: await startMetricsServer(config.metrics.listen, metrics.registry, deps.log) };
+  } catch (err) {
+    await grpc.close(0);
+    await deps.migrations.close(0);
+    throw err;
+  }
+}
+
+/** Heartbeats and facts on NATS; null when no NATS servers are configured. */
+function startPublisher(
+  config: AgentConfig,
+  deps: { hypervisor: Hypervisor; facts: FactsSource; grpcEndpoint: () => string; log: Logger; maxBackoffMs?: number },
+): NatsPublisher | null {
+  if (!config.nats.servers.length) return null;
+  const publisher = new NatsPublisher({
+    servers: config.nats.servers,
+    auth: config.nats,
+    hostId: config.hostId,
+    hypervisor: deps.hypervisor,
+    facts: deps.facts,
+    grpcEndpoint: deps.grpcEndpoint,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    factsIntervalMs: config.factsIntervalMs,
+    log: deps.log,
+    maxBackoffMs: deps.maxBackoffMs,
+  });
+  publisher.start();
+  return publisher;
 }

@@ -64,8 +64,6 @@ export interface FactsSourceOptions {
   bootId?: () => Promise<string>;
   /** OS facts source; the sim reports the sim host instead of the machine. */
   osFacts?: () => Promise<OsFacts>;
-  /** Paths declared shared in config: pools under them are reported shared. */
-  sharedPathPrefixes?: string[];
   /** Free memory for heartbeats (cheap, every 2 s); default: systeminformation's available memory. */
   memoryFree?: (signal?: AbortSignal) => Promise<number>;
 }
@@ -93,7 +91,6 @@ export class FactsSource {
       (this.opts.osFacts ?? gatherOsFacts)(),
       this.bootId(),
     ]);
-    const shared = this.opts.sharedPathPrefixes ?? [];
     return {
       host_id: this.opts.hostId,
       hostname: os.hostname,
@@ -105,10 +102,8 @@ export class FactsSource {
       memory_free_bytes: hv.memoryFreeBytes || os.memoryFreeBytes,
       libvirt_version: hv.libvirtVersion,
       qemu_version: hv.qemuVersion,
-      storage_pools: hv.storagePools.map((p) => ({
-        ...p,
-        shared: p.shared || (p.path !== '' && shared.some((prefix) => p.path === prefix || p.path.startsWith(`${prefix.replace(/\/$/, '')}/`))),
-      })),
+      // Shared as the hypervisor decided (agent/hypervisor/disk-plan.ts poolShared: declared paths included).
+      storage_pools: hv.storagePools,
       boot_id: bootId,
       incarnation: this.opts.incarnation,
       grpc_endpoint: this.opts.grpcEndpoint(),

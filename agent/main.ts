@@ -37,7 +37,7 @@ async function buildHypervisor(config: AgentConfig): Promise<Hypervisor> {
   if (config.hypervisor === 'sim') {
     const { SimFabric } = await import('../harness/sim-hypervisor.ts');
     // A lone sim host: only useful to try the API without libvirt.
-    return new SimFabric().addHost({ hostId: config.hostId });
+    return new SimFabric().addHost({ hostId: config.hostId, sharedPaths: config.storage.sharedPathPrefixes });
   }
   return new LibvirtHypervisor({
     uri: config.libvirt.uri,

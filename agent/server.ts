@@ -16,7 +16,9 @@ import { assertId, assertServerRef, assertUuid } from '../common/names.ts';
 import { assertLibvirtUri } from '../common/uri.ts';
 import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from '../common/errors.ts';
 import type { Hypervisor, Server } from './hypervisor/hypervisor.ts';
-import { isTerminal, stopServer, type MigrationManager } from './migrations/manager.ts';
+import type { MigrationManager } from './migrations/manager.ts';
+import { isTerminal } from './migrations/flow.ts';
+import { stopServer } from './migrations/power.ts';
 import type { FactsSource } from './facts.ts';
 import type { AgentHandlers } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { MigrateServerRequest } from '../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
@@ -81,17 +83,19 @@ const isOff = (s: Server) => s.state === 'SERVER_STATE_SHUTOFF' || s.state === '
 
 // ------------------------------------------------------------------ handlers
 
+type Unary = <Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+const u: Unary = (fn) => unary(toGrpcStatus, fn);
+
+/** A cancelled unary call aborts the hypervisor work it started. */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+  const ac = new AbortController();
+  call.once('cancelled', () => ac.abort());
+  return ac.signal;
+}
+
 export function agentHandlers(deps: AgentServiceDeps): AgentHandlers {
   const { hypervisor: hv, migrations, log } = deps;
-  const u = <Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) => unary<Req, Res>(toGrpcStatus, fn);
-
-  /** A cancelled unary call aborts the hypervisor work it started. */
-  const callSignal = (call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal => {
-    const ac = new AbortController();
-    call.once('cancelled', () => ac.abort());
-    return ac.signal;
-  };
-
   return {
     GetHostFacts: u(async (_req, call) => deps.facts.gather(callSignal(call))),
 
@@ -114,6 +118,29 @@ export function agentHandlers(deps: AgentServiceDeps): AgentHandlers {
       return migrations.abort(id, reason);
     }),
 
+    ...powerHandlers(deps),
+
+    CompareCpu: u(async (req, call) => {
+      const r = await hv.compareCpu(cpuXml('cpu_xml', req.cpu_xml), callSignal(call));
+      return { result: r.result, missing_features: r.missingFeatures, message: r.message };
+    }),
+
+    BaselineCpu: u(async (req, call) => {
+      if (req.cpu_xmls.length === 0) throw new InvalidArgumentError('cpu_xmls', 'at least one <cpu> element is needed');
+      if (req.cpu_xmls.length > 1024) throw new InvalidArgumentError('cpu_xmls', 'at most 1024 elements');
+      const xmls = req.cpu_xmls.map((x, i) => cpuXml(`cpu_xmls[${i}]`, x));
+      const cpu = await hv.baselineCpu(xmls, { migratable: req.migratable, expandFeatures: req.expand_features }, callSignal(call));
+      return { cpu };
+    }),
+
+    RebootHost: rebootHandler(deps),
+  };
+}
+
+/** StopServer and StartServer: refused while the server migrates; "changed" false when it already was in that state. */
+function powerHandlers(deps: AgentServiceDeps): Pick<AgentHandlers, 'StopServer' | 'StartServer'> {
+  const { hypervisor: hv, migrations } = deps;
+  return {
     StopServer: u(async (req, call) => {
       const ref = assertServerRef('server_uuid', req.server_uuid);
       const timeoutMs = timeout('timeout_ms', req.timeout_ms) || deps.shutdownTimeoutMs;
@@ -139,42 +166,33 @@ export function agentHandlers(deps: AgentServiceDeps): AgentHandlers {
       await hv.start(before.uuid, signal);
       return { server: await hv.getServer(before.uuid, signal), changed: true };
     }),
+  };
+}
 
-    CompareCpu: u(async (req, call) => {
-      const r = await hv.compareCpu(cpuXml('cpu_xml', req.cpu_xml), callSignal(call));
-      return { result: r.result, missing_features: r.missingFeatures, message: r.message };
-    }),
-
-    BaselineCpu: u(async (req, call) => {
-      if (req.cpu_xmls.length === 0) throw new InvalidArgumentError('cpu_xmls', 'at least one <cpu> element is needed');
-      if (req.cpu_xmls.length > 1024) throw new InvalidArgumentError('cpu_xmls', 'at most 1024 elements');
-      const xmls = req.cpu_xmls.map((x, i) => cpuXml(`cpu_xmls[${i}]`, x));
-      const cpu = await hv.baselineCpu(xmls, { migratable: req.migratable, expandFeatures: req.expand_features }, callSignal(call));
-      return { cpu };
-    }),
-
-    RebootHost: (call, callback) => {
-      const run = async () => {
-        const reason = text('reason', call.request.reason, 1024);
-        if (migrations.runningCount() > 0) throw new FailedPreconditionError(`${migrations.runningCount()} migration(s) running on this host`);
-        const servers = await hv.listServers();
-        const running = servers.filter((s) => !isOff(s));
-        if (running.length && !call.request.allow_running_servers) {
-          throw new FailedPreconditionError(`${running.length} server(s) still running here: ${running.slice(0, 10).map((s) => s.name).join(', ')}`);
-        }
-        const facts = await deps.facts.gather();
-        return { reason, res: { previous_incarnation: facts.incarnation, previous_boot_id: facts.boot_id, accepted: true } };
-      };
-      run().then(
-        ({ reason, res }) => {
-          log.warn({ reason }, 'reboot requested: rebooting after the answer');
-          callback(null, res);
-          // The answer must leave before the host goes down.
-          setTimeout(() => deps.reboot(reason), 200);
-        },
-        (err) => callback(toGrpcStatus(err) as grpc.ServerErrorResponse),
-      );
-    },
+/** RebootHost: answers first, then runs the reboot command. */
+function rebootHandler(deps: AgentServiceDeps): AgentHandlers['RebootHost'] {
+  const { hypervisor: hv, migrations, log } = deps;
+  return (call, callback) => {
+    const run = async () => {
+      const reason = text('reason', call.request.reason, 1024);
+      if (migrations.runningCount() > 0) throw new FailedPreconditionError(`${migrations.runningCount()} migration(s) running on this host`);
+      const servers = await hv.listServers();
+      const running = servers.filter((s) => !isOff(s));
+      if (running.length && !call.request.allow_running_servers) {
+        throw new FailedPreconditionError(`${running.length} server(s) still running here: ${running.slice(0, 10).map((s) => s.name).join(', ')}`);
+      }
+      const facts = await deps.facts.gather();
+      return { reason, res: { previous_incarnation: facts.incarnation, previous_boot_id: facts.boot_id, accepted: true } };
+    };
+    run().then(
+      ({ reason, res }) => {
+        log.warn({ reason }, 'reboot requested: rebooting after the answer');
+        callback(null, res);
+        // The answer must leave before the host goes down.
+        setTimeout(() => deps.reboot(reason), 200);
+      },
+      (err) => callback(toGrpcStatus(err) as grpc.ServerErrorResponse),
+    );
   };
 }
 

@@ -5,6 +5,7 @@ import type { Operation } from '../common/generated/drydock/admin/v1/Operation.t
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { ServerStep } from '../common/generated/drydock/admin/v1/ServerStep.ts';
 import type { OperationState } from '../common/generated/drydock/admin/v1/OperationState.ts';
+import { clampPercent } from '../common/progress-percent.ts';
 import { enumLabel, formatBytes, formatDuration, formatPercent, formatRate } from './table.ts';
 
 export const TERMINAL_STATES: ReadonlySet<OperationState> = new Set([
@@ -92,7 +93,7 @@ export function stepFinished(step: ServerStep): boolean {
 /** 0..100 for a bar: finished steps are full, pending empty. */
 export function stepPercent(step: ServerStep): number {
   if (stepFinished(step)) return 100;
-  if (step.percent > 0) return Math.min(100, step.percent);
+  if (step.percent > 0) return clampPercent(step.percent);
   if (step.bytes_total > 0) return Math.min(100, (100 * step.bytes_processed) / step.bytes_total);
   return 0;
 }

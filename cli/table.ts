@@ -1,6 +1,7 @@
 // Plain-text layout for people: aligned tables, key/value blocks, and the
 // human forms of bytes, durations and times. Pure functions; no I/O, no
 // colours (output is often piped into less, mail or a ticket).
+import { clampPercent } from '../common/progress-percent.ts';
 
 export type Align = 'left' | 'right';
 
@@ -133,7 +134,7 @@ export function formatTimestamp(atMs: number): string {
 
 /** Percent with one decimal, clamped: 45.678 → "45.7%". */
 export function formatPercent(percent: number): string {
-  const p = Math.min(100, Math.max(0, Number.isFinite(percent) ? percent : 0));
+  const p = clampPercent(percent);
   return `${p.toFixed(p >= 100 || p === 0 ? 0 : 1)}%`;
 }
 

@@ -102,7 +102,7 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
   if (ids.length !== opts.count) throw new Error(`hostIds has ${ids.length} ids for count ${opts.count}`);
 
   const makeHandle = (hostId: string, index: number): SimAgentHandle => {
-    const sim = fabric.addHost({ hostId, ...opts.hostOptions?.(index, hostId) });
+    const sim = fabric.addHost({ hostId, sharedPaths: opts.sharedPathPrefixes, ...opts.hostOptions?.(index, hostId) });
     let agent: AgentHandle | null = null;
     let port = 0;
     const config = (): AgentConfig => {

@@ -20,6 +20,7 @@ import type {
   HypervisorFacts,
   JobStats,
   LiveMigrationSpec,
+  MigrationSource,
   Server,
   StoragePool,
 } from '../agent/hypervisor/hypervisor.ts';
@@ -29,6 +30,7 @@ import type { ServerState } from '../common/generated/drydock/agent/v1/ServerSta
 import type { CpuCompareResult } from '../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import { FailedPreconditionError, InvalidArgumentError } from '../common/errors.ts';
 import { diskUsesPath, planLocalDiskRemoval } from '../agent/hypervisor/disk-paths.ts';
+import { diskSharing, planDisks, poolShared } from '../agent/hypervisor/disk-plan.ts';
 import {
   DomainNotRunningError,
   DomainRunningError,
@@ -246,6 +248,8 @@ export interface SimHostOptions {
   bandwidthBps?: number;
   pools?: StoragePool[];
   hypervisorType?: string;
+  /** Path prefixes declared shared (the agent's storage.sharedPathPrefixes), as LibvirtHypervisor's sharedPaths. */
+  sharedPaths?: string[];
 }
 
 interface SimJob {
@@ -304,6 +308,7 @@ export class SimHost implements Hypervisor {
   bootId = randomUUID();
 
   private readonly bandwidthBps: number;
+  private readonly sharedPaths: readonly string[];
   private readonly emitter = new EventEmitter();
   private readonly jobs = new Map<string, SimJob>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -321,6 +326,7 @@ export class SimHost implements Hypervisor {
     this.memoryTotalBytes = opts.memoryTotalBytes ?? 64 * GiB;
     this.bandwidthBps = opts.bandwidthBps ?? fabric.bandwidthBps;
     this.hypervisorType = opts.hypervisorType ?? 'kvm';
+    this.sharedPaths = opts.sharedPaths ?? [];
     this.pools = opts.pools ?? [
       { name: 'default', type: 'dir', path: '/var/lib/libvirt/images', shared: false, active: true, capacity_bytes: 2 ** 40, available_bytes: 2 ** 39 },
     ];
@@ -470,7 +476,7 @@ export class SimHost implements Hypervisor {
       memoryFreeBytes: Math.max(0, this.memoryTotalBytes - used),
       libvirtVersion: '9.0.0 (sim)',
       qemuVersion: '7.2.0 (sim)',
-      storagePools: structuredClone(this.pools),
+      storagePools: structuredClone(this.pools).map((p) => ({ ...p, shared: poolShared(p.shared, p.path, this.sharedPaths) })),
       hostUuid: this.hostUuid,
     };
   }
@@ -482,6 +488,12 @@ export class SimHost implements Hypervisor {
 
   async getServer(ref: string): Promise<Server> {
     return structuredClone(this.local(ref).server);
+  }
+
+  /** A sim disk's own `shared` flag stands for shared storage; the declared paths as in libvirt (disk-plan.ts). */
+  async migrationSource(ref: string): Promise<MigrationSource> {
+    const server = await this.getServer(ref);
+    return { server, disks: planDisks(server.disks, (d) => diskSharing(d, d.shared, this.sharedPaths)) };
   }
 
   async migrateLive(spec: LiveMigrationSpec): Promise<void> {
@@ -769,6 +781,10 @@ export class SimHost implements Hypervisor {
     if (entry && entry.host === host) return structuredClone(entry.sim.server);
     const stray = host.strays.get(key);
     return stray ? structuredClone(stray.server) : null;
+  }
+
+  async stateOn(uri: string, uuid: string): Promise<ServerState | null> {
+    return (await this.serverOn(uri, uuid))?.state ?? null;
   }
 
   async compareCpu(cpuXml: string): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }> {

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSimAgents, type SimAgents, type SimAgentHandle } from '../harness/sim-cluster.ts';
-import { simCpu } from '../harness/sim-hypervisor.ts';
+import { SimFabric, simCpu } from '../harness/sim-hypervisor.ts';
+import { FactsSource } from '../agent/facts.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient, type MigrationRun } from './agent-helpers.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
@@ -91,6 +92,17 @@ test.serial('GetHostFacts reports the host, its CPU as libvirt names it, and a p
   const f3 = await call<object, HostFacts>(t.context.client(h3), 'GetHostFacts', {});
   t.is(f3.cpu?.model, 'Haswell-noTSX');
   t.not(f3.incarnation, f.incarnation);
+});
+
+test('a pool on a declared shared path is reported shared: the hypervisor decides (disk-plan.ts), the facts pass it on', async (t) => {
+  const pool = (name: string, path: string) => ({ name, type: 'dir', path, shared: false, active: true, capacity_bytes: GiB, available_bytes: GiB });
+  const host = new SimFabric().addHost({ hostId: 'facts-pools', sharedPaths: ['/shared'], pools: [pool('default', '/var/lib/libvirt/images'), pool('cluster', '/shared/images'), pool('near', '/shared2')] });
+  const facts = new FactsSource({
+    hostId: 'facts-pools', hypervisor: host, grpcEndpoint: () => '127.0.0.1:1', storageCluster: '', incarnation: 'i1', bootId: async () => 'b1',
+    osFacts: async () => ({ hostname: 'facts-pools', os: 'sim', kernel: 'sim', memoryTotalBytes: GiB, memoryFreeBytes: GiB }),
+  });
+  const f = await facts.gather();
+  t.deepEqual(f.storage_pools.map((p) => [p.name, p.shared]), [['default', false], ['cluster', true], ['near', false]]);
 });
 
 test.serial('ListServers lists what the host runs, filters by uuid, validates uuids', async (t) => {
@@ -594,7 +606,7 @@ test.serial('an agent restarted mid-migration follows the job libvirt still runs
     writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [], deadlineAtMs }));
   };
   const libvirtJob = (uuid: string) =>
-    h1.sim.migrateLive({ uuid, targetUri: h2.migrationUri, copyStorage: false, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal });
+    h1.sim.migrateLive({ uuid, targetUri: h2.migrationUri, disks: { local: [], declared: false }, copyStorage: false, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal });
 
   const s = h1.sim.addServer({ name: nextId('follow'), memoryBytes: 6 * GiB });
   const id = nextId('m');

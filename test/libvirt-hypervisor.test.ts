@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { createLab, type Lab, type LabHost } from '../scripts/lab/index.ts';
 import { LibvirtHypervisor } from '../agent/hypervisor/libvirt.ts';
-import type { DomainEvent, JobStats } from '../agent/hypervisor/hypervisor.ts';
+import type { DomainEvent, JobStats, LiveMigrationSpec } from '../agent/hypervisor/hypervisor.ts';
 import {
   DomainRunningError,
   MigrationAbortedError,
@@ -45,9 +45,11 @@ function hypervisorFor(lab: Lab, host: LabHost): LibvirtHypervisor {
   });
 }
 
-const live = (uuid: string, targetUri: string, over: Partial<Parameters<LibvirtHypervisor['migrateLive']>[0]> = {}) => ({
+/** A live migration of `uuid` as the agent asks for it: with the plan of its disks (migrationSource) read first. */
+const live = async (hv: LibvirtHypervisor, uuid: string, targetUri: string, over: Partial<LiveMigrationSpec> = {}): Promise<LiveMigrationSpec> => ({
   uuid,
   targetUri,
+  disks: (await hv.migrationSource(uuid)).disks,
   copyStorage: false,
   unsafe: false,
   postCopy: false,
@@ -129,7 +131,7 @@ test.serial('live migration h1→h2 with job stats sampled; guest keeps beating 
   await new Promise((r) => setTimeout(r, 300)); // let `virsh event` connect
 
   const t0 = Date.now();
-  const migration = hv1.migrateLive(live(g.uuid, h2.uri));
+  const migration = hv1.migrateLive(await live(hv1, g.uuid, h2.uri));
   const samples = await sampleWhile(hv1, g.uuid, migration);
   await migration;
   t.log(`live migration ${Date.now() - t0} ms, ${samples.length} job samples`);
@@ -161,7 +163,7 @@ test.serial('abort mid-migration: MigrationAbortedError (ABORTED), guest still r
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const ac = new AbortController();
   // 1 MiB/s keeps ~80 MiB of dirty memory moving for over a minute.
-  const migration = hv1.migrateLive(live(g.uuid, h2.uri, { bandwidthMiBps: 1, signal: ac.signal }));
+  const migration = hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { bandwidthMiBps: 1, signal: ac.signal }));
   migration.catch(() => undefined);
   for (let i = 0; i < 100; i++) {
     const s = await hv1.jobStats(g.uuid);
@@ -188,7 +190,7 @@ test.serial('post-copy: switch, jobStats reports it, abort is refused (never abo
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const ac = new AbortController();
   // The cap also holds in post-copy, which keeps that phase long enough to try an abort in it.
-  const migration = hv1.migrateLive(live(g.uuid, h2.uri, { postCopy: true, bandwidthMiBps: 16, signal: ac.signal }));
+  const migration = hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { postCopy: true, bandwidthMiBps: 16, signal: ac.signal }));
   migration.catch(() => undefined);
   for (let i = 0; i < 100; i++) {
     const s = await hv1.jobStats(g.uuid);
@@ -232,12 +234,12 @@ test.serial('copy-storage live migration of a guest with a local disk; source fi
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const path = '/var/lib/libvirt/images/ddlv-disk.qcow2';
 
-  const refused = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h2.uri)));
+  const refused = await t.throwsAsync(hv1.migrateLive(await live(hv1, g.uuid, h2.uri)));
   t.true(refused instanceof UnsafeMigrationError, 'local disk without copy-storage');
 
   // An aborted copy leaves no half-copied disk on the target.
   const ac = new AbortController();
-  const aborted = hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true, bandwidthMiBps: 1, signal: ac.signal }));
+  const aborted = hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { copyStorage: true, bandwidthMiBps: 1, signal: ac.signal }));
   aborted.catch(() => undefined);
   for (let i = 0; i < 100 && !((await hv1.jobStats(g.uuid))?.diskProcessed); i++) await new Promise((r) => setTimeout(r, 100));
   ac.abort();
@@ -247,12 +249,12 @@ test.serial('copy-storage live migration of a guest with a local disk; source fi
 
   // A file already at that path on the target is never written into.
   await h2.virsh(['vol-create-as', 'local', 'ddlv-disk.qcow2', '1M']);
-  const occupied = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true })));
+  const occupied = await t.throwsAsync(hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { copyStorage: true })));
   t.is((occupied as { code?: number }).code, status.FAILED_PRECONDITION, occupied?.message);
   await h2.virsh(['vol-delete', '--pool', 'local', 'ddlv-disk.qcow2']);
 
   const t0 = Date.now();
-  const migration = hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true }));
+  const migration = hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { copyStorage: true }));
   const samples = await sampleWhile(hv1, g.uuid, migration);
   await migration;
   t.log(`copy-storage migration ${Date.now() - t0} ms, ${samples.length} samples`);
@@ -274,9 +276,9 @@ test.serial('a disk on a declared shared path migrates live with --unsafe and is
   await lab.waitForHeartbeats(g.name, { count: 1, host: h1.name, timeoutMs: 60_000 });
   const s = await hv1.getServer(g.uuid);
   t.true(s.disks[0]!.shared);
-  const refused = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true })));
+  const refused = await t.throwsAsync(hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { copyStorage: true })));
   t.true(refused instanceof UnsafeMigrationError, 'declared shared disk without unsafe allowed');
-  await hv1.migrateLive(live(g.uuid, h2.uri, { copyStorage: true, unsafe: true }));
+  await hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { copyStorage: true, unsafe: true }));
   t.is((await hv2.getServer(g.uuid)).state, 'SERVER_STATE_RUNNING');
 });
 
@@ -379,12 +381,12 @@ test.serial('errors: unreachable target (UNAVAILABLE), same host (INVALID_ARGUME
   const g = await lab.defineGuest(h1, { name: 'ddlv-err', memoryMiB: 64, fillMiB: 0 });
   const nowhere = `qemu+tcp://10.99.${LAB_SUBNET}.250/system`;
   const t0 = Date.now();
-  const unreachable = await t.throwsAsync(hv1.migrateLive(live(g.uuid, nowhere)));
+  const unreachable = await t.throwsAsync(hv1.migrateLive(await live(hv1, g.uuid, nowhere)));
   t.log(`unreachable after ${Date.now() - t0} ms`);
   t.true(unreachable instanceof TargetUnreachableError, `${unreachable?.name}: ${unreachable?.message}`);
   t.is((unreachable as TargetUnreachableError).code, status.UNAVAILABLE);
 
-  const same = await t.throwsAsync(hv1.migrateLive(live(g.uuid, h1.uri)));
+  const same = await t.throwsAsync(hv1.migrateLive(await live(hv1, g.uuid, h1.uri)));
   t.true(same instanceof SameHostError, `${same?.name}: ${same?.message}`);
   t.is((same as SameHostError).code, status.INVALID_ARGUMENT);
 

@@ -1,7 +1,9 @@
 // The libvirt parsers and the one error parser against output captured from
 // this machine's libvirt 9.0 (test/fixtures/libvirt). No daemon needed.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { parseCapabilities, parseDomainCapabilities } from '../agent/hypervisor/parse-capabilities.ts';
 import { buildCpuXml, parseCpuBaseline, parseCpuCompareOutput, parseCpuXml, splitCpuXmls } from '../agent/hypervisor/parse-cpu.ts';
@@ -32,6 +34,7 @@ import {
 import { Virsh } from '../agent/hypervisor/virsh.ts';
 import { LibvirtHypervisor, assertHostPath } from '../agent/hypervisor/libvirt.ts';
 import type { Server } from '../agent/hypervisor/hypervisor.ts';
+import { liveDiskFlags, planDisks } from '../agent/hypervisor/disk-plan.ts';
 
 const FIX = new URL('./fixtures/libvirt/', import.meta.url);
 const fx = (name: string) => readFileSync(new URL(name, FIX), 'utf8');
@@ -484,6 +487,9 @@ test('disk sharing and migrate disk flags: copy only local disks, --unsafe only 
     uuid: '11111111-1111-4111-8111-111111111111', name: 's', state: 'SERVER_STATE_RUNNING', vcpus: 1, memory_bytes: 1, disks,
     cpu: null, hot_migration: true, smart: false, persistent: true, domain_type: 'qemu',
   });
+  // The migrate flags of the plan the hypervisor makes of a server's disks (agent/hypervisor/disk-plan.ts).
+  const flags = (s: Server, p: typeof pools, copyStorage: boolean, unsafe: boolean) =>
+    liveDiskFlags(s.uuid, planDisks(s.disks, (d) => h.diskSharing(d, p)), { copyStorage, unsafe });
   t.is(h.diskSharing(disk('vda', '/var/lib/libvirt/images/a'), pools), 'local');
   t.is(h.diskSharing(disk('vda', '/mnt/nfs/a'), pools), 'network');
   t.is(h.diskSharing(disk('vda', '/srv/shared/a'), pools), 'declared');
@@ -491,18 +497,42 @@ test('disk sharing and migrate disk flags: copy only local disks, --unsafe only 
   t.is(h.diskSharing(disk('vda', '', 'network'), pools), 'network');
   t.is(h.diskSharing(disk('hdc', ''), pools), 'none');
 
-  t.deepEqual(h.planDiskFlags(server([]), pools, false, true), []);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/mnt/nfs/a')]), pools, false, true), []);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/srv/shared/a')]), pools, false, true), ['--unsafe']);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('vdb', '/srv/shared/b')]), pools, true, true), [
+  t.deepEqual(flags(server([]), pools, false, true), []);
+  t.deepEqual(flags(server([disk('vda', '/mnt/nfs/a')]), pools, false, true), []);
+  t.deepEqual(flags(server([disk('vda', '/srv/shared/a')]), pools, false, true), ['--unsafe']);
+  t.deepEqual(flags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('vdb', '/srv/shared/b')]), pools, true, true), [
     '--copy-storage-all', '--migrate-disks', 'vda', '--unsafe',
   ]);
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('hdc', '/isos/x.iso', 'file', true)]), pools, true, true), [
+  t.deepEqual(flags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('hdc', '/isos/x.iso', 'file', true)]), pools, true, true), [
     '--copy-storage-all', '--migrate-disks', 'vda',
   ]);
-  t.throws(() => h.planDiskFlags(server([disk('vda', '/var/lib/libvirt/images/a')]), pools, false, true), { instanceOf: UnsafeMigrationError });
-  t.throws(() => h.planDiskFlags(server([disk('vda', '/srv/shared/a')]), pools, false, false), { instanceOf: UnsafeMigrationError });
-  t.deepEqual(h.planDiskFlags(server([disk('vda', '/mnt/nfs/a')]), pools, false, false), [], 'network storage needs no permission');
+  t.throws(() => flags(server([disk('vda', '/var/lib/libvirt/images/a')]), pools, false, true), { instanceOf: UnsafeMigrationError });
+  t.throws(() => flags(server([disk('vda', '/srv/shared/a')]), pools, false, false), { instanceOf: UnsafeMigrationError });
+  t.deepEqual(flags(server([disk('vda', '/mnt/nfs/a')]), pools, false, false), [], 'network storage needs no permission');
+});
+
+test('migrateLive follows the disk plan it is given: one virsh call (migrate with the plan\'s flags), the domain is not read again', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-calls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const calls = path.join(dir, 'calls');
+  // Stands in for virsh: records each call's argv (one line each) and succeeds with no output.
+  const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', 'echo "$@" >> "$0"', calls] });
+  const uuid = '11111111-1111-4111-8111-111111111111';
+  await h.migrateLive({
+    uuid, targetUri: 'qemu+tcp://10.99.0.2/system', disks: { local: [], declared: true },
+    copyStorage: false, unsafe: true, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal,
+  });
+  t.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), [
+    `virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource --unsafe --domain ${uuid} --desturi qemu+tcp://10.99.0.2/system`,
+  ]);
+});
+
+test('stateOn asks the target one domstate: its power state, or null when the domain is unknown there', async (t) => {
+  const uuid = '11111111-1111-4111-8111-111111111111';
+  const on = (script: string) => new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', script, 'sh'] });
+  t.is(await on('[ "$3" = qemu+tcp://10.99.0.2/system ] && [ "$4" = domstate ] && echo "shut off"').stateOn('qemu+tcp://10.99.0.2/system', uuid), 'SERVER_STATE_SHUTOFF');
+  t.is(await on(`echo "error: failed to get domain '${uuid}'" >&2; exit 1`).stateOn('qemu+tcp://10.99.0.2/system', uuid), null);
+  await t.throwsAsync(on('exit 0').stateOn('qemu+tcp://10.99.0.2/system?command=/bin/sh', uuid), { name: 'InvalidArgumentError' });
 });
 
 test('LibvirtHypervisor validates every identifier before virsh runs', async (t) => {

@@ -2,13 +2,14 @@
 import test from 'ava';
 import {
   initialMonitorState,
-  migrationDeadlineMs,
   observe,
   rawPercent,
   shouldAbort,
   shouldSwitchToPostCopy,
   type JobSample,
 } from '../agent/migrations/monitor.ts';
+import { migrationDeadline } from '../common/migration-deadline.ts';
+import { migrationDeadlines } from '../coordinator/operations/decide.ts';
 
 const GiB = 1024 ** 3;
 const sample = (processed: number, remaining: number, iteration = 0, postCopy = false): JobSample => ({
@@ -84,9 +85,22 @@ test('first sample with nothing moved is not progress', (t) => {
 });
 
 test('deadline scales with GiB to copy, has a floor, and a requested deadline wins', (t) => {
-  t.is(migrationDeadlineMs({ bytesToCopy: 0.5 * GiB, perGiBMs: 150_000, minMs: 120_000 }), 120_000);
-  t.is(migrationDeadlineMs({ bytesToCopy: 4 * GiB, perGiBMs: 150_000, minMs: 120_000 }), 600_000);
-  t.is(migrationDeadlineMs({ bytesToCopy: 4 * GiB, perGiBMs: 150_000, minMs: 120_000, requestedMs: 30_000 }), 30_000);
+  t.is(migrationDeadline(0.5 * GiB, { perGiB: 150_000, min: 120_000 }), 120_000);
+  t.is(migrationDeadline(4 * GiB, { perGiB: 150_000, min: 120_000 }), 600_000);
+  t.is(migrationDeadline(4 * GiB, { perGiB: 150_000, min: 120_000, requested: 30_000 }), 30_000);
+});
+
+test('the coordinator and the agent share the deadline rule; each rounds up to its own unit', (t) => {
+  const policy = { stallTimeoutS: 150, timeoutPerGibS: 150, minTimeoutS: 120 };
+  for (const bytes of [0, 0.5 * GiB, 4 * GiB, 4 * GiB + 1, 17.3 * GiB]) {
+    // The policy in seconds, as the coordinator sends it: whole seconds.
+    const coordinatorMs = migrationDeadlines(bytes, policy).deadlineMs;
+    t.is(coordinatorMs, migrationDeadline(bytes, { perGiB: 150, min: 120 }) * 1000);
+    t.is(coordinatorMs % 1000, 0);
+    // The agent's settings in ms round to the ms, never later than the coordinator's.
+    const agentMs = migrationDeadline(bytes, { perGiB: 150_000, min: 120_000 });
+    t.true(agentMs <= coordinatorMs && coordinatorMs - agentMs < 1000, `${bytes}: ${agentMs} vs ${coordinatorMs}`);
+  }
 });
 
 test('post-copy only when allowed and not converging', (t) => {

@@ -206,8 +206,10 @@ test('a real LibvirtHypervisor never runs a program named in a target URI (migra
   for (const target of targets) {
     const signal = new AbortController().signal;
     // Live with copy-storage: the local disk makes the agent look at the target's pools first.
+    const { disks } = await hv.migrationSource(TEST_DOMAIN);
+    t.true(disks.local.length > 0, 'the test domain has a local disk to copy');
     const err = await t.throwsAsync(
-      hv.migrateLive({ uuid: TEST_DOMAIN, targetUri: target, signal, copyStorage: true, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0 }),
+      hv.migrateLive({ uuid: TEST_DOMAIN, targetUri: target, signal, disks, copyStorage: true, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0 }),
     );
     t.false(existsSync(m.ran), `migrateLive ${target} ran the command= program`);
     t.is(err?.name, 'InvalidArgumentError', `migrateLive ${target}: ${err?.message}`);
@@ -215,6 +217,7 @@ test('a real LibvirtHypervisor never runs a program named in a target URI (migra
       ['migrateOffline', () => hv.migrateOffline(TEST_DOMAIN, target)],
       ['startOn', () => hv.startOn(target, TEST_DOMAIN)],
       ['serverOn', () => hv.serverOn(target, TEST_DOMAIN)],
+      ['stateOn', () => hv.stateOn(target, TEST_DOMAIN)],
       ['copyDiskTo', () => hv.copyDiskTo('/default-pool/x.img', target)],
       ['removeDiskCopyOn', () => hv.removeDiskCopyOn(target, '/default-pool/x.img')],
     ] as const) {

@@ -7,8 +7,16 @@ import type { CpuDescription } from '../../common/generated/drydock/agent/v1/Cpu
 import type { CpuTopology } from '../../common/generated/drydock/agent/v1/CpuTopology.ts';
 import type { StoragePool } from '../../common/generated/drydock/agent/v1/StoragePool.ts';
 import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
+import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
+import type { DiskPlan } from './disk-plan.ts';
 
-export type { Server, CpuDescription, CpuTopology, StoragePool };
+export type { Server, CpuDescription, CpuTopology, StoragePool, DiskPlan };
+
+/** A server about to move: as getServer reads it, and how its disks move (decided from that same read). */
+export interface MigrationSource {
+  server: Server;
+  disks: DiskPlan;
+}
 
 /** What the hypervisor knows about its host (the agent adds OS facts). */
 export interface HypervisorFacts {
@@ -56,9 +64,11 @@ export interface LiveMigrationSpec {
   uuid: string;
   /** Target libvirt URI (validated). */
   targetUri: string;
-  /** Copy non-shared disks (--copy-storage-all). */
+  /** How the server's disks move (migrationSource): followed as is, the domain is not read again. */
+  disks: DiskPlan;
+  /** Permission to copy the plan's local disks (--copy-storage-all); refused up front when they need it and it is not given. */
   copyStorage: boolean;
-  /** Disks are on paths declared shared but libvirt can't tell (--unsafe). */
+  /** Permission for --unsafe, which disks on paths declared shared need (libvirt can't tell they are shared). */
   unsafe: boolean;
   /** Allow switching to post-copy later (--postcopy). */
   postCopy: boolean;
@@ -87,6 +97,8 @@ export interface Hypervisor {
   listServers(signal?: AbortSignal): Promise<Server[]>;
   /** Throws ServerNotFoundError. `ref` is a uuid or a validated name. */
   getServer(ref: string, signal?: AbortSignal): Promise<Server>;
+  /** The server (getServer) and the plan of its disks, from one read of the domain and the storage. Throws ServerNotFoundError. */
+  migrationSource(ref: string, signal?: AbortSignal): Promise<MigrationSource>;
 
   /**
    * Runs a live migration to completion (resolves) or failure (typed error).
@@ -126,6 +138,12 @@ export interface Hypervisor {
   startOn(targetUri: string, uuid: string, signal?: AbortSignal): Promise<void>;
   /** The domain as the hypervisor at `uri` sees it, or null if unknown there. */
   serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null>;
+  /**
+   * Whether the hypervisor at `uri` holds the domain, and its power state
+   * (null: unknown there). One query: what the migration flows ask a target
+   * (before a start, to verify a move), where the whole definition is not needed.
+   */
+  stateOn(uri: string, uuid: string, signal?: AbortSignal): Promise<ServerState | null>;
 
   compareCpu(cpuXml: string, signal?: AbortSignal): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }>;
   baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription>;

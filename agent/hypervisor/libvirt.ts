@@ -1,48 +1,33 @@
 // The real Hypervisor: libvirt through virsh (virsh.ts), structured output
 // only (parse-*.ts), failures as typed errors (errors.ts). Every identifier
 // is validated (common/names.ts) before it reaches a command line.
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CancelledError, FailedPreconditionError, InvalidArgumentError, isDrydockError } from '../../common/errors.ts';
+import { InvalidArgumentError } from '../../common/errors.ts';
 import { assertServerRef, assertUuid } from '../../common/names.ts';
 import { assertLibvirtUri } from '../../common/uri.ts';
 import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
-import {
-  CpuIncompatibleError,
-  DomainRunningError,
-  MigrationTimedOutError,
-  OperationInvalidError,
-  PostCopyAbortRefusedError,
-  ServerNotFoundError,
-  StorageNotFoundError,
-  UnsafeMigrationError,
-} from './errors.ts';
-import type {
-  CpuDescription,
-  DomainEvent,
-  Hypervisor,
-  HypervisorFacts,
-  JobStats,
-  LiveMigrationSpec,
-  Server,
-  StoragePool,
-} from './hypervisor.ts';
+import { CpuIncompatibleError, DomainRunningError, PostCopyAbortRefusedError, ServerNotFoundError } from './errors.ts';
+import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, MigrationSource, Server } from './hypervisor.ts';
+import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
+import { migrateLive } from './libvirt-migrate.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
-import { parseCpuBaseline, parseCpuCompareOutput, splitCpuXmls } from './parse-cpu.ts';
-import { parseDomainXml, parseDomState, parseDomStats, parseNameList, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
-import { EventLineParser } from './parse-events.ts';
+import { parseCpuBaseline, parseCpuCompareOutput } from './parse-cpu.ts';
+import { checkCpuXml, withCpuFile } from './libvirt-cpu.ts';
+import { parseDomainXml, parseDomState, parseDomStats, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
 import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
-import { parsePoolXml, parseVolXml, SHARED_POOL_TYPES, type PoolDefinition } from './parse-storage.ts';
-import { killTree, Virsh, type VirshCallOptions } from './virsh.ts';
-import { assertHostPath, diskUsesPath, dirPrefix, isUnder, planLocalDiskRemoval, poolContaining, poolHolding } from './disk-paths.ts';
+import { SHARED_POOL_TYPES } from './parse-storage.ts';
+import { Virsh, type VirshCallOptions } from './virsh.ts';
+import { assertHostPath, poolContaining } from './disk-paths.ts';
+import { mapLimit } from './map-limit.ts';
+import { LibvirtPools, toStoragePool, type PoolInfo } from './libvirt-pools.ts';
+import { LibvirtVolumes } from './libvirt-volumes.ts';
+import { virshEvents } from './libvirt-events.ts';
 
 export { assertHostPath } from './disk-paths.ts';
+export type { DiskSharing } from './disk-plan.ts';
 
 export interface LibvirtHypervisorOptions {
   /** This host's libvirt URI as the agent reaches it (default qemu:///system). */
@@ -90,45 +75,20 @@ export interface LibvirtHypervisorOptions {
   tmpDir?: string;
 }
 
-/** How a disk reaches the other hosts of the cluster. */
-export type DiskSharing = 'network' | 'declared' | 'local' | 'none';
-
-interface PoolInfo extends PoolDefinition {
-  active: boolean;
-  shared: boolean;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
-
-const MAX_CPU_XML_BYTES = 256 * 1024;
-
 export class LibvirtHypervisor implements Hypervisor {
   readonly kind = 'libvirt' as const;
   readonly migrationUri: string;
   readonly virsh: Virsh;
   private readonly sharedPaths: string[];
-  private readonly localDiskDirs: string[] | undefined;
   private readonly migrateTimeoutMs: number;
-  private readonly copyBytesPerSecond: number;
   private readonly listConcurrency: number;
-  private readonly poolCacheMs: number;
+  private readonly pools: LibvirtPools;
+  private readonly volumes: LibvirtVolumes;
   private readonly eventRestartMinMs: number;
   private readonly eventRestartMaxMs: number;
   private readonly tmpDir: string;
   private readonly configuredVirtType: string | undefined;
   private capsCache: Promise<HostCapabilities> | undefined;
-  private poolCache: { at: number; pools: Promise<PoolInfo[]> } | undefined;
 
   constructor(options: LibvirtHypervisorOptions) {
     this.virsh = new Virsh({
@@ -139,11 +99,17 @@ export class LibvirtHypervisor implements Hypervisor {
     });
     this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
     this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
-    this.localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
+    const localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
     this.migrateTimeoutMs = options.migrateTimeoutMs ?? 6 * 3600_000;
-    this.copyBytesPerSecond = options.copyBytesPerSecond ?? 20 * 1024 * 1024;
     this.listConcurrency = options.listConcurrency ?? 4;
-    this.poolCacheMs = options.poolCacheMs ?? 10_000;
+    const run = (args: string[], opts?: VirshCallOptions) => this.run(args, opts);
+    this.pools = new LibvirtPools(run, { sharedPaths: this.sharedPaths, listConcurrency: this.listConcurrency, poolCacheMs: options.poolCacheMs ?? 10_000 });
+    this.volumes = new LibvirtVolumes(run, this.pools, {
+      sharedPaths: this.sharedPaths,
+      localDiskDirs,
+      copyBytesPerSecond: options.copyBytesPerSecond ?? 20 * 1024 * 1024,
+      listServers: (signal?: AbortSignal) => this.listServers(signal),
+    });
     this.eventRestartMinMs = options.eventRestartMinMs ?? 1000;
     this.eventRestartMaxMs = options.eventRestartMaxMs ?? 30_000;
     this.tmpDir = options.tmpDir ?? tmpdir();
@@ -185,7 +151,7 @@ export class LibvirtHypervisor implements Hypervisor {
       this.run(['domcapabilities', '--virttype', virtType], { signal }).then((r) => parseDomainCapabilities(r.stdout)),
       this.run(['version'], { signal }).then((r) => parseVersion(r.stdout)),
       this.run(['nodememstats'], { signal }).then((r) => parseNodeMemStats(r.stdout)),
-      this.storagePools(signal, true),
+      this.pools.local(signal, true),
     ]);
     const t = caps.topology;
     return {
@@ -201,80 +167,36 @@ export class LibvirtHypervisor implements Hypervisor {
       memoryFreeBytes: mem.availableBytes,
       libvirtVersion: version.libvirt,
       qemuVersion: version.hypervisorVersion,
-      storagePools: pools.map((p) => this.toStoragePool(p)),
+      storagePools: pools.map(toStoragePool),
       hostUuid: caps.hostUuid,
     };
   }
 
-  private toStoragePool(p: PoolInfo): StoragePool {
-    return {
-      name: p.name,
-      type: p.type,
-      path: p.path,
-      shared: p.shared,
-      active: p.active,
-      capacity_bytes: p.capacityBytes,
-      available_bytes: p.availableBytes,
-    };
-  }
-
-  private async loadPools(uri: string | undefined, signal?: AbortSignal): Promise<PoolInfo[]> {
-    const ctx: VirshCallOptions = { signal, uri, context: uri ? { targetUri: uri } : {} };
-    const [all, active] = await Promise.all([
-      this.run(['pool-list', '--all', '--name'], ctx).then((r) => parseNameList(r.stdout)),
-      this.run(['pool-list', '--name'], ctx).then((r) => new Set(parseNameList(r.stdout))),
-    ]);
-    const defs = await mapLimit(all, this.listConcurrency, async (name) => {
-      try {
-        return parsePoolXml((await this.run(['pool-dumpxml', '--pool', name], ctx)).stdout);
-      } catch (err) {
-        if (err instanceof StorageNotFoundError) return undefined; // undefined meanwhile
-        throw err;
-      }
-    });
-    return defs
-      .filter((d): d is PoolDefinition => d !== undefined)
-      .map((d) => ({
-        ...d,
-        active: active.has(d.name),
-        shared: SHARED_POOL_TYPES.has(d.type) || (d.path !== '' && this.sharedPaths.some((s) => dirPrefix(d.path).startsWith(dirPrefix(s)))),
-      }));
-  }
-
-  /** This host's pools, reused for poolCacheMs (a list of many servers needs them once). */
-  private storagePools(signal?: AbortSignal, fresh = false): Promise<PoolInfo[]> {
-    const now = Date.now();
-    if (fresh || !this.poolCache || now - this.poolCache.at > this.poolCacheMs) {
-      const pools = this.loadPools(undefined, signal);
-      pools.catch(() => {
-        if (this.poolCache?.pools === pools) this.poolCache = undefined;
-      });
-      this.poolCache = { at: now, pools };
-    }
-    return this.poolCache.pools;
-  }
-
-  /** Classifies a disk: network/cluster storage, a declared shared path, local, or no media. */
+  /** Classifies a disk (disk-plan.ts): network/cluster storage by its pool's type, a declared shared path, local, or no media. */
   diskSharing(disk: { type: string; path: string; pool?: string }, pools: PoolInfo[]): DiskSharing {
-    if (disk.type === 'network') return 'network';
+    return diskSharing(disk, this.onSharedStorage(disk, pools), this.sharedPaths);
+  }
+
+  /** In a pool of a shared type: the volume's own pool, else the pool whose directory contains the file. */
+  private onSharedStorage(disk: { type: string; path: string; pool?: string }, pools: PoolInfo[]): boolean {
     if (disk.type === 'volume') {
       const pool = pools.find((p) => p.name === disk.pool);
-      if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
+      if (pool && SHARED_POOL_TYPES.has(pool.type)) return true;
     }
-    if (!disk.path) return 'none';
+    if (!disk.path) return false;
     const pool = poolContaining(disk.path, pools);
-    if (pool && SHARED_POOL_TYPES.has(pool.type)) return 'network';
-    if (this.sharedPaths.some((s) => isUnder(disk.path, s))) return 'declared';
-    return 'local';
+    return pool !== undefined && SHARED_POOL_TYPES.has(pool.type);
   }
 
   // ---------------------------------------------------------------- servers
 
-  private toServer(def: DomainDefinition, stats: DomainStats | undefined, persistent: boolean, pools: PoolInfo[]): Server {
+  /** The server as read, and the plan of its disks from the same classification (one decision per disk). */
+  private describe(def: DomainDefinition, stats: DomainStats | undefined, persistent: boolean, pools: PoolInfo[]): MigrationSource {
     const running = stats?.state === ServerState.SERVER_STATE_RUNNING || stats?.state === ServerState.SERVER_STATE_PAUSED;
-    const disks: Disk[] = def.disks.map((d) => {
+    const sharings = def.disks.map((d) => this.diskSharing(d, pools));
+    const disks: Disk[] = def.disks.map((d, i) => {
       const b = stats?.blocks.find((x) => x.name === d.target);
-      const sharing = this.diskSharing(d, pools);
+      const sharing = sharings[i];
       const pool = d.pool || (d.path ? (poolContaining(d.path, pools)?.name ?? '') : '');
       return {
         target: d.target,
@@ -291,7 +213,7 @@ export class LibvirtHypervisor implements Hypervisor {
         readonly: d.readonly,
       };
     });
-    return {
+    const server: Server = {
       uuid: def.uuid,
       name: def.name,
       state: stats?.state ?? ServerState.SERVER_STATE_UNSPECIFIED,
@@ -304,6 +226,7 @@ export class LibvirtHypervisor implements Hypervisor {
       persistent,
       domain_type: def.domainType,
     };
+    return { server, disks: planDisks(disks, (_, i) => sharings[i]!) };
   }
 
   private async transientUuids(opts: VirshCallOptions): Promise<Set<string>> {
@@ -316,13 +239,13 @@ export class LibvirtHypervisor implements Hypervisor {
       this.run(['list', '--all', '--uuid'], opts).then((r) => parseUuidList(r.stdout)),
       this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block'], opts).then((r) => parseDomStats(r.stdout)),
       this.transientUuids(opts),
-      this.storagePools(signal),
+      this.pools.local(signal),
     ]);
     const byName = new Map(stats.map((s) => [s.name, s]));
     const servers = await mapLimit(uuids, this.listConcurrency, async (uuid) => {
       try {
         const def = parseDomainXml((await this.run(['dumpxml', '--domain', uuid], { signal, context: { domain: uuid } })).stdout);
-        return this.toServer(def, byName.get(def.name), !transient.has(uuid), pools);
+        return this.describe(def, byName.get(def.name), !transient.has(uuid), pools).server;
       } catch (err) {
         if (err instanceof ServerNotFoundError) return undefined; // gone since the list
         throw err;
@@ -331,25 +254,41 @@ export class LibvirtHypervisor implements Hypervisor {
     return servers.filter((s): s is Server => s !== undefined);
   }
 
-  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<Server> {
+  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<MigrationSource> {
     const opts: VirshCallOptions = { signal, uri, context: { domain: ref, ...(uri ? { targetUri: uri } : {}) } };
     const def = parseDomainXml((await this.run(['dumpxml', '--domain', ref], opts)).stdout);
     const [stats, transient, pools] = await Promise.all([
       this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block', def.uuid], opts).then((r) => parseDomStats(r.stdout)[0]),
       this.transientUuids(opts),
-      uri === undefined ? this.storagePools(signal) : this.loadPools(uri, signal),
+      uri === undefined ? this.pools.local(signal) : this.pools.load(uri, signal),
     ]);
-    return this.toServer(def, stats, !transient.has(def.uuid), pools);
+    return this.describe(def, stats, !transient.has(def.uuid), pools);
   }
 
   async getServer(ref: string, signal?: AbortSignal): Promise<Server> {
+    return (await this.serverAt(undefined, assertServerRef('server', ref), signal)).server;
+  }
+
+  migrationSource(ref: string, signal?: AbortSignal): Promise<MigrationSource> {
     return this.serverAt(undefined, assertServerRef('server', ref), signal);
   }
 
   async serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null> {
     const u = assertUuid('server_uuid', uuid);
     try {
-      return await this.serverAt(assertLibvirtUri('uri', uri), u, signal);
+      return (await this.serverAt(assertLibvirtUri('uri', uri), u, signal)).server;
+    } catch (err) {
+      if (err instanceof ServerNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async stateOn(uri: string, uuid: string, signal?: AbortSignal): Promise<ServerState | null> {
+    const u = assertUuid('server_uuid', uuid);
+    const target = assertLibvirtUri('uri', uri);
+    try {
+      const out = await this.run(['domstate', '--domain', u], { signal, uri: target, context: { domain: u, targetUri: target } });
+      return parseDomState(out.stdout).state;
     } catch (err) {
       if (err instanceof ServerNotFoundError) return null;
       throw err;
@@ -362,153 +301,19 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // ------------------------------------------------------------- migration
 
-  /**
-   * The migrate flags for a server's disks: local disks are copied (only
-   * they: --migrate-disks, so a disk on a declared shared path is never
-   * copied onto itself), and --unsafe is passed only when every disk that
-   * is not copied is on network storage or on a declared shared path.
-   * The caller's copyStorage / allowUnsafe are permissions: a flag a disk
-   * needs but the caller did not allow refuses the migration up front.
-   */
-  planDiskFlags(server: Server, pools: PoolInfo[], copyStorage: boolean, allowUnsafe: boolean): string[] {
-    const local: string[] = [];
-    let declared = false;
-    for (const d of server.disks) {
-      const sharing = this.diskSharing(d, pools);
-      if (sharing === 'declared') declared = true;
-      // A read-only local medium (an ISO) is not copied by libvirt; the target must have it.
-      if (sharing === 'local' && !d.readonly) local.push(d.target);
-    }
-    const flags: string[] = [];
-    if (local.length > 0) {
-      if (!copyStorage) {
-        throw new UnsafeMigrationError(`server ${server.uuid} has local disks (${local.join(', ')}) and copy-storage was not requested`, {
-          details: { server: server.uuid, disks: local.join(',') },
-        });
-      }
-      flags.push('--copy-storage-all', '--migrate-disks', local.join(','));
-    }
-    if (declared) {
-      if (!allowUnsafe) {
-        throw new UnsafeMigrationError(`server ${server.uuid} has disks on declared shared paths and --unsafe was not allowed`, { details: { server: server.uuid } });
-      }
-      flags.push('--unsafe');
-    }
-    return flags;
-  }
-
-  async migrateLive(spec: LiveMigrationSpec): Promise<void> {
-    const uuid = assertUuid('server_uuid', spec.uuid);
-    const target = assertLibvirtUri('target_uri', spec.targetUri);
-    if (spec.signal.aborted) throw new CancelledError(`migration of ${uuid} cancelled before it started`, { cause: spec.signal.reason });
-    if (!Number.isInteger(spec.bandwidthMiBps) || spec.bandwidthMiBps < 0) {
-      throw new InvalidArgumentError('max_bandwidth_mibps', `${spec.bandwidthMiBps} is not a non-negative integer`);
-    }
-    const server = await this.getServer(uuid, spec.signal);
-    if (server.state !== ServerState.SERVER_STATE_RUNNING && server.state !== ServerState.SERVER_STATE_PAUSED) {
-      throw new FailedPreconditionError(`server ${uuid} is not running (${server.state}); live migration needs a running guest`);
-    }
-    const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource'];
-    const diskFlags = this.planDiskFlags(server, await this.storagePools(spec.signal), spec.copyStorage, spec.unsafe);
-    args.push(...diskFlags);
-    const precreated = diskFlags.includes('--copy-storage-all') ? await this.checkCopyTargets(server, target, spec.signal) : [];
-    if (spec.postCopy) args.push('--postcopy');
-    if (spec.autoConverge) args.push('--auto-converge');
-    if (spec.bandwidthMiBps > 0) {
-      args.push('--bandwidth', String(spec.bandwidthMiBps));
-      // The cap holds for the whole move: post-copy has its own limit in libvirt.
-      if (spec.postCopy) args.push('--postcopy-bandwidth', String(spec.bandwidthMiBps));
-    }
-    args.push('--domain', uuid, '--desturi', target);
-
-    // The virsh client gets no signal: on abort, domjobabort cancels the job
-    // in libvirtd and virsh then exits with "operation aborted".
-    const migrate = this.run(args, {
-      timeoutMs: this.migrateTimeoutMs + 60_000,
-      context: { domain: uuid, targetUri: target },
-    });
-    let finished = false;
-    let timedOut = false;
-    const aborter = async () => {
-      // The job may not exist yet when the abort comes: retry until virsh exits.
-      while (!finished) {
-        try {
-          await this.abortJob(uuid);
-          return;
-        } catch (err) {
-          if (err instanceof PostCopyAbortRefusedError) return; // never abort in post-copy: let it finish
-          await sleep(200);
-        }
-      }
-    };
-    const onAbort = () => void aborter();
-    spec.signal.addEventListener('abort', onAbort, { once: true });
-    const backstop = setTimeout(() => {
-      timedOut = true;
-      void aborter();
-    }, this.migrateTimeoutMs);
-    try {
-      await migrate;
-    } catch (err) {
-      await this.removeFailedCopies(uuid, target, precreated);
-      if (timedOut && !spec.signal.aborted) {
-        throw new MigrationTimedOutError(`migration of ${uuid} exceeded its ${this.migrateTimeoutMs} ms backstop`, { cause: err });
-      }
-      throw err;
-    } finally {
-      finished = true;
-      clearTimeout(backstop);
-      spec.signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /**
-   * Before copy-storage: libvirt creates each copied disk in the target pool
-   * covering its path, but writes into a file that already exists there
-   * (seen on 9.0) — which could be another server's disk. Refuse that, and
-   * return the volumes libvirt will create, to remove them if the migration
-   * fails (an aborted copy leaves them behind).
-   */
-  private async checkCopyTargets(server: Server, target: string, signal: AbortSignal): Promise<{ pool: string; name: string }[]> {
-    const local = server.disks.filter((d) => !d.readonly && d.path !== '' && !d.shared);
-    if (local.length === 0) return [];
-    const pools = await this.loadPools(target, signal);
-    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target } };
-    const out: { pool: string; name: string }[] = [];
-    for (const d of local) {
-      const pool = poolHolding(d.path, pools.filter((p) => p.active));
-      if (!pool) {
-        throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(d.path)} for the copy of ${d.target}`, {
-          details: { path: d.path, targetUri: target },
-        });
-      }
-      await this.run(['pool-refresh', '--pool', pool.name], on);
-      const name = basename(d.path);
-      const exists = await this.run(['vol-info', '--pool', pool.name, '--vol', name], on).then(
-        () => true,
-        (err) => {
-          if (err instanceof StorageNotFoundError) return false;
-          throw err;
-        },
-      );
-      if (exists) {
-        throw new FailedPreconditionError(`${target} already has a file at ${d.path}; copy-storage would write into it`, {
-          details: { path: d.path, targetUri: target },
-        });
-      }
-      out.push({ pool: pool.name, name });
-    }
-    return out;
-  }
-
-  /** After a failed copy-storage migration: delete the target copies, unless the guest got there after all. */
-  private async removeFailedCopies(uuid: string, target: string, vols: { pool: string; name: string }[]): Promise<void> {
-    if (vols.length === 0) return;
-    const there = await this.serverOn(target, uuid).catch(() => undefined);
-    if (there !== null) return; // there, or unknown: leave the files alone
-    for (const v of vols) {
-      await this.run(['vol-delete', '--pool', v.pool, '--vol', v.name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
-    }
+  /** Runs the live migration the plan in `spec.disks` describes (libvirt-migrate.ts); the domain is not read again. */
+  migrateLive(spec: LiveMigrationSpec): Promise<void> {
+    return migrateLive(
+      {
+        run: (args, opts) => this.run(args, opts),
+        pools: this.pools,
+        volumes: this.volumes,
+        migrateTimeoutMs: this.migrateTimeoutMs,
+        abortJob: (uuid) => this.abortJob(uuid),
+        serverOn: (uri, uuid) => this.serverOn(uri, uuid),
+      },
+      spec,
+    );
   }
 
   async jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null> {
@@ -557,99 +362,16 @@ export class LibvirtHypervisor implements Hypervisor {
     });
   }
 
-  async copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void> {
-    const p = assertHostPath('path', path);
-    const target = assertLibvirtUri('target_uri', targetUri);
-    const local = poolContaining(p, await this.storagePools(signal, true));
-    if (!local) throw new FailedPreconditionError(`${p} is in no storage pool of this host`, { details: { path: p } });
-    await this.run(['pool-refresh', '--pool', local.name], { signal });
-    const vol = parseVolXml((await this.run(['vol-dumpxml', '--vol', p], { signal, context: { domain: p } })).stdout);
-
-    const remote = await this.poolOnFor(target, p, signal);
-    if (!remote) throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(p)}`, { details: { path: p, targetUri: target } });
-    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
-    await this.run(['pool-refresh', '--pool', remote.name], on);
-    const name = basename(p);
-    if (await this.volumeExists(remote.name, name, on)) {
-      // Another server's disk, or a copy an earlier move left: overwriting
-      // either could destroy data, so the move goes elsewhere or waits.
-      throw new FailedPreconditionError(`${p} already exists on ${target} (pool ${remote.name}): refusing to overwrite it; remove it there if nothing uses it`, {
-        details: { path: p, targetUri: target },
-      });
-    }
-    const create = ['vol-create-as', '--pool', remote.name, '--name', name, '--capacity', `${vol.capacityBytes}b`];
-    if (vol.format) create.push('--format', vol.format);
-    await this.run(create, on);
-    // vol-upload streams the local file's bytes (including a qcow2 header) over
-    // the target's libvirt connection; --sparse keeps holes holes.
-    const timeoutMs = 60_000 + Math.ceil((Math.max(vol.allocationBytes, vol.capacityBytes) / this.copyBytesPerSecond) * 1000);
-    try {
-      await this.run(['vol-upload', '--pool', remote.name, '--vol', name, '--file', p, '--sparse'], { ...on, timeoutMs });
-    } catch (err) {
-      // A half-written copy we created must not pass for the disk later.
-      await this.run(['vol-delete', '--pool', remote.name, '--vol', name], { uri: target, context: { targetUri: target } }).catch(() => undefined);
-      throw err;
-    }
+  copyDiskTo(path: string, targetUri: string, signal?: AbortSignal): Promise<void> {
+    return this.volumes.copyDiskTo(path, targetUri, signal);
   }
 
-  /** The active pool on another host whose directory holds `path` (disk copies keep their path). */
-  private async poolOnFor(uri: string, path: string, signal?: AbortSignal): Promise<PoolInfo | undefined> {
-    return poolHolding(path, (await this.loadPools(uri, signal)).filter((rp) => rp.active));
+  removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void> {
+    return this.volumes.removeDiskCopyOn(targetUri, path, signal);
   }
 
-  private async volumeExists(pool: string, name: string, on: VirshCallOptions): Promise<boolean> {
-    try {
-      await this.run(['vol-info', '--pool', pool, '--vol', name], on);
-      return true;
-    } catch (err) {
-      if (err instanceof StorageNotFoundError) return false;
-      throw err;
-    }
-  }
-
-  async removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void> {
-    const p = assertHostPath('path', path);
-    const target = assertLibvirtUri('target_uri', targetUri);
-    const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target, domain: p } };
-    const remote = await this.poolOnFor(target, p, signal);
-    if (!remote) return; // no pool covers it there: nothing of ours to remove
-    // Every domain defined on the target, running or not: none may use the file.
-    const uuids = (await this.run(['list', '--all', '--uuid'], on)).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    for (const u of uuids) {
-      const blk = (await this.run(['domblklist', '--domain', assertUuid('domain', u), '--details'], on)).stdout;
-      // Columns: Type Device Target Source; host paths carry no spaces (assertHostPath).
-      if (blk.split('\n').some((l) => diskUsesPath(l.trim().split(/\s+/).at(-1) ?? '', p))) {
-        throw new FailedPreconditionError(`${p} on ${target} is a disk of domain ${u}: not removed`, { details: { path: p, targetUri: target } });
-      }
-    }
-    if (!(await this.volumeExists(remote.name, basename(p), on))) return;
-    await this.run(['vol-delete', '--pool', remote.name, '--vol', basename(p)], on);
-  }
-
-  async removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {
-    const p = assertHostPath('path', path);
-    const pools = await this.storagePools(signal, true);
-    const plan = planLocalDiskRemoval(p, { pools, sharedPaths: this.sharedPaths, allowedDirs: this.localDiskDirs });
-    const users = (await this.listServers(signal)).filter((s) => s.disks.some((d) => diskUsesPath(d.path, p)));
-    if (users.length > 0) {
-      throw new FailedPreconditionError(`${p} is still a disk of ${users.map((s) => s.name).join(', ')} on this host`, { details: { path: p } });
-    }
-    if (plan.kind === 'volume') {
-      await this.run(['pool-refresh', '--pool', plan.pool], { signal });
-      try {
-        // --vol by path: virsh looks the volume up by that path (and checks
-        // it is in the pool), so only that exact file can go.
-        await this.run(['vol-delete', '--pool', plan.pool, '--vol', plan.path], { signal, context: { domain: p } });
-      } catch (err) {
-        if (!(err instanceof StorageNotFoundError)) throw err; // already gone: done
-      }
-      return;
-    }
-    try {
-      await unlink(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+  removeLocalDisk(path: string, signal?: AbortSignal): Promise<void> {
+    return this.volumes.removeLocalDisk(path, signal);
   }
 
   // ------------------------------------------------------------------ power
@@ -677,30 +399,12 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // -------------------------------------------------------------------- CPU
 
-  private async withTempFile<T>(content: string, fn: (file: string) => Promise<T>): Promise<T> {
-    const dir = await mkdtemp(join(this.tmpDir, 'drydock-cpu-'));
-    const file = join(dir, 'cpu.xml');
-    try {
-      await writeFile(file, content, { mode: 0o600 });
-      return await fn(file);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  private static checkCpuXml(field: string, xml: string): string {
-    if (typeof xml !== 'string' || xml.length === 0) throw new InvalidArgumentError(field, 'empty CPU description');
-    if (Buffer.byteLength(xml) > MAX_CPU_XML_BYTES) throw new InvalidArgumentError(field, `larger than ${MAX_CPU_XML_BYTES} bytes`);
-    if (splitCpuXmls(xml).length !== 1) throw new InvalidArgumentError(field, 'must hold exactly one <cpu> element');
-    return xml;
-  }
-
   async compareCpu(cpuXml: string, signal?: AbortSignal) {
-    const xml = LibvirtHypervisor.checkCpuXml('cpu_xml', cpuXml);
+    const xml = checkCpuXml('cpu_xml', cpuXml);
     const virtType = await this.virtType(signal);
     // --error: without it virsh says only "incompatible"; with it libvirt
     // names the reason and the missing features, which the operator needs.
-    return this.withTempFile(xml, async (file) => {
+    return withCpuFile(this.tmpDir, xml, async (file) => {
       try {
         const res = await this.run(['hypervisor-cpu-compare', '--virttype', virtType, '--error', '--file', file], { signal, context: { field: 'cpu_xml' } });
         const result = parseCpuCompareOutput(res.stdout);
@@ -716,12 +420,12 @@ export class LibvirtHypervisor implements Hypervisor {
 
   async baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription> {
     if (!Array.isArray(cpuXmls) || cpuXmls.length === 0) throw new InvalidArgumentError('cpu_xmls', 'at least one CPU description is needed');
-    cpuXmls.forEach((x, i) => LibvirtHypervisor.checkCpuXml(`cpu_xmls[${i}]`, x));
+    cpuXmls.forEach((x, i) => checkCpuXml(`cpu_xmls[${i}]`, x));
     const [virtType, caps] = await Promise.all([this.virtType(signal), this.capabilities(signal)]);
     const args = ['hypervisor-cpu-baseline', '--virttype', virtType];
     if (opts.expandFeatures) args.push('--features');
     if (opts.migratable) args.push('--migratable');
-    return this.withTempFile(cpuXmls.join('\n'), async (file) => {
+    return withCpuFile(this.tmpDir, cpuXmls.join('\n'), async (file) => {
       const res = await this.run([...args, '--file', file], { signal, context: { field: 'cpu_xmls' } });
       return parseCpuBaseline(res.stdout, caps.arch);
     });
@@ -729,83 +433,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   // ----------------------------------------------------------------- events
 
-  async *events(signal: AbortSignal): AsyncIterable<DomainEvent> {
-    const queue: DomainEvent[] = [];
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    // Stops the supervisor when the caller aborts or stops iterating.
-    const life = new AbortController();
-    const onAbort = () => life.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) life.abort();
-    let child: ReturnType<Virsh['spawnLong']> | undefined;
-
-    const supervise = async () => {
-      let backoff = this.eventRestartMinMs;
-      while (!life.signal.aborted) {
-        const started = Date.now();
-        const parser = new EventLineParser();
-        const c = this.virsh.spawnLong(['event', '--all', '--loop', '--timestamp']);
-        child = c;
-        const lines = createInterface({ input: c.stdout! });
-        c.stderr!.resume();
-        let flushTimer: NodeJS.Timeout | undefined;
-        lines.on('line', (line) => {
-          for (const ev of parser.feed(line)) queue.push(ev);
-          clearTimeout(flushTimer);
-          // job-completed's statistics follow on their own lines; release the
-          // event once its lines stopped coming.
-          if (parser.hasPending) {
-            flushTimer = setTimeout(() => {
-              for (const ev of parser.flush()) queue.push(ev);
-              notify();
-            }, 50);
-          }
-          notify();
-        });
-        await new Promise<void>((resolve) => {
-          c.once('close', () => resolve());
-          c.once('error', () => resolve());
-        });
-        clearTimeout(flushTimer);
-        for (const ev of parser.flush()) queue.push(ev);
-        notify();
-        if (life.signal.aborted) break;
-        if (Date.now() - started > 60_000) backoff = this.eventRestartMinMs;
-        try {
-          await sleep(backoff, undefined, { signal: life.signal });
-        } catch {
-          break;
-        }
-        backoff = Math.min(backoff * 2, this.eventRestartMaxMs);
-      }
-    };
-    const supervisor = supervise();
-    life.signal.addEventListener('abort', () => {
-      if (child) killTree(child);
-      notify();
-    }, { once: true });
-
-    try {
-      while (!life.signal.aborted) {
-        const ev = queue.shift();
-        if (ev) {
-          yield ev;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    } finally {
-      life.abort();
-      signal.removeEventListener('abort', onAbort);
-      if (child) killTree(child);
-      await supervisor.catch(() => undefined);
-    }
+  events(signal: AbortSignal): AsyncIterable<DomainEvent> {
+    return virshEvents(this.virsh, { minMs: this.eventRestartMinMs, maxMs: this.eventRestartMaxMs }, signal);
   }
 }

@@ -3,8 +3,7 @@
 // abort (progress stalled, total deadline), when to switch to post-copy,
 // and the progress percent shown to people (never going backwards).
 // Nothing here does I/O or reads the clock.
-
-const GiB = 1024 ** 3;
+import { monotonicPercent } from '../../common/progress-percent.ts';
 
 /** What the monitor remembers between two polls. */
 export interface MonitorState {
@@ -65,18 +64,9 @@ export function observe(state: MonitorState, sample: JobSample, nowMs: number): 
     }
     next.lowestRemaining = sample.dataRemaining;
   }
-  next.percent = Math.max(state.percent, Math.min(99, Math.floor(rawPercent(sample) * 10) / 10));
+  next.percent = monotonicPercent(state.percent, Math.min(99, Math.floor(rawPercent(sample) * 10) / 10));
   next.postCopy = state.postCopy || sample.postCopy;
   return next;
-}
-
-/**
- * Completion deadline: `perGiBMs` per GiB of memory plus disk to copy, never
- * below `minMs`. A caller-supplied deadline wins when set.
- */
-export function migrationDeadlineMs(opts: { bytesToCopy: number; perGiBMs: number; minMs: number; requestedMs?: number }): number {
-  if (opts.requestedMs && opts.requestedMs > 0) return opts.requestedMs;
-  return Math.max(opts.minMs, Math.ceil((opts.bytesToCopy / GiB) * opts.perGiBMs));
 }
 
 export type AbortDecision = { abort: false } | { abort: true; reason: 'stalled' | 'deadline'; message: string };

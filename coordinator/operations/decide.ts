@@ -4,6 +4,7 @@
 // argument, so each rule is tested with plain numbers.
 import type { ZonePolicy } from '../model.ts';
 import type { StepAction, StepRecord } from './types.ts';
+import { migrationDeadline } from '../../common/migration-deadline.ts';
 
 export type FailureDecision =
   | { kind: 'retry'; reason: string }
@@ -68,25 +69,19 @@ export function limitBlocking(
   return null;
 }
 
-const GIB = 1024 ** 3;
-
 /** docs/design.md §1.3: stall timeout; completion timeout per GiB of RAM plus disk to copy, with a minimum. */
 export function migrationDeadlines(
   bytesToMove: number,
   policy: Pick<ZonePolicy, 'stallTimeoutS' | 'timeoutPerGibS' | 'minTimeoutS'>,
 ): { stallTimeoutMs: number; deadlineMs: number } {
-  const perGib = Math.ceil((bytesToMove / GIB) * policy.timeoutPerGibS);
   return {
     stallTimeoutMs: policy.stallTimeoutS * 1000,
-    deadlineMs: Math.max(policy.minTimeoutS, perGib) * 1000,
+    deadlineMs: migrationDeadline(bytesToMove, { perGiB: policy.timeoutPerGibS, min: policy.minTimeoutS }) * 1000,
   };
 }
 
-/** Percent that never goes backwards within one step attempt. */
-export function monotonicPercent(previous: number, reported: number): number {
-  const clamped = Math.min(100, Math.max(0, Number.isFinite(reported) ? reported : 0));
-  return Math.max(previous, clamped);
-}
+/** Percent that never goes backwards within one step attempt (the one rule: common/progress-percent.ts). */
+export { monotonicPercent } from '../../common/progress-percent.ts';
 
 /** Seconds left at the current bandwidth (0 when unknown or done). */
 export function etaSeconds(bytesRemaining: number, bandwidthBps: number): number {

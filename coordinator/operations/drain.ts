@@ -5,6 +5,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
 import { pickTarget, type PickedTarget } from '../planner/index.ts';
 import { NoValidTargetError } from '../planner/index.ts';
+import { monotonicPercent } from '../../common/progress-percent.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import type { EngineContext, WorkerSignals } from './engine.ts';
 import { pause, zonePolicy } from './engine.ts';
@@ -217,7 +218,7 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
       let pending: Progress | null = null;
       const writeProgress = async (p: Progress) => {
         await updateStep(ctx, opId, i, (s) => {
-          s.percent = Math.max(s.percent, p.percent);
+          s.percent = monotonicPercent(s.percent, p.percent);
           s.bytesProcessed = p.bytesProcessed;
           s.bytesTotal = p.bytesTotal;
           s.bandwidthBps = p.bandwidthBps;
