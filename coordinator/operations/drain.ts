@@ -6,8 +6,7 @@ import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../mod
 import { pickTarget, type PickedTarget } from '../planner/placement.ts';
 import { NoValidTargetError } from '../planner/errors.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
-import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause, zonePolicy } from './engine.ts';
+import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
 import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord, type StepRecord } from './types.ts';

@@ -5,58 +5,17 @@
 // losing the lease every worker detaches at once: agents keep migrating,
 // and the next leader re-attaches by migration id.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../../common/errors.ts';
+import { errorMessage, NotFoundError, UnavailableError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
-import type { AgentClient, AgentClientPool } from '../agent-client.ts';
-import type { LeaderElection } from '../leader.ts';
-import { resolvePolicy, type HostRecord, type InventorySnapshot, type ZonePolicy, type ZoneRecord } from '../model.ts';
-import type { Repository } from '../store/repository.ts';
-import type { ServerRecord } from '../model.ts';
-import type { CpuPlacement } from './module.ts';
-import type { CoordinatorMetrics } from '../metrics.ts';
+import type { AgentClient } from '../agent-client.ts';
 import { Reservations } from '../planner/reservations.ts';
-import type { HostLiveness } from '../inventory/liveness.ts';
-import { NotFoundError, UnavailableError } from '../../common/errors.ts';
-import type { ActiveMigration } from './decide.ts';
-import type { OperationStore } from './op-store.ts';
+import type { EngineContext, EngineDeps } from './context.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
 import { runDrain } from './drain.ts';
 import { runReturnToService } from './return-to-service.ts';
 import { runReturnServers } from './return-servers.ts';
 
-export interface EngineOptions {
-  ops: OperationStore;
-  zones: Repository<ZoneRecord>;
-  hosts: Repository<HostRecord>;
-  servers: Repository<ServerRecord>;
-  inventory: {
-    snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
-    hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;
-  };
-  agents: AgentClientPool;
-  leader: LeaderElection;
-  logger: Logger;
-  /** Counters of migration attempts (optional in unit set-ups). */
-  metrics?: Pick<CoordinatorMetrics, 'migrationEnded'>;
-  /** How often workers re-read their record while waiting (ms). */
-  pollIntervalMs: number;
-  /** How long a rebooted host may take to come back (ms). */
-  rebootTimeoutMs: number;
-  /** Overrides every zone's settle pause (seconds): for tests and the demo. */
-  settlePauseOverrideS?: number;
-  /** CPU compatibility for placement and the host-returned hook (zone CPU); default: not checked. */
-  cpu?: CpuPlacement;
-  clock?: () => number;
-}
-
-/** What workers share on the leader: running migrations and their reservations. */
-export interface EngineContext extends EngineOptions {
-  clock: () => number;
-  active: Map<string, ActiveMigration & { operationId: string }>;
-  reservations: Reservations;
-  agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient>;
-  kick(): void;
-}
+export type EngineOptions = EngineDeps;
 
 interface Worker {
   done: Promise<void>;
@@ -177,36 +136,4 @@ export class MaintenanceEngine {
     });
     this.workers.set(op.id, { done, cancel });
   }
-}
-
-export interface WorkerSignals {
-  leadership: AbortSignal;
-  cancel: AbortSignal;
-  log: Logger;
-}
-
-/**
- * The zone's effective policy, read from its one record: the loops ask for
- * it on every pass, and a whole inventory snapshot (every zone, host and
- * server) is only worth reading when a target has to be chosen.
- */
-export async function zonePolicy(ctx: Pick<EngineContext, 'zones'>, zoneId: string, signal?: AbortSignal): Promise<ZonePolicy> {
-  const zone = zoneId ? await ctx.zones.get(zoneId, signal) : null;
-  return resolvePolicy(zone?.value.policy ?? {});
-}
-
-/** Sleep that ends early on leadership loss or cancel (never throws, leaves no listener). */
-export async function pause(ms: number, signals: WorkerSignals): Promise<void> {
-  if (signals.leadership.aborted || signals.cancel.aborted) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signals.leadership.removeEventListener('abort', done);
-      signals.cancel.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signals.leadership.addEventListener('abort', done, { once: true });
-    signals.cancel.addEventListener('abort', done, { once: true });
-  });
 }

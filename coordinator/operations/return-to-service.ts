@@ -7,8 +7,7 @@ import { errorMessage, UnavailableError } from '../../common/errors.ts';
 
 /** How long an unreachable agent's reboot call is retried before the return pauses. */
 const REBOOT_CALL_RETRY_MS = 30_000;
-import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause, zonePolicy } from './engine.ts';
+import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
 import { settleRemainingMs } from './decide.ts';
 import { isTerminal, type OperationRecord } from './types.ts';

@@ -9,7 +9,7 @@ import { releaseServerClaims } from './drain.ts';
 import { planMaintenance } from '../planner/plan.ts';
 import { assertPlanRunnable } from '../planner/errors.ts';
 import type { Plan } from '../planner/types.ts';
-import type { CpuPlacement } from './module.ts';
+import type { CpuPlacement } from './context.ts';
 import type { Reservations } from '../planner/reservations.ts';
 import type { OperationStore } from './op-store.ts';
 import type { OperationEvent } from './events.ts';
