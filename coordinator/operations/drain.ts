@@ -9,7 +9,8 @@ import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
 import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
-import { TERMINAL_STEP_PHASES, type OperationRecord, type StepRecord } from './types.ts';
+import { releaseHolds, skipStep, updateStep } from './steps.ts';
+import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 
 const PROGRESS_WRITE_MS = 1000;
 
@@ -73,28 +74,6 @@ async function startDrain(ctx: EngineContext, op: OperationRecord): Promise<void
     (o) => (o.state === 'pending' ? setState(o, 'running', `draining ${o.hostId}: ${o.steps.length} server(s)`) : undefined),
     (o) => [{ type: 'state', message: o.reason }],
   );
-}
-
-/**
- * Clears the operation's claim on its servers (ServerRecord.operationId),
- * which keeps the inventory's reconcile from moving a record while the
- * engine owns it. Done when the operation ends, however it ends.
- */
-export async function releaseServerClaims(ctx: Pick<EngineContext, 'servers'>, op: Pick<OperationRecord, 'id' | 'steps'>): Promise<void> {
-  for (const s of op.steps) {
-    await ctx.servers.mutate(s.serverUuid, (r) => (r.operationId === op.id ? { ...r, operationId: '' } : undefined)).catch(() => undefined);
-  }
-}
-
-/**
- * Everything an ending operation holds: its capacity reservations on
- * targets and its claims on servers. Released before the terminal state is
- * written, so whoever sees that state may act on those hosts and servers at
- * once (the engine releases the reservations again when the worker ends).
- */
-export async function releaseHolds(ctx: Pick<EngineContext, 'servers' | 'reservations'>, op: Pick<OperationRecord, 'id' | 'steps'>): Promise<void> {
-  ctx.reservations.releaseOperation(op.id);
-  await releaseServerClaims(ctx, op);
 }
 
 async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
@@ -360,33 +339,3 @@ async function handleFailure(
     ],
   );
 }
-
-async function updateStep(
-  ctx: EngineContext,
-  opId: string,
-  i: number,
-  change: (s: StepRecord) => void,
-  type: 'step' | 'progress',
-): Promise<void> {
-  await ctx.ops.update(
-    opId,
-    (o) => {
-      const s = o.steps[i];
-      if (!s) return undefined;
-      change(s);
-      return o;
-    },
-    (o) => [{ type, step: o.steps[i]!, message: type === 'progress' ? `${o.steps[i]!.serverName} ${o.steps[i]!.percent.toFixed(0)}%` : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}` }],
-  );
-}
-
-/** Ends a step without moving its server, saying why. */
-export function skipStep(ctx: EngineContext, opId: string, i: number, reason: string): Promise<void> {
-  return updateStep(ctx, opId, i, (s) => {
-    s.phase = 'skipped';
-    s.reason = reason;
-    s.finishedAtMs = ctx.clock();
-  }, 'step');
-}
-
-export { updateStep };

@@ -9,7 +9,8 @@ import { moveMode } from '../planner/placement.ts';
 import { reservationFor } from '../planner/placement.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, type EngineContext, type WorkerSignals } from './context.ts';
-import { releaseHolds, runStep, skipStep, updateStep } from './drain.ts';
+import { runStep } from './drain.ts';
+import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { setState } from './op-store.ts';
 import { TERMINAL_STEP_PHASES } from './types.ts';
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
 import type { Repository } from '../store/repository.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
-import { releaseServerClaims } from './drain.ts';
+import { releaseServerClaims } from './steps.ts';
 import { planMaintenance } from '../planner/plan.ts';
 import { assertPlanRunnable } from '../planner/errors.ts';
 import type { Plan } from '../planner/types.ts';
