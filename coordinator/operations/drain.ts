@@ -8,11 +8,19 @@ import { NoValidTargetError } from '../planner/errors.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
-import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
+import { runStep, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 
-const PROGRESS_WRITE_MS = 1000;
+/** A drain's steps: a move is remembered for a later return; a failure retries elsewhere, degrades or pauses. */
+const DRAIN_OUTCOMES: OutcomeRules = {
+  recordsMovedAway: true,
+  onFailure: async (ctx, opId, i, step, error, sig) => {
+    const snapshot = await ctx.inventory.snapshot();
+    const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
+    await handleFailure(ctx, opId, i, error, server, sig, true, snapshot);
+  },
+};
 
 export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
   const inFlight = new Map<number, Promise<void>>();
@@ -40,7 +48,7 @@ export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSign
     // Resume steps left mid-attempt by a previous leader first.
     for (const [i, s] of op.steps.entries()) {
       if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) {
-        inFlight.set(i, runStep(ctx, opId, i, sig).finally(() => inFlight.delete(i)));
+        inFlight.set(i, runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)));
       }
     }
     if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
@@ -53,7 +61,7 @@ export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSign
       const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
       if (started === 'started') {
         waitingNote = '';
-        inFlight.set(next, runStep(ctx, opId, next, sig).finally(() => inFlight.delete(next)));
+        inFlight.set(next, runStep(ctx, opId, next, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(next)));
         continue;
       }
       if (started !== 'retry-now' && started !== waitingNote) {
@@ -174,120 +182,6 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
   }
   await ctx.servers.mutate(step.serverUuid, (s) => (s.operationId === op.id ? undefined : { ...s, operationId: op.id })).catch(() => undefined);
   return 'started';
-}
-
-/** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
-export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, mode: 'drain' | 'return' = 'drain'): Promise<void> {
-  const op = (await ctx.ops.require(opId, sig.leadership)).value;
-  const step = op.steps[i]!;
-  const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
-  try {
-    const source = await ctx.agentFor(step.sourceHostId, sig.leadership);
-    let outcome: AttemptOutcome;
-    if (step.phase === 'stopping') {
-      outcome = await runStop(source, step, sig.leadership);
-    } else {
-      const target = await ctx.hosts.require(step.targetHostId, sig.leadership);
-      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId: op.zoneId, operationId: opId });
-      const targetAgent = await ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null);
-      const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
-      let lastWrite = 0;
-      let pending: Progress | null = null;
-      const writeProgress = async (p: Progress) => {
-        await updateStep(ctx, opId, i, (s) => {
-          s.percent = Math.max(s.percent, p.percent);
-          s.bytesProcessed = p.bytesProcessed;
-          s.bytesTotal = p.bytesTotal;
-          s.bandwidthBps = p.bandwidthBps;
-          s.etaSeconds = p.etaSeconds;
-        }, 'progress').catch((err) => log.warn({ err: errorMessage(err) }, 'progress write failed'));
-      };
-      outcome = await runMigrationAttempt({
-        step,
-        source,
-        target: targetAgent,
-        targetUri: target.value.migrationUri,
-        policy,
-        logger: log,
-        cancel: sig.cancel,
-        detach: sig.leadership,
-        onProgress: (p) => {
-          pending = p;
-          const now = ctx.clock();
-          if (now - lastWrite >= PROGRESS_WRITE_MS) {
-            lastWrite = now;
-            const snap = pending;
-            pending = null;
-            void writeProgress(snap);
-          }
-        },
-      });
-    }
-    await recordOutcome(ctx, opId, i, outcome, sig, mode);
-  } catch (err) {
-    if (sig.leadership.aborted) return;
-    throw err;
-  } finally {
-    ctx.active.delete(step.serverUuid);
-    ctx.reservations.release(step.serverUuid);
-    ctx.kick();
-  }
-}
-
-async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcome: AttemptOutcome, sig: WorkerSignals, mode: 'drain' | 'return'): Promise<void> {
-  const op = (await ctx.ops.require(opId)).value;
-  const step = op.steps[i]!;
-  const kind = step.phase === 'stopping' ? 'stop' : step.action;
-  const m = outcome.outcome === 'completed' ? outcome.migration : undefined;
-  const seconds = m && m.finished_at_ms && m.started_at_ms ? (Number(m.finished_at_ms) - Number(m.started_at_ms)) / 1000 : (ctx.clock() - step.startedAtMs) / 1000;
-  ctx.metrics?.migrationEnded(kind, outcome.outcome, Math.max(0, seconds), m ? Number(m.bytes_processed) : step.bytesProcessed);
-  if (outcome.outcome === 'completed') {
-    const stopped = step.phase === 'stopping';
-    await ctx.ops.update(
-      opId,
-      (o) => {
-        const s = o.steps[i]!;
-        if (s.phase === 'done') return undefined;
-        s.phase = 'done';
-        s.percent = 100;
-        s.etaSeconds = 0;
-        s.finishedAtMs = ctx.clock();
-        if (!stopped && mode === 'drain') o.movedAway = [...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid), { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning }];
-        return o;
-      },
-      (o) => [{ type: 'step', step: o.steps[i]!, message: stopped ? `${step.serverName} stopped` : `${step.serverName} moved to ${step.targetHostId} (${step.action})` }],
-    );
-    // The inventory learns it from the agents too; writing it now keeps
-    // reads and the next placement right without waiting for a reconcile.
-    await ctx.servers
-      .mutate(step.serverUuid, (s) => {
-        if (stopped) return { ...s, state: 'shutoff', operationId: '' };
-        return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
-      })
-      .catch(() => undefined);
-    return;
-  }
-  if (outcome.outcome === 'aborted' && (sig.cancel.aborted || op.cancelRequested)) {
-    await updateStep(ctx, opId, i, (s) => {
-      s.phase = 'cancelled';
-      s.error = outcome.error;
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
-    return;
-  }
-  if (mode === 'return') {
-    // Returning has one possible target: a failure ends that server's step.
-    await updateStep(ctx, opId, i, (s) => {
-      s.phase = 'failed';
-      s.error = outcome.error;
-      s.reason = `could not move back: ${outcome.error}`;
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
-    return;
-  }
-  const snapshot = await ctx.inventory.snapshot();
-  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-  await handleFailure(ctx, opId, i, outcome.error, server, sig, true, snapshot);
 }
 
 /** Failure of attempt `step.attempt`: retry elsewhere, degrade, or pause. */

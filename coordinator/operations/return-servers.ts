@@ -9,10 +9,25 @@ import { moveMode } from '../planner/placement.ts';
 import { reservationFor } from '../planner/placement.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, type EngineContext, type WorkerSignals } from './context.ts';
-import { runStep } from './drain.ts';
+import { runStep, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { setState } from './op-store.ts';
 import { TERMINAL_STEP_PHASES } from './types.ts';
+
+/**
+ * A return's steps: nothing is remembered as moved away, and since a return
+ * has one possible target, a failure ends that server's step.
+ */
+const RETURN_OUTCOMES: OutcomeRules = {
+  recordsMovedAway: false,
+  onFailure: (ctx, opId, i, _step, error) =>
+    updateStep(ctx, opId, i, (s) => {
+      s.phase = 'failed';
+      s.error = error;
+      s.reason = `could not move back: ${error}`;
+      s.finishedAtMs = ctx.clock();
+    }, 'step'),
+};
 
 export async function runReturnServers(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
   for (;;) {
@@ -21,7 +36,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     if (op.state === 'succeeded' || op.state === 'failed' || op.state === 'cancelled') return;
     if (op.cancelRequested || sig.cancel.aborted) {
       const running = op.steps.findIndex((s) => s.phase === 'migrating');
-      if (running >= 0) await runStep(ctx, opId, running, sig, 'return');
+      if (running >= 0) await runStep(ctx, opId, running, sig, RETURN_OUTCOMES);
       await releaseHolds(ctx, op);
       await ctx.ops.update(
         opId,
@@ -39,7 +54,7 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
     }
     const resume = op.steps.findIndex((s) => s.phase === 'migrating');
     if (resume >= 0) {
-      await runStep(ctx, opId, resume, sig, 'return');
+      await runStep(ctx, opId, resume, sig, RETURN_OUTCOMES);
       continue;
     }
     const i = op.steps.findIndex((s) => s.phase === 'pending');
@@ -106,6 +121,6 @@ export async function runReturnServers(ctx: EngineContext, opId: string, sig: Wo
       s.reason = `${mode.why} back to ${op.hostId}`;
       s.startedAtMs = ctx.clock();
     }, 'step');
-    await runStep(ctx, opId, i, sig, 'return');
+    await runStep(ctx, opId, i, sig, RETURN_OUTCOMES);
   }
 }
