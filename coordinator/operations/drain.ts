@@ -11,6 +11,7 @@ import { setState } from './op-store.ts';
 import { runStep, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
+import type { Worker } from './worker.ts';
 
 /** A drain's steps: a move is remembered for a later return; a failure retries elsewhere, degrades or pauses. */
 const DRAIN_OUTCOMES: OutcomeRules = {
@@ -22,59 +23,54 @@ const DRAIN_OUTCOMES: OutcomeRules = {
   },
 };
 
-export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
+/** ENABLE maintenance: attempts run concurrently up to the zone's per-source limit. */
+export const drainWorker: Worker = (ctx, opId, sig) => {
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
-  for (;;) {
-    if (sig.leadership.aborted) break;
-    const op = (await ctx.ops.require(opId, sig.leadership)).value;
-    if (op.state === 'succeeded' || op.state === 'failed' || op.state === 'cancelled') break;
-
-    if (op.cancelRequested || sig.cancel.aborted) {
+  const track = (i: number) => inFlight.set(i, runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)));
+  return {
+    pass: async (op) => {
+      if (op.state === 'pending') {
+        await startDrain(ctx, op);
+        return 'again';
+      }
+      // Resume steps left mid-attempt by a previous leader first.
+      for (const [i, s] of op.steps.entries()) {
+        if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) track(i);
+      }
+      if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
+        await completeDrain(ctx, op);
+        return 'end';
+      }
+      const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
+      const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
+      if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
+        const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
+        if (started === 'started') {
+          waitingNote = '';
+          track(next);
+          return 'again';
+        }
+        if (started === 'retry-now') return 'again';
+        if (started !== waitingNote) {
+          waitingNote = started;
+          await ctx.ops.emit(op, { type: 'message', message: `waiting: ${started}` });
+        }
+      }
+      // Something is running or must wait for room: re-queue with a delay, never spin.
+      await Promise.race([pause(ctx.pollIntervalMs, sig), ...inFlight.values()]);
+      return 'again';
+    },
+    cancel: async () => {
       // Running attempts see the cancel signal and abort their migration.
       await Promise.allSettled(inFlight.values());
       await finishCancel(ctx, opId);
-      break;
-    }
-    if (op.state === 'pending') {
-      await startDrain(ctx, op);
-      continue;
-    }
-    if (op.state === 'paused') {
-      await pause(ctx.pollIntervalMs, sig);
-      continue;
-    }
-
-    // Resume steps left mid-attempt by a previous leader first.
-    for (const [i, s] of op.steps.entries()) {
-      if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) {
-        inFlight.set(i, runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)));
-      }
-    }
-    if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
-      await completeDrain(ctx, op);
-      break;
-    }
-    const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
-    const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
-    if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
-      const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
-      if (started === 'started') {
-        waitingNote = '';
-        inFlight.set(next, runStep(ctx, opId, next, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(next)));
-        continue;
-      }
-      if (started !== 'retry-now' && started !== waitingNote) {
-        waitingNote = started;
-        await ctx.ops.emit(op, { type: 'message', message: `waiting: ${started}` });
-      }
-      if (started === 'retry-now') continue;
-    }
-    // Something is running or must wait for room: re-queue with a delay, never spin.
-    await Promise.race([pause(ctx.pollIntervalMs, sig), ...inFlight.values()]);
-  }
-  await Promise.allSettled(inFlight.values());
-}
+    },
+    settle: async () => {
+      await Promise.allSettled(inFlight.values());
+    },
+  };
+};
 
 async function startDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
   await ctx.ops.update(

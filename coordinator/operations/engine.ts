@@ -11,19 +11,22 @@ import type { AgentClient } from '../agent-client.ts';
 import { Reservations } from '../planner/reservations.ts';
 import type { EngineContext, EngineDeps } from './context.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
-import { runDrain } from './drain.ts';
-import { runReturnToService } from './return-to-service.ts';
-import { runReturnServers } from './return-servers.ts';
+import { runWorker, type WorkerRegistry } from './worker.ts';
 
-export type EngineOptions = EngineDeps;
+export interface EngineOptions extends EngineDeps {
+  /** The worker of each kind of operation (the engine imports none of them). */
+  workers: WorkerRegistry;
+}
 
-interface Worker {
+/** A worker running on this instance. */
+interface Running {
   done: Promise<void>;
   cancel: AbortController;
 }
 
 export class MaintenanceEngine {
-  private readonly workers = new Map<string, Worker>();
+  private readonly runs = new Map<string, Running>();
+  private readonly kinds: WorkerRegistry;
   private readonly ctx: EngineContext;
   private readonly log: Logger;
   private wake: (() => void) | null = null;
@@ -32,10 +35,12 @@ export class MaintenanceEngine {
   private readonly stopper = new AbortController();
 
   constructor(opts: EngineOptions) {
-    this.log = opts.logger.child({ component: 'maintenance-engine' });
+    const { workers, ...deps } = opts;
+    this.kinds = workers;
+    this.log = deps.logger.child({ component: 'maintenance-engine' });
     this.ctx = {
-      ...opts,
-      clock: opts.clock ?? Date.now,
+      ...deps,
+      clock: deps.clock ?? Date.now,
       active: new Map(),
       reservations: new Reservations(),
       agentFor: (hostId, signal) => this.agentFor(hostId, signal),
@@ -51,7 +56,7 @@ export class MaintenanceEngine {
     this.unhook?.();
     this.stopper.abort(new Error('maintenance engine stopped'));
     this.kick();
-    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
+    await Promise.allSettled([...this.runs.values()].map((w) => w.done));
   }
 
   /** Look at the records now (a new operation, a cancel request). */
@@ -66,7 +71,7 @@ export class MaintenanceEngine {
 
   /** Operation ids with a worker on this instance (tests, metrics). */
   running(): string[] {
-    return [...this.workers.keys()];
+    return [...this.runs.keys()];
   }
 
   private async agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient> {
@@ -87,7 +92,7 @@ export class MaintenanceEngine {
       try {
         for (const op of await this.ctx.ops.list(leadership)) {
           if (isTerminal(op)) continue;
-          const w = this.workers.get(op.id);
+          const w = this.runs.get(op.id);
           if (w) {
             if (op.cancelRequested && !w.cancel.signal.aborted) w.cancel.abort();
             continue;
@@ -106,7 +111,7 @@ export class MaintenanceEngine {
       });
       this.wake = null;
     }
-    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
+    await Promise.allSettled([...this.runs.values()].map((w) => w.done));
     this.log.info('no longer leading: workers detached');
   }
 
@@ -114,12 +119,12 @@ export class MaintenanceEngine {
     const cancel = new AbortController();
     if (op.cancelRequested) cancel.abort();
     const log = this.log.child({ opId: op.id, hostId: op.hostId, kind: op.kind });
+    const worker = Object.hasOwn(this.kinds, op.kind) ? this.kinds[op.kind] : undefined;
     const run = async () => {
       for (;;) {
         try {
-          if (op.kind === 'enable_maintenance') await runDrain(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
-          else if (op.kind === 'disable_maintenance') await runReturnToService(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
-          else await runReturnServers(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
+          if (!worker) throw new Error(`no worker for operation kind ${op.kind}`);
+          await runWorker(this.ctx, op.id, { leadership, cancel: cancel.signal, log }, worker);
           return;
         } catch (err) {
           if (leadership.aborted) return;
@@ -130,10 +135,10 @@ export class MaintenanceEngine {
       }
     };
     const done = run().finally(() => {
-      this.workers.delete(op.id);
+      this.runs.delete(op.id);
       this.ctx.reservations.releaseOperation(op.id);
       for (const [k, a] of this.ctx.active) if (a.operationId === op.id) this.ctx.active.delete(k);
     });
-    this.workers.set(op.id, { done, cancel });
+    this.runs.set(op.id, { done, cancel });
   }
 }

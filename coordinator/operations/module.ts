@@ -10,7 +10,18 @@ import { OperationStore } from './op-store.ts';
 import { MaintenanceEngine } from './engine.ts';
 import { MaintenanceService } from './service.ts';
 import { maintenanceHandlers } from './admin-handlers.ts';
+import { drainWorker } from './drain.ts';
+import { returnToServiceWorker } from './return-to-service.ts';
+import { returnServersWorker } from './return-servers.ts';
 import type { OperationRecord } from './types.ts';
+import type { WorkerRegistry } from './worker.ts';
+
+/** Which worker runs each kind of operation. */
+const WORKERS: WorkerRegistry = {
+  enable_maintenance: drainWorker,
+  disable_maintenance: returnToServiceWorker,
+  return_servers: returnServersWorker,
+};
 
 export interface MaintenanceModuleOptions {
   pollIntervalMs?: number;
@@ -41,6 +52,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       );
       const cpu = opts.cpu?.(deps);
       engine = new MaintenanceEngine({
+        workers: WORKERS,
         ops,
         zones: deps.store.zones,
         hosts: deps.store.hosts,
