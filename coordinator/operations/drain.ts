@@ -3,8 +3,8 @@
 // called; every outcome is written before the next step starts.
 import { errorMessage } from '../../common/errors.ts';
 import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
-import { pickTarget, type PickedTarget } from '../planner/placement.ts';
-import { NoValidTargetError } from '../planner/errors.ts';
+import { pickTarget, type PickedTarget } from '../planner/index.ts';
+import { NoValidTargetError } from '../planner/index.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';

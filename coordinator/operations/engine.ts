@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, NotFoundError, UnavailableError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
 import type { AgentClient } from '../agent-client.ts';
-import { Reservations } from '../planner/reservations.ts';
+import { Reservations } from '../planner/index.ts';
 import type { EngineContext, EngineDeps } from './context.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
 import { runWorker, type WorkerRegistry } from './worker.ts';

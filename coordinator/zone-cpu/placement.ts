@@ -4,7 +4,7 @@
 // answers the planner synchronously from the cache. A question that could
 // not be asked leaves the target blocked with the reason, never waved through.
 import type { HostRecord, InventorySnapshot } from '../model.ts';
-import type { CpuCompatibleFn } from '../planner/types.ts';
+import type { CpuCompatibleFn } from '../planner/index.ts';
 import type { CpuPlacement } from '../operations/context.ts';
 import { mapSettled } from '../concurrency.ts';
 import type { CompareCache } from './compare-cache.ts';
