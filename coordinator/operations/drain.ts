@@ -5,69 +5,72 @@ import { errorMessage } from '../../common/errors.ts';
 import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
 import { pickTarget, type PickedTarget } from '../planner/index.ts';
 import { NoValidTargetError } from '../planner/index.ts';
-import { monotonicPercent } from '../../common/progress-percent.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
-import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause, zonePolicy } from './engine.ts';
+import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
-import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
-import { TERMINAL_STEP_PHASES, type OperationRecord, type StepRecord } from './types.ts';
+import { runStep, type OutcomeRules } from './run-step.ts';
+import { releaseHolds, skipStep, updateStep } from './steps.ts';
+import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
+import type { Worker } from './worker.ts';
 
-const PROGRESS_WRITE_MS = 1000;
+/** A drain's steps: a move is remembered for a later return; a failure retries elsewhere, degrades or pauses. */
+const DRAIN_OUTCOMES: OutcomeRules = {
+  recordsMovedAway: true,
+  onFailure: async (ctx, opId, i, step, error, sig) => {
+    const snapshot = await ctx.inventory.snapshot();
+    const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
+    await handleFailure(ctx, opId, i, error, server, sig, true, snapshot);
+  },
+};
 
-export async function runDrain(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
+/** ENABLE maintenance: attempts run concurrently up to the zone's per-source limit. */
+export const drainWorker: Worker = (ctx, opId, sig) => {
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
-  for (;;) {
-    if (sig.leadership.aborted) break;
-    const op = (await ctx.ops.require(opId, sig.leadership)).value;
-    if (op.state === 'succeeded' || op.state === 'failed' || op.state === 'cancelled') break;
-
-    if (op.cancelRequested || sig.cancel.aborted) {
+  const track = (i: number) => inFlight.set(i, runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)));
+  return {
+    pass: async (op) => {
+      if (op.state === 'pending') {
+        await startDrain(ctx, op);
+        return 'again';
+      }
+      // Resume steps left mid-attempt by a previous leader first.
+      for (const [i, s] of op.steps.entries()) {
+        if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) track(i);
+      }
+      if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
+        await completeDrain(ctx, op);
+        return 'end';
+      }
+      const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
+      const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
+      if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
+        const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
+        if (started === 'started') {
+          waitingNote = '';
+          track(next);
+          return 'again';
+        }
+        if (started === 'retry-now') return 'again';
+        if (started !== waitingNote) {
+          waitingNote = started;
+          await ctx.ops.emit(op, { type: 'message', message: `waiting: ${started}` });
+        }
+      }
+      // Something is running or must wait for room: re-queue with a delay, never spin.
+      await Promise.race([pause(ctx.pollIntervalMs, sig), ...inFlight.values()]);
+      return 'again';
+    },
+    cancel: async () => {
       // Running attempts see the cancel signal and abort their migration.
       await Promise.allSettled(inFlight.values());
       await finishCancel(ctx, opId);
-      break;
-    }
-    if (op.state === 'pending') {
-      await startDrain(ctx, op);
-      continue;
-    }
-    if (op.state === 'paused') {
-      await pause(ctx.pollIntervalMs, sig);
-      continue;
-    }
-
-    // Resume steps left mid-attempt by a previous leader first.
-    for (const [i, s] of op.steps.entries()) {
-      if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) {
-        inFlight.set(i, runStep(ctx, opId, i, sig).finally(() => inFlight.delete(i)));
-      }
-    }
-    if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
-      await completeDrain(ctx, op);
-      break;
-    }
-    const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
-    const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
-    if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
-      const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
-      if (started === 'started') {
-        waitingNote = '';
-        inFlight.set(next, runStep(ctx, opId, next, sig).finally(() => inFlight.delete(next)));
-        continue;
-      }
-      if (started !== 'retry-now' && started !== waitingNote) {
-        waitingNote = started;
-        await ctx.ops.emit(op, { type: 'message', message: `waiting: ${started}` });
-      }
-      if (started === 'retry-now') continue;
-    }
-    // Something is running or must wait for room: re-queue with a delay, never spin.
-    await Promise.race([pause(ctx.pollIntervalMs, sig), ...inFlight.values()]);
-  }
-  await Promise.allSettled(inFlight.values());
-}
+    },
+    settle: async () => {
+      await Promise.allSettled(inFlight.values());
+    },
+  };
+};
 
 async function startDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
   await ctx.ops.update(
@@ -75,28 +78,6 @@ async function startDrain(ctx: EngineContext, op: OperationRecord): Promise<void
     (o) => (o.state === 'pending' ? setState(o, 'running', `draining ${o.hostId}: ${o.steps.length} server(s)`) : undefined),
     (o) => [{ type: 'state', message: o.reason }],
   );
-}
-
-/**
- * Clears the operation's claim on its servers (ServerRecord.operationId),
- * which keeps the inventory's reconcile from moving a record while the
- * engine owns it. Done when the operation ends, however it ends.
- */
-export async function releaseServerClaims(ctx: Pick<EngineContext, 'servers'>, op: Pick<OperationRecord, 'id' | 'steps'>): Promise<void> {
-  for (const s of op.steps) {
-    await ctx.servers.mutate(s.serverUuid, (r) => (r.operationId === op.id ? { ...r, operationId: '' } : undefined)).catch(() => undefined);
-  }
-}
-
-/**
- * Everything an ending operation holds: its capacity reservations on
- * targets and its claims on servers. Released before the terminal state is
- * written, so whoever sees that state may act on those hosts and servers at
- * once (the engine releases the reservations again when the worker ends).
- */
-export async function releaseHolds(ctx: Pick<EngineContext, 'servers' | 'reservations'>, op: Pick<OperationRecord, 'id' | 'steps'>): Promise<void> {
-  ctx.reservations.releaseOperation(op.id);
-  await releaseServerClaims(ctx, op);
 }
 
 async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<void> {
@@ -199,120 +180,6 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
   return 'started';
 }
 
-/** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
-export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, mode: 'drain' | 'return' = 'drain'): Promise<void> {
-  const op = (await ctx.ops.require(opId, sig.leadership)).value;
-  const step = op.steps[i]!;
-  const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
-  try {
-    const source = await ctx.agentFor(step.sourceHostId, sig.leadership);
-    let outcome: AttemptOutcome;
-    if (step.phase === 'stopping') {
-      outcome = await runStop(source, step, sig.leadership);
-    } else {
-      const target = await ctx.hosts.require(step.targetHostId, sig.leadership);
-      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId: op.zoneId, operationId: opId });
-      const targetAgent = await ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null);
-      const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
-      let lastWrite = 0;
-      let pending: Progress | null = null;
-      const writeProgress = async (p: Progress) => {
-        await updateStep(ctx, opId, i, (s) => {
-          s.percent = monotonicPercent(s.percent, p.percent);
-          s.bytesProcessed = p.bytesProcessed;
-          s.bytesTotal = p.bytesTotal;
-          s.bandwidthBps = p.bandwidthBps;
-          s.etaSeconds = p.etaSeconds;
-        }, 'progress').catch((err) => log.warn({ err: errorMessage(err) }, 'progress write failed'));
-      };
-      outcome = await runMigrationAttempt({
-        step,
-        source,
-        target: targetAgent,
-        targetUri: target.value.migrationUri,
-        policy,
-        logger: log,
-        cancel: sig.cancel,
-        detach: sig.leadership,
-        onProgress: (p) => {
-          pending = p;
-          const now = ctx.clock();
-          if (now - lastWrite >= PROGRESS_WRITE_MS) {
-            lastWrite = now;
-            const snap = pending;
-            pending = null;
-            void writeProgress(snap);
-          }
-        },
-      });
-    }
-    await recordOutcome(ctx, opId, i, outcome, sig, mode);
-  } catch (err) {
-    if (sig.leadership.aborted) return;
-    throw err;
-  } finally {
-    ctx.active.delete(step.serverUuid);
-    ctx.reservations.release(step.serverUuid);
-    ctx.kick();
-  }
-}
-
-async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcome: AttemptOutcome, sig: WorkerSignals, mode: 'drain' | 'return'): Promise<void> {
-  const op = (await ctx.ops.require(opId)).value;
-  const step = op.steps[i]!;
-  const kind = step.phase === 'stopping' ? 'stop' : step.action;
-  const m = outcome.outcome === 'completed' ? outcome.migration : undefined;
-  const seconds = m && m.finished_at_ms && m.started_at_ms ? (Number(m.finished_at_ms) - Number(m.started_at_ms)) / 1000 : (ctx.clock() - step.startedAtMs) / 1000;
-  ctx.metrics?.migrationEnded(kind, outcome.outcome, Math.max(0, seconds), m ? Number(m.bytes_processed) : step.bytesProcessed);
-  if (outcome.outcome === 'completed') {
-    const stopped = step.phase === 'stopping';
-    await ctx.ops.update(
-      opId,
-      (o) => {
-        const s = o.steps[i]!;
-        if (s.phase === 'done') return undefined;
-        s.phase = 'done';
-        s.percent = 100;
-        s.etaSeconds = 0;
-        s.finishedAtMs = ctx.clock();
-        if (!stopped && mode === 'drain') o.movedAway = [...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid), { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning }];
-        return o;
-      },
-      (o) => [{ type: 'step', step: o.steps[i]!, message: stopped ? `${step.serverName} stopped` : `${step.serverName} moved to ${step.targetHostId} (${step.action})` }],
-    );
-    // The inventory learns it from the agents too; writing it now keeps
-    // reads and the next placement right without waiting for a reconcile.
-    await ctx.servers
-      .mutate(step.serverUuid, (s) => {
-        if (stopped) return { ...s, state: 'shutoff', operationId: '' };
-        return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
-      })
-      .catch(() => undefined);
-    return;
-  }
-  if (outcome.outcome === 'aborted' && (sig.cancel.aborted || op.cancelRequested)) {
-    await updateStep(ctx, opId, i, (s) => {
-      s.phase = 'cancelled';
-      s.error = outcome.error;
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
-    return;
-  }
-  if (mode === 'return') {
-    // Returning has one possible target: a failure ends that server's step.
-    await updateStep(ctx, opId, i, (s) => {
-      s.phase = 'failed';
-      s.error = outcome.error;
-      s.reason = `could not move back: ${outcome.error}`;
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
-    return;
-  }
-  const snapshot = await ctx.inventory.snapshot();
-  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-  await handleFailure(ctx, opId, i, outcome.error, server, sig, true, snapshot);
-}
-
 /** Failure of attempt `step.attempt`: retry elsewhere, degrade, or pause. */
 async function handleFailure(
   ctx: EngineContext,
@@ -362,33 +229,3 @@ async function handleFailure(
     ],
   );
 }
-
-async function updateStep(
-  ctx: EngineContext,
-  opId: string,
-  i: number,
-  change: (s: StepRecord) => void,
-  type: 'step' | 'progress',
-): Promise<void> {
-  await ctx.ops.update(
-    opId,
-    (o) => {
-      const s = o.steps[i];
-      if (!s) return undefined;
-      change(s);
-      return o;
-    },
-    (o) => [{ type, step: o.steps[i]!, message: type === 'progress' ? `${o.steps[i]!.serverName} ${o.steps[i]!.percent.toFixed(0)}%` : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}` }],
-  );
-}
-
-/** Ends a step without moving its server, saying why. */
-export function skipStep(ctx: EngineContext, opId: string, i: number, reason: string): Promise<void> {
-  return updateStep(ctx, opId, i, (s) => {
-    s.phase = 'skipped';
-    s.reason = reason;
-    s.finishedAtMs = ctx.clock();
-  }, 'step');
-}
-
-export { updateStep };

@@ -5,66 +5,28 @@
 // losing the lease every worker detaches at once: agents keep migrating,
 // and the next leader re-attaches by migration id.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../../common/errors.ts';
+import { errorMessage, NotFoundError, UnavailableError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
-import type { AgentClient, AgentClientPool } from '../agent-client.ts';
-import type { LeaderElection } from '../leader.ts';
-import { resolvePolicy, type HostRecord, type InventorySnapshot, type ZonePolicy, type ZoneRecord } from '../model.ts';
-import type { Repository } from '../store/repository.ts';
-import type { ServerRecord } from '../model.ts';
-import type { CpuPlacement } from './module.ts';
-import type { CoordinatorMetrics } from '../metrics.ts';
+import type { AgentClient } from '../agent-client.ts';
 import { Reservations } from '../planner/index.ts';
-import type { HostLiveness } from '../inventory/liveness.ts';
-import { NotFoundError, UnavailableError } from '../../common/errors.ts';
-import type { ActiveMigration } from './decide.ts';
-import type { OperationStore } from './op-store.ts';
+import type { EngineContext, EngineDeps } from './context.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
-import { runDrain } from './drain.ts';
-import { runReturnToService } from './return-to-service.ts';
-import { runReturnServers } from './return-servers.ts';
+import { runWorker, type WorkerRegistry } from './worker.ts';
 
-export interface EngineOptions {
-  ops: OperationStore;
-  zones: Repository<ZoneRecord>;
-  hosts: Repository<HostRecord>;
-  servers: Repository<ServerRecord>;
-  inventory: {
-    snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
-    hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;
-  };
-  agents: AgentClientPool;
-  leader: LeaderElection;
-  logger: Logger;
-  /** Counters of migration attempts (optional in unit set-ups). */
-  metrics?: Pick<CoordinatorMetrics, 'migrationEnded'>;
-  /** How often workers re-read their record while waiting (ms). */
-  pollIntervalMs: number;
-  /** How long a rebooted host may take to come back (ms). */
-  rebootTimeoutMs: number;
-  /** Overrides every zone's settle pause (seconds): for tests and the demo. */
-  settlePauseOverrideS?: number;
-  /** CPU compatibility for placement and the host-returned hook (zone CPU); default: not checked. */
-  cpu?: CpuPlacement;
-  clock?: () => number;
+export interface EngineOptions extends EngineDeps {
+  /** The worker of each kind of operation (the engine imports none of them). */
+  workers: WorkerRegistry;
 }
 
-/** What workers share on the leader: running migrations and their reservations. */
-export interface EngineContext extends EngineOptions {
-  clock: () => number;
-  active: Map<string, ActiveMigration & { operationId: string }>;
-  reservations: Reservations;
-  agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient>;
-  kick(): void;
-}
-
-interface Worker {
+/** A worker running on this instance. */
+interface Running {
   done: Promise<void>;
   cancel: AbortController;
 }
 
 export class MaintenanceEngine {
-  private readonly workers = new Map<string, Worker>();
+  private readonly runs = new Map<string, Running>();
+  private readonly kinds: WorkerRegistry;
   private readonly ctx: EngineContext;
   private readonly log: Logger;
   private wake: (() => void) | null = null;
@@ -73,10 +35,12 @@ export class MaintenanceEngine {
   private readonly stopper = new AbortController();
 
   constructor(opts: EngineOptions) {
-    this.log = opts.logger.child({ component: 'maintenance-engine' });
+    const { workers, ...deps } = opts;
+    this.kinds = workers;
+    this.log = deps.logger.child({ component: 'maintenance-engine' });
     this.ctx = {
-      ...opts,
-      clock: opts.clock ?? Date.now,
+      ...deps,
+      clock: deps.clock ?? Date.now,
       active: new Map(),
       reservations: new Reservations(),
       agentFor: (hostId, signal) => this.agentFor(hostId, signal),
@@ -92,7 +56,7 @@ export class MaintenanceEngine {
     this.unhook?.();
     this.stopper.abort(new Error('maintenance engine stopped'));
     this.kick();
-    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
+    await Promise.allSettled([...this.runs.values()].map((w) => w.done));
   }
 
   /** Look at the records now (a new operation, a cancel request). */
@@ -107,7 +71,7 @@ export class MaintenanceEngine {
 
   /** Operation ids with a worker on this instance (tests, metrics). */
   running(): string[] {
-    return [...this.workers.keys()];
+    return [...this.runs.keys()];
   }
 
   private async agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient> {
@@ -128,7 +92,7 @@ export class MaintenanceEngine {
       try {
         for (const op of await this.ctx.ops.list(leadership)) {
           if (isTerminal(op)) continue;
-          const w = this.workers.get(op.id);
+          const w = this.runs.get(op.id);
           if (w) {
             if (op.cancelRequested && !w.cancel.signal.aborted) w.cancel.abort();
             continue;
@@ -147,7 +111,7 @@ export class MaintenanceEngine {
       });
       this.wake = null;
     }
-    await Promise.allSettled([...this.workers.values()].map((w) => w.done));
+    await Promise.allSettled([...this.runs.values()].map((w) => w.done));
     this.log.info('no longer leading: workers detached');
   }
 
@@ -155,12 +119,12 @@ export class MaintenanceEngine {
     const cancel = new AbortController();
     if (op.cancelRequested) cancel.abort();
     const log = this.log.child({ opId: op.id, hostId: op.hostId, kind: op.kind });
+    const worker = Object.hasOwn(this.kinds, op.kind) ? this.kinds[op.kind] : undefined;
     const run = async () => {
       for (;;) {
         try {
-          if (op.kind === 'enable_maintenance') await runDrain(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
-          else if (op.kind === 'disable_maintenance') await runReturnToService(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
-          else await runReturnServers(this.ctx, op.id, { leadership, cancel: cancel.signal, log });
+          if (!worker) throw new Error(`no worker for operation kind ${op.kind}`);
+          await runWorker(this.ctx, op.id, { leadership, cancel: cancel.signal, log }, worker);
           return;
         } catch (err) {
           if (leadership.aborted) return;
@@ -171,42 +135,10 @@ export class MaintenanceEngine {
       }
     };
     const done = run().finally(() => {
-      this.workers.delete(op.id);
+      this.runs.delete(op.id);
       this.ctx.reservations.releaseOperation(op.id);
       for (const [k, a] of this.ctx.active) if (a.operationId === op.id) this.ctx.active.delete(k);
     });
-    this.workers.set(op.id, { done, cancel });
+    this.runs.set(op.id, { done, cancel });
   }
-}
-
-export interface WorkerSignals {
-  leadership: AbortSignal;
-  cancel: AbortSignal;
-  log: Logger;
-}
-
-/**
- * The zone's effective policy, read from its one record: the loops ask for
- * it on every pass, and a whole inventory snapshot (every zone, host and
- * server) is only worth reading when a target has to be chosen.
- */
-export async function zonePolicy(ctx: Pick<EngineContext, 'zones'>, zoneId: string, signal?: AbortSignal): Promise<ZonePolicy> {
-  const zone = zoneId ? await ctx.zones.get(zoneId, signal) : null;
-  return resolvePolicy(zone?.value.policy ?? {});
-}
-
-/** Sleep that ends early on leadership loss or cancel (never throws, leaves no listener). */
-export async function pause(ms: number, signals: WorkerSignals): Promise<void> {
-  if (signals.leadership.aborted || signals.cancel.aborted) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signals.leadership.removeEventListener('abort', done);
-      signals.cancel.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signals.leadership.addEventListener('abort', done, { once: true });
-    signals.cancel.addEventListener('abort', done, { once: true });
-  });
 }

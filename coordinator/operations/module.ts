@@ -4,26 +4,24 @@
 // engine runs operations.
 import type { AdminDeps, HandlerGroup } from '../admin/context.ts';
 import { Repository } from '../store/repository.ts';
-import type { CpuCompatibleFn } from '../planner/index.ts';
-import type { InventorySnapshot } from '../model.ts';
+import type { CpuPlacement } from './context.ts';
 import { OperationEventLog } from './events.ts';
 import { OperationStore } from './op-store.ts';
 import { MaintenanceEngine } from './engine.ts';
 import { MaintenanceService } from './service.ts';
 import { maintenanceHandlers } from './admin-handlers.ts';
+import { drainWorker } from './drain.ts';
+import { returnToServiceWorker } from './return-to-service.ts';
+import { returnServersWorker } from './return-servers.ts';
 import type { OperationRecord } from './types.ts';
+import type { WorkerRegistry } from './worker.ts';
 
-/**
- * What the zone CPU work plugs into placement and returns. `compatible` must
- * be synchronous (the planner is pure), so `prepare` runs first and caches
- * whatever libvirt answers are needed (CompareCpu per target and CPU).
- */
-export interface CpuPlacement {
-  prepare(snapshot: InventorySnapshot, sourceHostId: string, signal?: AbortSignal): Promise<void>;
-  compatible(): CpuCompatibleFn | undefined;
-  /** A host returned from maintenance: recompute its zone's baseline. */
-  onHostReturned(hostId: string, operationId: string): Promise<void>;
-}
+/** Which worker runs each kind of operation. */
+const WORKERS: WorkerRegistry = {
+  enable_maintenance: drainWorker,
+  disable_maintenance: returnToServiceWorker,
+  return_servers: returnServersWorker,
+};
 
 export interface MaintenanceModuleOptions {
   pollIntervalMs?: number;
@@ -54,6 +52,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       );
       const cpu = opts.cpu?.(deps);
       engine = new MaintenanceEngine({
+        workers: WORKERS,
         ops,
         zones: deps.store.zones,
         hosts: deps.store.hosts,

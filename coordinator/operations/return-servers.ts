@@ -8,104 +8,132 @@ import { indexSnapshot } from '../planner/index.ts';
 import { moveMode } from '../planner/index.ts';
 import { reservationFor } from '../planner/index.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
-import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause } from './engine.ts';
-import { releaseHolds, runStep, skipStep, updateStep } from './drain.ts';
+import { pause, type EngineContext, type WorkerSignals } from './context.ts';
+import { runStep, type OutcomeRules } from './run-step.ts';
+import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { setState } from './op-store.ts';
-import { TERMINAL_STEP_PHASES } from './types.ts';
+import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
+import type { Worker } from './worker.ts';
 
-export async function runReturnServers(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
-  for (;;) {
-    if (sig.leadership.aborted) return;
-    const op = (await ctx.ops.require(opId, sig.leadership)).value;
-    if (op.state === 'succeeded' || op.state === 'failed' || op.state === 'cancelled') return;
-    if (op.cancelRequested || sig.cancel.aborted) {
-      const running = op.steps.findIndex((s) => s.phase === 'migrating');
-      if (running >= 0) await runStep(ctx, opId, running, sig, 'return');
-      await releaseHolds(ctx, op);
-      await ctx.ops.update(
-        opId,
-        (o) => {
-          for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
-          return setState(o, 'cancelled', `cancelled${o.cancelReason ? ` (${o.cancelReason})` : ''}`);
-        },
-        (o) => [{ type: 'state', message: o.reason }],
-      );
-      return;
-    }
+/**
+ * A return's steps: nothing is remembered as moved away, and since a return
+ * has one possible target, a failure ends that server's step.
+ */
+const RETURN_OUTCOMES: OutcomeRules = {
+  recordsMovedAway: false,
+  onFailure: (ctx, opId, i, _step, error) =>
+    updateStep(ctx, opId, i, (s) => {
+      s.phase = 'failed';
+      s.error = error;
+      s.reason = `could not move back: ${error}`;
+      s.finishedAtMs = ctx.clock();
+    }, 'step'),
+};
+
+/** RETURN servers: one server at a time, each to the operation's host. */
+export const returnServersWorker: Worker = (ctx, opId, sig) => ({
+  pass: async (op) => {
     if (op.state === 'pending') {
       await ctx.ops.update(opId, (o) => setState(o, 'running', `returning ${o.steps.length} server(s) to ${o.hostId}`), (o) => [{ type: 'state', message: o.reason }]);
-      continue;
+      return 'again';
     }
     const resume = op.steps.findIndex((s) => s.phase === 'migrating');
     if (resume >= 0) {
-      await runStep(ctx, opId, resume, sig, 'return');
-      continue;
+      await runStep(ctx, opId, resume, sig, RETURN_OUTCOMES);
+      return 'again';
     }
     const i = op.steps.findIndex((s) => s.phase === 'pending');
     if (i < 0) {
-      await releaseHolds(ctx, op);
-      const back = op.steps.filter((s) => s.phase === 'done').length;
-      const notBack = op.steps.filter((s) => s.phase !== 'done');
-      await ctx.ops.update(
-        opId,
-        (o) => setState(o, 'succeeded', `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`),
-        (o) => [{ type: 'state', message: o.reason }],
-      );
-      return;
+      await completeReturn(ctx, op);
+      return 'end';
     }
-    if (!op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase) || s.phase === 'pending')) continue;
+    if (!op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase) || s.phase === 'pending')) return 'again';
+    if (await beginReturn(ctx, op, i, sig)) await runStep(ctx, opId, i, sig, RETURN_OUTCOMES);
+    return 'again';
+  },
+  cancel: async (op) => {
+    const running = op.steps.findIndex((s) => s.phase === 'migrating');
+    if (running >= 0) await runStep(ctx, opId, running, sig, RETURN_OUTCOMES);
+    await releaseHolds(ctx, op);
+    await ctx.ops.update(
+      opId,
+      (o) => {
+        for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
+        return setState(o, 'cancelled', `cancelled${o.cancelReason ? ` (${o.cancelReason})` : ''}`);
+      },
+      (o) => [{ type: 'state', message: o.reason }],
+    );
+  },
+});
 
-    const step = op.steps[i]!;
-    const snapshot = await ctx.inventory.snapshot(sig.leadership);
-    const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-    const skip = (reason: string) => skipStep(ctx, opId, i, reason);
-    if (!server) {
-      await skip('no longer exists');
-      continue;
-    }
-    if (server.hostId === op.hostId) {
-      await skip(`already on ${op.hostId}`);
-      continue;
-    }
-    const index = indexSnapshot(snapshot);
-    const source = index.hostsById.get(server.hostId);
-    const zone = source ? index.zonesById.get(source.zoneId) : undefined;
-    if (!source || !zone) {
-      await skip(`its host ${server.hostId} is not in a known zone`);
-      continue;
-    }
-    const policy = resolvePolicy(zone.policy);
-    await ctx.cpu?.prepare(snapshot, server.hostId, sig.leadership);
-    const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpu?.compatible() });
-    const mine = verdicts.find((v) => v.hostId === op.hostId);
-    if (!mine || !mine.eligible) {
-      const why = mine ? mine.checks.filter((c) => c.verdict === 'skip' || c.verdict === 'block').map((c) => `${c.check}: ${c.reason}`).join('; ') : `${op.hostId} is not in zone ${zone.id}`;
-      await skip(`no longer fits on ${op.hostId}: ${why}`);
-      continue;
-    }
-    const blocked = limitBlocking({ sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id }, [...ctx.active.values()], policy);
-    if (blocked) {
-      await pause(ctx.pollIntervalMs, sig);
-      continue;
-    }
-    const mode = moveMode(server);
-    const target = index.hostsById.get(op.hostId)!;
-    ctx.reservations.reserve(reservationFor(server, target, opId));
-    ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: opId });
-    await ctx.servers.mutate(server.uuid, (r) => (r.operationId === opId ? undefined : { ...r, operationId: opId })).catch(() => undefined);
-    await updateStep(ctx, opId, i, (s) => {
-      s.attempt += 1;
-      s.phase = 'migrating';
-      s.sourceHostId = server.hostId;
-      s.targetHostId = op.hostId;
-      s.action = mode.action === 'LIVE_MIGRATE' ? 'live' : 'cold';
-      s.wasRunning = mode.wasRunning;
-      s.migrationId = migrationIdFor(opId, i, s.attempt);
-      s.triedTargets = [op.hostId];
-      s.reason = `${mode.why} back to ${op.hostId}`;
-      s.startedAtMs = ctx.clock();
-    }, 'step');
-    await runStep(ctx, opId, i, sig, 'return');
+async function completeReturn(ctx: EngineContext, op: OperationRecord): Promise<void> {
+  await releaseHolds(ctx, op);
+  const back = op.steps.filter((s) => s.phase === 'done').length;
+  const notBack = op.steps.filter((s) => s.phase !== 'done');
+  await ctx.ops.update(
+    op.id,
+    (o) => setState(o, 'succeeded', `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`),
+    (o) => [{ type: 'state', message: o.reason }],
+  );
+}
+
+/**
+ * Checks that step i's server still fits on the operation's host and that
+ * the zone's limits allow a migration now; if so, reserves the room and
+ * records the attempt (true: run it). Otherwise the step is skipped with
+ * the checks that refused it, or the pass waits for room (false).
+ */
+async function beginReturn(ctx: EngineContext, op: OperationRecord, i: number, sig: WorkerSignals): Promise<boolean> {
+  const opId = op.id;
+  const step = op.steps[i]!;
+  const snapshot = await ctx.inventory.snapshot(sig.leadership);
+  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
+  const skip = (reason: string) => skipStep(ctx, opId, i, reason);
+  if (!server) {
+    await skip('no longer exists');
+    return false;
   }
+  if (server.hostId === op.hostId) {
+    await skip(`already on ${op.hostId}`);
+    return false;
+  }
+  const index = indexSnapshot(snapshot);
+  const source = index.hostsById.get(server.hostId);
+  const zone = source ? index.zonesById.get(source.zoneId) : undefined;
+  if (!source || !zone) {
+    await skip(`its host ${server.hostId} is not in a known zone`);
+    return false;
+  }
+  const policy = resolvePolicy(zone.policy);
+  await ctx.cpu?.prepare(snapshot, server.hostId, sig.leadership);
+  const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpu?.compatible() });
+  const mine = verdicts.find((v) => v.hostId === op.hostId);
+  if (!mine || !mine.eligible) {
+    const why = mine ? mine.checks.filter((c) => c.verdict === 'skip' || c.verdict === 'block').map((c) => `${c.check}: ${c.reason}`).join('; ') : `${op.hostId} is not in zone ${zone.id}`;
+    await skip(`no longer fits on ${op.hostId}: ${why}`);
+    return false;
+  }
+  const blocked = limitBlocking({ sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id }, [...ctx.active.values()], policy);
+  if (blocked) {
+    await pause(ctx.pollIntervalMs, sig);
+    return false;
+  }
+  const mode = moveMode(server);
+  const target = index.hostsById.get(op.hostId)!;
+  ctx.reservations.reserve(reservationFor(server, target, opId));
+  ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: opId });
+  await ctx.servers.mutate(server.uuid, (r) => (r.operationId === opId ? undefined : { ...r, operationId: opId })).catch(() => undefined);
+  await updateStep(ctx, opId, i, (s) => {
+    s.attempt += 1;
+    s.phase = 'migrating';
+    s.sourceHostId = server.hostId;
+    s.targetHostId = op.hostId;
+    s.action = mode.action === 'LIVE_MIGRATE' ? 'live' : 'cold';
+    s.wasRunning = mode.wasRunning;
+    s.migrationId = migrationIdFor(opId, i, s.attempt);
+    s.triedTargets = [op.hostId];
+    s.reason = `${mode.why} back to ${op.hostId}`;
+    s.startedAtMs = ctx.clock();
+  }, 'step');
+  return true;
 }

@@ -4,28 +4,18 @@
 // settle pause and a check that it stayed up (docs/design.md invariant 6): an operation
 // waits, visibly, until every earlier return of its cluster has finished.
 import { errorMessage, UnavailableError } from '../../common/errors.ts';
-
-/** How long an unreachable agent's reboot call is retried before the return pauses. */
-const REBOOT_CALL_RETRY_MS = 30_000;
-import type { EngineContext, WorkerSignals } from './engine.ts';
-import { pause, zonePolicy } from './engine.ts';
+import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
 import { settleRemainingMs } from './decide.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
+import type { Worker } from './worker.ts';
 
-export async function runReturnToService(ctx: EngineContext, opId: string, sig: WorkerSignals): Promise<void> {
-  for (;;) {
-    if (sig.leadership.aborted) return;
-    const op = (await ctx.ops.require(opId, sig.leadership)).value;
-    if (isTerminal(op)) return;
-    if (op.cancelRequested || sig.cancel.aborted) {
-      await cancelReturn(ctx, op);
-      return;
-    }
-    if (op.state === 'paused') {
-      await pause(ctx.pollIntervalMs, sig);
-      continue;
-    }
+/** How long an unreachable agent's reboot call is retried before the return pauses. */
+const REBOOT_CALL_RETRY_MS = 30_000;
+
+/** DISABLE maintenance: one stage per pass; the stage is in the record. */
+export const returnToServiceWorker: Worker = (ctx, _opId, sig) => ({
+  pass: async (op) => {
     const stage = op.stage || 'queued';
     switch (stage) {
       case 'queued':
@@ -46,8 +36,10 @@ export async function runReturnToService(ctx: EngineContext, opId: string, sig: 
       default:
         await move(ctx, op, 'failed', stage, `unknown stage ${stage}`);
     }
-  }
-}
+    return 'again';
+  },
+  cancel: (op) => cancelReturn(ctx, op),
+});
 
 async function move(ctx: EngineContext, op: OperationRecord, state: OperationRecord['state'], stage: string, reason: string): Promise<void> {
   await ctx.ops.update(

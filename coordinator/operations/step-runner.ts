@@ -8,6 +8,7 @@ import { errorMessage, FailedPreconditionError, NotFoundError } from '../../comm
 import { remoteKind } from '../../common/grpc-status.ts';
 import type { Logger } from '../../common/logging.ts';
 import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
+import type { MigrateServerRequest__Input } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
 import type { AgentClient } from '../agent-client.ts';
 import type { ZonePolicy } from '../model.ts';
 import { etaSeconds, migrationDeadlines, monotonicPercent } from './decide.ts';
@@ -66,7 +67,34 @@ function outcomeOf(m: Migration): AttemptOutcome | null {
  * ending is an outcome.
  */
 export async function runMigrationAttempt(input: AttemptInput): Promise<AttemptOutcome> {
-  const { step, source, policy, logger: log } = input;
+  const { request, deadlineMs } = migrateRequest(input);
+  const seen: Seen = { percent: input.step.percent, postCopy: false };
+  const abort = abortOnCancel(input, seen);
+  try {
+    for (let reattach = 0; ; reattach++) {
+      if (input.detach.aborted) throw input.detach.reason ?? new Error('detached');
+      if (input.cancel.aborted) abort.send();
+      const streamed = await followStream(input, request, deadlineMs, seen, reattach);
+      if (streamed) return streamed;
+      // Lost stream or early end: the agent's record decides.
+      const recorded = await askRecord(input, deadlineMs, reattach);
+      if (recorded) return recorded;
+      await sleep(2000, undefined, { signal: input.detach }).catch(() => undefined);
+    }
+  } finally {
+    abort.dispose();
+  }
+}
+
+/** What the attempt has seen so far across re-attaches. */
+interface Seen {
+  percent: number;
+  postCopy: boolean;
+}
+
+/** The agent's MigrateServer request for the step's current attempt, with its deadlines. */
+function migrateRequest(input: AttemptInput): { request: MigrateServerRequest__Input; deadlineMs: number } {
+  const { step, policy } = input;
   const bytesToMove = step.memoryBytes + step.localDiskBytes;
   const { stallTimeoutMs, deadlineMs } = migrationDeadlines(bytesToMove, policy);
   const request = {
@@ -80,79 +108,86 @@ export async function runMigrationAttempt(input: AttemptInput): Promise<AttemptO
     allow_post_copy: policy.allowPostCopy,
     allow_auto_converge: policy.allowAutoConverge,
   };
-  let percent = step.percent;
-  let abortSent = false;
-  let postCopy = false;
+  return { request, deadlineMs };
+}
 
-  // Operator cancel → ask the agent to abort. Refused in post-copy
-  // (docs/design.md invariant 5): then we let the migration finish and report that.
+/**
+ * Operator cancel → ask the agent to abort, once. Refused in post-copy
+ * (docs/design.md invariant 5): then we let the migration finish and report that.
+ */
+function abortOnCancel(input: AttemptInput, seen: Seen): { send(): void; dispose(): void } {
+  let abortSent = false;
   const sendAbort = async () => {
     if (abortSent) return;
     abortSent = true;
     try {
-      await source.abortMigration(step.migrationId, 'operation cancelled by operator', { timeoutMs: 15_000 });
+      await input.source.abortMigration(input.step.migrationId, 'operation cancelled by operator', { timeoutMs: 15_000 });
     } catch (err) {
-      log.warn({ err: errorMessage(err), postCopy }, 'abort refused or failed; following the migration to its end');
+      input.logger.warn({ err: errorMessage(err), postCopy: seen.postCopy }, 'abort refused or failed; following the migration to its end');
     }
   };
   const onCancel = () => void sendAbort();
   input.cancel.addEventListener('abort', onCancel, { once: true });
+  return { send: onCancel, dispose: () => input.cancel.removeEventListener('abort', onCancel) };
+}
 
+/**
+ * Calls (or re-attaches to) the migration and follows its events. The
+ * outcome when it reaches a terminal phase or the agent refused to start;
+ * null when the stream ended early or was lost (ask the agent's record).
+ */
+async function followStream(input: AttemptInput, request: MigrateServerRequest__Input, deadlineMs: number, seen: Seen, reattach: number): Promise<AttemptOutcome | null> {
   try {
-    for (let reattach = 0; ; reattach++) {
-      if (input.detach.aborted) throw input.detach.reason ?? new Error('detached');
-      if (input.cancel.aborted) void sendAbort();
-      try {
-        const stream = source.migrateServer(request, { timeoutMs: deadlineMs + STREAM_MARGIN_MS, signal: input.detach });
-        for await (const ev of stream) {
-          const m = ev.migration;
-          if (!m) continue;
-          if (m.phase === 'MIGRATION_PHASE_POST_COPY') postCopy = true;
-          percent = monotonicPercent(percent, m.percent);
-          input.onProgress({
-            percent,
-            bytesProcessed: Number(m.bytes_processed),
-            bytesTotal: Number(m.bytes_total),
-            bandwidthBps: Number(m.bandwidth_bps),
-            etaSeconds: etaSeconds(Number(m.bytes_remaining), Number(m.bandwidth_bps)),
-            phase: m.phase,
-          });
-          if (TERMINAL_PHASES.has(m.phase)) return outcomeOf(m)!;
-        }
-        // The stream ended without a terminal event: ask for the record.
-      } catch (err) {
-        if (input.detach.aborted) throw input.detach.reason ?? err;
-        const kind = remoteKind(err);
-        // The agent refused before starting (bad target, unknown server,
-        // unreachable target): a failed attempt, not something to re-attach to.
-        if (err instanceof FailedPreconditionError || (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ || kind.endsWith('NotFoundError') || kind === 'TargetUnreachableError' || kind === 'SameHostError') {
-          const located = await locate(input);
-          if (located) return located;
-          return { outcome: 'failed', error: errorMessage(err), kind: kind || (err as Error).name };
-        }
-        log.warn({ err: errorMessage(err), reattach }, 'lost the migration stream; asking the agent');
-      }
-      // Lost stream or early end: the agent's record decides.
-      try {
-        const m = await source.getMigration(step.migrationId, { timeoutMs: 10_000, signal: input.detach });
-        const done = outcomeOf(m);
-        if (done) return done;
-      } catch (err) {
-        if (input.detach.aborted) throw input.detach.reason ?? err;
-        if (err instanceof NotFoundError) {
-          const located = await locate(input);
-          if (located) return located;
-        }
-        // Agent unreachable (rebooting, network): keep trying, bounded by the deadline.
-        if (reattach * 2000 > deadlineMs + STREAM_MARGIN_MS) {
-          return { outcome: 'failed', error: `lost contact with the source agent: ${errorMessage(err)}`, kind: 'UnavailableError' };
-        }
-      }
-      await sleep(2000, undefined, { signal: input.detach }).catch(() => undefined);
+    const stream = input.source.migrateServer(request, { timeoutMs: deadlineMs + STREAM_MARGIN_MS, signal: input.detach });
+    for await (const ev of stream) {
+      const m = ev.migration;
+      if (!m) continue;
+      if (m.phase === 'MIGRATION_PHASE_POST_COPY') seen.postCopy = true;
+      seen.percent = monotonicPercent(seen.percent, m.percent);
+      input.onProgress({
+        percent: seen.percent,
+        bytesProcessed: Number(m.bytes_processed),
+        bytesTotal: Number(m.bytes_total),
+        bandwidthBps: Number(m.bandwidth_bps),
+        etaSeconds: etaSeconds(Number(m.bytes_remaining), Number(m.bandwidth_bps)),
+        phase: m.phase,
+      });
+      if (TERMINAL_PHASES.has(m.phase)) return outcomeOf(m)!;
     }
-  } finally {
-    input.cancel.removeEventListener('abort', onCancel);
+    // The stream ended without a terminal event: ask for the record.
+  } catch (err) {
+    if (input.detach.aborted) throw input.detach.reason ?? err;
+    const kind = remoteKind(err);
+    // The agent refused before starting (bad target, unknown server,
+    // unreachable target): a failed attempt, not something to re-attach to.
+    if (err instanceof FailedPreconditionError || (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ || kind.endsWith('NotFoundError') || kind === 'TargetUnreachableError' || kind === 'SameHostError') {
+      const located = await locate(input);
+      if (located) return located;
+      return { outcome: 'failed', error: errorMessage(err), kind: kind || (err as Error).name };
+    }
+    input.logger.warn({ err: errorMessage(err), reattach }, 'lost the migration stream; asking the agent');
   }
+  return null;
+}
+
+/** The agent's record of the migration: its outcome when it ended; null to try the stream again. */
+async function askRecord(input: AttemptInput, deadlineMs: number, reattach: number): Promise<AttemptOutcome | null> {
+  try {
+    const m = await input.source.getMigration(input.step.migrationId, { timeoutMs: 10_000, signal: input.detach });
+    const done = outcomeOf(m);
+    if (done) return done;
+  } catch (err) {
+    if (input.detach.aborted) throw input.detach.reason ?? err;
+    if (err instanceof NotFoundError) {
+      const located = await locate(input);
+      if (located) return located;
+    }
+    // Agent unreachable (rebooting, network): keep trying, bounded by the deadline.
+    if (reattach * 2000 > deadlineMs + STREAM_MARGIN_MS) {
+      return { outcome: 'failed', error: `lost contact with the source agent: ${errorMessage(err)}`, kind: 'UnavailableError' };
+    }
+  }
+  return null;
 }
 
 /**

@@ -4,7 +4,7 @@
 // watch that recomputes a zone when a host joins or its mode changes.
 // Every part shares one service and one CompareCpu cache.
 import type { AdminDeps, HandlerGroup } from '../admin/context.ts';
-import type { CpuPlacement } from '../operations/module.ts';
+import type { CpuPlacement } from '../operations/context.ts';
 import { CompareCache } from './compare-cache.ts';
 import { ZoneCpuAgents } from './zone-agents.ts';
 import { ZoneCpuService } from './recompute.ts';

@@ -5,7 +5,7 @@
 // not be asked leaves the target blocked with the reason, never waved through.
 import type { HostRecord, InventorySnapshot } from '../model.ts';
 import type { CpuCompatibleFn } from '../planner/index.ts';
-import type { CpuPlacement } from '../operations/module.ts';
+import type { CpuPlacement } from '../operations/context.ts';
 import { mapSettled } from '../concurrency.ts';
 import type { CompareCache } from './compare-cache.ts';
 import { cpuQuestions, cpuVerdict } from './placement-rules.ts';
