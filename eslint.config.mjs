@@ -41,7 +41,8 @@ export default tseslint.config(
   },
   {
     // Size: shipped code only (tests may hold long tables and scenarios).
-    files: ['agent/**/*.ts', 'coordinator/**/*.ts', 'common/**/*.{ts,mjs}', 'cli/**/*.ts', 'scripts/**/*.{ts,mjs}', 'harness/**/*.ts', 'bench/**/*.ts'],
+    // (harness/ is test infrastructure, like test/.)
+    files: ['agent/**/*.ts', 'coordinator/**/*.ts', 'common/**/*.{ts,mjs}', 'cli/**/*.ts', 'scripts/**/*.{ts,mjs}', 'bench/**/*.ts'],
     rules: {
       'max-lines': ['error', { max: 450, skipBlankLines: false, skipComments: false }],
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true }],
