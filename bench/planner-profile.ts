@@ -6,8 +6,7 @@
 // (tsx's loader thread writes a second, idle profile: the largest file is the planner's.)
 // Defaults: new planner, 5000 hosts × 20 servers, a 200-server host, 5 runs.
 import { readFileSync } from 'node:fs';
-import { planMaintenance } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
+import { planMaintenance, crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
 import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 interface ProfileNode {

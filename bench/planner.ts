@@ -11,11 +11,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { cpus, loadavg } from 'node:os';
-import { planMaintenance, parseSnapshot, serializeSnapshot } from '../coordinator/planner/index.ts';
+import { planMaintenance, parseSnapshot, serializeSnapshot, crowdHost, drainableHost, randomSnapshot, formatTable } from '../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../coordinator/model.ts';
 import type { Plan } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
-import { formatTable } from '../coordinator/planner/index.ts';
 import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 const RUNS = Math.max(3, Number(process.argv[2] ?? 9) || 9);

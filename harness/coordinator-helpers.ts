@@ -1,11 +1,10 @@
 // Test helpers for the coordinator: configs for instances on a test NATS,
 // an admin client with token or certificate credentials, and polling.
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readFileSync } from 'node:fs';
 import { loadAdminProto } from '../common/proto.ts';
 import { compileConfig, type CoordinatorConfig } from '../coordinator/config.ts';
 import type { NatsAuth } from '../common/nats-auth.ts';

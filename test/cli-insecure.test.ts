@@ -8,7 +8,7 @@ import anyTest, { type TestFn } from 'ava';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsNode } from '../common/nats-server.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { decideTransport, isLoopbackTarget } from '../cli/transport.ts';
 import { drydockPipe } from './cli-pty.ts';

@@ -7,11 +7,9 @@
 // h1 still has it.
 import anyTest, { type TestFn } from 'ava';
 import { rmSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection } from 'nats';
-import { startNatsServer, type NatsNode } from '../common/nats-server.ts';
+import type { NatsConnection } from 'nats';
+import type { NatsNode } from '../common/nats-server.ts';
 import { subjects } from '../common/subjects.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';

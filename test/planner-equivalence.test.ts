@@ -17,9 +17,8 @@ import {
   indexSnapshot,
   pickTarget,
   planMaintenance,
-  trimCandidates,
+  trimCandidates, GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot
 } from '../coordinator/planner/index.ts';
-import { GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot } from '../coordinator/planner/index.ts';
 import * as reference from '../harness/planner-reference/index.ts';
 import { NoValidTargetError as ReferenceNoValidTargetError } from '../harness/planner-reference/errors.ts';
 import { indexSnapshot as referenceIndex } from '../harness/planner-reference/inventory.ts';

@@ -6,8 +6,7 @@ import test from 'ava';
 import type { InventorySnapshot } from '../coordinator/model.ts';
 import { resolvePolicy } from '../coordinator/model.ts';
 import type { Plan, Reservation } from '../coordinator/planner/index.ts';
-import { planMaintenance } from '../coordinator/planner/index.ts';
-import { GIB, mulberry32, randomSnapshot, shuffle } from '../coordinator/planner/index.ts';
+import { planMaintenance, GIB, mulberry32, randomSnapshot, shuffle } from '../coordinator/planner/index.ts';
 
 const SEEDS = 150;
 

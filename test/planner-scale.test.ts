@@ -7,8 +7,7 @@ import test from 'ava';
 import { isDeepStrictEqual } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { planMaintenance } from '../coordinator/planner/index.ts';
-import { crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
+import { planMaintenance, crowdHost, drainableHost, randomSnapshot } from '../coordinator/planner/index.ts';
 import { planMaintenance as referencePlan } from '../harness/planner-reference/index.ts';
 
 const MIN_SPEED_UP = 5;

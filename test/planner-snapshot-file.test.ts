@@ -11,9 +11,8 @@ import {
   parseSnapshot,
   planMaintenance,
   serializeSnapshot,
-  snapshotFromJson,
+  snapshotFromJson, GIB, makeHost, makeServer, makeSnapshot, makeZone, randomSnapshot, sharedDisk, localDisk
 } from '../coordinator/planner/index.ts';
-import { GIB, makeHost, makeServer, makeSnapshot, makeZone, randomSnapshot, sharedDisk, localDisk } from '../coordinator/planner/index.ts';
 
 function sorted<T extends { takenAtMs: number; zones: { id: string }[]; hosts: { id: string }[]; servers: { uuid: string }[] }>(s: T): T {
   const by = <X>(k: (x: X) => string) => (a: X, b: X) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0);

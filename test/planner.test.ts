@@ -17,9 +17,6 @@ import {
   pickTarget,
   evaluateTarget,
   planMaintenance,
-} from '../coordinator/planner/index.ts';
-import type { CpuCompatibleFn, Plan, PlannedServer } from '../coordinator/planner/index.ts';
-import {
   GIB,
   MIB,
   localDisk,
@@ -32,8 +29,9 @@ import {
   randomSnapshot,
   sharedDisk,
   shuffle,
-  syntheticUuid,
+  syntheticUuid
 } from '../coordinator/planner/index.ts';
+import type { CpuCompatibleFn, Plan, PlannedServer } from '../coordinator/planner/index.ts';
 
 const RESERVE = DEFAULT_ZONE_POLICY.hostMemoryReserveBytes;
 
@@ -614,11 +612,11 @@ test('formatPlan: aligned table, blockers, warnings, estimate, candidates on dem
   t.regex(text, /x +cold +h2/);
   t.regex(text, /db +BLOCKED +-/);
   t.regex(text, /Blockers: 1 server\(s\)/);
-  t.regex(text, /Warnings:\n  - CPU compatibility not checked/);
+  t.regex(text, /Warnings:\n {2}- CPU compatibility not checked/);
   t.regex(text, /Estimate: \d+m \d\ds — 1 live, 1 cold, 0 stop, 0 stay; 100 MiB\/s \(assumed\), 1 migration\(s\) at a time/);
   t.regex(text, /as of 2023-11-14T22:13:20\.000Z/);
   const verbose = formatPlan(p, { candidates: true });
-  t.regex(verbose, /    h3 +no +.*online skip: offline/);
+  t.regex(verbose, / {4}h3 +no +.*online skip: offline/);
   t.is(formatPlan(p), text, 'pure');
 });
 

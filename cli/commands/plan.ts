@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import type { Act } from '../action.ts';
 import type { Ctx } from '../context.ts';
 import { CliError, EXIT, type ExitCode } from '../exit.ts';
-import { formatPlan, parseSnapshot, planMaintenance } from '../../coordinator/planner/index.ts';
-import { planToProto } from '../../coordinator/planner/index.ts';
+import { formatPlan, parseSnapshot, planMaintenance, planToProto } from '../../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../../coordinator/model.ts';
 
 interface PlanOptions {

@@ -1,6 +1,6 @@
 // The admin API's maintenance and operation methods over MaintenanceService.
 // Registered after the coordinator's default groups, replacing their stubs.
-import { assertId } from '../../common/names.ts';
+import { assertId, assertUuid } from '../../common/names.ts';
 import { InvalidArgumentError } from '../../common/errors.ts';
 import type { HandlerGroup } from '../admin/context.ts';
 import type { PlanMaintenanceRequest } from '../../common/generated/drydock/admin/v1/PlanMaintenanceRequest.ts';
@@ -11,7 +11,6 @@ import type { GetOperationRequest } from '../../common/generated/drydock/admin/v
 import type { ListOperationsRequest } from '../../common/generated/drydock/admin/v1/ListOperationsRequest.ts';
 import type { WatchOperationRequest } from '../../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
 import type { CancelOperationRequest } from '../../common/generated/drydock/admin/v1/CancelOperationRequest.ts';
-import { assertUuid } from '../../common/names.ts';
 import type { MaintenanceService } from './service.ts';
 import type { OperationRecord } from './types.ts';
 import { eventToProto, operationToProto, planToProto } from './convert.ts';

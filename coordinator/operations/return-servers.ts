@@ -3,10 +3,7 @@
 // drain, with one fixed target: a server that no longer fits there is
 // skipped with the checks that refused it.
 import { resolvePolicy } from '../model.ts';
-import { evaluateCandidates } from '../planner/index.ts';
-import { indexSnapshot } from '../planner/index.ts';
-import { moveMode } from '../planner/index.ts';
-import { reservationFor } from '../planner/index.ts';
+import { evaluateCandidates, indexSnapshot, moveMode, reservationFor } from '../planner/index.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, type EngineContext, type WorkerSignals } from './context.ts';
 import { runStep, type OutcomeRules } from './run-step.ts';

@@ -6,11 +6,9 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '..
 import type { Repository } from '../store/repository.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
 import { releaseServerClaims } from './steps.ts';
-import { planMaintenance } from '../planner/index.ts';
-import { assertPlanRunnable } from '../planner/index.ts';
-import type { Plan } from '../planner/index.ts';
+import { planMaintenance, assertPlanRunnable } from '../planner/index.ts';
+import type { Plan, Reservations } from '../planner/index.ts';
 import type { CpuPlacement } from './context.ts';
-import type { Reservations } from '../planner/index.ts';
 import type { OperationStore } from './op-store.ts';
 import type { OperationEvent } from './events.ts';
 import { isTerminal, type OperationKind, type OperationRecord, type StepAction, type StepRecord } from './types.ts';

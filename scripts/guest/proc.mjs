@@ -59,7 +59,10 @@ export function pipe([cmdA, argsA], [cmdB, argsB], { cwd } = {}) {
       if (code !== 0 && !failed) {
         failed = new SetupError(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${errs[name].trim().split('\n').slice(-3).join('\n')}`);
       }
-      if (--pending === 0) (failed ? reject(failed) : resolve());
+      if (--pending === 0) {
+        if (failed) reject(failed);
+        else resolve();
+      }
     };
     a.on('error', (e) => reject(new SetupError(`cannot run ${cmdA}: ${e.message}`)));
     b.on('error', (e) => reject(new SetupError(`cannot run ${cmdB}: ${e.message}`)));
