@@ -145,3 +145,62 @@ test('the scan reads every form of import, and the rules flag each kind of wrong
   t.deepEqual(pastPlannerSurface([edge('coordinator/operations/drain.ts', 'coordinator/planner/placement.ts'), edge('test/planner.test.ts', 'coordinator/planner/synthetic.ts')]).length, 2);
   t.deepEqual(pastPlannerSurface([edge('coordinator/planner/plan.ts', 'coordinator/planner/placement.ts'), edge('cli/offline.ts', 'coordinator/planner/index.ts')]), []);
 });
+
+/**
+ * Import cycles, type-only imports included (eslint's import-x/no-cycle
+ * skips those: they vanish at run time, but they still tie two files'
+ * designs together). Strongly connected components of the static import
+ * graph; each with more than one file, or a file importing itself, is a cycle.
+ */
+function importCycles(edges: readonly ImportEdge[]): string[][] {
+  const graph = new Map<string, Set<string>>();
+  for (const e of edges) {
+    if (e.dynamic || e.to.startsWith('node:') || !/\.(?:ts|mts|mjs)$/.test(e.to)) continue;
+    if (!graph.has(e.from)) graph.set(e.from, new Set());
+    graph.get(e.from)!.add(e.to);
+  }
+  // Tarjan's algorithm, iterative enough for this repository's depth.
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || graph.get(v)?.has(v)) cycles.push(scc.sort());
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!idx.has(v)) visit(v);
+  return cycles;
+}
+
+test('no import cycle anywhere, type-only imports included', async (t) => {
+  const { edges } = await scanRepositoryImports(ROOT, SCANNED);
+  t.deepEqual(importCycles(edges), []);
+});
+
+test('the cycle check finds a type-only cycle and a longer one (so the check above can fail)', (t) => {
+  const e = (from: string, to: string): ImportEdge => ({ from, to, line: 1, dynamic: false });
+  const cycles = importCycles([e('cli/a.ts', 'cli/b.ts'), e('cli/b.ts', 'cli/a.ts'), e('x/1.ts', 'x/2.ts'), e('x/2.ts', 'x/3.ts'), e('x/3.ts', 'x/1.ts'), e('y/ok.ts', 'x/1.ts')]);
+  t.deepEqual(cycles.map((c) => c.join(' ')).sort(), ['cli/a.ts cli/b.ts', 'x/1.ts x/2.ts x/3.ts']);
+  const { edges } = scanImports('cli/a.ts', "import type { Ctx } from './b.ts';\n");
+  t.is(edges.length, 1, 'a type-only import is an edge');
+});
