@@ -14,6 +14,7 @@ import { openStore, type Store } from './store/store.ts';
 import { LeaderElection } from './leader.ts';
 import { housekeepingLoop } from './store/housekeeping.ts';
 import { Inventory } from './inventory/inventory.ts';
+import { ReadModel } from './reads/read-model.ts';
 import { Admission } from './admission.ts';
 import { AgentClientPool } from './agent-client.ts';
 import { Authenticator } from './auth/authenticate.ts';
@@ -30,6 +31,8 @@ export interface Coordinator {
   store: Store;
   leader: LeaderElection;
   inventory: Inventory;
+  /** The admin reads' in-memory copy of zones, hosts and servers. */
+  reads: ReadModel;
   /** The admitted hosts (coordinator/admission.ts). */
   admission: Admission;
   agents: AgentClientPool;
@@ -138,10 +141,14 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     // Stopped before the inventory (cleanup runs in reverse), so no leader work outlives it.
     cleanup.push(() => leader.stop());
 
+    // Loaded before the admin API serves: its reads come from here.
+    const reads = new ReadModel(store, logger);
+    cleanup.push(() => reads.stop());
+    await reads.start();
     metrics.bind(store, inventory);
     const metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, logger);
     if (metricsServer) cleanup.push(() => metricsServer.close());
-    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, inventory, leader, agents, logger, metrics };
+    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, reads, inventory, leader, agents, logger, metrics };
     await opts.beforeServe?.(deps);
     for (const m of opts.modules ?? []) {
       // Registered before it starts: a module that fails half-way is still stopped.
@@ -173,6 +180,7 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       store,
       leader,
       inventory,
+      reads,
       admission,
       agents,
       admin,
