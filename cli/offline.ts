@@ -12,6 +12,7 @@ import type { CpuMode, InventorySnapshot, MaintenanceState, ServerRecord, ZoneRe
 import type { Zone } from '../common/generated/drydock/admin/v1/Zone.ts';
 import type { Host } from '../common/generated/drydock/admin/v1/Host.ts';
 import type { Server } from '../common/generated/drydock/admin/v1/Server.ts';
+import { listAllHosts, listAllServers } from './pages.ts';
 
 const MAINTENANCE: Record<string, MaintenanceState> = {
   MAINTENANCE_STATE_NONE: 'none',
@@ -140,8 +141,8 @@ export async function snapshotCommand(ctx: Ctx, opts: { output?: string }): Prom
   const takenAtMs = Date.now();
   const [zones, hosts, servers] = await Promise.all([
     ctx.api.call('ListZones', {}),
-    ctx.api.call('ListHosts', { zone_id: '' }),
-    ctx.api.call('ListServers', { host_id: '', zone_id: '' }),
+    listAllHosts(ctx.api, { zone_id: '' }),
+    listAllServers(ctx.api, { host_id: '', zone_id: '' }),
   ]);
   const snapshot: InventorySnapshot = {
     takenAtMs,

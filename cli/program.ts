@@ -33,6 +33,7 @@ import type { UpdateZoneRequest__Input } from '../common/generated/drydock/admin
 import type { UpdateHostRequest__Input } from '../common/generated/drydock/admin/v1/UpdateHostRequest.ts';
 import { snapshotCommand, offlinePlanCommand } from './offline.ts';
 import { readFileSync } from 'node:fs';
+import { listAllHosts, listAllServers } from './pages.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -276,7 +277,7 @@ Reference: docs/cli.md`,
     .option('--zone <zone>', 'only hosts of this zone')
     .action(
       act(async (ctx, opts: { zone?: string }) => {
-        const res = await ctx.api.call('ListHosts', { zone_id: opts.zone ?? '' });
+        const res = await listAllHosts(ctx.api, { zone_id: opts.zone ?? '' });
         ctx.show(res, () => hostsTable(res.hosts, Date.now()));
       }, { listHint: 'drydock zones' }),
     );
@@ -346,7 +347,7 @@ Reference: docs/cli.md`,
     .option('--zone <zone>', 'only servers in this zone')
     .action(
       act(async (ctx, opts: { host?: string; zone?: string }) => {
-        const res = await ctx.api.call('ListServers', { host_id: opts.host ?? '', zone_id: opts.zone ?? '' });
+        const res = await listAllServers(ctx.api, { host_id: opts.host ?? '', zone_id: opts.zone ?? '' });
         ctx.show(res, () => serversTable(res.servers));
       }, { listHint: 'drydock hosts' }),
     );
