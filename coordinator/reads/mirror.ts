@@ -8,10 +8,11 @@
 // made the write and whichever serves the read.
 //
 // A watcher can stall (docs/field-notes.md, NATS: 12 s after a stream leader
-// died), so it is never trusted alone: a health check restarts a watcher
-// that stopped advancing while the bucket moved on, and a periodic full
-// resync re-reads the bucket through plain gets (no consumer) and repairs
-// anything missed. Every value carries its revision; an older revision never
+// died), so it is never trusted alone: a read that finds it behind for
+// catchUpMs reads the missing changes itself, one stream message at a time
+// (no consumer), and has the watcher restarted; a health check restarts a
+// watcher that stopped advancing while the bucket moved on; a periodic full
+// resync re-reads the bucket through plain gets and repairs anything missed. Every value carries its revision; an older revision never
 // replaces a newer one, whichever path brings it.
 import { KvWatchInclude, type KvEntry, type QueuedIterator } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,7 +28,7 @@ export interface MirrorOptions<T> {
   healthMs?: number;
   /** How often the whole bucket is re-read and compared (ms). */
   resyncMs?: number;
-  /** How long a read waits for the watcher before it is served from what this instance has (ms). */
+  /** How long a read waits for the watcher before it reads the missing changes itself (ms). */
   catchUpMs?: number;
 }
 
@@ -84,7 +85,7 @@ export class BucketMirror<T> {
     this.log = o.logger.child({ component: 'read-mirror', bucket: repo.what });
     this.healthMs = o.healthMs ?? 5_000;
     this.resyncMs = o.resyncMs ?? 600_000;
-    this.catchUpMs = o.catchUpMs ?? 2_000;
+    this.catchUpMs = o.catchUpMs ?? 500;
   }
 
   /** Loads the bucket (resolves once the watcher delivered every key), then follows it. */
@@ -122,9 +123,8 @@ export class BucketMirror<T> {
 
   /**
    * Waits until this copy reflects every write acknowledged before the call.
-   * A watcher that does not get there within catchUpMs is restarted and the
-   * read is served from what this instance has (logged): a read must not
-   * fail because a watcher stalled, and the restart repairs the copy.
+   * A watcher that does not get there within catchUpMs is restarted, and the
+   * changes it owes are read here, directly from the stream.
    */
   async sync(signal?: AbortSignal): Promise<void> {
     const target = await this.repo.lastRevision(signal);
@@ -133,8 +133,20 @@ export class BucketMirror<T> {
     if (await this.caughtUp(target, signal)) return;
     if (await this.waitFor(target, this.catchUpMs, signal)) return;
     signal?.throwIfAborted();
-    this.warn({ applied: this.applied, target }, 'KV watcher behind: read served from this instance\'s copy; restarting the watcher');
+    this.warn({ applied: this.applied, target }, 'KV watcher behind: reading the missing changes directly; restarting the watcher');
     void this.restartWatcher();
+    await this.readChanges(target, signal);
+  }
+
+  /** Applies the stream's changes after `applied` up to `target`, read one by one. */
+  private async readChanges(target: number, signal?: AbortSignal): Promise<void> {
+    for (let from = this.applied + 1; from <= target; ) {
+      const c = await this.repo.changeFrom(from, signal);
+      if (!c || c.revision > target) break;
+      this.apply(c.key, c.revision, c.value);
+      from = c.revision + 1;
+    }
+    this.advance(target);
   }
 
   /**
@@ -210,7 +222,7 @@ export class BucketMirror<T> {
    */
   private async caughtUp(target: number, signal?: AbortSignal): Promise<boolean> {
     if (this.applied >= target) return true;
-    const next = await this.repo.firstRevisionFrom(this.applied + 1, signal);
+    const next = (await this.repo.changeFrom(this.applied + 1, signal))?.revision ?? 0;
     if (next !== 0 && next <= target) return this.applied >= target;
     this.advance(target);
     return true;

@@ -128,24 +128,29 @@ export class Repository<T> {
   }
 
   /**
-   * The lowest revision >= `from` the bucket still holds (0 when none): a
-   * message below the last revision may have been purged (the delete
-   * markers housekeeping removes), and a reader waiting for it would wait forever.
+   * The bucket's first change at revision `from` or later that it still
+   * holds (null when none): a put (value) or a delete/purge (null value).
+   * A message below the last revision may have been purged (the delete
+   * markers housekeeping removes): a reader waiting for it would wait forever.
    */
-  async firstRevisionFrom(from: number, signal?: AbortSignal): Promise<number> {
+  async changeFrom(from: number, signal?: AbortSignal): Promise<{ key: string; revision: number; value: T | null } | null> {
     const s = this.stream();
     if (!s) throw new Error(`${this.what} bucket has no stream to ask`);
-    return retryTransient(`next revision of ${this.what}`, async () => {
+    const m = await retryTransient(`next change of ${this.what}`, async () => {
       try {
         // STREAM.MSG.GET's next_by_subj (nats-server 2.9+); nats.js types it only for direct gets.
         const query = { seq: from, next_by_subj: `${s.prefix}>` } as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1];
-        return (await s.jsm.streams.getMessage(s.name, query)).seq;
+        return await s.jsm.streams.getMessage(s.name, query);
       } catch (err) {
         // JetStream's "no message found" (404, code 10037).
-        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(String(err))) return 0;
+        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(String(err))) return null;
         throw err;
       }
     }, this.retry, signal);
+    if (!m) return null;
+    const op = m.header?.get('KV-Operation');
+    const live = !op && m.data.length > 0;
+    return { key: m.subject.slice(s.prefix.length), revision: m.seq, value: live ? (JSON.parse(dec.decode(m.data)) as T) : null };
   }
 
   /** Writes a new record; ALREADY_EXISTS if the key holds one. */
