@@ -121,9 +121,14 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       nats.setAdmittedHosts(hosts).catch((err) => logger.error({ err: errorMessage(err) }, 'embedded nats-server not reloaded with the admitted hosts'));
     admission.onChange((hosts) => void reloadNats(hosts));
     await reloadNats(admission.list());
+    // Loaded before the inventory and the admin API start: both read from here.
+    const reads = new ReadModel(store, logger);
+    cleanup.push(() => reads.stop());
+    await reads.start();
     const inventory = new Inventory({
       nc: nats.nc,
       store,
+      reads,
       leader,
       agents,
       admission,
@@ -141,10 +146,6 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     // Stopped before the inventory (cleanup runs in reverse), so no leader work outlives it.
     cleanup.push(() => leader.stop());
 
-    // Loaded before the admin API serves: its reads come from here.
-    const reads = new ReadModel(store, logger);
-    cleanup.push(() => reads.stop());
-    await reads.start();
     metrics.bind(store, inventory);
     const metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, logger);
     if (metricsServer) cleanup.push(() => metricsServer.close());

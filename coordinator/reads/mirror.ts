@@ -116,6 +116,11 @@ export class BucketMirror<T> {
     return this.entries.get(key);
   }
 
+  /** Every live entry, unordered. Read-only: the objects are this copy's own. */
+  values(): IterableIterator<Versioned<T>> {
+    return this.entries.values();
+  }
+
   /** The revision up to which this copy reflects the bucket. */
   get revision(): number {
     return this.applied;
