@@ -227,11 +227,12 @@ try {
     return { n, pages };
   };
 
-  // ---- new: warm-up, then repeated
+  // ---- new: after the start-up work settled (first reconcile pass, GC of the load), warm-up, then repeated
+  await sleep(5000);
   const H1 = hostId(1);
   await call('GetHost', { host_id: H1 });
-  const getHost = await repeat(20, () => call('GetHost', { host_id: H1 }));
-  const hostServers = await repeat(20, () => call('ListServers', { host_id: H1 }));
+  const getHost = await repeat(50, () => call('GetHost', { host_id: H1 }));
+  const hostServers = await repeat(50, () => call('ListServers', { host_id: H1 }));
   const perHostCount = (await call('ListServers', { host_id: H1 })).servers.length;
   const hostsPage = await repeat(10, () => call('ListHosts', {}));
   const serversPage = await repeat(10, () => call('ListServers', {}));
@@ -258,8 +259,8 @@ try {
   };
   console.log(`\n${HOSTS} hosts, ${SERVERS} servers, ${ZONES} zones; medians in ms (old: ${OLD_RUNS} run(s) in this process; new: over gRPC)`);
   console.log(`${'call'.padEnd(66)} ${'old'.padStart(10)} ${'new'.padStart(9)} ${''.padStart(13)} ${'ratio'.padStart(8)}`);
-  row(`GetHost ${H1}`, oGetHost, getHost, '(20 runs new)');
-  row(`ListServers {host_id: ${H1}} (${perHostCount} servers)`, oHostServers, hostServers, '(20 runs new)');
+  row(`GetHost ${H1}`, oGetHost, getHost, '(50 runs new)');
+  row(`ListServers {host_id: ${H1}} (${perHostCount} servers)`, oHostServers, hostServers, '(50 runs new)');
   row('ListHosts: old whole list / new first page (500)', oHosts, hostsPage, '(10 runs new)');
   row('ListServers: old whole list / new first page (500)', oServers, serversPage, '(10 runs new)');
   row(`ListServers all ${SERVERS}: old one message / new ${fullServers.value.pages} pages of 1000`, oServers, [fullServers.ms]);
