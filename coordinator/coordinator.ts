@@ -14,6 +14,7 @@ import { openStore, type Store } from './store/store.ts';
 import { LeaderElection } from './leader.ts';
 import { housekeepingLoop } from './store/housekeeping.ts';
 import { Inventory } from './inventory/inventory.ts';
+import { ReadModel } from './reads/read-model.ts';
 import { Admission } from './admission.ts';
 import { AgentClientPool } from './agent-client.ts';
 import { Authenticator } from './auth/authenticate.ts';
@@ -30,6 +31,8 @@ export interface Coordinator {
   store: Store;
   leader: LeaderElection;
   inventory: Inventory;
+  /** The admin reads' in-memory copy of zones, hosts and servers. */
+  reads: ReadModel;
   /** The admitted hosts (coordinator/admission.ts). */
   admission: Admission;
   agents: AgentClientPool;
@@ -118,9 +121,14 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       nats.setAdmittedHosts(hosts).catch((err) => logger.error({ err: errorMessage(err) }, 'embedded nats-server not reloaded with the admitted hosts'));
     admission.onChange((hosts) => void reloadNats(hosts));
     await reloadNats(admission.list());
+    // Loaded before the inventory and the admin API start: both read from here.
+    const reads = new ReadModel(store, logger);
+    cleanup.push(() => reads.stop());
+    await reads.start();
     const inventory = new Inventory({
       nc: nats.nc,
       store,
+      reads,
       leader,
       agents,
       admission,
@@ -141,7 +149,7 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     metrics.bind(store, inventory);
     const metricsServer = await startMetricsServer(config.metrics.listen, metrics.registry, logger);
     if (metricsServer) cleanup.push(() => metricsServer.close());
-    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, inventory, leader, agents, logger, metrics };
+    const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, reads, inventory, leader, agents, logger, metrics };
     await opts.beforeServe?.(deps);
     for (const m of opts.modules ?? []) {
       // Registered before it starts: a module that fails half-way is still stopped.
@@ -173,6 +181,7 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
       store,
       leader,
       inventory,
+      reads,
       admission,
       agents,
       admin,

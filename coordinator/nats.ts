@@ -123,6 +123,10 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
         reconnect: true,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+        // nats.js records an async stack trace for every request by default:
+        // 14-20 % of the coordinator's CPU under admin reads and reconcile
+        // (profiled at 100,000 servers), for traces nobody reads.
+        noAsyncTraces: true,
         pingInterval: 5000,
         timeout: 5000,
         ...natsAuthOptions(auth),

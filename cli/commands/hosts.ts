@@ -4,6 +4,7 @@ import type { Act } from '../action.ts';
 import { usageError } from '../exit.ts';
 import { hostView, hostsTable } from '../render.ts';
 import type { UpdateHostRequest__Input } from '../../common/generated/drydock/admin/v1/UpdateHostRequest.ts';
+import { listAllHosts } from '../pages.ts';
 
 export function registerHostCommands(program: Command, act: Act): void {
   program
@@ -12,7 +13,7 @@ export function registerHostCommands(program: Command, act: Act): void {
     .option('--zone <zone>', 'only hosts of this zone')
     .action(
       act(async (ctx, opts: { zone?: string }) => {
-        const res = await ctx.api.call('ListHosts', { zone_id: opts.zone ?? '' });
+        const res = await listAllHosts(ctx.api, { zone_id: opts.zone ?? '' });
         ctx.show(res, () => hostsTable(res.hosts, Date.now()));
       }, { listHint: 'drydock zones' }),
     );

@@ -4,6 +4,7 @@ import type { Act } from '../action.ts';
 import { usageError } from '../exit.ts';
 import { serversTable } from '../render.ts';
 import { startOperation, withFollowFlags } from './operation-start.ts';
+import { listAllServers } from '../pages.ts';
 
 export function registerServerCommands(program: Command, act: Act): void {
   const servers = program
@@ -13,7 +14,7 @@ export function registerServerCommands(program: Command, act: Act): void {
     .option('--zone <zone>', 'only servers in this zone')
     .action(
       act(async (ctx, opts: { host?: string; zone?: string }) => {
-        const res = await ctx.api.call('ListServers', { host_id: opts.host ?? '', zone_id: opts.zone ?? '' });
+        const res = await listAllServers(ctx.api, { host_id: opts.host ?? '', zone_id: opts.zone ?? '' });
         ctx.show(res, () => serversTable(res.servers));
       }, { listHint: 'drydock hosts' }),
     );

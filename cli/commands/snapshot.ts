@@ -10,6 +10,7 @@ import { EXIT, type ExitCode } from '../exit.ts';
 import { hostRecordFromProto, serverRecordFromProto, zoneRecordFromProto } from '../snapshot-records.ts';
 import { parseSnapshot, serializeSnapshot } from '../../coordinator/planner/index.ts';
 import type { InventorySnapshot } from '../../coordinator/model.ts';
+import { listAllHosts, listAllServers } from '../pages.ts';
 
 export function registerSnapshotCommand(program: Command, act: Act): void {
   program
@@ -23,8 +24,8 @@ async function snapshotCommand(ctx: Ctx, opts: { output?: string }): Promise<Exi
   const takenAtMs = Date.now();
   const [zones, hosts, servers] = await Promise.all([
     ctx.api.call('ListZones', {}),
-    ctx.api.call('ListHosts', { zone_id: '' }),
-    ctx.api.call('ListServers', { host_id: '', zone_id: '' }),
+    listAllHosts(ctx.api, { zone_id: '' }),
+    listAllServers(ctx.api, { host_id: '', zone_id: '' }),
   ]);
   const snapshot: InventorySnapshot = {
     takenAtMs,

@@ -7,10 +7,13 @@ import type { LeaderElection } from '../leader.ts';
 import type { Store } from '../store/store.ts';
 import type { AgentClientPool } from '../agent-client.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
+import type { ReadModel } from '../reads/read-model.ts';
 
 export interface AdminDeps {
   coordinatorId: string;
   store: Store;
+  /** Zones, hosts and servers in memory for the admin reads (call its sync() first). */
+  reads: ReadModel;
   inventory: Inventory;
   leader: LeaderElection;
   agents: AgentClientPool;

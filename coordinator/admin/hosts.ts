@@ -1,34 +1,34 @@
 // Admin methods over hosts (compute resources): list, get, and the
 // operator's settings — zone, the Enabled switch, storage cluster, label.
 // A disabled host keeps its running servers; that it is never a target is
-// the planner's rule, read from `enabled`.
+// the planner's rule, read from `enabled`. Reads come from the instance's
+// read model (coordinator/reads/), synced with KV at the start of the call.
 import { FailedPreconditionError, NotFoundError } from '../../common/errors.ts';
 import { assertId } from '../../common/names.ts';
+import { isValidId } from '../ids.ts';
 import type { GetHostRequest } from '../../common/generated/drydock/admin/v1/GetHostRequest.ts';
 import type { ListHostsRequest } from '../../common/generated/drydock/admin/v1/ListHostsRequest.ts';
 import type { UpdateHostRequest } from '../../common/generated/drydock/admin/v1/UpdateHostRequest.ts';
 import { assertStorageCluster, assertZoneId } from '../ids.ts';
-import type { HostRecord, ZoneRecord } from '../model.ts';
+import type { HostRecord } from '../model.ts';
 import { hostToProto } from './convert.ts';
 import type { AdminDeps, HandlerGroup } from './context.ts';
 import { assertText, requireNonEmpty } from './validate.ts';
+import { finishPage, readPage } from './paging.ts';
 
 export function hostHandlers(d: AdminDeps): HandlerGroup {
-  /** Host records → proto, with liveness, zone and server counts. */
-  const render = async (hosts: HostRecord[], signal: AbortSignal) => {
-    const [zones, servers] = await Promise.all([d.store.zones.list(signal), d.store.servers.list(signal)]);
-    const zoneById = new Map<string, ZoneRecord>(zones.map((z) => [z.key, z.value]));
-    const count = new Map<string, number>();
-    for (const s of servers) count.set(s.value.hostId, (count.get(s.value.hostId) ?? 0) + 1);
+  const reads = d.reads;
+  /** Host records → proto, with liveness, zone and server counts (the read model synced first). */
+  const render = (hosts: HostRecord[]) => {
     const now = Date.now();
     return hosts.map((h) => {
       const l = d.inventory.hostLiveness(h.id, now);
       return hostToProto({
         host: l && l.memoryFreeBytes > 0 ? { ...h, memoryFreeBytes: l.memoryFreeBytes } : h,
-        zone: zoneById.get(h.zoneId) ?? null,
+        zone: reads.zones.get(h.zoneId)?.value ?? null,
         online: l?.online ?? false,
         lastHeartbeatMs: l?.lastHeartbeatMs ?? 0,
-        serverCount: count.get(h.id) ?? 0,
+        serverCount: reads.serverCount(h.id),
       });
     });
   };
@@ -36,18 +36,23 @@ export function hostHandlers(d: AdminDeps): HandlerGroup {
   return {
     unary: {
       ListHosts: async (req: ListHostsRequest, ctx) => {
-        if (req.zone_id) {
-          assertZoneId('zone_id', req.zone_id);
-          await d.store.zones.require(req.zone_id, ctx.signal);
-        }
-        const hosts = (await d.store.hosts.list(ctx.signal)).map((h) => h.value).filter((h) => !req.zone_id || h.zoneId === req.zone_id);
-        return { hosts: await render(hosts, ctx.signal) };
+        const zoneId = req.zone_id ?? '';
+        if (zoneId) assertZoneId('zone_id', zoneId);
+        const filters = `zone=${zoneId}`;
+        const page = readPage('ListHosts', filters, req, isValidId);
+        await reads.sync(ctx.signal, 'zones', 'hosts', 'servers');
+        if (zoneId && !reads.zones.get(zoneId)) throw new NotFoundError('zone', zoneId);
+        const fetched = reads.hosts.page(page.after, page.size + 1, (h) => !zoneId || h.value.zoneId === zoneId);
+        const { page: hosts, nextPageToken } = finishPage('ListHosts', filters, fetched, page.size);
+        return { hosts: render(hosts.map((h) => h.value)), next_page_token: nextPageToken };
       },
 
       GetHost: async (req: GetHostRequest, ctx) => {
         const id = assertId('host_id', requireNonEmpty('host_id', req.host_id));
-        const host = await d.store.hosts.require(id, ctx.signal);
-        return (await render([host.value], ctx.signal))[0];
+        await reads.sync(ctx.signal, 'zones', 'hosts', 'servers');
+        const host = reads.hosts.get(id);
+        if (!host) throw new NotFoundError('host', id);
+        return render([host.value])[0];
       },
 
       UpdateHost: async (req: UpdateHostRequest, ctx) => {
@@ -81,7 +86,9 @@ export function hostHandlers(d: AdminDeps): HandlerGroup {
           ctx.signal,
         );
         if (res.changed) ctx.logger.info({ hostId: id, zoneId: res.value.zoneId, enabled: res.value.enabled }, 'host settings changed');
-        return (await render([res.value], ctx.signal))[0];
+        // The written record itself; zone and count as of a sync after the write.
+        await reads.sync(ctx.signal, 'zones', 'servers');
+        return render([res.value])[0];
       },
     },
   };

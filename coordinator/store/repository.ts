@@ -79,12 +79,11 @@ export class Repository<T> {
    * entry is a delete marker are listed too; get() filters them out.
    */
   async keys(signal?: AbortSignal): Promise<string[]> {
-    const b = this.kv as Partial<{ jsm: JetStreamManager; stream: string; bucket: string }>;
+    const s = this.stream();
     return retryTransient(`list ${this.what} keys`, async () => {
-      if (b.jsm && b.stream && b.bucket) {
-        const prefix = `$KV.${b.bucket}.`;
-        const info = await b.jsm.streams.info(b.stream, { subjects_filter: `${prefix}>` });
-        return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+      if (s) {
+        const info = await s.jsm.streams.info(s.name, { subjects_filter: `${s.prefix}>` });
+        return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(s.prefix.length));
       }
       const out: string[] = [];
       for await (const k of await this.kv.keys()) out.push(k);
@@ -92,19 +91,66 @@ export class Repository<T> {
     }, this.retry, signal);
   }
 
-  /** Every live record (reads in parallel, bounded: 64 in flight lists 2000 records in ~0.2 s on loopback). */
+  /**
+   * Every live record, sorted by key: 64 reads in flight, each worker taking
+   * the next key by index (taking them with queue.shift() copied the rest of
+   * the array on every read: 5.4 s of a 100,000-key list, 28 s at 200,000).
+   */
   async list(signal?: AbortSignal): Promise<Versioned<T>[]> {
     const keys = await this.keys(signal);
     const out: Versioned<T>[] = [];
-    const queue = [...keys];
+    let next = 0;
     const worker = async () => {
-      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
-        const v = await this.get(k, signal);
+      while (next < keys.length) {
+        const v = await this.get(keys[next++]!, signal);
         if (v) out.push(v);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(64, queue.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(64, keys.length) }, worker));
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The bucket's stream: its name, its manager and the subject prefix of its keys (null for a KV without them, e.g. a fake). */
+  private stream(): { jsm: JetStreamManager; name: string; prefix: string } | null {
+    const b = this.kv as Partial<{ jsm: JetStreamManager; stream: string; bucket: string }>;
+    return b.jsm && b.stream && b.bucket ? { jsm: b.jsm, name: b.stream, prefix: `$KV.${b.bucket}.` } : null;
+  }
+
+  /**
+   * The revision of the bucket's last write (the stream's last sequence;
+   * 0 when empty). Every write acknowledged before this call has a revision
+   * at most this. One small request: no subjects are listed.
+   */
+  async lastRevision(signal?: AbortSignal): Promise<number> {
+    const s = this.stream();
+    if (!s) throw new Error(`${this.what} bucket has no stream to ask`);
+    return retryTransient(`last revision of ${this.what}`, async () => (await s.jsm.streams.info(s.name)).state.last_seq, this.retry, signal);
+  }
+
+  /**
+   * The bucket's first change at revision `from` or later that it still
+   * holds (null when none): a put (value) or a delete/purge (null value).
+   * A message below the last revision may have been purged (the delete
+   * markers housekeeping removes): a reader waiting for it would wait forever.
+   */
+  async changeFrom(from: number, signal?: AbortSignal): Promise<{ key: string; revision: number; value: T | null } | null> {
+    const s = this.stream();
+    if (!s) throw new Error(`${this.what} bucket has no stream to ask`);
+    const m = await retryTransient(`next change of ${this.what}`, async () => {
+      try {
+        // STREAM.MSG.GET's next_by_subj (nats-server 2.9+); nats.js types it only for direct gets.
+        const query = { seq: from, next_by_subj: `${s.prefix}>` } as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1];
+        return await s.jsm.streams.getMessage(s.name, query);
+      } catch (err) {
+        // JetStream's "no message found" (404, code 10037).
+        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(String(err))) return null;
+        throw err;
+      }
+    }, this.retry, signal);
+    if (!m) return null;
+    const op = m.header?.get('KV-Operation');
+    const live = !op && m.data.length > 0;
+    return { key: m.subject.slice(s.prefix.length), revision: m.seq, value: live ? (JSON.parse(dec.decode(m.data)) as T) : null };
   }
 
   /** Writes a new record; ALREADY_EXISTS if the key holds one. */

@@ -1,13 +1,16 @@
 // Leader-only: notices zones whose members or CPU mode changed since their
 // last recompute (tracking.members / tracking.mode in the zone record) and
-// recomputes them. Polling the stored records, not a KV watcher: a watcher
-// can stall (docs/field-notes.md, NATS) and a missed join must still be caught. A failed
+// recomputes them. Polling the stored records, not reacting to a KV watcher's
+// events: a watcher can stall (docs/field-notes.md, NATS) and a missed join
+// must still be caught. The records come from the read model after its
+// sync(), which holds every write acknowledged before the pass even when its
+// watcher stalled (coordinator/reads/mirror.ts). A failed
 // recompute (no healthy agent, a silent joiner) leaves the tracking as it
 // was, so the next pass tries again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
-import type { Store } from '../store/store.ts';
+import type { ReadModel } from '../reads/read-model.ts';
 import type { HostRecord, ZoneRecord } from '../model.ts';
 import { minus } from './features.ts';
 import { cpuHash, trackingOf } from './tracking.ts';
@@ -37,12 +40,18 @@ export function pendingTrigger(zone: ZoneRecord, hosts: readonly HostRecord[]): 
   return null;
 }
 
-export async function watchZoneMembers(o: { store: Store; service: ZoneCpuService; logger: Logger; intervalMs: number }, signal: AbortSignal): Promise<void> {
+/**
+ * Every intervalMs (3 s), from the read model synced with KV: reading every
+ * host record from KV instead cost 5,000 gets per pass at 5,000 hosts, most
+ * of the coordinator's idle CPU.
+ */
+export async function watchZoneMembers(o: { reads: ReadModel; service: ZoneCpuService; logger: Logger; intervalMs: number }, signal: AbortSignal): Promise<void> {
   const log = o.logger.child({ component: 'zone-cpu-watch' });
   while (!signal.aborted) {
     try {
-      const [zones, hosts] = await Promise.all([o.store.zones.list(signal), o.store.hosts.list(signal)]);
-      const hostRecords = hosts.map((h) => h.value);
+      await o.reads.sync(signal, 'zones', 'hosts');
+      const zones = [...o.reads.zones.values()];
+      const hostRecords = [...o.reads.hosts.values()].map((h) => h.value);
       for (const z of zones) {
         const trigger = pendingTrigger(z.value, hostRecords);
         if (!trigger) continue;

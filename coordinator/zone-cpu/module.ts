@@ -67,7 +67,7 @@ export function zoneCpuModule(opts: ZoneCpuModuleOptions = {}): ZoneCpuModule {
     beforeServe: async (deps) => {
       const p = ensure(deps);
       unhook ??= deps.leader.onLeadership((signal) =>
-        watchZoneMembers({ store: deps.store, service: p.service, logger: deps.logger, intervalMs: opts.watchIntervalMs ?? 3000 }, signal),
+        watchZoneMembers({ reads: deps.reads, service: p.service, logger: deps.logger, intervalMs: opts.watchIntervalMs ?? 3000 }, signal),
       );
     },
     handlerGroups: (deps) => [zoneCpuHandlers(deps.store, ensure(deps).service)],

@@ -3,8 +3,12 @@
 
 export interface ListHostsRequest__Input {
   'zone_id'?: (string);
+  'page_size'?: (number);
+  'page_token'?: (string);
 }
 
 export interface ListHostsRequest {
   'zone_id': (string);
+  'page_size': (number);
+  'page_token': (string);
 }

@@ -4,9 +4,13 @@
 export interface ListServersRequest__Input {
   'host_id'?: (string);
   'zone_id'?: (string);
+  'page_size'?: (number);
+  'page_token'?: (string);
 }
 
 export interface ListServersRequest {
   'host_id': (string);
   'zone_id': (string);
+  'page_size': (number);
+  'page_token': (string);
 }

@@ -4,8 +4,10 @@ import type { Server__Input as _drydock_admin_v1_Server__Input, Server as _drydo
 
 export interface ListServersResponse__Input {
   'servers'?: (_drydock_admin_v1_Server__Input)[];
+  'next_page_token'?: (string);
 }
 
 export interface ListServersResponse {
   'servers': (_drydock_admin_v1_Server)[];
+  'next_page_token': (string);
 }
