@@ -238,14 +238,55 @@ export function loadAgentConfig(opts: { file?: string; required?: boolean; env?:
   return compileAgentConfig(raw, env, opts.overrides);
 }
 
-/** Options object (as in the YAML file) + env → AgentConfig. */
+/** The typed readers over one config source (file, env, overrides). */
+type Readers = ReturnType<typeof configReaders<(typeof KNOWN_KEYS)[number]>>;
+
+/**
+ * Options object (as in the YAML file) + env → AgentConfig. The parts are
+ * compiled in a fixed order so that, of several bad fields, the same one is
+ * reported first every time.
+ */
 export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, overrides: Record<string, unknown> = {}): AgentConfig {
   const get = (key: (typeof KNOWN_KEYS)[number]): unknown => (key in overrides ? overrides[key] : lookup(raw, env, ENV_PREFIX, key));
-  const { str, list, dur, bool, int } = configReaders(get);
+  const r = configReaders(get);
+  const { str, dur, bool } = r;
 
   const hostId = str('hostId', safeHostname());
   wrapId('hostId', hostId);
 
+  const { listenAddress, advertisedEndpoint } = compileGrpcAddresses(r);
+  const tls = compileTls(r);
+  const insecure = compileGrpcInsecure(r, listenAddress, tls);
+  const nats = compileNats(r);
+  const { hypervisor, libvirtUri, migrationUri } = compileHypervisor(r);
+  const storage = compileStorage(r);
+  const { stateDir, bootIdFile, rebootCommand } = compileHostPaths(r);
+  const metrics = compileMetrics(r);
+  const logLevel = str('logLevel', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `expected one of ${LOG_LEVELS.join(', ')}`);
+
+  return {
+    hostId,
+    grpc: { listenAddress, advertisedEndpoint, insecure },
+    tls,
+    nats,
+    libvirt: { uri: libvirtUri, migrationUri, callTimeoutMs: dur('libvirt.callTimeout', 60_000, 1000), virtType: str('libvirt.virtType', '', /^(|[a-z]+)$/) },
+    storage,
+    stateDir: path.normalize(stateDir),
+    bootIdFile,
+    migration: compileMigration(r),
+    heartbeatIntervalMs: dur('heartbeatInterval', 2000, 100),
+    factsIntervalMs: dur('factsInterval', 30_000, 1000),
+    rebootCommand,
+    rebootRestartsAgent: bool('rebootRestartsAgent', false),
+    hypervisor,
+    metrics,
+    logLevel,
+  };
+}
+
+/** Where the gRPC server binds and the endpoint the coordinator dials. */
+function compileGrpcAddresses({ str }: Readers): { listenAddress: string; advertisedEndpoint: string } {
   const listenAddress = str('grpc.listenAddress', '0.0.0.0:7400', LISTEN_RE);
   const advertisedEndpoint = str('grpc.advertisedEndpoint', '');
   // Published in facts and dialled by the coordinator, which refuses anything but host:port (common/uri.ts).
@@ -254,7 +295,11 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     // A wildcard bind says nothing about how to reach us.
     throw new ConfigError('grpc.advertisedEndpoint', `required when grpc.listenAddress binds a wildcard (${listenAddress})`);
   }
+  return { listenAddress, advertisedEndpoint };
+}
 
+/** The gRPC server's certificate and who may call it; the fields only make sense together. */
+function compileTls({ str, list }: Readers): AgentConfig['tls'] {
   const clientCaFile = str('tls.clientCaFile', '');
   const tls = {
     certFile: str('tls.certFile', ''),
@@ -270,6 +315,14 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
   if (!tls.clientCaFile && tls.allowedClientIdentities.length > 0) {
     throw new ConfigError('tls.allowedClientIdentities', 'has no effect without tls.clientCaFile');
   }
+  return tls;
+}
+
+/**
+ * grpc.insecure: a non-loopback listener needs mutual TLS unless the
+ * insecure mode is asked for by name (docs/design.md invariant 9).
+ */
+function compileGrpcInsecure({ bool }: Readers, listenAddress: string, tls: AgentConfig['tls']): boolean {
   const insecure = bool('grpc.insecure', false);
   const mutualTls = Boolean(tls.certFile && tls.keyFile && tls.clientCaFile);
   if (mutualTls && insecure) throw new ConfigError('grpc.insecure', 'has no effect with mutual TLS configured: remove it');
@@ -280,7 +333,11 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
         'or set grpc.insecure: true to serve it without (anyone who reaches the port can then reboot this host)',
     );
   }
+  return insecure;
+}
 
+/** NATS servers and credentials; the auth rules live in common/nats-auth.ts. */
+function compileNats({ str, list, bool }: Readers): AgentConfig['nats'] {
   const nats = {
     servers: list('nats.servers', []),
     nkeySeedFile: str('nats.nkeySeedFile', ''),
@@ -295,7 +352,11 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(redactUrl(s))}`);
   }
   checkNatsAuth(nats);
+  return nats;
+}
 
+/** The hypervisor kind and, for libvirt, the URIs it needs (checked only then: sim has none). */
+function compileHypervisor({ str }: Readers): { hypervisor: HypervisorKind; libvirtUri: string; migrationUri: string } {
   const hypervisor = str('hypervisor', 'libvirt') as HypervisorKind;
   if (hypervisor !== 'libvirt' && hypervisor !== 'sim') throw new ConfigError('hypervisor', `expected "libvirt" or "sim", got ${JSON.stringify(hypervisor)}`);
 
@@ -306,7 +367,11 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     if (!migrationUri) throw new ConfigError('libvirt.migrationUri', 'required: the URI peers use to migrate onto this host, e.g. qemu+tcp://10.0.0.5/system');
     wrapUri('libvirt.migrationUri', migrationUri);
   }
+  return { hypervisor, libvirtUri, migrationUri };
+}
 
+/** Storage: absolute, normalized paths and the optional shared-storage cluster id. */
+function compileStorage({ str, list }: Readers): AgentConfig['storage'] {
   const absList = (key: (typeof KNOWN_KEYS)[number], values: string[]) => {
     for (const p of values) if (!path.isAbsolute(p)) throw new ConfigError(key, `paths must be absolute, got ${JSON.stringify(p)}`);
     return values.map((p) => path.normalize(p));
@@ -317,7 +382,11 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
     clusterId: str('storage.clusterId', ''),
   };
   if (storage.clusterId) wrapId('storage.clusterId', storage.clusterId);
+  return storage;
+}
 
+/** Files and the reboot program on this host: absolute, so they do not depend on the working directory. */
+function compileHostPaths({ str, list }: Readers): { stateDir: string; bootIdFile: string; rebootCommand: string[] } {
   const stateDir = str('stateDir', '/var/lib/drydock/agent');
   if (!path.isAbsolute(stateDir)) throw new ConfigError('stateDir', `must be absolute, got ${JSON.stringify(stateDir)}`);
 
@@ -328,42 +397,31 @@ export function compileAgentConfig(raw: Record<string, unknown>, env: NodeJS.Pro
   if (rebootCommand.length === 0 || !path.isAbsolute(rebootCommand[0]!)) {
     throw new ConfigError('rebootCommand', 'must be a non-empty argv list whose first element is an absolute path');
   }
+  return { stateDir, bootIdFile, rebootCommand };
+}
 
-  const metricsListen = str('metrics.listen', '');
-  if (metricsListen && !LISTEN_RE.test(metricsListen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(metricsListen)}`);
-  const metricsInsecure = bool('metrics.insecure', false);
-  if (metricsListen && !metricsInsecure && !isLoopbackAddress(metricsListen)) {
-    throw new ConfigError('metrics.listen', `${metricsListen} is not a loopback address: metrics are plain HTTP without authentication; use 127.0.0.1:PORT, or set metrics.insecure: true`);
+/** The metrics endpoint: plain HTTP, so loopback only unless metrics.insecure is asked for by name. */
+function compileMetrics({ str, bool }: Readers): AgentConfig['metrics'] {
+  const listen = str('metrics.listen', '');
+  if (listen && !LISTEN_RE.test(listen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(listen)}`);
+  const insecure = bool('metrics.insecure', false);
+  if (listen && !insecure && !isLoopbackAddress(listen)) {
+    throw new ConfigError('metrics.listen', `${listen} is not a loopback address: metrics are plain HTTP without authentication; use 127.0.0.1:PORT, or set metrics.insecure: true`);
   }
-  const logLevel = str('logLevel', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `expected one of ${LOG_LEVELS.join(', ')}`);
+  return { listen, insecure };
+}
 
+/** Migration timing and concurrency, in milliseconds and counts. */
+function compileMigration({ dur, int }: Readers): AgentConfig['migration'] {
   return {
-    hostId,
-    grpc: { listenAddress, advertisedEndpoint, insecure },
-    tls,
-    nats,
-    libvirt: { uri: libvirtUri, migrationUri, callTimeoutMs: dur('libvirt.callTimeout', 60_000, 1000), virtType: str('libvirt.virtType', '', /^(|[a-z]+)$/) },
-    storage,
-    stateDir: path.normalize(stateDir),
-    bootIdFile,
-    migration: {
-      stallTimeoutMs: dur('migration.stallTimeout', 150_000, 1000),
-      deadlinePerGiBMs: dur('migration.deadlinePerGiB', 150_000, 1000),
-      minDeadlineMs: dur('migration.minDeadline', 120_000, 1000),
-      shutdownTimeoutMs: dur('migration.shutdownTimeout', 120_000, 0),
-      pollIntervalMs: dur('migration.pollInterval', 500, 50),
-      maxConcurrent: int('migration.maxConcurrent', 2, 1, 64),
-      postCopyAfterIterations: int('migration.postCopyAfterIterations', 5, 1, 1000),
-      recordRetentionMs: dur('migration.recordRetention', 30 * 24 * 3_600_000),
-    },
-    heartbeatIntervalMs: dur('heartbeatInterval', 2000, 100),
-    factsIntervalMs: dur('factsInterval', 30_000, 1000),
-    rebootCommand,
-    rebootRestartsAgent: bool('rebootRestartsAgent', false),
-    hypervisor,
-    metrics: { listen: metricsListen, insecure: metricsInsecure },
-    logLevel,
+    stallTimeoutMs: dur('migration.stallTimeout', 150_000, 1000),
+    deadlinePerGiBMs: dur('migration.deadlinePerGiB', 150_000, 1000),
+    minDeadlineMs: dur('migration.minDeadline', 120_000, 1000),
+    shutdownTimeoutMs: dur('migration.shutdownTimeout', 120_000, 0),
+    pollIntervalMs: dur('migration.pollInterval', 500, 50),
+    maxConcurrent: int('migration.maxConcurrent', 2, 1, 64),
+    postCopyAfterIterations: int('migration.postCopyAfterIterations', 5, 1, 1000),
+    recordRetentionMs: dur('migration.recordRetention', 30 * 24 * 3_600_000),
   };
 }
 

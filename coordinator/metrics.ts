@@ -60,7 +60,16 @@ export class CoordinatorMetrics {
       help: 'scrypt hashes computed to verify admin bearer tokens (each token checked once per scrypt user until verified).',
       registers: [this.registry],
     });
-    const self = this;
+    this.registerStateGauges();
+  }
+
+  /**
+   * The gauges computed at scrape time from the store and this instance's
+   * liveness view (see the file comment); they report nothing until bind().
+   */
+  private registerStateGauges(): void {
+    // Inside collect() `this` is the gauge, so the source is reached through a closure.
+    const source = () => this.source;
     new Gauge({
       name: 'drydock_operations',
       help: 'Operations in the store, by kind and state.',
@@ -68,8 +77,9 @@ export class CoordinatorMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        if (!self.source) return;
-        for (const e of await self.source.store.operations.list()) {
+        const src = source();
+        if (!src) return;
+        for (const e of await src.store.operations.list()) {
           const op = e.value as { kind?: string; state?: string };
           this.inc({ kind: op.kind ?? 'unknown', state: op.state ?? 'unknown' });
         }
@@ -82,11 +92,12 @@ export class CoordinatorMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        if (!self.source) return;
+        const src = source();
+        if (!src) return;
         const now = Date.now();
         for (const s of ['online', 'offline', 'enabled', 'disabled', 'none', 'entering', 'in_maintenance', 'returning']) this.set({ status: s }, 0);
-        for (const { value: h } of await self.source.store.hosts.list()) {
-          this.inc({ status: self.source.inventory.hostLiveness(h.id, now)?.online ? 'online' : 'offline' });
+        for (const { value: h } of await src.store.hosts.list()) {
+          this.inc({ status: src.inventory.hostLiveness(h.id, now)?.online ? 'online' : 'offline' });
           this.inc({ status: h.enabled ? 'enabled' : 'disabled' });
           this.inc({ status: h.maintenance });
         }
@@ -99,9 +110,10 @@ export class CoordinatorMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        if (!self.source) return;
+        const src = source();
+        if (!src) return;
         const now = Date.now();
-        for (const [host, l] of self.source.inventory.liveness.view(now)) this.set({ host }, Math.max(0, (now - l.lastHeartbeatMs) / 1000));
+        for (const [host, l] of src.inventory.liveness.view(now)) this.set({ host }, Math.max(0, (now - l.lastHeartbeatMs) / 1000));
       },
     });
   }

@@ -57,20 +57,52 @@ export interface AdminServiceOptions {
   refusalEntries: number;
 }
 
+/** An authenticated caller's call, audited with its result. */
+type Audit = (method: string, call: SurfaceCall & { request?: unknown }, principal: Principal, code: number, message: string) => Promise<void>;
+/** Authenticates and authorizes; on refusal audits it and returns the status to send. */
+type Gate = (method: string, call: SurfaceCall & { request?: unknown }) => Promise<{ principal: Principal } | { refusal: ReturnType<typeof toGrpcStatus> }>;
+type Log = AdminDeps['logger'];
+
 export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: HandlerGroup[], opts: AdminServiceOptions): AdminServiceParts {
   const service = loadAdminProto().drydock.admin.v1.Admin.service as unknown as grpc.ServiceDefinition;
+  const { unary, stream } = collectHandlers(groups);
+  const log = d.logger.child({ component: 'admin' });
+  const refusals = new RefusalAudit({ coordinatorId: d.coordinatorId, windowMs: opts.refusalWindowMs, entriesPerWindow: opts.refusalEntries, write: (e) => d.store.audit.record(e), logger: log });
+  refusals.start();
+  const audit = auditor(d, log);
+  const gate = gatekeeper(d, auth, log, refusals, audit);
+
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [method, def] of Object.entries(service)) {
+    // Checked at start-up: a proto method without a permission or a handler is a build error, not a call-time surprise.
+    if (!METHOD_PERMISSIONS[method]) throw new Error(`admin method ${method} has no permission in auth/permissions.ts`);
+    if (def.responseStream) {
+      const h = stream.get(method);
+      if (!h) throw new Error(`admin streaming method ${method} has no handler`);
+      implementation[method] = streamingMethod(method, h, gate, log);
+      continue;
+    }
+    const h = unary.get(method);
+    if (!h) throw new Error(`admin method ${method} has no handler`);
+    implementation[method] = unaryMethod(method, h, MUTATING_METHODS.has(method), gate, audit, log);
+  }
+  return { service, implementation, packageDefinition: adminPackageDefinition(), stop: () => refusals.stop() };
+}
+
+/** The handlers by method name; a later group replaces an earlier one's methods (the stubs go first). */
+function collectHandlers(groups: HandlerGroup[]): { unary: Map<string, UnaryHandler>; stream: Map<string, StreamHandler> } {
   const unary = new Map<string, UnaryHandler>();
   const stream = new Map<string, StreamHandler>();
   for (const g of groups) {
     for (const [k, h] of Object.entries(g.unary ?? {})) unary.set(k, h);
     for (const [k, h] of Object.entries(g.stream ?? {})) stream.set(k, h);
   }
-  const log = d.logger.child({ component: 'admin' });
-  const refusals = new RefusalAudit({ coordinatorId: d.coordinatorId, windowMs: opts.refusalWindowMs, entriesPerWindow: opts.refusalEntries, write: (e) => d.store.audit.record(e), logger: log });
-  refusals.start();
+  return { unary, stream };
+}
 
-  /** An authenticated caller's call (refusals of unknown callers: `refusals`). */
-  const audit = async (method: string, call: SurfaceCall & { request?: unknown }, principal: Principal, code: number, message: string) => {
+/** Audits an authenticated caller's call (refusals of unknown callers: RefusalAudit). */
+function auditor(d: AdminDeps, log: Log): Audit {
+  return async (method, call, principal, code, message) => {
     const entry: AuditEntry = {
       atMs: Date.now(),
       coordinatorId: d.coordinatorId,
@@ -90,9 +122,11 @@ export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: Han
       log.error({ audit: entry, err: errorMessage(err) }, 'audit write failed');
     }
   };
+}
 
-  /** Authenticates and authorizes; on refusal audits it and returns the status to send. */
-  const gate = async (method: string, call: SurfaceCall & { request?: unknown }): Promise<{ principal: Principal } | { refusal: ReturnType<typeof toGrpcStatus> }> => {
+/** The gate every call passes before its handler: authenticate, authorize, audit a refusal. */
+function gatekeeper(d: AdminDeps, auth: Authenticator, log: Log, refusals: RefusalAudit, audit: Audit): Gate {
+  return async (method, call) => {
     let principal: Principal | null = null;
     // A caller that goes away while its token waits for a hash slot frees the slot.
     const gone = new AbortController();
@@ -117,64 +151,59 @@ export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: Han
       call.removeListener('cancelled', onCancel);
     }
   };
+}
 
-  const callContext = (method: string, principal: Principal, call: SurfaceCall): { ctx: CallContext; done: () => void } => {
-    const ac = new AbortController();
-    const onCancel = () => ac.abort(new Error('call cancelled by the client'));
-    call.on('cancelled', onCancel);
-    return {
-      ctx: { principal, signal: ac.signal, logger: log.child({ method, user: principal.user }), method },
-      done: () => call.removeListener('cancelled', onCancel),
-    };
+/** The handler's context: its signal aborts when the client cancels; call done() when the handler is over. */
+function callContext(log: Log, method: string, principal: Principal, call: SurfaceCall): { ctx: CallContext; done: () => void } {
+  const ac = new AbortController();
+  const onCancel = () => ac.abort(new Error('call cancelled by the client'));
+  call.on('cancelled', onCancel);
+  return {
+    ctx: { principal, signal: ac.signal, logger: log.child({ method, user: principal.user }), method },
+    done: () => call.removeListener('cancelled', onCancel),
   };
+}
 
-  const implementation: grpc.UntypedServiceImplementation = {};
-  for (const [method, def] of Object.entries(service)) {
-    if (!METHOD_PERMISSIONS[method]) throw new Error(`admin method ${method} has no permission in auth/permissions.ts`);
-    const mutating = MUTATING_METHODS.has(method);
-    if (def.responseStream) {
-      const h = stream.get(method);
-      if (!h) throw new Error(`admin streaming method ${method} has no handler`);
-      implementation[method] = (async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const g = await gate(method, call);
-        if ('refusal' in g) {
-          call.emit('error', g.refusal);
-          return;
-        }
-        const { ctx, done } = callContext(method, g.principal, call);
-        try {
-          await h(call.request, ctx, (msg) => call.write(msg));
-          call.end();
-        } catch (err) {
-          if (!ctx.signal.aborted) call.emit('error', toGrpcStatus(err));
-        } finally {
-          done();
-        }
-      }) as grpc.handleServerStreamingCall<unknown, unknown>;
-      continue;
+/** A server-streaming method behind the gate (streams are reads: not audited unless refused). */
+function streamingMethod(method: string, h: StreamHandler, gate: Gate, log: Log): grpc.handleServerStreamingCall<unknown, unknown> {
+  return (async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    const g = await gate(method, call);
+    if ('refusal' in g) {
+      call.emit('error', g.refusal);
+      return;
     }
-    const h = unary.get(method);
-    if (!h) throw new Error(`admin method ${method} has no handler`);
-    implementation[method] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const g = await gate(method, call);
-      if ('refusal' in g) {
-        callback(g.refusal as grpc.ServerErrorResponse);
-        return;
-      }
-      const { ctx, done } = callContext(method, g.principal, call);
-      try {
-        const res = await h(call.request, ctx);
-        if (mutating) await audit(method, call, g.principal, status.OK, '');
-        callback(null, res);
-      } catch (err) {
-        const st = toGrpcStatus(err);
-        if (st.code === status.INTERNAL) ctx.logger.error({ err: errorMessage(err) }, 'admin call failed');
-        if (mutating) await audit(method, call, g.principal, st.code, st.details);
-        callback(st as grpc.ServerErrorResponse);
-      } finally {
-        done();
-      }
-    }) as grpc.handleUnaryCall<unknown, unknown>;
-  }
-  return { service, implementation, packageDefinition: adminPackageDefinition(), stop: () => refusals.stop() };
+    const { ctx, done } = callContext(log, method, g.principal, call);
+    try {
+      await h(call.request, ctx, (msg) => call.write(msg));
+      call.end();
+    } catch (err) {
+      if (!ctx.signal.aborted) call.emit('error', toGrpcStatus(err));
+    } finally {
+      done();
+    }
+  }) as grpc.handleServerStreamingCall<unknown, unknown>;
+}
+
+/** A unary method behind the gate; a mutating one is audited with its result, success or not. */
+function unaryMethod(method: string, h: UnaryHandler, mutating: boolean, gate: Gate, audit: Audit, log: Log): grpc.handleUnaryCall<unknown, unknown> {
+  return (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    const g = await gate(method, call);
+    if ('refusal' in g) {
+      callback(g.refusal as grpc.ServerErrorResponse);
+      return;
+    }
+    const { ctx, done } = callContext(log, method, g.principal, call);
+    try {
+      const res = await h(call.request, ctx);
+      if (mutating) await audit(method, call, g.principal, status.OK, '');
+      callback(null, res);
+    } catch (err) {
+      const st = toGrpcStatus(err);
+      if (st.code === status.INTERNAL) ctx.logger.error({ err: errorMessage(err) }, 'admin call failed');
+      if (mutating) await audit(method, call, g.principal, st.code, st.details);
+      callback(st as grpc.ServerErrorResponse);
+    } finally {
+      done();
+    }
+  }) as grpc.handleUnaryCall<unknown, unknown>;
 }
