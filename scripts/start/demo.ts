@@ -77,6 +77,47 @@ function spans(beats: Heartbeat[]): string {
   return parts.join(', ');
 }
 
+/**
+ * After the drain: each guest of the drained host runs on exactly one other
+ * host (libvirt says so), a live-moved one with the same boot and its
+ * heartbeat counter continued, a cold-moved one with a new boot.
+ */
+async function showMovedGuests(o: DemoOptions, moved: typeof GUESTS, bootsBefore: Map<string, string | null>): Promise<void> {
+  const { say } = o;
+  const { lab } = o.env;
+  say('What libvirt says now, and what the guests printed on their serial consoles:');
+  for (const g of moved) {
+    const at = await whereIs(lab, g.name);
+    if (at.length !== 1 || at[0]!.host === DRAINED || at[0]!.state !== 'running') {
+      throw new DemoStepError(`${g.name} should run on exactly one other host, libvirt says ${JSON.stringify(at)}`);
+    }
+    const host = at[0]!.host;
+    if (g.hotMigration) {
+      // A live move keeps the boot and the counter: beats on the target continue the source's.
+      const beats = await lab.waitForHeartbeats(g.name, { host, count: 1, timeoutMs: 30_000, signal: o.signal });
+      const missing = gaps(beats);
+      if (beats[0]?.boot !== bootsBefore.get(g.name)) throw new DemoStepError(`${g.name} was restarted by a live migration`);
+      say(`  ${g.name}: running on ${host}; same boot, ${spans(beats)}${missing.length ? ` (gaps: ${JSON.stringify(missing)})` : ', no heartbeat lost'}: it moved alive`);
+    } else {
+      const beats = await lab.waitForHeartbeats(g.name, { host, count: 1, notBoot: bootsBefore.get(g.name) ?? '', timeoutMs: 60_000, signal: o.signal });
+      say(`  ${g.name}: running on ${host}; a new boot (${spans(beats)}): shut down on ${DRAINED}, moved, started again`);
+    }
+  }
+  say('');
+}
+
+/** After `servers return`: libvirt itself must place every moved guest back on the drained host, running. */
+async function checkReturned(o: DemoOptions, moved: typeof GUESTS): Promise<void> {
+  for (const g of moved) {
+    const at = await whereIs(o.env.lab, g.name);
+    if (at.length !== 1 || at[0]!.host !== DRAINED || at[0]!.state !== 'running') {
+      throw new DemoStepError(`${g.name} should be back on ${DRAINED} and running, libvirt says ${JSON.stringify(at)}`);
+    }
+  }
+  o.say(`  libvirt agrees: ${moved.map((g) => g.name).join(', ')} run on ${DRAINED} again`);
+  o.say('');
+}
+
 export async function runDemo(o: DemoOptions): Promise<void> {
   const { env, say } = o;
   const { lab } = env;
@@ -105,25 +146,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     'Servers move one at a time from this host; each keeps its power state.',
   );
   await step(o, ['maintenance', 'enable', DRAINED, '--confirm', '--wait'], 240_000);
-  say('What libvirt says now, and what the guests printed on their serial consoles:');
-  for (const g of onH1) {
-    const at = await whereIs(lab, g.name);
-    if (at.length !== 1 || at[0]!.host === DRAINED || at[0]!.state !== 'running') {
-      throw new DemoStepError(`${g.name} should run on exactly one other host, libvirt says ${JSON.stringify(at)}`);
-    }
-    const host = at[0]!.host;
-    if (g.hotMigration) {
-      // A live move keeps the boot and the counter: beats on the target continue the source's.
-      const beats = await lab.waitForHeartbeats(g.name, { host, count: 1, timeoutMs: 30_000, signal: o.signal });
-      const missing = gaps(beats);
-      if (beats[0]?.boot !== bootsBefore.get(g.name)) throw new DemoStepError(`${g.name} was restarted by a live migration`);
-      say(`  ${g.name}: running on ${host}; same boot, ${spans(beats)}${missing.length ? ` (gaps: ${JSON.stringify(missing)})` : ', no heartbeat lost'}: it moved alive`);
-    } else {
-      const beats = await lab.waitForHeartbeats(g.name, { host, count: 1, notBoot: bootsBefore.get(g.name) ?? '', timeoutMs: 60_000, signal: o.signal });
-      say(`  ${g.name}: running on ${host}; a new boot (${spans(beats)}): shut down on ${DRAINED}, moved, started again`);
-    }
-  }
-  say('');
+  await showMovedGuests(o, onH1, bootsBefore);
   await step(o, ['host', 'show', DRAINED]);
 
   title(
@@ -137,14 +160,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
   title(`return the servers to ${DRAINED}`, 'On request only: the servers the last maintenance moved away go back, live where they can.');
   await step(o, ['servers', 'return', DRAINED, '--wait'], 240_000);
-  for (const g of onH1) {
-    const at = await whereIs(lab, g.name);
-    if (at.length !== 1 || at[0]!.host !== DRAINED || at[0]!.state !== 'running') {
-      throw new DemoStepError(`${g.name} should be back on ${DRAINED} and running, libvirt says ${JSON.stringify(at)}`);
-    }
-  }
-  say(`  libvirt agrees: ${onH1.map((g) => g.name).join(', ')} run on ${DRAINED} again`);
-  say('');
+  await checkReturned(o, onH1);
 
   if (o.zoneCpu) {
     title(
