@@ -83,7 +83,81 @@ export function embeddedUsers(coordinatorKey: string, hosts: AdmittedHostRecord[
 
 export const INSECURE_NATS_WARNING = 'INSECURE: NATS without authentication (nats.insecureNoAuth): any process that reaches NATS can write the inventory and operations and speak for any host';
 
-export async function connectNats(opts: { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number; auth?: NatsAuth; insecureNoAuth?: boolean }): Promise<CoordinatorNats> {
+export interface ConnectNatsOptions { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number; auth?: NatsAuth; insecureNoAuth?: boolean }
+
+/** The embedded server, its URL, and the credentials the coordinator connects with. */
+interface EmbeddedStart { embedded: NatsNode; auth: NatsAuth; coordinatorKey: string }
+
+/**
+ * Starts the embedded server: with the coordinator's own nkey as its only
+ * user (hosts join once the admitted-hosts bucket is read), or without
+ * authentication when insecure mode was asked for by name.
+ */
+async function startEmbeddedNats(opts: ConnectNatsOptions, paths: ReturnType<typeof embeddedAuthPaths>): Promise<EmbeddedStart> {
+  // Loopback and a server-chosen port (common/nats-server.ts): right for a
+  // single-machine install; remote agents need nats.servers configured.
+  makePrivateDir(paths.dir);
+  let started: EmbeddedStart;
+  if (opts.insecureNoAuth) {
+    started = { embedded: await startNatsServer({ dir: opts.dataDir, auth: 'insecure-no-auth' }), auth: opts.auth ?? {}, coordinatorKey: '' };
+  } else {
+    const me = ensureSeedFile(paths.coordinatorSeedFile);
+    // Hosts join once the admitted-hosts bucket is read (setAdmittedHosts).
+    const embedded = await startNatsServer({ dir: opts.dataDir, auth: { users: embeddedUsers(me.publicKey, [], opts.logger) } });
+    started = { embedded, auth: { nkeySeedFile: me.seedFile }, coordinatorKey: me.publicKey };
+  }
+  const { embedded } = started;
+  opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' }, 'embedded nats-server started');
+  return started;
+}
+
+/** Connects (reconnecting forever afterwards), waits for JetStream, and logs every later disconnect, reconnect and error. */
+async function openConnection(opts: ConnectNatsOptions, servers: string[], auth: NatsAuth): Promise<NatsConnection> {
+  const nc = await connectWithDeadline(
+    {
+      servers,
+      name: opts.name,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      pingInterval: 5000,
+      timeout: 5000,
+      ...natsAuthOptions(auth),
+    },
+    opts.timeoutMs ?? 30_000,
+    opts.logger,
+  );
+  try {
+    await waitForJetStreamOn(nc, opts.timeoutMs ?? 30_000);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: redactText(String(s.data)) }, 'nats connection status');
+    }
+  })();
+  return nc;
+}
+
+/** setAdmittedHosts for the embedded server: a no-op for configured servers and in insecure mode (no coordinator key). */
+function admittedHostsReloader(embedded: NatsNode | null, coordinatorKey: string, logger: Logger): CoordinatorNats['setAdmittedHosts'] {
+  let reloads: Promise<void> = Promise.resolve();
+  return (hosts) => {
+    const node = embedded;
+    if (!node || !coordinatorKey) return Promise.resolve();
+    // One reload at a time, in order: the last call's hosts are what the server ends with.
+    const next = reloads.then(async () => {
+      await node.setUsers(embeddedUsers(coordinatorKey, hosts, logger));
+      logger.info({ hosts: hosts.length }, 'embedded nats-server reloaded with the admitted hosts');
+    });
+    reloads = next.catch(() => undefined);
+    return next;
+  };
+}
+
+export async function connectNats(opts: ConnectNatsOptions): Promise<CoordinatorNats> {
   let embedded: NatsNode | null = null;
   let servers = opts.servers;
   let auth = opts.auth ?? {};
@@ -92,22 +166,9 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
   // Loudly, at every start: this mode must never go unnoticed.
   if (opts.insecureNoAuth) opts.logger.error({ servers: opts.servers.length ? opts.servers : 'embedded' }, INSECURE_NATS_WARNING);
   if (servers.length === 0) {
-    // Loopback and a server-chosen port (common/nats-server.ts): right for a
-    // single-machine install; remote agents need nats.servers configured.
-    makePrivateDir(paths.dir);
-    if (opts.insecureNoAuth) {
-      embedded = await startNatsServer({ dir: opts.dataDir, auth: 'insecure-no-auth' });
-    } else {
-      const me = ensureSeedFile(paths.coordinatorSeedFile);
-      coordinatorKey = me.publicKey;
-      auth = { nkeySeedFile: me.seedFile };
-      // Hosts join once the admitted-hosts bucket is read (setAdmittedHosts).
-      embedded = await startNatsServer({ dir: opts.dataDir, auth: { users: embeddedUsers(coordinatorKey, [], opts.logger) } });
-    }
+    ({ embedded, auth, coordinatorKey } = await startEmbeddedNats(opts, paths));
     servers = [embedded.url];
-    opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' }, 'embedded nats-server started');
   }
-  let reloads: Promise<void> = Promise.resolve();
   const stopEmbedded = async () => {
     if (!embedded) return;
     await embedded.stop();
@@ -116,6 +177,7 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
   try {
     // For the credential commands (coordinator/nats-credentials-cli.ts): where the running server is.
     if (embedded) writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
+<<<<<<< HEAD
     const nc = await connectWithDeadline(
       {
         servers,
@@ -145,21 +207,14 @@ export async function connectNats(opts: { servers: string[]; dataDir: string; na
         if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: redactText(String(s.data)) }, 'nats connection status');
       }
     })();
+=======
+    const nc = await openConnection(opts, servers, auth);
+>>>>>>> split-b
     return {
       nc,
       servers,
       embedded,
-      setAdmittedHosts: (hosts) => {
-        const node = embedded;
-        if (!node || !coordinatorKey) return Promise.resolve();
-        // One reload at a time, in order: the last call's hosts are what the server ends with.
-        const next = reloads.then(async () => {
-          await node.setUsers(embeddedUsers(coordinatorKey, hosts, opts.logger));
-          opts.logger.info({ hosts: hosts.length }, 'embedded nats-server reloaded with the admitted hosts');
-        });
-        reloads = next.catch(() => undefined);
-        return next;
-      },
+      setAdmittedHosts: admittedHostsReloader(embedded, coordinatorKey, opts.logger),
       close: async () => {
         if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
         if (embedded) {

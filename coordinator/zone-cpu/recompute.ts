@@ -81,6 +81,15 @@ interface Decision {
   powerCycle: string[];
 }
 
+/** What the steps of an EXTENDED recompute share: its inputs, the current model, and libvirt's answers through the zone's helpers. */
+interface ExtendedContext {
+  zone: ZoneRecord; hosts: HostRecord[]; helpers: HostRecord[]; prev: ZoneCpuTracking; trigger: RecomputeTrigger; now: number; signal?: AbortSignal;
+  /** The hosts whose CPU is known, and the zone model now. */
+  withCpu: HostRecord[]; cur: ZoneModel;
+  /** libvirt's migratable baseline (no common CPU: a FailedPreconditionError naming the vendors), and every flag of one CPU. */
+  baseline(xmls: string[]): Promise<CpuDescription>; allOf(xml: string): Promise<string[]>;
+}
+
 /** The vendor most hosts have; a tie goes to the vendor of the lowest host id (hosts come sorted). */
 function majorityVendor(hosts: HostRecord[]): string {
   const n = new Map<string, number>();
@@ -273,6 +282,7 @@ export class ZoneCpuService {
 
   // ------------------------------------------------------------ EXTENDED
 
+  /** EXTENDED: the zone model is libvirt's baseline of its hosts; once set it only goes down (a host lacks a flag) unless the operator asks for an upgrade. */
   private async extended(zone: ZoneRecord, hosts: HostRecord[], helpers: HostRecord[], prev: ZoneCpuTracking, trigger: RecomputeTrigger, now: number, signal?: AbortSignal): Promise<Decision> {
     const withCpu = hosts.filter((h) => h.cpu.xml);
     const cur = this.currentModel(zone, prev);
@@ -288,33 +298,12 @@ export class ZoneCpuService {
     const allOf = (xml: string) => this.o.agents.allFeatures(zone.id, helpers, xml, signal);
     // A model stored without its full flag list (written before tracking existed): ask libvirt once.
     if (cur.xml && cur.all.length === 0 && prev.mode === 'EXTENDED') cur.all = await allOf(cur.xml).catch(() => []);
+    const x: ExtendedContext = { zone, hosts, helpers, prev, trigger, now, signal, withCpu, cur, baseline, allOf };
 
     // First model (or back from another mode): libvirt's baseline of every host.
-    if (!zone.cpu.xml || prev.mode !== 'EXTENDED') {
-      const base = await baseline(withCpu.map((h) => h.cpu.xml)).catch(async (err) => {
-        // Hosts of two vendors have no common model: the vendor most hosts
-        // have sets it, and the others are flagged by their fits below.
-        if (!(err instanceof FailedPreconditionError)) throw err;
-        const majority = majorityVendor(withCpu);
-        const same = withCpu.filter((h) => h.cpu.vendor === majority);
-        if (same.length === withCpu.length || same.length === 0) throw err;
-        return baseline(same.map((h) => h.cpu.xml));
-      });
-      const model = this.modelOf(base, await allOf(base.xml));
-      // The first model of a zone is "initial"; one after another mode is a mode change.
-      const reason: ChangeReason = prev.mode !== '' && prev.mode !== 'EXTENDED' ? 'mode-changed' : 'initial';
-      const fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal);
-      const entry = changeEntry(
-        { from: { model: zone.cpu.model, all: zone.cpu.xml ? prev.allFeatures : [] }, to: model },
-        reason,
-        trigger.causeHostId ?? trigger.joined?.[0] ?? '',
-        `zone ${zone.id} CPU model set to ${model.model} (${model.vendor}): libvirt's baseline of ${withCpu.length} host(s) (${withCpu.map((h) => h.id).join(', ')}), migratable flags only`,
-        now,
-      );
-      return { ...this.flag(zone, hosts, fits, model), entry, upgradeOffer: '', powerCycle: [] };
-    }
+    if (!zone.cpu.xml || prev.mode !== 'EXTENDED') return this.extendedFirstModel(x);
 
-    let fits = await this.fits(zone, hosts, helpers, cur.xml, cur.all, prev, true, now, signal);
+    const fits = await this.fits(zone, hosts, helpers, cur.xml, cur.all, prev, true, now, signal);
     // The host that caused this must have answered: deciding without it would miss the very downgrade asked about.
     const mustAnswer = [trigger.causeHostId, ...(trigger.joined ?? [])].filter((id): id is string => Boolean(id) && hosts.some((h) => h.id === id));
     const silent = mustAnswer.filter((id) => fits[id]?.verdict === 'UNKNOWN');
@@ -324,53 +313,87 @@ export class ZoneCpuService {
     // flagged (by their fits), never let into a baseline they would break.
     const sameVendor = withCpu.filter((h) => !cur.vendor || h.cpu.vendor === cur.vendor);
     const lacking = sameVendor.filter((h) => fits[h.id]?.verdict === 'INCOMPATIBLE');
-    if (lacking.length > 0) {
-      // Downgrade to what every host and the current model share: the new
-      // model never holds a flag the old one lacked, so nothing is raised by itself.
-      let base: CpuDescription;
-      try {
-        base = await this.o.agents.baseline(zone.id, helpers, [...sameVendor.map((h) => h.cpu.xml), cur.xml], { migratable: true, expand: false }, signal);
-      } catch (err) {
-        if (!isNoCommonCpu(err)) throw err;
-        // No common CPU at all (another vendor): the model stays and the odd hosts are flagged.
-        for (const h of lacking) fits[h.id] = { ...fits[h.id]!, advice: cannotRunAdvice(zone, h, fits[h.id]!.missing, errorMessage(err)) };
-        return { ...this.flag(zone, hosts, fits, cur), entry: null, upgradeOffer: '', powerCycle: [] };
-      }
-      const model = this.modelOf(base, await allOf(base.xml));
-      const preferred = [trigger.causeHostId, ...(trigger.joined ?? [])];
-      const cause = lacking.find((h) => preferred.includes(h.id)) ?? lacking[0]!;
-      const reason: ChangeReason = cause.id === trigger.causeHostId ? trigger.reason : trigger.joined?.includes(cause.id) ? 'host-joined' : trigger.reason;
-      const change: ModelChange = { from: cur, to: model };
-      const entry = changeEntry(change, reason, cause.id, downgradeMessage(zone, cause, change, reason, fits[cause.id]!.missing), now);
-      fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal, true);
-      fits[cause.id] = { ...fits[cause.id]!, advice: downgradeAdvice(zone, cause, change) };
-      return { ...this.flag(zone, hosts, fits, model), entry, upgradeOffer: '', powerCycle: [] };
-    }
+    if (lacking.length > 0) return this.extendedDowngrade(x, fits, sameVendor, lacking);
 
     if (trigger.reason === 'operator-recompute' || trigger.reason === 'operator-upgrade') {
-      const cand = await baseline(sameVendor.map((h) => h.cpu.xml));
-      const candAll = await allOf(cand.xml);
-      const gained = minus(candAll, cur.all);
-      if (gained.length > 0 && cand.xml !== cur.xml) {
-        const running = await this.poweredServers(hosts.map((h) => h.id), signal);
-        if (!trigger.allowUpgrade) {
-          const offer =
-            `an upgrade is available: libvirt's baseline of the zone's ${sameVendor.length} ${cur.vendor} host(s) is ${cand.model} (gains ${listForPeople(gained)}); ` +
-            `RecomputeZoneCpu with allow_upgrade raises the zone to it, and ${running.length} running server(s) would need a power cycle to see it`;
-          return { ...this.flag(zone, hosts, fits, cur), entry: null, upgradeOffer: offer, powerCycle: [] };
-        }
-        const model = this.modelOf(cand, candAll);
-        const change: ModelChange = { from: cur, to: model };
-        const entry = {
-          ...changeEntry(change, 'operator-upgrade', '', `operator raised zone ${zone.id} from ${cur.model} to ${model.model} (gains ${listForPeople(gained)}); ${running.length} running server(s) need a power cycle to see it`, now),
-          serversNeedingPowerCycle: running,
-        };
-        // The advice of earlier downgrades is about a model that no longer applies.
-        const upFits = await this.fits(zone, hosts, helpers, model.xml, model.all, { ...prev, hosts: {} }, false, now, signal);
-        return { ...this.flag(zone, hosts, upFits, model), entry, upgradeOffer: '', powerCycle: running };
-      }
+      const upgrade = await this.extendedUpgrade(x, fits, sameVendor);
+      if (upgrade) return upgrade;
     }
     return { ...this.flag(zone, hosts, fits, cur), entry: null, upgradeOffer: '', powerCycle: [] };
+  }
+
+  /** The first EXTENDED model of a zone (or after another mode): libvirt's baseline of every host, of the majority vendor's when vendors are mixed. */
+  private async extendedFirstModel(x: ExtendedContext): Promise<Decision> {
+    const { zone, hosts, helpers, prev, trigger, now, signal, withCpu, baseline, allOf } = x;
+    const base = await baseline(withCpu.map((h) => h.cpu.xml)).catch(async (err) => {
+      // Hosts of two vendors have no common model: the vendor most hosts
+      // have sets it, and the others are flagged by their fits below.
+      if (!(err instanceof FailedPreconditionError)) throw err;
+      const majority = majorityVendor(withCpu);
+      const same = withCpu.filter((h) => h.cpu.vendor === majority);
+      if (same.length === withCpu.length || same.length === 0) throw err;
+      return baseline(same.map((h) => h.cpu.xml));
+    });
+    const model = this.modelOf(base, await allOf(base.xml));
+    // The first model of a zone is "initial"; one after another mode is a mode change.
+    const reason: ChangeReason = prev.mode !== '' && prev.mode !== 'EXTENDED' ? 'mode-changed' : 'initial';
+    const fits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal);
+    const entry = changeEntry(
+      { from: { model: zone.cpu.model, all: zone.cpu.xml ? prev.allFeatures : [] }, to: model },
+      reason,
+      trigger.causeHostId ?? trigger.joined?.[0] ?? '',
+      `zone ${zone.id} CPU model set to ${model.model} (${model.vendor}): libvirt's baseline of ${withCpu.length} host(s) (${withCpu.map((h) => h.id).join(', ')}), migratable flags only`,
+      now,
+    );
+    return { ...this.flag(zone, hosts, fits, model), entry, upgradeOffer: '', powerCycle: [] };
+  }
+
+  /** Same-vendor hosts lack flags of the model: downgrade to what every host and the model share (never a flag the old one lacked, so nothing is raised by itself). */
+  private async extendedDowngrade(x: ExtendedContext, fits: Record<string, HostCpuFit>, sameVendor: HostRecord[], lacking: HostRecord[]): Promise<Decision> {
+    const { zone, hosts, helpers, prev, trigger, now, signal, cur, allOf } = x;
+    let base: CpuDescription;
+    try {
+      base = await this.o.agents.baseline(zone.id, helpers, [...sameVendor.map((h) => h.cpu.xml), cur.xml], { migratable: true, expand: false }, signal);
+    } catch (err) {
+      if (!isNoCommonCpu(err)) throw err;
+      // No common CPU at all (another vendor): the model stays and the odd hosts are flagged.
+      for (const h of lacking) fits[h.id] = { ...fits[h.id]!, advice: cannotRunAdvice(zone, h, fits[h.id]!.missing, errorMessage(err)) };
+      return { ...this.flag(zone, hosts, fits, cur), entry: null, upgradeOffer: '', powerCycle: [] };
+    }
+    const model = this.modelOf(base, await allOf(base.xml));
+    const preferred = [trigger.causeHostId, ...(trigger.joined ?? [])];
+    const cause = lacking.find((h) => preferred.includes(h.id)) ?? lacking[0]!;
+    const reason: ChangeReason = cause.id === trigger.causeHostId ? trigger.reason : trigger.joined?.includes(cause.id) ? 'host-joined' : trigger.reason;
+    const change: ModelChange = { from: cur, to: model };
+    const entry = changeEntry(change, reason, cause.id, downgradeMessage(zone, cause, change, reason, fits[cause.id]!.missing), now);
+    const downFits = await this.fits(zone, hosts, helpers, model.xml, model.all, prev, false, now, signal, true);
+    downFits[cause.id] = { ...downFits[cause.id]!, advice: downgradeAdvice(zone, cause, change) };
+    return { ...this.flag(zone, hosts, downFits, model), entry, upgradeOffer: '', powerCycle: [] };
+  }
+
+  /** Operator recompute: when libvirt's baseline of the same-vendor hosts gains flags, offer the upgrade (or make it, when allowed); null: the model stays. */
+  private async extendedUpgrade(x: ExtendedContext, fits: Record<string, HostCpuFit>, sameVendor: HostRecord[]): Promise<Decision | null> {
+    const { zone, hosts, helpers, prev, trigger, now, signal, cur, baseline, allOf } = x;
+    const cand = await baseline(sameVendor.map((h) => h.cpu.xml));
+    const candAll = await allOf(cand.xml);
+    const gained = minus(candAll, cur.all);
+    if (gained.length === 0 || cand.xml === cur.xml) return null;
+    const running = await this.poweredServers(hosts.map((h) => h.id), signal);
+    if (!trigger.allowUpgrade) {
+      const offer =
+        `an upgrade is available: libvirt's baseline of the zone's ${sameVendor.length} ${cur.vendor} host(s) is ${cand.model} (gains ${listForPeople(gained)}); ` +
+        `RecomputeZoneCpu with allow_upgrade raises the zone to it, and ${running.length} running server(s) would need a power cycle to see it`;
+      return { ...this.flag(zone, hosts, fits, cur), entry: null, upgradeOffer: offer, powerCycle: [] };
+    }
+    const model = this.modelOf(cand, candAll);
+    const change: ModelChange = { from: cur, to: model };
+    const entry = {
+      ...changeEntry(change, 'operator-upgrade', '', `operator raised zone ${zone.id} from ${cur.model} to ${model.model} (gains ${listForPeople(gained)}); ${running.length} running server(s) need a power cycle to see it`, now),
+      serversNeedingPowerCycle: running,
+    };
+    // The advice of earlier downgrades is about a model that no longer applies.
+    const upFits = await this.fits(zone, hosts, helpers, model.xml, model.all, { ...prev, hosts: {} }, false, now, signal);
+    return { ...this.flag(zone, hosts, upFits, model), entry, upgradeOffer: '', powerCycle: running };
   }
 
   /** Hosts libvirt says cannot run the zone model are flagged (never targets) and advised. */

@@ -102,6 +102,38 @@ function modinfoDepends(bytes) {
     .map(modName);
 }
 
+/** Module names, dependencies first, so plain insmod works without modules.dep. */
+function dependencyOrder(modules) {
+  const order = [];
+  const visit = (n, stack = new Set()) => {
+    if (order.includes(n) || !modules.has(n) || stack.has(n)) return;
+    stack.add(n);
+    for (const d of modules.get(n).deps) visit(d, stack);
+    order.push(n);
+  };
+  for (const n of modules.keys()) visit(n);
+  return order;
+}
+
+/**
+ * Writes vmlinuz, the modules (decompressed) and modules.order into `dest`,
+ * staged beside it and renamed into place, so a cut-off run leaves no half
+ * kernel directory behind.
+ */
+async function writeKernelDir(dest, vmlinuzFile, modules) {
+  const order = dependencyOrder(modules);
+  const staging = `${dest}.tmp-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'modules'), { recursive: true });
+  await copyFile(vmlinuzFile, join(staging, 'vmlinuz'));
+  for (const n of order) {
+    await writeFile(join(staging, 'modules', `${n}.ko`), await moduleBytes(modules.get(n).file));
+  }
+  await writeFile(join(staging, 'modules', 'modules.order'), order.join('\n') + '\n');
+  await rm(dest, { recursive: true, force: true });
+  await rename(staging, dest);
+}
+
 /**
  * Downloads exactly `pkg` (never a pattern: a wildcard once fetched ~30
  * kernels) and extracts vmlinuz and the wanted modules with their
@@ -165,26 +197,7 @@ async function fetchKernel(pkg, dest, log) {
       want = next;
     }
 
-    // Dependencies first, so plain insmod works without modules.dep.
-    const order = [];
-    const visit = (n, stack = new Set()) => {
-      if (order.includes(n) || !modules.has(n) || stack.has(n)) return;
-      stack.add(n);
-      for (const d of modules.get(n).deps) visit(d, stack);
-      order.push(n);
-    };
-    for (const n of modules.keys()) visit(n);
-
-    const staging = `${dest}.tmp-${process.pid}`;
-    await rm(staging, { recursive: true, force: true });
-    await mkdir(join(staging, 'modules'), { recursive: true });
-    await copyFile(join(ex, vmlinuz), join(staging, 'vmlinuz'));
-    for (const n of order) {
-      await writeFile(join(staging, 'modules', `${n}.ko`), await moduleBytes(modules.get(n).file));
-    }
-    await writeFile(join(staging, 'modules', 'modules.order'), order.join('\n') + '\n');
-    await rm(dest, { recursive: true, force: true });
-    await rename(staging, dest);
+    await writeKernelDir(dest, join(ex, vmlinuz), modules);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

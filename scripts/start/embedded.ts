@@ -14,7 +14,7 @@ import { createLogger } from '../../common/logging.ts';
 import { createLab, type DefinedGuest, type GuestSpec, type Lab } from '../lab/index.ts';
 import { startNatsServer, type NatsNode } from '../../common/nats-server.ts';
 import { redactUrl } from '../../common/redact.ts';
-import { issueNatsCredentials } from '../../common/nats-credentials.ts';
+import { issueNatsCredentials, type NatsCredentials } from '../../common/nats-credentials.ts';
 import { admitHostsOver } from '../../coordinator/admission.ts';
 import { natsAuthOptions } from '../../common/nats-auth.ts';
 import { labCoordinatorTls, startLabAgents, type LabAgent } from '../../harness/lab-agents.ts';
@@ -74,6 +74,151 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** What start-up has started, undone in reverse order by stop(). */
+type UndoStack = { what: string; fn: () => Promise<unknown> | unknown }[];
+
+/**
+ * The teardown: every started part stopped in the reverse order of start,
+ * each failure collected (one failing step must not leave the rest running),
+ * then the run record removed. Idempotent: a second call returns the first's promise.
+ */
+function teardown(undo: UndoStack, stateDir: string, log: (line: string) => void): () => Promise<void> {
+  let stopped: Promise<void> | undefined;
+  return () =>
+    (stopped ??= (async () => {
+      const errors: string[] = [];
+      for (const step of undo.reverse()) {
+        const t = performance.now();
+        try {
+          await step.fn();
+        } catch (err) {
+          errors.push(`${step.what}: ${(err as Error).message}`);
+        }
+        // A slow step is worth a line: the operator is waiting on it.
+        const ms = performance.now() - t;
+        if (ms > 1000) log(`  ${step.what} stopped in ${(ms / 1000).toFixed(1)} s`);
+      }
+      await removeRunRecord(stateDir);
+      if (errors.length) throw new Error(`teardown: ${errors.join('; ')}`);
+    })());
+}
+
+/**
+ * The nats-server on the lab's root address: agents inside the lab hosts
+ * publish to it. Authenticated as in production: the coordinator's nkey and
+ * one per host, each host allowed to publish on its own subjects only.
+ */
+async function startLabNats(o: EmbeddedOptions, lab: Lab, natsDir: string, undo: UndoStack, rec: RunRecord): Promise<{ nats: NatsNode; creds: NatsCredentials }> {
+  const creds = issueNatsCredentials(path.join(natsDir, 'credentials'), lab.hosts.map((h) => h.name));
+  const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp, auth: { users: creds.users() } });
+  undo.push({ what: 'nats-server', fn: () => nats.stop() });
+  rec.nats = await processRef(nats.pid);
+  await writeRunRecord(o.stateDir, rec);
+  o.log(`nats-server (JetStream) ${redactUrl(nats.url)}, pid ${nats.pid}; nkey identities in ${creds.dir}`);
+  // The lab hosts are admitted up front (their identities were just issued),
+  // as `drydock-coordinator issue-host-credentials` would do for each.
+  const nc = await connect({ servers: nats.url, ...natsAuthOptions(creds.coordinatorAuth()) });
+  try {
+    await admitHostsOver(nc, 1, [...creds.hosts].map(([hostId, id]) => ({ hostId, nkey: id.publicKey })), 'npm start');
+  } finally {
+    await nc.close();
+  }
+  return { nats, creds };
+}
+
+/** A fresh admin token in a 0600 file; users.yaml holds only its hash, as in production (deploy/examples/users.yaml). */
+async function writeAdminToken(stateDir: string): Promise<{ token: string; tokenFile: string; usersFile: string }> {
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = path.join(stateDir, 'admin.token');
+  const usersFile = path.join(stateDir, 'users.yaml');
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  await chmod(tokenFile, 0o600);
+  await writeFile(usersFile, `users:\n  admin:\n    tokenSha256: ${hashTokenSha256(token)}\n    roles: [admin]\n`, { mode: 0o600 });
+  return { token, tokenFile, usersFile };
+}
+
+/** The coordinator in this process, with the maintenance and zone CPU modules, logging into coordinator.log; its stop is pushed on `undo`, its address into the run record. */
+async function startLabCoordinator(o: EmbeddedOptions, nats: NatsNode, creds: NatsCredentials, usersFile: string, undo: UndoStack, rec: RunRecord): Promise<{ coord: Coordinator; address: string }> {
+  const port = o.port ?? ((await portFree(DEFAULT_ADMIN_PORT)) ? DEFAULT_ADMIN_PORT : 0);
+  const coordinatorLog = path.join(o.stateDir, 'coordinator.log');
+  // The daemons' logger (common/logging.ts: secrets redacted), into the file.
+  const logger = createLogger('drydock-coordinator', 'info', destination({ dest: coordinatorLog, sync: true }));
+  // Zone CPU plugs into placement (CompareCpu on targets) and recomputes
+  // the zone baseline when a host returns from maintenance.
+  const z = zoneCpuModule({});
+  const m: MaintenanceModule = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000, cpu: z.placement });
+  const config = compileConfig(
+    {
+      coordinatorId: 'start-c1',
+      admin: { listen: `127.0.0.1:${port}` },
+      metrics: { listen: '127.0.0.1:0' },
+      auth: { tokenFile: usersFile },
+      nats: { servers: [nats.url], ...creds.coordinatorAuth(), kvReplicas: 1 },
+      // The lab CA's coordinator certificate; each agent's must name its host.
+      agents: { tls: await labCoordinatorTls() },
+      inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
+      logLevel: 'info',
+    },
+    {},
+  );
+  const coord: Coordinator = await startCoordinator(config, {
+    logger,
+    beforeServe: async (deps) => {
+      await m.beforeServe(deps);
+      await z.beforeServe(deps);
+    },
+    handlerGroups: (deps) => [...m.handlerGroups(deps), ...z.handlerGroups(deps)],
+  });
+  undo.push({
+    what: 'coordinator',
+    fn: async () => {
+      await z.stop();
+      await m.stop();
+      await coord.stop();
+    },
+  });
+  const address = `127.0.0.1:${coord.port}`;
+  rec.address = address;
+  await writeRunRecord(o.stateDir, rec);
+  o.log(`coordinator: admin API ${address} (log ${coordinatorLog})`);
+  return { coord, address };
+}
+
+/** Once the three hosts are online: the zone, in extended CPU mode, holding them. */
+async function setUpZone(o: EmbeddedOptions, api: AdminApi, lab: Lab): Promise<void> {
+  await poll('3 hosts online', async () => (await api.call('ListHosts', {})).hosts?.filter((h) => h.online).length === 3, { timeoutMs: 60_000, signal: o.signal });
+  await api.call('CreateZone', { zone_id: ZONE_ID, name: 'lab zone', description: 'the three lab hosts', cpu_mode: 'CPU_MODE_EXTENDED' });
+  for (const h of lab.hosts) await api.call('UpdateHost', { host_id: h.name, zone_id: ZONE_ID });
+  o.log(`zone ${ZONE_ID} (CPU mode extended: one zone CPU model, the baseline of its hosts): ${lab.hosts.map((h) => h.name).join(', ')}`);
+}
+
+/** The defined guests, once the inventory lists them all and each has printed two heartbeats (it booted). */
+async function guestsReady(o: EmbeddedOptions, api: AdminApi, lab: Lab, booting: Promise<DefinedGuest[]>): Promise<DefinedGuest[]> {
+  const { signal } = o;
+  const guests = await booting;
+  await poll(`${GUESTS.length} guests in the inventory`, async () => ((await api.call('ListServers', {})).servers?.length ?? 0) >= GUESTS.length, { timeoutMs: 60_000, signal });
+  o.log('waiting for the guests to boot (each prints a heartbeat every second on its serial console)');
+  await Promise.all(guests.map((g) => lab.waitForHeartbeats(g.name, { count: 2, timeoutMs: 120_000, signal })));
+  return guests;
+}
+
+/** The pids of what runs now, for Embedded.pids(). */
+async function embeddedPids(nats: NatsNode, agents: LabAgent[], lab: Lab, guests: DefinedGuest[]): Promise<{ nats: number; agents: number[]; libvirtd: number[]; qemu: number[] }> {
+  return {
+    nats: nats.pid,
+    agents: agents.map((a) => a.pid),
+    libvirtd: (await Promise.all(lab.hosts.map((h) => h.libvirtdPid()))).filter((p): p is number => p !== null),
+    // Where each guest runs now: libvirt's pid file on that host.
+    qemu: (
+      await Promise.all(
+        lab.hosts.flatMap((h) =>
+          guests.map((g) => readFile(h.path(`/run/libvirt/qemu/${g.name}.pid`), 'utf8').then((t) => Number(t.trim()), () => 0)),
+        ),
+      )
+    ).filter((p) => p > 0),
+  };
+}
+
 /**
  * Starts everything; on failure or abort, tears down what was started and
  * rethrows. The returned stop() is idempotent.
@@ -89,25 +234,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   // Written before anything starts: a crash at any later point leaves a record.
   await writeRunRecord(o.stateDir, rec);
 
-  const undo: { what: string; fn: () => Promise<unknown> | unknown }[] = [];
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      const errors: string[] = [];
-      for (const step of undo.reverse()) {
-        const t = performance.now();
-        try {
-          await step.fn();
-        } catch (err) {
-          errors.push(`${step.what}: ${(err as Error).message}`);
-        }
-        // A slow step is worth a line: the operator is waiting on it.
-        const ms = performance.now() - t;
-        if (ms > 1000) log(`  ${step.what} stopped in ${(ms / 1000).toFixed(1)} s`);
-      }
-      await removeRunRecord(o.stateDir);
-      if (errors.length) throw new Error(`teardown: ${errors.join('; ')}`);
-    })());
+  const undo: UndoStack = [];
+  const stop = teardown(undo, o.stateDir, log);
   const check = () => {
     if (signal.aborted) throw new Error('interrupted');
   };
@@ -125,23 +253,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     undo.push({ what: 'lab', fn: () => lab.destroy() });
     check();
 
-    // On the lab's root address: agents inside the lab hosts publish to it.
-    // Authenticated as in production: the coordinator's nkey and one per host,
-    // each host allowed to publish on its own subjects only.
-    const creds = issueNatsCredentials(path.join(natsDir, 'credentials'), lab.hosts.map((h) => h.name));
-    const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp, auth: { users: creds.users() } });
-    undo.push({ what: 'nats-server', fn: () => nats.stop() });
-    rec.nats = await processRef(nats.pid);
-    await writeRunRecord(o.stateDir, rec);
-    log(`nats-server (JetStream) ${redactUrl(nats.url)}, pid ${nats.pid}; nkey identities in ${creds.dir}`);
-    // The lab hosts are admitted up front (their identities were just issued),
-    // as `drydock-coordinator issue-host-credentials` would do for each.
-    const nc = await connect({ servers: nats.url, ...natsAuthOptions(creds.coordinatorAuth()) });
-    try {
-      await admitHostsOver(nc, 1, [...creds.hosts].map(([hostId, id]) => ({ hostId, nkey: id.publicKey })), 'npm start');
-    } finally {
-      await nc.close();
-    }
+    const { nats, creds } = await startLabNats(o, lab, natsDir, undo, rec);
     check();
 
     // Guests boot (TCG, ~10-20 s) while the agents and the coordinator start.
@@ -157,68 +269,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
     check();
 
-    const token = randomBytes(24).toString('hex');
-    const tokenFile = path.join(o.stateDir, 'admin.token');
-    const usersFile = path.join(o.stateDir, 'users.yaml');
-    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
-    await chmod(tokenFile, 0o600);
-    // The token is stored hashed only, as in production (deploy/examples/users.yaml).
-    await writeFile(usersFile, `users:\n  admin:\n    tokenSha256: ${hashTokenSha256(token)}\n    roles: [admin]\n`, { mode: 0o600 });
-
-    const port = o.port ?? ((await portFree(DEFAULT_ADMIN_PORT)) ? DEFAULT_ADMIN_PORT : 0);
-    const coordinatorLog = path.join(o.stateDir, 'coordinator.log');
-    // The daemons' logger (common/logging.ts: secrets redacted), into the file.
-    const logger = createLogger('drydock-coordinator', 'info', destination({ dest: coordinatorLog, sync: true }));
-    // Zone CPU plugs into placement (CompareCpu on targets) and recomputes
-    // the zone baseline when a host returns from maintenance.
-    const z = zoneCpuModule({});
-    const m: MaintenanceModule = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000, cpu: z.placement });
-    const config = compileConfig(
-      {
-        coordinatorId: 'start-c1',
-        admin: { listen: `127.0.0.1:${port}` },
-        metrics: { listen: '127.0.0.1:0' },
-        auth: { tokenFile: usersFile },
-        nats: { servers: [nats.url], ...creds.coordinatorAuth(), kvReplicas: 1 },
-        // The lab CA's coordinator certificate; each agent's must name its host.
-        agents: { tls: await labCoordinatorTls() },
-        inventory: { offlineAfter: '10s', reconcileInterval: '5s' },
-        logLevel: 'info',
-      },
-      {},
-    );
-    const coord: Coordinator = await startCoordinator(config, {
-      logger,
-      beforeServe: async (deps) => {
-        await m.beforeServe(deps);
-        await z.beforeServe(deps);
-      },
-      handlerGroups: (deps) => [...m.handlerGroups(deps), ...z.handlerGroups(deps)],
-    });
-    undo.push({
-      what: 'coordinator',
-      fn: async () => {
-        await z.stop();
-        await m.stop();
-        await coord.stop();
-      },
-    });
-    const address = `127.0.0.1:${coord.port}`;
-    rec.address = address;
-    await writeRunRecord(o.stateDir, rec);
-    log(`coordinator: admin API ${address} (log ${coordinatorLog})`);
+    const { token, tokenFile, usersFile } = await writeAdminToken(o.stateDir);
+    const { coord, address } = await startLabCoordinator(o, nats, creds, usersFile, undo, rec);
 
     const api = new AdminApi({ address, token, caFile: '', certFile: '', keyFile: '', serverName: '', timeoutMs: 15_000, configFile: '' });
     undo.push({ what: 'admin client', fn: () => api.close() });
-    await poll('3 hosts online', async () => (await api.call('ListHosts', {})).hosts?.filter((h) => h.online).length === 3, { timeoutMs: 60_000, signal });
-    await api.call('CreateZone', { zone_id: ZONE_ID, name: 'lab zone', description: 'the three lab hosts', cpu_mode: 'CPU_MODE_EXTENDED' });
-    for (const h of lab.hosts) await api.call('UpdateHost', { host_id: h.name, zone_id: ZONE_ID });
-    log(`zone ${ZONE_ID} (CPU mode extended: one zone CPU model, the baseline of its hosts): ${lab.hosts.map((h) => h.name).join(', ')}`);
+    await setUpZone(o, api, lab);
 
-    const guests = await booting;
-    await poll(`${GUESTS.length} guests in the inventory`, async () => ((await api.call('ListServers', {})).servers?.length ?? 0) >= GUESTS.length, { timeoutMs: 60_000, signal });
-    log('waiting for the guests to boot (each prints a heartbeat every second on its serial console)');
-    await Promise.all(guests.map((g) => lab.waitForHeartbeats(g.name, { count: 2, timeoutMs: 120_000, signal })));
+    const guests = await guestsReady(o, api, lab, booting);
     log(`ready in ${since()}`);
 
     return {
@@ -234,19 +292,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       guests,
       api,
       agents,
-      pids: async () => ({
-        nats: nats.pid,
-        agents: agents.map((a) => a.pid),
-        libvirtd: (await Promise.all(lab.hosts.map((h) => h.libvirtdPid()))).filter((p): p is number => p !== null),
-        // Where each guest runs now: libvirt's pid file on that host.
-        qemu: (
-          await Promise.all(
-            lab.hosts.flatMap((h) =>
-              guests.map((g) => readFile(h.path(`/run/libvirt/qemu/${g.name}.pid`), 'utf8').then((t) => Number(t.trim()), () => 0)),
-            ),
-          )
-        ).filter((p) => p > 0),
-      }),
+      pids: () => embeddedPids(nats, agents, lab, guests),
       stop,
     };
   } catch (err) {
