@@ -120,6 +120,10 @@ async function openConnection(opts: ConnectNatsOptions, servers: string[], auth:
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      // nats.js records an async stack trace for every request by default:
+      // 14-20 % of the coordinator's CPU under admin reads and reconcile
+      // (profiled at 100,000 servers), for traces nobody reads.
+      noAsyncTraces: true,
       pingInterval: 5000,
       timeout: 5000,
       ...natsAuthOptions(auth),
@@ -177,39 +181,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<Coordinator
   try {
     // For the credential commands (coordinator/nats-credentials-cli.ts): where the running server is.
     if (embedded) writeFileSync(paths.serverFile, `${JSON.stringify({ url: embedded.url, pid: embedded.pid })}\n`, { mode: 0o600 });
-<<<<<<< HEAD
-    const nc = await connectWithDeadline(
-      {
-        servers,
-        name: opts.name,
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-        // nats.js records an async stack trace for every request by default:
-        // 14-20 % of the coordinator's CPU under admin reads and reconcile
-        // (profiled at 100,000 servers), for traces nobody reads.
-        noAsyncTraces: true,
-        pingInterval: 5000,
-        timeout: 5000,
-        ...natsAuthOptions(auth),
-      },
-      opts.timeoutMs ?? 30_000,
-      opts.logger,
-    );
-    try {
-      await waitForJetStreamOn(nc, opts.timeoutMs ?? 30_000);
-    } catch (err) {
-      await nc.close();
-      throw err;
-    }
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: redactText(String(s.data)) }, 'nats connection status');
-      }
-    })();
-=======
     const nc = await openConnection(opts, servers, auth);
->>>>>>> split-b
     return {
       nc,
       servers,
