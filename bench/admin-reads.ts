@@ -206,7 +206,7 @@ try {
 
   // gRPC's defaults (4 MiB receive limit): what the CLI has.
   const Admin = loadAdminProto().drydock.admin.v1.Admin;
-  const c = new Admin(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
+  const c = new Admin(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (...args: any[]) => any>;
   client = c;
   const call = <T = any>(method: string, req: object): Promise<T> =>
     new Promise((resolve, reject) => {

@@ -5,11 +5,10 @@
 // read model (coordinator/reads/), synced with KV at the start of the call.
 import { FailedPreconditionError, NotFoundError } from '../../common/errors.ts';
 import { assertId } from '../../common/names.ts';
-import { isValidId } from '../ids.ts';
+import { isValidId, assertStorageCluster, assertZoneId } from '../ids.ts';
 import type { GetHostRequest } from '../../common/generated/drydock/admin/v1/GetHostRequest.ts';
 import type { ListHostsRequest } from '../../common/generated/drydock/admin/v1/ListHostsRequest.ts';
 import type { UpdateHostRequest } from '../../common/generated/drydock/admin/v1/UpdateHostRequest.ts';
-import { assertStorageCluster, assertZoneId } from '../ids.ts';
 import type { HostRecord } from '../model.ts';
 import { hostToProto } from './convert.ts';
 import type { AdminDeps, HandlerGroup } from './context.ts';

@@ -2,9 +2,8 @@
 // from agent reports. Every instance tracks heartbeats in memory (online/
 // offline for its reads); only the leader writes what agents report, so N
 // coordinators do not multiply KV writes. The leader also runs a periodic
-// full reconcile against every online agent, because NATS events can be
-// missed (docs/field-notes.md, NATS: a KV watcher once stalled 12 s) and a missed event must
-// never leave a lie in the inventory.
+// full reconcile against every online agent: NATS events can be missed (a KV
+// watcher once stalled 12 s, docs/field-notes.md) and none may leave a lie.
 import type { NatsConnection, Subscription } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setMaxListeners } from 'node:events';
