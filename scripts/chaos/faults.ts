@@ -2,7 +2,7 @@
 // random point, lets the system recover, and ends with the invariant check
 // read from the hypervisors (./invariants.ts). One trial = one fresh world.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { timeToProgress, untilDone } from './drain.ts';
+import { doneSteps, timeToProgress, untilDone } from './drain.ts';
 import { drainTrial, type Fault } from './trial.ts';
 import { GiB, MiB, SOURCE, type World } from './world.ts';
 import { runAdminFuzz } from './fuzz.ts';
@@ -39,9 +39,11 @@ export const FAULTS: Fault[] = [
         const leader = leaderOf(w);
         if (!leader) return ['no leader found to kill'];
         const inFlight = w.sims.fabric.migrations.filter((m) => m.result === 'running').length;
+        // Progress is measured from what was written when the leader died, not from `base`.
+        const before = doneSteps(await w.call('GetOperation', { operation_id: opId }));
         const killedAt = Date.now();
         leader.proc.signal('SIGKILL');
-        trial.recoveryMs = await timeToProgress(w, opId, killedAt, base, () => trial.ended);
+        trial.recoveryMs = await timeToProgress(w, opId, killedAt, before, () => trial.ended);
         return [`killed ${leader.id} after ${base} finished step(s), ${inFlight} migration(s) in flight`];
       }),
   },
@@ -77,12 +79,12 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'late-agents',
-    description: 'Every hypervisor query on every host (facts, server lists, migration job stats) answers 0.5-2.5 s late, so agents answer the coordinator late throughout the drain.',
+    description: 'Every hypervisor query on every host (facts, server lists, migration job stats) answers 0.3-1.5 s late, so agents answer the coordinator late throughout the drain.',
     recovery: 'none (a latency); the drain duration against the baseline shows the cost',
     defaultTrials: 1,
     run: (ctx) =>
       drainTrial(ctx, { bandwidthBps: 512 * MiB }, async (w) => {
-        for (const h of w.hosts()) h.faults.setLatency(500 + Math.floor(ctx.random() * 2000));
+        for (const h of w.hosts()) h.faults.setLatency(300 + Math.floor(ctx.random() * 1200));
       }),
   },
   {
@@ -94,9 +96,10 @@ export const FAULTS: Fault[] = [
       drainTrial(ctx, { natsCluster: 3, bandwidthBps: 256 * MiB }, async (w, opId, trial) => {
         const base = await untilDone(w, opId, Math.floor(ctx.random() * ctx.servers * 0.8), () => trial.ended);
         const i = Math.floor(ctx.random() * w.nats.nodes.length);
+        const before = doneSteps(await w.call('GetOperation', { operation_id: opId }));
         const killedAt = Date.now();
         await w.nats.nodes[i]!.kill();
-        const progress = timeToProgress(w, opId, killedAt, base, () => trial.ended);
+        const progress = timeToProgress(w, opId, killedAt, before, () => trial.ended);
         await sleep(3000);
         await w.nats.nodes[i]!.restart();
         trial.recoveryMs = await progress;
@@ -106,7 +109,7 @@ export const FAULTS: Fault[] = [
   {
     name: 'nats-store-full',
     description:
-      "A single NATS node whose JetStream file store is limited (max_file_store 48 MiB); mid-drain another stream fills the store until JetStream refuses writes, is left full for 5 s, then deleted.",
+      "A single NATS node whose JetStream file store is limited (max_file_store 304 MiB, of which the audit stream reserves 256 MiB); mid-drain another stream fills the store until JetStream refuses writes, is left full for 5 s, then deleted.",
     recovery: 'from the space being freed to the next step finished',
     defaultTrials: 1,
     run: (ctx) => runStoreFull(ctx),

@@ -52,6 +52,8 @@ const DRAIN_TIMEOUT_MS = 240_000;
 export interface TrialState {
   recoveryMs: number | null;
   ended: boolean;
+  /** Defects the fault saw that are not invariant violations. */
+  findings: string[];
 }
 
 /** A world, a drain with `inject` running alongside it, and the final check. */
@@ -65,14 +67,14 @@ export async function drainTrial(
   const w = await startWorld({ servers: ctx.servers, ...world, random: ctx.random });
   try {
     const opId = await startDrain(w);
-    const trial: TrialState = { recoveryMs: null, ended: false };
+    const trial: TrialState = { recoveryMs: null, ended: false, findings: [] };
     const injecting = inject(w, opId, trial).catch((err: unknown) => [`fault injection failed: ${errorMessage(err)}`]);
     const outcome = await drainToEnd(w, { opId, timeoutMs: DRAIN_TIMEOUT_MS, heal: heal ? () => heal(w) : undefined }).finally(() => {
       trial.ended = true;
     });
     const notes = ((await injecting) ?? []).slice();
     if (outcome.pauses.length) notes.push(`paused ${outcome.pauses.length}× (resumed by enabling maintenance again): ${outcome.pauses.map((p) => JSON.stringify(p.slice(0, 160))).join('; ')}`);
-    return await finish(w, outcome, trial.recoveryMs, notes, t0);
+    return { ...(await finish(w, outcome, trial.recoveryMs, notes, t0)), findings: trial.findings };
   } finally {
     await w.close();
   }

@@ -38,6 +38,8 @@ export interface WorldOptions {
   natsCluster?: number;
   /** JetStream file store limit (bytes) of a single node. */
   maxFileStoreBytes?: number;
+  /** The coordinators' audit stream bound (JetStream reserves it against the store limit), e.g. "8MiB". */
+  auditMaxBytes?: string;
   /** Migration bandwidth (bytes/s). */
   bandwidthBps?: number;
   /** Zone policy overrides (admin API field names). */
@@ -122,6 +124,7 @@ export async function startWorld(o: WorldOptions): Promise<World> {
           leader: { ttl: '2s', renewInterval: '300ms' },
           inventory: { offlineAfter: '5s', reconcileInterval: '2s' },
           agents: { callTimeout: '5s' },
+          ...(o.auditMaxBytes ? { audit: { maxBytes: o.auditMaxBytes } } : {}),
           logLevel: 'info',
         }),
         { mode: 0o600 },
