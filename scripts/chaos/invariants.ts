@@ -37,7 +37,20 @@ export interface OperationView {
 }
 
 export interface Violation {
-  invariant: 'exactly-one-host' | 'lost' | 'power-state' | 'capacity' | 'forbidden-host' | 'operation-unfinished' | 'migration-started-twice' | 'moved-twice' | 'unattributed-migration';
+  invariant:
+    | 'exactly-one-host'
+    | 'lost'
+    | 'power-state'
+    | 'capacity'
+    | 'forbidden-host'
+    | 'operation-unfinished'
+    | 'migration-started-twice'
+    | 'moved-twice'
+    | 'unattributed-migration'
+    // admin-fuzz: a request answered with the wrong code, the coordinator gone, a KV key changed by a refused request.
+    | 'wrong-code'
+    | 'crash'
+    | 'state-changed';
   detail: string;
 }
 
