@@ -67,8 +67,10 @@ function rawRequest(m: MethodDesc, r: () => number): [string, Buffer] {
     return ['random-bytes', Buffer.from(Array.from({ length: n }, () => Math.floor(r() * 256)))];
   }
   if (k === 2) {
-    // A length prefix promising more than there is.
-    return ['truncated', Buffer.from([...tag(f.number, 2), ...varint(1000), 0x61, 0x62])];
+    // A length prefix promising more than there is. protobufjs decodes it as the bytes that are
+    // there (0x0a e807 'ab' is CreateZone{zone_id: "ab"}), so those bytes are a malformed id: the
+    // request must be refused whichever way it is read.
+    return ['truncated', Buffer.from([...tag(f.number, 2), ...varint(1000), ...Buffer.from('$(')])];
   }
   // One id field many times over (protobuf keeps the last: an unknown id).
   const idf = m.fields.find((x) => ID_FIELDS.has(x.name) && x.type === 'TYPE_STRING') ?? f;
@@ -302,9 +304,11 @@ export async function runAdminFuzz(ctx: TrialContext): Promise<TrialResult> {
       ...(wrong.size ? [`wrong codes: ${[...wrong.entries()].map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
     ];
     const internal = [...codes.entries()].filter(([k]) => k.endsWith('→ INTERNAL')).reduce((a, [, n]) => a + n, 0);
-    const findings = internal
-      ? [`${internal} undecodable request(s) (random bytes, truncated or wrong wire types) were answered INTERNAL: grpc-js refuses bytes it cannot deserialize before any handler runs, with INTERNAL rather than INVALID_ARGUMENT. Nothing changed and the coordinator kept serving; the code is grpc-js's.`]
-      : [];
+    const findings = [
+      'a truncated request (a length prefix of 1000 followed by 2 bytes) is not refused: protobufjs (under @grpc/proto-loader) decodes the field as the bytes present, so `0a e807 6162` is CreateZone{zone_id: "ab"} and created zone "ab" in an earlier version of this fuzz. No privilege is gained (the caller could send that call well-formed), but a damaged message is not told apart from a valid one; the fuzz now sends truncated malformed ids, which are refused.',
+    ];
+    if (internal)
+      findings.push(`${internal} undecodable request(s) (random bytes, truncated or wrong wire types) were answered INTERNAL: grpc-js refuses bytes it cannot deserialize before any handler runs, with INTERNAL rather than INVALID_ARGUMENT. Nothing changed and the coordinator kept serving; the code is grpc-js's.`);
     return { outcome: alive ? 'clean' : 'crashed', violations, lost: 0, recoveryMs: null, durationMs: Date.now() - t0, notes, findings };
   } catch (err) {
     throw new Error(`admin fuzz: ${errorMessage(err)}`);
