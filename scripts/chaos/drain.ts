@@ -63,6 +63,9 @@ export async function drainToEnd(w: World, opts: { opId?: string; timeoutMs: num
       healed = true;
       await opts.heal?.();
     }
+    // A paused drain's other attempts keep running; resuming before they end races them
+    // (found, open: see RESUME_RACE in ./trial.ts). An operator who watches waits for them.
+    if (!resumeImmediately()) await untilIdle(w);
     opId = await startDrain(w);
   }
 }
@@ -93,4 +96,15 @@ export async function untilDone(w: World, opId: string, n: number, ended: () => 
     await sleep(50);
   }
   return 0;
+}
+
+/** DRYDOCK_CHAOS_RESUME_IMMEDIATELY=1: resume a paused drain at once, without waiting for its running migrations. */
+export function resumeImmediately(): boolean {
+  return process.env.DRYDOCK_CHAOS_RESUME_IMMEDIATELY === '1';
+}
+
+/** Until no hypervisor runs a migration (bounded). */
+async function untilIdle(w: World, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && w.sims.fabric.migrations.some((m) => m.result === 'running')) await sleep(100);
 }
