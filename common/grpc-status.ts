@@ -28,22 +28,34 @@ export function metadataValue(v: string): string {
   return v.replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
 }
 
+/**
+ * A status message travels in the HTTP/2 trailers: one echoing a huge
+ * request field (a 300 KiB host id in "... must match ...") made the
+ * trailers too big to send, the call hung until its deadline and the
+ * client's connection stopped answering. Capped here, for every error.
+ */
+export const MAX_STATUS_DETAILS = 4096;
+
+export function statusDetails(message: string): string {
+  return message.length <= MAX_STATUS_DETAILS ? message : `${message.slice(0, MAX_STATUS_DETAILS)}… (${message.length - MAX_STATUS_DETAILS} more characters cut)`;
+}
+
 /** The one place that turns anything thrown into a gRPC status object. */
 export function toGrpcStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
   const metadata = new grpc.Metadata();
   if (err instanceof DrydockError) {
     metadata.set(ERROR_KIND_METADATA, metadataValue(err.kind));
     for (const [k, v] of Object.entries(err.details)) metadata.set(`drydock-${k.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`, metadataValue(String(v)));
-    return { code: err.code, details: err.message, metadata };
+    return { code: err.code, details: statusDetails(err.message), metadata };
   }
   const maybe = err as { code?: unknown; details?: unknown } | undefined;
   // Already a gRPC error from a downstream call: keep its code.
   if (maybe && typeof maybe.code === 'number' && typeof maybe.details === 'string' && maybe.code in grpc.status) {
-    return { code: maybe.code as grpc.status, details: maybe.details, metadata };
+    return { code: maybe.code as grpc.status, details: statusDetails(maybe.details), metadata };
   }
   metadata.set(ERROR_KIND_METADATA, 'InternalError');
   const message = err instanceof Error ? err.message : String(err);
-  return { code: grpc.status.INTERNAL, details: `internal error: ${message}`, metadata };
+  return { code: grpc.status.INTERNAL, details: statusDetails(`internal error: ${message}`), metadata };
 }
 
 /** Rebuilds a typed error from a failed client call (kind kept in `remoteKind`). */

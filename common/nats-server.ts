@@ -55,6 +55,8 @@ export interface NatsServerOptions {
   /** Host to bind (loopback by default). */
   host?: string;
   startTimeoutMs?: number;
+  /** JetStream's file store limit in bytes (max_file_store); default: the server's (most of the disk). The chaos suite fills it. */
+  maxFileStoreBytes?: number;
 }
 
 export function natsServerBinary(): string {
@@ -99,6 +101,7 @@ interface NodeSpec {
   host: string;
   cluster?: { name: string; port: number; routes: number[]; password: string };
   timeoutMs: number;
+  maxFileStoreBytes?: number;
 }
 
 const ROUTE_USER = 'drydock-route';
@@ -110,7 +113,7 @@ function renderConfig(spec: NodeSpec, port: number, users: NatsUser[] | null, lo
     server_name: spec.name,
     host: spec.host,
     port,
-    jetstream: { store_dir: dataDir },
+    jetstream: { store_dir: dataDir, ...(spec.maxFileStoreBytes ? { max_file_store: spec.maxFileStoreBytes } : {}) },
     log_file: logFile,
     pid_file: path.join(dataDir, 'nats.pid'),
   };
@@ -204,6 +207,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsN
     binary: options.binary ?? natsServerBinary(),
     host: options.host ?? '127.0.0.1',
     timeoutMs: options.startTimeoutMs ?? 10_000,
+    maxFileStoreBytes: options.maxFileStoreBytes,
   };
   return startNode(spec, -1, options.auth);
 }

@@ -285,6 +285,14 @@ export interface SimFaults {
   setUnreachable(unreachable: boolean): void;
   /** The next start of a server on this host fails. */
   failNextStart(error?: Error): void;
+  /**
+   * Every outgoing migration fails (at a random fraction of its data) with
+   * probability `failRate`, or stalls with probability `stallRate`; `random`
+   * makes a chaos run repeatable (default Math.random).
+   */
+  setMigrationFaultRates(rates: { failRate?: number; stallRate?: number; random?: () => number }): void;
+  /** Every query of this hypervisor (facts, server lists, job stats) answers this many ms late (0 = at once). */
+  setLatency(ms: number): void;
   /** Clears every pending fault. */
   clear(): void;
 }
@@ -315,6 +323,8 @@ export class SimHost implements Hypervisor {
   private nextFail: { atFraction: number; error: Error | null } | null = null;
   private nextStall: { atFraction: number } | null = null;
   private nextStartFailure: Error | null = null;
+  private faultRates = { failRate: 0, stallRate: 0, random: Math.random };
+  private latencyMs = 0;
   /** Stale definitions of servers placed on other hosts (leaveDefinitionOf), by uuid. */
   private readonly strays = new Map<string, SimServer>();
 
@@ -346,11 +356,19 @@ export class SimHost implements Hypervisor {
     failNextStart: (error) => {
       this.nextStartFailure = error ?? new LibvirtError('simulated start failure');
     },
+    setMigrationFaultRates: (r) => {
+      this.faultRates = { failRate: r.failRate ?? 0, stallRate: r.stallRate ?? 0, random: r.random ?? Math.random };
+    },
+    setLatency: (ms) => {
+      this.latencyMs = Math.max(0, ms);
+    },
     clear: () => {
       this.nextFail = null;
       this.nextStall = null;
       this.nextStartFailure = null;
       this.unreachable = false;
+      this.faultRates = { failRate: 0, stallRate: 0, random: Math.random };
+      this.latencyMs = 0;
     },
   };
 
@@ -465,6 +483,7 @@ export class SimHost implements Hypervisor {
   // -------------------------------------------------------------- Hypervisor
 
   async facts(): Promise<HypervisorFacts> {
+    await this.lag();
     this.reachableOrThrow(this.migrationUri);
     let used = 0;
     for (const p of this.fabric.placement.values()) if (p.host === this && p.sim.server.state !== 'SERVER_STATE_SHUTOFF') used += p.sim.server.memory_bytes;
@@ -482,11 +501,13 @@ export class SimHost implements Hypervisor {
   }
 
   async listServers(): Promise<Server[]> {
+    await this.lag();
     this.reachableOrThrow(this.migrationUri);
     return this.servers();
   }
 
   async getServer(ref: string): Promise<Server> {
+    await this.lag();
     return structuredClone(this.local(ref).server);
   }
 
@@ -513,9 +534,9 @@ export class SimHost implements Hypervisor {
     const bandwidth = Math.min(this.bandwidthBps, capBps);
 
     const record = this.recordMigration(p.server, target, 'live');
-    const fail = this.nextFail;
+    const fail = this.nextFail ?? this.rolledFailure();
     this.nextFail = null;
-    const stall = this.nextStall;
+    const stall = this.nextStall ?? (this.faultRates.random() < this.faultRates.stallRate ? { atFraction: this.faultRates.random() * 0.9 } : null);
     this.nextStall = null;
     p.migrating = true;
 
@@ -629,6 +650,7 @@ export class SimHost implements Hypervisor {
   }
 
   async jobStats(uuid: string): Promise<JobStats | null> {
+    await this.lag();
     const job = this.jobs.get(uuid.toLowerCase());
     if (!job) return null;
     const memProcessed = Math.min(job.processed, job.memoryTotal * Math.max(1, job.iteration + 1));
@@ -678,7 +700,7 @@ export class SimHost implements Hypervisor {
     const target = this.targetOrThrow(targetUri);
     if (p.server.state !== 'SERVER_STATE_SHUTOFF') throw new DomainRunningError(`domain ${p.server.name} must be shut off for an offline migration`);
     const record = this.recordMigration(p.server, target, 'offline');
-    const fail = this.nextFail;
+    const fail = this.nextFail ?? this.rolledFailure();
     this.nextFail = null;
     await this.delay(50, signal);
     record.finishedAtMs = Date.now();
@@ -837,6 +859,17 @@ export class SimHost implements Hypervisor {
     if (!target || target.unreachable) throw new TargetUnreachableError(uri, 'unable to connect to server: No route to host');
     if (target === this && !allowSelf) throw new SameHostError(`${uri}: Attempt to migrate guest to the same host`);
     return target;
+  }
+
+  /** A failure drawn from the configured rate (setMigrationFaultRates), or none. */
+  private rolledFailure(): { atFraction: number; error: Error | null } | null {
+    const { failRate, random } = this.faultRates;
+    return failRate > 0 && random() < failRate ? { atFraction: random() * 0.9, error: null } : null;
+  }
+
+  /** The configured answer latency (setLatency). */
+  private async lag(): Promise<void> {
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 
   private async delay(ms: number, signal?: AbortSignal): Promise<void> {

@@ -37,6 +37,8 @@ export interface TestNatsOptions {
   cluster?: number;
   /** Bind address (the lab's root address for lab agents). */
   host?: string;
+  /** JetStream file store limit of a single node (the chaos suite's full-store fault). */
+  maxFileStoreBytes?: number;
 }
 
 export async function startTestNats(o: TestNatsOptions): Promise<TestNats> {
@@ -46,7 +48,7 @@ export async function startTestNats(o: TestNatsOptions): Promise<TestNats> {
   const as = natsAuthOptions(coordinatorAuth);
   const nodes = o.cluster
     ? await startNatsCluster({ dir: path.join(o.dir, 'nats'), size: o.cluster, host: o.host, auth: { users: creds.users() }, connectAs: as })
-    : [await startNatsServer({ dir: path.join(o.dir, 'nats'), host: o.host, auth: { users: creds.users() } })];
+    : [await startNatsServer({ dir: path.join(o.dir, 'nats'), host: o.host, auth: { users: creds.users() }, maxFileStoreBytes: o.maxFileStoreBytes })];
   const urls = nodes.map((n) => n.url);
   const replicas = o.cluster ?? 1;
   const tn: TestNats = {

@@ -1,0 +1,110 @@
+// Drives one drain of the world's source host to its end as an operator
+// would: enable maintenance, follow the operation, and when it pauses (it
+// says why), note the reason, let the fault heal, and enable maintenance
+// again — the documented way to resume a paused drain.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SOURCE, type World } from './world.ts';
+
+export interface DrainOutcome {
+  /** The last operation of the drain (the one that succeeded, or the last paused one). */
+  opId: string;
+  state: string;
+  reason: string;
+  /** Each pause seen, with its reason. */
+  pauses: string[];
+  durationMs: number;
+}
+
+const END = new Set(['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_CANCELLED', 'OPERATION_STATE_PAUSED']);
+
+export async function startDrain(w: World): Promise<string> {
+  const op = await w.call('EnableMaintenance', { host_id: SOURCE, confirm: true, stop_unmigratable: false });
+  return op.id as string;
+}
+
+/** Polls the operation until it ends or pauses (transient "unavailable" answers are retried: coordinators and NATS nodes die here on purpose). */
+export async function waitForEnd(w: World, opId: string, timeoutMs: number): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const op = await w.call('GetOperation', { operation_id: opId }, 10_000);
+      if (END.has(op.state)) return op;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`operation ${opId} did not end within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+/** Finished steps of an operation (done, failed, skipped, cancelled). */
+export function doneSteps(op: { steps?: { phase: string }[] }): number {
+  return (op.steps ?? []).filter((s) => ['STEP_PHASE_DONE', 'STEP_PHASE_FAILED', 'STEP_PHASE_SKIPPED', 'STEP_PHASE_CANCELLED'].includes(s.phase)).length;
+}
+
+/**
+ * Runs a drain to success (or to `maxResumes` pauses). `heal` is called at
+ * the first pause, before resuming: the fault stops, as an operator's fix would.
+ */
+export async function drainToEnd(w: World, opts: { opId?: string; timeoutMs: number; heal?: () => Promise<void> | void; maxResumes?: number }): Promise<DrainOutcome> {
+  const t0 = Date.now();
+  let opId = opts.opId ?? (await startDrain(w));
+  const pauses: string[] = [];
+  let healed = false;
+  for (;;) {
+    const op = await waitForEnd(w, opId, Math.max(1000, opts.timeoutMs - (Date.now() - t0)));
+    if (op.state !== 'OPERATION_STATE_PAUSED' || pauses.length >= (opts.maxResumes ?? 3)) {
+      if (op.state === 'OPERATION_STATE_PAUSED') pauses.push(op.reason);
+      return { opId, state: op.state, reason: op.reason, pauses, durationMs: Date.now() - t0 };
+    }
+    pauses.push(op.reason);
+    if (!healed) {
+      healed = true;
+      await opts.heal?.();
+    }
+    // A paused drain's other attempts keep running; resuming before they end races them
+    // (found, open: see RESUME_RACE in ./trial.ts). An operator who watches waits for them.
+    if (!resumeImmediately()) await untilIdle(w);
+    opId = await startDrain(w);
+  }
+}
+
+/**
+ * Time from `since` until the operation finished one more step than it had
+ * then (the drain is moving again), or null if it never did before `until`.
+ */
+export async function timeToProgress(w: World, opId: string, since: number, baseline: number, until: () => boolean): Promise<number | null> {
+  while (!until()) {
+    try {
+      const op = await w.call('GetOperation', { operation_id: opId }, 5_000);
+      if (doneSteps(op) > baseline || op.state === 'OPERATION_STATE_SUCCEEDED') return Date.now() - since;
+      if (END.has(op.state)) return null;
+    } catch {
+      // The fault is still on: keep asking.
+    }
+    await sleep(100);
+  }
+  return null;
+}
+
+/** Waits until the operation has finished `n` steps (or stopped running); returns how many it had. */
+export async function untilDone(w: World, opId: string, n: number, ended: () => boolean = () => false): Promise<number> {
+  while (!ended()) {
+    const op = await w.call('GetOperation', { operation_id: opId }).catch(() => null);
+    if (op && (doneSteps(op) >= n || op.state !== 'OPERATION_STATE_RUNNING')) return doneSteps(op);
+    await sleep(50);
+  }
+  return 0;
+}
+
+/** DRYDOCK_CHAOS_RESUME_IMMEDIATELY=1: resume a paused drain at once, without waiting for its running migrations. */
+export function resumeImmediately(): boolean {
+  return process.env.DRYDOCK_CHAOS_RESUME_IMMEDIATELY === '1';
+}
+
+/** Until no hypervisor runs a migration (bounded). */
+async function untilIdle(w: World, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && w.sims.fabric.migrations.some((m) => m.result === 'running')) await sleep(100);
+}
