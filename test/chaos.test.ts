@@ -4,7 +4,7 @@
 // reporting each breakage (a checker that cannot fail proves nothing).
 import test from 'ava';
 import { status } from '@grpc/grpc-js';
-import { ADMIN_TOKEN, startWorld } from './helpers/maintenance-world.ts';
+import { ADMIN_TOKEN, startWorld } from '../harness/maintenance-world.ts';
 import { checkInvariants, type Expectations, type SimState } from '../scripts/chaos/invariants.ts';
 import { FAULTS } from '../scripts/chaos/faults.ts';
 import { seededRandom } from '../scripts/chaos/runner.ts';

@@ -26,7 +26,7 @@ import { embeddedAuthPaths } from '../coordinator/nats.ts';
 import { startTestNats, type TestNats } from '../harness/test-nats.ts';
 import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
 import { ADMIN_TOKEN, writeTokenFile } from '../harness/maintenance-world.ts';
-import { spawnCoordinator } from './helpers/coordinator-process.ts';
+import { spawnCoordinator } from '../harness/coordinator-process.ts';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -18,7 +18,7 @@ import { openStore, type Store } from '../coordinator/store/store.ts';
 import { LEASE_KEY } from '../coordinator/leader.ts';
 import type { HostRecord, ServerRecord } from '../coordinator/model.ts';
 import { TestAdminClient, tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
-import { spawnCoordinator, type CoordinatorProcess } from './helpers/coordinator-process.ts';
+import { spawnCoordinator, type CoordinatorProcess } from '../harness/coordinator-process.ts';
 
 const TOKEN = 'ha-test-token';
 const UUID = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { startTestNats, type TestNats } from '../harness/test-nats.ts';
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
-import { spawnCoordinator, type CoordinatorProcess } from './helpers/coordinator-process.ts';
+import { spawnCoordinator, type CoordinatorProcess } from '../harness/coordinator-process.ts';
 import { TestAdminClient, tempDir, waitFor } from '../harness/coordinator-helpers.ts';
 import { ADMIN_TOKEN, writeTokenFile } from '../harness/maintenance-world.ts';
 

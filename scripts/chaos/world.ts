@@ -7,12 +7,12 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { startSimAgents, type SimAgents } from '../../agent/sim-cluster.ts';
-import type { SimHost } from '../../agent/hypervisor/sim.ts';
-import { startTestNats, type TestNats } from '../../test/helpers/nats.ts';
-import { spawnCoordinator, type CoordinatorProcess } from '../../test/helpers/coordinator-process.ts';
-import { TestAdminClient, tempDir, waitFor } from '../../test/helpers/coordinator.ts';
-import { ADMIN_TOKEN, writeTokenFile } from '../../test/helpers/maintenance-world.ts';
+import { startSimAgents, type SimAgents } from '../../harness/sim-cluster.ts';
+import type { SimHost } from '../../harness/sim-hypervisor.ts';
+import { startTestNats, type TestNats } from '../../harness/test-nats.ts';
+import { spawnCoordinator, type CoordinatorProcess } from '../../harness/coordinator-process.ts';
+import { TestAdminClient, tempDir, waitFor } from '../../harness/coordinator-helpers.ts';
+import { ADMIN_TOKEN, writeTokenFile } from '../../harness/maintenance-world.ts';
 import type { Expectations, SimState } from './invariants.ts';
 
 export const GiB = 1024 ** 3;
