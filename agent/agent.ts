@@ -88,13 +88,19 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
     memoryFree: opts.memoryFree,
   });
 
-  const reboot = opts.reboot ?? ((reason: string) => {
-    log.warn({ reason, argv: config.rebootCommand }, 'running the reboot command');
-    runRebootCommand(config.rebootCommand, log);
-  });
+  const reboot =
+    opts.reboot ??
+    ((reason: string) => {
+      log.warn({ reason, argv: config.rebootCommand }, 'running the reboot command');
+      runRebootCommand(config.rebootCommand, log);
+    });
   warnInsecureModes(config, log);
 
-  const { grpc, metricsServer } = await startListeners(config, { hostId: config.hostId, hypervisor, migrations, facts, shutdownTimeoutMs: config.migration.shutdownTimeoutMs, reboot, log }, metrics);
+  const { grpc, metricsServer } = await startListeners(
+    config,
+    { hostId: config.hostId, hypervisor, migrations, facts, shutdownTimeoutMs: config.migration.shutdownTimeoutMs, reboot, log },
+    metrics,
+  );
   if (!endpoint) {
     const host = config.grpc.listenAddress.replace(/:\d+$/, '');
     endpoint = `${host}:${grpc.port}`;
@@ -144,7 +150,10 @@ function warnInsecureModes(config: AgentConfig, log: Logger): void {
     );
   }
   if (config.metrics.insecure && config.metrics.listen) {
-    log.warn({ listen: config.metrics.listen, option: 'metrics.insecure' }, `INSECURE: metrics on ${config.metrics.listen} are plain HTTP without authentication`);
+    log.warn(
+      { listen: config.metrics.listen, option: 'metrics.insecure' },
+      `INSECURE: metrics on ${config.metrics.listen} are plain HTTP without authentication`,
+    );
   }
 }
 

@@ -5,13 +5,7 @@
 // the rest of the agent sees milliseconds and plain arrays.
 import { hostname } from 'node:os';
 import path from 'node:path';
-import {
-  ConfigError,
-  configReaders,
-  lookup,
-  readYamlFile,
-  rejectUnknownKeys,
-} from '../common/config.ts';
+import { ConfigError, configReaders, lookup, readYamlFile, rejectUnknownKeys } from '../common/config.ts';
 import { assertId } from '../common/names.ts';
 import { assertGrpcEndpoint, assertLibvirtUri } from '../common/uri.ts';
 import { redactUrl } from '../common/redact.ts';
@@ -310,7 +304,10 @@ function compileTls({ str, list }: Readers): AgentConfig['tls'] {
   if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new ConfigError('tls', 'certFile and keyFile go together');
   if (tls.clientCaFile && !tls.certFile) throw new ConfigError('tls.clientCaFile', 'requires tls.certFile and tls.keyFile');
   if (tls.clientCaFile && tls.allowedClientIdentities.length === 0) {
-    throw new ConfigError('tls.allowedClientIdentities', `must not be empty with tls.clientCaFile: name the coordinator certificate identity (${COORDINATOR_IDENTITY})`);
+    throw new ConfigError(
+      'tls.allowedClientIdentities',
+      `must not be empty with tls.clientCaFile: name the coordinator certificate identity (${COORDINATOR_IDENTITY})`,
+    );
   }
   if (!tls.clientCaFile && tls.allowedClientIdentities.length > 0) {
     throw new ConfigError('tls.allowedClientIdentities', 'has no effect without tls.clientCaFile');
@@ -349,7 +346,8 @@ function compileNats({ str, list, bool }: Readers): AgentConfig['nats'] {
     insecureNoAuth: bool('nats.insecureNoAuth', false),
   };
   for (const s of nats.servers) {
-    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s)) throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(redactUrl(s))}`);
+    if (!/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[A-Za-z0-9_.-]+:\d+$/.test(s))
+      throw new ConfigError('nats.servers', `not a NATS server URL: ${JSON.stringify(redactUrl(s))}`);
   }
   checkNatsAuth(nats);
   return nats;
@@ -406,7 +404,10 @@ function compileMetrics({ str, bool }: Readers): AgentConfig['metrics'] {
   if (listen && !LISTEN_RE.test(listen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(listen)}`);
   const insecure = bool('metrics.insecure', false);
   if (listen && !insecure && !isLoopbackAddress(listen)) {
-    throw new ConfigError('metrics.listen', `${listen} is not a loopback address: metrics are plain HTTP without authentication; use 127.0.0.1:PORT, or set metrics.insecure: true`);
+    throw new ConfigError(
+      'metrics.listen',
+      `${listen} is not a loopback address: metrics are plain HTTP without authentication; use 127.0.0.1:PORT, or set metrics.insecure: true`,
+    );
   }
   return { listen, insecure };
 }

@@ -86,11 +86,7 @@ export class FactsSource {
   }
 
   async gather(signal?: AbortSignal): Promise<HostFacts> {
-    const [hv, os, bootId] = await Promise.all([
-      this.opts.hypervisor.facts(signal),
-      (this.opts.osFacts ?? gatherOsFacts)(),
-      this.bootId(),
-    ]);
+    const [hv, os, bootId] = await Promise.all([this.opts.hypervisor.facts(signal), (this.opts.osFacts ?? gatherOsFacts)(), this.bootId()]);
     return {
       host_id: this.opts.hostId,
       hostname: os.hostname,

@@ -50,7 +50,10 @@ async function buildHypervisor(config: AgentConfig): Promise<Hypervisor> {
 }
 
 function redacted(config: AgentConfig): unknown {
-  return { ...config, nats: { ...config.nats, servers: redactUrls(config.nats.servers), password: config.nats.password ? '***' : '', token: config.nats.token ? '***' : '' } };
+  return {
+    ...config,
+    nats: { ...config.nats, servers: redactUrls(config.nats.servers), password: config.nats.password ? '***' : '', token: config.nats.token ? '***' : '' },
+  };
 }
 
 async function main(argv: string[]): Promise<number> {

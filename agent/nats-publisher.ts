@@ -263,7 +263,7 @@ export class NatsPublisher {
   private async publishEvent(event: string, name: string, detail: string, atMs: number): Promise<void> {
     const nc = this.nc;
     if (!nc || nc.isClosed()) return;
-    let uuid = isUuid(name) ? name.toLowerCase() : this.names.get(name) ?? '';
+    let uuid = isUuid(name) ? name.toLowerCase() : (this.names.get(name) ?? '');
     if (!uuid) {
       try {
         uuid = (await this.opts.hypervisor.getServer(assertDomainName('name', name), this.stopper.signal)).uuid;

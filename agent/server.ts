@@ -63,7 +63,8 @@ function cpuXml(field: string, v: string): string {
 
 /** Every field of a MigrateServer request checked; returns the normalised request. */
 export function validateMigrateRequest(req: MigrateServerRequest): MigrateServerRequest {
-  if (req.mode !== 'MIGRATION_MODE_LIVE' && req.mode !== 'MIGRATION_MODE_COLD') throw new InvalidArgumentError('mode', 'must be MIGRATION_MODE_LIVE or MIGRATION_MODE_COLD');
+  if (req.mode !== 'MIGRATION_MODE_LIVE' && req.mode !== 'MIGRATION_MODE_COLD')
+    throw new InvalidArgumentError('mode', 'must be MIGRATION_MODE_LIVE or MIGRATION_MODE_COLD');
   if (!Number.isInteger(req.max_bandwidth_mibps) || req.max_bandwidth_mibps < 0 || req.max_bandwidth_mibps > 1_000_000) {
     throw new InvalidArgumentError('max_bandwidth_mibps', 'must be 0..1000000');
   }
@@ -151,7 +152,8 @@ function powerHandlers(deps: AgentServiceDeps): Pick<AgentHandlers, 'StopServer'
       try {
         await stopServer(hv, before.uuid, { timeoutMs, force: req.force, signal });
       } catch (err) {
-        if (err instanceof DeadlineExceededError) throw new DeadlineExceededError(`server ${before.uuid} did not shut down within ${timeoutMs} ms (retry with force to power it off)`);
+        if (err instanceof DeadlineExceededError)
+          throw new DeadlineExceededError(`server ${before.uuid} did not shut down within ${timeoutMs} ms (retry with force to power it off)`);
         throw err;
       }
       return { server: await hv.getServer(before.uuid, signal), changed: true };
@@ -179,7 +181,12 @@ function rebootHandler(deps: AgentServiceDeps): AgentHandlers['RebootHost'] {
       const servers = await hv.listServers();
       const running = servers.filter((s) => !isOff(s));
       if (running.length && !call.request.allow_running_servers) {
-        throw new FailedPreconditionError(`${running.length} server(s) still running here: ${running.slice(0, 10).map((s) => s.name).join(', ')}`);
+        throw new FailedPreconditionError(
+          `${running.length} server(s) still running here: ${running
+            .slice(0, 10)
+            .map((s) => s.name)
+            .join(', ')}`,
+        );
       }
       const facts = await deps.facts.gather();
       return { reason, res: { previous_incarnation: facts.incarnation, previous_boot_id: facts.boot_id, accepted: true } };
@@ -201,11 +208,7 @@ function rebootHandler(deps: AgentServiceDeps): AgentHandlers['RebootHost'] {
  * is cancelled only detaches its listener: the migration goes on (use
  * AbortMigration to stop it).
  */
-async function serveMigration(
-  call: grpc.ServerWritableStream<MigrateServerRequest, MigrationEvent>,
-  migrations: MigrationManager,
-  log: Logger,
-): Promise<void> {
+async function serveMigration(call: grpc.ServerWritableStream<MigrateServerRequest, MigrationEvent>, migrations: MigrationManager, log: Logger): Promise<void> {
   let detach: () => void = () => undefined;
   const seen: { lastPhase: MigrationPhase | '' } = { lastPhase: '' };
   const write = (ev: MigrationEvent) => {
@@ -264,7 +267,10 @@ async function serveMigration(
 // ------------------------------------------------------------------ mTLS identity
 
 /** Decides a caller: no verified certificate → UNAUTHENTICATED; an identity not allowed → PERMISSION_DENIED. */
-export function authorizePeer(auth: { transportSecurityType?: string; sslPeerCertificate?: PeerCertificate } | undefined, allowed: readonly string[]): null | UnauthenticatedError | PermissionDeniedError {
+export function authorizePeer(
+  auth: { transportSecurityType?: string; sslPeerCertificate?: PeerCertificate } | undefined,
+  allowed: readonly string[],
+): null | UnauthenticatedError | PermissionDeniedError {
   const cert = auth?.sslPeerCertificate;
   if (auth?.transportSecurityType !== 'ssl' || !cert) return new UnauthenticatedError('a client certificate signed by the configured CA is required');
   const ids = certificateIdentities(cert);
@@ -310,7 +316,10 @@ export function assertCertificateNamesHost(certFile: string, hostId: string): vo
   }
   const want = hostIdentity(hostId);
   if (!uris.includes(want)) {
-    throw new ConfigError('tls.certFile', `${certFile} does not name this host: it needs the URI SAN ${want} (has ${uris.join(', ') || 'no URI SAN'}); see docs/production.md`);
+    throw new ConfigError(
+      'tls.certFile',
+      `${certFile} does not name this host: it needs the URI SAN ${want} (has ${uris.join(', ') || 'no URI SAN'}); see docs/production.md`,
+    );
   }
 }
 

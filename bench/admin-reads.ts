@@ -40,30 +40,110 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const hostId = (i: number) => `h${String(i).padStart(4, '0')}`;
 const zoneId = (i: number) => `z${i}`;
-const FEATURES = ['aes', 'avx', 'avx2', 'bmi1', 'bmi2', 'erms', 'f16c', 'fma', 'fsgsbase', 'invpcid', 'movbe', 'pcid', 'pclmuldq', 'popcnt', 'rdrand', 'sse4.1', 'sse4.2', 'ssse3', 'tsc-deadline', 'x2apic', 'xsave', 'xsaveopt', 'abm', 'adx', 'rdseed', 'smap', 'smep', 'clflushopt', 'xsavec', 'xgetbv1'];
+const FEATURES = [
+  'aes',
+  'avx',
+  'avx2',
+  'bmi1',
+  'bmi2',
+  'erms',
+  'f16c',
+  'fma',
+  'fsgsbase',
+  'invpcid',
+  'movbe',
+  'pcid',
+  'pclmuldq',
+  'popcnt',
+  'rdrand',
+  'sse4.1',
+  'sse4.2',
+  'ssse3',
+  'tsc-deadline',
+  'x2apic',
+  'xsave',
+  'xsaveopt',
+  'abm',
+  'adx',
+  'rdseed',
+  'smap',
+  'smep',
+  'clflushopt',
+  'xsavec',
+  'xgetbv1',
+];
 
 function zone(i: number): ZoneRecord {
-  return { id: zoneId(i), name: `Zone ${i}`, description: '', cpuMode: 'HOST_MODEL', policy: {}, cpu: { model: 'Haswell', vendor: 'Intel', features: FEATURES, extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 }, createdAtMs: 0, updatedAtMs: 0 } as unknown as ZoneRecord;
+  return {
+    id: zoneId(i),
+    name: `Zone ${i}`,
+    description: '',
+    cpuMode: 'HOST_MODEL',
+    policy: {},
+    cpu: { model: 'Haswell', vendor: 'Intel', features: FEATURES, extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 },
+    createdAtMs: 0,
+    updatedAtMs: 0,
+  } as unknown as ZoneRecord;
 }
 function host(i: number): HostRecord {
   const id = hostId(i);
   const now = Date.now();
   return {
-    id, hostname: `${id}.example.net`, zoneId: zoneId(i % ZONES), label: '', enabled: true, storageCluster: 'sc1', hypervisorType: 'kvm', grpcEndpoint: `10.0.${i >> 8}.${i & 255}:7443`, migrationUri: `qemu+tls://${id}.example.net/system`,
-    incarnation: randomUUID(), bootId: randomUUID(), cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: FEATURES, disabled_features: [], xml: '' },
-    topology: { sockets: 2, cores_per_socket: 16, threads_per_core: 2, logical_cpus: 64 }, memoryTotalBytes: 512 * 2 ** 30, memoryFreeBytes: 200 * 2 ** 30,
+    id,
+    hostname: `${id}.example.net`,
+    zoneId: zoneId(i % ZONES),
+    label: '',
+    enabled: true,
+    storageCluster: 'sc1',
+    hypervisorType: 'kvm',
+    grpcEndpoint: `10.0.${i >> 8}.${i & 255}:7443`,
+    migrationUri: `qemu+tls://${id}.example.net/system`,
+    incarnation: randomUUID(),
+    bootId: randomUUID(),
+    cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: FEATURES, disabled_features: [], xml: '' },
+    topology: { sockets: 2, cores_per_socket: 16, threads_per_core: 2, logical_cpus: 64 },
+    memoryTotalBytes: 512 * 2 ** 30,
+    memoryFreeBytes: 200 * 2 ** 30,
     storagePools: [
       { name: 'default', type: 'dir', path: '/var/lib/libvirt/images', shared: false, active: true, capacity_bytes: 2e12, available_bytes: 1e12 },
       { name: 'vstorage', type: 'netfs', path: '/mnt/vstorage', shared: true, active: true, capacity_bytes: 1e15, available_bytes: 5e14 },
     ],
-    libvirtVersion: '9.0.0', qemuVersion: '7.2.0', maintenance: 'none', maintenanceOpId: '', registeredAtMs: now, factsAtMs: now,
+    libvirtVersion: '9.0.0',
+    qemuVersion: '7.2.0',
+    maintenance: 'none',
+    maintenanceOpId: '',
+    registeredAtMs: now,
+    factsAtMs: now,
   } as HostRecord;
 }
 function server(uuid: string, i: number): ServerRecord {
   return {
-    uuid, name: `vs-${i}`, hostId: hostId(i % HOSTS), state: 'running', vcpus: 2, memoryBytes: 4 * 2 ** 30,
-    disks: [{ target: 'vda', path: `/mnt/vstorage/${uuid}.qcow2`, pool: 'vstorage', shared: true, capacity_bytes: 50e9, allocation_bytes: 12e9, format: 'qcow2', type: 'file', readonly: false }],
-    cpu: { mode: 'host-model', model: '', features: [], xml: '' }, domainType: 'kvm', hotMigration: true, smart: false, flagsSetByOperator: false, operationId: '', updatedAtMs: Date.now(),
+    uuid,
+    name: `vs-${i}`,
+    hostId: hostId(i % HOSTS),
+    state: 'running',
+    vcpus: 2,
+    memoryBytes: 4 * 2 ** 30,
+    disks: [
+      {
+        target: 'vda',
+        path: `/mnt/vstorage/${uuid}.qcow2`,
+        pool: 'vstorage',
+        shared: true,
+        capacity_bytes: 50e9,
+        allocation_bytes: 12e9,
+        format: 'qcow2',
+        type: 'file',
+        readonly: false,
+      },
+    ],
+    cpu: { mode: 'host-model', model: '', features: [], xml: '' },
+    domainType: 'kvm',
+    hotMigration: true,
+    smart: false,
+    flagsSetByOperator: false,
+    operationId: '',
+    updatedAtMs: Date.now(),
   } as unknown as ServerRecord;
 }
 
@@ -98,9 +178,16 @@ const old = {
   GetHost: async (s: OldStore, id: string) => (await oldRender(s, [(await s.hosts.require(id)).value]))[0],
   ListServersOfHost: async (s: OldStore, id: string) => {
     await s.hosts.require(id);
-    return (await oldList(s.servers)).map((v) => v.value).filter((v) => v.hostId === id).map(serverToProto);
+    return (await oldList(s.servers))
+      .map((v) => v.value)
+      .filter((v) => v.hostId === id)
+      .map(serverToProto);
   },
-  ListHosts: async (s: OldStore) => oldRender(s, (await oldList(s.hosts)).map((h) => h.value)),
+  ListHosts: async (s: OldStore) =>
+    oldRender(
+      s,
+      (await oldList(s.hosts)).map((h) => h.value),
+    ),
   ListServers: async (s: OldStore) => (await oldList(s.servers)).map((v) => serverToProto(v.value)),
 };
 
@@ -168,9 +255,24 @@ try {
   conns.push(writer);
   await openStore(writer, { replicas: 1 });
   let t0 = performance.now();
-  await writeBucket(writer, buckets.zones, Array.from({ length: ZONES }, (_, i) => [zoneId(i), zone(i)]));
-  await writeBucket(writer, buckets.hosts, Array.from({ length: HOSTS }, (_, i) => [hostId(i), host(i)]));
-  await writeBucket(writer, buckets.servers, Array.from({ length: SERVERS }, (_, i) => { const u = randomUUID(); return [u, server(u, i)]; }));
+  await writeBucket(
+    writer,
+    buckets.zones,
+    Array.from({ length: ZONES }, (_, i) => [zoneId(i), zone(i)]),
+  );
+  await writeBucket(
+    writer,
+    buckets.hosts,
+    Array.from({ length: HOSTS }, (_, i) => [hostId(i), host(i)]),
+  );
+  await writeBucket(
+    writer,
+    buckets.servers,
+    Array.from({ length: SERVERS }, (_, i) => {
+      const u = randomUUID();
+      return [u, server(u, i)];
+    }),
+  );
   console.log(`wrote ${ZONES} zones, ${HOSTS} hosts, ${SERVERS} servers to KV in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // The coordinator as its own process (its RSS and CPU are its own).
@@ -178,9 +280,21 @@ try {
   writeFileSync(tokenFile, `users:\n  bench: { tokenSha256: "${hashTokenSha256(TOKEN)}", roles: [admin] }\n`, { mode: 0o600 });
   const configFile = path.join(dir, 'coordinator.yaml');
   // JSON is YAML.
-  writeFileSync(configFile, JSON.stringify({ coordinatorId: 'bench', admin: { listen: '127.0.0.1:0' }, auth: { tokenFile }, nats: { servers: [node.url], ...auth, kvReplicas: 1 }, logLevel: 'info' }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      coordinatorId: 'bench',
+      admin: { listen: '127.0.0.1:0' },
+      auth: { tokenFile },
+      nats: { servers: [node.url], ...auth, kvReplicas: 1 },
+      logLevel: 'info',
+    }),
+  );
   t0 = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'coordinator', 'main.ts'), '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'coordinator', 'main.ts'), '--config', configFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   child = proc;
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -238,7 +352,8 @@ try {
   const serversPage = await repeat(10, () => call('ListServers', {}));
   const fullServers = await timed(() => allPages('ListServers', 1000));
   const fullHosts = await timed(() => allPages('ListHosts', 1000));
-  if (fullServers.value.n !== SERVERS || fullHosts.value.n !== HOSTS) throw new Error(`paged lists returned ${fullServers.value.n} servers, ${fullHosts.value.n} hosts`);
+  if (fullServers.value.n !== SERVERS || fullHosts.value.n !== HOSTS)
+    throw new Error(`paged lists returned ${fullServers.value.n} servers, ${fullHosts.value.n} hosts`);
 
   // ---- old: same KV, old code, a connection with nats.js's defaults (as the coordinator had)
   const oldNc = await connect({ servers: node.url, ...natsAuthOptions(auth) });
@@ -255,7 +370,9 @@ try {
   const row = (what: string, o: number[], n: number[], note = '') => {
     const om = median(o);
     const nm = median(n);
-    console.log(`${what.padEnd(66)} ${om.toFixed(1).padStart(10)} ${nm.toFixed(1).padStart(9)} ${`(p90 ${p90(n).toFixed(1)})`.padStart(13)} ${`x${(om / nm).toFixed(0)}`.padStart(8)}  ${note}`);
+    console.log(
+      `${what.padEnd(66)} ${om.toFixed(1).padStart(10)} ${nm.toFixed(1).padStart(9)} ${`(p90 ${p90(n).toFixed(1)})`.padStart(13)} ${`x${(om / nm).toFixed(0)}`.padStart(8)}  ${note}`,
+    );
   };
   console.log(`\n${HOSTS} hosts, ${SERVERS} servers, ${ZONES} zones; medians in ms (old: ${OLD_RUNS} run(s) in this process; new: over gRPC)`);
   console.log(`${'call'.padEnd(66)} ${'old'.padStart(10)} ${'new'.padStart(9)} ${''.padStart(13)} ${'ratio'.padStart(8)}`);
@@ -270,7 +387,9 @@ try {
   const a = procStat(proc.pid!);
   await sleep(IDLE_S * 1000);
   const b = procStat(proc.pid!);
-  console.log(`\ncoordinator: RSS ${b.rssMiB.toFixed(0)} MiB (peak ${b.hwmMiB.toFixed(0)} MiB); idle CPU over ${IDLE_S} s: ${(b.cpuS - a.cpuS).toFixed(2)} s (${(((b.cpuS - a.cpuS) / IDLE_S) * 100).toFixed(1)} % of a core)`);
+  console.log(
+    `\ncoordinator: RSS ${b.rssMiB.toFixed(0)} MiB (peak ${b.hwmMiB.toFixed(0)} MiB); idle CPU over ${IDLE_S} s: ${(b.cpuS - a.cpuS).toFixed(2)} s (${(((b.cpuS - a.cpuS) / IDLE_S) * 100).toFixed(1)} % of a core)`,
+  );
   console.log(`bench process (old path ran here): RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 } finally {
   client?.close();

@@ -21,7 +21,12 @@ try {
   for (let round = 1; round <= rounds; round++) {
     const src = `sim-${round}`;
     for (let k = 0; k < servers; k++) w.sims.byId(src).sim.addServer({ name: `r${round}-vs${k}`, memoryBytes: GiB });
-    await waitFor('servers known', async () => (await w.call('ListServers', { host_id: src })).servers.filter((x: { name: string }) => x.name.startsWith(`r${round}-`)).length === servers, 30_000, 100);
+    await waitFor(
+      'servers known',
+      async () => (await w.call('ListServers', { host_id: src })).servers.filter((x: { name: string }) => x.name.startsWith(`r${round}-`)).length === servers,
+      30_000,
+      100,
+    );
     const before = w.sims.fabric.migrations.length;
     const t0 = performance.now();
     const op = await w.call('EnableMaintenance', { host_id: src, stop_unmigratable: false, confirm: true });

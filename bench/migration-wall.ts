@@ -46,7 +46,9 @@ function viaAgent(client: AgentClient, id: string, uuid: string, to: LabHost): P
 
 async function viaVirsh(from: LabHost, to: LabHost): Promise<number> {
   const t0 = performance.now();
-  await from.exec(['virsh', '-q', '-c', 'qemu:///system', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', GUEST, to.uri], { timeoutMs: 120_000 });
+  await from.exec(['virsh', '-q', '-c', 'qemu:///system', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', GUEST, to.uri], {
+    timeoutMs: 120_000,
+  });
   return performance.now() - t0;
 }
 
@@ -89,8 +91,22 @@ async function main(): Promise<void> {
     const beats = await lab.heartbeats(GUEST);
     const rows = [
       ['', 'n', 'median ms', 'mean ms', 'min ms', 'max ms'],
-      ['agent (gRPC)', String(agentMs.length), median(agentMs).toFixed(0), mean(agentMs).toFixed(0), Math.min(...agentMs).toFixed(0), Math.max(...agentMs).toFixed(0)],
-      ['bare virsh', String(virshMs.length), median(virshMs).toFixed(0), mean(virshMs).toFixed(0), Math.min(...virshMs).toFixed(0), Math.max(...virshMs).toFixed(0)],
+      [
+        'agent (gRPC)',
+        String(agentMs.length),
+        median(agentMs).toFixed(0),
+        mean(agentMs).toFixed(0),
+        Math.min(...agentMs).toFixed(0),
+        Math.max(...agentMs).toFixed(0),
+      ],
+      [
+        'bare virsh',
+        String(virshMs.length),
+        median(virshMs).toFixed(0),
+        mean(virshMs).toFixed(0),
+        Math.min(...virshMs).toFixed(0),
+        Math.max(...virshMs).toFixed(0),
+      ],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const row of rows) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}\n`);

@@ -13,12 +13,7 @@ import { decideTransport } from './transport.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { WatchOperationRequest__Input } from '../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
 
-type UnaryMethod<Req, Res> = (
-  argument: Req,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: grpc.requestCallback<Res>,
-) => grpc.ClientUnaryCall;
+type UnaryMethod<Req, Res> = (argument: Req, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
 /** Request and response types of AdminClient's unary method `M`. */
 type Req<M extends keyof AdminClient> = AdminClient[M] extends UnaryMethod<infer Q, unknown> ? Q : never;
@@ -26,16 +21,36 @@ type Req<M extends keyof AdminClient> = AdminClient[M] extends UnaryMethod<infer
 type Res<M extends keyof AdminClient> = AdminClient[M] extends (argument: never, callback: grpc.requestCallback<infer R>) => unknown ? R : never;
 
 export type UnaryName =
-  | 'ListZones' | 'GetZone' | 'CreateZone' | 'UpdateZone'
-  | 'ListHosts' | 'GetHost' | 'UpdateHost'
-  | 'ListServers' | 'UpdateServer'
-  | 'PlanMaintenance' | 'EnableMaintenance' | 'DisableMaintenance' | 'ReturnServers'
-  | 'GetOperation' | 'ListOperations' | 'CancelOperation'
-  | 'GetZoneCpu' | 'RecomputeZoneCpu';
+  | 'ListZones'
+  | 'GetZone'
+  | 'CreateZone'
+  | 'UpdateZone'
+  | 'ListHosts'
+  | 'GetHost'
+  | 'UpdateHost'
+  | 'ListServers'
+  | 'UpdateServer'
+  | 'PlanMaintenance'
+  | 'EnableMaintenance'
+  | 'DisableMaintenance'
+  | 'ReturnServers'
+  | 'GetOperation'
+  | 'ListOperations'
+  | 'CancelOperation'
+  | 'GetZoneCpu'
+  | 'RecomputeZoneCpu';
 
 /** Calls that change something: interrupting one leaves its outcome unknown. */
 const MUTATING: ReadonlySet<UnaryName> = new Set([
-  'CreateZone', 'UpdateZone', 'UpdateHost', 'UpdateServer', 'EnableMaintenance', 'DisableMaintenance', 'ReturnServers', 'CancelOperation', 'RecomputeZoneCpu',
+  'CreateZone',
+  'UpdateZone',
+  'UpdateHost',
+  'UpdateServer',
+  'EnableMaintenance',
+  'DisableMaintenance',
+  'ReturnServers',
+  'CancelOperation',
+  'RecomputeZoneCpu',
 ]);
 
 export class AdminApi {

@@ -36,7 +36,9 @@ export class Ctx {
     if (!this.#api) {
       const settings = resolveSettings(this.flags, this.io.env);
       if (decideTransport(settings).insecure) {
-        this.io.err.write(`drydock: WARNING: --insecure: the bearer token is sent to ${settings.address} without TLS; anyone on the path can read and reuse it\n`);
+        this.io.err.write(
+          `drydock: WARNING: --insecure: the bearer token is sent to ${settings.address} without TLS; anyone on the path can read and reuse it\n`,
+        );
       }
       this.#api = new AdminApi(settings);
     }

@@ -63,7 +63,10 @@ export interface Report {
 
 /** Server messages can hold newlines (refusals listing servers): keep one line. */
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, '; ').replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/\s*\n\s*/g, '; ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function isGrpcError(err: unknown): err is grpc.ServiceError {

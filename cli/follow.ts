@@ -137,7 +137,9 @@ class BarsRenderer implements Renderer {
       state,
       view.stage ? `stage ${view.stage}` : '',
       view.reason && view.state !== 'OPERATION_STATE_RUNNING' ? view.reason : '',
-    ].filter(Boolean).join('  ');
+    ]
+      .filter(Boolean)
+      .join('  ');
     const pct = total ? `${Math.round((100 * done) / total)}%` : isTerminal(view) ? '100%' : '-';
     return { name: fit('overall', this.#nameWidth + 1 + 4 + 1 + this.#targetWidth), pct: fit(pct, 4), detail };
   }
@@ -150,7 +152,9 @@ class BarsRenderer implements Renderer {
       stepBytes(step),
       step.eta_seconds > 0 && !stepFinished(step) ? `eta ${formatDuration(step.eta_seconds)}` : '',
       step.error ? `error: ${step.error}` : '',
-    ].filter(Boolean).join('  ');
+    ]
+      .filter(Boolean)
+      .join('  ');
     return { name: head, pct: fit(`${Math.round(stepPercent(step))}%`, 4), detail };
   }
 
@@ -178,7 +182,9 @@ class BarsRenderer implements Renderer {
       if (!step || !stepFinished(step)) continue;
       this.#multi.remove(bar);
       this.#bars.delete(uuid);
-      this.#multi.log(`${eventClock()} ${stepName(step)} ${actionLabel(step)}${step.target_host_id ? ` -> ${step.target_host_id}` : ''} ${phaseLabel(step)}${step.error ? `: ${step.error}` : ''}\n`);
+      this.#multi.log(
+        `${eventClock()} ${stepName(step)} ${actionLabel(step)}${step.target_host_id ? ` -> ${step.target_host_id}` : ''} ${phaseLabel(step)}${step.error ? `: ${step.error}` : ''}\n`,
+      );
       if (this.#bars.size < this.#maxBars) return;
     }
   }
@@ -241,8 +247,7 @@ export async function followOperation(opts: FollowOptions): Promise<FollowResult
   if (opts.mode === 'bars') {
     out.write(`operation ${view.id}: ${kindLabel(view.kind)} of ${view.hostId} (Ctrl-C detaches; it goes on)\n`);
   }
-  const renderer: Renderer =
-    opts.mode === 'bars' ? new BarsRenderer(out, view) : opts.mode === 'json' ? new JsonRenderer(out) : new LinesRenderer(out);
+  const renderer: Renderer = opts.mode === 'bars' ? new BarsRenderer(out, view) : opts.mode === 'json' ? new JsonRenderer(out) : new LinesRenderer(out);
   if (opts.mode === 'lines') {
     out.write(`following ${kindLabel(view.kind)} of ${view.hostId}: operation ${view.id}, ${stateLabel(view.state)}\n`);
   }

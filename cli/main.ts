@@ -15,7 +15,9 @@ process.on('SIGINT', () => {
   // Nothing followed (a plain call in flight): leave now.
   if (interrupted || !session.following) {
     if (session.changeInFlight) {
-      process.stderr.write(`\ndrydock: interrupted while ${session.changeInFlight} was in flight — it may still take effect; check the current state before retrying\n`);
+      process.stderr.write(
+        `\ndrydock: interrupted while ${session.changeInFlight} was in flight — it may still take effect; check the current state before retrying\n`,
+      );
     }
     process.exit(EXIT.INTERRUPTED);
   }

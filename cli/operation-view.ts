@@ -8,11 +8,7 @@ import type { OperationState } from '../common/generated/drydock/admin/v1/Operat
 import { clampPercent } from '../common/progress-percent.ts';
 import { enumLabel, formatBytes, formatDuration, formatPercent, formatRate } from './table.ts';
 
-export const TERMINAL_STATES: ReadonlySet<OperationState> = new Set([
-  'OPERATION_STATE_SUCCEEDED',
-  'OPERATION_STATE_FAILED',
-  'OPERATION_STATE_CANCELLED',
-]);
+export const TERMINAL_STATES: ReadonlySet<OperationState> = new Set(['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_CANCELLED']);
 
 const FINISHED_PHASES = new Set(['STEP_PHASE_DONE', 'STEP_PHASE_FAILED', 'STEP_PHASE_SKIPPED', 'STEP_PHASE_CANCELLED']);
 const ACTIVE_PHASES = new Set(['STEP_PHASE_MIGRATING', 'STEP_PHASE_STOPPING']);
@@ -123,9 +119,7 @@ export function overallEtaSeconds(view: OperationViewState, nowMs: number): numb
   if (finished.length > 0) {
     perStep = finished.reduce((sum, s) => sum + (s.finished_at_ms - s.started_at_ms) / 1000, 0) / finished.length;
   } else {
-    const guesses = active
-      .filter((s) => s.started_at_ms > 0 && s.eta_seconds > 0)
-      .map((s) => Math.max(0, (nowMs - s.started_at_ms) / 1000) + s.eta_seconds);
+    const guesses = active.filter((s) => s.started_at_ms > 0 && s.eta_seconds > 0).map((s) => Math.max(0, (nowMs - s.started_at_ms) / 1000) + s.eta_seconds);
     if (guesses.length > 0) perStep = guesses.reduce((a, b) => a + b, 0) / guesses.length;
   }
   const activeEta = active.length > 0 ? Math.max(...active.map((s) => s.eta_seconds || 0)) : 0;
@@ -173,24 +167,20 @@ function clock(ms: number): string {
  */
 export function eventLine(view: OperationViewState, ev: OperationEvent): string {
   const at = clock(ev.at_ms);
-  const step = ev.step?.server_uuid ? view.steps.get(ev.step.server_uuid) ?? ev.step : undefined;
+  const step = ev.step?.server_uuid ? (view.steps.get(ev.step.server_uuid) ?? ev.step) : undefined;
   switch (ev.type) {
     case 'state': {
       const { done, total } = progressCounts(view);
-      const extra = [ev.stage || view.stage ? `stage ${ev.stage || view.stage}` : '', total ? `${done}/${total} done` : '', ev.message].filter(Boolean).join(', ');
+      const extra = [ev.stage || view.stage ? `stage ${ev.stage || view.stage}` : '', total ? `${done}/${total} done` : '', ev.message]
+        .filter(Boolean)
+        .join(', ');
       return `${at} state ${stateLabel(ev.state || view.state)}${extra ? ` (${extra})` : ''}`;
     }
     case 'step':
     case 'progress': {
       if (!step) return `${at} ${ev.type} ${ev.message}`.trimEnd();
       const route = step.target_host_id ? `${step.source_host_id || view.hostId} -> ${step.target_host_id}` : step.source_host_id || view.hostId;
-      const parts = [
-        `${at} ${ev.type} ${stepName(step)}`,
-        actionLabel(step),
-        route,
-        phaseLabel(step),
-        formatPercent(stepPercent(step)),
-      ];
+      const parts = [`${at} ${ev.type} ${stepName(step)}`, actionLabel(step), route, phaseLabel(step), formatPercent(stepPercent(step))];
       const bytes = stepBytes(step);
       if (bytes) parts.push(bytes);
       if (step.bandwidth_bps > 0 && !stepFinished(step)) parts.push(formatRate(step.bandwidth_bps));

@@ -7,20 +7,27 @@ import type { ZonePolicy } from '../common/generated/drydock/admin/v1/ZonePolicy
 import { usageError } from './exit.ts';
 
 export function parseCpuMode(raw: string, flag = '--cpu-mode'): CpuMode {
-  const v = raw.trim().toUpperCase().replace(/^CPU_MODE_/, '');
+  const v = raw
+    .trim()
+    .toUpperCase()
+    .replace(/^CPU_MODE_/, '');
   if (v === 'DEFAULT' || v === 'EXTENDED' || v === 'PASSTHROUGH') return `CPU_MODE_${v}`;
   throw usageError(`${flag} ${JSON.stringify(raw)} is not a CPU mode`, `use one of: default, extended, passthrough`);
 }
 
 export function parsePlacement(raw: string): PlacementPolicy {
-  const v = raw.trim().toUpperCase().replace(/^PLACEMENT_POLICY_/, '');
+  const v = raw
+    .trim()
+    .toUpperCase()
+    .replace(/^PLACEMENT_POLICY_/, '');
   if (v === 'SPREAD' || v === 'PACK') return `PLACEMENT_POLICY_${v}`;
   throw usageError(`--placement ${JSON.stringify(raw)} is not a placement policy`, 'use spread or pack');
 }
 
 export function parseCount(raw: string, flag: string, min = 0): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) throw usageError(`${flag} ${JSON.stringify(raw)} is not a whole number${min ? ` >= ${min}` : ''}`, `pass e.g. ${flag} ${Math.max(min, 2)}`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw usageError(`${flag} ${JSON.stringify(raw)} is not a whole number${min ? ` >= ${min}` : ''}`, `pass e.g. ${flag} ${Math.max(min, 2)}`);
   return n;
 }
 
@@ -49,7 +56,10 @@ export function parseRatio(raw: string, flag: string): number {
 }
 
 export function parseList(raw: string): string[] {
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Zone policy flags as commander collects them. */
@@ -90,12 +100,34 @@ export function hasPolicyFlags(f: PolicyFlags): boolean {
 
 function pickPolicyFlags(f: PolicyFlags): PolicyFlags {
   const {
-    placement, maxMigrationsPerSource, maxMigrationsPerZone, maxIncomingPerTarget, stallTimeout, timeoutPerGib,
-    minTimeout, allowPostCopy, allowAutoConverge, cpuOvercommitRatio, hostMemoryReserve, maxAttemptsPerServer, settlePause,
+    placement,
+    maxMigrationsPerSource,
+    maxMigrationsPerZone,
+    maxIncomingPerTarget,
+    stallTimeout,
+    timeoutPerGib,
+    minTimeout,
+    allowPostCopy,
+    allowAutoConverge,
+    cpuOvercommitRatio,
+    hostMemoryReserve,
+    maxAttemptsPerServer,
+    settlePause,
   } = f;
   return {
-    placement, maxMigrationsPerSource, maxMigrationsPerZone, maxIncomingPerTarget, stallTimeout, timeoutPerGib,
-    minTimeout, allowPostCopy, allowAutoConverge, cpuOvercommitRatio, hostMemoryReserve, maxAttemptsPerServer, settlePause,
+    placement,
+    maxMigrationsPerSource,
+    maxMigrationsPerZone,
+    maxIncomingPerTarget,
+    stallTimeout,
+    timeoutPerGib,
+    minTimeout,
+    allowPostCopy,
+    allowAutoConverge,
+    cpuOvercommitRatio,
+    hostMemoryReserve,
+    maxAttemptsPerServer,
+    settlePause,
   };
 }
 

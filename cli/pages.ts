@@ -14,7 +14,12 @@ export const CLI_PAGE_SIZE = 1000;
 
 /** A coordinator answering with the same token again would loop forever: refused instead. */
 function nextToken(method: string, seen: Set<string>, token: string): string {
-  if (token && seen.has(token)) throw new CliError(`${method}: the coordinator returned the same page token twice; listing stopped`, 'report this to the coordinator\'s operator', EXIT.SERVER_ERROR);
+  if (token && seen.has(token))
+    throw new CliError(
+      `${method}: the coordinator returned the same page token twice; listing stopped`,
+      "report this to the coordinator's operator",
+      EXIT.SERVER_ERROR,
+    );
   seen.add(token);
   return token;
 }
@@ -33,7 +38,10 @@ export async function listAllHosts(api: AdminApi, req: Omit<ListHostsRequest__In
 }
 
 /** Every server (of a host and/or zone, if given), in uuid order, as one list. */
-export async function listAllServers(api: AdminApi, req: Omit<ListServersRequest__Input, 'page_size' | 'page_token'>): Promise<Pick<ListServersResponse, 'servers'>> {
+export async function listAllServers(
+  api: AdminApi,
+  req: Omit<ListServersRequest__Input, 'page_size' | 'page_token'>,
+): Promise<Pick<ListServersResponse, 'servers'>> {
   const servers: ListServersResponse['servers'] = [];
   const seen = new Set<string>();
   let token = '';

@@ -178,7 +178,10 @@ export function hostView(h: Host, now: number): string {
     ['Maintenance', h.maintenance_operation_id ? `${maintenance} (operation ${h.maintenance_operation_id})` : maintenance],
     ['Online', h.online ? `yes (heartbeat ${formatRelative(h.last_heartbeat_ms, now)})` : `no (last heartbeat ${formatRelative(h.last_heartbeat_ms, now)})`],
     ['Target', h.not_a_target_because.length === 0 ? 'yes (eligible for placement)' : `no: ${h.not_a_target_because.join('; ')}`],
-    ['Hypervisor', [h.hypervisor_type, h.libvirt_version && `libvirt ${h.libvirt_version}`, h.qemu_version && `QEMU ${h.qemu_version}`].filter(Boolean).join(', ')],
+    [
+      'Hypervisor',
+      [h.hypervisor_type, h.libvirt_version && `libvirt ${h.libvirt_version}`, h.qemu_version && `QEMU ${h.qemu_version}`].filter(Boolean).join(', '),
+    ],
     ['Memory', `${formatBytes(h.memory_free_bytes)} free of ${formatBytes(h.memory_total_bytes)}`],
     ['Logical CPUs', h.logical_cpus],
     ['Servers', h.server_count],
@@ -334,7 +337,9 @@ export function operationView(o: Operation, now: number): string {
   }
   if (o.moved_away.length > 0) {
     text +=
-      '\nMoved away (drydock servers return ' + o.host_id + ')\n' +
+      '\nMoved away (drydock servers return ' +
+      o.host_id +
+      ')\n' +
       indent(
         renderTable(
           [

@@ -78,7 +78,15 @@ export function hostRecordFromProto(h: Host): InventorySnapshot['hosts'][number]
     memoryFreeBytes: h.memory_free_bytes,
     storagePools:
       h.storage_pools?.length > 0
-        ? h.storage_pools.map((p) => ({ name: p.name, type: p.type, path: p.path, shared: p.shared, active: p.active, capacity_bytes: Number(p.capacity_bytes), available_bytes: Number(p.available_bytes) }))
+        ? h.storage_pools.map((p) => ({
+            name: p.name,
+            type: p.type,
+            path: p.path,
+            shared: p.shared,
+            active: p.active,
+            capacity_bytes: Number(p.capacity_bytes),
+            available_bytes: Number(p.available_bytes),
+          }))
         : h.storage_pools_shared.map((name) => ({ name, type: 'shared', path: '', shared: true, active: true, capacity_bytes: 0, available_bytes: 0 })),
     libvirtVersion: h.libvirt_version,
     qemuVersion: h.qemu_version,
@@ -98,12 +106,30 @@ export function hostRecordFromProto(h: Host): InventorySnapshot['hosts'][number]
 function disksFromProto(s: Server): ServerRecord['disks'] {
   if (s.disks?.length > 0) {
     return s.disks.map((d) => ({
-      target: d.target, path: d.path, pool: d.pool, shared: d.shared, capacity_bytes: Number(d.capacity_bytes), allocation_bytes: Number(d.allocation_bytes), format: d.format, type: d.type, readonly: d.readonly,
+      target: d.target,
+      path: d.path,
+      pool: d.pool,
+      shared: d.shared,
+      capacity_bytes: Number(d.capacity_bytes),
+      allocation_bytes: Number(d.allocation_bytes),
+      format: d.format,
+      type: d.type,
+      readonly: d.readonly,
     }));
   }
   const disks: ServerRecord['disks'] = [];
   if (s.local_disk_bytes > 0) {
-    disks.push({ target: 'local', path: '', capacity_bytes: s.local_disk_bytes, allocation_bytes: s.local_disk_bytes, pool: '', shared: false, format: '', type: 'file', readonly: false });
+    disks.push({
+      target: 'local',
+      path: '',
+      capacity_bytes: s.local_disk_bytes,
+      allocation_bytes: s.local_disk_bytes,
+      pool: '',
+      shared: false,
+      format: '',
+      type: 'file',
+      readonly: false,
+    });
   }
   for (const pool of s.shared_pools) {
     disks.push({ target: `shared:${pool}`, path: '', capacity_bytes: 0, allocation_bytes: 0, pool, shared: true, format: '', type: 'file', readonly: false });

@@ -32,20 +32,26 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
   const aligns: Align[] = columns.map((c, i) => c.align ?? (cells.length > 0 && cells.every((r) => typeof r[i] === 'number') ? 'right' : 'left'));
   const text = cells.map((r) => r.map((v) => (v === '' ? '-' : String(v))));
   const widths = columns.map((c, i) => Math.max(textWidth(c.header), ...text.map((r) => textWidth(r[i]!))));
-  const line = (r: string[]) => r.map((v, i) => pad(v, widths[i]!, aligns[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => pad(v, widths[i]!, aligns[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.header.toUpperCase())), ...text.map(line)].join('\n') + '\n';
 }
 
 /** "Key:  value" lines with the values aligned; multi-line values are indented. */
 export function renderFields(fields: Array<[string, string | number]>): string {
   const width = Math.max(0, ...fields.map(([k]) => textWidth(k) + 1));
-  return fields
-    .map(([k, v]) => {
-      const text = v === '' ? '-' : String(v);
-      const [first, ...rest] = text.split('\n');
-      return [`${pad(`${k}:`, width, 'left')}  ${first}`.trimEnd(), ...rest.map((l) => `${' '.repeat(width + 2)}${l}`)].join('\n');
-    })
-    .join('\n') + '\n';
+  return (
+    fields
+      .map(([k, v]) => {
+        const text = v === '' ? '-' : String(v);
+        const [first, ...rest] = text.split('\n');
+        return [`${pad(`${k}:`, width, 'left')}  ${first}`.trimEnd(), ...rest.map((l) => `${' '.repeat(width + 2)}${l}`)].join('\n');
+      })
+      .join('\n') + '\n'
+  );
 }
 
 /** Words joined by single spaces, wrapped to `width` columns (for flag lists). */
@@ -102,7 +108,12 @@ export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
-  const units: Array<[string, number]> = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  const units: Array<[string, number]> = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
   const parts: string[] = [];
   let rest = s;
   for (const [name, size] of units) {
@@ -129,7 +140,10 @@ export function formatRelative(atMs: number, nowMs: number): string {
 /** Epoch ms → "2026-11-25 09:43:46Z"; 0 → "-". */
 export function formatTimestamp(atMs: number): string {
   if (!atMs) return '-';
-  return new Date(atMs).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(atMs)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Percent with one decimal, clamped: 45.678 → "45.7%". */

@@ -38,7 +38,11 @@ export function commandEnv(extra = {}) {
  * @returns {string | null}
  */
 export function findProgram(name) {
-  const candidates = name.includes('/') ? [name] : systemPath().split(delimiter).map((d) => join(d, name));
+  const candidates = name.includes('/')
+    ? [name]
+    : systemPath()
+        .split(delimiter)
+        .map((d) => join(d, name));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

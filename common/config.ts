@@ -5,7 +5,10 @@ import { parse as parseYaml } from 'yaml';
 import { DrydockError } from './errors.ts';
 
 export class ConfigError extends DrydockError {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`config ${field}: ${message}`);
   }
 }
@@ -30,8 +33,20 @@ export function parseDuration(raw: unknown, field: string): number {
 }
 
 const BYTE_UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
 };
 
 /** "1GiB", "512MiB", "64M" or a number of bytes → bytes. */
@@ -68,7 +83,11 @@ export function parseString(raw: unknown, field: string, pattern?: RegExp): stri
 }
 
 export function parseStringList(raw: unknown, field: string): string[] {
-  if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof raw === 'string')
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw as string[];
   throw new ConfigError(field, `expected a list of strings, got ${JSON.stringify(raw)}`);
 }
@@ -137,7 +156,10 @@ export function getPath(obj: Record<string, unknown>, dotted: string): unknown {
  * ("DRYDOCK_AGENT", "grpc.listenAddress") → "DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS".
  */
 export function envName(prefix: string, dotted: string): string {
-  return `${prefix}_${dotted.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+  return `${prefix}_${dotted
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/\./g, '_')
+    .toUpperCase()}`;
 }
 
 /**

@@ -30,21 +30,33 @@ export class DrydockError extends Error {
 /** Malformed input. `field` names the offending request field. */
 export class InvalidArgumentError extends DrydockError {
   override readonly code = status.INVALID_ARGUMENT;
-  constructor(readonly field: string, message: string, options: DrydockErrorOptions = {}) {
+  constructor(
+    readonly field: string,
+    message: string,
+    options: DrydockErrorOptions = {},
+  ) {
     super(`${field}: ${message}`, { ...options, details: { field, ...options.details } });
   }
 }
 
 export class NotFoundError extends DrydockError {
   override readonly code = status.NOT_FOUND;
-  constructor(readonly what: string, readonly id: string, options: DrydockErrorOptions = {}) {
+  constructor(
+    readonly what: string,
+    readonly id: string,
+    options: DrydockErrorOptions = {},
+  ) {
     super(`${what} ${JSON.stringify(id)} not found`, { ...options, details: { what, id, ...options.details } });
   }
 }
 
 export class AlreadyExistsError extends DrydockError {
   override readonly code = status.ALREADY_EXISTS;
-  constructor(readonly what: string, readonly id: string, options: DrydockErrorOptions = {}) {
+  constructor(
+    readonly what: string,
+    readonly id: string,
+    options: DrydockErrorOptions = {},
+  ) {
     super(`${what} ${JSON.stringify(id)} already exists`, { ...options, details: { what, id, ...options.details } });
   }
 }
@@ -60,7 +72,11 @@ export class UnauthenticatedError extends DrydockError {
 
 export class PermissionDeniedError extends DrydockError {
   override readonly code = status.PERMISSION_DENIED;
-  constructor(readonly permission: string, readonly principal: string, options: DrydockErrorOptions = {}) {
+  constructor(
+    readonly permission: string,
+    readonly principal: string,
+    options: DrydockErrorOptions = {},
+  ) {
     super(`${principal} lacks the permission "${permission}"`, {
       ...options,
       details: { permission, principal, ...options.details },

@@ -22,11 +22,7 @@ export function serverCredentials(tls: TlsFiles): grpc.ServerCredentials {
   }
   if (!tls.certFile || !tls.keyFile) throw new ConfigError('tls', 'certFile and keyFile go together');
   const ca = tls.clientCaFile ? readFileSync(tls.clientCaFile) : null;
-  return grpc.ServerCredentials.createSsl(
-    ca,
-    [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
-    Boolean(ca),
-  );
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }], Boolean(ca));
 }
 
 export interface ClientTlsFiles {

@@ -37,7 +37,9 @@ export function metadataValue(v: string): string {
 export const MAX_STATUS_DETAILS = 4096;
 
 export function statusDetails(message: string): string {
-  return message.length <= MAX_STATUS_DETAILS ? message : `${message.slice(0, MAX_STATUS_DETAILS)}… (${message.length - MAX_STATUS_DETAILS} more characters cut)`;
+  return message.length <= MAX_STATUS_DETAILS
+    ? message
+    : `${message.slice(0, MAX_STATUS_DETAILS)}… (${message.length - MAX_STATUS_DETAILS} more characters cut)`;
 }
 
 /** The one place that turns anything thrown into a gRPC status object. */
@@ -77,18 +79,33 @@ export function fromGrpcError(err: unknown): DrydockError {
       out = new AlreadyExistsError('resource', '?');
       out.message = details;
       break;
-    case grpc.status.FAILED_PRECONDITION: out = new FailedPreconditionError(details); break;
-    case grpc.status.UNAUTHENTICATED: out = new UnauthenticatedError(details); break;
+    case grpc.status.FAILED_PRECONDITION:
+      out = new FailedPreconditionError(details);
+      break;
+    case grpc.status.UNAUTHENTICATED:
+      out = new UnauthenticatedError(details);
+      break;
     case grpc.status.PERMISSION_DENIED:
       out = new PermissionDeniedError('?', '?');
       out.message = details;
       break;
-    case grpc.status.UNAVAILABLE: out = new UnavailableError(details); break;
-    case grpc.status.DEADLINE_EXCEEDED: out = new DeadlineExceededError(details); break;
-    case grpc.status.ABORTED: out = new AbortedError(details); break;
-    case grpc.status.CANCELLED: out = new CancelledError(details); break;
-    case grpc.status.RESOURCE_EXHAUSTED: out = new ResourceExhaustedError(details); break;
-    default: out = new InternalError(details);
+    case grpc.status.UNAVAILABLE:
+      out = new UnavailableError(details);
+      break;
+    case grpc.status.DEADLINE_EXCEEDED:
+      out = new DeadlineExceededError(details);
+      break;
+    case grpc.status.ABORTED:
+      out = new AbortedError(details);
+      break;
+    case grpc.status.CANCELLED:
+      out = new CancelledError(details);
+      break;
+    case grpc.status.RESOURCE_EXHAUSTED:
+      out = new ResourceExhaustedError(details);
+      break;
+    default:
+      out = new InternalError(details);
   }
   (out as { remoteKind?: string }).remoteKind = remoteKind;
   return out;

@@ -10,7 +10,11 @@ export type { Logger };
  * user-info (NATS credentials) and bearer tokens never reach the log, even
  * inside an error message. `destination` is for tests (default stdout).
  */
-export function createLogger(name: string, level: LevelWithSilent = (process.env.DRYDOCK_LOG_LEVEL as LevelWithSilent) || 'info', destination?: DestinationStream): Logger {
+export function createLogger(
+  name: string,
+  level: LevelWithSilent = (process.env.DRYDOCK_LOG_LEVEL as LevelWithSilent) || 'info',
+  destination?: DestinationStream,
+): Logger {
   const options = {
     name,
     level,
@@ -19,7 +23,10 @@ export function createLogger(name: string, level: LevelWithSilent = (process.env
     formatters: { log: (obj: Record<string, unknown>) => redactDeep(obj) },
     hooks: {
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? redactText(a) : a)),
+        );
       },
     },
   };

@@ -38,9 +38,10 @@ export async function startMetricsServer(listen: string, registry: Registry, log
   logger.info({ listen, port }, 'metrics endpoint serving /metrics');
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -30,7 +30,10 @@ export function checkNatsAuth(a: NatsAuth & { servers: string[]; insecureNoAuth:
   if (kinds > 1) throw new ConfigError('nats', 'nkeySeedFile, credsFile, user/password, token and credentials in the server URLs are alternatives: set one');
   if (Boolean(a.user) !== Boolean(a.password)) throw new ConfigError('nats.user', 'user and password go together');
   if (a.servers.length > 0 && kinds === 0 && !a.insecureNoAuth) {
-    throw new ConfigError('nats', 'no credentials for the NATS servers (nkeySeedFile, credsFile, user/password, token, or user-info in the URLs): anonymous NATS needs nats.insecureNoAuth: true');
+    throw new ConfigError(
+      'nats',
+      'no credentials for the NATS servers (nkeySeedFile, credsFile, user/password, token, or user-info in the URLs): anonymous NATS needs nats.insecureNoAuth: true',
+    );
   }
   if (a.insecureNoAuth && kinds > 0) throw new ConfigError('nats.insecureNoAuth', 'credentials are set: remove them or insecureNoAuth');
 }

@@ -232,7 +232,14 @@ export async function startNatsCluster(options: NatsServerOptions & { size?: num
   const settled = await Promise.allSettled(
     clusterPorts.map((cp, i) =>
       startNode(
-        { name: `n${i + 1}`, dir: options.dir, binary, host, timeoutMs, cluster: { name: 'drydock', port: cp, routes: clusterPorts.filter((p) => p !== cp), password } },
+        {
+          name: `n${i + 1}`,
+          dir: options.dir,
+          binary,
+          host,
+          timeoutMs,
+          cluster: { name: 'drydock', port: cp, routes: clusterPorts.filter((p) => p !== cp), password },
+        },
         clientPorts[i]!,
         options.auth,
       ),
@@ -242,7 +249,12 @@ export async function startNatsCluster(options: NatsServerOptions & { size?: num
   try {
     const failed = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
-    await waitForJetStream(nodes.map((n) => n.url), timeoutMs, size, options.connectAs);
+    await waitForJetStream(
+      nodes.map((n) => n.url),
+      timeoutMs,
+      size,
+      options.connectAs,
+    );
     return nodes;
   } catch (err) {
     await Promise.all(nodes.map((n) => n.kill()));
@@ -271,7 +283,10 @@ export async function waitForJetStreamOn(nc: NatsConnection, timeoutMs = 15_000,
       }
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new UnavailableError(`JetStream not ready${replicas > 1 ? ` for ${replicas} replicas` : ''} after ${timeoutMs} ms: ${errorMessage(err)}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new UnavailableError(`JetStream not ready${replicas > 1 ? ` for ${replicas} replicas` : ''} after ${timeoutMs} ms: ${errorMessage(err)}`, {
+          cause: err,
+        });
       await sleep(100);
     }
   }

@@ -62,7 +62,9 @@ export class AgentClient {
     const plaintext = !opts.tls.caFile;
     this.refusal =
       plaintext && !opts.insecure && !isLoopbackAddress(endpoint)
-        ? new UnavailableError(`host ${hostId}: agents.tls is not configured, and ${endpoint} is not a loopback address (set agents.tls, or agents.insecure: true)`)
+        ? new UnavailableError(
+            `host ${hostId}: agents.tls is not configured, and ${endpoint} is not a loopback address (set agents.tls, or agents.insecure: true)`,
+          )
         : null;
     const credentials = plaintext ? grpc.credentials.createInsecure() : clientCredentials(opts.tls, { checkServerIdentity: hostCertificateCheck(hostId) });
     this.client = new Ctor(endpoint, credentials, {

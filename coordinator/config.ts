@@ -3,14 +3,7 @@
 // compiled config with durations in milliseconds. Every option is documented
 // on its field below and in deploy/examples/coordinator.yaml.
 import os from 'node:os';
-import {
-  ConfigError,
-  configReaders,
-  lookup,
-  parseStringList,
-  readYamlFile,
-  rejectUnknownKeys,
-} from '../common/config.ts';
+import { ConfigError, configReaders, lookup, parseStringList, readYamlFile, rejectUnknownKeys } from '../common/config.ts';
 import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
 import { redactUrl } from '../common/redact.ts';
 import { checkNatsAuth } from '../common/nats-auth.ts';
@@ -152,14 +145,43 @@ export interface CoordinatorConfig {
 
 const KNOWN = [
   'coordinatorId',
-  'admin.listen', 'admin.insecure', 'admin.tls.certFile', 'admin.tls.keyFile', 'admin.tls.clientCaFile',
-  'auth.tokenFile', 'auth.roles', 'auth.failureBurst', 'auth.failureInterval', 'auth.hashConcurrency', 'auth.hashQueue',
-  'audit.maxBytes', 'audit.maxAge', 'audit.maxMessages', 'audit.refusalWindow', 'audit.refusalEntries',
-  'nats.servers', 'nats.dataDir', 'nats.kvReplicas', 'nats.requestTimeout',
-  'nats.nkeySeedFile', 'nats.credsFile', 'nats.user', 'nats.password', 'nats.token', 'nats.tlsCaFile', 'nats.insecureNoAuth',
-  'agents.tls.caFile', 'agents.tls.certFile', 'agents.tls.keyFile', 'agents.insecure', 'agents.callTimeout',
-  'inventory.offlineAfter', 'inventory.reconcileInterval', 'inventory.reconcileConcurrency',
-  'leader.ttl', 'leader.renewInterval',
+  'admin.listen',
+  'admin.insecure',
+  'admin.tls.certFile',
+  'admin.tls.keyFile',
+  'admin.tls.clientCaFile',
+  'auth.tokenFile',
+  'auth.roles',
+  'auth.failureBurst',
+  'auth.failureInterval',
+  'auth.hashConcurrency',
+  'auth.hashQueue',
+  'audit.maxBytes',
+  'audit.maxAge',
+  'audit.maxMessages',
+  'audit.refusalWindow',
+  'audit.refusalEntries',
+  'nats.servers',
+  'nats.dataDir',
+  'nats.kvReplicas',
+  'nats.requestTimeout',
+  'nats.nkeySeedFile',
+  'nats.credsFile',
+  'nats.user',
+  'nats.password',
+  'nats.token',
+  'nats.tlsCaFile',
+  'nats.insecureNoAuth',
+  'agents.tls.caFile',
+  'agents.tls.certFile',
+  'agents.tls.keyFile',
+  'agents.insecure',
+  'agents.callTimeout',
+  'inventory.offlineAfter',
+  'inventory.reconcileInterval',
+  'inventory.reconcileConcurrency',
+  'leader.ttl',
+  'leader.renewInterval',
   'metrics.listen',
   'zoneCpu.watchInterval',
   'logLevel',
@@ -261,8 +283,10 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
 }
 
 function validate(cfg: CoordinatorConfig): void {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(cfg.coordinatorId)) throw new ConfigError('coordinatorId', `${JSON.stringify(cfg.coordinatorId)} is not a valid id`);
-  if (cfg.metrics.listen && !/^[^\s]+:\d+$/.test(cfg.metrics.listen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(cfg.metrics.listen)}`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(cfg.coordinatorId))
+    throw new ConfigError('coordinatorId', `${JSON.stringify(cfg.coordinatorId)} is not a valid id`);
+  if (cfg.metrics.listen && !/^[^\s]+:\d+$/.test(cfg.metrics.listen))
+    throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(cfg.metrics.listen)}`);
   if (!/^[^\s]+:\d+$/.test(cfg.admin.listen)) throw new ConfigError('admin.listen', `expected host:port, got ${JSON.stringify(cfg.admin.listen)}`);
   const t = cfg.admin.tls;
   if (Boolean(t.certFile) !== Boolean(t.keyFile)) throw new ConfigError('admin.tls', 'certFile and keyFile go together');
@@ -280,14 +304,17 @@ function validate(cfg: CoordinatorConfig): void {
   if (a.certFile && !a.caFile) throw new ConfigError('agents.tls.caFile', 'required with a client certificate');
   if (a.caFile && cfg.agents.insecure) throw new ConfigError('agents.insecure', 'has no effect with agents.tls.caFile set: remove it');
   const n = cfg.nats;
-  if (n.servers.length === 0 && (n.nkeySeedFile || n.credsFile || n.user || n.token || n.tlsCaFile)) throw new ConfigError('nats', 'credentials and TLS apply to configured servers, not the embedded one (it generates its own keys)');
+  if (n.servers.length === 0 && (n.nkeySeedFile || n.credsFile || n.user || n.token || n.tlsCaFile))
+    throw new ConfigError('nats', 'credentials and TLS apply to configured servers, not the embedded one (it generates its own keys)');
   checkNatsAuth(n);
-  if (cfg.nats.servers.length === 0 && cfg.nats.kvReplicas !== 1) throw new ConfigError('nats.kvReplicas', 'the embedded nats-server is a single node: replicas must be 1');
+  if (cfg.nats.servers.length === 0 && cfg.nats.kvReplicas !== 1)
+    throw new ConfigError('nats.kvReplicas', 'the embedded nats-server is a single node: replicas must be 1');
   if (cfg.leader.renewIntervalMs <= 0 || cfg.leader.renewIntervalMs * 2 > cfg.leader.ttlMs) {
     throw new ConfigError('leader.renewInterval', `must be positive and at most half of leader.ttl (${cfg.leader.ttlMs} ms)`);
   }
   if (cfg.inventory.offlineAfterMs < 1000) throw new ConfigError('inventory.offlineAfter', 'must be at least 1s (agents beat every 2 s)');
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) throw new ConfigError('logLevel', `unknown level ${JSON.stringify(cfg.logLevel)}`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel))
+    throw new ConfigError('logLevel', `unknown level ${JSON.stringify(cfg.logLevel)}`);
 }
 
 /** Reads the file (must exist when given explicitly) and applies the environment. */

@@ -89,7 +89,10 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
   const nats = await connectCoordinatorNats(config, logger);
   const cleanup: Cleanup = [() => nats.close()];
   const unwind = async () => {
-    for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch((err) => logger.warn({ err: String(err) }, 'shutdown step failed'));
+    for (const f of cleanup.reverse())
+      await Promise.resolve()
+        .then(f)
+        .catch((err) => logger.warn({ err: String(err) }, 'shutdown step failed'));
   };
   try {
     const { store, reads, leader, agents, admission, inventory } = await startStateParts(config, nats, logger, cleanup);
@@ -98,7 +101,17 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
     if (metricsServer) cleanup.push(() => metricsServer.close());
     const deps: AdminDeps = { coordinatorId: config.coordinatorId, store, reads, inventory, leader, agents, logger, metrics };
     const admin = await serveAdmin(config, deps, auth, opts, cleanup);
-    logger.info({ listen: config.admin.listen, port: admin.port, nats: redactUrls(nats.servers), embedded: Boolean(nats.embedded), replicas: config.nats.kvReplicas, leaseInstance: leader.instance }, 'coordinator serving');
+    logger.info(
+      {
+        listen: config.admin.listen,
+        port: admin.port,
+        nats: redactUrls(nats.servers),
+        embedded: Boolean(nats.embedded),
+        replicas: config.nats.kvReplicas,
+        leaseInstance: leader.instance,
+      },
+      'coordinator serving',
+    );
     let stopping: Promise<void> | null = null;
     return {
       config,
@@ -126,7 +139,11 @@ export async function startCoordinator(config: CoordinatorConfig, opts: StartOpt
 /** The token verifier (users file, scrypt limits) and the authenticator with its failure limiter. */
 function buildAuthenticator(config: CoordinatorConfig, metrics: CoordinatorMetrics): { verifier: TokenVerifier; auth: Authenticator } {
   const a = config.auth;
-  const verifier = new TokenVerifier(loadUsersFile(a.tokenFile, a.roles), { hashConcurrency: a.hashConcurrency, hashQueue: a.hashQueue, onHash: () => metrics.tokenHashes.inc() });
+  const verifier = new TokenVerifier(loadUsersFile(a.tokenFile, a.roles), {
+    hashConcurrency: a.hashConcurrency,
+    hashQueue: a.hashQueue,
+    onHash: () => metrics.tokenHashes.inc(),
+  });
   const auth = new Authenticator(verifier, a.roles, new FailureLimiter({ burst: a.failureBurst, refillMs: a.failureIntervalMs }));
   return { verifier, auth };
 }
@@ -157,10 +174,18 @@ async function startStateParts(config: CoordinatorConfig, nats: CoordinatorNats,
     timeoutMs: config.nats.requestTimeoutMs,
     auditLimits: { maxBytes: config.audit.maxBytes, maxAgeMs: config.audit.maxAgeMs, maxMessages: config.audit.maxMessages },
   });
-  const leader = new LeaderElection(store.leader, { id: config.coordinatorId, ttlMs: config.leader.ttlMs, renewIntervalMs: config.leader.renewIntervalMs, logger });
+  const leader = new LeaderElection(store.leader, {
+    id: config.coordinatorId,
+    ttlMs: config.leader.ttlMs,
+    renewIntervalMs: config.leader.renewIntervalMs,
+    logger,
+  });
   const agents = new AgentClientPool({ tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs });
   if (config.agents.insecure) {
-    logger.warn({ option: 'agents.insecure' }, 'INSECURE: agents are called in plaintext: whoever answers at a host\'s advertised endpoint is believed to be that host');
+    logger.warn(
+      { option: 'agents.insecure' },
+      "INSECURE: agents are called in plaintext: whoever answers at a host's advertised endpoint is believed to be that host",
+    );
   }
   cleanup.push(() => agents.closeAll());
   // Admitted hosts first: the inventory starts with the set in place, and
@@ -221,7 +246,10 @@ async function serveAdmin(config: CoordinatorConfig, deps: AdminDeps, auth: Auth
   });
   cleanup.push(() => admin.close(3000));
   if (config.admin.insecure) {
-    deps.logger.warn({ listen: config.admin.listen, option: 'admin.insecure' }, 'INSECURE: the admin API serves a non-loopback address without mutual TLS: anyone who reaches the port can try tokens, and without TLS they travel in clear');
+    deps.logger.warn(
+      { listen: config.admin.listen, option: 'admin.insecure' },
+      'INSECURE: the admin API serves a non-loopback address without mutual TLS: anyone who reaches the port can try tokens, and without TLS they travel in clear',
+    );
   }
   return admin;
 }

@@ -198,9 +198,7 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
       ? { holder: this.opts.id, instance: this.instance, term: (prev?.term ?? 0) + 1, acquiredAtMs: nowMs, renewedAtMs: nowMs, ttlMs: this.opts.ttlMs }
       : { ...prev!, renewedAtMs: nowMs };
     try {
-      const written = prev === null
-        ? await this.repo.createOrConflict(LEASE_KEY, next)
-        : await this.repo.updateAt(LEASE_KEY, next, revision);
+      const written = prev === null ? await this.repo.createOrConflict(LEASE_KEY, next) : await this.repo.updateAt(LEASE_KEY, next, revision);
       this.revision = written.revision;
       this.lease = next;
       this.renewSentAt = sentAt;

@@ -24,15 +24,17 @@ function configOf(cmd: Command) {
 }
 
 /** A one-shot subcommand: exit 0 when done, 2 on a configuration error, 1 otherwise. */
-const oneShot = (fn: (...args: any[]) => Promise<unknown> | unknown) => async (...args: unknown[]) => {
-  try {
-    await fn(...args);
-    process.exit(0);
-  } catch (err) {
-    process.stderr.write(`drydock-coordinator: ${errorMessage(err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
-  }
-};
+const oneShot =
+  (fn: (...args: any[]) => Promise<unknown> | unknown) =>
+  async (...args: unknown[]) => {
+    try {
+      await fn(...args);
+      process.exit(0);
+    } catch (err) {
+      process.stderr.write(`drydock-coordinator: ${errorMessage(err)}\n`);
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    }
+  };
 
 const program = new Command()
   .name('drydock-coordinator')
@@ -51,7 +53,7 @@ program
   .action(oneShot(async (hostId: string, o: { out: string }, cmd: Command) => issueHostCredentials(configOf(cmd), hostId, o.out || `${hostId}.nk`, print)));
 program
   .command('revoke-host-credentials')
-  .description("revoke a host: its messages are dropped, and the embedded nats-server closes its connections")
+  .description('revoke a host: its messages are dropped, and the embedded nats-server closes its connections')
   .argument('<host-id>')
   .action(oneShot(async (hostId: string, _o: unknown, cmd: Command) => revokeHostCredentials(configOf(cmd), hostId, print)));
 program

@@ -27,11 +27,17 @@ type Out = (line: string) => void;
 function coordinatorConnection(config: CoordinatorConfig): { servers: string[]; auth: NatsAuth; embedded: boolean } {
   const n = config.nats;
   if (n.servers.length > 0) {
-    return { servers: n.servers, auth: { nkeySeedFile: n.nkeySeedFile, credsFile: n.credsFile, user: n.user, password: n.password, token: n.token, tlsCaFile: n.tlsCaFile }, embedded: false };
+    return {
+      servers: n.servers,
+      auth: { nkeySeedFile: n.nkeySeedFile, credsFile: n.credsFile, user: n.user, password: n.password, token: n.token, tlsCaFile: n.tlsCaFile },
+      embedded: false,
+    };
   }
   const paths = embeddedAuthPaths(n.dataDir);
   if (!existsSync(paths.serverFile)) {
-    throw new UnavailableError(`the coordinator's embedded nats-server is not running (no ${paths.serverFile}): start the coordinator first, admission is stored in NATS`);
+    throw new UnavailableError(
+      `the coordinator's embedded nats-server is not running (no ${paths.serverFile}): start the coordinator first, admission is stored in NATS`,
+    );
   }
   const { url } = JSON.parse(readFileSync(paths.serverFile, 'utf8')) as { url: string };
   return { servers: [url], auth: n.insecureNoAuth ? {} : { nkeySeedFile: paths.coordinatorSeedFile }, embedded: true };
@@ -69,12 +75,16 @@ export async function issueHostCredentials(config: CoordinatorConfig, hostId: st
   try {
     await withStore(config, async (store, embedded) => {
       const what = await admitHost(store.admittedHosts, hostId, id.publicKey, 'issue-host-credentials');
-      print(`host ${hostId} ${what === 'rotated' ? 'admitted with a new key (the previous one no longer works)' : 'admitted'}; its nkey seed is in ${path.resolve(out)} (0600)`);
+      print(
+        `host ${hostId} ${what === 'rotated' ? 'admitted with a new key (the previous one no longer works)' : 'admitted'}; its nkey seed is in ${path.resolve(out)} (0600)`,
+      );
       print(`install it on the host (e.g. /etc/drydock/nats/agent.nk, root 0600) and set nats.nkeySeedFile in its agent.yaml`);
       if (embedded) {
         print('the embedded nats-server lets the host in as soon as the coordinator reloads it (a second)');
       } else {
-        print('add this user to authorization.users of every NATS node (or regenerate the list with `nats-authorization`), then reload them (nats-server --signal reload):');
+        print(
+          'add this user to authorization.users of every NATS node (or regenerate the list with `nats-authorization`), then reload them (nats-server --signal reload):',
+        );
         print(entry(hostNatsUser(hostId, id.publicKey), `drydock host ${hostId}`));
       }
     });

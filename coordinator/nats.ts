@@ -37,7 +37,8 @@ async function connectWithDeadline(options: ConnectionOptions, timeoutMs: number
     } catch (err) {
       // Server URLs may carry credentials (nats://user:password@host): never in a message or a log line.
       const servers = redactUrls([options.servers ?? []].flat());
-      if (Date.now() > deadline) throw new UnavailableError(`cannot connect to NATS ${servers.join(',')} within ${timeoutMs} ms: ${redactText(errorMessage(err))}`);
+      if (Date.now() > deadline)
+        throw new UnavailableError(`cannot connect to NATS ${servers.join(',')} within ${timeoutMs} ms: ${redactText(errorMessage(err))}`);
       if (attempt === 1 || attempt % 10 === 0) logger.warn({ servers, err: redactText(errorMessage(err)) }, 'NATS not reachable yet; retrying');
       await sleep(Math.min(1000, 100 * attempt));
     }
@@ -81,12 +82,25 @@ export function embeddedUsers(coordinatorKey: string, hosts: AdmittedHostRecord[
   return users;
 }
 
-export const INSECURE_NATS_WARNING = 'INSECURE: NATS without authentication (nats.insecureNoAuth): any process that reaches NATS can write the inventory and operations and speak for any host';
+export const INSECURE_NATS_WARNING =
+  'INSECURE: NATS without authentication (nats.insecureNoAuth): any process that reaches NATS can write the inventory and operations and speak for any host';
 
-export interface ConnectNatsOptions { servers: string[]; dataDir: string; name: string; logger: Logger; timeoutMs?: number; auth?: NatsAuth; insecureNoAuth?: boolean }
+export interface ConnectNatsOptions {
+  servers: string[];
+  dataDir: string;
+  name: string;
+  logger: Logger;
+  timeoutMs?: number;
+  auth?: NatsAuth;
+  insecureNoAuth?: boolean;
+}
 
 /** The embedded server, its URL, and the credentials the coordinator connects with. */
-interface EmbeddedStart { embedded: NatsNode; auth: NatsAuth; coordinatorKey: string }
+interface EmbeddedStart {
+  embedded: NatsNode;
+  auth: NatsAuth;
+  coordinatorKey: string;
+}
 
 /**
  * Starts the embedded server: with the coordinator's own nkey as its only
@@ -107,7 +121,10 @@ async function startEmbeddedNats(opts: ConnectNatsOptions, paths: ReturnType<typ
     started = { embedded, auth: { nkeySeedFile: me.seedFile }, coordinatorKey: me.publicKey };
   }
   const { embedded } = started;
-  opts.logger.info({ url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' }, 'embedded nats-server started');
+  opts.logger.info(
+    { url: redactUrl(embedded.url), dataDir: opts.dataDir, pid: embedded.pid, auth: opts.insecureNoAuth ? 'none' : 'nkeys' },
+    'embedded nats-server started',
+  );
   return started;
 }
 
@@ -139,7 +156,8 @@ async function openConnection(opts: ConnectNatsOptions, servers: string[], auth:
   }
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.logger.warn({ status: s.type, data: redactText(String(s.data)) }, 'nats connection status');
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error')
+        opts.logger.warn({ status: s.type, data: redactText(String(s.data)) }, 'nats connection status');
     }
   })();
   return nc;

@@ -76,8 +76,12 @@ export class TestAdminClient {
 
   call<T = any>(method: string, req: object, o: AdminCallOptions = {}): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.client[method]!.call(this.client, req, this.metadata(o), { deadline: new Date(Date.now() + (o.timeoutMs ?? 10_000)) }, (err: grpc.ServiceError | null, res: T) =>
-        err ? reject(err) : resolve(res),
+      this.client[method]!.call(
+        this.client,
+        req,
+        this.metadata(o),
+        { deadline: new Date(Date.now() + (o.timeoutMs ?? 10_000)) },
+        (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)),
       );
     });
   }
@@ -86,7 +90,9 @@ export class TestAdminClient {
   stream<T = any>(method: string, req: object, o: AdminCallOptions = {}): Promise<T[]> {
     return new Promise((resolve, reject) => {
       const out: T[] = [];
-      const s = this.client[method]!.call(this.client, req, this.metadata(o), { deadline: new Date(Date.now() + (o.timeoutMs ?? 10_000)) }) as grpc.ClientReadableStream<T>;
+      const s = this.client[method]!.call(this.client, req, this.metadata(o), {
+        deadline: new Date(Date.now() + (o.timeoutMs ?? 10_000)),
+      }) as grpc.ClientReadableStream<T>;
       s.on('data', (m: T) => out.push(m));
       s.on('error', reject);
       s.on('end', () => resolve(out));
@@ -110,7 +116,12 @@ export class TestAdminClient {
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

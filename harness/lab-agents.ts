@@ -65,13 +65,20 @@ export async function labAgentChannel(hostId: string): Promise<{ credentials: Ch
   const { hostCertificateCheck } = await import('../common/peer-identity.ts');
   const { caFile, certFile, keyFile } = await ensureCoordinatorCert();
   return {
-    credentials: grpc.credentials.createSsl(readFileSync(caFile), readFileSync(keyFile), readFileSync(certFile), { checkServerIdentity: hostCertificateCheck(hostId) }),
+    credentials: grpc.credentials.createSsl(readFileSync(caFile), readFileSync(keyFile), readFileSync(certFile), {
+      checkServerIdentity: hostCertificateCheck(hostId),
+    }),
     options: { 'grpc.ssl_target_name_override': hostId },
   };
 }
 
 /** The agent config for one lab host (YAML shape), serving mTLS with `cert` (its host certificate). */
-export function labAgentConfig(lab: Lab, host: LabHost, cert: IssuedCert, opts: Pick<LabAgentOptions, 'natsUrl' | 'natsAuth' | 'config' | 'port'>): Record<string, unknown> {
+export function labAgentConfig(
+  lab: Lab,
+  host: LabHost,
+  cert: IssuedCert,
+  opts: Pick<LabAgentOptions, 'natsUrl' | 'natsAuth' | 'config' | 'port'>,
+): Record<string, unknown> {
   const port = opts.port ?? LAB_AGENT_PORT;
   const base: Record<string, unknown> = {
     hostId: host.name,

@@ -46,7 +46,10 @@ export interface WorldOptions {
 
 export function writeTokenFile(dir: string): string {
   const file = path.join(dir, 'users.yaml');
-  writeFileSync(file, `users:\n  admin:\n    tokenSha256: ${hashTokenSha256(ADMIN_TOKEN)}\n    permissions: [${PERMISSIONS.map((p) => JSON.stringify(p)).join(', ')}]\n`);
+  writeFileSync(
+    file,
+    `users:\n  admin:\n    tokenSha256: ${hashTokenSha256(ADMIN_TOKEN)}\n    permissions: [${PERMISSIONS.map((p) => JSON.stringify(p)).join(', ')}]\n`,
+  );
   return file;
 }
 
@@ -54,7 +57,10 @@ export async function startWorld(o: WorldOptions): Promise<World> {
   const dir = tempDir('world');
   const cleanup: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
-    for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => undefined);
+    for (const f of cleanup.reverse())
+      await Promise.resolve()
+        .then(f)
+        .catch(() => undefined);
   };
   try {
     // Every sim host gets its own NATS identity and is admitted.
@@ -68,8 +74,23 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     const instances: { c: Coordinator; m: MaintenanceModule; a: TestAdminClient }[] = [];
     const launch = async (id: string) => {
       const z = o.zoneCpu ? zoneCpuModule(o.zoneCpu === true ? {} : o.zoneCpu) : null;
-      const m = maintenanceModule({ pollIntervalMs: 200, rebootTimeoutMs: 30_000, settlePauseOverrideS: 1, ...o.maintenance, ...(z ? { cpu: z.placement } : {}) });
-      const config = testConfig({ id, natsServers: [nats.url], natsAuth: tn.coordinatorAuth, tokenFile, offlineAfter: o.offlineAfter ?? '3s', reconcileInterval: o.reconcileInterval ?? '2s', leaderTtl: '2s', leaderRenew: '300ms' });
+      const m = maintenanceModule({
+        pollIntervalMs: 200,
+        rebootTimeoutMs: 30_000,
+        settlePauseOverrideS: 1,
+        ...o.maintenance,
+        ...(z ? { cpu: z.placement } : {}),
+      });
+      const config = testConfig({
+        id,
+        natsServers: [nats.url],
+        natsAuth: tn.coordinatorAuth,
+        tokenFile,
+        offlineAfter: o.offlineAfter ?? '3s',
+        reconcileInterval: o.reconcileInterval ?? '2s',
+        leaderTtl: '2s',
+        leaderRenew: '300ms',
+      });
       config.metrics.listen = '127.0.0.1:0';
       const c = await startCoordinator(
         config,
@@ -94,10 +115,15 @@ export async function startWorld(o: WorldOptions): Promise<World> {
       return { coordinator: c, maintenance: m, zoneCpu: z, admin: a };
     };
     const first = await launch('c1');
-    await waitFor(`${o.hosts} hosts registered`, async () => {
-      const res = await first.admin.call('ListHosts', {}, { token: ADMIN_TOKEN });
-      return res.hosts.length === o.hosts && res.hosts.every((h: { online: boolean }) => h.online);
-    }, 30_000, 200);
+    await waitFor(
+      `${o.hosts} hosts registered`,
+      async () => {
+        const res = await first.admin.call('ListHosts', {}, { token: ADMIN_TOKEN });
+        return res.hosts.length === o.hosts && res.hosts.every((h: { online: boolean }) => h.online);
+      },
+      30_000,
+      200,
+    );
     return {
       dir,
       nats,
@@ -119,8 +145,13 @@ export async function startWorld(o: WorldOptions): Promise<World> {
 
 /** Polls an operation until it reaches one of `states`. */
 export async function waitForOperation(w: { call: World['call'] }, opId: string, states: string[], timeoutMs = 60_000): Promise<any> {
-  return waitFor(`operation ${opId} in ${states.join('/')}`, async () => {
-    const op = await w.call('GetOperation', { operation_id: opId });
-    return states.includes(op.state) ? op : null;
-  }, timeoutMs, 200);
+  return waitFor(
+    `operation ${opId} in ${states.join('/')}`,
+    async () => {
+      const op = await w.call('GetOperation', { operation_id: opId });
+      return states.includes(op.state) ? op : null;
+    },
+    timeoutMs,
+    200,
+  );
 }

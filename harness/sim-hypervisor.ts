@@ -56,13 +56,55 @@ export const SIM_CPU_MODELS: ReadonlyArray<{ model: string; features: readonly s
   { model: 'Westmere', features: ['fpu', 'sse', 'sse2', 'cx16', 'lm', 'syscall', 'nx', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes'] },
   {
     model: 'Haswell-noTSX',
-    features: ['fpu', 'sse', 'sse2', 'cx16', 'lm', 'syscall', 'nx', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes', 'avx', 'avx2', 'fma', 'bmi1', 'bmi2', 'movbe'],
+    features: [
+      'fpu',
+      'sse',
+      'sse2',
+      'cx16',
+      'lm',
+      'syscall',
+      'nx',
+      'ssse3',
+      'sse4.1',
+      'sse4.2',
+      'popcnt',
+      'aes',
+      'avx',
+      'avx2',
+      'fma',
+      'bmi1',
+      'bmi2',
+      'movbe',
+    ],
   },
   {
     model: 'Skylake-Server',
     features: [
-      'fpu', 'sse', 'sse2', 'cx16', 'lm', 'syscall', 'nx', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes', 'avx', 'avx2', 'fma', 'bmi1', 'bmi2', 'movbe',
-      'avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl', 'clwb', 'pku',
+      'fpu',
+      'sse',
+      'sse2',
+      'cx16',
+      'lm',
+      'syscall',
+      'nx',
+      'ssse3',
+      'sse4.1',
+      'sse4.2',
+      'popcnt',
+      'aes',
+      'avx',
+      'avx2',
+      'fma',
+      'bmi1',
+      'bmi2',
+      'movbe',
+      'avx512f',
+      'avx512dq',
+      'avx512cd',
+      'avx512bw',
+      'avx512vl',
+      'clwb',
+      'pku',
     ],
   },
 ];
@@ -328,7 +370,10 @@ export class SimHost implements Hypervisor {
   /** Stale definitions of servers placed on other hosts (leaveDefinitionOf), by uuid. */
   private readonly strays = new Map<string, SimServer>();
 
-  constructor(readonly fabric: SimFabric, opts: SimHostOptions) {
+  constructor(
+    readonly fabric: SimFabric,
+    opts: SimHostOptions,
+  ) {
     this.hostId = opts.hostId;
     this.migrationUri = opts.uri ?? `qemu+tcp://${opts.hostId}.sim/system`;
     this.cpu = opts.cpu ?? simCpu('Skylake-Server');
@@ -403,7 +448,10 @@ export class SimHost implements Hypervisor {
       persistent: true,
       domain_type: 'kvm',
     };
-    this.fabric.placement.set(uuid, { host: this, sim: { server, dirtyRateBps: spec.dirtyRateBps ?? 0, ignoreShutdown: spec.ignoreShutdown ?? false, migrating: false } });
+    this.fabric.placement.set(uuid, {
+      host: this,
+      sim: { server, dirtyRateBps: spec.dirtyRateBps ?? 0, ignoreShutdown: spec.ignoreShutdown ?? false, migrating: false },
+    });
     this.emit('lifecycle', server.name, 'Defined Added');
     if (server.state === 'SERVER_STATE_RUNNING') this.emit('lifecycle', server.name, 'Started Booted');
     return structuredClone(server);
@@ -543,10 +591,24 @@ export class SimHost implements Hypervisor {
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const job: SimJob = {
-        uuid: p.server.uuid, target, total: memoryTotal + diskTotal, processed: 0, remaining: memoryTotal + diskTotal,
-        memoryTotal, diskTotal, iteration: 0, startedAt: Date.now(), postCopy: false, bandwidth,
-        stallAtFraction: stall?.atFraction ?? null, failAtFraction: fail?.atFraction ?? null, failWith: fail?.error ?? null,
-        downtimeMs: 0, lastBandwidth: 0, aborted: false, record,
+        uuid: p.server.uuid,
+        target,
+        total: memoryTotal + diskTotal,
+        processed: 0,
+        remaining: memoryTotal + diskTotal,
+        memoryTotal,
+        diskTotal,
+        iteration: 0,
+        startedAt: Date.now(),
+        postCopy: false,
+        bandwidth,
+        stallAtFraction: stall?.atFraction ?? null,
+        failAtFraction: fail?.atFraction ?? null,
+        failWith: fail?.error ?? null,
+        downtimeMs: 0,
+        lastBandwidth: 0,
+        aborted: false,
+        record,
         timer: setInterval(() => this.tick(job, p), this.fabric.tickMs),
         settle: (err) => {
           if (settled) return;
@@ -642,8 +704,15 @@ export class SimHost implements Hypervisor {
   private recordMigration(server: Server, target: SimHost, mode: SimMigrationRecord['mode']): SimMigrationRecord {
     this.counters.migrationsStarted++;
     const record: SimMigrationRecord = {
-      uuid: server.uuid, name: server.name, from: this.hostId, to: target.hostId, mode,
-      startedAtMs: Date.now(), finishedAtMs: 0, result: 'running', bytes: 0,
+      uuid: server.uuid,
+      name: server.name,
+      from: this.hostId,
+      to: target.hostId,
+      mode,
+      startedAtMs: Date.now(),
+      finishedAtMs: 0,
+      result: 'running',
+      bytes: 0,
     };
     this.fabric.migrations.push(record);
     return record;

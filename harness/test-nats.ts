@@ -63,7 +63,12 @@ export async function startTestNats(o: TestNatsOptions): Promise<TestNats> {
       if (hostIds.length === 0) return;
       const nc = await tn.connect();
       try {
-        await admitHostsOver(nc, replicas, hostIds.map((h) => ({ hostId: h, nkey: creds.hosts.get(h)?.publicKey ?? '' })), 'test');
+        await admitHostsOver(
+          nc,
+          replicas,
+          hostIds.map((h) => ({ hostId: h, nkey: creds.hosts.get(h)?.publicKey ?? '' })),
+          'test',
+        );
       } finally {
         await nc.close();
       }

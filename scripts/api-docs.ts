@@ -116,7 +116,10 @@ export function renderApiDocs(): string {
       lines.push('');
     }
   }
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 // Run directly: write docs/api.md (or --check: exit 1 if it is stale).
@@ -125,7 +128,13 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const target = path.join(ROOT, 'docs', 'api.md');
   const text = renderApiDocs();
   if (process.argv.includes('--check')) {
-    const cur = (() => { try { return readFileSync(target, 'utf8'); } catch { return ''; } })();
+    const cur = (() => {
+      try {
+        return readFileSync(target, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
     if (cur !== text) {
       console.error('docs/api.md is stale: run npm run gen:docs');
       process.exit(1);

@@ -68,7 +68,13 @@ export async function lockHolders(files) {
  * `reportEveryMs`; throws after `timeoutMs` naming the holder.
  * @param {{ files?: string[], timeoutMs?: number, pollMs?: number, reportEveryMs?: number, log?: (m: string) => void }} [opts]
  */
-export async function waitForAptLocks({ files = APT_LOCK_FILES, timeoutMs = DEFAULT_APT_LOCK_TIMEOUT_MS, pollMs = 500, reportEveryMs = 15_000, log = () => {} } = {}) {
+export async function waitForAptLocks({
+  files = APT_LOCK_FILES,
+  timeoutMs = DEFAULT_APT_LOCK_TIMEOUT_MS,
+  pollMs = 500,
+  reportEveryMs = 15_000,
+  log = () => {},
+} = {}) {
   const t0 = Date.now();
   let lastReport = -Infinity;
   for (;;) {
@@ -77,7 +83,9 @@ export async function waitForAptLocks({ files = APT_LOCK_FILES, timeoutMs = DEFA
     const who = held.map((h) => `${h.file} held by pid ${h.pid}${h.command ? ` (${h.command})` : ''}`).join('; ');
     const waited = Date.now() - t0;
     if (waited >= timeoutMs) {
-      throw new Error(`apt/dpkg is still busy after ${Math.round(waited / 1000)} s: ${who}. Wait for it to finish (unattended upgrades on a first boot), then run set-up again; DRYDOCK_APT_LOCK_TIMEOUT=SECONDS waits longer`);
+      throw new Error(
+        `apt/dpkg is still busy after ${Math.round(waited / 1000)} s: ${who}. Wait for it to finish (unattended upgrades on a first boot), then run set-up again; DRYDOCK_APT_LOCK_TIMEOUT=SECONDS waits longer`,
+      );
     }
     if (Date.now() - lastReport >= reportEveryMs) {
       log(`waiting for apt/dpkg: ${who} (waited ${Math.round(waited / 1000)} s of at most ${Math.round(timeoutMs / 1000)} s)`);

@@ -34,7 +34,17 @@ const HOST_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
 // A config of our own, so the system's openssl.cnf (which differs between
 // distributions) changes nothing.
-const REQ_CONFIG = ['[req]', 'distinguished_name = dn', 'prompt = no', '[dn]', '[v3_ca]', 'basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,cRLSign', 'subjectKeyIdentifier = hash', ''].join('\n');
+const REQ_CONFIG = [
+  '[req]',
+  'distinguished_name = dn',
+  'prompt = no',
+  '[dn]',
+  '[v3_ca]',
+  'basicConstraints = critical,CA:TRUE',
+  'keyUsage = critical,keyCertSign,cRLSign',
+  'subjectKeyIdentifier = hash',
+  '',
+].join('\n');
 
 function openssl(args) {
   return run('openssl', args);
@@ -100,7 +110,23 @@ export async function ensureLabCa(opts = {}) {
       const cnf = join(tmp, 'req.cnf');
       await writeFile(cnf, REQ_CONFIG);
       await newKey(join(tmp, 'ca.key'));
-      await openssl(['req', '-new', '-x509', '-config', cnf, '-extensions', 'v3_ca', '-key', join(tmp, 'ca.key'), '-subj', '/CN=drydock lab CA', '-days', String(CA_DAYS), '-out', join(tmp, 'ca.pem')]);
+      await openssl([
+        'req',
+        '-new',
+        '-x509',
+        '-config',
+        cnf,
+        '-extensions',
+        'v3_ca',
+        '-key',
+        join(tmp, 'ca.key'),
+        '-subj',
+        '/CN=drydock lab CA',
+        '-days',
+        String(CA_DAYS),
+        '-out',
+        join(tmp, 'ca.pem'),
+      ]);
       await rm(cnf);
     });
   }
@@ -124,7 +150,24 @@ async function ensureLeaf(ca, leafDir, cn, ext) {
       await newKey(join(tmp, 'key.pem'));
       await openssl(['req', '-new', '-config', cnf, '-key', join(tmp, 'key.pem'), '-subj', `/CN=${cn}`, '-out', csr]);
       // A random serial: -CAcreateserial would share one serial file between processes.
-      await openssl(['x509', '-req', '-in', csr, '-CA', ca.caFile, '-CAkey', ca.caKeyFile, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-days', String(LEAF_DAYS), '-extfile', extFile, '-out', join(tmp, 'cert.pem')]);
+      await openssl([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca.caFile,
+        '-CAkey',
+        ca.caKeyFile,
+        '-set_serial',
+        `0x${randomBytes(16).toString('hex')}`,
+        '-days',
+        String(LEAF_DAYS),
+        '-extfile',
+        extFile,
+        '-out',
+        join(tmp, 'cert.pem'),
+      ]);
       await Promise.all([rm(cnf), rm(extFile), rm(csr)]);
     });
   }

@@ -157,14 +157,22 @@ async function checkKernel() {
   const findings = [{ item: 'root (namespaces, mounts, libvirtd)', ok: root, fix: 'run as root (sudo npm test)' }];
   if (!root) return findings;
   findings.push(
-    { item: 'network namespaces', ok: await succeeds('unshare', ['--net', '--', 'true']), fix: 'a kernel with CONFIG_NET_NS (and no seccomp policy forbidding unshare)' },
+    {
+      item: 'network namespaces',
+      ok: await succeeds('unshare', ['--net', '--', 'true']),
+      fix: 'a kernel with CONFIG_NET_NS (and no seccomp policy forbidding unshare)',
+    },
     { item: 'mount namespaces', ok: await succeeds('unshare', ['--mount', '--propagation', 'private', '--', 'true']), fix: 'a kernel with CONFIG_NAMESPACES' },
     {
       item: 'veth pairs',
       ok: await succeeds('unshare', ['--net', '--', 'ip', 'link', 'add', 'ddchk0', 'type', 'veth', 'peer', 'name', 'ddchk1']),
       fix: 'modprobe veth (CONFIG_VETH)',
     },
-    { item: 'bridges', ok: await succeeds('unshare', ['--net', '--', 'ip', 'link', 'add', 'ddchkbr', 'type', 'bridge']), fix: 'modprobe bridge (CONFIG_BRIDGE)' },
+    {
+      item: 'bridges',
+      ok: await succeeds('unshare', ['--net', '--', 'ip', 'link', 'add', 'ddchkbr', 'type', 'bridge']),
+      fix: 'modprobe bridge (CONFIG_BRIDGE)',
+    },
   );
   findings.push(await checkLabRoutes());
   return findings;
@@ -202,7 +210,11 @@ async function checkDirectories() {
   for (const d of DIRECTORIES.filter((x) => x.createdBy !== 'lab')) {
     const path = d.path.startsWith('/') ? d.path : join(ROOT, d.path);
     const st = await stat(path).catch(() => null);
-    findings.push({ item: `directory ${d.path}`, ok: !!st?.isDirectory() && (await exists(path, fsc.W_OK)), fix: d.createdBy === 'set-up' ? 'npm run setup' : `mkdir -p ${d.path}` });
+    findings.push({
+      item: `directory ${d.path}`,
+      ok: !!st?.isDirectory() && (await exists(path, fsc.W_OK)),
+      fix: d.createdBy === 'set-up' ? 'npm run setup' : `mkdir -p ${d.path}`,
+    });
   }
   return findings;
 }
@@ -225,12 +237,15 @@ export async function checkPrerequisites(opts = {}) {
     const fix = NOT_INSTALLED.has(p.pkg) && p.pkg === 'npm' ? 'install Node.js with npm' : `apt-get install ${p.pkg}`;
     findings.push({ item: `program ${p.name}`, ok: !!path, detail: path ?? undefined, fix });
   }
-  if (opts.findStaticBusybox) findings.push({ item: `${STATIC_BUSYBOX.name} (statically linked)`, ok: !!(await opts.findStaticBusybox()), fix: `apt-get install ${STATIC_BUSYBOX.pkg}` });
+  if (opts.findStaticBusybox)
+    findings.push({ item: `${STATIC_BUSYBOX.name} (statically linked)`, ok: !!(await opts.findStaticBusybox()), fix: `apt-get install ${STATIC_BUSYBOX.pkg}` });
   findings.push(...(await checkUsers()), ...(await checkDirectories()), ...(await checkKernel()));
   return findings;
 }
 
 /** Human lines for the findings; the missing ones carry their fix. */
 export function formatFindings(findings) {
-  return findings.map((f) => (f.ok ? `  ok       ${f.item}${f.detail ? ` (${f.detail})` : ''}` : `  MISSING  ${f.item}${f.detail ? ` (${f.detail})` : ''}: fix: ${f.fix}`));
+  return findings.map((f) =>
+    f.ok ? `  ok       ${f.item}${f.detail ? ` (${f.detail})` : ''}` : `  MISSING  ${f.item}${f.detail ? ` (${f.detail})` : ''}: fix: ${f.fix}`,
+  );
 }

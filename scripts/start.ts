@@ -152,7 +152,9 @@ async function main(): Promise<number> {
       const t2 = performance.now();
       try {
         await env.stop();
-        say(`torn down in ${((performance.now() - t2) / 1000).toFixed(1)} s${pids ? `; ended pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}; qemu ${pids.qemu.join(' ')}` : ''}`);
+        say(
+          `torn down in ${((performance.now() - t2) / 1000).toFixed(1)} s${pids ? `; ended pids: nats-server ${pids.nats}; agents ${pids.agents.join(' ')}; libvirtd ${pids.libvirtd.join(' ')}; qemu ${pids.qemu.join(' ')}` : ''}`,
+        );
       } catch (err) {
         say(`npm start: ${(err as Error).message}`);
         code ||= 1;

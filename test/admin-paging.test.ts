@@ -35,17 +35,59 @@ const hostId = (i: number) => `h${String(i).padStart(4, '0')}`;
 function host(id: string, zoneId: string): HostRecord {
   const now = Date.now();
   return {
-    id, hostname: id, zoneId, label: '', enabled: true, storageCluster: '', hypervisorType: 'kvm', grpcEndpoint: '127.0.0.1:1', migrationUri: `qemu+tcp://${id}/system`,
-    incarnation: 'i1', bootId: 'b1', cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: ['avx2'], disabled_features: [], xml: '' },
-    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 }, memoryTotalBytes: 2 ** 33, memoryFreeBytes: 2 ** 32,
-    storagePools: [], libvirtVersion: '9.0.0', qemuVersion: '7.2.0', maintenance: 'none', maintenanceOpId: '', registeredAtMs: now, factsAtMs: now,
+    id,
+    hostname: id,
+    zoneId,
+    label: '',
+    enabled: true,
+    storageCluster: '',
+    hypervisorType: 'kvm',
+    grpcEndpoint: '127.0.0.1:1',
+    migrationUri: `qemu+tcp://${id}/system`,
+    incarnation: 'i1',
+    bootId: 'b1',
+    cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: ['avx2'], disabled_features: [], xml: '' },
+    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 },
+    memoryTotalBytes: 2 ** 33,
+    memoryFreeBytes: 2 ** 32,
+    storagePools: [],
+    libvirtVersion: '9.0.0',
+    qemuVersion: '7.2.0',
+    maintenance: 'none',
+    maintenanceOpId: '',
+    registeredAtMs: now,
+    factsAtMs: now,
   };
 }
 function server(uuid: string, hostIdValue: string, name = 'vs'): ServerRecord {
-  return { uuid, name, hostId: hostIdValue, state: 'running', vcpus: 1, memoryBytes: 2 ** 29, disks: [], cpu: { mode: 'host-model', model: '', features: [], xml: '' }, domainType: 'kvm', hotMigration: true, smart: false, flagsSetByOperator: false, operationId: '', updatedAtMs: Date.now() };
+  return {
+    uuid,
+    name,
+    hostId: hostIdValue,
+    state: 'running',
+    vcpus: 1,
+    memoryBytes: 2 ** 29,
+    disks: [],
+    cpu: { mode: 'host-model', model: '', features: [], xml: '' },
+    domainType: 'kvm',
+    hotMigration: true,
+    smart: false,
+    flagsSetByOperator: false,
+    operationId: '',
+    updatedAtMs: Date.now(),
+  };
 }
 function zone(id: string): ZoneRecord {
-  return { id, name: id, description: '', cpuMode: 'HOST_MODEL', policy: {}, cpu: { model: '', vendor: '', features: [], extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 }, createdAtMs: 0, updatedAtMs: 0 } as unknown as ZoneRecord;
+  return {
+    id,
+    name: id,
+    description: '',
+    cpuMode: 'HOST_MODEL',
+    policy: {},
+    cpu: { model: '', vendor: '', features: [], extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 },
+    createdAtMs: 0,
+    updatedAtMs: 0,
+  } as unknown as ZoneRecord;
 }
 
 async function inBatches<T>(items: T[], fn: (t: T) => Promise<unknown>, size = 50): Promise<void> {
@@ -63,7 +105,10 @@ test.before(async (t) => {
   const store = t.context.a.store;
   await store.zones.create('z1', zone('z1'));
   await store.zones.create('z2', zone('z2'));
-  await inBatches(Array.from({ length: HOSTS }, (_, i) => i), (i) => store.hosts.create(hostId(i), host(hostId(i), i % 2 ? 'z1' : 'z2')));
+  await inBatches(
+    Array.from({ length: HOSTS }, (_, i) => i),
+    (i) => store.hosts.create(hostId(i), host(hostId(i), i % 2 ? 'z1' : 'z2')),
+  );
   const servers = Array.from({ length: HOSTS * SERVERS_PER_HOST }, (_, i) => server(randomUUID(), hostId(i % HOSTS)));
   await inBatches(servers, (s) => store.servers.create(s.uuid, s));
   // The second instance loads what is there at its start; the first follows the writes.
@@ -82,7 +127,13 @@ test.after.always(async (t) => {
 });
 
 /** Follows the pages; `between` runs after each page (writes while listing). */
-async function allPages(admins: TestAdminClient[], method: 'ListHosts' | 'ListServers', req: object, pageSize: number, between?: (page: number) => Promise<void>): Promise<{ keys: string[]; pages: number }> {
+async function allPages(
+  admins: TestAdminClient[],
+  method: 'ListHosts' | 'ListServers',
+  req: object,
+  pageSize: number,
+  between?: (page: number) => Promise<void>,
+): Promise<{ keys: string[]; pages: number }> {
   const keys: string[] = [];
   let token = '';
   let pages = 0;
@@ -109,7 +160,10 @@ test('ListHosts and ListServers page through every record exactly once, in key o
   const { adminA, adminB, a } = t.context;
   const hosts = await allPages([adminA, adminB], 'ListHosts', {}, 7);
   t.is(hosts.pages, Math.ceil(HOSTS / 7));
-  t.deepEqual(hosts.keys, Array.from({ length: HOSTS }, (_, i) => hostId(i)));
+  t.deepEqual(
+    hosts.keys,
+    Array.from({ length: HOSTS }, (_, i) => hostId(i)),
+  );
   const expected = sorted((await a.store.servers.list()).map((s) => s.key));
   t.is(expected.length, HOSTS * SERVERS_PER_HOST);
   const servers = await allPages([adminA, adminB], 'ListServers', {}, 0);
@@ -124,7 +178,12 @@ test('ListHosts and ListServers page through every record exactly once, in key o
   // Host in another zone than asked: nothing.
   t.deepEqual((await allPages([adminA], 'ListServers', { host_id: hostId(3), zone_id: 'z2' }, 10)).keys, []);
   const zoneHosts = await allPages([adminB], 'ListHosts', { zone_id: 'z2' }, 9);
-  t.deepEqual(zoneHosts.keys, Array.from({ length: HOSTS }, (_, i) => i).filter((i) => i % 2 === 0).map(hostId));
+  t.deepEqual(
+    zoneHosts.keys,
+    Array.from({ length: HOSTS }, (_, i) => i)
+      .filter((i) => i % 2 === 0)
+      .map(hostId),
+  );
 });
 
 test('writes between pages: records present throughout appear exactly once, in order; nothing twice', async (t) => {
@@ -141,7 +200,9 @@ test('writes between pages: records present throughout appear exactly once, in o
     n++;
     await Promise.all([
       // Change records on both sides of the cursor; move some to other hosts.
-      ...batch.map((uuid, i) => store.servers.mutate(uuid, (s) => ({ ...s, name: `renamed-${n}`, hostId: i % 2 ? hostId((Number(s.hostId.slice(1)) + 1) % HOSTS) : s.hostId }))),
+      ...batch.map((uuid, i) =>
+        store.servers.mutate(uuid, (s) => ({ ...s, name: `renamed-${n}`, hostId: i % 2 ? hostId((Number(s.hostId.slice(1)) + 1) % HOSTS) : s.hostId })),
+      ),
       // New records (their keys fall before or after the cursor).
       ...Array.from({ length: 3 }, async () => {
         const u = randomUUID();
@@ -162,7 +223,11 @@ test('writes between pages: records present throughout appear exactly once, in o
   t.deepEqual(res.keys, sorted(res.keys), 'strictly in key order');
   t.is(new Set(res.keys).size, res.keys.length, 'no record twice');
   const got = new Set(res.keys);
-  t.deepEqual([...stay].filter((k) => !got.has(k)), [], 'every record present throughout is listed');
+  t.deepEqual(
+    [...stay].filter((k) => !got.has(k)),
+    [],
+    'every record present throughout is listed',
+  );
   // Counts per host follow moves, creations and deletions (both instances).
   const all = await store.servers.list();
   const count = new Map<string, number>();
@@ -187,7 +252,10 @@ test('a read on either instance reflects a write acknowledged just before it', a
     t.is(got.id, id);
     t.is(got.server_count, 1);
     const list = await admin.call('ListServers', { host_id: id }, { token: TOKEN });
-    t.deepEqual(list.servers.map((s: { uuid: string }) => s.uuid), [u]);
+    t.deepEqual(
+      list.servers.map((s: { uuid: string }) => s.uuid),
+      [u],
+    );
     const cur = await writer.servers.require(u);
     await writer.servers.deleteAt(u, cur.revision);
     t.deepEqual((await admin.call('ListServers', { host_id: id }, { token: TOKEN })).servers, [], 'a delete is seen at once too');
@@ -213,8 +281,15 @@ test('bad page tokens and page sizes are INVALID_ARGUMENT naming the field', asy
   t.is((await code(adminB, 'ListHosts', { page_size: 5, page_token: hostsToken })).code, grpc.status.OK);
   t.deepEqual(await code(adminA, 'ListHosts', { page_token: 'garbage!' }), bad);
   t.deepEqual(await code(adminA, 'ListHosts', { page_token: Buffer.from('not json').toString('base64url') }), bad);
-  t.deepEqual(await code(adminA, 'ListHosts', { page_token: Buffer.from(JSON.stringify({ v: 2, m: 'ListHosts', f: 'zone=', a: 'h0001' })).toString('base64url') }), bad);
-  t.deepEqual(await code(adminA, 'ListHosts', { page_token: Buffer.from(JSON.stringify({ v: 1, m: 'ListHosts', f: 'zone=', a: '-rf' })).toString('base64url') }), bad, 'a key that is no host id');
+  t.deepEqual(
+    await code(adminA, 'ListHosts', { page_token: Buffer.from(JSON.stringify({ v: 2, m: 'ListHosts', f: 'zone=', a: 'h0001' })).toString('base64url') }),
+    bad,
+  );
+  t.deepEqual(
+    await code(adminA, 'ListHosts', { page_token: Buffer.from(JSON.stringify({ v: 1, m: 'ListHosts', f: 'zone=', a: '-rf' })).toString('base64url') }),
+    bad,
+    'a key that is no host id',
+  );
   t.deepEqual(await code(adminA, 'ListHosts', { page_token: 'x'.repeat(5000) }), bad);
   t.deepEqual(await code(adminA, 'ListServers', { page_token: hostsToken }), bad, 'a ListHosts token on ListServers');
   t.deepEqual(await code(adminB, 'ListServers', { zone_id: 'z2', page_token: zoneToken }), bad, 'a token of other filters');
@@ -227,6 +302,6 @@ test('bad page tokens and page sizes are INVALID_ARGUMENT naming the field', asy
   t.is((await code(adminA, 'ListHosts', { zone_id: 'nope' })).code, grpc.status.NOT_FOUND);
 });
 
-test('the coordinator\'s NATS connection records no async stack trace per request', (t) => {
+test("the coordinator's NATS connection records no async stack trace per request", (t) => {
   t.is((t.context.a.nats.nc as unknown as { options: { noAsyncTraces?: boolean } }).options.noAsyncTraces, true);
 });

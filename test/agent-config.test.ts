@@ -51,7 +51,8 @@ test('a non-loopback listen address without mutual TLS is refused, naming the op
   ] as const) {
     const err = t.throws(() => compileAgentConfig(raw), { instanceOf: ConfigError }, what);
     t.regex(err!.message, /^config grpc\.listenAddress: .*not a loopback address/, what);
-    for (const option of ['tls.certFile', 'tls.keyFile', 'tls.clientCaFile', 'grpc.insecure']) t.true(err!.message.includes(option), `${what}: names ${option}`);
+    for (const option of ['tls.certFile', 'tls.keyFile', 'tls.clientCaFile', 'grpc.insecure'])
+      t.true(err!.message.includes(option), `${what}: names ${option}`);
   }
 });
 
@@ -66,7 +67,10 @@ test('without mutual TLS: loopback is served; anything else only with grpc.insec
 
 test('metrics: loopback by choice; another address needs metrics.insecure', (t) => {
   t.is(compileAgentConfig({ ...minimal, metrics: { listen: '127.0.0.1:9465' } }).metrics.listen, '127.0.0.1:9465');
-  t.throws(() => compileAgentConfig({ ...minimal, metrics: { listen: '0.0.0.0:9465' } }), { instanceOf: ConfigError, message: /metrics\.listen.*metrics\.insecure/ });
+  t.throws(() => compileAgentConfig({ ...minimal, metrics: { listen: '0.0.0.0:9465' } }), {
+    instanceOf: ConfigError,
+    message: /metrics\.listen.*metrics\.insecure/,
+  });
   t.true(compileAgentConfig({ ...minimal, metrics: { listen: '0.0.0.0:9465', insecure: true } }).metrics.insecure);
 });
 
@@ -94,9 +98,17 @@ const bad: Array<[string, Record<string, unknown>, RegExp]> = [
   ['unknown hypervisor', { ...minimal, hypervisor: 'xen' }, /hypervisor/],
   ['no migration URI', { hostId: 'h', grpc: { advertisedEndpoint: 'h:1' }, tls: mtls }, /libvirt\.migrationUri/],
   ['migration URI with shell text', { ...minimal, libvirt: { migrationUri: 'qemu+tcp://$(id)/system' } }, /libvirt\.migrationUri/],
-  ['migration URI naming a program (command=)', { ...minimal, libvirt: { migrationUri: 'qemu+tcp://10.0.0.11/system?command=/tmp/x' } }, /libvirt\.migrationUri/],
+  [
+    'migration URI naming a program (command=)',
+    { ...minimal, libvirt: { migrationUri: 'qemu+tcp://10.0.0.11/system?command=/tmp/x' } },
+    /libvirt\.migrationUri/,
+  ],
   ['migration URI with user-info', { ...minimal, libvirt: { migrationUri: 'qemu+tcp://root@10.0.0.11/system' } }, /libvirt\.migrationUri/],
-  ['local libvirt URI naming a socket file', { ...minimal, libvirt: { uri: 'qemu+unix:///system?socket=/tmp/s', migrationUri: 'qemu+tcp://10.0.0.11/system' } }, /libvirt\.uri/],
+  [
+    'local libvirt URI naming a socket file',
+    { ...minimal, libvirt: { uri: 'qemu+unix:///system?socket=/tmp/s', migrationUri: 'qemu+tcp://10.0.0.11/system' } },
+    /libvirt\.uri/,
+  ],
   ['advertised endpoint that is not host:port', { ...minimal, grpc: { advertisedEndpoint: 'unix:/tmp/agent.sock' } }, /grpc\.advertisedEndpoint/],
   ['advertised endpoint with port 0', { ...minimal, grpc: { advertisedEndpoint: '10.0.0.11:0' } }, /grpc\.advertisedEndpoint/],
   ['wildcard bind without advertised endpoint', { ...minimal, grpc: { listenAddress: '0.0.0.0:7400' } }, /grpc\.advertisedEndpoint/],
@@ -136,7 +148,11 @@ test('unknown keys in the file are rejected, naming them', (t) => {
 
 test('a missing file is an error only when named explicitly; malformed YAML always is', (t) => {
   t.throws(() => loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: true, env: {} }), { message: /does not exist/ });
-  const c = loadAgentConfig({ file: path.join(dir, 'nope.yaml'), required: false, env: { DRYDOCK_AGENT_HYPERVISOR: 'sim', DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS: '127.0.0.1:7400' } });
+  const c = loadAgentConfig({
+    file: path.join(dir, 'nope.yaml'),
+    required: false,
+    env: { DRYDOCK_AGENT_HYPERVISOR: 'sim', DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS: '127.0.0.1:7400' },
+  });
   t.is(c.hypervisor, 'sim');
   const broken = write('broken.yaml', 'hostId: [\n');
   t.throws(() => loadAgentConfig({ file: broken, env: {} }), { message: /not valid YAML/ });
@@ -157,6 +173,7 @@ test('the shipped example sets every option and is valid', (t) => {
   t.deepEqual(c.tls.allowedClientIdentities, ['spiffe://drydock/coordinator']);
   t.is(c.migration.shutdownTimeoutMs, 120_000);
   const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const has = (dotted: string) => dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw) !== undefined;
+  const has = (dotted: string) =>
+    dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw) !== undefined;
   for (const key of KNOWN_KEYS) t.true(has(key), `example lacks ${key}`);
 });

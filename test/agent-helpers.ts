@@ -63,12 +63,17 @@ export function migrate(
 }
 
 /** Opens MigrateServer and resolves with the gRPC error it ends with. */
-export function migrateError(client: AgentClient, req: MigrateServerRequest__Input): Promise<{ code: grpc.status; details: string; kind: string; events: number }> {
+export function migrateError(
+  client: AgentClient,
+  req: MigrateServerRequest__Input,
+): Promise<{ code: grpc.status; details: string; kind: string; events: number }> {
   return new Promise((resolve, reject) => {
     let events = 0;
     const stream = client.MigrateServer(req, { deadline: Date.now() + 30_000 });
     stream.on('data', () => events++);
-    stream.on('error', (e: grpc.ServiceError) => resolve({ code: e.code, details: e.details, kind: e.metadata?.get('drydock-error-kind')?.[0]?.toString() ?? '', events }));
+    stream.on('error', (e: grpc.ServiceError) =>
+      resolve({ code: e.code, details: e.details, kind: e.metadata?.get('drydock-error-kind')?.[0]?.toString() ?? '', events }),
+    );
     stream.on('end', () => reject(new Error(`MigrateServer unexpectedly succeeded with ${events} events`)));
   });
 }

@@ -31,7 +31,11 @@ test.before(async (t) => {
   for (const id of ['h1', 'h2'] as const) {
     const c = t.context.certs[id];
     t.context.agents.push(
-      await startSimAgents({ count: 1, hostIds: [id], tls: { certFile: c.certFile, keyFile: c.keyFile, clientCaFile: c.caFile, allowedClientIdentities: [COORDINATOR_IDENTITY] } }),
+      await startSimAgents({
+        count: 1,
+        hostIds: [id],
+        tls: { certFile: c.certFile, keyFile: c.keyFile, clientCaFile: c.caFile, allowedClientIdentities: [COORDINATOR_IDENTITY] },
+      }),
     );
   }
   t.context.agents.push(await startSimAgents({ count: 1, hostIds: ['p1'] }));
@@ -58,7 +62,7 @@ function client(t: { context: Ctx }, hostId: string, endpoint: string, opts = co
   return c;
 }
 
-test('calling h1 at an endpoint served by h2\'s certificate fails at the handshake: the reboot is not run', async (t) => {
+test("calling h1 at an endpoint served by h2's certificate fails at the handshake: the reboot is not run", async (t) => {
   const h2 = agent(t, 'h2');
   const wrong = client(t, 'h1', h2.endpoint);
   const err = await t.throwsAsync(wrong.rebootHost({ allow_running_servers: true, reason: 'endpoint hijack' }));
@@ -89,9 +93,11 @@ test('the client pool keys by host and endpoint: one endpoint asked for as two h
   t.is(pool.forHost('h2', endpoint), pool.forHost('h2', endpoint));
 });
 
-test('a host certificate is no coordinator certificate: h2\'s certificate cannot call h1', async (t) => {
+test("a host certificate is no coordinator certificate: h2's certificate cannot call h1", async (t) => {
   const h1 = agent(t, 'h1');
-  const err = await t.throwsAsync(client(t, 'h1', h1.endpoint, coordinatorOptions(t, t.context.certs.h2)).rebootHost({ allow_running_servers: true, reason: 'lateral' }));
+  const err = await t.throwsAsync(
+    client(t, 'h1', h1.endpoint, coordinatorOptions(t, t.context.certs.h2)).rebootHost({ allow_running_servers: true, reason: 'lateral' }),
+  );
   // Refused at the handshake (serverAuth-only certificate) or by identity.
   t.regex(err!.name, /UnavailableError|PermissionDeniedError/, err!.message);
   t.is(h1.rebootCount, 0);
@@ -100,7 +106,11 @@ test('a host certificate is no coordinator certificate: h2\'s certificate cannot
 test('an agent does not start with a certificate that names another host', async (t) => {
   const c = t.context.certs.h1;
   const err = await t.throwsAsync(
-    startSimAgents({ count: 1, hostIds: ['h3'], tls: { certFile: c.certFile, keyFile: c.keyFile, clientCaFile: c.caFile, allowedClientIdentities: [COORDINATOR_IDENTITY] } }),
+    startSimAgents({
+      count: 1,
+      hostIds: ['h3'],
+      tls: { certFile: c.certFile, keyFile: c.keyFile, clientCaFile: c.caFile, allowedClientIdentities: [COORDINATOR_IDENTITY] },
+    }),
     { instanceOf: ConfigError },
   );
   t.regex(err!.message, /tls\.certFile: .* needs the URI SAN spiffe:\/\/drydock\/host\/h3 \(has spiffe:\/\/drydock\/host\/h1\)/);
@@ -113,7 +123,9 @@ test('without agents.tls the coordinator calls only loopback endpoints, unless a
   // 0.0.0.0 is not a loopback address by the rule (common/loopback.ts), yet
   // Linux connects it to this machine: the refusal is ours, no packet leaves.
   const remote = p1.endpoint.replace('127.0.0.1', '0.0.0.0');
-  const err = await t.throwsAsync(client(t, 'p1', remote, plain).rebootHost({ allow_running_servers: true, reason: 'plaintext' }), { name: 'UnavailableError' });
+  const err = await t.throwsAsync(client(t, 'p1', remote, plain).rebootHost({ allow_running_servers: true, reason: 'plaintext' }), {
+    name: 'UnavailableError',
+  });
   t.regex(err!.message, /agents\.tls.*agents\.insecure/);
   t.is(p1.rebootCount, 0);
   t.is((await client(t, 'p1', remote, { ...plain, insecure: true }).getHostFacts()).host_id, 'p1');

@@ -82,10 +82,12 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   for (const s of t.context.subs ?? []) s.unsubscribe();
   await t.context.nc?.close();
-  await Promise.allSettled([...(t.context.agents?.values() ?? [])].map(async (a) => {
-    a.client.close();
-    await a.agent.stop();
-  }));
+  await Promise.allSettled(
+    [...(t.context.agents?.values() ?? [])].map(async (a) => {
+      a.client.close();
+      await a.agent.stop();
+    }),
+  );
   await t.context.lab?.destroy();
   await t.context.nats?.stop();
   if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
@@ -133,7 +135,10 @@ test.serial('GetHostFacts and ListServers through the agent on a lab host', asyn
   t.truthy(f.libvirt_version);
   t.truthy(f.qemu_version);
   t.is(f.boot_id, await h1.bootId());
-  t.true(f.storage_pools.some((p) => p.path === t.context.lab.sharedDir && p.shared), JSON.stringify(f.storage_pools));
+  t.true(
+    f.storage_pools.some((p) => p.path === t.context.lab.sharedDir && p.shared),
+    JSON.stringify(f.storage_pools),
+  );
   t.true(f.memory_total_bytes > 0);
   const list = await call<object, ListServersResponse>(a.client, 'ListServers', {});
   const byName = new Map(list.servers.map((s) => [s.name, s]));
@@ -159,7 +164,10 @@ test.serial('live migration h1→h2 with progress events; the guest heartbeat co
   t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
   const percents = run.events.map((e) => e.migration!.percent);
   for (let i = 1; i < percents.length; i++) t.true(percents[i]! >= percents[i - 1]!, `percent went back: ${percents}`);
-  t.true(run.events.some((e) => e.migration!.phase === 'MIGRATION_PHASE_TRANSFERRING' && e.migration!.bytes_processed > 0), 'progress with bytes seen');
+  t.true(
+    run.events.some((e) => e.migration!.phase === 'MIGRATION_PHASE_TRANSFERRING' && e.migration!.bytes_processed > 0),
+    'progress with bytes seen',
+  );
   t.is(await domstate(h2, 'ag-live'), 'running');
   t.is(await domstate(t.context.h[0], 'ag-live'), 'absent');
   const before = (await lab.heartbeats('ag-live')).filter((b) => b.host === 'h2').length;
@@ -177,31 +185,34 @@ test.serial('live migration h1→h2 with progress events; the guest heartbeat co
   t.is(rec.phase, 'MIGRATION_PHASE_COMPLETED');
 });
 
-test.serial('cold migration of a running server without hot migration: running again on the target, its local disk moved (writes resume from the disk)', async (t) => {
-  const { lab } = t.context;
-  const [h1, , h3] = t.context.h;
-  const a = agent(t, 'h1');
-  const g = t.context.guests['ag-cold']!;
-  const oldBoot = await lab.currentBoot('ag-cold');
-  const recsBefore = await lab.serialRecords('ag-cold');
-  const lastW = Math.max(0, ...recsBefore.filter((r) => r.kind === 'W' && r.boot === oldBoot).map((r) => r.n));
-  const run = await migrate(a.client, req(t, 'lab-cold-1', 'ag-cold', h3, 'COLD'));
-  t.log(phaseTimes(run.events));
-  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
-  t.true(run.final.was_running);
-  t.true(run.final.copied_storage);
-  t.true(run.events.some((e) => e.migration!.phase === 'MIGRATION_PHASE_SHUTTING_DOWN'));
-  t.is(await domstate(h3, 'ag-cold'), 'running');
-  t.is(await domstate(h1, 'ag-cold'), 'absent');
-  await lab.waitForHeartbeats('ag-cold', { host: 'h3', count: 2, notBoot: oldBoot ?? undefined, timeoutMs: 60_000 });
-  const recs = await lab.serialRecords('ag-cold');
-  const newBoot = await lab.currentBoot('ag-cold');
-  t.not(newBoot, oldBoot, 'a cold move boots the guest again');
-  const firstNewW = Math.min(...recs.filter((r) => r.kind === 'W' && r.boot === newBoot).map((r) => r.n));
-  t.true(firstNewW > lastW, `disk counter resumed from the moved disk (${lastW} → ${firstNewW})`);
-  const disk = g.disks.find((d) => d.pool === 'local')!;
-  t.false(existsSync(h1.path(disk.path)), 'source copy removed');
-});
+test.serial(
+  'cold migration of a running server without hot migration: running again on the target, its local disk moved (writes resume from the disk)',
+  async (t) => {
+    const { lab } = t.context;
+    const [h1, , h3] = t.context.h;
+    const a = agent(t, 'h1');
+    const g = t.context.guests['ag-cold']!;
+    const oldBoot = await lab.currentBoot('ag-cold');
+    const recsBefore = await lab.serialRecords('ag-cold');
+    const lastW = Math.max(0, ...recsBefore.filter((r) => r.kind === 'W' && r.boot === oldBoot).map((r) => r.n));
+    const run = await migrate(a.client, req(t, 'lab-cold-1', 'ag-cold', h3, 'COLD'));
+    t.log(phaseTimes(run.events));
+    t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
+    t.true(run.final.was_running);
+    t.true(run.final.copied_storage);
+    t.true(run.events.some((e) => e.migration!.phase === 'MIGRATION_PHASE_SHUTTING_DOWN'));
+    t.is(await domstate(h3, 'ag-cold'), 'running');
+    t.is(await domstate(h1, 'ag-cold'), 'absent');
+    await lab.waitForHeartbeats('ag-cold', { host: 'h3', count: 2, notBoot: oldBoot ?? undefined, timeoutMs: 60_000 });
+    const recs = await lab.serialRecords('ag-cold');
+    const newBoot = await lab.currentBoot('ag-cold');
+    t.not(newBoot, oldBoot, 'a cold move boots the guest again');
+    const firstNewW = Math.min(...recs.filter((r) => r.kind === 'W' && r.boot === newBoot).map((r) => r.n));
+    t.true(firstNewW > lastW, `disk counter resumed from the moved disk (${lastW} → ${firstNewW})`);
+    const disk = g.disks.find((d) => d.pool === 'local')!;
+    t.false(existsSync(h1.path(disk.path)), 'source copy removed');
+  },
+);
 
 test.serial('cold migration of a shut-off server: moved and still off', async (t) => {
   const [h1, h2] = t.context.h;
@@ -226,7 +237,10 @@ test.serial('live migration with a local disk (copy-storage): the guest keeps wr
   t.is(await lab.currentBoot('ag-disk'), boot, 'same boot: it moved live');
   t.deepEqual(gaps(beats), []);
   const w = (await lab.serialRecords('ag-disk')).filter((r) => r.kind === 'W' && r.boot === boot);
-  t.true(w.some((r) => r.host === 'h3'), 'disk writes continue on h3');
+  t.true(
+    w.some((r) => r.host === 'h3'),
+    'disk writes continue on h3',
+  );
   t.deepEqual(gaps(w), [], 'no disk write counter missing');
   const disk = g.disks.find((d) => d.pool === 'local')!;
   t.false(existsSync(h2.path(disk.path)), 'source copy removed');
@@ -266,7 +280,11 @@ test.serial('bad input gets the right gRPC code and changes nothing', async (t) 
     ['unknown server', { ...base, migration_id: 'lab-bad-1', server_uuid: '00000000-0000-4000-8000-00000000abcd' }, status.NOT_FOUND],
     ['target = self', { ...base, migration_id: 'lab-bad-2', target_host_id: 'h1', target_uri: h1.uri }, status.INVALID_ARGUMENT],
     ['shell metacharacters', { ...base, migration_id: 'lab-bad-3', server_uuid: 'ag-abort;reboot' }, status.INVALID_ARGUMENT],
-    ['unreachable target', { ...base, migration_id: 'lab-bad-4', target_host_id: 'h9', target_uri: `qemu+tcp://10.99.${LAB_SUBNET}.99/system` }, status.UNAVAILABLE],
+    [
+      'unreachable target',
+      { ...base, migration_id: 'lab-bad-4', target_host_id: 'h9', target_uri: `qemu+tcp://10.99.${LAB_SUBNET}.99/system` },
+      status.UNAVAILABLE,
+    ],
   ];
   for (const [what, r, code] of cases) {
     const e = await migrateError(a.client, r);
@@ -295,7 +313,9 @@ test.serial('the agent killed mid-migration: on restart the record is reconciled
     stream.on('error', () => (killed ? resolve() : reject(new Error('stream failed before the kill'))));
     stream.on('end', () => reject(new Error('migration ended before the kill')));
   });
-  await new Promise<void>((resolve) => (a.agent.child.exitCode !== null || a.agent.child.signalCode !== null ? resolve() : a.agent.child.once('exit', () => resolve())));
+  await new Promise<void>((resolve) =>
+    a.agent.child.exitCode !== null || a.agent.child.signalCode !== null ? resolve() : a.agent.child.once('exit', () => resolve()),
+  );
   const restartT0 = Date.now();
   await a.agent.start();
   const restartMs = Date.now() - restartT0;
@@ -333,7 +353,10 @@ test.serial('the agent killed mid-migration: on restart the record is reconciled
   t.is(again.final.phase, rec.phase);
   // Where it runs, it runs: on exactly one host, in a running state.
   const where = on1 === 'running' ? h1 : h2;
-  const reason = await where.virsh(['domstate', '--reason', 'ag-abort']).then((r) => r.stdout.trim(), (e: Error) => e.message);
+  const reason = await where.virsh(['domstate', '--reason', 'ag-abort']).then(
+    (r) => r.stdout.trim(),
+    (e: Error) => e.message,
+  );
   t.regex(reason, /^running/);
   // The guest executes where the record says: it beats there. Not asserted:
   // that it beats on without a reboot. In 2 of 5 runs of this sequence
@@ -345,40 +368,48 @@ test.serial('the agent killed mid-migration: on restart the record is reconciled
   // and the trigger is not isolated (QEMU 7.2 TCG here); see the issue notes.
   const beats = await lab.waitForHeartbeats('ag-abort', { host: where.name, count: 1, timeoutMs: 90_000 });
   const rebooted = (await lab.serialRecords('ag-abort')).some((r) => r.kind === 'BOOT' && r.host === where.name);
-  t.log(`after the move: ${reason}; beating on ${where.name} (HB ${beats.at(-1)!.n}, boot ${beats.at(-1)!.boot})${rebooted ? '; the guest REBOOTED there (guest kernel crash after the move)' : ''}`);
+  t.log(
+    `after the move: ${reason}; beating on ${where.name} (HB ${beats.at(-1)!.n}, boot ${beats.at(-1)!.boot})${rebooted ? '; the guest REBOOTED there (guest kernel crash after the move)' : ''}`,
+  );
 });
 
-test.serial('RebootHost: refused while servers run; accepted when allowed: libvirtd restarts, the agent returns as a new incarnation, guests keep running', async (t) => {
-  const { lab } = t.context;
-  const h3 = t.context.h[2];
-  const a = agent(t, 'h3');
-  const refused = await callError(a.client, 'RebootHost', { reason: 'test' });
-  t.is(refused.code, status.FAILED_PRECONDITION);
-  const before = await call<object, HostFacts>(a.client, 'GetHostFacts', {});
-  const libvirtdBefore = await h3.libvirtdPid();
-  const res = await call<object, RebootHostResponse>(a.client, 'RebootHost', { reason: 'test', allow_running_servers: true });
-  t.true(res.accepted);
-  t.is(res.previous_incarnation, before.incarnation);
-  t.is(res.previous_boot_id, before.boot_id);
-  const deadline = Date.now() + 60_000;
-  let after: HostFacts | null = null;
-  while (Date.now() < deadline) {
-    after = await call<object, HostFacts>(a.client, 'GetHostFacts', {}, 3000).catch(() => null);
-    if (after && after.incarnation !== before.incarnation) break;
-    await sleep(250);
-  }
-  t.truthy(after);
-  t.not(after!.incarnation, before.incarnation, 'new incarnation');
-  t.not(after!.boot_id, before.boot_id, 'new boot id');
-  t.not(await h3.libvirtdPid(), libvirtdBefore, 'libvirtd restarted');
-  t.is(a.agent.restarts, 1);
-  t.is(await domstate(h3, 'ag-disk'), 'running');
-  const n = (await lab.heartbeats('ag-disk')).at(-1)!.n;
-  await lab.waitForHeartbeats('ag-disk', { host: 'h3', after: n, count: 2 });
-  const deadlineHb = Date.now() + 10_000;
-  while (!t.context.heartbeats.some((h) => h.host_id === 'h3' && h.incarnation === after!.incarnation) && Date.now() < deadlineHb) await sleep(100);
-  t.true(t.context.heartbeats.some((h) => h.host_id === 'h3' && h.incarnation === after!.incarnation), 'heartbeats of the new incarnation');
-});
+test.serial(
+  'RebootHost: refused while servers run; accepted when allowed: libvirtd restarts, the agent returns as a new incarnation, guests keep running',
+  async (t) => {
+    const { lab } = t.context;
+    const h3 = t.context.h[2];
+    const a = agent(t, 'h3');
+    const refused = await callError(a.client, 'RebootHost', { reason: 'test' });
+    t.is(refused.code, status.FAILED_PRECONDITION);
+    const before = await call<object, HostFacts>(a.client, 'GetHostFacts', {});
+    const libvirtdBefore = await h3.libvirtdPid();
+    const res = await call<object, RebootHostResponse>(a.client, 'RebootHost', { reason: 'test', allow_running_servers: true });
+    t.true(res.accepted);
+    t.is(res.previous_incarnation, before.incarnation);
+    t.is(res.previous_boot_id, before.boot_id);
+    const deadline = Date.now() + 60_000;
+    let after: HostFacts | null = null;
+    while (Date.now() < deadline) {
+      after = await call<object, HostFacts>(a.client, 'GetHostFacts', {}, 3000).catch(() => null);
+      if (after && after.incarnation !== before.incarnation) break;
+      await sleep(250);
+    }
+    t.truthy(after);
+    t.not(after!.incarnation, before.incarnation, 'new incarnation');
+    t.not(after!.boot_id, before.boot_id, 'new boot id');
+    t.not(await h3.libvirtdPid(), libvirtdBefore, 'libvirtd restarted');
+    t.is(a.agent.restarts, 1);
+    t.is(await domstate(h3, 'ag-disk'), 'running');
+    const n = (await lab.heartbeats('ag-disk')).at(-1)!.n;
+    await lab.waitForHeartbeats('ag-disk', { host: 'h3', after: n, count: 2 });
+    const deadlineHb = Date.now() + 10_000;
+    while (!t.context.heartbeats.some((h) => h.host_id === 'h3' && h.incarnation === after!.incarnation) && Date.now() < deadlineHb) await sleep(100);
+    t.true(
+      t.context.heartbeats.some((h) => h.host_id === 'h3' && h.incarnation === after!.incarnation),
+      'heartbeats of the new incarnation',
+    );
+  },
+);
 
 test.serial('facts and heartbeats of every lab host on the real nats-server', async (t) => {
   const { facts, heartbeats } = t.context;

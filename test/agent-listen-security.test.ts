@@ -117,13 +117,16 @@ async function stop(run: Run): Promise<void> {
 
 /** The JSON log lines of a run. */
 function logLines(run: Run): { level: number; msg: string }[] {
-  return run.output().split('\n').flatMap((l) => {
-    try {
-      return [JSON.parse(l)];
-    } catch {
-      return [];
-    }
-  });
+  return run
+    .output()
+    .split('\n')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    });
 }
 
 test('0.0.0.0 without mutual TLS: the agent does not start and names the options', async (t) => {
@@ -157,7 +160,10 @@ test('0.0.0.0 with mutual TLS: the agent starts without a warning; a client with
   t.false(run.output().includes('INSECURE'));
   const endpoint = `127.0.0.1:${run.port}`;
   // The coordinator's certificate, checking the host id: served.
-  const good = new AgentClient('wild-1', endpoint, { callTimeoutMs: 5000, tls: { caFile: coordinator.caFile, certFile: coordinator.certFile, keyFile: coordinator.keyFile } });
+  const good = new AgentClient('wild-1', endpoint, {
+    callTimeoutMs: 5000,
+    tls: { caFile: coordinator.caFile, certFile: coordinator.certFile, keyFile: coordinator.keyFile },
+  });
   t.teardown(() => good.close());
   t.is((await good.getHostFacts()).host_id, 'wild-1');
   // TLS without a client certificate, and plaintext: refused at the handshake.

@@ -16,7 +16,15 @@ test('GET /metrics counts migrations by mode and result, bytes, and servers by s
   const a = fabric.addHost({ hostId: 'ma' });
   const b = fabric.addHost({ hostId: 'mb' });
   const agent = await startAgent({
-    config: compileAgentConfig({ hostId: 'ma', hypervisor: 'sim', grpc: { listenAddress: '127.0.0.1:0' }, stateDir: dir, metrics: { listen: '127.0.0.1:0' }, rebootCommand: ['/bin/true'], logLevel: 'silent' }),
+    config: compileAgentConfig({
+      hostId: 'ma',
+      hypervisor: 'sim',
+      grpc: { listenAddress: '127.0.0.1:0' },
+      stateDir: dir,
+      metrics: { listen: '127.0.0.1:0' },
+      rebootCommand: ['/bin/true'],
+      logLevel: 'silent',
+    }),
     hypervisor: a,
     log: silentLogger(),
   });
@@ -30,7 +38,13 @@ test('GET /metrics counts migrations by mode and result, bytes, and servers by s
   t.true(agent.metricsPort > 0);
   const vs = a.addServer({ name: 'metered', memoryBytes: 256 * 1024 ** 2 });
   a.addServer({ name: 'idle-off', running: false });
-  const run = await migrate(client, { migration_id: 'm-1', server_uuid: vs.uuid, mode: 'MIGRATION_MODE_LIVE', target_host_id: 'mb', target_uri: b.migrationUri });
+  const run = await migrate(client, {
+    migration_id: 'm-1',
+    server_uuid: vs.uuid,
+    mode: 'MIGRATION_MODE_LIVE',
+    target_host_id: 'mb',
+    target_uri: b.migrationUri,
+  });
   t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED');
   const text = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
   t.regex(text, /^drydock_agent_migrations_total\{mode="live",result="completed",host="ma"\} 1$/m);

@@ -54,7 +54,10 @@ function client(t: { context: Ctx }, who: string | null, ca = t.context.pki.caFi
   const cert = who ? t.context.certs[who]! : null;
   const creds = grpc.credentials.createSsl(readFileSync(ca), cert ? readFileSync(cert.keyFile) : null, cert ? readFileSync(cert.certFile) : null);
   // The certificate names agent.test; we dial 127.0.0.1 (an IP is no valid TLS server name).
-  const c = agentClient(t.context.cluster.agents[0]!.endpoint, creds, { 'grpc.ssl_target_name_override': 'agent.test', 'grpc.default_authority': 'agent.test' });
+  const c = agentClient(t.context.cluster.agents[0]!.endpoint, creds, {
+    'grpc.ssl_target_name_override': 'agent.test',
+    'grpc.default_authority': 'agent.test',
+  });
   t.context.clients.push(c);
   return c;
 }
@@ -65,7 +68,11 @@ test('the coordinator identity (CN) is served, unary and streaming', async (t) =
   t.is(f.host_id, t.context.cluster.agents[0]!.hostId);
   // Past authentication the stream reaches validation: NOT_FOUND for an unknown server.
   const e = await migrateError(c, {
-    migration_id: 'mtls-1', server_uuid: '00000000-0000-4000-8000-000000000000', mode: 'MIGRATION_MODE_LIVE', target_host_id: 'x', target_uri: 'qemu+tcp://x.sim/system',
+    migration_id: 'mtls-1',
+    server_uuid: '00000000-0000-4000-8000-000000000000',
+    mode: 'MIGRATION_MODE_LIVE',
+    target_host_id: 'x',
+    target_uri: 'qemu+tcp://x.sim/system',
   });
   t.is(e.code, grpc.status.NOT_FOUND);
 });
@@ -81,7 +88,11 @@ test('another certificate of the same CA gets PERMISSION_DENIED, unary and strea
   t.is(e.code, grpc.status.PERMISSION_DENIED);
   t.regex(e.details, /some-admin/);
   const s = await migrateError(c, {
-    migration_id: 'mtls-2', server_uuid: '00000000-0000-4000-8000-000000000000', mode: 'MIGRATION_MODE_LIVE', target_host_id: 'x', target_uri: 'qemu+tcp://x.sim/system',
+    migration_id: 'mtls-2',
+    server_uuid: '00000000-0000-4000-8000-000000000000',
+    mode: 'MIGRATION_MODE_LIVE',
+    target_host_id: 'x',
+    target_uri: 'qemu+tcp://x.sim/system',
   });
   t.is(s.code, grpc.status.PERMISSION_DENIED);
   t.is((await callError(c, 'RebootHost', { allow_running_servers: true })).code, grpc.status.PERMISSION_DENIED);
@@ -99,6 +110,11 @@ test('no client certificate, a foreign CA, or plaintext: refused at the handshak
 });
 
 test('certificate identities: CN and DNS/URI SANs, not IPs', (t) => {
-  t.deepEqual(certificateIdentities({ subject: { CN: 'a' } as never, subjectaltname: 'DNS:b, URI:spiffe://x/y, IP Address:10.0.0.1, email:c@d' }), ['a', 'b', 'spiffe://x/y', 'c@d']);
+  t.deepEqual(certificateIdentities({ subject: { CN: 'a' } as never, subjectaltname: 'DNS:b, URI:spiffe://x/y, IP Address:10.0.0.1, email:c@d' }), [
+    'a',
+    'b',
+    'spiffe://x/y',
+    'c@d',
+  ]);
   t.deepEqual(certificateIdentities(undefined), []);
 });

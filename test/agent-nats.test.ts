@@ -105,19 +105,32 @@ test.serial('heartbeats arrive every interval with counts, free memory and incar
 
 test.serial('lifecycle events carry the server uuid; a migration shows on both hosts', async (t) => {
   const { cluster, seen } = t.context;
-  const [a, b] = cluster.agents as [typeof cluster.agents[0], typeof cluster.agents[0]];
+  const [a, b] = cluster.agents as [(typeof cluster.agents)[0], (typeof cluster.agents)[0]];
   const s = a.sim.addServer({ name: 'ev-vm', memoryBytes: 512 * 1024 ** 2 });
   await until('Started event', () => seen.events.some((e) => e.server_uuid === s.uuid && e.host_id === a.hostId && /Started/.test(e.detail)));
   const final = await (async () => {
     await a.agent.migrations.start({
-      migration_id: 'nats-ev-1', server_uuid: s.uuid, mode: 'MIGRATION_MODE_LIVE', target_host_id: b.hostId, target_uri: b.migrationUri,
-      stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0,
+      migration_id: 'nats-ev-1',
+      server_uuid: s.uuid,
+      mode: 'MIGRATION_MODE_LIVE',
+      target_host_id: b.hostId,
+      target_uri: b.migrationUri,
+      stall_timeout_ms: 0,
+      deadline_ms: 0,
+      allow_post_copy: false,
+      allow_auto_converge: false,
+      max_bandwidth_mibps: 0,
+      shutdown_timeout_ms: 0,
     });
     return a.agent.migrations.wait('nats-ev-1');
   })();
   t.is(final.phase, 'MIGRATION_PHASE_COMPLETED');
-  await until('Started Migrated on the target', () => seen.events.some((e) => e.host_id === b.hostId && e.server_name === 'ev-vm' && e.detail === 'Started Migrated'));
-  await until('Stopped Migrated on the source', () => seen.events.some((e) => e.host_id === a.hostId && e.server_name === 'ev-vm' && e.detail === 'Stopped Migrated'));
+  await until('Started Migrated on the target', () =>
+    seen.events.some((e) => e.host_id === b.hostId && e.server_name === 'ev-vm' && e.detail === 'Started Migrated'),
+  );
+  await until('Stopped Migrated on the source', () =>
+    seen.events.some((e) => e.host_id === a.hostId && e.server_name === 'ev-vm' && e.detail === 'Stopped Migrated'),
+  );
   const onTarget = seen.events.find((e) => e.host_id === b.hostId && e.detail === 'Started Migrated')!;
   t.is(onTarget.server_uuid, s.uuid);
   t.is(onTarget.incarnation, b.incarnation);
@@ -142,9 +155,14 @@ test.serial('agents reconnect after nats-server restarts: heartbeats resume and 
   await sleep(1000);
   const restartedAt = Date.now();
   await nats.restart();
-  await until('heartbeats from both hosts after the restart', () =>
-    cluster.agents.every((a) => seen.heartbeats.some((h) => h.host_id === a.hostId && h.receivedAt > restartedAt)), 15_000);
+  await until(
+    'heartbeats from both hosts after the restart',
+    () => cluster.agents.every((a) => seen.heartbeats.some((h) => h.host_id === a.hostId && h.receivedAt > restartedAt)),
+    15_000,
+  );
   await until('facts re-sent after reconnect', () => cluster.agents.every((a, i) => a.agent.publisher!.stats.factsPublished > factsBefore[i]!), 10_000);
-  t.log(`heartbeats back ${Math.min(...cluster.agents.map((a) => seen.heartbeats.find((h) => h.host_id === a.hostId && h.receivedAt > restartedAt)!.receivedAt)) - restartedAt} ms after the restart`);
+  t.log(
+    `heartbeats back ${Math.min(...cluster.agents.map((a) => seen.heartbeats.find((h) => h.host_id === a.hostId && h.receivedAt > restartedAt)!.receivedAt)) - restartedAt} ms after the restart`,
+  );
   t.pass();
 });

@@ -30,13 +30,31 @@ test('50 agents in one process: facts and heartbeats from all, 20 concurrent mig
   const facts = new Map<string, HostFacts>();
   const beats = new Map<string, HeartbeatMessage>();
   const dec = new TextDecoder();
-  const s1 = nc.subscribe(subjects.allFacts, { callback: (_e, m) => { const f = JSON.parse(dec.decode(m.data)) as HostFacts; facts.set(f.host_id, f); } });
-  const s2 = nc.subscribe(subjects.allHeartbeats, { callback: (_e, m) => { const h = JSON.parse(dec.decode(m.data)) as HeartbeatMessage; beats.set(h.host_id, h); } });
-  cleanup.push(() => { s1.unsubscribe(); s2.unsubscribe(); });
+  const s1 = nc.subscribe(subjects.allFacts, {
+    callback: (_e, m) => {
+      const f = JSON.parse(dec.decode(m.data)) as HostFacts;
+      facts.set(f.host_id, f);
+    },
+  });
+  const s2 = nc.subscribe(subjects.allHeartbeats, {
+    callback: (_e, m) => {
+      const h = JSON.parse(dec.decode(m.data)) as HeartbeatMessage;
+      beats.set(h.host_id, h);
+    },
+  });
+  cleanup.push(() => {
+    s1.unsubscribe();
+    s2.unsubscribe();
+  });
   await nc.flush();
 
   const t0 = Date.now();
-  let cluster: SimAgents | null = await startSimAgents({ count: HOSTS, natsUrl: nats.url, natsAuth: tn.hostAuth, fabricOptions: { bandwidthBps: 2 * 1024 ** 3, tickMs: 100 } });
+  let cluster: SimAgents | null = await startSimAgents({
+    count: HOSTS,
+    natsUrl: nats.url,
+    natsAuth: tn.hostAuth,
+    fabricOptions: { bandwidthBps: 2 * 1024 ** 3, tickMs: 100 },
+  });
   const c = cluster;
   cleanup.push(() => c.stop());
   const startMs = Date.now() - t0;
@@ -66,7 +84,17 @@ test('50 agents in one process: facts and heartbeats from all, 20 concurrent mig
   }, 20);
   cleanup.push(() => clearInterval(watcher));
   const m0 = Date.now();
-  const runs = await Promise.all(jobs.map((j) => migrate(j.client, { migration_id: `scale-${j.s.name}`, server_uuid: j.s.uuid, mode: 'MIGRATION_MODE_LIVE', target_host_id: j.to.hostId, target_uri: j.to.migrationUri })));
+  const runs = await Promise.all(
+    jobs.map((j) =>
+      migrate(j.client, {
+        migration_id: `scale-${j.s.name}`,
+        server_uuid: j.s.uuid,
+        mode: 'MIGRATION_MODE_LIVE',
+        target_host_id: j.to.hostId,
+        target_uri: j.to.migrationUri,
+      }),
+    ),
+  );
   const migrateMs = Date.now() - m0;
   clearInterval(watcher);
   t.true(runs.every((r) => r.final.phase === 'MIGRATION_PHASE_COMPLETED'));

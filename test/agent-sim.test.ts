@@ -74,7 +74,10 @@ const live = (id: string, uuid: string, target: SimAgentHandle, extra: Record<st
   target_uri: target.migrationUri,
   ...extra,
 });
-const cold = (id: string, uuid: string, target: SimAgentHandle, extra: Record<string, unknown> = {}) => ({ ...live(id, uuid, target, extra), mode: 'MIGRATION_MODE_COLD' as const });
+const cold = (id: string, uuid: string, target: SimAgentHandle, extra: Record<string, unknown> = {}) => ({
+  ...live(id, uuid, target, extra),
+  mode: 'MIGRATION_MODE_COLD' as const,
+});
 
 test.serial('GetHostFacts reports the host, its CPU as libvirt names it, and a per-process incarnation', async (t) => {
   const { h1, h3 } = t.context;
@@ -96,13 +99,29 @@ test.serial('GetHostFacts reports the host, its CPU as libvirt names it, and a p
 
 test('a pool on a declared shared path is reported shared: the hypervisor decides (disk-plan.ts), the facts pass it on', async (t) => {
   const pool = (name: string, path: string) => ({ name, type: 'dir', path, shared: false, active: true, capacity_bytes: GiB, available_bytes: GiB });
-  const host = new SimFabric().addHost({ hostId: 'facts-pools', sharedPaths: ['/shared'], pools: [pool('default', '/var/lib/libvirt/images'), pool('cluster', '/shared/images'), pool('near', '/shared2')] });
+  const host = new SimFabric().addHost({
+    hostId: 'facts-pools',
+    sharedPaths: ['/shared'],
+    pools: [pool('default', '/var/lib/libvirt/images'), pool('cluster', '/shared/images'), pool('near', '/shared2')],
+  });
   const facts = new FactsSource({
-    hostId: 'facts-pools', hypervisor: host, grpcEndpoint: () => '127.0.0.1:1', storageCluster: '', incarnation: 'i1', bootId: async () => 'b1',
+    hostId: 'facts-pools',
+    hypervisor: host,
+    grpcEndpoint: () => '127.0.0.1:1',
+    storageCluster: '',
+    incarnation: 'i1',
+    bootId: async () => 'b1',
     osFacts: async () => ({ hostname: 'facts-pools', os: 'sim', kernel: 'sim', memoryTotalBytes: GiB, memoryFreeBytes: GiB }),
   });
   const f = await facts.gather();
-  t.deepEqual(f.storage_pools.map((p) => [p.name, p.shared]), [['default', false], ['cluster', true], ['near', false]]);
+  t.deepEqual(
+    f.storage_pools.map((p) => [p.name, p.shared]),
+    [
+      ['default', false],
+      ['cluster', true],
+      ['near', false],
+    ],
+  );
 });
 
 test.serial('ListServers lists what the host runs, filters by uuid, validates uuids', async (t) => {
@@ -116,7 +135,10 @@ test.serial('ListServers lists what the host runs, filters by uuid, validates uu
   t.is(got?.vcpus, 2);
   t.is(got?.memory_bytes, 256 * MiB);
   const one = await call<object, ListServersResponse>(t.context.client(h1), 'ListServers', { uuids: [b.uuid] });
-  t.deepEqual(one.servers.map((s) => [s.uuid, s.state, s.smart, s.hot_migration]), [[b.uuid, 'SERVER_STATE_SHUTOFF', true, false]]);
+  t.deepEqual(
+    one.servers.map((s) => [s.uuid, s.state, s.smart, s.hot_migration]),
+    [[b.uuid, 'SERVER_STATE_SHUTOFF', true, false]],
+  );
   const bad = await callError(t.context.client(h1), 'ListServers', { uuids: ['x; reboot'] });
   t.is(bad.code, status.INVALID_ARGUMENT);
   t.regex(bad.details, /uuids\[0\]/);
@@ -153,10 +175,13 @@ test.serial('the same migration id is never run twice: a running id attaches, a 
   const id = nextId('m');
   const client = t.context.client(h1);
   // two concurrent calls with one id: one migration, both streams see it end
-  const [a, b] = await Promise.all([migrate(client, live(id, s.uuid, h2)), (async () => {
-    await sleep(300);
-    return migrate(client, live(id, s.uuid, h2));
-  })()]);
+  const [a, b] = await Promise.all([
+    migrate(client, live(id, s.uuid, h2)),
+    (async () => {
+      await sleep(300);
+      return migrate(client, live(id, s.uuid, h2));
+    })(),
+  ]);
   t.is(a.final.phase, 'MIGRATION_PHASE_COMPLETED');
   t.is(b.final.phase, 'MIGRATION_PHASE_COMPLETED');
   t.true(b.events.length > 1, 'the second call attached to the running migration');
@@ -188,24 +213,28 @@ test.serial('two migrations of one server at once: one runs, the other is refuse
   t.is(cluster.fabric.migrationsOf(s.uuid).length, 1);
 });
 
-test.serial('cold migration of a running server without hot migration: shut down, moved, running on the target; local disk moved and removed at the source', async (t) => {
-  const { h1, h3, cluster } = t.context;
-  const disk = `/var/lib/libvirt/images/${nextId('cold')}.qcow2`;
-  const s = h1.sim.addServer({ name: nextId('cold-run'), memoryBytes: 512 * MiB, hotMigration: false, disks: [{ path: disk, allocation_bytes: 64 * MiB }] });
-  const run = await migrate(t.context.client(h1), cold(nextId('m'), s.uuid, h3));
-  const phases = [...new Set(run.events.map((e) => e.migration!.phase))];
-  t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
-  t.true(run.final.was_running);
-  t.true(run.final.copied_storage);
-  t.deepEqual(phases.filter((p) => p !== 'MIGRATION_PHASE_PREPARING'), [
-    'MIGRATION_PHASE_SHUTTING_DOWN', 'MIGRATION_PHASE_TRANSFERRING', 'MIGRATION_PHASE_STARTING', 'MIGRATION_PHASE_CLEANING_UP', 'MIGRATION_PHASE_COMPLETED',
-  ]);
-  t.is(cluster.fabric.whereIs(s.uuid), h3.sim);
-  t.is(h3.sim.servers().find((x) => x.uuid === s.uuid)?.state, 'SERVER_STATE_RUNNING');
-  t.true(h3.sim.files.has(disk), 'disk copied to the target');
-  t.false(h1.sim.files.has(disk), 'source copy removed');
-  t.is(h1.sim.counters.destroys, 0, 'a guest that obeys ACPI is not powered off');
-});
+test.serial(
+  'cold migration of a running server without hot migration: shut down, moved, running on the target; local disk moved and removed at the source',
+  async (t) => {
+    const { h1, h3, cluster } = t.context;
+    const disk = `/var/lib/libvirt/images/${nextId('cold')}.qcow2`;
+    const s = h1.sim.addServer({ name: nextId('cold-run'), memoryBytes: 512 * MiB, hotMigration: false, disks: [{ path: disk, allocation_bytes: 64 * MiB }] });
+    const run = await migrate(t.context.client(h1), cold(nextId('m'), s.uuid, h3));
+    const phases = [...new Set(run.events.map((e) => e.migration!.phase))];
+    t.is(run.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(run.final.error));
+    t.true(run.final.was_running);
+    t.true(run.final.copied_storage);
+    t.deepEqual(
+      phases.filter((p) => p !== 'MIGRATION_PHASE_PREPARING'),
+      ['MIGRATION_PHASE_SHUTTING_DOWN', 'MIGRATION_PHASE_TRANSFERRING', 'MIGRATION_PHASE_STARTING', 'MIGRATION_PHASE_CLEANING_UP', 'MIGRATION_PHASE_COMPLETED'],
+    );
+    t.is(cluster.fabric.whereIs(s.uuid), h3.sim);
+    t.is(h3.sim.servers().find((x) => x.uuid === s.uuid)?.state, 'SERVER_STATE_RUNNING');
+    t.true(h3.sim.files.has(disk), 'disk copied to the target');
+    t.false(h1.sim.files.has(disk), 'source copy removed');
+    t.is(h1.sim.counters.destroys, 0, 'a guest that obeys ACPI is not powered off');
+  },
+);
 
 test.serial('clean-up after a move removes exactly the moved disk: a file of the same name in the pool directory above stays', async (t) => {
   const { h1, h3, cluster } = t.context;
@@ -219,7 +248,10 @@ test.serial('clean-up after a move removes exactly the moved disk: a file of the
   t.is(cluster.fabric.whereIs(s.uuid), h3.sim);
   t.false(h1.sim.files.has(nested), 'the moved disk is removed from the source');
   t.true(h1.sim.files.has(top), "the neighbour's disk of the same base name stays");
-  t.false(run.events.some((e) => /left behind/.test(e.message)), run.events.map((e) => e.message).join(' | '));
+  t.false(
+    run.events.some((e) => /left behind/.test(e.message)),
+    run.events.map((e) => e.message).join(' | '),
+  );
   await h1.sim.start(neighbour.uuid);
   t.is(h1.sim.servers().find((x) => x.uuid === neighbour.uuid)?.state, 'SERVER_STATE_RUNNING', 'the neighbour still starts');
   h1.sim.removeServer(neighbour.uuid);
@@ -290,50 +322,56 @@ test.serial('a failed or aborted cold move gives the server back its power state
   t.is(h1.sim.counters.destroys, destroysBefore, 'not powered off');
 });
 
-test.serial('a cold move that fails before the definition moves removes its disk copies on the target; a file already there is never overwritten', async (t) => {
-  const { h1, h2, cluster } = t.context;
-  const client = t.context.client(h1);
-  const disk = (name: string, n: string) => ({ path: `/var/lib/libvirt/images/${name}-${n}.qcow2`, pool: 'default', allocation_bytes: 128 * MiB });
-  // Aborted after the first of two disks was copied: the copy goes again.
-  const aName = nextId('copies');
-  const a = h1.sim.addServer({ name: aName, running: false, disks: [disk(aName, 'a'), disk(aName, 'b')] });
-  const [pa, pb] = a.disks.map((d) => d.path) as [string, string];
-  const id = nextId('m');
-  let asked = false;
-  const aborted = await migrate(client, cold(id, a.uuid, h2), {
-    onEvent: (ev) => {
-      if (!asked && ev.message === `copied ${pa}`) {
-        asked = true;
-        void call(client, 'AbortMigration', { migration_id: id });
-      }
-    },
-  });
-  t.true(asked);
-  t.is(aborted.final.phase, 'MIGRATION_PHASE_ABORTED');
-  t.true(aborted.events.some((e) => e.message === `removed the copy of ${pa} on ${h2.hostId}`), aborted.events.map((e) => e.message).join(' | '));
-  t.false(h2.sim.files.has(pa), 'the finished copy is gone from the target');
-  t.false(h2.sim.files.has(pb), 'the interrupted copy never landed');
-  t.true(h1.sim.files.has(pa) && h1.sim.files.has(pb), 'the source keeps its disks');
-  t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
+test.serial(
+  'a cold move that fails before the definition moves removes its disk copies on the target; a file already there is never overwritten',
+  async (t) => {
+    const { h1, h2, cluster } = t.context;
+    const client = t.context.client(h1);
+    const disk = (name: string, n: string) => ({ path: `/var/lib/libvirt/images/${name}-${n}.qcow2`, pool: 'default', allocation_bytes: 128 * MiB });
+    // Aborted after the first of two disks was copied: the copy goes again.
+    const aName = nextId('copies');
+    const a = h1.sim.addServer({ name: aName, running: false, disks: [disk(aName, 'a'), disk(aName, 'b')] });
+    const [pa, pb] = a.disks.map((d) => d.path) as [string, string];
+    const id = nextId('m');
+    let asked = false;
+    const aborted = await migrate(client, cold(id, a.uuid, h2), {
+      onEvent: (ev) => {
+        if (!asked && ev.message === `copied ${pa}`) {
+          asked = true;
+          void call(client, 'AbortMigration', { migration_id: id });
+        }
+      },
+    });
+    t.true(asked);
+    t.is(aborted.final.phase, 'MIGRATION_PHASE_ABORTED');
+    t.true(
+      aborted.events.some((e) => e.message === `removed the copy of ${pa} on ${h2.hostId}`),
+      aborted.events.map((e) => e.message).join(' | '),
+    );
+    t.false(h2.sim.files.has(pa), 'the finished copy is gone from the target');
+    t.false(h2.sim.files.has(pb), 'the interrupted copy never landed');
+    t.true(h1.sim.files.has(pa) && h1.sim.files.has(pb), 'the source keeps its disks');
+    t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
 
-  // The target already holds a file at the second disk's path (another
-  // server's, say): refused, that file untouched, the first copy removed.
-  h2.sim.files.set(pb, 4242);
-  const refused = await migrate(client, cold(nextId('m'), a.uuid, h2));
-  t.is(refused.final.phase, 'MIGRATION_PHASE_FAILED');
-  t.is(refused.final.error?.code, status.FAILED_PRECONDITION);
-  t.regex(refused.final.error?.message ?? '', /already exists on/);
-  t.is(h2.sim.files.get(pb), 4242, 'never overwritten, never removed');
-  t.false(h2.sim.files.has(pa));
-  t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
+    // The target already holds a file at the second disk's path (another
+    // server's, say): refused, that file untouched, the first copy removed.
+    h2.sim.files.set(pb, 4242);
+    const refused = await migrate(client, cold(nextId('m'), a.uuid, h2));
+    t.is(refused.final.phase, 'MIGRATION_PHASE_FAILED');
+    t.is(refused.final.error?.code, status.FAILED_PRECONDITION);
+    t.regex(refused.final.error?.message ?? '', /already exists on/);
+    t.is(h2.sim.files.get(pb), 4242, 'never overwritten, never removed');
+    t.false(h2.sim.files.has(pa));
+    t.is(cluster.fabric.whereIs(a.uuid), h1.sim);
 
-  // Once the target is clear, the move goes through.
-  h2.sim.files.delete(pb);
-  const done = await migrate(client, cold(nextId('m'), a.uuid, h2));
-  t.is(done.final.phase, 'MIGRATION_PHASE_COMPLETED');
-  t.true(h2.sim.files.has(pa) && h2.sim.files.has(pb));
-  t.is(cluster.fabric.whereIs(a.uuid), h2.sim);
-});
+    // Once the target is clear, the move goes through.
+    h2.sim.files.delete(pb);
+    const done = await migrate(client, cold(nextId('m'), a.uuid, h2));
+    t.is(done.final.phase, 'MIGRATION_PHASE_COMPLETED');
+    t.true(h2.sim.files.has(pa) && h2.sim.files.has(pb));
+    t.is(cluster.fabric.whereIs(a.uuid), h2.sim);
+  },
+);
 
 test.serial('a finished migration frees its slot before its terminal event goes out: the next one is accepted at once', async (t) => {
   // The coordinator starts the next move of a drain the moment it sees one
@@ -439,7 +477,12 @@ test.serial('bad input gets the right code and changes nothing', async (t) => {
     ['target = self (uri)', { ...live(nextId('m'), s.uuid, h2), target_uri: h1.migrationUri }, status.INVALID_ARGUMENT, /target_uri/],
     ['shell metacharacters in the server', live(nextId('m'), 'vm1; rm -rf /', h2), status.INVALID_ARGUMENT, /server_uuid/],
     ['option-looking server name', live(nextId('m'), '--help', h2), status.INVALID_ARGUMENT, /server_uuid/],
-    ['metacharacters in the target uri', { ...live(nextId('m'), s.uuid, h2), target_uri: 'qemu+tcp://$(reboot)/system' }, status.INVALID_ARGUMENT, /target_uri/],
+    [
+      'metacharacters in the target uri',
+      { ...live(nextId('m'), s.uuid, h2), target_uri: 'qemu+tcp://$(reboot)/system' },
+      status.INVALID_ARGUMENT,
+      /target_uri/,
+    ],
     ['metacharacters in the migration id', live('m;id', s.uuid, h2), status.INVALID_ARGUMENT, /migration_id/],
     ['no mode', { ...live(nextId('m'), s.uuid, h2), mode: 'MIGRATION_MODE_UNSPECIFIED' }, status.INVALID_ARGUMENT, /mode/],
     ['live of a shut-off server', live(nextId('m'), h1.sim.addServer({ name: nextId('bad-off'), running: false }).uuid, h2), status.FAILED_PRECONDITION],
@@ -542,21 +585,65 @@ test.serial('records survive an agent restart: a finished id is not run again; a
   const ghost = h2.sim.addServer({ name: nextId('ghost') });
   const ghostId = nextId('m');
   const rec = structuredClone(first.final);
-  Object.assign(rec, { migration_id: ghostId, server_uuid: ghost.uuid, server_name: ghost.name, phase: 'MIGRATION_PHASE_TRANSFERRING', percent: 40, finished_at_ms: 0 });
-  const request = { ...live(ghostId, ghost.uuid, h2), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
-  writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${ghostId}.json`), JSON.stringify({ version: 1, migration: rec, request, localDisks: [] }));
+  Object.assign(rec, {
+    migration_id: ghostId,
+    server_uuid: ghost.uuid,
+    server_name: ghost.name,
+    phase: 'MIGRATION_PHASE_TRANSFERRING',
+    percent: 40,
+    finished_at_ms: 0,
+  });
+  const request = {
+    ...live(ghostId, ghost.uuid, h2),
+    stall_timeout_ms: 0,
+    deadline_ms: 0,
+    allow_post_copy: false,
+    allow_auto_converge: false,
+    max_bandwidth_mibps: 0,
+    shutdown_timeout_ms: 0,
+  };
+  writeFileSync(
+    path.join(cluster.stateDir, h1.hostId, 'migrations', `${ghostId}.json`),
+    JSON.stringify({ version: 1, migration: rec, request, localDisks: [] }),
+  );
 
   const stopped = h1.sim.addServer({ name: nextId('halted'), running: false });
   const haltedId = nextId('m');
-  Object.assign(rec, { migration_id: haltedId, mode: 'MIGRATION_MODE_COLD', server_uuid: stopped.uuid, server_name: stopped.name, phase: 'MIGRATION_PHASE_TRANSFERRING', was_running: true });
-  writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${haltedId}.json`), JSON.stringify({ version: 1, migration: rec, request: { ...request, migration_id: haltedId, server_uuid: stopped.uuid, mode: 'MIGRATION_MODE_COLD' }, localDisks: [] }));
+  Object.assign(rec, {
+    migration_id: haltedId,
+    mode: 'MIGRATION_MODE_COLD',
+    server_uuid: stopped.uuid,
+    server_name: stopped.name,
+    phase: 'MIGRATION_PHASE_TRANSFERRING',
+    was_running: true,
+  });
+  writeFileSync(
+    path.join(cluster.stateDir, h1.hostId, 'migrations', `${haltedId}.json`),
+    JSON.stringify({
+      version: 1,
+      migration: rec,
+      request: { ...request, migration_id: haltedId, server_uuid: stopped.uuid, mode: 'MIGRATION_MODE_COLD' },
+      localDisks: [],
+    }),
+  );
 
   // A record for a server that is on an unreachable target: undecided until the target answers.
   const limbo = h3.sim.addServer({ name: nextId('limbo') });
   const limboId = nextId('m');
   const toH3 = { target_host_id: h3.hostId, target_uri: h3.migrationUri };
-  Object.assign(rec, { migration_id: limboId, mode: 'MIGRATION_MODE_LIVE', server_uuid: limbo.uuid, server_name: limbo.name, phase: 'MIGRATION_PHASE_TRANSFERRING', was_running: true, ...toH3 });
-  writeFileSync(path.join(cluster.stateDir, h1.hostId, 'migrations', `${limboId}.json`), JSON.stringify({ version: 1, migration: rec, request: { ...request, migration_id: limboId, server_uuid: limbo.uuid, ...toH3 }, localDisks: [] }));
+  Object.assign(rec, {
+    migration_id: limboId,
+    mode: 'MIGRATION_MODE_LIVE',
+    server_uuid: limbo.uuid,
+    server_name: limbo.name,
+    phase: 'MIGRATION_PHASE_TRANSFERRING',
+    was_running: true,
+    ...toH3,
+  });
+  writeFileSync(
+    path.join(cluster.stateDir, h1.hostId, 'migrations', `${limboId}.json`),
+    JSON.stringify({ version: 1, migration: rec, request: { ...request, migration_id: limboId, server_uuid: limbo.uuid, ...toH3 }, localDisks: [] }),
+  );
   h3.sim.faults.setUnreachable(true);
 
   const before = h1.incarnation;
@@ -592,149 +679,224 @@ test.serial('records survive an agent restart: a finished id is not run again; a
   }
 });
 
-test.serial('an agent restarted mid-migration follows the job libvirt still runs (no abort before the deadline, decided when it ends); past the deadline it aborts', async (t) => {
-  const { h1, h2, cluster } = t.context;
-  const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
-  // What a killed agent leaves: the record (mid-transfer) and libvirt's job, which runs on without it.
-  const leftBehind = (uuid: string, name: string, id: string, deadlineAtMs: number) => {
-    const request = { ...live(id, uuid, h2), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
-    const migration = {
-      migration_id: id, server_uuid: uuid, server_name: name, source_host_id: h1.hostId, target_host_id: h2.hostId, target_uri: h2.migrationUri, mode: 'MIGRATION_MODE_LIVE',
-      phase: 'MIGRATION_PHASE_TRANSFERRING', percent: 10, bytes_total: 0, bytes_processed: 0, bytes_remaining: 0, bandwidth_bps: 0, started_at_ms: Date.now(), updated_at_ms: Date.now(),
-      finished_at_ms: 0, error: null, downtime_ms: 0, iteration: 0, copied_storage: false, was_running: true,
+test.serial(
+  'an agent restarted mid-migration follows the job libvirt still runs (no abort before the deadline, decided when it ends); past the deadline it aborts',
+  async (t) => {
+    const { h1, h2, cluster } = t.context;
+    const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
+    // What a killed agent leaves: the record (mid-transfer) and libvirt's job, which runs on without it.
+    const leftBehind = (uuid: string, name: string, id: string, deadlineAtMs: number) => {
+      const request = {
+        ...live(id, uuid, h2),
+        stall_timeout_ms: 0,
+        deadline_ms: 0,
+        allow_post_copy: false,
+        allow_auto_converge: false,
+        max_bandwidth_mibps: 0,
+        shutdown_timeout_ms: 0,
+      };
+      const migration = {
+        migration_id: id,
+        server_uuid: uuid,
+        server_name: name,
+        source_host_id: h1.hostId,
+        target_host_id: h2.hostId,
+        target_uri: h2.migrationUri,
+        mode: 'MIGRATION_MODE_LIVE',
+        phase: 'MIGRATION_PHASE_TRANSFERRING',
+        percent: 10,
+        bytes_total: 0,
+        bytes_processed: 0,
+        bytes_remaining: 0,
+        bandwidth_bps: 0,
+        started_at_ms: Date.now(),
+        updated_at_ms: Date.now(),
+        finished_at_ms: 0,
+        error: null,
+        downtime_ms: 0,
+        iteration: 0,
+        copied_storage: false,
+        was_running: true,
+      };
+      writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [], deadlineAtMs }));
     };
-    writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [], deadlineAtMs }));
-  };
-  const libvirtJob = (uuid: string) =>
-    h1.sim.migrateLive({ uuid, targetUri: h2.migrationUri, disks: { local: [], declared: false }, copyStorage: false, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal });
+    const libvirtJob = (uuid: string) =>
+      h1.sim.migrateLive({
+        uuid,
+        targetUri: h2.migrationUri,
+        disks: { local: [], declared: false },
+        copyStorage: false,
+        unsafe: false,
+        postCopy: false,
+        autoConverge: false,
+        bandwidthMiBps: 0,
+        signal: new AbortController().signal,
+      });
 
-  const s = h1.sim.addServer({ name: nextId('follow'), memoryBytes: 6 * GiB });
-  const id = nextId('m');
-  await h1.stop();
-  leftBehind(s.uuid, s.name, id, Date.now() + 120_000);
-  const job = libvirtJob(s.uuid);
-  await h1.start();
-  const client = agentClient(h1.endpoint);
-  try {
-    const during = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
-    t.is(during.phase, 'MIGRATION_PHASE_TRANSFERRING', 'followed, not aborted');
-    t.truthy(await h1.sim.jobStats(s.uuid), 'the job still runs');
-    const busy = await migrateError(client, live(nextId('m'), s.uuid, h2));
-    t.is(busy.code, status.FAILED_PRECONDITION);
-    t.regex(busy.details, /still being followed/);
-    await job;
-    const deadline = Date.now() + 10_000;
-    let rec = during;
-    while (rec.phase === 'MIGRATION_PHASE_TRANSFERRING' && Date.now() < deadline) {
-      await sleep(200);
-      rec = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
-    }
-    t.is(rec.phase, 'MIGRATION_PHASE_COMPLETED', 'decided once the job ended');
-    t.is(cluster.fabric.whereIs(s.uuid), h2.sim);
-    t.is(cluster.fabric.migrationsOf(s.uuid).length, 1, 'one migration: nothing re-run');
-
-    // Past its deadline, the left-over job is aborted: the server stays here.
-    const late = h1.sim.addServer({ name: nextId('late'), memoryBytes: 8 * GiB });
-    const lateId = nextId('m');
+    const s = h1.sim.addServer({ name: nextId('follow'), memoryBytes: 6 * GiB });
+    const id = nextId('m');
     await h1.stop();
-    leftBehind(late.uuid, late.name, lateId, Date.now() - 1);
-    const lateJob = libvirtJob(late.uuid).then(() => 'completed', () => 'failed');
+    leftBehind(s.uuid, s.name, id, Date.now() + 120_000);
+    const job = libvirtJob(s.uuid);
     await h1.start();
-    t.is(await lateJob, 'failed', 'the job was aborted');
-    const aborted = await call<object, Migration>(client, 'GetMigration', { migration_id: lateId });
-    t.is(aborted.phase, 'MIGRATION_PHASE_ABORTED');
-    t.is(cluster.fabric.whereIs(late.uuid), h1.sim);
-    t.is(h1.sim.servers().find((x) => x.uuid === late.uuid)?.state, 'SERVER_STATE_RUNNING');
-  } finally {
-    client.close();
-  }
-});
+    const client = agentClient(h1.endpoint);
+    try {
+      const during = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+      t.is(during.phase, 'MIGRATION_PHASE_TRANSFERRING', 'followed, not aborted');
+      t.truthy(await h1.sim.jobStats(s.uuid), 'the job still runs');
+      const busy = await migrateError(client, live(nextId('m'), s.uuid, h2));
+      t.is(busy.code, status.FAILED_PRECONDITION);
+      t.regex(busy.details, /still being followed/);
+      await job;
+      const deadline = Date.now() + 10_000;
+      let rec = during;
+      while (rec.phase === 'MIGRATION_PHASE_TRANSFERRING' && Date.now() < deadline) {
+        await sleep(200);
+        rec = await call<object, Migration>(client, 'GetMigration', { migration_id: id });
+      }
+      t.is(rec.phase, 'MIGRATION_PHASE_COMPLETED', 'decided once the job ended');
+      t.is(cluster.fabric.whereIs(s.uuid), h2.sim);
+      t.is(cluster.fabric.migrationsOf(s.uuid).length, 1, 'one migration: nothing re-run');
 
-test.serial('start-up reconcile asks the target first: never starts the source copy while the target runs the server (conflict reported), nor while the target is silent', async (t) => {
-  const { h1, h2, h3, cluster } = t.context;
-  const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
-  // What an agent killed mid cold move leaves: the record (was running, not finished).
-  const leftBehind = (uuid: string, name: string, id: string, target: SimAgentHandle) => {
-    const request = { ...cold(id, uuid, target), stall_timeout_ms: 0, deadline_ms: 0, allow_post_copy: false, allow_auto_converge: false, max_bandwidth_mibps: 0, shutdown_timeout_ms: 0 };
-    const migration = {
-      migration_id: id, server_uuid: uuid, server_name: name, source_host_id: h1.hostId, target_host_id: target.hostId, target_uri: target.migrationUri, mode: 'MIGRATION_MODE_COLD',
-      phase: 'MIGRATION_PHASE_STARTING', percent: 95, bytes_total: 0, bytes_processed: 0, bytes_remaining: 0, bandwidth_bps: 0, started_at_ms: Date.now(), updated_at_ms: Date.now(),
-      finished_at_ms: 0, error: null, downtime_ms: 0, iteration: 0, copied_storage: false, was_running: true,
+      // Past its deadline, the left-over job is aborted: the server stays here.
+      const late = h1.sim.addServer({ name: nextId('late'), memoryBytes: 8 * GiB });
+      const lateId = nextId('m');
+      await h1.stop();
+      leftBehind(late.uuid, late.name, lateId, Date.now() - 1);
+      const lateJob = libvirtJob(late.uuid).then(
+        () => 'completed',
+        () => 'failed',
+      );
+      await h1.start();
+      t.is(await lateJob, 'failed', 'the job was aborted');
+      const aborted = await call<object, Migration>(client, 'GetMigration', { migration_id: lateId });
+      t.is(aborted.phase, 'MIGRATION_PHASE_ABORTED');
+      t.is(cluster.fabric.whereIs(late.uuid), h1.sim);
+      t.is(h1.sim.servers().find((x) => x.uuid === late.uuid)?.state, 'SERVER_STATE_RUNNING');
+    } finally {
+      client.close();
+    }
+  },
+);
+
+test.serial(
+  'start-up reconcile asks the target first: never starts the source copy while the target runs the server (conflict reported), nor while the target is silent',
+  async (t) => {
+    const { h1, h2, h3, cluster } = t.context;
+    const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
+    // What an agent killed mid cold move leaves: the record (was running, not finished).
+    const leftBehind = (uuid: string, name: string, id: string, target: SimAgentHandle) => {
+      const request = {
+        ...cold(id, uuid, target),
+        stall_timeout_ms: 0,
+        deadline_ms: 0,
+        allow_post_copy: false,
+        allow_auto_converge: false,
+        max_bandwidth_mibps: 0,
+        shutdown_timeout_ms: 0,
+      };
+      const migration = {
+        migration_id: id,
+        server_uuid: uuid,
+        server_name: name,
+        source_host_id: h1.hostId,
+        target_host_id: target.hostId,
+        target_uri: target.migrationUri,
+        mode: 'MIGRATION_MODE_COLD',
+        phase: 'MIGRATION_PHASE_STARTING',
+        percent: 95,
+        bytes_total: 0,
+        bytes_processed: 0,
+        bytes_remaining: 0,
+        bandwidth_bps: 0,
+        started_at_ms: Date.now(),
+        updated_at_ms: Date.now(),
+        finished_at_ms: 0,
+        error: null,
+        downtime_ms: 0,
+        iteration: 0,
+        copied_storage: false,
+        was_running: true,
+      };
+      writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [] }));
     };
-    writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ version: 1, migration, request, localDisks: [] }));
-  };
-  const stateOn = (h: SimAgentHandle, uuid: string) => h.sim.servers().find((x) => x.uuid === uuid)?.state;
+    const stateOn = (h: SimAgentHandle, uuid: string) => h.sim.servers().find((x) => x.uuid === uuid)?.state;
 
-  // 1. The move got as far as starting the server on the target, but the
-  //    source kept a (shut-off) definition: the target runs it.
-  const runs = h2.sim.addServer({ name: nextId('twice-running') });
-  h1.sim.leaveDefinitionOf(runs.uuid);
-  const runsId = nextId('m');
-  // 2. Both hosts hold a shut-off definition: which copy is current is not the agent's to guess.
-  const idle = h2.sim.addServer({ name: nextId('twice-idle'), running: false });
-  h1.sim.leaveDefinitionOf(idle.uuid);
-  const idleId = nextId('m');
-  // 3. Shut off here, target silent: it may be running there.
-  const silent = h1.sim.addServer({ name: nextId('target-silent'), running: false });
-  const silentId = nextId('m');
+    // 1. The move got as far as starting the server on the target, but the
+    //    source kept a (shut-off) definition: the target runs it.
+    const runs = h2.sim.addServer({ name: nextId('twice-running') });
+    h1.sim.leaveDefinitionOf(runs.uuid);
+    const runsId = nextId('m');
+    // 2. Both hosts hold a shut-off definition: which copy is current is not the agent's to guess.
+    const idle = h2.sim.addServer({ name: nextId('twice-idle'), running: false });
+    h1.sim.leaveDefinitionOf(idle.uuid);
+    const idleId = nextId('m');
+    // 3. Shut off here, target silent: it may be running there.
+    const silent = h1.sim.addServer({ name: nextId('target-silent'), running: false });
+    const silentId = nextId('m');
 
-  await h1.stop();
-  leftBehind(runs.uuid, runs.name, runsId, h2);
-  leftBehind(idle.uuid, idle.name, idleId, h2);
-  leftBehind(silent.uuid, silent.name, silentId, h3);
-  h3.sim.faults.setUnreachable(true);
-  const startsBefore = h1.sim.counters.starts;
-  await h1.start();
-  const client = agentClient(h1.endpoint);
-  try {
-    const get = (id: string) => call<object, Migration>(client, 'GetMigration', { migration_id: id });
-    const conflict = await get(runsId);
-    t.is(conflict.phase, 'MIGRATION_PHASE_FAILED');
-    t.is(conflict.error?.kind, 'ServerDefinedTwiceError');
-    t.is(conflict.error?.code, status.FAILED_PRECONDITION);
-    t.regex(conflict.error?.message ?? '', new RegExp(`defined on both ${h1.hostId} \\(SERVER_STATE_SHUTOFF\\) and ${h2.hostId} \\(SERVER_STATE_RUNNING\\)`));
-    t.is(stateOn(h1, runs.uuid), 'SERVER_STATE_SHUTOFF', 'the source copy was not started');
-    t.is(stateOn(h2, runs.uuid), 'SERVER_STATE_RUNNING', 'the target copy runs on, untouched');
+    await h1.stop();
+    leftBehind(runs.uuid, runs.name, runsId, h2);
+    leftBehind(idle.uuid, idle.name, idleId, h2);
+    leftBehind(silent.uuid, silent.name, silentId, h3);
+    h3.sim.faults.setUnreachable(true);
+    const startsBefore = h1.sim.counters.starts;
+    await h1.start();
+    const client = agentClient(h1.endpoint);
+    try {
+      const get = (id: string) => call<object, Migration>(client, 'GetMigration', { migration_id: id });
+      const conflict = await get(runsId);
+      t.is(conflict.phase, 'MIGRATION_PHASE_FAILED');
+      t.is(conflict.error?.kind, 'ServerDefinedTwiceError');
+      t.is(conflict.error?.code, status.FAILED_PRECONDITION);
+      t.regex(conflict.error?.message ?? '', new RegExp(`defined on both ${h1.hostId} \\(SERVER_STATE_SHUTOFF\\) and ${h2.hostId} \\(SERVER_STATE_RUNNING\\)`));
+      t.is(stateOn(h1, runs.uuid), 'SERVER_STATE_SHUTOFF', 'the source copy was not started');
+      t.is(stateOn(h2, runs.uuid), 'SERVER_STATE_RUNNING', 'the target copy runs on, untouched');
 
-    const idleRec = await get(idleId);
-    t.is(idleRec.phase, 'MIGRATION_PHASE_FAILED');
-    t.is(idleRec.error?.kind, 'ServerDefinedTwiceError');
-    t.is(stateOn(h1, idle.uuid), 'SERVER_STATE_SHUTOFF');
-    t.is(stateOn(h2, idle.uuid), 'SERVER_STATE_SHUTOFF');
+      const idleRec = await get(idleId);
+      t.is(idleRec.phase, 'MIGRATION_PHASE_FAILED');
+      t.is(idleRec.error?.kind, 'ServerDefinedTwiceError');
+      t.is(stateOn(h1, idle.uuid), 'SERVER_STATE_SHUTOFF');
+      t.is(stateOn(h2, idle.uuid), 'SERVER_STATE_SHUTOFF');
 
-    t.is((await get(silentId)).phase, 'MIGRATION_PHASE_STARTING', 'undecided while the target is silent');
-    t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_SHUTOFF', 'not started blind');
-    t.is(h1.sim.counters.starts, startsBefore, 'nothing started on the source so far');
+      t.is((await get(silentId)).phase, 'MIGRATION_PHASE_STARTING', 'undecided while the target is silent');
+      t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_SHUTOFF', 'not started blind');
+      t.is(h1.sim.counters.starts, startsBefore, 'nothing started on the source so far');
 
-    // The target answers, without the server: back to its power state here.
-    h3.sim.faults.setUnreachable(false);
-    const until = Date.now() + 5000;
-    let rec = await get(silentId);
-    while (rec.phase === 'MIGRATION_PHASE_STARTING' && Date.now() < until) {
-      await sleep(100);
-      rec = await get(silentId);
+      // The target answers, without the server: back to its power state here.
+      h3.sim.faults.setUnreachable(false);
+      const until = Date.now() + 5000;
+      let rec = await get(silentId);
+      while (rec.phase === 'MIGRATION_PHASE_STARTING' && Date.now() < until) {
+        await sleep(100);
+        rec = await get(silentId);
+      }
+      t.is(rec.phase, 'MIGRATION_PHASE_ABORTED');
+      t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_RUNNING', 'restarted once the target said it does not have it');
+
+      // The coordinator retrying elsewhere must not move the stale copy and start a second instance.
+      const moveStale = await migrateError(client, cold(nextId('m'), runs.uuid, h3));
+      t.is(moveStale.code, status.FAILED_PRECONDITION);
+      t.regex(moveStale.details, /defined on both/);
+      t.is(cluster.fabric.migrationsOf(runs.uuid).length, 0);
+
+      // Once an operator undefines the target's copy, this copy may move again.
+      h2.sim.removeServer(idle.uuid);
+      const moved = await migrate(client, cold(nextId('m'), idle.uuid, h3));
+      t.is(moved.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(moved.final.error));
+    } finally {
+      h3.sim.faults.setUnreachable(false);
+      client.close();
+      for (const [h, uuid] of [
+        [h1, runs.uuid],
+        [h2, runs.uuid],
+        [h1, silent.uuid],
+      ] as const) {
+        if (h.sim.servers().some((x) => x.uuid === uuid)) h.sim.removeServer(uuid);
+      }
     }
-    t.is(rec.phase, 'MIGRATION_PHASE_ABORTED');
-    t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_RUNNING', 'restarted once the target said it does not have it');
-
-    // The coordinator retrying elsewhere must not move the stale copy and start a second instance.
-    const moveStale = await migrateError(client, cold(nextId('m'), runs.uuid, h3));
-    t.is(moveStale.code, status.FAILED_PRECONDITION);
-    t.regex(moveStale.details, /defined on both/);
-    t.is(cluster.fabric.migrationsOf(runs.uuid).length, 0);
-
-    // Once an operator undefines the target's copy, this copy may move again.
-    h2.sim.removeServer(idle.uuid);
-    const moved = await migrate(client, cold(nextId('m'), idle.uuid, h3));
-    t.is(moved.final.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(moved.final.error));
-  } finally {
-    h3.sim.faults.setUnreachable(false);
-    client.close();
-    for (const [h, uuid] of [[h1, runs.uuid], [h2, runs.uuid], [h1, silent.uuid]] as const) {
-      if (h.sim.servers().some((x) => x.uuid === uuid)) h.sim.removeServer(uuid);
-    }
-  }
-});
+  },
+);
 
 test.serial('RebootHost is refused while servers run, accepted when drained; the host returns with a new incarnation', async (t) => {
   const { h3 } = t.context;

@@ -7,7 +7,10 @@ import { ROOT, renderApiDocs, undocumented } from '../scripts/api-docs.ts';
 
 test('every service, method, message, field and enum value of the protos is documented', (t) => {
   const missing = undocumented();
-  t.deepEqual(missing.map((m) => `${m.file}: ${m.what}`), []);
+  t.deepEqual(
+    missing.map((m) => `${m.file}: ${m.what}`),
+    [],
+  );
 });
 
 test('docs/api.md is generated from the current protos (npm run gen:docs)', (t) => {

@@ -87,7 +87,10 @@ test('HashQueue: at most `concurrency` at once; a full queue refuses at once wit
   const w1 = q.run('a', false, async () => 'w1');
   const w2 = q.run('b', false, async () => 'w2');
   t.deepEqual([q.active, q.waiting], [1, 2]);
-  const err = await t.throwsAsync(q.run('c', false, async () => 'never'), { instanceOf: HashQueueFullError });
+  const err = await t.throwsAsync(
+    q.run('c', false, async () => 'never'),
+    { instanceOf: HashQueueFullError },
+  );
   t.is((err as HashQueueFullError).code, grpc.status.UNAVAILABLE);
   g.release();
   await running;
@@ -95,7 +98,7 @@ test('HashQueue: at most `concurrency` at once; a full queue refuses at once wit
   t.deepEqual([q.active, q.waiting], [0, 0]);
 });
 
-test('HashQueue: waiting jobs go round-robin by peer, clean peers first; a clean job takes a full queue\'s place from the busiest slow peer', async (t) => {
+test("HashQueue: waiting jobs go round-robin by peer, clean peers first; a clean job takes a full queue's place from the busiest slow peer", async (t) => {
   const q = new HashQueue({ concurrency: 1, maxQueued: 5 });
   const order: string[] = [];
   const g = gate();
@@ -153,9 +156,21 @@ test('RefusalAudit: the first N refusals of a peer are entries without request b
   let now = 1000;
   const { audit, written } = memoryAudit(3, () => now);
   for (let i = 0; i < 10; i++) {
-    await audit.refused({ method: i % 2 ? 'CreateZone' : 'ListZones', peer: `127.0.0.1:${4000 + i}`, code: 16, result: 'UNAUTHENTICATED', message: 'invalid token' });
+    await audit.refused({
+      method: i % 2 ? 'CreateZone' : 'ListZones',
+      peer: `127.0.0.1:${4000 + i}`,
+      code: 16,
+      result: 'UNAUTHENTICATED',
+      message: 'invalid token',
+    });
   }
-  await audit.refused({ method: 'ListZones', peer: '127.0.0.1:5000', code: 8, result: 'RESOURCE_EXHAUSTED', message: 'too many failed token attempts from 127.0.0.1: retry in 3s' });
+  await audit.refused({
+    method: 'ListZones',
+    peer: '127.0.0.1:5000',
+    code: 8,
+    result: 'RESOURCE_EXHAUSTED',
+    message: 'too many failed token attempts from 127.0.0.1: retry in 3s',
+  });
   await audit.refused({ method: 'ListZones', peer: '127.0.0.2:5000', code: 16, result: 'UNAUTHENTICATED', message: 'invalid token' });
   t.is(written.length, 4, '3 from 127.0.0.1, 1 from 127.0.0.2');
   t.true(written.every((e) => e.request === '' && e.principal === '' && e.via === 'none' && e.count === undefined));
@@ -173,7 +188,10 @@ test('RefusalAudit: the first N refusals of a peer are entries without request b
     ],
   );
   // Every refusal is accounted for once.
-  t.is(written.reduce((n, e) => n + (e.count ?? 1), 0), 12);
+  t.is(
+    written.reduce((n, e) => n + (e.count ?? 1), 0),
+    12,
+  );
   // A new window starts afresh.
   await audit.refused({ method: 'ListZones', peer: '127.0.0.1:1', code: 16, result: 'UNAUTHENTICATED', message: 'invalid token' });
   t.is(written.at(-1)!.method, 'ListZones');
@@ -185,7 +203,10 @@ test('RefusalAudit: stop() writes the summaries still open', async (t) => {
   await audit.refused({ method: 'ListZones', peer: '10.0.0.1:1', code: 16, result: 'UNAUTHENTICATED', message: 'x' });
   t.is(written.length, 0);
   await audit.stop();
-  t.deepEqual(written.map((e) => [e.method, e.count]), [[REFUSAL_SUMMARY_METHOD, 1]]);
+  t.deepEqual(
+    written.map((e) => [e.method, e.count]),
+    [[REFUSAL_SUMMARY_METHOD, 1]],
+  );
 });
 
 test('TokenVerifier: scrypt runs off the event loop (timers keep firing) and a verified token is cached until the file is replaced', async (t) => {

@@ -18,8 +18,18 @@ function healthy(): { state: SimState; exp: Expectations } {
     state: {
       hosts: [
         { hostId: 'src', memoryTotalBytes: 64 * GiB, logicalCpus: 8, servers: [] },
-        { hostId: 't1', memoryTotalBytes: 4 * GiB, logicalCpus: 8, servers: [{ uuid: U1, name: 'a', state: 'SERVER_STATE_RUNNING', memoryBytes: GiB, vcpus: 1 }] },
-        { hostId: 't2', memoryTotalBytes: 4 * GiB, logicalCpus: 8, servers: [{ uuid: U2, name: 'b', state: 'SERVER_STATE_SHUTOFF', memoryBytes: GiB, vcpus: 1 }] },
+        {
+          hostId: 't1',
+          memoryTotalBytes: 4 * GiB,
+          logicalCpus: 8,
+          servers: [{ uuid: U1, name: 'a', state: 'SERVER_STATE_RUNNING', memoryBytes: GiB, vcpus: 1 }],
+        },
+        {
+          hostId: 't2',
+          memoryTotalBytes: 4 * GiB,
+          logicalCpus: 8,
+          servers: [{ uuid: U2, name: 'b', state: 'SERVER_STATE_SHUTOFF', memoryBytes: GiB, vcpus: 1 }],
+        },
         { hostId: 'off', memoryTotalBytes: 64 * GiB, logicalCpus: 8, servers: [] },
       ],
       starts: [
@@ -62,42 +72,63 @@ test('invariant checker: a server on two hosts, a lost one, a wrong power state'
   t.true(kinds.includes('lost'), kinds.join());
   const { state: s2, exp: e2 } = healthy();
   s2.hosts[1]!.servers[0]!.state = 'SERVER_STATE_SHUTOFF';
-  t.deepEqual(checkInvariants(s2, e2, OPS).map((v) => v.invariant), ['power-state']);
+  t.deepEqual(
+    checkInvariants(s2, e2, OPS).map((v) => v.invariant),
+    ['power-state'],
+  );
 });
 
 test('invariant checker: an over-capacity host (memory past the reserve, vCPUs past the overcommit)', (t) => {
   const { state, exp } = healthy();
   state.hosts[1]!.servers.push({ uuid: 'x1', name: 'x', state: 'SERVER_STATE_SHUTOFF', memoryBytes: 2 * GiB + 1, vcpus: 1 });
   const v = checkInvariants(state, exp, OPS);
-  t.deepEqual(v.map((x) => x.invariant), ['capacity']);
+  t.deepEqual(
+    v.map((x) => x.invariant),
+    ['capacity'],
+  );
   t.regex(v[0]!.detail, /t1 holds/);
   const { state: s2, exp: e2 } = healthy();
   s2.hosts[2]!.servers[0]!.vcpus = 33;
-  t.deepEqual(checkInvariants(s2, e2, OPS).map((x) => x.invariant), ['capacity']);
+  t.deepEqual(
+    checkInvariants(s2, e2, OPS).map((x) => x.invariant),
+    ['capacity'],
+  );
 });
 
 test('invariant checker: a server on a forbidden host, an operation left running or paused without a reason', (t) => {
   const { state, exp } = healthy();
   const moved = state.hosts[1]!.servers.pop()!;
   state.hosts[3]!.servers.push(moved);
-  t.deepEqual(checkInvariants(state, exp, OPS).map((v) => v.invariant), ['forbidden-host']);
+  t.deepEqual(
+    checkInvariants(state, exp, OPS).map((v) => v.invariant),
+    ['forbidden-host'],
+  );
   const { state: s2, exp: e2 } = healthy();
   const v = checkInvariants(s2, e2, [
     { id: 'op-1', state: 'OPERATION_STATE_RUNNING', reason: 'draining' },
     { id: 'op-2', state: 'OPERATION_STATE_PAUSED', reason: '' },
     { id: 'op-3', state: 'OPERATION_STATE_PAUSED', reason: 'a: 3 attempts failed' },
   ]);
-  t.deepEqual(v.map((x) => x.detail.split(' ')[1]), ['op-1', 'op-2']);
+  t.deepEqual(
+    v.map((x) => x.detail.split(' ')[1]),
+    ['op-1', 'op-2'],
+  );
 });
 
 test('invariant checker: a migration id started twice, a start without a record, a server moved twice', (t) => {
   const { state, exp } = healthy();
   // The agent ran m1 into the hypervisor twice (a replay after a restart).
   state.starts.splice(1, 0, { uuid: U1, from: 'src', to: 't2', mode: 'live', startedAtMs: 1200, result: 'aborted' });
-  t.deepEqual(checkInvariants(state, exp, OPS).map((v) => v.invariant), ['migration-started-twice']);
+  t.deepEqual(
+    checkInvariants(state, exp, OPS).map((v) => v.invariant),
+    ['migration-started-twice'],
+  );
   const { state: s2, exp: e2 } = healthy();
   s2.starts.push({ uuid: U2, from: 'src', to: 't1', mode: 'offline', startedAtMs: 9000, result: 'failed' });
-  t.deepEqual(checkInvariants(s2, e2, OPS).map((v) => v.invariant), ['unattributed-migration']);
+  t.deepEqual(
+    checkInvariants(s2, e2, OPS).map((v) => v.invariant),
+    ['unattributed-migration'],
+  );
   const { state: s3, exp: e3 } = healthy();
   s3.agentMigrations.push({ migrationId: 'm3', serverUuid: U1, sourceHostId: 't1', startedAtMs: 3000, finishedAtMs: 3500 });
   s3.starts.push({ uuid: U1, from: 't1', to: 't2', mode: 'live', startedAtMs: 3010, result: 'completed' });
@@ -127,7 +158,9 @@ test.serial('a 300 KiB host id is refused with INVALID_ARGUMENT at once, and the
   const t0 = Date.now();
   t.is(await w.admin.code('GetHost', { host_id: 'A'.repeat(300 * 1024) }, { token: ADMIN_TOKEN, timeoutMs: 10_000 }), status.INVALID_ARGUMENT);
   t.true(Date.now() - t0 < 9000, `answered after ${Date.now() - t0} ms`);
-  const err = await w.admin.call('GetHost', { host_id: 'B'.repeat(300 * 1024) }, { token: ADMIN_TOKEN, timeoutMs: 10_000 }).catch((e: { details: string }) => e);
+  const err = await w.admin
+    .call('GetHost', { host_id: 'B'.repeat(300 * 1024) }, { token: ADMIN_TOKEN, timeoutMs: 10_000 })
+    .catch((e: { details: string }) => e);
   t.true((err as { details: string }).details.length < 5000, 'the message is capped');
   t.is(await w.admin.code('ListHosts', {}, { token: ADMIN_TOKEN, timeoutMs: 10_000 }), status.OK);
 });

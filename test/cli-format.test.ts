@@ -5,17 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  enumLabel,
-  formatBytes,
-  formatDuration,
-  formatPercent,
-  formatRelative,
-  formatTimestamp,
-  renderFields,
-  renderTable,
-  wrapWords,
-} from '../cli/table.ts';
+import { enumLabel, formatBytes, formatDuration, formatPercent, formatRelative, formatTimestamp, renderFields, renderTable, wrapWords } from '../cli/table.ts';
 import { applyEvent, eventLine, overallEtaSeconds, progressCounts, stepPercent, viewFromOperation } from '../cli/operation-view.ts';
 import { describeError, EXIT, CliError } from '../cli/exit.ts';
 import { resolveSettings } from '../cli/settings.ts';
@@ -93,15 +83,19 @@ test('renderTable: headers, widths, numbers right-aligned, empty cells as -', (t
     ],
     rows,
   );
-  t.is(
-    text,
-    ['ID          MEMORY  SERVERS  LABEL', 'h1         1.5 GiB        3  -', 'host-long   24 GiB       12  rack 4', ''].join('\n'),
-  );
+  t.is(text, ['ID          MEMORY  SERVERS  LABEL', 'h1         1.5 GiB        3  -', 'host-long   24 GiB       12  rack 4', ''].join('\n'));
   t.is(renderTable([{ header: 'id', value: (r: { id: string }) => r.id }], []), 'ID\n', 'no rows: headers only');
 });
 
 test('renderFields aligns values and indents continuation lines', (t) => {
-  t.is(renderFields([['ID', 'h1'], ['Storage cluster', ''], ['Flags', 'a b\nc d']]), 'ID:               h1\nStorage cluster:  -\nFlags:            a b\n                  c d\n');
+  t.is(
+    renderFields([
+      ['ID', 'h1'],
+      ['Storage cluster', ''],
+      ['Flags', 'a b\nc d'],
+    ]),
+    'ID:               h1\nStorage cluster:  -\nFlags:            a b\n                  c d\n',
+  );
 });
 
 test('wrapWords wraps at the width', (t) => {
@@ -113,30 +107,87 @@ test('wrapWords wraps at the width', (t) => {
 
 function step(over: Partial<ServerStep>): ServerStep {
   return {
-    server_uuid: 'u1', server_name: 'web-1', action: 'SERVER_ACTION_LIVE_MIGRATE', phase: 'STEP_PHASE_PENDING',
-    source_host_id: 'h1', target_host_id: 'h2', migration_id: '', attempt: 0, tried_targets: [], percent: 0,
-    bytes_processed: 0, bytes_total: 0, bandwidth_bps: 0, eta_seconds: 0, was_running: true, error: '',
-    started_at_ms: 0, finished_at_ms: 0, reason: '', ...over,
+    server_uuid: 'u1',
+    server_name: 'web-1',
+    action: 'SERVER_ACTION_LIVE_MIGRATE',
+    phase: 'STEP_PHASE_PENDING',
+    source_host_id: 'h1',
+    target_host_id: 'h2',
+    migration_id: '',
+    attempt: 0,
+    tried_targets: [],
+    percent: 0,
+    bytes_processed: 0,
+    bytes_total: 0,
+    bandwidth_bps: 0,
+    eta_seconds: 0,
+    was_running: true,
+    error: '',
+    started_at_ms: 0,
+    finished_at_ms: 0,
+    reason: '',
+    ...over,
   };
 }
 
 function operation(steps: ServerStep[]): Operation {
   return {
-    id: 'op1', kind: 'OPERATION_KIND_ENABLE_MAINTENANCE', host_id: 'h1', state: 'OPERATION_STATE_RUNNING', reason: '',
-    steps, done: 0, total: steps.length, stop_unmigratable: false, requested_by: 'test', created_at_ms: 1000,
-    updated_at_ms: 1000, finished_at_ms: 0, moved_away: [], stage: '', last_event_seq: 0,
+    id: 'op1',
+    kind: 'OPERATION_KIND_ENABLE_MAINTENANCE',
+    host_id: 'h1',
+    state: 'OPERATION_STATE_RUNNING',
+    reason: '',
+    steps,
+    done: 0,
+    total: steps.length,
+    stop_unmigratable: false,
+    requested_by: 'test',
+    created_at_ms: 1000,
+    updated_at_ms: 1000,
+    finished_at_ms: 0,
+    moved_away: [],
+    stage: '',
+    last_event_seq: 0,
   };
 }
 
 function event(over: Partial<OperationEvent>): OperationEvent {
-  return { operation_id: 'op1', seq: 1, at_ms: Date.UTC(2026, 0, 1, 10, 0, 0), type: 'message', state: 'OPERATION_STATE_UNSPECIFIED', step: null, message: '', done: 0, total: 0, stage: '', ...over };
+  return {
+    operation_id: 'op1',
+    seq: 1,
+    at_ms: Date.UTC(2026, 0, 1, 10, 0, 0),
+    type: 'message',
+    state: 'OPERATION_STATE_UNSPECIFIED',
+    step: null,
+    message: '',
+    done: 0,
+    total: 0,
+    stage: '',
+    ...over,
+  };
 }
 
 test('applyEvent folds steps, merges progress, ignores replays', (t) => {
   const view = viewFromOperation(operation([step({}), step({ server_uuid: 'u2', server_name: 'db-1' })]));
   applyEvent(view, event({ seq: 1, type: 'step', step: step({ phase: 'STEP_PHASE_MIGRATING', started_at_ms: 10_000 }) }));
   // A progress event that carries only the moving numbers keeps the names.
-  applyEvent(view, event({ seq: 2, type: 'progress', step: step({ server_name: '', target_host_id: '', action: 'SERVER_ACTION_UNSPECIFIED', phase: 'STEP_PHASE_UNSPECIFIED', percent: 40, bytes_processed: 400 * MiB, bytes_total: GiB, eta_seconds: 6 }) }));
+  applyEvent(
+    view,
+    event({
+      seq: 2,
+      type: 'progress',
+      step: step({
+        server_name: '',
+        target_host_id: '',
+        action: 'SERVER_ACTION_UNSPECIFIED',
+        phase: 'STEP_PHASE_UNSPECIFIED',
+        percent: 40,
+        bytes_processed: 400 * MiB,
+        bytes_total: GiB,
+        eta_seconds: 6,
+      }),
+    }),
+  );
   const s = view.steps.get('u1')!;
   t.is(s.server_name, 'web-1');
   t.is(s.target_host_id, 'h2');
@@ -153,7 +204,11 @@ test('applyEvent folds steps, merges progress, ignores replays', (t) => {
 
 test('eventLine: one greppable line per event', (t) => {
   const view = viewFromOperation(operation([step({})]));
-  const ev = event({ seq: 1, type: 'progress', step: step({ phase: 'STEP_PHASE_MIGRATING', percent: 45.2, bytes_processed: 1.2 * GiB, bytes_total: 2 * GiB, bandwidth_bps: 100 * MiB, eta_seconds: 9 }) });
+  const ev = event({
+    seq: 1,
+    type: 'progress',
+    step: step({ phase: 'STEP_PHASE_MIGRATING', percent: 45.2, bytes_processed: 1.2 * GiB, bytes_total: 2 * GiB, bandwidth_bps: 100 * MiB, eta_seconds: 9 }),
+  });
   applyEvent(view, ev);
   t.is(eventLine(view, ev), '10:00:00 progress web-1 live-migrate h1 -> h2 migrating 45.2% 1.2 GiB/2 GiB 100 MiB/s eta 9s');
   const st = event({ seq: 2, type: 'state', state: 'OPERATION_STATE_PAUSED', message: 'no target for db-1' });
@@ -173,7 +228,9 @@ test('overallEtaSeconds: finished steps set the pace for pending ones', (t) => {
   );
   t.is(overallEtaSeconds(view, now), 10 + 2 * 20);
   // Nothing finished yet: the active step's elapsed + eta stands in.
-  const early = viewFromOperation(operation([step({ server_uuid: 'b', phase: 'STEP_PHASE_MIGRATING', started_at_ms: 95_000, eta_seconds: 5 }), step({ server_uuid: 'c' })]));
+  const early = viewFromOperation(
+    operation([step({ server_uuid: 'b', phase: 'STEP_PHASE_MIGRATING', started_at_ms: 95_000, eta_seconds: 5 }), step({ server_uuid: 'c' })]),
+  );
   t.is(overallEtaSeconds(early, now), 5 + 10);
   // No basis at all.
   t.is(overallEtaSeconds(viewFromOperation(operation([step({ server_uuid: 'c' })])), now), undefined);
@@ -242,17 +299,36 @@ test('settings: flags > env > file > defaults; token file; paths relative to the
 
 // ------------------------------------------------------------ views
 
-
 test("policyFields: the coordinator's effective values, marked (default) exactly where the operator set nothing", (t) => {
   const effective: ZonePolicy = {
-    placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_source: 1, max_migrations_per_zone: 4, max_incoming_per_target: 1,
-    stall_timeout_s: 150, timeout_per_gib_s: 150, min_timeout_s: 120, allow_post_copy: true, allow_auto_converge: false,
-    cpu_overcommit_ratio: 4, host_memory_reserve_bytes: 1024 ** 3, max_attempts_per_server: 3, settle_pause_s: 300,
+    placement: 'PLACEMENT_POLICY_PACK',
+    max_migrations_per_source: 1,
+    max_migrations_per_zone: 4,
+    max_incoming_per_target: 1,
+    stall_timeout_s: 150,
+    timeout_per_gib_s: 150,
+    min_timeout_s: 120,
+    allow_post_copy: true,
+    allow_auto_converge: false,
+    cpu_overcommit_ratio: 4,
+    host_memory_reserve_bytes: 1024 ** 3,
+    max_attempts_per_server: 3,
+    settle_pause_s: 300,
   } as ZonePolicy;
   const set: ZonePolicy = {
-    placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_source: 0, max_migrations_per_zone: 4, max_incoming_per_target: 0,
-    stall_timeout_s: 0, timeout_per_gib_s: 0, min_timeout_s: 0, allow_post_copy: true, allow_auto_converge: false,
-    cpu_overcommit_ratio: 0, host_memory_reserve_bytes: 0, max_attempts_per_server: 0, settle_pause_s: 0,
+    placement: 'PLACEMENT_POLICY_PACK',
+    max_migrations_per_source: 0,
+    max_migrations_per_zone: 4,
+    max_incoming_per_target: 0,
+    stall_timeout_s: 0,
+    timeout_per_gib_s: 0,
+    min_timeout_s: 0,
+    allow_post_copy: true,
+    allow_auto_converge: false,
+    cpu_overcommit_ratio: 0,
+    host_memory_reserve_bytes: 0,
+    max_attempts_per_server: 0,
+    settle_pause_s: 0,
   } as ZonePolicy;
   const rows = new Map(policyFields(effective, set));
   t.is(rows.get('Placement'), 'pack');
@@ -269,13 +345,41 @@ test("policyFields: the coordinator's effective values, marked (default) exactly
 test('zoneCpuView: model, wrapped flags, advice, history with the causing host', (t) => {
   const now = Date.UTC(2026, 10, 25, 12, 0, 0);
   const cpu: ZoneCpu = {
-    zone_id: 'z1', mode: 'CPU_MODE_EXTENDED', model: 'Westmere', vendor: 'Intel',
-    features: Array.from({ length: 30 }, (_, i) => `flag${i}`), extra_features: ['aes'], xml: '<cpu/>',
+    zone_id: 'z1',
+    mode: 'CPU_MODE_EXTENDED',
+    model: 'Westmere',
+    vendor: 'Intel',
+    features: Array.from({ length: 30 }, (_, i) => `flag${i}`),
+    extra_features: ['aes'],
+    xml: '<cpu/>',
     history: [
-      { at_ms: now - 3_600_000, from_model: 'Skylake-Server', to_model: 'Westmere', features_lost: ['avx2', 'avx512f'], features_gained: [], cause_host_id: 'h3', reason: 'host-returned', message: '', servers_needing_power_cycle: [] },
-      { at_ms: now - 1_800_000, from_model: 'Westmere', to_model: 'Haswell-noTSX', features_lost: [], features_gained: ['avx2'], cause_host_id: '', reason: 'operator-upgrade', message: '', servers_needing_power_cycle: ['u1', 'u2'] },
+      {
+        at_ms: now - 3_600_000,
+        from_model: 'Skylake-Server',
+        to_model: 'Westmere',
+        features_lost: ['avx2', 'avx512f'],
+        features_gained: [],
+        cause_host_id: 'h3',
+        reason: 'host-returned',
+        message: '',
+        servers_needing_power_cycle: [],
+      },
+      {
+        at_ms: now - 1_800_000,
+        from_model: 'Westmere',
+        to_model: 'Haswell-noTSX',
+        features_lost: [],
+        features_gained: ['avx2'],
+        cause_host_id: '',
+        reason: 'operator-upgrade',
+        message: '',
+        servers_needing_power_cycle: ['u1', 'u2'],
+      },
     ],
-    advice: ['move host h3 to a zone matching Westmere'], mismatched_hosts: [], servers_needing_power_cycle: ['web-1'], updated_at_ms: now - 60_000,
+    advice: ['move host h3 to a zone matching Westmere'],
+    mismatched_hosts: [],
+    servers_needing_power_cycle: ['web-1'],
+    updated_at_ms: now - 60_000,
   };
   const text = zoneCpuView(cpu, now);
   t.regex(text, /^Mode:\s+extended$/m);
@@ -294,14 +398,41 @@ test('zoneCpuView: model, wrapped flags, advice, history with the causing host',
 test('hostView: the CPU against the zone, and why the host is not a target', (t) => {
   const now = Date.now();
   const host: Host = {
-    id: 'h3', hostname: 'kvm-3', zone_id: 'z1', label: '', enabled: true, storage_cluster: 'vs1', hypervisor_type: 'kvm',
-    grpc_endpoint: '10.0.0.3:7444', migration_uri: 'qemu+tcp://10.0.0.3/system', online: true, last_heartbeat_ms: now - 2000,
-    incarnation: 'i', boot_id: 'b', maintenance: 'MAINTENANCE_STATE_NONE', maintenance_operation_id: '', memory_total_bytes: 64 * GiB,
-    memory_free_bytes: 40 * GiB, logical_cpus: 32, server_count: 4, storage_pools_shared: ['vs1'], libvirt_version: '9.0.0', qemu_version: '7.2.0',
-    registered_at_ms: now - 86_400_000, not_a_target_because: ['CPU cannot run the zone model Skylake-Server'], storage_pools: [],
+    id: 'h3',
+    hostname: 'kvm-3',
+    zone_id: 'z1',
+    label: '',
+    enabled: true,
+    storage_cluster: 'vs1',
+    hypervisor_type: 'kvm',
+    grpc_endpoint: '10.0.0.3:7444',
+    migration_uri: 'qemu+tcp://10.0.0.3/system',
+    online: true,
+    last_heartbeat_ms: now - 2000,
+    incarnation: 'i',
+    boot_id: 'b',
+    maintenance: 'MAINTENANCE_STATE_NONE',
+    maintenance_operation_id: '',
+    memory_total_bytes: 64 * GiB,
+    memory_free_bytes: 40 * GiB,
+    logical_cpus: 32,
+    server_count: 4,
+    storage_pools_shared: ['vs1'],
+    libvirt_version: '9.0.0',
+    qemu_version: '7.2.0',
+    registered_at_ms: now - 86_400_000,
+    not_a_target_because: ['CPU cannot run the zone model Skylake-Server'],
+    storage_pools: [],
     cpu: {
-      model: 'Westmere', vendor: 'Intel', default_flags: ['sse4.2', 'popcnt'], additional_flags: ['aes'], unmatching_extra_flags: ['vmx'],
-      unmatching_missing_flags: ['avx2'], host_flags: ['sse4.2', 'popcnt', 'aes', 'vmx'], compatible: false, advice: 'move h3 to a zone matching Westmere',
+      model: 'Westmere',
+      vendor: 'Intel',
+      default_flags: ['sse4.2', 'popcnt'],
+      additional_flags: ['aes'],
+      unmatching_extra_flags: ['vmx'],
+      unmatching_missing_flags: ['avx2'],
+      host_flags: ['sse4.2', 'popcnt', 'aes', 'vmx'],
+      compatible: false,
+      advice: 'move h3 to a zone matching Westmere',
     },
   };
   const text = hostView(host, now);
@@ -322,13 +453,37 @@ test('hostView: the CPU against the zone, and why the host is not a target', (t)
 
 test('planView: refusals, blockers and warnings in their own sections', (t) => {
   const planned = (name: string, action: 'SERVER_ACTION_LIVE_MIGRATE' | 'SERVER_ACTION_STOP', target: string) => ({
-    server_uuid: `uuid-${name}`, server_name: name, action, target_host_id: target, reason: target ? `to ${target}` : 'fits nowhere',
-    memory_bytes: 2 * GiB, local_disk_bytes: 0, was_running: true, estimated_seconds: target ? 30 : 0,
-    candidates: [{ host_id: 'h2', eligible: false, memory_free_after_bytes: -GiB, checks: [{ check: 'memory', verdict: 'block', reason: 'needs 2 GiB, 1 GiB free' }, { check: 'online', verdict: 'ok', reason: '' }] }],
+    server_uuid: `uuid-${name}`,
+    server_name: name,
+    action,
+    target_host_id: target,
+    reason: target ? `to ${target}` : 'fits nowhere',
+    memory_bytes: 2 * GiB,
+    local_disk_bytes: 0,
+    was_running: true,
+    estimated_seconds: target ? 30 : 0,
+    candidates: [
+      {
+        host_id: 'h2',
+        eligible: false,
+        memory_free_after_bytes: -GiB,
+        checks: [
+          { check: 'memory', verdict: 'block', reason: 'needs 2 GiB, 1 GiB free' },
+          { check: 'online', verdict: 'ok', reason: '' },
+        ],
+      },
+    ],
   });
   const plan: Plan = {
-    host_id: 'h1', zone_id: 'z1', servers: [planned('web-1', 'SERVER_ACTION_LIVE_MIGRATE', 'h3')], blockers: [planned('db-1', 'SERVER_ACTION_STOP', '')],
-    refusals: [], warnings: ['target h3 will be 94% full'], estimated_seconds: 95, assumed_bandwidth_bps: 100 * MiB, planned_at_ms: 0,
+    host_id: 'h1',
+    zone_id: 'z1',
+    servers: [planned('web-1', 'SERVER_ACTION_LIVE_MIGRATE', 'h3')],
+    blockers: [planned('db-1', 'SERVER_ACTION_STOP', '')],
+    refusals: [],
+    warnings: ['target h3 will be 94% full'],
+    estimated_seconds: 95,
+    assumed_bandwidth_bps: 100 * MiB,
+    planned_at_ms: 0,
   };
   const text = planView(plan, true);
   t.regex(text, /^Plan for host h1 \(zone z1\): 1 server\(s\) to move, estimated 1m 35s at 100 MiB\/s$/m);

@@ -31,7 +31,9 @@ test.before(async (t) => {
   writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${createHash('sha256').update(TOKEN).digest('hex')}", roles: [admin] }\n`, { mode: 0o600 });
   const tn = await startTestNats({ dir });
   t.context.node = tn.node;
-  t.context.coord = await startCoordinator(testConfig({ id: 'coord-cli-insecure', natsServers: [t.context.node.url], natsAuth: tn.coordinatorAuth, tokenFile }));
+  t.context.coord = await startCoordinator(
+    testConfig({ id: 'coord-cli-insecure', natsServers: [t.context.node.url], natsAuth: tn.coordinatorAuth, tokenFile }),
+  );
 });
 
 test.after.always(async (t) => {
@@ -49,10 +51,38 @@ const env = (t: { context: Ctx }, extra: NodeJS.ProcessEnv = {}): NodeJS.Process
 });
 
 test('loopback or not: which addresses reach only this machine', (t) => {
-  for (const a of ['127.0.0.1:7443', '127.8.9.10:1', 'localhost:7443', 'LOCALHOST:1', '[::1]:7443', '[0:0:0:0:0:0:0:1]:7443', '[::ffff:127.0.0.1]:7443', 'dns:///localhost:7443', 'dns:127.0.0.1:7443', 'ipv4:127.0.0.1:1,127.0.0.2:2', 'ipv6:[::1]:7443', 'unix:/run/drydock.sock', 'unix:///run/drydock.sock']) {
+  for (const a of [
+    '127.0.0.1:7443',
+    '127.8.9.10:1',
+    'localhost:7443',
+    'LOCALHOST:1',
+    '[::1]:7443',
+    '[0:0:0:0:0:0:0:1]:7443',
+    '[::ffff:127.0.0.1]:7443',
+    'dns:///localhost:7443',
+    'dns:127.0.0.1:7443',
+    'ipv4:127.0.0.1:1,127.0.0.2:2',
+    'ipv6:[::1]:7443',
+    'unix:/run/drydock.sock',
+    'unix:///run/drydock.sock',
+  ]) {
     t.true(isLoopbackTarget(a), a);
   }
-  for (const a of ['10.255.255.1:7443', '0.0.0.0:7443', '[::]:7443', '[2001:db8::1]:7443', '[::ffff:10.0.0.1]:7443', 'coordinator.example:7443', 'localhost.evil.example:7443', '128.0.0.1:1', 'dns://8.8.8.8/localhost:7443', 'ipv4:127.0.0.1:1,10.0.0.1:2', 'http://127.0.0.1:7443', '', '127.0.0.1.nip.io:7443']) {
+  for (const a of [
+    '10.255.255.1:7443',
+    '0.0.0.0:7443',
+    '[::]:7443',
+    '[2001:db8::1]:7443',
+    '[::ffff:10.0.0.1]:7443',
+    'coordinator.example:7443',
+    'localhost.evil.example:7443',
+    '128.0.0.1:1',
+    'dns://8.8.8.8/localhost:7443',
+    'ipv4:127.0.0.1:1,10.0.0.1:2',
+    'http://127.0.0.1:7443',
+    '',
+    '127.0.0.1.nip.io:7443',
+  ]) {
     t.false(isLoopbackTarget(a), a);
   }
 });

@@ -26,10 +26,26 @@ const drydockOnTty = (marker: string, args: string[], rows = 40, columns = 160) 
 
 function step(uuid: string, name: string, over: Partial<ServerStep> = {}): ServerStep {
   return {
-    server_uuid: uuid, server_name: name, action: 'SERVER_ACTION_LIVE_MIGRATE', phase: 'STEP_PHASE_PENDING',
-    source_host_id: 'h1', target_host_id: '', migration_id: '', attempt: 0, tried_targets: [], percent: 0,
-    bytes_processed: 0, bytes_total: 0, bandwidth_bps: 0, eta_seconds: 0, was_running: true, error: '',
-    started_at_ms: 0, finished_at_ms: 0, reason: '', ...over,
+    server_uuid: uuid,
+    server_name: name,
+    action: 'SERVER_ACTION_LIVE_MIGRATE',
+    phase: 'STEP_PHASE_PENDING',
+    source_host_id: 'h1',
+    target_host_id: '',
+    migration_id: '',
+    attempt: 0,
+    tried_targets: [],
+    percent: 0,
+    bytes_processed: 0,
+    bytes_total: 0,
+    bandwidth_bps: 0,
+    eta_seconds: 0,
+    was_running: true,
+    error: '',
+    started_at_ms: 0,
+    finished_at_ms: 0,
+    reason: '',
+    ...over,
   };
 }
 
@@ -50,9 +66,22 @@ const serversOf = (id: string) => (id === 'op-many' ? MANY : SERVERS);
 
 function operation(id: string): Operation {
   return {
-    id, kind: 'OPERATION_KIND_ENABLE_MAINTENANCE', host_id: 'h1', state: 'OPERATION_STATE_RUNNING', reason: '',
-    steps: serversOf(id).map(([u, n]) => step(u, n)), done: 0, total: serversOf(id).length, stop_unmigratable: false,
-    requested_by: 'test', created_at_ms: Date.now(), updated_at_ms: Date.now(), finished_at_ms: 0, moved_away: [], stage: '', last_event_seq: 0,
+    id,
+    kind: 'OPERATION_KIND_ENABLE_MAINTENANCE',
+    host_id: 'h1',
+    state: 'OPERATION_STATE_RUNNING',
+    reason: '',
+    steps: serversOf(id).map(([u, n]) => step(u, n)),
+    done: 0,
+    total: serversOf(id).length,
+    stop_unmigratable: false,
+    requested_by: 'test',
+    created_at_ms: Date.now(),
+    updated_at_ms: Date.now(),
+    finished_at_ms: 0,
+    moved_away: [],
+    stage: '',
+    last_event_seq: 0,
   };
 }
 
@@ -64,14 +93,44 @@ function drainEvents(id: string, finish: boolean): OperationEvent__Input[] {
   const servers = serversOf(id);
   servers.forEach(([uuid, name, target], i) => {
     const base = { server_uuid: uuid, server_name: name, target_host_id: target, started_at_ms: t0 + i * 1000 };
-    out.push({ operation_id: id, seq: seq++, type: 'step', step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, bytes_total: 2 * GiB }) });
+    out.push({
+      operation_id: id,
+      seq: seq++,
+      type: 'step',
+      step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, bytes_total: 2 * GiB }),
+    });
     for (const pct of [25, 50, 75]) {
       out.push({
-        operation_id: id, seq: seq++, type: 'progress',
-        step: step(uuid, name, { ...base, phase: 'STEP_PHASE_MIGRATING', attempt: 1, percent: pct, bytes_processed: (pct / 100) * 2 * GiB, bytes_total: 2 * GiB, bandwidth_bps: 200 * 1024 ** 2, eta_seconds: (100 - pct) / 10 }),
+        operation_id: id,
+        seq: seq++,
+        type: 'progress',
+        step: step(uuid, name, {
+          ...base,
+          phase: 'STEP_PHASE_MIGRATING',
+          attempt: 1,
+          percent: pct,
+          bytes_processed: (pct / 100) * 2 * GiB,
+          bytes_total: 2 * GiB,
+          bandwidth_bps: 200 * 1024 ** 2,
+          eta_seconds: (100 - pct) / 10,
+        }),
       });
     }
-    out.push({ operation_id: id, seq: seq++, type: 'step', done: i + 1, total: servers.length, step: step(uuid, name, { ...base, phase: 'STEP_PHASE_DONE', percent: 100, bytes_processed: 2 * GiB, bytes_total: 2 * GiB, finished_at_ms: t0 + i * 1000 + 900 }) });
+    out.push({
+      operation_id: id,
+      seq: seq++,
+      type: 'step',
+      done: i + 1,
+      total: servers.length,
+      step: step(uuid, name, {
+        ...base,
+        phase: 'STEP_PHASE_DONE',
+        percent: 100,
+        bytes_processed: 2 * GiB,
+        bytes_total: 2 * GiB,
+        finished_at_ms: t0 + i * 1000 + 900,
+      }),
+    });
   });
   out.push({ operation_id: id, seq: seq++, type: 'message', message: 'all servers moved; host h1 is in maintenance' });
   if (finish) out.push({ operation_id: id, seq: seq++, type: 'state', state: 'OPERATION_STATE_SUCCEEDED', done: servers.length, total: servers.length });
@@ -166,8 +225,15 @@ test('ops watch on a terminal draws a bar per server and an overall bar, then th
   t.regex(screen, /\x1b\[\?25h/, 'cursor shown again at the end');
   // The last frame: the overall bar full, one full bar per server, the summary under them.
   const frame = lastScreen(r.stdout).trimEnd().split('\n');
-  t.regex(frame.find((l) => l.includes('overall'))!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
-  for (const [, name, target] of SERVERS) t.regex(frame.find((l) => l.includes(` ${name} `))!, new RegExp(`live -> ${target} +\\|█+\\| 100% done {2}2 GiB/2 GiB`));
+  t.regex(
+    frame.find((l) => l.includes('overall'))!,
+    /100% 3\/3 servers {2}eta 0s {2}succeeded/,
+  );
+  for (const [, name, target] of SERVERS)
+    t.regex(
+      frame.find((l) => l.includes(` ${name} `))!,
+      new RegExp(`live -> ${target} +\\|█+\\| 100% done {2}2 GiB/2 GiB`),
+    );
   t.regex(frame.at(-1)!, /^operation op-done succeeded/);
 });
 
@@ -188,9 +254,15 @@ test('ops watch on a pipe prints one line per event', async (t) => {
 test('ops watch --json prints the events as JSON lines', async (t) => {
   const r = await drydock(['--address', t.context.admin.address, '--json', 'ops', 'watch', 'op-done']);
   t.is(r.code, 0, r.stderr);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; type: string; state: string });
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { seq: number; type: string; state: string });
   t.is(events.length, 17);
-  t.deepEqual(events.map((e) => e.seq), Array.from({ length: 17 }, (_, i) => i + 1));
+  t.deepEqual(
+    events.map((e) => e.seq),
+    Array.from({ length: 17 }, (_, i) => i + 1),
+  );
   t.is(events.at(-1)!.state, 'OPERATION_STATE_SUCCEEDED');
 });
 
@@ -243,7 +315,10 @@ test('a drain larger than the terminal: started servers get bars, finished ones 
   const lastFrame = r.stdout.slice(r.stdout.lastIndexOf('overall'));
   const barred = MANY.map(([, n]) => n).filter((n) => lastFrame.includes(n));
   const logged = MANY.map(([, n]) => n).filter((n) => lines.some((l) => l.includes(`${n} `)));
-  t.deepEqual([...new Set([...logged, ...barred])].sort(), MANY.map(([, n]) => n));
+  t.deepEqual(
+    [...new Set([...logged, ...barred])].sort(),
+    MANY.map(([, n]) => n),
+  );
   t.regex(r.stdout, /12\/12 servers/);
   t.regex(r.stdout, /operation op-many succeeded: enable-maintenance of h1, 12\/12 servers done/);
 });
@@ -252,7 +327,13 @@ test('an 80-column terminal: narrower bars, and every line still fits with its E
   const r = await drydockOnTty('', ['--address', t.context.admin.address, 'ops', 'watch', 'op-done'], 24, 80);
   t.is(r.code, 0, r.stdout);
   const frame = lastScreen(r.stdout).trimEnd().split('\n');
-  t.true(frame.filter((l) => l.includes('|')).every((l) => l.length <= 80), frame.join('\n'));
+  t.true(
+    frame.filter((l) => l.includes('|')).every((l) => l.length <= 80),
+    frame.join('\n'),
+  );
   t.regex(r.stdout, /\| \d+% +migrating {2}[\d.]+ \w+\/2 GiB {2}eta \d+s/, 'phase, bytes and ETA are not cut off');
-  t.regex(frame.find((l) => l.includes('overall'))!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
+  t.regex(
+    frame.find((l) => l.includes('overall'))!,
+    /100% 3\/3 servers {2}eta 0s {2}succeeded/,
+  );
 });

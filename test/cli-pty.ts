@@ -72,7 +72,11 @@ export function drydockPipe(args: string[], env: NodeJS.ProcessEnv): Promise<Run
  * so everything is in `stdout`); Ctrl-C once `interruptOn` appears, if given.
  */
 export function drydockTty(args: string[], env: NodeJS.ProcessEnv, opts: { interruptOn?: string; rows?: number; columns?: number } = {}): Promise<Run> {
-  return run('python3', ['-c', PTY_RUNNER, opts.interruptOn ?? '', String(opts.rows ?? 40), String(opts.columns ?? 160), process.execPath, DRYDOCK, ...args], env);
+  return run(
+    'python3',
+    ['-c', PTY_RUNNER, opts.interruptOn ?? '', String(opts.rows ?? 40), String(opts.columns ?? 160), process.execPath, DRYDOCK, ...args],
+    env,
+  );
 }
 
 /**
@@ -96,12 +100,26 @@ export function screen(raw: string): string {
       if (m) {
         const n = Number(m[2] || 1);
         switch (m[4]) {
-          case 'A': row = Math.max(0, row - n); break;
-          case 'B': row += n; break;
-          case 'G': col = n - 1; break;
-          case 'K': while (lines.length <= row) lines.push(''); lines[row] = lines[row]!.slice(0, col); break;
-          case 'J': while (lines.length <= row) lines.push(''); lines[row] = lines[row]!.slice(0, col); lines.length = row + 1; break;
-          default: break;
+          case 'A':
+            row = Math.max(0, row - n);
+            break;
+          case 'B':
+            row += n;
+            break;
+          case 'G':
+            col = n - 1;
+            break;
+          case 'K':
+            while (lines.length <= row) lines.push('');
+            lines[row] = lines[row]!.slice(0, col);
+            break;
+          case 'J':
+            while (lines.length <= row) lines.push('');
+            lines[row] = lines[row]!.slice(0, col);
+            lines.length = row + 1;
+            break;
+          default:
+            break;
         }
         i += m[0].length - 1;
         continue;
@@ -114,5 +132,8 @@ export function screen(raw: string): string {
       while (lines.length <= row) lines.push('');
     } else put(c);
   }
-  return lines.map((l) => l.trimEnd()).join('\n').replace(/\n+$/, '\n');
+  return lines
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .replace(/\n+$/, '\n');
 }

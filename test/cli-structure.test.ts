@@ -34,8 +34,10 @@ function parse(file: string): ts.SourceFile {
 function cliImports(src: ts.SourceFile): string[] {
   const specs: string[] = [];
   const visit = (n: ts.Node): void => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) specs.push(n.moduleSpecifier.text);
-    if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) specs.push(n.arguments[0].text);
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      specs.push(n.moduleSpecifier.text);
+    if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0]))
+      specs.push(n.arguments[0].text);
     ts.forEachChild(n, visit);
   };
   visit(src);
@@ -86,7 +88,10 @@ test('cli/: no import cycle, type-only imports included', (t) => {
   const files = cliFiles();
   t.true(files.includes(path.join('cli', 'program.ts')), files.join(', '));
   const graph = new Map(files.map((f) => [f, cliImports(parse(f))]));
-  t.deepEqual(findCycles(graph).map((c) => c.join(' -> ')), []);
+  t.deepEqual(
+    findCycles(graph).map((c) => c.join(' -> ')),
+    [],
+  );
   // The walk sees the imports: the entry point reaches the program.
   t.true((graph.get(path.join('cli', 'main.ts')) ?? []).includes(path.join('cli', 'program.ts')));
 });

@@ -140,7 +140,14 @@ test.before(async (t) => {
   const h1 = t.context.agents.byId('h1').sim;
   h1.addServer({ uuid: WEB, name: 'web-1', memoryBytes: 1 * GiB, vcpus: 2, hotMigration: true });
   // db-1 has a local disk in h1's "default" pool: moves copy it, and an offline plan needs the pools.
-  h1.addServer({ uuid: DB, name: 'db-1', memoryBytes: 2 * GiB, vcpus: 4, hotMigration: true, disks: [{ path: '/var/lib/libvirt/images/db-1.qcow2', pool: 'default', allocation_bytes: 64 * 1024 ** 2 }] });
+  h1.addServer({
+    uuid: DB,
+    name: 'db-1',
+    memoryBytes: 2 * GiB,
+    vcpus: 4,
+    hotMigration: true,
+    disks: [{ path: '/var/lib/libvirt/images/db-1.qcow2', pool: 'default', allocation_bytes: 64 * 1024 ** 2 }],
+  });
   h1.addServer({ uuid: IDLE, name: 'idle-1', memoryBytes: 512 * 1024 ** 2, vcpus: 1, running: false });
 
   // The inventory fills from the agents' facts and the leader's reconcile.
@@ -166,7 +173,10 @@ test.after.always(async (t) => {
     () => t.context.nats?.stop(),
     () => t.context.dir && rmSync(t.context.dir, { recursive: true, force: true }),
   ];
-  for (const step of steps) await Promise.resolve().then(step).catch((err) => t.log(`cleanup: ${String(err)}`));
+  for (const step of steps)
+    await Promise.resolve()
+      .then(step)
+      .catch((err) => t.log(`cleanup: ${String(err)}`));
 });
 
 // The commands change shared state (zones, host settings): run in order.
@@ -213,14 +223,25 @@ test.serial('zone create of an existing id is refused (exit 3), bad id is a usag
 test.serial('zone update keeps the rest of the policy and changes what was asked', async (t) => {
   const r = await drydock(t, ['--json', 'zone', 'update', 'z1', '--description', 'lab zone', '--stall-timeout', '3m', '--placement', 'pack']);
   t.is(r.code, 0, r.stderr);
-  const z = JSON.parse(r.stdout) as { description: string; policy: { stall_timeout_s: number; placement: string; max_migrations_per_zone: number; settle_pause_s: number } };
+  const z = JSON.parse(r.stdout) as {
+    description: string;
+    policy: { stall_timeout_s: number; placement: string; max_migrations_per_zone: number; settle_pause_s: number };
+  };
   t.is(z.description, 'lab zone');
   t.is(z.policy.stall_timeout_s, 180);
   t.is(z.policy.placement, 'PLACEMENT_POLICY_PACK');
   t.is(z.policy.max_migrations_per_zone, 2, 'set at create, kept');
   // Only what the operator chose is stored; the rest follows the defaults.
   const set = (JSON.parse(r.stdout) as { policy_set: Record<string, unknown> }).policy_set;
-  t.like(set, { stall_timeout_s: 180, placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_zone: 2, max_migrations_per_source: 0, settle_pause_s: 0, cpu_overcommit_ratio: 0, allow_post_copy: false });
+  t.like(set, {
+    stall_timeout_s: 180,
+    placement: 'PLACEMENT_POLICY_PACK',
+    max_migrations_per_zone: 2,
+    max_migrations_per_source: 0,
+    settle_pause_s: 0,
+    cpu_overcommit_ratio: 0,
+    allow_post_copy: false,
+  });
   t.is(z.policy.settle_pause_s, 300, 'the default, shown as effective');
   const nothing = await drydock(t, ['zone', 'update', 'z1']);
   t.is(nothing.code, 2);
@@ -243,14 +264,27 @@ test.serial('hosts: table of the registered hosts; host set moves them into the 
   t.is(r.code, 0, r.stderr);
   const { header, rows } = table(r.stdout);
   t.deepEqual(header.slice(0, 5), ['ID', 'HOSTNAME', 'ZONE', 'STATUS', 'ENABLED']);
-  t.deepEqual(rows.map((row) => row[0]), ['h1', 'h2', 'h3']);
+  t.deepEqual(
+    rows.map((row) => row[0]),
+    ['h1', 'h2', 'h3'],
+  );
   for (const id of ['h1', 'h2', 'h3']) {
     const set = await drydock(t, ['host', 'set', id, '--zone', 'z1', '--label', `rack ${id}`]);
     t.is(set.code, 0, set.stderr);
     t.regex(set.stdout, new RegExp(`^host ${id} updated`));
   }
-  const inZone = await json<{ hosts: Array<{ id: string; zone_id: string; label: string; online: boolean; enabled: boolean; memory_total_bytes: number }> }>(t, ['hosts', '--zone', 'z1']);
-  t.deepEqual(inZone.hosts.map((h) => [h.id, h.zone_id, h.label]), [['h1', 'z1', 'rack h1'], ['h2', 'z1', 'rack h2'], ['h3', 'z1', 'rack h3']]);
+  const inZone = await json<{ hosts: Array<{ id: string; zone_id: string; label: string; online: boolean; enabled: boolean; memory_total_bytes: number }> }>(
+    t,
+    ['hosts', '--zone', 'z1'],
+  );
+  t.deepEqual(
+    inZone.hosts.map((h) => [h.id, h.zone_id, h.label]),
+    [
+      ['h1', 'z1', 'rack h1'],
+      ['h2', 'z1', 'rack h2'],
+      ['h3', 'z1', 'rack h3'],
+    ],
+  );
   t.true(inZone.hosts.every((h) => h.online && h.enabled && h.memory_total_bytes === 16 * GiB));
 
   const table2 = table((await drydock(t, ['hosts', '--zone', 'z1'])).stdout);
@@ -384,7 +418,10 @@ test.serial('credentials from flags, env and config file, flags first', async (t
 test.serial('unreachable coordinator: exit 6 with the address in the advice', async (t) => {
   const r = await drydock(t, ['hosts'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
   t.is(r.code, 6);
-  t.is(r.stderr, 'drydock: cannot reach the coordinator at 127.0.0.1:9 (ECONNREFUSED) — is the coordinator running and listening at 127.0.0.1:9 without TLS (else pass --ca)? Set --address or DRYDOCK_ADDRESS\n');
+  t.is(
+    r.stderr,
+    'drydock: cannot reach the coordinator at 127.0.0.1:9 (ECONNREFUSED) — is the coordinator running and listening at 127.0.0.1:9 without TLS (else pass --ca)? Set --address or DRYDOCK_ADDRESS\n',
+  );
 });
 
 test.serial('usage errors: exit 2, one line', async (t) => {
@@ -412,15 +449,32 @@ test.serial('snapshot -o FILE, then plan --snapshot FILE --host h1 offline', asy
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /wrote .*snap\.json: 1 zone\(s\), 3 host\(s\), 3 server\(s\)/);
   t.true(existsSync(file));
-  const snap = JSON.parse(readFileSync(file, 'utf8')) as { kind: string; hosts: Array<{ id: string; zoneId: string }>; servers: Array<{ name: string; hostId: string }> };
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as {
+    kind: string;
+    hosts: Array<{ id: string; zoneId: string }>;
+    servers: Array<{ name: string; hostId: string }>;
+  };
   t.is(snap.kind, 'drydock.inventory-snapshot');
-  t.deepEqual(snap.hosts.map((h) => [h.id, h.zoneId]), [['h1', 'z1'], ['h2', 'z1'], ['h3', 'z1']]);
+  t.deepEqual(
+    snap.hosts.map((h) => [h.id, h.zoneId]),
+    [
+      ['h1', 'z1'],
+      ['h2', 'z1'],
+      ['h3', 'z1'],
+    ],
+  );
   t.deepEqual(snap.servers.map((s) => s.name).sort(), ['db-1', 'idle-1', 'web-1']);
   // Local pools and real disks travel in the file: db-1's local disk can be placed offline.
   t.notRegex(r.stderr, /list no storage pools/);
-  const full = JSON.parse(readFileSync(file, 'utf8')) as { hosts: Array<{ id: string; storagePools: Array<{ name: string; shared: boolean; available_bytes: number }> }>; servers: Array<{ name: string; disks: Array<{ path: string; pool: string; shared: boolean }> }> };
+  const full = JSON.parse(readFileSync(file, 'utf8')) as {
+    hosts: Array<{ id: string; storagePools: Array<{ name: string; shared: boolean; available_bytes: number }> }>;
+    servers: Array<{ name: string; disks: Array<{ path: string; pool: string; shared: boolean }> }>;
+  };
   t.like(full.hosts.find((h) => h.id === 'h2')!.storagePools[0], { name: 'default', shared: false, available_bytes: 2 ** 39 });
-  t.deepEqual(full.servers.find((s) => s.name === 'db-1')!.disks.map((d) => [d.path, d.pool, d.shared]), [['/var/lib/libvirt/images/db-1.qcow2', 'default', false]]);
+  t.deepEqual(
+    full.servers.find((s) => s.name === 'db-1')!.disks.map((d) => [d.path, d.pool, d.shared]),
+    [['/var/lib/libvirt/images/db-1.qcow2', 'default', false]],
+  );
 
   // Offline: the coordinator address is wrong on purpose.
   const plan = await drydock(t, ['plan', '--snapshot', file, '--host', 'h1'], { DRYDOCK_ADDRESS: '127.0.0.1:9' });
@@ -465,7 +519,26 @@ async function makePki(dir: string): Promise<void> {
   ] as const) {
     writeFileSync(path.join(dir, `${name}.ext`), ext);
     await openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-    await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`], dir);
+    await openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
   }
 }
 
@@ -479,7 +552,10 @@ test.serial('TLS and mTLS: --ca, --server-name, --cert/--key against a TLS coord
     compileConfig(
       {
         coordinatorId: 'cli-test-tls',
-        admin: { listen: '127.0.0.1:0', tls: { certFile: path.join(pki, 'server.pem'), keyFile: path.join(pki, 'server.key'), clientCaFile: path.join(pki, 'ca.pem') } },
+        admin: {
+          listen: '127.0.0.1:0',
+          tls: { certFile: path.join(pki, 'server.pem'), keyFile: path.join(pki, 'server.key'), clientCaFile: path.join(pki, 'ca.pem') },
+        },
         auth: { tokenFile: users },
         nats: { servers: [t.context.nats.url], ...t.context.natsAuth, kvReplicas: 1 },
         logLevel: 'silent',
@@ -496,16 +572,26 @@ test.serial('TLS and mTLS: --ca, --server-name, --cert/--key against a TLS coord
   const token = await drydock(t, ['--address', address, ...ca, '--json', 'zones']);
   t.is(token.code, 0, token.stderr);
   const plainZones = await json<{ zones: Array<{ id: string }> }>(t, ['zones']);
-  t.deepEqual((JSON.parse(token.stdout) as { zones: Array<{ id: string }> }).zones.map((z) => z.id), plainZones.zones.map((z) => z.id), 'same inventory through either coordinator');
+  t.deepEqual(
+    (JSON.parse(token.stdout) as { zones: Array<{ id: string }> }).zones.map((z) => z.id),
+    plainZones.zones.map((z) => z.id),
+    'same inventory through either coordinator',
+  );
 
   // mTLS: the certificate alone authenticates, no token.
-  const mtls = await drydock(t, ['--address', address, ...ca, '--cert', path.join(pki, 'client.pem'), '--key', path.join(pki, 'client.key'), 'hosts'], { DRYDOCK_TOKEN: '' });
+  const mtls = await drydock(t, ['--address', address, ...ca, '--cert', path.join(pki, 'client.pem'), '--key', path.join(pki, 'client.key'), 'hosts'], {
+    DRYDOCK_TOKEN: '',
+  });
   t.is(mtls.code, 0, mtls.stderr);
   t.is(table(mtls.stdout).rows.length, 3);
   // The same from the environment.
   const env = await drydock(t, ['hosts'], {
-    DRYDOCK_ADDRESS: address, DRYDOCK_TOKEN: '', DRYDOCK_CA: path.join(pki, 'ca.pem'), DRYDOCK_SERVER_NAME: 'coordinator.test',
-    DRYDOCK_CERT: path.join(pki, 'client.pem'), DRYDOCK_KEY: path.join(pki, 'client.key'),
+    DRYDOCK_ADDRESS: address,
+    DRYDOCK_TOKEN: '',
+    DRYDOCK_CA: path.join(pki, 'ca.pem'),
+    DRYDOCK_SERVER_NAME: 'coordinator.test',
+    DRYDOCK_CERT: path.join(pki, 'client.pem'),
+    DRYDOCK_KEY: path.join(pki, 'client.key'),
   });
   t.is(env.code, 0, env.stderr);
 
@@ -523,7 +609,10 @@ test.serial('TLS and mTLS: --ca, --server-name, --cert/--key against a TLS coord
   // Plaintext to a TLS port.
   const plain = await drydock(t, ['--address', address, 'zones']);
   t.is(plain.code, 6, plain.stderr);
-  t.is(plain.stderr, `drydock: cannot reach the coordinator at ${address} — is the coordinator running and listening at ${address} without TLS (else pass --ca)? Set --address or DRYDOCK_ADDRESS\n`);
+  t.is(
+    plain.stderr,
+    `drydock: cannot reach the coordinator at ${address} — is the coordinator running and listening at ${address} without TLS (else pass --ca)? Set --address or DRYDOCK_ADDRESS\n`,
+  );
   // Half a client identity is a usage error, caught before connecting.
   const half = await drydock(t, ['--address', address, ...ca, '--cert', path.join(pki, 'client.pem'), 'zones']);
   t.is(half.code, 2);
@@ -584,9 +673,18 @@ test.serial('maintenance enable --confirm on a terminal follows the drain with b
   const overall = frame.find((l) => l.includes(' overall '));
   t.truthy(overall, screen(raw));
   t.regex(overall!, /100% 3\/3 servers {2}eta 0s {2}succeeded/);
-  t.regex(frame.find((l) => / web-1 /.test(l))!, / live -> h[23] +\|█+\| 100% done/);
-  t.regex(frame.find((l) => / db-1 /.test(l))!, / live -> h[23] +\|█+\| 100% done/);
-  t.regex(frame.find((l) => / idle-1 /.test(l))!, / cold -> h[23] +\|█+\| 100% done/);
+  t.regex(
+    frame.find((l) => / web-1 /.test(l))!,
+    / live -> h[23] +\|█+\| 100% done/,
+  );
+  t.regex(
+    frame.find((l) => / db-1 /.test(l))!,
+    / live -> h[23] +\|█+\| 100% done/,
+  );
+  t.regex(
+    frame.find((l) => / idle-1 /.test(l))!,
+    / cold -> h[23] +\|█+\| 100% done/,
+  );
   const summary = /operation (\S+) succeeded: enable-maintenance of h1, 3\/3 servers done/.exec(frame.at(-1)!);
   t.truthy(summary, frame.at(-1));
   enableOpId = summary![1]!;
@@ -646,10 +744,23 @@ test.serial('maintenance disable on a terminal follows the reboot stages; server
   t.is(back.code, 0, back.stderr);
   const lines = back.stdout.trim().split('\n');
   t.regex(lines[0]!, /^following return-servers of h1: operation \S+/);
-  for (const name of ['web-1', 'db-1', 'idle-1']) t.truthy(lines.find((l) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d step ${name} \\S+ h[23] -> h1 done 100%`).test(l)), `${name} returned: ${back.stdout}`);
+  for (const name of ['web-1', 'db-1', 'idle-1'])
+    t.truthy(
+      lines.find((l) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d step ${name} \\S+ h[23] -> h1 done 100%`).test(l)),
+      `${name} returned: ${back.stdout}`,
+    );
   t.regex(lines.at(-1)!, /^operation \S+ succeeded: return-servers of h1, 3\/3 servers done/);
-  await until('3 servers back on h1', async () => ((await json<{ servers: unknown[] }>(t, ['servers', '--host', 'h1'])).servers.length === 3 ? true : undefined));
-  t.deepEqual(t.context.agents.byId('h1').sim.servers().map((s) => s.name).sort(), ['db-1', 'idle-1', 'web-1']);
+  await until('3 servers back on h1', async () =>
+    (await json<{ servers: unknown[] }>(t, ['servers', '--host', 'h1'])).servers.length === 3 ? true : undefined,
+  );
+  t.deepEqual(
+    t.context.agents
+      .byId('h1')
+      .sim.servers()
+      .map((s) => s.name)
+      .sort(),
+    ['db-1', 'idle-1', 'web-1'],
+  );
 
   // Off a terminal, without --wait: the operation is printed and the CLI returns.
   const again = await drydock(t, ['servers', 'return', 'h1']);
@@ -686,7 +797,9 @@ test.serial('Ctrl-C while following a real drain detaches; the drain goes on; op
 
   const r = await drydockTty(['maintenance', 'enable', 'h2', '--confirm'], cliEnv(t), { interruptOn: 'migrating' });
   t.is(r.code, 130, r.stdout);
-  const m = /detached from operation (\S+); it continues in the coordinator — re-attach: drydock ops watch (\S+) {2}cancel: drydock ops cancel (\S+)/.exec(r.stdout);
+  const m = /detached from operation (\S+); it continues in the coordinator — re-attach: drydock ops watch (\S+) {2}cancel: drydock ops cancel (\S+)/.exec(
+    r.stdout,
+  );
   t.truthy(m, r.stdout);
   const id = m![1]!;
   t.is(m![2], id);
@@ -731,7 +844,11 @@ test.serial('zone cpu: the baseline follows the weakest host; hosts show their f
   t.regex(h1.stdout, /^ {2}Zone compatible:\s+yes$/m);
   t.regex(h1.stdout, /^ {2}Default flags:/m);
   t.regex(h1.stdout, /^ {2}Unmatching \(extra\):/m);
-  const h3 = await json<{ cpu: { model: string; compatible: boolean; unmatching_extra_flags: string[]; unmatching_missing_flags: string[] } }>(t, ['host', 'show', 'h3']);
+  const h3 = await json<{ cpu: { model: string; compatible: boolean; unmatching_extra_flags: string[]; unmatching_missing_flags: string[] } }>(t, [
+    'host',
+    'show',
+    'h3',
+  ]);
   t.like(h3.cpu, { model: 'Haswell-noTSX', compatible: true });
   t.deepEqual(h3.cpu.unmatching_missing_flags, []);
 

@@ -73,10 +73,20 @@ test.before(async (t) => {
     intruder: await pki.issue('intruder', { cn: 'intruder' }),
     // Agents' certificates name their host id (common/identity.mjs): one each.
     ...Object.fromEntries(
-      await Promise.all(['mtls-1', 'secure-1', 'secure-2'].map(async (id) => [`agent-${id}`, await pki.issue(`agent-${id}`, { cn: id, uri: [hostIdentity(id)], server: true })] as const)),
+      await Promise.all(
+        ['mtls-1', 'secure-1', 'secure-2'].map(
+          async (id) => [`agent-${id}`, await pki.issue(`agent-${id}`, { cn: id, uri: [hostIdentity(id)], server: true })] as const,
+        ),
+      ),
     ),
   };
-  const tokens = { admin: randomBytes(24).toString('hex'), viewer: randomBytes(24).toString('hex'), nobody: randomBytes(24).toString('hex'), maint: randomBytes(24).toString('hex'), scrypt: randomBytes(24).toString('hex') };
+  const tokens = {
+    admin: randomBytes(24).toString('hex'),
+    viewer: randomBytes(24).toString('hex'),
+    nobody: randomBytes(24).toString('hex'),
+    maint: randomBytes(24).toString('hex'),
+    scrypt: randomBytes(24).toString('hex'),
+  };
   const tokenFile = path.join(dir, 'tokens.yaml');
   writeFileSync(
     tokenFile,
@@ -105,7 +115,16 @@ test.before(async (t) => {
   );
   const now = Date.now();
   // Seed state straight into the store: what the refusals must leave untouched.
-  await coord.store.zones.create('z1', { id: 'z1', name: 'Zone 1', description: '', cpuMode: 'DEFAULT', policy: {}, cpu: { model: '', vendor: '', features: [], extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 }, createdAtMs: now, updatedAtMs: now });
+  await coord.store.zones.create('z1', {
+    id: 'z1',
+    name: 'Zone 1',
+    description: '',
+    cpuMode: 'DEFAULT',
+    policy: {},
+    cpu: { model: '', vendor: '', features: [], extraFeatures: [], xml: '', history: [], advice: [], mismatchedHosts: [], updatedAtMs: 0 },
+    createdAtMs: now,
+    updatedAtMs: now,
+  });
   await coord.store.hosts.create('h1', hostRecord('h1', 'z1', now));
   await coord.store.servers.create('11111111-2222-3333-4444-555555555555', serverRecord('11111111-2222-3333-4444-555555555555', 'h1', now));
   t.context = { dir, node, coord, pki, otherPki, certs, tokens, clients: [], started: { more: [] } };
@@ -122,15 +141,48 @@ test.after.always(async (t) => {
 
 function hostRecord(id: string, zoneId: string, now: number): HostRecord {
   return {
-    id, hostname: id, zoneId, label: '', enabled: true, storageCluster: '', hypervisorType: 'kvm', grpcEndpoint: '127.0.0.1:1', migrationUri: 'qemu+tcp://h/system',
-    incarnation: 'i1', bootId: 'b1', cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: [], disabled_features: [], xml: '' },
-    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 }, memoryTotalBytes: 8 * 2 ** 30, memoryFreeBytes: 4 * 2 ** 30,
-    storagePools: [], libvirtVersion: '9.0.0', qemuVersion: '7.2.0', maintenance: 'none', maintenanceOpId: '', registeredAtMs: now, factsAtMs: now,
+    id,
+    hostname: id,
+    zoneId,
+    label: '',
+    enabled: true,
+    storageCluster: '',
+    hypervisorType: 'kvm',
+    grpcEndpoint: '127.0.0.1:1',
+    migrationUri: 'qemu+tcp://h/system',
+    incarnation: 'i1',
+    bootId: 'b1',
+    cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: [], disabled_features: [], xml: '' },
+    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 },
+    memoryTotalBytes: 8 * 2 ** 30,
+    memoryFreeBytes: 4 * 2 ** 30,
+    storagePools: [],
+    libvirtVersion: '9.0.0',
+    qemuVersion: '7.2.0',
+    maintenance: 'none',
+    maintenanceOpId: '',
+    registeredAtMs: now,
+    factsAtMs: now,
   };
 }
 
 function serverRecord(uuid: string, hostId: string, now: number): ServerRecord {
-  return { uuid, name: 'vs1', hostId, state: 'running', vcpus: 1, memoryBytes: 2 ** 29, disks: [], cpu: { mode: 'host-model', model: '', features: [], xml: '' }, domainType: 'kvm', hotMigration: true, smart: false, flagsSetByOperator: false, operationId: '', updatedAtMs: now };
+  return {
+    uuid,
+    name: 'vs1',
+    hostId,
+    state: 'running',
+    vcpus: 1,
+    memoryBytes: 2 ** 29,
+    disks: [],
+    cpu: { mode: 'host-model', model: '', features: [], xml: '' },
+    domainType: 'kvm',
+    hotMigration: true,
+    smart: false,
+    flagsSetByOperator: false,
+    operationId: '',
+    updatedAtMs: now,
+  };
 }
 
 function client(t: { context: Ctx }, cert?: CertFiles): TestAdminClient {
@@ -148,7 +200,8 @@ async function stateOf(coord: Coordinator): Promise<string> {
 
 test('every admin method is declared with a permission; maintenance methods need the OnApp permission', (t) => {
   t.deepEqual(Object.keys(REQUESTS).sort(), Object.keys(METHOD_PERMISSIONS).sort());
-  for (const m of ['PlanMaintenance', 'EnableMaintenance', 'DisableMaintenance', 'ReturnServers', 'CancelOperation']) t.is(METHOD_PERMISSIONS[m], 'maintenance.manage');
+  for (const m of ['PlanMaintenance', 'EnableMaintenance', 'DisableMaintenance', 'ReturnServers', 'CancelOperation'])
+    t.is(METHOD_PERMISSIONS[m], 'maintenance.manage');
 });
 
 test('every method: no credentials, a wrong token, a malformed header → UNAUTHENTICATED; no permission → PERMISSION_DENIED; nothing changed; all audited', async (t) => {
@@ -163,26 +216,48 @@ test('every method: no credentials, a wrong token, a malformed header → UNAUTH
     t.is(await c.code(method, req, { token: 'not-a-valid-token' }, s), grpc.status.UNAUTHENTICATED, `${method} with a wrong token`);
     t.is(await c.code(method, req, { authorization: `Basic ${tokens.admin}` }, s), grpc.status.UNAUTHENTICATED, `${method} with a malformed header`);
     t.is(await c.code(method, req, { token: tokens.nobody }, s), grpc.status.PERMISSION_DENIED, `${method} without the permission`);
-    expected.push({ method, result: 'UNAUTHENTICATED' }, { method, result: 'UNAUTHENTICATED' }, { method, result: 'UNAUTHENTICATED' }, { method, result: 'PERMISSION_DENIED' });
+    expected.push(
+      { method, result: 'UNAUTHENTICATED' },
+      { method, result: 'UNAUTHENTICATED' },
+      { method, result: 'UNAUTHENTICATED' },
+      { method, result: 'PERMISSION_DENIED' },
+    );
   }
   t.is(await stateOf(coord), before, 'refused calls changed nothing');
   const audit = (await coord.store.audit.list(auditFrom)).map((e) => e.entry);
-  t.deepEqual(audit.map((e) => ({ method: e.method, result: e.result })), expected);
+  t.deepEqual(
+    audit.map((e) => ({ method: e.method, result: e.result })),
+    expected,
+  );
   t.true(audit.filter((e) => e.result === 'PERMISSION_DENIED').every((e) => e.principal === 'nobody' && e.via === 'token'));
   t.true(audit.filter((e) => e.result === 'UNAUTHENTICATED').every((e) => e.principal === '' && e.via === 'none'));
-  t.false(audit.some((e) => e.request.includes(tokens.admin)), 'no token in the audit');
+  t.false(
+    audit.some((e) => e.request.includes(tokens.admin)),
+    'no token in the audit',
+  );
 });
 
 test('a viewer reads but cannot write, and maintenance needs "Set maintenance mode for any compute resource"', async (t) => {
   const { coord, tokens } = t.context;
   const c = client(t);
   const before = await stateOf(coord);
-  for (const m of ['ListZones', 'GetZone', 'ListHosts', 'GetHost', 'ListServers']) t.is(await c.code(m, REQUESTS[m]!, { token: tokens.viewer }), grpc.status.OK, m);
-  for (const m of ['CreateZone', 'UpdateZone', 'UpdateHost', 'UpdateServer', 'PlanMaintenance', 'EnableMaintenance', 'DisableMaintenance', 'ReturnServers', 'CancelOperation']) {
+  for (const m of ['ListZones', 'GetZone', 'ListHosts', 'GetHost', 'ListServers'])
+    t.is(await c.code(m, REQUESTS[m]!, { token: tokens.viewer }), grpc.status.OK, m);
+  for (const m of [
+    'CreateZone',
+    'UpdateZone',
+    'UpdateHost',
+    'UpdateServer',
+    'PlanMaintenance',
+    'EnableMaintenance',
+    'DisableMaintenance',
+    'ReturnServers',
+    'CancelOperation',
+  ]) {
     t.is(await c.code(m, REQUESTS[m]!, { token: tokens.viewer }), grpc.status.PERMISSION_DENIED, m);
   }
   const err = await t.throwsAsync(c.call('EnableMaintenance', REQUESTS.EnableMaintenance!, { token: tokens.viewer }));
-  t.regex((err as grpc.ServiceError).details ?? "", /Set maintenance mode for any compute resource/);
+  t.regex((err as grpc.ServiceError).details ?? '', /Set maintenance mode for any compute resource/);
   // The maintenance permission alone passes the gate (the methods land with the engine).
   t.is(await c.code('PlanMaintenance', REQUESTS.PlanMaintenance!, { token: tokens.maint }), grpc.status.UNIMPLEMENTED);
   t.is(await c.code('ListZones', {}, { token: tokens.maint }), grpc.status.PERMISSION_DENIED);
@@ -198,7 +273,13 @@ test('an admin token (sha256) and an operator token (scrypt) are accepted; succe
   const host = await c.call('UpdateHost', { host_id: 'h1', label: 'rack 4' }, { token: tokens.scrypt });
   t.is(host.label, 'rack 4');
   const audit = (await coord.store.audit.list(from)).map((e) => e.entry);
-  t.deepEqual(audit.map((e) => [e.method, e.principal, e.result]), [['CreateZone', 'admin', 'OK'], ['UpdateHost', 'scrypted', 'OK']]);
+  t.deepEqual(
+    audit.map((e) => [e.method, e.principal, e.result]),
+    [
+      ['CreateZone', 'admin', 'OK'],
+      ['UpdateHost', 'scrypted', 'OK'],
+    ],
+  );
   t.true(audit[1]!.request.includes('rack 4'));
 });
 
@@ -214,12 +295,15 @@ test('mTLS: a verified client certificate is mapped to its user; unmapped or for
   // A token over a client certificate decides: a bad one is refused.
   t.is(await alice.code('ListZones', {}, { token: 'wrong' }), grpc.status.UNAUTHENTICATED);
   const audit = (await coord.store.audit.list(from)).map((e) => e.entry);
-  t.deepEqual(audit.map((e) => [e.method, e.principal, e.via, e.result]), [
-    ['UpdateHost', 'alice', 'certificate', 'PERMISSION_DENIED'],
-    ['ListZones', '', 'none', 'UNAUTHENTICATED'],
-    ['ListZones', '', 'none', 'UNAUTHENTICATED'],
-    ['ListZones', '', 'none', 'UNAUTHENTICATED'],
-  ]);
+  t.deepEqual(
+    audit.map((e) => [e.method, e.principal, e.via, e.result]),
+    [
+      ['UpdateHost', 'alice', 'certificate', 'PERMISSION_DENIED'],
+      ['ListZones', '', 'none', 'UNAUTHENTICATED'],
+      ['ListZones', '', 'none', 'UNAUTHENTICATED'],
+      ['ListZones', '', 'none', 'UNAUTHENTICATED'],
+    ],
+  );
   t.true((await coord.store.hosts.get('h1'))!.value.enabled);
 });
 

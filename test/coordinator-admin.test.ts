@@ -43,7 +43,10 @@ test.before(async (t) => {
   await ctx.coord.store.hosts.create('h1', host('h1', now));
   await ctx.coord.store.hosts.create('h2', { ...host('h2', now), maintenance: 'in_maintenance', maintenanceOpId: 'op-7' });
   await ctx.coord.store.servers.create(UUID, server(UUID, 'h1', now));
-  await ctx.coord.store.servers.create('7d6c1c3e-9a3a-4c1e-8f1e-1a2b3c4d5e6f', { ...server('7d6c1c3e-9a3a-4c1e-8f1e-1a2b3c4d5e6f', 'h2', now), operationId: 'op-7' });
+  await ctx.coord.store.servers.create('7d6c1c3e-9a3a-4c1e-8f1e-1a2b3c4d5e6f', {
+    ...server('7d6c1c3e-9a3a-4c1e-8f1e-1a2b3c4d5e6f', 'h2', now),
+    operationId: 'op-7',
+  });
 });
 
 test.after.always(async (t) => {
@@ -55,14 +58,47 @@ test.after.always(async (t) => {
 
 function host(id: string, now: number): HostRecord {
   return {
-    id, hostname: id, zoneId: '', label: '', enabled: true, storageCluster: '', hypervisorType: 'kvm', grpcEndpoint: '127.0.0.1:1', migrationUri: `qemu+tcp://${id}/system`,
-    incarnation: 'i1', bootId: 'b1', cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: ['avx2', 'aes'], disabled_features: [], xml: '' },
-    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 }, memoryTotalBytes: 2 ** 33, memoryFreeBytes: 2 ** 32,
-    storagePools: [], libvirtVersion: '9.0.0', qemuVersion: '7.2.0', maintenance: 'none', maintenanceOpId: '', registeredAtMs: now, factsAtMs: now,
+    id,
+    hostname: id,
+    zoneId: '',
+    label: '',
+    enabled: true,
+    storageCluster: '',
+    hypervisorType: 'kvm',
+    grpcEndpoint: '127.0.0.1:1',
+    migrationUri: `qemu+tcp://${id}/system`,
+    incarnation: 'i1',
+    bootId: 'b1',
+    cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: ['avx2', 'aes'], disabled_features: [], xml: '' },
+    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 },
+    memoryTotalBytes: 2 ** 33,
+    memoryFreeBytes: 2 ** 32,
+    storagePools: [],
+    libvirtVersion: '9.0.0',
+    qemuVersion: '7.2.0',
+    maintenance: 'none',
+    maintenanceOpId: '',
+    registeredAtMs: now,
+    factsAtMs: now,
   };
 }
 function server(uuid: string, hostId: string, now: number): ServerRecord {
-  return { uuid, name: 'vs', hostId, state: 'running', vcpus: 1, memoryBytes: 2 ** 29, disks: [], cpu: { mode: 'host-model', model: '', features: [], xml: '' }, domainType: 'kvm', hotMigration: true, smart: false, flagsSetByOperator: false, operationId: '', updatedAtMs: now };
+  return {
+    uuid,
+    name: 'vs',
+    hostId,
+    state: 'running',
+    vcpus: 1,
+    memoryBytes: 2 ** 29,
+    disks: [],
+    cpu: { mode: 'host-model', model: '', features: [], xml: '' },
+    domainType: 'kvm',
+    hotMigration: true,
+    smart: false,
+    flagsSetByOperator: false,
+    operationId: '',
+    updatedAtMs: now,
+  };
 }
 
 async function refused(t: { context: Ctx }, method: string, req: object): Promise<{ code: number; details: string; field: string }> {
@@ -81,19 +117,37 @@ async function state(coord: Coordinator): Promise<string> {
 
 test('zones: create, get, list, update; validation names the field', async (t) => {
   const call = (m: string, r: object) => t.context.admin.call(m, r, { token: TOKEN });
-  const z = await call('CreateZone', { zone_id: 'gold', name: 'Gold', cpu_mode: 'CPU_MODE_EXTENDED', policy: { placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_zone: 3 } });
+  const z = await call('CreateZone', {
+    zone_id: 'gold',
+    name: 'Gold',
+    cpu_mode: 'CPU_MODE_EXTENDED',
+    policy: { placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_zone: 3 },
+  });
   t.like(z, { id: 'gold', name: 'Gold', cpu_mode: 'CPU_MODE_EXTENDED' });
-  t.like(z.policy, { placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_zone: 3, max_migrations_per_source: 1, settle_pause_s: 300 }, 'defaults fill unset fields');
+  t.like(
+    z.policy,
+    { placement: 'PLACEMENT_POLICY_PACK', max_migrations_per_zone: 3, max_migrations_per_source: 1, settle_pause_s: 300 },
+    'defaults fill unset fields',
+  );
   t.is((await call('CreateZone', { zone_id: 'silver' })).name, 'silver', 'name defaults to the id');
   const before = await state(t.context.coord);
   t.like(await refused(t, 'CreateZone', { zone_id: 'gold' }), { code: grpc.status.ALREADY_EXISTS });
   t.like(await refused(t, 'CreateZone', { zone_id: 'Bad_Id' }), { code: grpc.status.INVALID_ARGUMENT, field: 'zone_id' });
   t.like(await refused(t, 'CreateZone', { zone_id: '' }), { code: grpc.status.INVALID_ARGUMENT, field: 'zone_id' });
-  t.like(await refused(t, 'CreateZone', { zone_id: 'x', policy: { settle_pause_s: 60 } }), { code: grpc.status.INVALID_ARGUMENT, field: 'policy.settle_pause_s' });
-  t.like(await refused(t, 'CreateZone', { zone_id: 'x', policy: { cpu_overcommit_ratio: -1 } }), { code: grpc.status.INVALID_ARGUMENT, field: 'policy.cpu_overcommit_ratio' });
+  t.like(await refused(t, 'CreateZone', { zone_id: 'x', policy: { settle_pause_s: 60 } }), {
+    code: grpc.status.INVALID_ARGUMENT,
+    field: 'policy.settle_pause_s',
+  });
+  t.like(await refused(t, 'CreateZone', { zone_id: 'x', policy: { cpu_overcommit_ratio: -1 } }), {
+    code: grpc.status.INVALID_ARGUMENT,
+    field: 'policy.cpu_overcommit_ratio',
+  });
   t.like(await refused(t, 'UpdateZone', { zone_id: 'nope', name: 'x' }), { code: grpc.status.NOT_FOUND });
   t.like(await refused(t, 'UpdateZone', { zone_id: 'gold', name: '' }), { code: grpc.status.INVALID_ARGUMENT, field: 'name' });
-  t.like(await refused(t, 'UpdateZone', { zone_id: 'gold', set_extra_cpu_features: true, extra_cpu_features: ['ok', 'NOT OK'] }), { code: grpc.status.INVALID_ARGUMENT, field: 'extra_cpu_features[1]' });
+  t.like(await refused(t, 'UpdateZone', { zone_id: 'gold', set_extra_cpu_features: true, extra_cpu_features: ['ok', 'NOT OK'] }), {
+    code: grpc.status.INVALID_ARGUMENT,
+    field: 'extra_cpu_features[1]',
+  });
   t.like(await refused(t, 'GetZone', { zone_id: 'nope' }), { code: grpc.status.NOT_FOUND });
   t.is(await state(t.context.coord), before, 'refused calls changed nothing');
   const u = await call('UpdateZone', { zone_id: 'gold', description: 'fast disks', set_extra_cpu_features: true, extra_cpu_features: ['pcid', 'aes'] });
@@ -103,7 +157,10 @@ test('zones: create, get, list, update; validation names the field', async (t) =
   const rev = (await t.context.coord.store.zones.get('gold'))!.revision;
   await call('UpdateZone', { zone_id: 'gold', description: 'fast disks' });
   t.is((await t.context.coord.store.zones.get('gold'))!.revision, rev, 'a no-op update writes nothing');
-  t.deepEqual((await call('ListZones', {})).zones.map((x: { id: string }) => x.id), ['gold', 'silver']);
+  t.deepEqual(
+    (await call('ListZones', {})).zones.map((x: { id: string }) => x.id),
+    ['gold', 'silver'],
+  );
 });
 
 test('hosts: zone assignment, NOT_FOUND for unknown host or zone, FAILED_PRECONDITION in maintenance', async (t) => {
@@ -123,14 +180,25 @@ test('hosts: zone assignment, NOT_FOUND for unknown host or zone, FAILED_PRECOND
   t.like(await refused(t, 'ListHosts', { zone_id: 'nope' }), { code: grpc.status.NOT_FOUND });
   t.is(await state(t.context.coord), before);
   // The Enabled switch and the label are fine in maintenance.
-  t.like(await call('UpdateHost', { host_id: 'h2', enabled: false, label: 'waiting for RAM' }), { enabled: false, label: 'waiting for RAM', maintenance: 'MAINTENANCE_STATE_IN_MAINTENANCE' });
-  t.deepEqual((await call('ListHosts', { zone_id: 'gold' })).hosts.map((x: { id: string }) => x.id), ['h1']);
+  t.like(await call('UpdateHost', { host_id: 'h2', enabled: false, label: 'waiting for RAM' }), {
+    enabled: false,
+    label: 'waiting for RAM',
+    maintenance: 'MAINTENANCE_STATE_IN_MAINTENANCE',
+  });
+  t.deepEqual(
+    (await call('ListHosts', { zone_id: 'gold' })).hosts.map((x: { id: string }) => x.id),
+    ['h1'],
+  );
   t.like(await refused(t, 'UpdateZone', { zone_id: 'gold', cpu_mode: 'CPU_MODE_UNSPECIFIED' }), { code: grpc.status.INVALID_ARGUMENT, field: 'cpu_mode' });
 });
 
 test('PASSTHROUGH needs identical CPUs in the zone (FAILED_PRECONDITION otherwise)', async (t) => {
   const call = (m: string, r: object) => t.context.admin.call(m, r, { token: TOKEN });
-  await t.context.coord.store.hosts.create('h3', { ...host('h3', Date.now()), zoneId: 'silver', cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Westmere', features: [], disabled_features: [], xml: '' } });
+  await t.context.coord.store.hosts.create('h3', {
+    ...host('h3', Date.now()),
+    zoneId: 'silver',
+    cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Westmere', features: [], disabled_features: [], xml: '' },
+  });
   await t.context.coord.store.hosts.create('h4', { ...host('h4', Date.now()), zoneId: 'silver' });
   t.like(await refused(t, 'UpdateZone', { zone_id: 'silver', cpu_mode: 'CPU_MODE_PASSTHROUGH' }), { code: grpc.status.FAILED_PRECONDITION });
   t.is((await call('GetZone', { zone_id: 'silver' })).cpu_mode, 'CPU_MODE_DEFAULT');
@@ -139,7 +207,10 @@ test('PASSTHROUGH needs identical CPUs in the zone (FAILED_PRECONDITION otherwis
 
 test('servers: list by host/zone, flags set by the operator, refused while an operation moves the server', async (t) => {
   const call = (m: string, r: object) => t.context.admin.call(m, r, { token: TOKEN });
-  t.deepEqual((await call('ListServers', { zone_id: 'gold' })).servers.map((s: { uuid: string }) => s.uuid), [UUID]);
+  t.deepEqual(
+    (await call('ListServers', { zone_id: 'gold' })).servers.map((s: { uuid: string }) => s.uuid),
+    [UUID],
+  );
   t.is((await call('ListServers', { host_id: 'h2' })).servers.length, 1);
   const s = await call('UpdateServer', { uuid: UUID.toUpperCase(), hot_migration: false, smart: true });
   t.like(s, { uuid: UUID, hot_migration: false, smart: true, host_id: 'h1' });
@@ -153,7 +224,11 @@ test('servers: list by host/zone, flags set by the operator, refused while an op
 });
 
 test('methods that land later answer UNIMPLEMENTED with a clear message', async (t) => {
-  for (const [m, r] of [['PlanMaintenance', { host_id: 'h1' }], ['GetOperation', { operation_id: 'x' }], ['RecomputeZoneCpu', { zone_id: 'gold' }]] as const) {
+  for (const [m, r] of [
+    ['PlanMaintenance', { host_id: 'h1' }],
+    ['GetOperation', { operation_id: 'x' }],
+    ['RecomputeZoneCpu', { zone_id: 'gold' }],
+  ] as const) {
     const e = await refused(t, m, r);
     t.is(e.code, grpc.status.UNIMPLEMENTED, m);
     t.regex(e.details, /not implemented yet/);
@@ -166,7 +241,9 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
   const healthProto = require.resolve('grpc-health-check/proto/health/v1/health.proto');
   const hdef = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as any;
   const hc = new hdef.grpc.health.v1.Health(`127.0.0.1:${t.context.coord.port}`, grpc.credentials.createInsecure());
-  const res = await new Promise<{ status: string }>((resolve, reject) => hc.Check({ service: 'drydock.admin.v1.Admin' }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))));
+  const res = await new Promise<{ status: string }>((resolve, reject) =>
+    hc.Check({ service: 'drydock.admin.v1.Admin' }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))),
+  );
   t.is(res.status, 'SERVING');
   hc.close();
   const reflProto = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1alpha/reflection.proto');
@@ -182,13 +259,21 @@ test('grpc.health.v1 says SERVING and reflection lists the Admin service', async
     call.write({ list_services: '*' });
   });
   rc.close();
-  t.true(names.includes("drydock.admin.v1.Admin"), names.join(", "));
+  t.true(names.includes('drydock.admin.v1.Admin'), names.join(', '));
 });
 
 test('config: defaults, environment overrides, unknown keys and bad values refused with the field named', (t) => {
   const c = compileConfig({ coordinatorId: 'c1' }, {});
-  t.like(c, { admin: { listen: '127.0.0.1:7443', insecure: false }, nats: { servers: [], kvReplicas: 1 }, inventory: { offlineAfterMs: 10_000 }, leader: { ttlMs: 5000, renewIntervalMs: 1500 } });
-  const e = compileConfig({ coordinatorId: 'c1', nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } }, { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' });
+  t.like(c, {
+    admin: { listen: '127.0.0.1:7443', insecure: false },
+    nats: { servers: [], kvReplicas: 1 },
+    inventory: { offlineAfterMs: 10_000 },
+    leader: { ttlMs: 5000, renewIntervalMs: 1500 },
+  });
+  const e = compileConfig(
+    { coordinatorId: 'c1', nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } },
+    { DRYDOCK_COORDINATOR_INVENTORY_OFFLINE_AFTER: '15s', DRYDOCK_COORDINATOR_NATS_SERVERS: 'nats://x:4222,nats://y:4222' },
+  );
   t.is(e.inventory.offlineAfterMs, 15_000);
   t.deepEqual(e.nats.servers, ['nats://x:4222', 'nats://y:4222']);
   t.is(e.nats.kvReplicas, 3, 'a cluster defaults to R3');

@@ -47,7 +47,9 @@ test.before(async (t) => {
   const ctx = { dir } as Partial<Ctx>;
   t.context = ctx as Ctx;
   ctx.nats = await startTestNats({ dir, hosts: ['h1', 'h2'] });
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-adm', natsServers: ctx.nats.urls, natsAuth: ctx.nats.coordinatorAuth, offlineAfter: '3s', reconcileInterval: '1s' }));
+  ctx.coord = await startCoordinator(
+    testConfig({ id: 'coord-adm', natsServers: ctx.nats.urls, natsAuth: ctx.nats.coordinatorAuth, offlineAfter: '3s', reconcileInterval: '1s' }),
+  );
   await waitFor('leadership', () => ctx.coord!.leader.isLeader(), 10_000);
   ctx.sims = await startSimAgents({ count: 2, hostIds: ['h1', 'h2'], natsUrl: ctx.nats.urls, natsAuth: ctx.nats.hostAuth, heartbeatIntervalMs: 300 });
   ctx.nc = await ctx.nats.connect();
@@ -72,12 +74,31 @@ test("h2's credentials cannot speak for h1: NATS refuses the publish and h1's re
   t.teardown(() => h2.close());
   const violations: string[] = [];
   void (async () => {
-    for await (const s of h2.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>) if (s.permissionContext) violations.push(s.permissionContext.subject);
+    for await (const s of h2.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>)
+      if (s.permissionContext) violations.push(s.permissionContext.subject);
   })();
-  const forged = { ...(await sims.byId('h1').agent.facts.gather(AbortSignal.timeout(5000))), host_id: 'h1', grpc_endpoint: '127.0.0.1:1', incarnation: 'forged', hostname: 'pwned' };
+  const forged = {
+    ...(await sims.byId('h1').agent.facts.gather(AbortSignal.timeout(5000))),
+    host_id: 'h1',
+    grpc_endpoint: '127.0.0.1:1',
+    incarnation: 'forged',
+    hostname: 'pwned',
+  };
   for (let i = 0; i < 5; i++) {
     h2.publish(subjects.hostFacts('h1'), json(forged));
-    h2.publish(subjects.hostHeartbeat('h1'), json({ host_id: 'h1', incarnation: 'forged', boot_id: 'x', memory_free_bytes: 1, server_count: 0, running_count: 0, sent_at_ms: Date.now(), grpc_endpoint: '127.0.0.1:1' }));
+    h2.publish(
+      subjects.hostHeartbeat('h1'),
+      json({
+        host_id: 'h1',
+        incarnation: 'forged',
+        boot_id: 'x',
+        memory_free_bytes: 1,
+        server_count: 0,
+        running_count: 0,
+        sent_at_ms: Date.now(),
+        grpc_endpoint: '127.0.0.1:1',
+      }),
+    );
   }
   await h2.flush();
   await waitFor('the violations reported to h2', () => violations.length >= 10, 5000);
@@ -103,21 +124,40 @@ test('500 invented host ids (from an identity that may publish anywhere) grow ne
   await waitFor('late-1 admitted on the coordinator', () => coord.admission.isAdmitted('late-1'), 5000, 20);
   const real = await t.context.sims.byId('h1').agent.facts.gather(AbortSignal.timeout(5000));
   const facts = (id: string) => ({ ...real, host_id: id, hostname: id, grpc_endpoint: '127.0.0.1:9' });
-  const beat = (id: string) => ({ host_id: id, incarnation: `inc-${id}`, boot_id: 'b', memory_free_bytes: 1, server_count: 0, running_count: 0, sent_at_ms: Date.now(), grpc_endpoint: '127.0.0.1:9' });
+  const beat = (id: string) => ({
+    host_id: id,
+    incarnation: `inc-${id}`,
+    boot_id: 'b',
+    memory_free_bytes: 1,
+    server_count: 0,
+    running_count: 0,
+    sent_at_ms: Date.now(),
+    grpc_endpoint: '127.0.0.1:9',
+  });
   for (let i = 1; i <= 500; i++) {
     const id = `ghost-${i}`;
     nc.publish(subjects.hostFacts(id), json(facts(id)));
     nc.publish(subjects.hostHeartbeat(id), json(beat(id)));
-    nc.publish(subjects.hostEvents(id), json({ host_id: id, incarnation: 'x', event: 'lifecycle', server_uuid: '', server_name: 'vm', detail: 'Started', at_ms: Date.now() }));
+    nc.publish(
+      subjects.hostEvents(id),
+      json({ host_id: id, incarnation: 'x', event: 'lifecycle', server_uuid: '', server_name: 'vm', detail: 'Started', at_ms: Date.now() }),
+    );
   }
   nc.publish(subjects.hostFacts('late-1'), json(facts('late-1')));
   nc.publish(subjects.hostHeartbeat('late-1'), json(beat('late-1')));
   await nc.flush();
   // Each subscription is handled in order: once late-1's heartbeat and facts are in, every ghost's was seen.
-  await waitFor('late-1 in the liveness table and registered', async () => coord.inventory.hostLiveness('late-1') && (await coord.store.hosts.get('late-1')), 15_000);
+  await waitFor(
+    'late-1 in the liveness table and registered',
+    async () => coord.inventory.hostLiveness('late-1') && (await coord.store.hosts.get('late-1')),
+    15_000,
+  );
   await sleep(500);
   t.deepEqual(coord.inventory.liveness.known().sort(), ['h1', 'h2', 'late-1']);
-  t.deepEqual((await coord.store.hosts.keys()).filter((k) => k.startsWith('ghost-')), []);
+  t.deepEqual(
+    (await coord.store.hosts.keys()).filter((k) => k.startsWith('ghost-')),
+    [],
+  );
   t.is((await coord.store.hosts.list()).length, 3);
 });
 
@@ -152,7 +192,17 @@ test('embedded coordinator: issue-host-credentials admits a host that then regis
   const dataDir = path.join(dir, 'nats');
   const configFile = path.join(dir, 'coordinator.yaml');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(configFile, toYaml({ coordinatorId: 'emb', admin: { listen: '127.0.0.1:0' }, auth: { tokenFile: writeTokenFile(dir) }, nats: { dataDir }, inventory: { offlineAfter: '3s' }, logLevel: 'info' }));
+  writeFileSync(
+    configFile,
+    toYaml({
+      coordinatorId: 'emb',
+      admin: { listen: '127.0.0.1:0' },
+      auth: { tokenFile: writeTokenFile(dir) },
+      nats: { dataDir },
+      inventory: { offlineAfter: '3s' },
+      logLevel: 'info',
+    }),
+  );
   const proc = await spawnCoordinator(configFile);
   t.teardown(() => proc.stop());
   const started = await proc.waitForLog((l) => l.msg === 'embedded nats-server started');
@@ -174,21 +224,33 @@ test('embedded coordinator: issue-host-credentials admits a host that then regis
   await t.throwsAsync(cmd('issue-host-credentials', 'e1', '--out', seed), undefined, 'an existing seed file is never overwritten');
   t.regex((await cmd('admitted-hosts')).stdout, /^e1\tU[A-Z2-7]{55}\t/m);
 
-  const sims = await startSimAgents({ count: 2, hostIds: ['e1', 'e2'], natsUrl: url, natsAuth: (id) => ({ nkeySeedFile: id === 'e1' ? seed : paths.coordinatorSeedFile }), heartbeatIntervalMs: 300, natsMaxBackoffMs: 300 });
+  const sims = await startSimAgents({
+    count: 2,
+    hostIds: ['e1', 'e2'],
+    natsUrl: url,
+    natsAuth: (id) => ({ nkeySeedFile: id === 'e1' ? seed : paths.coordinatorSeedFile }),
+    heartbeatIntervalMs: 300,
+    natsMaxBackoffMs: 300,
+  });
   t.teardown(() => sims.stop());
   // e2 publishes with the coordinator's own key (it may publish anywhere) but was never admitted: dropped.
   const admin = new TestAdminClient(proc.port);
   t.teardown(() => admin.close());
   const list = () => admin.call('ListHosts', {}, { token: ADMIN_TOKEN }).then((r) => r.hosts as { id: string; online: boolean }[]);
   await waitFor('e1 registered and online', async () => (await list()).find((h) => h.id === 'e1')?.online, 20_000);
-  t.deepEqual((await list()).map((h) => h.id), ['e1'], 'e2 is not admitted');
+  t.deepEqual(
+    (await list()).map((h) => h.id),
+    ['e1'],
+    'e2 is not admitted',
+  );
 
   // e1's key on another host's subject: refused by the server.
   const e1 = await connect({ servers: url, reconnect: false, ...natsAuthOptions({ nkeySeedFile: seed }) });
   t.teardown(() => e1.close());
   const violations: string[] = [];
   void (async () => {
-    for await (const s of e1.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>) if (s.permissionContext) violations.push(s.permissionContext.subject);
+    for await (const s of e1.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>)
+      if (s.permissionContext) violations.push(s.permissionContext.subject);
   })();
   e1.publish(subjects.hostFacts('e2'), json({ host_id: 'e2' }));
   await e1.flush();
@@ -198,11 +260,15 @@ test('embedded coordinator: issue-host-credentials admits a host that then regis
   const revoked = await cmd('revoke-host-credentials', 'e1');
   t.regex(revoked.stdout, /host e1 revoked/);
   // The embedded server reloads without e1: its key no longer gets in, and the coordinator forgets it.
-  await waitFor("e1's key refused", () =>
-    connect({ servers: url, reconnect: false, ...natsAuthOptions({ nkeySeedFile: seed }) }).then(
-      async (nc) => void (await nc.close()),
-      (err: NatsError) => err.code === 'AUTHORIZATION_VIOLATION',
-    ), 10_000);
+  await waitFor(
+    "e1's key refused",
+    () =>
+      connect({ servers: url, reconnect: false, ...natsAuthOptions({ nkeySeedFile: seed }) }).then(
+        async (nc) => void (await nc.close()),
+        (err: NatsError) => err.code === 'AUTHORIZATION_VIOLATION',
+      ),
+    10_000,
+  );
   await waitFor('e1 offline', async () => (await list()).find((h) => h.id === 'e1')?.online === false, 10_000);
   // The server closed e1's connection; nats.js gives up after the refused reconnects.
   await waitFor("e1's agent disconnected", () => !sims.byId('e1').agent.publisher!.connected, 15_000);
@@ -231,7 +297,10 @@ test("production NATS: the commands' users list, included in a real nats-server'
   // A nats-server configured as docs/production.md says: authorization { include "drydock-users.conf" }.
   writeFileSync(path.join(dir, 'drydock-users.conf'), (await cmd('nats-authorization')).stdout);
   const log = path.join(dir, 'nats.log');
-  writeFileSync(path.join(dir, 'nats.conf'), `host: 127.0.0.1\nport: -1\nlog_file: "${log}"\njetstream { store_dir: "${path.join(dir, 'js')}" }\nauthorization {\n  include "drydock-users.conf"\n}\n`);
+  writeFileSync(
+    path.join(dir, 'nats.conf'),
+    `host: 127.0.0.1\nport: -1\nlog_file: "${log}"\njetstream { store_dir: "${path.join(dir, 'js')}" }\nauthorization {\n  include "drydock-users.conf"\n}\n`,
+  );
   await exec(natsServerBinary(), ['-t', '-c', path.join(dir, 'nats.conf')]);
   const server = spawn(natsServerBinary(), ['-c', path.join(dir, 'nats.conf')], { stdio: 'ignore' });
   t.teardown(async () => {
@@ -240,7 +309,12 @@ test("production NATS: the commands' users list, included in a real nats-server'
       await once(server, 'exit');
     }
   });
-  const port = await waitFor('the server listening', () => /Listening for client connections on [^\s]+:(\d+)/.exec(existsSync(log) ? readFileSync(log, 'utf8') : '')?.[1], 10_000, 50);
+  const port = await waitFor(
+    'the server listening',
+    () => /Listening for client connections on [^\s]+:(\d+)/.exec(existsSync(log) ? readFileSync(log, 'utf8') : '')?.[1],
+    10_000,
+    50,
+  );
   const url = `nats://127.0.0.1:${port}`;
 
   const anon = await t.throwsAsync(connect({ servers: url, reconnect: false }));
@@ -255,7 +329,8 @@ test("production NATS: the commands' users list, included in a real nats-server'
   t.teardown(() => p1.close());
   const violations: string[] = [];
   void (async () => {
-    for await (const s of p1.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>) if (s.permissionContext) violations.push(s.permissionContext.subject);
+    for await (const s of p1.status() as AsyncIterable<{ type: string; permissionContext?: { subject: string } }>)
+      if (s.permissionContext) violations.push(s.permissionContext.subject);
   })();
   p1.publish(subjects.hostFacts('p1'), json({ host_id: 'p1' }));
   p1.publish(subjects.hostFacts('h1'), json({ host_id: 'h1' }));

@@ -48,7 +48,13 @@ interface World {
  * A nats-server and a coordinator with a users file: `admin` (sha256) plus
  * the scrypt users named, all with the production scrypt cost unless `cost` says.
  */
-async function world(t: { teardown(fn: () => unknown): void }, dir: string, name: string, scryptUsers: string[], o: { env?: Record<string, string>; cost?: number; leaderTtl?: string; leaderRenew?: string } = {}): Promise<World> {
+async function world(
+  t: { teardown(fn: () => unknown): void },
+  dir: string,
+  name: string,
+  scryptUsers: string[],
+  o: { env?: Record<string, string>; cost?: number; leaderTtl?: string; leaderRenew?: string } = {},
+): Promise<World> {
   const tokens: Record<string, string> = { admin: randomBytes(24).toString('hex') };
   const lines = ['users:', `  admin: { tokenSha256: "${hashTokenSha256(tokens.admin!)}", roles: [admin] }`];
   for (const u of scryptUsers) {
@@ -60,7 +66,17 @@ async function world(t: { teardown(fn: () => unknown): void }, dir: string, name
   const tn = await startTestNats({ dir: path.join(dir, name) });
   const node = tn.node;
   t.teardown(() => tn.stop());
-  const coord = await startCoordinator(testConfig({ id: `coord-${name}`, natsServers: [node.url], natsAuth: tn.coordinatorAuth, tokenFile, env: o.env, leaderTtl: o.leaderTtl, leaderRenew: o.leaderRenew }));
+  const coord = await startCoordinator(
+    testConfig({
+      id: `coord-${name}`,
+      natsServers: [node.url],
+      natsAuth: tn.coordinatorAuth,
+      tokenFile,
+      env: o.env,
+      leaderTtl: o.leaderTtl,
+      leaderRenew: o.leaderRenew,
+    }),
+  );
   t.teardown(() => coord.stop());
   return { node, coord, tokens };
 }
@@ -108,10 +124,14 @@ test('64 peers flooding wrong tokens: the leader keeps its lease and valid calls
   // The flood and the probes of valid calls run in processes of their own; see test/helpers/auth-flood.ts.
   const durationMs = 10_000;
   const run = (o: object) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/auth-flood.ts'), JSON.stringify({ port: coord.port, durationMs, ...o })], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'test/helpers/auth-flood.ts'), JSON.stringify({ port: coord.port, durationMs, ...o })],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     t.teardown(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
@@ -131,10 +151,14 @@ test('64 peers flooding wrong tokens: the leader keeps its lease and valid calls
   await sleep(5000);
   const [lateMs, lateCode] = await timed(() => c.code('ListZones', {}, { token: tokens.late, timeoutMs: 20_000 }));
 
-  for (const [name, p] of [['flood', flood], ['prober', probe]] as const) {
+  for (const [name, p] of [
+    ['flood', flood],
+    ['prober', probe],
+  ] as const) {
     t.is(await Promise.race([p.exited, sleep(90_000).then(() => 'timeout')]), 0, `${name} process: ${p.err.slice(-2000)}`);
   }
-  const last = (p: { out: string }) => JSON.parse(p.out.trim().split('\n').at(-1)!) as { calls: number; byCode: Record<string, number>; probes: { ms: number; code: string }[] };
+  const last = (p: { out: string }) =>
+    JSON.parse(p.out.trim().split('\n').at(-1)!) as { calls: number; byCode: Record<string, number>; probes: { ms: number; code: string }[] };
   const totals = last(flood);
   const probes = last(probe).probes;
   const elapsedMs = performance.now() - floodStart;
@@ -143,7 +167,9 @@ test('64 peers flooding wrong tokens: the leader keeps its lease and valid calls
 
   const latencies = probes.map((p) => p.ms);
   const med = median(latencies);
-  t.log(`valid calls during the flood: median ${med.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} calls (one sent every 100 ms)`);
+  t.log(
+    `valid calls during the flood: median ${med.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} calls (one sent every 100 ms)`,
+  );
   t.log(`first-time scrypt token during the flood: ${lateMs.toFixed(1)} ms (${grpc.status[lateCode]})`);
   t.log(`flood: ${totals.calls} calls from 64 peers in ${(elapsedMs / 1000).toFixed(1)} s, ${JSON.stringify(totals.byCode)}; scrypt hashes run: ${hashes}`);
   t.log(`lease: term ${term} → ${coord.leader.currentTerm()}, revision ${leaseBefore.revision} → ${leaseAfter.revision}, lost ${lost.length} time(s)`);
@@ -153,10 +179,17 @@ test('64 peers flooding wrong tokens: the leader keeps its lease and valid calls
   t.true(coord.leader.isLeader());
   t.is(coord.leader.currentTerm(), term, 'same term: never lost, never retaken');
   t.is(leaseAfter.value.holder, 'coord-flood');
-  t.true(leaseAfter.revision - leaseBefore.revision >= Math.floor(elapsedMs / 1500 / 2), `lease renewed during the flood (revisions ${leaseBefore.revision} → ${leaseAfter.revision})`);
+  t.true(
+    leaseAfter.revision - leaseBefore.revision >= Math.floor(elapsedMs / 1500 / 2),
+    `lease renewed during the flood (revisions ${leaseBefore.revision} → ${leaseAfter.revision})`,
+  );
   t.true(med < 200, `median of valid calls ${med.toFixed(1)} ms < 200 ms`);
   t.true(latencies.length >= 40, `probes were sent all along (${latencies.length})`);
-  t.deepEqual(probes.filter((p) => p.code !== 'OK'), [], 'every valid call succeeded');
+  t.deepEqual(
+    probes.filter((p) => p.code !== 'OK'),
+    [],
+    'every valid call succeeded',
+  );
   // A peer with nothing gone wrong goes before the flood's queued tokens
   // (generous bound: the flood's first tokens came from fresh peers too).
   t.is(lateCode, grpc.status.OK, 'a new scrypt token is verified during the flood');
@@ -204,8 +237,12 @@ test('per-peer budget: past it a wrong token is refused without hashing; other p
   t.deepEqual(
     audit.map((e) => [e.peer.replace(/:\d+$/, ''), e.result]),
     [
-      ['127.0.0.1', 'UNAUTHENTICATED'], ['127.0.0.1', 'UNAUTHENTICATED'], ['127.0.0.1', 'UNAUTHENTICATED'],
-      ['127.0.0.1', 'RESOURCE_EXHAUSTED'], ['127.0.0.1', 'RESOURCE_EXHAUSTED'], ['127.0.0.1', 'RESOURCE_EXHAUSTED'],
+      ['127.0.0.1', 'UNAUTHENTICATED'],
+      ['127.0.0.1', 'UNAUTHENTICATED'],
+      ['127.0.0.1', 'UNAUTHENTICATED'],
+      ['127.0.0.1', 'RESOURCE_EXHAUSTED'],
+      ['127.0.0.1', 'RESOURCE_EXHAUSTED'],
+      ['127.0.0.1', 'RESOURCE_EXHAUSTED'],
       ['127.0.0.2', 'UNAUTHENTICATED'],
     ],
   );
@@ -243,18 +280,29 @@ test('10,000 refused calls: the audit stream stays under its byte limit, holds n
 
   // Summaries land when the window (1 s) ends.
   const count = (es: AuditEntry[]) => es.filter((e) => e.via === 'none').reduce((n, e) => n + (e.count ?? 1), 0);
-  const audit = await waitFor('every refusal accounted for', async () => {
-    const es = await auditSince(coord, from);
-    return count(es) >= total ? es : null;
-  }, 30_000, 250);
+  const audit = await waitFor(
+    'every refusal accounted for',
+    async () => {
+      const es = await auditSince(coord, from);
+      return count(es) >= total ? es : null;
+    },
+    30_000,
+    250,
+  );
   const info = await coord.nats.nc.jetstreamManager().then((m) => m.streams.info(streams.audit.name));
   t.log(`audit stream after ${total} refused calls: ${info.state.messages} entries, ${info.state.bytes} bytes (limit ${limit})`);
   t.true(info.state.bytes <= limit, `stream bytes ${info.state.bytes} <= ${limit}`);
   t.is(info.config.max_bytes, limit);
   t.is(count(audit), total, 'every refusal counted once');
   const unauth = audit.filter((e) => e.via === 'none');
-  t.true(unauth.every((e) => e.request === '' && e.principal === ''), 'no request body in unauthenticated entries');
-  t.false(unauth.some((e) => JSON.stringify(e).includes('flood-')), 'the flooded bodies are nowhere');
+  t.true(
+    unauth.every((e) => e.request === '' && e.principal === ''),
+    'no request body in unauthenticated entries',
+  );
+  t.false(
+    unauth.some((e) => JSON.stringify(e).includes('flood-')),
+    'the flooded bodies are nowhere',
+  );
   const summaries = unauth.filter((e) => e.method === 'RefusedCalls');
   t.true(summaries.length >= 1 && summaries.every((e) => e.count! > 0 && e.peer === '127.0.0.1' && e.result === 'UNAUTHENTICATED'));
   t.deepEqual(Object.keys(summaries.reduce((m, e) => ({ ...m, ...e.methods }), {})).sort(), ['CreateZone', 'UpdateZone']);
@@ -270,19 +318,39 @@ test('the byte limit holds against any writes (oldest go) and is applied to a st
   const nc = await tn.connect();
   t.teardown(() => nc.close());
   const jsm = await nc.jetstreamManager();
-  await jsm.streams.add({ name: streams.audit.name, subjects: [...streams.audit.subjects], storage: StorageType.File, retention: RetentionPolicy.Limits, max_msgs: 10_000_000, max_age: 365 * 24 * 3600 * 1e9 });
+  await jsm.streams.add({
+    name: streams.audit.name,
+    subjects: [...streams.audit.subjects],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_msgs: 10_000_000,
+    max_age: 365 * 24 * 3600 * 1e9,
+  });
   t.is((await jsm.streams.info(streams.audit.name)).config.max_bytes, -1);
 
   const tokenFile = path.join(t.context.dir, 'bytes-users.yaml');
   writeFileSync(tokenFile, 'users: {}\n', { mode: 0o600 });
-  const coord = await startCoordinator(testConfig({ id: 'coord-bytes', natsServers: [node.url], natsAuth: tn.coordinatorAuth, tokenFile, env: { DRYDOCK_COORDINATOR_AUDIT_MAX_BYTES: '1MiB' } }));
+  const coord = await startCoordinator(
+    testConfig({ id: 'coord-bytes', natsServers: [node.url], natsAuth: tn.coordinatorAuth, tokenFile, env: { DRYDOCK_COORDINATOR_AUDIT_MAX_BYTES: '1MiB' } }),
+  );
   t.teardown(() => coord.stop());
   t.is((await jsm.streams.info(streams.audit.name)).config.max_bytes, 1024 ** 2, 'the existing stream got the limit');
 
   // 3 MiB of (authenticated-looking) entries.
   const big = 'y'.repeat(2000);
   for (let i = 0; i < 1500; i++) {
-    await coord.store.audit.record({ atMs: Date.now(), coordinatorId: 'coord-bytes', method: 'UpdateZone', principal: 'admin', via: 'token', peer: '127.0.0.1:1', request: big, result: 'OK', code: 0, message: `n${i}` });
+    await coord.store.audit.record({
+      atMs: Date.now(),
+      coordinatorId: 'coord-bytes',
+      method: 'UpdateZone',
+      principal: 'admin',
+      via: 'token',
+      peer: '127.0.0.1:1',
+      request: big,
+      result: 'OK',
+      code: 0,
+      message: `n${i}`,
+    });
   }
   const info = await jsm.streams.info(streams.audit.name);
   t.log(`after 1500 entries of ~2 KB: ${info.state.messages} kept, ${info.state.bytes} bytes, first seq ${info.state.first_seq}`);

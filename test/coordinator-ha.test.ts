@@ -58,15 +58,48 @@ const call = <T = any>(c: TestAdminClient, method: string, req: object) => c.cal
 
 function hostRecord(id: string, now: number): HostRecord {
   return {
-    id, hostname: id, zoneId: '', label: '', enabled: true, storageCluster: '', hypervisorType: 'kvm', grpcEndpoint: '127.0.0.1:1', migrationUri: `qemu+tcp://${id}/system`,
-    incarnation: 'i1', bootId: 'b1', cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: ['avx2'], disabled_features: [], xml: '' },
-    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 }, memoryTotalBytes: 2 ** 33, memoryFreeBytes: 2 ** 32,
-    storagePools: [], libvirtVersion: '9.0.0', qemuVersion: '7.2.0', maintenance: 'none', maintenanceOpId: '', registeredAtMs: now, factsAtMs: now,
+    id,
+    hostname: id,
+    zoneId: '',
+    label: '',
+    enabled: true,
+    storageCluster: '',
+    hypervisorType: 'kvm',
+    grpcEndpoint: '127.0.0.1:1',
+    migrationUri: `qemu+tcp://${id}/system`,
+    incarnation: 'i1',
+    bootId: 'b1',
+    cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Haswell', features: ['avx2'], disabled_features: [], xml: '' },
+    topology: { sockets: 1, cores_per_socket: 4, threads_per_core: 1, logical_cpus: 4 },
+    memoryTotalBytes: 2 ** 33,
+    memoryFreeBytes: 2 ** 32,
+    storagePools: [],
+    libvirtVersion: '9.0.0',
+    qemuVersion: '7.2.0',
+    maintenance: 'none',
+    maintenanceOpId: '',
+    registeredAtMs: now,
+    factsAtMs: now,
   };
 }
 
 function serverRecord(uuid: string, hostId: string, now: number): ServerRecord {
-  return { uuid, name: 'vs1', hostId, state: 'running', vcpus: 1, memoryBytes: 2 ** 29, disks: [], cpu: { mode: 'host-model', model: '', features: [], xml: '' }, domainType: 'kvm', hotMigration: true, smart: false, flagsSetByOperator: false, operationId: '', updatedAtMs: now };
+  return {
+    uuid,
+    name: 'vs1',
+    hostId,
+    state: 'running',
+    vcpus: 1,
+    memoryBytes: 2 ** 29,
+    disks: [],
+    cpu: { mode: 'host-model', model: '', features: [], xml: '' },
+    domainType: 'kvm',
+    hotMigration: true,
+    smart: false,
+    flagsSetByOperator: false,
+    operationId: '',
+    updatedAtMs: now,
+  };
 }
 
 function pidAlive(pid: number): boolean {
@@ -89,10 +122,19 @@ test('a restarted coordinator (embedded NATS) keeps zones, hosts and settings; t
   await first.store.hosts.create('h1', hostRecord('h1', now));
   await first.store.servers.create(UUID, serverRecord(UUID, 'h1', now));
   const c1 = admin(t, first.port);
-  await call(c1, 'CreateZone', { zone_id: 'zone-a', name: 'Zone A', cpu_mode: 'CPU_MODE_EXTENDED', policy: { max_migrations_per_zone: 4, settle_pause_s: 420 } });
+  await call(c1, 'CreateZone', {
+    zone_id: 'zone-a',
+    name: 'Zone A',
+    cpu_mode: 'CPU_MODE_EXTENDED',
+    policy: { max_migrations_per_zone: 4, settle_pause_s: 420 },
+  });
   await call(c1, 'UpdateHost', { host_id: 'h1', zone_id: 'zone-a', enabled: false, storage_cluster: 'vstore-1', label: 'rack 7' });
   await call(c1, 'UpdateServer', { uuid: UUID, hot_migration: false, smart: true });
-  const before = { zone: await call(c1, 'GetZone', { zone_id: 'zone-a' }), host: await call(c1, 'GetHost', { host_id: 'h1' }), servers: await call(c1, 'ListServers', {}) };
+  const before = {
+    zone: await call(c1, 'GetZone', { zone_id: 'zone-a' }),
+    host: await call(c1, 'GetHost', { host_id: 'h1' }),
+    servers: await call(c1, 'ListServers', {}),
+  };
   await first.stop();
   t.false(pidAlive(natsPid), 'embedded nats-server stopped with the coordinator');
 
@@ -190,7 +232,9 @@ test('3-node NATS cluster, R3 buckets: the node leading the zones stream is kill
   const tn = await startTestNats({ dir, cluster: 3 });
   const nodes = tn.nodes;
   t.context.started.nodes.push(...nodes);
-  const coord = await startCoordinator(testConfig({ id: 'coord-r3', natsServers: nodes.map((n) => n.url), natsAuth: tn.coordinatorAuth, kvReplicas: 3, tokenFile: t.context.tokenFile }));
+  const coord = await startCoordinator(
+    testConfig({ id: 'coord-r3', natsServers: nodes.map((n) => n.url), natsAuth: tn.coordinatorAuth, kvReplicas: 3, tokenFile: t.context.tokenFile }),
+  );
   t.context.started.coordinators.push(coord);
   const c = admin(t, coord.port);
   for (const z of ['z1', 'z2', 'z3', 'z4', 'z5']) await call(c, 'CreateZone', { zone_id: z, name: z.toUpperCase() });
@@ -209,7 +253,11 @@ test('3-node NATS cluster, R3 buckets: the node leading the zones stream is kill
   // The first call rides out the stream leader election (a few seconds of 503s, retried).
   const zones = await c.call<{ zones: { id: string }[] }>('ListZones', {}, { token: TOKEN, timeoutMs: 30_000 });
   t.log(`ListZones after ${Date.now() - t0} ms`);
-  t.deepEqual(zones.zones.map((z) => z.id), ['z1', 'z2', 'z3', 'z4', 'z5'], 'state intact');
+  t.deepEqual(
+    zones.zones.map((z) => z.id),
+    ['z1', 'z2', 'z3', 'z4', 'z5'],
+    'state intact',
+  );
   t.is((await call(c, 'GetHost', { host_id: 'h1' })).zone_id, 'z1');
   t.log(`GetHost after ${Date.now() - t0} ms`);
   await call(c, 'CreateZone', { zone_id: 'z6', name: 'after the node died' });
@@ -232,7 +280,16 @@ test('SIGHUP (systemctl reload) re-reads the users file: a new token works at on
   const tokenFile = path.join(dir, 'users.yaml');
   writeFileSync(tokenFile, `users:\n  ops: { tokenSha256: "${hashTokenSha256(TOKEN)}", roles: [admin] }\n`);
   const file = path.join(dir, 'coordinator.yaml');
-  writeFileSync(file, toYaml({ coordinatorId: 'coord-reload', admin: { listen: '127.0.0.1:0' }, auth: { tokenFile }, nats: { servers: [node.url], ...tn.coordinatorAuth, kvReplicas: 1 }, logLevel: 'info' }));
+  writeFileSync(
+    file,
+    toYaml({
+      coordinatorId: 'coord-reload',
+      admin: { listen: '127.0.0.1:0' },
+      auth: { tokenFile },
+      nats: { servers: [node.url], ...tn.coordinatorAuth, kvReplicas: 1 },
+      logLevel: 'info',
+    }),
+  );
   const p = await spawnCoordinator(file);
   t.context.started.processes.push(p);
   const c = admin(t, p.port);

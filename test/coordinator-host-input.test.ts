@@ -38,13 +38,29 @@ test.before(async (t) => {
   const ids = (prefix: string) => Array.from({ length: 20 }, (_, i) => `${prefix}-${i + 1}`);
   const tn = await startTestNats({ dir, hosts: ['h1', 'h2', ...ids('ctl'), ...ids('bad-uri'), ...ids('bad-ep'), ...ids('hb-bad')] });
   ctx.node = tn.node;
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-hi', natsServers: [ctx.node.url], natsAuth: tn.coordinatorAuth, reconcileInterval: '1s', leaderTtl: '3s', leaderRenew: '500ms' }));
+  ctx.coord = await startCoordinator(
+    testConfig({ id: 'coord-hi', natsServers: [ctx.node.url], natsAuth: tn.coordinatorAuth, reconcileInterval: '1s', leaderTtl: '3s', leaderRenew: '500ms' }),
+  );
   await waitFor('leadership', () => ctx.coord!.leader.isLeader(), 10_000);
   // As the coordinator (may publish anywhere): what reaches the inventory is
   // then decided by the inventory's own checks, not by NATS permissions.
   ctx.nc = await tn.connect();
-  ctx.a = await startSimAgents({ count: 1, natsUrl: ctx.node.url, natsAuth: tn.hostAuth, hostIds: ['h1'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-1' });
-  ctx.b = await startSimAgents({ count: 1, natsUrl: ctx.node.url, natsAuth: tn.hostAuth, hostIds: ['h2'], heartbeatIntervalMs: 300, storageCluster: () => 'sc-2' });
+  ctx.a = await startSimAgents({
+    count: 1,
+    natsUrl: ctx.node.url,
+    natsAuth: tn.hostAuth,
+    hostIds: ['h1'],
+    heartbeatIntervalMs: 300,
+    storageCluster: () => 'sc-1',
+  });
+  ctx.b = await startSimAgents({
+    count: 1,
+    natsUrl: ctx.node.url,
+    natsAuth: tn.hostAuth,
+    hostIds: ['h2'],
+    heartbeatIntervalMs: 300,
+    storageCluster: () => 'sc-2',
+  });
   await waitFor('h1 and h2 registered', async () => (await ctx.coord!.store.hosts.get('h1')) && ctx.coord!.store.hosts.get('h2'), 15_000);
 });
 
@@ -85,13 +101,29 @@ const BAD_URIS = [
   'qemu+tcp://127.0.0.1/system%3Fcommand=/tmp/x.sh',
   `qemu+tcp://127.0.0.1/system?command=${'x'.repeat(50_000)}`,
 ];
-const BAD_ENDPOINTS = ['127.0.0.1', '127.0.0.1:0', '127.0.0.1:99999', 'unix:/tmp/agent.sock', 'user@127.0.0.1:7400', '127.0.0.1:7400/x', '-h:1', `${'a'.repeat(50_000)}:1`];
+const BAD_ENDPOINTS = [
+  '127.0.0.1',
+  '127.0.0.1:0',
+  '127.0.0.1:99999',
+  'unix:/tmp/agent.sock',
+  'user@127.0.0.1:7400',
+  '127.0.0.1:7400/x',
+  '-h:1',
+  `${'a'.repeat(50_000)}:1`,
+];
 
 test('facts with an unacceptable migration URI or endpoint create no host and change no host record', async (t) => {
   const { coord, a } = t.context;
   const h1 = a.byId('h1');
   const before = (await coord.store.hosts.get('h1'))!;
-  const good = { host_id: 'h1', hostname: 'h1', grpc_endpoint: h1.endpoint, migration_uri: h1.migrationUri, incarnation: h1.incarnation, hypervisor_type: 'sim' };
+  const good = {
+    host_id: 'h1',
+    hostname: 'h1',
+    grpc_endpoint: h1.endpoint,
+    migration_uri: h1.migrationUri,
+    incarnation: h1.incarnation,
+    hypervisor_type: 'sim',
+  };
   let n = 0;
   for (const uri of BAD_URIS) {
     const id = `bad-uri-${++n}`;
@@ -133,7 +165,7 @@ test('heartbeats with an unacceptable endpoint are dropped: no liveness, nothing
   t.true(coord.inventory.rejections.counts()['bad-heartbeat'] >= 2 * n);
 });
 
-test('messages on h2\'s subjects naming h1 (facts, heartbeat, event) are dropped: h1\'s record, liveness and servers stay as they were', async (t) => {
+test("messages on h2's subjects naming h1 (facts, heartbeat, event) are dropped: h1's record, liveness and servers stay as they were", async (t) => {
   const { coord, a, b } = t.context;
   const h1 = a.byId('h1');
   const h2 = b.byId('h2');
@@ -146,13 +178,36 @@ test('messages on h2\'s subjects naming h1 (facts, heartbeat, event) are dropped
   const now = Date.now();
   // All valid on their own: only the subject/body mismatch gives them away.
   publish(t, subjects.hostFacts('h2'), {
-    host_id: 'h1', hostname: 'evil', grpc_endpoint: h2.endpoint, migration_uri: 'qemu+tcp://evil.example/system', storage_cluster: 'evil', incarnation: 'forged', hypervisor_type: 'sim',
+    host_id: 'h1',
+    hostname: 'evil',
+    grpc_endpoint: h2.endpoint,
+    migration_uri: 'qemu+tcp://evil.example/system',
+    storage_cluster: 'evil',
+    incarnation: 'forged',
+    hypervisor_type: 'sim',
   });
   publish(t, subjects.hostFacts('h2'), { host_id: 'h3', grpc_endpoint: h2.endpoint, migration_uri: 'qemu+tcp://h3.example/system', storage_cluster: 'evil' });
   for (let i = 0; i < 5; i++) {
-    publish(t, subjects.hostHeartbeat('h2'), { host_id: 'h1', incarnation: 'forged', boot_id: 'forged', memory_free_bytes: 1, server_count: 0, running_count: 0, sent_at_ms: now, grpc_endpoint: h2.endpoint });
+    publish(t, subjects.hostHeartbeat('h2'), {
+      host_id: 'h1',
+      incarnation: 'forged',
+      boot_id: 'forged',
+      memory_free_bytes: 1,
+      server_count: 0,
+      running_count: 0,
+      sent_at_ms: now,
+      grpc_endpoint: h2.endpoint,
+    });
   }
-  publish(t, subjects.hostEvents('h2'), { host_id: 'h1', incarnation: 'forged', event: 'lifecycle', server_uuid: x.uuid, server_name: 'spoof-x', detail: 'Stopped Shutdown', at_ms: now });
+  publish(t, subjects.hostEvents('h2'), {
+    host_id: 'h1',
+    incarnation: 'forged',
+    event: 'lifecycle',
+    server_uuid: x.uuid,
+    server_name: 'spoof-x',
+    detail: 'Stopped Shutdown',
+    at_ms: now,
+  });
   // A body without a host is no better.
   publish(t, subjects.hostFacts('h2'), { grpc_endpoint: h2.endpoint, migration_uri: 'qemu+tcp://h2.example/system' });
   await barrier(t);
@@ -164,7 +219,7 @@ test('messages on h2\'s subjects naming h1 (facts, heartbeat, event) are dropped
   t.is(hostAfter.value.incarnation, h1.incarnation);
   t.is(hostAfter.value.hostname, hostBefore.value.hostname);
   t.is(hostAfter.revision, hostBefore.revision, 'h1 record not rewritten');
-  t.is(await coord.store.hosts.get('h3'), null, 'no host created from h2\'s subject');
+  t.is(await coord.store.hosts.get('h3'), null, "no host created from h2's subject");
   t.is(coord.inventory.hostLiveness('h1')?.grpcEndpoint, h1.endpoint);
   t.is(coord.inventory.hostLiveness('h1')?.incarnation, h1.incarnation);
   const serverAfter = (await coord.store.servers.get(x.uuid))!;
@@ -174,17 +229,21 @@ test('messages on h2\'s subjects naming h1 (facts, heartbeat, event) are dropped
   t.true(coord.inventory.rejections.counts()['subject-mismatch'] >= counted + 9, 'each dropped message counted');
 });
 
-test('h2 listing servers h1\'s records hold (running or shut off) does not move them while h1 still has them; a real move still follows', async (t) => {
+test("h2 listing servers h1's records hold (running or shut off) does not move them while h1 still has them; a real move still follows", async (t) => {
   const { coord, a, b } = t.context;
   const h1 = a.byId('h1');
   const h2 = b.byId('h2');
   const running = h1.sim.addServer({ name: 'claim-run' });
   const off = h1.sim.addServer({ name: 'claim-off', running: false });
   const moving = h1.sim.addServer({ name: 'claim-moves' });
-  await waitFor('the three on h1', async () => {
-    for (const s of [running, off, moving]) if ((await coord.store.servers.get(s.uuid))?.value.hostId !== 'h1') return false;
-    return true;
-  }, 10_000);
+  await waitFor(
+    'the three on h1',
+    async () => {
+      for (const s of [running, off, moving]) if ((await coord.store.servers.get(s.uuid))?.value.hostId !== 'h1') return false;
+      return true;
+    },
+    10_000,
+  );
   const before = new Map<string, { hostId: string; state: string; revision: number }>();
   for (const s of [running, off]) {
     const r = (await coord.store.servers.get(s.uuid))!;
@@ -201,12 +260,28 @@ test('h2 listing servers h1\'s records hold (running or shut off) does not move 
   h2.sim.addServer({ uuid: moving.uuid, name: 'claim-moves' });
   const own = h2.sim.addServer({ name: 'h2-own' });
   const now = Date.now();
-  for (const [uuid, detail] of [[running.uuid, 'Started Booted'], [off.uuid, 'Stopped Shutdown'], [moving.uuid, 'Started Migrated'], [own.uuid, 'Started Booted']] as const) {
-    publish(t, subjects.hostEvents('h2'), { host_id: 'h2', incarnation: h2.incarnation, event: 'lifecycle', server_uuid: uuid, server_name: '', detail, at_ms: now });
+  for (const [uuid, detail] of [
+    [running.uuid, 'Started Booted'],
+    [off.uuid, 'Stopped Shutdown'],
+    [moving.uuid, 'Started Migrated'],
+    [own.uuid, 'Started Booted'],
+  ] as const) {
+    publish(t, subjects.hostEvents('h2'), {
+      host_id: 'h2',
+      incarnation: h2.incarnation,
+      event: 'lifecycle',
+      server_uuid: uuid,
+      server_name: '',
+      detail,
+      at_ms: now,
+    });
   }
   await t.context.nc.flush();
-  await waitFor('h2\'s own server and the really moved one recorded on h2', async () =>
-    (await coord.store.servers.get(own.uuid))?.value.hostId === 'h2' && (await coord.store.servers.get(moving.uuid))?.value.hostId === 'h2', 10_000);
+  await waitFor(
+    "h2's own server and the really moved one recorded on h2",
+    async () => (await coord.store.servers.get(own.uuid))?.value.hostId === 'h2' && (await coord.store.servers.get(moving.uuid))?.value.hostId === 'h2',
+    10_000,
+  );
   await sleep(1500); // event syncs and at least one full reconcile pass (1 s)
 
   for (const s of [running, off]) {

@@ -39,7 +39,17 @@ test.before(async (t) => {
   // NATS where the lab hosts can reach it: the root side of the lab network.
   const tn = await startTestNats({ dir, host: ctx.lab.rootIp, hosts: ctx.lab.hosts.map((h) => h.name) });
   ctx.nats = tn.node;
-  ctx.coord = await startCoordinator(testConfig({ id: 'coord-lab', natsServers: [ctx.nats.url], natsAuth: tn.coordinatorAuth, tokenFile, offlineAfter: '6s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }));
+  ctx.coord = await startCoordinator(
+    testConfig({
+      id: 'coord-lab',
+      natsServers: [ctx.nats.url],
+      natsAuth: tn.coordinatorAuth,
+      tokenFile,
+      offlineAfter: '6s',
+      reconcileInterval: '3s',
+      agentsTls: await labCoordinatorTls(),
+    }),
+  );
   ctx.admin = new TestAdminClient(ctx.coord.port);
   await Promise.all([
     ctx.lab.defineGuest(h1, { name: 'co-off', memoryMiB: 128, fillMiB: 8, start: false }),
@@ -57,15 +67,28 @@ test.after.always(async (t) => {
   if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
 });
 
-type Host = { id: string; online: boolean; last_heartbeat_ms: number; hypervisor_type: string; grpc_endpoint: string; incarnation: string; memory_total_bytes: number; cpu: { model: string } };
+type Host = {
+  id: string;
+  online: boolean;
+  last_heartbeat_ms: number;
+  hypervisor_type: string;
+  grpc_endpoint: string;
+  incarnation: string;
+  memory_total_bytes: number;
+  cpu: { model: string };
+};
 type Server = { name: string; host_id: string; state: string };
 const call = <T = any>(t: { context: Ctx }, method: string, req: object) => t.context.admin.call<T>(method, req, { token: TOKEN });
 
 test('lab hosts register themselves from their agents and are online; their guests are servers', async (t) => {
-  const hosts = await waitFor('3 lab hosts online', async () => {
-    const l = (await call<{ hosts: Host[] }>(t, 'ListHosts', {})).hosts;
-    return l.length === 3 && l.every((h) => h.online) ? l : null;
-  }, 30_000);
+  const hosts = await waitFor(
+    '3 lab hosts online',
+    async () => {
+      const l = (await call<{ hosts: Host[] }>(t, 'ListHosts', {})).hosts;
+      return l.length === 3 && l.every((h) => h.online) ? l : null;
+    },
+    30_000,
+  );
   for (const h of t.context.lab.hosts) {
     const rec = hosts.find((x) => x.id === h.name)!;
     t.truthy(rec, h.name);
@@ -74,12 +97,22 @@ test('lab hosts register themselves from their agents and are online; their gues
     t.true(rec.memory_total_bytes > 0);
     t.truthy(rec.cpu.model);
   }
-  const servers = await waitFor('both lab guests listed', async () => {
-    const s = (await call<{ servers: Server[] }>(t, 'ListServers', {})).servers;
-    return s.some((x) => x.name === 'co-off') && s.some((x) => x.name === 'co-run') ? s : null;
-  }, 30_000);
-  t.like(servers.find((s) => s.name === 'co-off'), { host_id: 'h1', state: 'shutoff' });
-  t.like(servers.find((s) => s.name === 'co-run'), { host_id: 'h2', state: 'running' });
+  const servers = await waitFor(
+    'both lab guests listed',
+    async () => {
+      const s = (await call<{ servers: Server[] }>(t, 'ListServers', {})).servers;
+      return s.some((x) => x.name === 'co-off') && s.some((x) => x.name === 'co-run') ? s : null;
+    },
+    30_000,
+  );
+  t.like(
+    servers.find((s) => s.name === 'co-off'),
+    { host_id: 'h1', state: 'shutoff' },
+  );
+  t.like(
+    servers.find((s) => s.name === 'co-run'),
+    { host_id: 'h2', state: 'running' },
+  );
 });
 
 test('a lab host whose agent stops goes offline and stays registered; restarted, it is back with a new incarnation', async (t) => {
@@ -87,18 +120,28 @@ test('a lab host whose agent stops goes offline and stays registered; restarted,
   const before = await call<Host>(t, 'GetHost', { host_id: 'h3' });
   t.true(before.online);
   await agent.stop();
-  const off = await waitFor('h3 offline', async () => {
-    const h = await call<Host>(t, 'GetHost', { host_id: 'h3' });
-    return h.online ? null : { ...h, seenAt: Date.now() };
-  }, 20_000, 250);
+  const off = await waitFor(
+    'h3 offline',
+    async () => {
+      const h = await call<Host>(t, 'GetHost', { host_id: 'h3' });
+      return h.online ? null : { ...h, seenAt: Date.now() };
+    },
+    20_000,
+    250,
+  );
   // Offline is decided from the last heartbeat (not from the stop): not before the 6 s window.
   t.true(off.seenAt - off.last_heartbeat_ms >= 6000 - 50, `offline ${off.seenAt - off.last_heartbeat_ms} ms after the last heartbeat`);
   t.is(off.id, 'h3');
   t.is((await call<{ hosts: Host[] }>(t, 'ListHosts', {})).hosts.length, 3);
   await agent.start();
-  const back = await waitFor('h3 online again', async () => {
-    const h = await call<Host>(t, 'GetHost', { host_id: 'h3' });
-    return h.online && h.incarnation !== before.incarnation ? h : null;
-  }, 30_000, 250);
+  const back = await waitFor(
+    'h3 online again',
+    async () => {
+      const h = await call<Host>(t, 'GetHost', { host_id: 'h3' });
+      return h.online && h.incarnation !== before.incarnation ? h : null;
+    },
+    30_000,
+    250,
+  );
   t.not(back.incarnation, before.incarnation);
 });

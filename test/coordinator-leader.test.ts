@@ -137,7 +137,7 @@ test('two instances configured with the same id never both lead (the lease names
   t.not(twins[0]!.instance, twins[1]!.instance);
 });
 
-test('a lease left by an earlier process with the same id is taken over only after the TTL, like anyone else\'s', async (t) => {
+test("a lease left by an earlier process with the same id is taken over only after the TTL, like anyone else's", async (t) => {
   // What a crashed (or still running but partitioned) process with this id leaves.
   await t.context.store.leader.create(LEASE_KEY, { holder: 'heir', instance: 'an-earlier-process', term: 3, acquiredAtMs: 0, renewedAtMs: 0, ttlMs: 1500 });
   const t0 = Date.now();

@@ -36,7 +36,11 @@ async function natsWithAuth(dir: string): Promise<string> {
   const port = await freePort();
   const log = path.join(dir, 'nats.log');
   mkdirSync(path.join(dir, 'js'), { recursive: true });
-  const child = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'js'), '--user', 'drydock', '--pass', 's3cret', '-l', log], { stdio: 'ignore' });
+  const child = spawn(
+    natsServerBinary(),
+    ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'js'), '--user', 'drydock', '--pass', 's3cret', '-l', log],
+    { stdio: 'ignore' },
+  );
   children.push(child);
   for (let i = 0; i < 100; i++) {
     if (existsSync(log) && readFileSync(log, 'utf8').includes('Server is ready')) return `nats://127.0.0.1:${port}`;
@@ -67,19 +71,31 @@ test('configured servers with user/password; wrong credentials fail within the d
   const dir = tempDir('nats-auth');
   dirs.push(dir);
   const url = await natsWithAuth(dir);
-  const ok = await connectNats({ servers: [url], dataDir: dir, name: 't', logger: silentLogger(), timeoutMs: 10_000, auth: { user: 'drydock', password: 's3cret' } });
+  const ok = await connectNats({
+    servers: [url],
+    dataDir: dir,
+    name: 't',
+    logger: silentLogger(),
+    timeoutMs: 10_000,
+    auth: { user: 'drydock', password: 's3cret' },
+  });
   t.is(ok.embedded, null);
   await ok.nc.jetstream().views.kv('probe');
   await ok.close();
   const t0 = Date.now();
-  await t.throwsAsync(connectNats({ servers: [url], dataDir: dir, name: 't', logger: silentLogger(), timeoutMs: 1500, auth: { user: 'drydock', password: 'wrong' } }), { instanceOf: UnavailableError });
+  await t.throwsAsync(
+    connectNats({ servers: [url], dataDir: dir, name: 't', logger: silentLogger(), timeoutMs: 1500, auth: { user: 'drydock', password: 'wrong' } }),
+    { instanceOf: UnavailableError },
+  );
   t.true(Date.now() - t0 < 8000);
 });
 
 test('unreachable NATS: start-up fails with UNAVAILABLE after the deadline, not never', async (t) => {
   const port = await freePort();
   const t0 = Date.now();
-  await t.throwsAsync(connectNats({ servers: [`nats://127.0.0.1:${port}`], dataDir: '/nonexistent', name: 't', logger: silentLogger(), timeoutMs: 1000 }), { instanceOf: UnavailableError });
+  await t.throwsAsync(connectNats({ servers: [`nats://127.0.0.1:${port}`], dataDir: '/nonexistent', name: 't', logger: silentLogger(), timeoutMs: 1000 }), {
+    instanceOf: UnavailableError,
+  });
   t.true(Date.now() - t0 < 6000);
 });
 
@@ -97,7 +113,10 @@ test('insecure mode, asked for by name: the embedded server takes anonymous clie
   t.teardown(() => n.close());
   const anon = await connect({ servers: n.servers, reconnect: false });
   await anon.close();
-  t.true(lines.some((l) => l.level >= 50 && l.msg === INSECURE_NATS_WARNING), 'logged at error level');
+  t.true(
+    lines.some((l) => l.level >= 50 && l.msg === INSECURE_NATS_WARNING),
+    'logged at error level',
+  );
   // And the secure default says nothing of the kind.
   const quiet = capturingLogger();
   const secure = await connectNats({ servers: [], dataDir: tempDir('nats-secure'), name: 't', logger: quiet.logger, timeoutMs: 10_000 });
@@ -107,7 +126,10 @@ test('insecure mode, asked for by name: the embedded server takes anonymous clie
 
 test('config: configured servers need credentials; anonymous NATS only with nats.insecureNoAuth', (t) => {
   t.throws(() => compileConfig({ nats: { servers: ['nats://a:4222'] } }, {}), { instanceOf: ConfigError, message: /insecureNoAuth/ });
-  t.is(compileConfig({ nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } }, {}).nats.nkeySeedFile, '/etc/drydock/nats/coordinator.nk');
+  t.is(
+    compileConfig({ nats: { servers: ['nats://a:4222'], nkeySeedFile: '/etc/drydock/nats/coordinator.nk' } }, {}).nats.nkeySeedFile,
+    '/etc/drydock/nats/coordinator.nk',
+  );
   t.true(compileConfig({ nats: { servers: ['nats://a:4222'], insecureNoAuth: true } }, {}).nats.insecureNoAuth);
   t.throws(() => compileConfig({ nats: { servers: ['nats://a:4222'], insecureNoAuth: true, token: 't' } }, {}), { instanceOf: ConfigError });
   t.throws(() => compileConfig({ nats: { servers: ['nats://a:4222'], nkeySeedFile: '/x.nk', token: 't' } }, {}), { instanceOf: ConfigError });

@@ -15,34 +15,90 @@ import { KeyedCoalescer, mapSettled } from '../coordinator/concurrency.ts';
 const NOW = 1_700_000_000_000;
 
 function rep(uuid: string, state: AgentServer['state'] = 'SERVER_STATE_RUNNING', extra: Partial<AgentServer> = {}): AgentServer {
-  return { uuid, name: `vs-${uuid}`, state, vcpus: 1, memory_bytes: 512, disks: [], cpu: { mode: 'host-model', model: '', features: [], xml: '' }, hot_migration: true, smart: false, persistent: true, domain_type: 'kvm', ...extra };
+  return {
+    uuid,
+    name: `vs-${uuid}`,
+    state,
+    vcpus: 1,
+    memory_bytes: 512,
+    disks: [],
+    cpu: { mode: 'host-model', model: '', features: [], xml: '' },
+    hot_migration: true,
+    smart: false,
+    persistent: true,
+    domain_type: 'kvm',
+    ...extra,
+  };
 }
 const rec = (uuid: string, hostId: string, over: Partial<ServerRecord> = {}): ServerRecord => ({ ...serverFromAgent(hostId, rep(uuid), NOW - 1000), ...over });
 const map = (...rs: ServerRecord[]) => new Map(rs.map((r) => [r.uuid, r]));
 
 test('full pass: create the new, delete the gone (its host answered), keep the silent', (t) => {
   const changes = syncAllHosts(
-    new Map([['h1', [rep('a'), rep('new')]], ['h2', []]]),
+    new Map([
+      ['h1', [rep('a'), rep('new')]],
+      ['h2', []],
+    ]),
     map(rec('a', 'h1'), rec('gone', 'h2'), rec('silent', 'h3')),
     NOW,
   );
-  t.deepEqual(changes.map((c) => [c.kind, 'record' in c ? c.record.uuid : c.uuid]).sort(), [['create', 'new'], ['delete', 'gone']]);
+  t.deepEqual(changes.map((c) => [c.kind, 'record' in c ? c.record.uuid : c.uuid]).sort(), [
+    ['create', 'new'],
+    ['delete', 'gone'],
+  ]);
 });
 
 test('full pass: a server reported by another host moves there; during a migration the running copy wins', (t) => {
-  const moved = syncAllHosts(new Map([['h1', []], ['h2', [rep('a')]]]), map(rec('a', 'h1')), NOW);
-  t.deepEqual(moved.map((c) => [c.kind, c.kind === 'update' ? c.hostId : '']), [['update', 'h2']]);
+  const moved = syncAllHosts(
+    new Map([
+      ['h1', []],
+      ['h2', [rep('a')]],
+    ]),
+    map(rec('a', 'h1')),
+    NOW,
+  );
+  t.deepEqual(
+    moved.map((c) => [c.kind, c.kind === 'update' ? c.hostId : '']),
+    [['update', 'h2']],
+  );
   // Both hosts list it (shut-off leftover on the source, running on the target): it is on the running one.
-  const both = syncAllHosts(new Map([['h1', [rep('a', 'SERVER_STATE_SHUTOFF')]], ['h2', [rep('a')]]]), map(rec('a', 'h1')), NOW);
-  t.deepEqual(both.map((c) => (c.kind === 'update' ? c.hostId : c.kind)), ['h2']);
+  const both = syncAllHosts(
+    new Map([
+      ['h1', [rep('a', 'SERVER_STATE_SHUTOFF')]],
+      ['h2', [rep('a')]],
+    ]),
+    map(rec('a', 'h1')),
+    NOW,
+  );
+  t.deepEqual(
+    both.map((c) => (c.kind === 'update' ? c.hostId : c.kind)),
+    ['h2'],
+  );
   // Neither runs: it stays where the record says.
-  const off = syncAllHosts(new Map([['h1', [rep('a', 'SERVER_STATE_SHUTOFF')]], ['h2', [rep('a', 'SERVER_STATE_SHUTOFF')]]]), map(rec('a', 'h1', { state: 'shutoff' })), NOW);
+  const off = syncAllHosts(
+    new Map([
+      ['h1', [rep('a', 'SERVER_STATE_SHUTOFF')]],
+      ['h2', [rep('a', 'SERVER_STATE_SHUTOFF')]],
+    ]),
+    map(rec('a', 'h1', { state: 'shutoff' })),
+    NOW,
+  );
   t.deepEqual(off, []);
 });
 
 test('full pass: a server an operation owns is neither moved nor deleted (the engine decides)', (t) => {
   const owned = rec('a', 'h1', { operationId: 'op-1' });
-  t.deepEqual(syncAllHosts(new Map([['h1', []], ['h2', [rep('a')]]]), map(owned), NOW), []);
+  t.deepEqual(
+    syncAllHosts(
+      new Map([
+        ['h1', []],
+        ['h2', [rep('a')]],
+      ]),
+      map(owned),
+      NOW,
+    ),
+    [],
+  );
   t.deepEqual(syncAllHosts(new Map([['h1', []]]), map(owned), NOW), []);
 });
 
@@ -67,18 +123,44 @@ test('operator flags survive agent reports once set', (t) => {
 });
 
 test('registration: a new host starts enabled, unzoned, in service; facts never touch operator fields; volatile facts skip the write', (t) => {
-  const facts = { host_id: 'h1', hostname: 'kvm-a', hypervisor_type: 'kvm', grpc_endpoint: '10.0.0.1:7400', incarnation: 'i1', memory_total_bytes: 100, memory_free_bytes: 50, storage_cluster: 'vs-1' };
+  const facts = {
+    host_id: 'h1',
+    hostname: 'kvm-a',
+    hypervisor_type: 'kvm',
+    grpc_endpoint: '10.0.0.1:7400',
+    incarnation: 'i1',
+    memory_total_bytes: 100,
+    memory_free_bytes: 50,
+    storage_cluster: 'vs-1',
+  };
   const h = applyFacts(null, facts, NOW)!;
   t.like(h, { id: 'h1', enabled: true, zoneId: '', maintenance: 'none', storageCluster: 'vs-1', registeredAtMs: NOW });
   const operated = { ...h, zoneId: 'z', enabled: false, label: 'L', storageCluster: 'other', maintenance: 'in_maintenance' as const };
   t.is(applyFacts(operated, { ...facts, memory_free_bytes: 10 }, NOW + 1), undefined, 'only free memory changed: no write');
   const restarted = applyFacts(operated, { ...facts, incarnation: 'i2', storage_cluster: 'ignored' }, NOW + 2)!;
-  t.like(restarted, { incarnation: 'i2', zoneId: 'z', enabled: false, label: 'L', storageCluster: 'other', maintenance: 'in_maintenance', registeredAtMs: NOW });
+  t.like(restarted, {
+    incarnation: 'i2',
+    zoneId: 'z',
+    enabled: false,
+    label: 'L',
+    storageCluster: 'other',
+    maintenance: 'in_maintenance',
+    registeredAtMs: NOW,
+  });
 });
 
 test('liveness: online until offlineAfter without a heartbeat; restarts and returns are told apart', (t) => {
   const l = new Liveness(10_000);
-  const hb = (incarnation: string) => ({ host_id: 'h1', incarnation, boot_id: 'b', memory_free_bytes: 1, server_count: 0, running_count: 0, sent_at_ms: 0, grpc_endpoint: 'e' });
+  const hb = (incarnation: string) => ({
+    host_id: 'h1',
+    incarnation,
+    boot_id: 'b',
+    memory_free_bytes: 1,
+    server_count: 0,
+    running_count: 0,
+    sent_at_ms: 0,
+    grpc_endpoint: 'e',
+  });
   t.is(l.beat(hb('i1'), NOW), 'new-host');
   t.true(l.isOnline('h1', NOW + 9_999));
   t.false(l.isOnline('h1', NOW + 10_000));
@@ -105,9 +187,12 @@ test('per-host coalescing: a burst collapses into one follow-up run of the lates
   await Promise.all([first, p2, p3, other]);
   t.deepEqual(ran, ['first', 'other-key', 'third']);
   // A failing run followed by a good one resolves; a failing last run rejects.
-  await t.throwsAsync(c.run('h3', async () => {
-    throw new Error('boom');
-  }), { message: 'boom' });
+  await t.throwsAsync(
+    c.run('h3', async () => {
+      throw new Error('boom');
+    }),
+    { message: 'boom' },
+  );
 });
 
 test('mapSettled keeps at most `limit` in flight and settles every item', async (t) => {
@@ -122,7 +207,10 @@ test('mapSettled keeps at most `limit` in flight and settles every item', async 
     return n * 2;
   });
   t.is(peak, 3);
-  t.deepEqual(res.map((r) => (r.status === 'fulfilled' ? r.value : 'x')), [2, 4, 6, 'x', 10, 12, 14]);
+  t.deepEqual(
+    res.map((r) => (r.status === 'fulfilled' ? r.value : 'x')),
+    [2, 4, 6, 'x', 10, 12, 14],
+  );
 });
 
 test('a host subject names its host; anything else names none', (t) => {
@@ -137,7 +225,10 @@ test('a host subject names its host; anything else names none', (t) => {
 test('agent reports: entries without a uuid are dropped, uuids keyed in lower case (no second record of one server)', (t) => {
   const upper = '6695EB01-F6A4-8304-79AA-97F2502E193F';
   const out = wellFormedReport([rep(upper), rep('not-a-uuid'), rep('../../x'), { ...rep('a'), uuid: undefined as unknown as string }]);
-  t.deepEqual(out.map((s) => s.uuid), [upper.toLowerCase()]);
+  t.deepEqual(
+    out.map((s) => s.uuid),
+    [upper.toLowerCase()],
+  );
 });
 
 test('refused host messages: every one counted, logged once per interval per reason and host, without the offending value', (t) => {

@@ -123,7 +123,10 @@ test('a mutation that changes nothing skips the write (revision unchanged)', asy
 
 test('mutate on a missing key is NOT_FOUND; upsert creates it with kv.create', async (t) => {
   const r = repo(t);
-  await t.throwsAsync(r.mutate('missing', (d) => d), { instanceOf: NotFoundError });
+  await t.throwsAsync(
+    r.mutate('missing', (d) => d),
+    { instanceOf: NotFoundError },
+  );
   const u = await r.upsert('up1', (cur) => (cur ? { ...cur, n: cur.n + 1 } : { items: [], n: 1 }));
   t.true(u.changed);
   const u2 = await r.upsert('up1', (cur) => (cur ? { ...cur, n: cur.n + 1 } : { items: [], n: 1 }));
@@ -171,7 +174,12 @@ function flakyKv(kv: KV, failures: { left: number; code: string }): KV {
 
 test('transient 503/timeouts are retried with backoff, then succeed', async (t) => {
   const failures = { left: 2, code: '503' };
-  const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', { transientAttempts: 4, baseDelayMs: 10, maxDelayMs: 20, conflictAttempts: 3 });
+  const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', {
+    transientAttempts: 4,
+    baseDelayMs: 10,
+    maxDelayMs: 20,
+    conflictAttempts: 3,
+  });
   await r.create('tr', { items: [], n: 0 });
   t.is(failures.left, 0);
   failures.left = 1;
@@ -183,7 +191,12 @@ test('transient 503/timeouts are retried with backoff, then succeed', async (t) 
 
 test('transient failures beyond the bound become UNAVAILABLE', async (t) => {
   const failures = { left: 10, code: '503' };
-  const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', { transientAttempts: 3, baseDelayMs: 5, maxDelayMs: 5, conflictAttempts: 3 });
+  const r = new Repository<Doc>(flakyKv(t.context.store.kvs.operations, failures), 'doc', {
+    transientAttempts: 3,
+    baseDelayMs: 5,
+    maxDelayMs: 5,
+    conflictAttempts: 3,
+  });
   await t.throwsAsync(r.create('tr2', { items: [], n: 0 }), { instanceOf: UnavailableError });
   t.is(failures.left, 7);
 });
@@ -212,10 +225,24 @@ test('a deleteIf re-checks its condition at delete time (CAS)', async (t) => {
 test('the audit stream appends entries in order', async (t) => {
   const before = await t.context.store.audit.lastSeq();
   for (const m of ['CreateZone', 'UpdateHost']) {
-    await t.context.store.audit.record({ atMs: Date.now(), coordinatorId: 'c', method: m, principal: 'u', via: 'token', peer: 'p', request: '{}', result: 'OK', code: 0, message: '' });
+    await t.context.store.audit.record({
+      atMs: Date.now(),
+      coordinatorId: 'c',
+      method: m,
+      principal: 'u',
+      via: 'token',
+      peer: 'p',
+      request: '{}',
+      result: 'OK',
+      code: 0,
+      message: '',
+    });
   }
   const list = await t.context.store.audit.list(before);
-  t.deepEqual(list.map((e) => e.entry.method), ['CreateZone', 'UpdateHost']);
+  t.deepEqual(
+    list.map((e) => e.entry.method),
+    ['CreateZone', 'UpdateHost'],
+  );
 });
 
 test('buckets get the configured replicas (1 single node, 3 in a cluster), and opening is idempotent', async (t) => {

@@ -110,8 +110,14 @@ test('restart semantics: the agent comes back after its reboot exit (75), not af
   t.is(one(c, 'Service.Restart'), 'on-failure');
   t.is(one(c, 'Service.KillMode'), 'mixed');
   t.is(one(c, 'Service.User'), 'drydock');
-  for (const [u, file] of [[a, '/etc/drydock/agent.yaml'], [c, '/etc/drydock/coordinator.yaml']] as const) {
-    t.true((u.get('Service.Environment') ?? []).some((e) => e.endsWith(`=${file}`)), `config at ${file}`);
+  for (const [u, file] of [
+    [a, '/etc/drydock/agent.yaml'],
+    [c, '/etc/drydock/coordinator.yaml'],
+  ] as const) {
+    t.true(
+      (u.get('Service.Environment') ?? []).some((e) => e.endsWith(`=${file}`)),
+      `config at ${file}`,
+    );
     t.is(one(u, 'Service.ExecStartPre'), `${one(u, 'Service.ExecStart')} --check`, 'ExecStartPre checks the config ExecStart will use');
   }
 });
@@ -126,7 +132,10 @@ test('the units run the example configs: their ExecStartPre (--check) passes on 
   const c = unit('drydock-coordinator.service');
   const coordCmd = commandOf(c, 'Service.ExecStartPre', { DRYDOCK_COORDINATOR_CONFIG: example('coordinator.yaml') });
   // The example's users file lives at /etc/drydock/users.yaml once installed; here, the example itself.
-  const coord = await exec(process.execPath, coordCmd.slice(1), { cwd: REPO, env: { ...process.env, DRYDOCK_COORDINATOR_AUTH_TOKEN_FILE: example('users.yaml') } });
+  const coord = await exec(process.execPath, coordCmd.slice(1), {
+    cwd: REPO,
+    env: { ...process.env, DRYDOCK_COORDINATOR_AUTH_TOKEN_FILE: example('users.yaml') },
+  });
   t.regex(coord.stdout, /configuration OK \(3 users\)/);
 });
 
@@ -169,7 +178,10 @@ test('the example configs load through the real config compilers and document ev
     lines.forEach((line, i) => {
       if (!isOption(line)) return;
       // auth.roles holds role names (data), documented on `roles:` itself.
-      const parent = lines.slice(0, i).reverse().find((l) => l.trim() && !l.trimStart().startsWith('#') && indent(l) < indent(line));
+      const parent = lines
+        .slice(0, i)
+        .reverse()
+        .find((l) => l.trim() && !l.trimStart().startsWith('#') && indent(l) < indent(line));
       if (parent?.trim() === 'roles:') return;
       let j = i - 1;
       while (j >= 0 && (isOption(lines[j]!) || /^\s*- /.test(lines[j]!)) && indent(lines[j]!) >= indent(line)) j--;
@@ -190,16 +202,25 @@ test('units and example configs agree on the writable paths', (t) => {
   const c = unit('drydock-coordinator.service');
   const stateDirs = (u: Map<string, string[]>) => (u.get('Service.StateDirectory') ?? []).flatMap((v) => v.split(/\s+/)).map((d) => `/var/lib/${d}`);
   const agent = loadAgentConfig({ file: example('agent.yaml'), required: true, env: {} });
-  t.true(stateDirs(a).some((d) => agent.stateDir === d || agent.stateDir.startsWith(`${d}/`)), `agent stateDir ${agent.stateDir} is a StateDirectory`);
+  t.true(
+    stateDirs(a).some((d) => agent.stateDir === d || agent.stateDir.startsWith(`${d}/`)),
+    `agent stateDir ${agent.stateDir} is a StateDirectory`,
+  );
   // ProtectSystem=strict: the embedded nats-server's data must be in a StateDirectory, with the default too.
   t.is(one(c, 'Service.ProtectSystem'), 'strict');
   const coordinator = loadCoordinatorConfig(example('coordinator.yaml'), {}, true);
   const defaults = loadCoordinatorConfig('/nonexistent/coordinator.yaml', {}, false);
   for (const dataDir of [coordinator.nats.dataDir, defaults.nats.dataDir]) {
-    t.true(stateDirs(c).some((d) => dataDir === d || dataDir.startsWith(`${d}/`)), `nats.dataDir ${dataDir} is writable (StateDirectory)`);
+    t.true(
+      stateDirs(c).some((d) => dataDir === d || dataDir.startsWith(`${d}/`)),
+      `nats.dataDir ${dataDir} is writable (StateDirectory)`,
+    );
   }
   // The unit must not override the operator's file through the environment.
-  t.false((c.get('Service.Environment') ?? []).some((e) => e.startsWith('DRYDOCK_COORDINATOR_NATS')), 'no NATS override in the unit');
+  t.false(
+    (c.get('Service.Environment') ?? []).some((e) => e.startsWith('DRYDOCK_COORDINATOR_NATS')),
+    'no NATS override in the unit',
+  );
 });
 
 test('install.sh --dry-run prints the install without doing it, and never overwrites a config', async (t) => {
@@ -252,11 +273,21 @@ test('install.sh for real, into scratch directories: tree, units, configs kept, 
   );
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, DRYDOCK_ETC_DIR: etc, SYSTEMD_UNIT_DIR: units };
   // --role agent: no system user is created on the test machine.
-  const install = (extra: Record<string, string> = {}) => exec('bash', [path.join(DEPLOY, 'install.sh'), '--role', 'agent', '--prefix', prefix], { env: { ...env, ...extra } });
+  const install = (extra: Record<string, string> = {}) =>
+    exec('bash', [path.join(DEPLOY, 'install.sh'), '--role', 'agent', '--prefix', prefix], { env: { ...env, ...extra } });
 
   await install();
   t.regex(readFileSync(path.join(dir, 'npm.log'), 'utf8'), /^ci --omit=dev .*--prefix \S+drydock\.new$/m);
-  for (const f of ['package.json', 'package-lock.json', 'agent/main.ts', 'coordinator/main.ts', 'cli/main.ts', 'proto', 'bin/drydock.mjs', 'deploy/examples/agent.yaml']) {
+  for (const f of [
+    'package.json',
+    'package-lock.json',
+    'agent/main.ts',
+    'coordinator/main.ts',
+    'cli/main.ts',
+    'proto',
+    'bin/drydock.mjs',
+    'deploy/examples/agent.yaml',
+  ]) {
     t.true(existsSync(path.join(prefix, f)), `installed ${f}`);
   }
   for (const f of ['test', 'scripts', 'bench', '.git', '.cache', 'harness']) t.false(existsSync(path.join(prefix, f)), `not installed: ${f}`);
@@ -265,19 +296,28 @@ test('install.sh for real, into scratch directories: tree, units, configs kept, 
   const { stdout: mode } = await exec('stat', ['-c', '%a', path.join(etc, 'agent.yaml')]);
   t.is(mode.trim(), '640');
   // The installed tree runs on its own (nothing it imports was left out): the units' --check.
-  const check = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'agent/main.ts'), '--config', path.join(etc, 'agent.yaml'), '--check'], { cwd: prefix });
+  const check = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'agent/main.ts'), '--config', path.join(etc, 'agent.yaml'), '--check'], {
+    cwd: prefix,
+  });
   t.is(JSON.parse(check.stdout).hostId, 'kvm-01');
   // The sim hypervisor lives in harness/, which is not installed: `hypervisor: sim` is refused by name.
   const sim = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'agent/main.ts'), '--config', path.join(etc, 'agent.yaml'), '--check'], {
     cwd: prefix,
     env: { ...process.env, DRYDOCK_AGENT_HYPERVISOR: 'sim' },
-  }).then(() => null, (err: { code: number; stderr: string }) => err);
+  }).then(
+    () => null,
+    (err: { code: number; stderr: string }) => err,
+  );
   t.is(sim?.code, 2);
   t.regex(sim?.stderr ?? '', /config hypervisor: "sim" is a test harness/);
-  const coordCheck = await exec(process.execPath, ['--import', 'tsx', path.join(prefix, 'coordinator/main.ts'), '--config', path.join(prefix, 'deploy/examples/coordinator.yaml'), '--check'], {
-    cwd: prefix,
-    env: { ...process.env, DRYDOCK_COORDINATOR_AUTH_TOKEN_FILE: path.join(prefix, 'deploy/examples/users.yaml') },
-  });
+  const coordCheck = await exec(
+    process.execPath,
+    ['--import', 'tsx', path.join(prefix, 'coordinator/main.ts'), '--config', path.join(prefix, 'deploy/examples/coordinator.yaml'), '--check'],
+    {
+      cwd: prefix,
+      env: { ...process.env, DRYDOCK_COORDINATOR_AUTH_TOKEN_FILE: path.join(prefix, 'deploy/examples/users.yaml') },
+    },
+  );
   t.regex(coordCheck.stdout, /configuration OK/);
 
   // The operator edits the config; an upgrade keeps it and keeps the old tree for a rollback.
@@ -291,7 +331,10 @@ test('install.sh for real, into scratch directories: tree, units, configs kept, 
 
   // A failing npm ci: the installed tree stays, no stage is left.
   writeFileSync(path.join(prefix, 'marker'), 'current tree\n');
-  const failed = await install({ FAIL_NPM: '1' }).then(() => null, (err: { stderr: string }) => err);
+  const failed = await install({ FAIL_NPM: '1' }).then(
+    () => null,
+    (err: { stderr: string }) => err,
+  );
   t.truthy(failed, 'install.sh fails');
   t.regex(failed?.stderr ?? '', /unchanged/);
   t.is(readFileSync(path.join(prefix, 'marker'), 'utf8'), 'current tree\n');

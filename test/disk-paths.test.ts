@@ -10,7 +10,7 @@ const tenant: PoolPlace = { name: 'tenant', path: '/images/tenant-b', shared: fa
 const nfs: PoolPlace = { name: 'nfs', path: '/mnt/nfs', shared: true };
 const where = { pools: [images, tenant, nfs], sharedPaths: ['/shared'] };
 
-test('a file in a subdirectory of a pool is on that pool\'s storage, but no volume of it', (t) => {
+test("a file in a subdirectory of a pool is on that pool's storage, but no volume of it", (t) => {
   t.is(poolContaining('/images/tenant-a/disk.qcow2', [images])?.name, 'images');
   t.is(poolHolding('/images/tenant-a/disk.qcow2', [images]), undefined);
   t.is(poolHolding('/images/disk.qcow2', [images])?.name, 'images');
@@ -31,14 +31,32 @@ test('removing images/tenant-a/disk.qcow2 deletes that file, never images/disk.q
 
 test('removal is refused off local storage and for odd paths', (t) => {
   const code = (f: () => unknown) => t.throws(f)?.name;
-  t.is(code(() => planLocalDiskRemoval('/etc/libvirt/qemu.conf', where)), 'InvalidArgumentError');
-  t.is(code(() => planLocalDiskRemoval('/images2/disk.qcow2', where)), 'InvalidArgumentError');
-  t.is(code(() => planLocalDiskRemoval('/images/tenant-a/../disk.qcow2', where)), 'InvalidArgumentError');
-  t.is(code(() => planLocalDiskRemoval('images/disk.qcow2', where)), 'InvalidArgumentError');
+  t.is(
+    code(() => planLocalDiskRemoval('/etc/libvirt/qemu.conf', where)),
+    'InvalidArgumentError',
+  );
+  t.is(
+    code(() => planLocalDiskRemoval('/images2/disk.qcow2', where)),
+    'InvalidArgumentError',
+  );
+  t.is(
+    code(() => planLocalDiskRemoval('/images/tenant-a/../disk.qcow2', where)),
+    'InvalidArgumentError',
+  );
+  t.is(
+    code(() => planLocalDiskRemoval('images/disk.qcow2', where)),
+    'InvalidArgumentError',
+  );
   // On shared storage, at any depth: the file is the server's wherever it runs.
   const wide = { ...where, allowedDirs: ['/'] };
-  t.is(code(() => planLocalDiskRemoval('/mnt/nfs/sub/disk.qcow2', wide)), 'FailedPreconditionError');
-  t.is(code(() => planLocalDiskRemoval('/shared/sub/disk.qcow2', wide)), 'FailedPreconditionError');
+  t.is(
+    code(() => planLocalDiskRemoval('/mnt/nfs/sub/disk.qcow2', wide)),
+    'FailedPreconditionError',
+  );
+  t.is(
+    code(() => planLocalDiskRemoval('/shared/sub/disk.qcow2', wide)),
+    'FailedPreconditionError',
+  );
   t.deepEqual(planLocalDiskRemoval('/srv/disk.qcow2', wide), { kind: 'file', path: '/srv/disk.qcow2' });
 });
 

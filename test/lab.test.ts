@@ -40,7 +40,14 @@ test.serial('every libvirtd answers over TCP from the root namespace and locally
     const sysinfo = await h.virsh(['capabilities']);
     t.true(sysinfo.stdout.includes(`<uuid>${h.hostUuid}</uuid>`));
     const pools = await h.exec(['virsh', '-c', 'qemu:///system', 'pool-list', '--name']);
-    t.deepEqual(pools.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort(), ['local', 'shared']);
+    t.deepEqual(
+      pools.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .sort(),
+      ['local', 'shared'],
+    );
     // Only the lab subnet is routed: no way out of the lab.
     const routes = await h.exec(['ip', '-j', 'route', 'show']);
     t.deepEqual(
@@ -172,7 +179,10 @@ test('serial logs: a line cut off on a host the guest came back to is joined too
 });
 
 test('domain XML: TCG, qemu64 forbid fallback, direct kernel boot, drydock metadata, disks, file serial', (t) => {
-  const g = resolveGuest({ name: 'vs-1', memoryMiB: 256, fillMiB: 100, hotMigration: false, smart: true, localDiskMiB: 64, sharedDiskMiB: 32 }, '/var/tmp/drydock-lab/dd/shared');
+  const g = resolveGuest(
+    { name: 'vs-1', memoryMiB: 256, fillMiB: 100, hotMigration: false, smart: true, localDiskMiB: 64, sharedDiskMiB: 32 },
+    '/var/tmp/drydock-lab/dd/shared',
+  );
   const xml = domainXml(g, { kernel: '/k/vmlinuz', initrd: '/k/initrd.gz', cmdline: 'console=ttyS0' });
   t.regex(xml, /<domain type='qemu'>/);
   t.regex(xml, /<cpu mode='custom' match='exact'>\s*<model fallback='forbid'>qemu64<\/model>/);
@@ -189,11 +199,28 @@ test('domain XML: TCG, qemu64 forbid fallback, direct kernel boot, drydock metad
 
 test('libvirt configs carry what docs/field-notes.md requires', (t) => {
   const d = libvirtdConf('10.99.0.11', '3b0f1c1e-0000-4000-8000-000000000001');
-  for (const line of ['listen_tcp = 1', 'listen_tls = 0', 'listen_addr = "10.99.0.11"', 'auth_tcp = "none"', 'auth_unix_rw = "none"', 'host_uuid = "3b0f1c1e-0000-4000-8000-000000000001"']) {
+  for (const line of [
+    'listen_tcp = 1',
+    'listen_tls = 0',
+    'listen_addr = "10.99.0.11"',
+    'auth_tcp = "none"',
+    'auth_unix_rw = "none"',
+    'host_uuid = "3b0f1c1e-0000-4000-8000-000000000001"',
+  ]) {
     t.true(d.split('\n').includes(line), line);
   }
   const q = qemuConf('10.99.0.11');
-  for (const line of ['stdio_handler = "file"', 'user = "root"', 'group = "root"', 'security_driver = "none"', 'cgroup_controllers = [ ]', 'namespaces = [ ]', 'remember_owner = 0', 'migration_address = "10.99.0.11"', 'migration_host = "10.99.0.11"']) {
+  for (const line of [
+    'stdio_handler = "file"',
+    'user = "root"',
+    'group = "root"',
+    'security_driver = "none"',
+    'cgroup_controllers = [ ]',
+    'namespaces = [ ]',
+    'remember_owner = 0',
+    'migration_address = "10.99.0.11"',
+    'migration_host = "10.99.0.11"',
+  ]) {
     t.true(q.split('\n').includes(line), line);
   }
 });

@@ -75,23 +75,37 @@ test('every import goes in an allowed direction (what ships never imports a harn
   const { edges } = await scanRepositoryImports(ROOT, SCANNED);
   t.deepEqual(wrongDirection(edges), []);
   // Every exception is still in the code (a stale one would hide a new import of the same file).
-  for (const x of EXCEPTIONS) t.true(edges.some((e) => e.dynamic && e.from === x.from && e.to === x.to), `exception no longer in the code: ${x.from} → ${x.to}`);
+  for (const x of EXCEPTIONS)
+    t.true(
+      edges.some((e) => e.dynamic && e.from === x.from && e.to === x.to),
+      `exception no longer in the code: ${x.from} → ${x.to}`,
+    );
 });
 
 test('nothing outside coordinator/planner/ imports past coordinator/planner/index.ts', async (t) => {
   const { edges } = await scanRepositoryImports(ROOT, SCANNED);
   t.deepEqual(pastPlannerSurface(edges), []);
-  t.true(edges.some((e) => e.to === PLANNER_SURFACE && !e.from.startsWith(PLANNER)), 'the planner is imported (through its index) at all');
+  t.true(
+    edges.some((e) => e.to === PLANNER_SURFACE && !e.from.startsWith(PLANNER)),
+    'the planner is imported (through its index) at all',
+  );
 });
 
 test('every dynamic import names its file literally (so it can be checked)', async (t) => {
   const { unresolvable } = await scanRepositoryImports(ROOT, SCANNED);
-  t.deepEqual(unresolvable.map((u) => `${u.file}:${u.line} ${u.call}`), []);
+  t.deepEqual(
+    unresolvable.map((u) => `${u.file}:${u.line} ${u.call}`),
+    [],
+  );
 });
 
 test('the scan reads the sources: every scanned folder imports something', async (t) => {
   const { edges } = await scanRepositoryImports(ROOT, SCANNED);
-  for (const d of SCANNED) t.true(edges.some((e) => top(e.from) === d), `imports read from ${d}/`);
+  for (const d of SCANNED)
+    t.true(
+      edges.some((e) => top(e.from) === d),
+      `imports read from ${d}/`,
+    );
 });
 
 test('the scan reads every form of import, and the rules flag each kind of wrong import (so the checks above can fail)', (t) => {
@@ -117,7 +131,10 @@ test('the scan reads every form of import, and the rules flag each kind of wrong
     edges.map((e) => `${e.to}@${e.line}${e.dynamic ? 'd' : ''}`).sort(),
     ['agent/a.ts@1', 'common/b.ts@2', 'coordinator/c.ts@3', 'harness/e.ts@7', 'coordinator/f.ts@8', 'scripts/g.mjs@9', 'test/h.ts@10d'].sort(),
   );
-  t.deepEqual(unresolvable.map((u) => u.line), [11]);
+  t.deepEqual(
+    unresolvable.map((u) => u.line),
+    [11],
+  );
 
   const edge = (from: string, to: string, dynamic = false): ImportEdge => ({ from, to, line: 1, dynamic });
   const wrong = [
@@ -142,8 +159,17 @@ test('the scan reads every form of import, and the rules flag each kind of wrong
     edge('test/x.test.ts', 'coordinator/planner/index.ts'),
   ];
   t.deepEqual(wrongDirection(right), []);
-  t.deepEqual(pastPlannerSurface([edge('coordinator/operations/drain.ts', 'coordinator/planner/placement.ts'), edge('test/planner.test.ts', 'coordinator/planner/synthetic.ts')]).length, 2);
-  t.deepEqual(pastPlannerSurface([edge('coordinator/planner/plan.ts', 'coordinator/planner/placement.ts'), edge('cli/offline.ts', 'coordinator/planner/index.ts')]), []);
+  t.deepEqual(
+    pastPlannerSurface([
+      edge('coordinator/operations/drain.ts', 'coordinator/planner/placement.ts'),
+      edge('test/planner.test.ts', 'coordinator/planner/synthetic.ts'),
+    ]).length,
+    2,
+  );
+  t.deepEqual(
+    pastPlannerSurface([edge('coordinator/planner/plan.ts', 'coordinator/planner/placement.ts'), edge('cli/offline.ts', 'coordinator/planner/index.ts')]),
+    [],
+  );
 });
 
 /**
@@ -199,7 +225,14 @@ test('no import cycle anywhere, type-only imports included', async (t) => {
 
 test('the cycle check finds a type-only cycle and a longer one (so the check above can fail)', (t) => {
   const e = (from: string, to: string): ImportEdge => ({ from, to, line: 1, dynamic: false });
-  const cycles = importCycles([e('cli/a.ts', 'cli/b.ts'), e('cli/b.ts', 'cli/a.ts'), e('x/1.ts', 'x/2.ts'), e('x/2.ts', 'x/3.ts'), e('x/3.ts', 'x/1.ts'), e('y/ok.ts', 'x/1.ts')]);
+  const cycles = importCycles([
+    e('cli/a.ts', 'cli/b.ts'),
+    e('cli/b.ts', 'cli/a.ts'),
+    e('x/1.ts', 'x/2.ts'),
+    e('x/2.ts', 'x/3.ts'),
+    e('x/3.ts', 'x/1.ts'),
+    e('y/ok.ts', 'x/1.ts'),
+  ]);
   t.deepEqual(cycles.map((c) => c.join(' ')).sort(), ['cli/a.ts cli/b.ts', 'x/1.ts x/2.ts x/3.ts']);
   const { edges } = scanImports('cli/a.ts', "import type { Ctx } from './b.ts';\n");
   t.is(edges.length, 1, 'a type-only import is an edge');

@@ -73,7 +73,10 @@ test.after.always(async (t) => {
 /** Samples jobStats until the promise settles. */
 async function sampleWhile(hv: LibvirtHypervisor, uuid: string, p: Promise<unknown>, everyMs = 150): Promise<JobStats[]> {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   const out: JobStats[] = [];
   while (!done) {
     const s = await hv.jobStats(uuid).catch(() => null);
@@ -108,7 +111,15 @@ test.serial('list and getServer: state, size, disks, metadata; unknown server is
   const list = await hv1.listServers();
   const s = list.find((x) => x.uuid === g.uuid);
   t.truthy(s);
-  t.like(s, { name: 'ddlv-list', state: 'SERVER_STATE_SHUTOFF', memory_bytes: 128 * 1024 * 1024, hot_migration: false, smart: true, persistent: true, domain_type: 'qemu' });
+  t.like(s, {
+    name: 'ddlv-list',
+    state: 'SERVER_STATE_SHUTOFF',
+    memory_bytes: 128 * 1024 * 1024,
+    hot_migration: false,
+    smart: true,
+    persistent: true,
+    domain_type: 'qemu',
+  });
   t.is(s!.disks.length, 1);
   t.like(s!.disks[0], { target: 'vda', path: '/var/lib/libvirt/images/ddlv-list.qcow2', shared: false, format: 'qcow2', capacity_bytes: 16 * 1024 * 1024 });
   t.deepEqual(await hv1.getServer('ddlv-list'), s);
@@ -241,10 +252,14 @@ test.serial('copy-storage live migration of a guest with a local disk; source fi
   const ac = new AbortController();
   const aborted = hv1.migrateLive(await live(hv1, g.uuid, h2.uri, { copyStorage: true, bandwidthMiBps: 1, signal: ac.signal }));
   aborted.catch(() => undefined);
-  for (let i = 0; i < 100 && !((await hv1.jobStats(g.uuid))?.diskProcessed); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !(await hv1.jobStats(g.uuid))?.diskProcessed; i++) await new Promise((r) => setTimeout(r, 100));
   ac.abort();
   t.true((await t.throwsAsync(aborted)) instanceof MigrationAbortedError);
-  const onTarget = () => h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-disk.qcow2']).then(() => true, () => false);
+  const onTarget = () =>
+    h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-disk.qcow2']).then(
+      () => true,
+      () => false,
+    );
   t.false(await onTarget(), 'target copy removed after the abort');
 
   // A file already at that path on the target is never written into.
@@ -264,7 +279,10 @@ test.serial('copy-storage live migration of a guest with a local disk; source fi
 
   // The source copy stays behind until removed; it is no longer in use there.
   await hv1.removeLocalDisk(path);
-  const leftover = await h1.virsh(['vol-info', path]).then(() => true, () => false);
+  const leftover = await h1.virsh(['vol-info', path]).then(
+    () => true,
+    () => false,
+  );
   t.false(leftover);
   // On the target it is in use: refused.
   t.is((await t.throwsAsync(hv2.removeLocalDisk(path)))?.name, 'FailedPreconditionError');
@@ -313,10 +331,21 @@ test.serial('removeLocalDisk of a file in a subdirectory of a pool never deletes
     // lab host's, so where that unlink lands is not asserted here; what the
     // old code got wrong is: it ran vol-delete --pool local --vol ddlv-same.qcow2.
     await hv1.removeLocalDisk(nested);
-    t.true(await h1.virsh(['vol-info', top]).then(() => true, () => false), 'the pool volume of the same base name is still there');
+    t.true(
+      await h1.virsh(['vol-info', top]).then(
+        () => true,
+        () => false,
+      ),
+      'the pool volume of the same base name is still there',
+    );
     // The volume itself is removed by its exact path.
     await hv1.removeLocalDisk(top);
-    t.false(await h1.virsh(['vol-info', top]).then(() => true, () => false));
+    t.false(
+      await h1.virsh(['vol-info', top]).then(
+        () => true,
+        () => false,
+      ),
+    );
   } finally {
     await h1.virsh(['vol-delete', '--pool', 'local', 'ddlv-same.qcow2']).catch(() => undefined);
     await h1.exec(['rm', '-rf', '/var/lib/libvirt/images/ddlv-tenant']).catch(() => undefined);
@@ -327,7 +356,11 @@ test.serial('disk copies: never over an existing file on the target; removeDiskC
   const { lab, h1, h2, hv1 } = t.context;
   await lab.defineGuest(h1, { name: 'ddlv-copy', memoryMiB: 64, localDiskMiB: 16, start: false });
   const path = '/var/lib/libvirt/images/ddlv-copy.qcow2';
-  const onH2 = () => h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-copy.qcow2']).then(() => true, () => false);
+  const onH2 = () =>
+    h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-copy.qcow2']).then(
+      () => true,
+      () => false,
+    );
   await hv1.copyDiskTo(path, h2.uri);
   t.true(await onH2(), 'copied');
   const again = await t.throwsAsync(hv1.copyDiskTo(path, h2.uri));
@@ -342,7 +375,13 @@ test.serial('disk copies: never over an existing file on the target; removeDiskC
   const used = await t.throwsAsync(hv1.removeDiskCopyOn(h2.uri, '/var/lib/libvirt/images/ddlv-user.qcow2'));
   t.is((used as { code?: number }).code, status.FAILED_PRECONDITION);
   t.regex(used?.message ?? '', /is a disk of domain/);
-  t.true(await h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-user.qcow2']).then(() => true, () => false), 'still there');
+  t.true(
+    await h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-user.qcow2']).then(
+      () => true,
+      () => false,
+    ),
+    'still there',
+  );
   const bad = await t.throwsAsync(hv1.removeDiskCopyOn(h2.uri, '/var/lib/../../etc/passwd; rm'));
   t.is((bad as { code?: number }).code, status.INVALID_ARGUMENT);
 });
@@ -352,7 +391,10 @@ test.serial('CPU compare and baseline on the cpu_map fixtures through real libvi
   const base1 = await hv1.baselineCpu([cpuFixture('Skylake-Server'), cpuFixture('Haswell-noTSX')], { migratable: false, expandFeatures: false });
   t.is(base1.model, 'Haswell-noTSX');
   t.is(base1.vendor, 'Intel');
-  const base2 = await hv1.baselineCpu([cpuFixture('Skylake-Server'), cpuFixture('Haswell-noTSX'), cpuFixture('Westmere')], { migratable: false, expandFeatures: false });
+  const base2 = await hv1.baselineCpu([cpuFixture('Skylake-Server'), cpuFixture('Haswell-noTSX'), cpuFixture('Westmere')], {
+    migratable: false,
+    expandFeatures: false,
+  });
   t.is(base2.model, 'Westmere');
   const expanded = await hv1.baselineCpu([cpuFixture('Cascadelake-Server'), cpuFixture('Skylake-Server')], { migratable: true, expandFeatures: true });
   t.true(expanded.features.length > 30, `${expanded.model}: ${expanded.features.length} features`);
@@ -373,7 +415,7 @@ test.serial('CPU compare and baseline on the cpu_map fixtures through real libvi
   t.true(epyc.missingFeatures.length > 0, epyc.message);
   const qemu64 = await hv1.compareCpu(`<cpu><arch>x86_64</arch><model>qemu64</model></cpu>`);
   t.is(qemu64.result, 'CPU_COMPARE_RESULT_SUPERSET');
-  t.is((await t.throwsAsync(hv1.compareCpu('<cpu><model>NoSuchModel</model></cpu>')) as { code?: number }).code, status.INVALID_ARGUMENT);
+  t.is(((await t.throwsAsync(hv1.compareCpu('<cpu><model>NoSuchModel</model></cpu>'))) as { code?: number }).code, status.INVALID_ARGUMENT);
 });
 
 test.serial('errors: unreachable target (UNAVAILABLE), same host (INVALID_ARGUMENT), start of a running guest', async (t) => {

@@ -180,7 +180,10 @@ test('list --all --uuid and --name lists', (t) => {
 
 test('domstats --raw: state, vcpus, balloon, block sizes for running and shut-off domains', (t) => {
   const stats = parseDomStats(fx('domstats.txt'));
-  t.deepEqual(stats.map((s) => s.name), ['ddlv-g2', 'ddlv-g1', 'ddlv-g3']);
+  t.deepEqual(
+    stats.map((s) => s.name),
+    ['ddlv-g2', 'ddlv-g1', 'ddlv-g3'],
+  );
   const [g2, g1, g3] = stats;
   t.is(g2!.state, 'SERVER_STATE_RUNNING');
   t.is(g2!.vcpus, 1);
@@ -244,7 +247,14 @@ test('domjobinfo --completed on the target; post-copy comes from the caller', (t
 test('version, nodeinfo, nodememstats, freecell', (t) => {
   t.deepEqual(parseVersion(fx('version.txt')), { libvirt: '9.0.0', hypervisor: 'QEMU', hypervisorVersion: '7.2.22' });
   t.deepEqual(parseNodeInfo(fx('nodeinfo.txt')), {
-    cpuModel: 'x86_64', cpus: 2, mhz: 2200, sockets: 1, coresPerSocket: 2, threadsPerCore: 1, numaCells: 1, memoryBytes: 4548384 * 1024,
+    cpuModel: 'x86_64',
+    cpus: 2,
+    mhz: 2200,
+    sockets: 1,
+    coresPerSocket: 2,
+    threadsPerCore: 1,
+    numaCells: 1,
+    memoryBytes: 4548384 * 1024,
   });
   const mem = parseNodeMemStats(fx('nodememstats.txt'));
   t.is(mem.totalBytes, 24683656 * 1024);
@@ -257,15 +267,26 @@ test('version, nodeinfo, nodememstats, freecell', (t) => {
 
 test('pool-dumpxml: dir and netfs pools', (t) => {
   t.deepEqual(parsePoolXml(fx('pool-dir.xml')), {
-    name: 'default', uuid: 'b970ba0a-0d69-4cd3-9bd6-d3f56beab0ad', type: 'dir', path: '/var/lib/libvirt/images',
-    capacityBytes: 270553174016, allocationBytes: 23463878656, availableBytes: 247089295360, sourceHost: '',
+    name: 'default',
+    uuid: 'b970ba0a-0d69-4cd3-9bd6-d3f56beab0ad',
+    type: 'dir',
+    path: '/var/lib/libvirt/images',
+    capacityBytes: 270553174016,
+    allocationBytes: 23463878656,
+    availableBytes: 247089295360,
+    sourceHost: '',
   });
   t.like(parsePoolXml(fx('pool-netfs.xml')), { type: 'netfs', path: '/mnt/ddlv-nfs', sourceHost: '10.98.0.1' });
 });
 
 test('vol-info --bytes, vol-dumpxml, domblkinfo', (t) => {
   t.like(parseVolInfo(fx('vol-info.txt')), { name: 'ddlv-g2.qcow2', type: 'file', capacityBytes: 67108864, allocationBytes: 200704 });
-  t.like(parseVolXml(fx('vol-dumpxml.xml')), { name: 'ddlv-g2.qcow2', format: 'qcow2', path: '/var/lib/libvirt/images/ddlv-g2.qcow2', capacityBytes: 67108864 });
+  t.like(parseVolXml(fx('vol-dumpxml.xml')), {
+    name: 'ddlv-g2.qcow2',
+    format: 'qcow2',
+    path: '/var/lib/libvirt/images/ddlv-g2.qcow2',
+    capacityBytes: 67108864,
+  });
   t.deepEqual(parseDomBlkInfo(fx('domblkinfo.txt')), { capacityBytes: 33554432, allocationBytes: 4096, physicalBytes: 33554432 });
 });
 
@@ -297,8 +318,12 @@ test('hypervisor-cpu-baseline output (TCG): Skylake-Server + Haswell-noTSX → H
 
 test('CPU model fixtures built from cpu_map parse with their vendor and features', (t) => {
   const expect: Record<string, [string, number]> = {
-    'Skylake-Server': ['Intel', 70], 'Cascadelake-Server': ['Intel', 74], 'Haswell-noTSX': ['Intel', 48],
-    Westmere: ['Intel', 32], EPYC: ['AMD', 66], 'EPYC-Rome': ['AMD', 76],
+    'Skylake-Server': ['Intel', 70],
+    'Cascadelake-Server': ['Intel', 74],
+    'Haswell-noTSX': ['Intel', 48],
+    Westmere: ['Intel', 32],
+    EPYC: ['AMD', 66],
+    'EPYC-Rome': ['AMD', 76],
   };
   for (const [model, [vendor, n]] of Object.entries(expect)) {
     const c = parseCpuXml(fx(`cpu/${model}.xml`));
@@ -334,19 +359,28 @@ test('event --loop --timestamp lines → DomainEvent, job-completed statistics a
   const out = [];
   for (const line of fx('events-migration-source.txt').split('\n')) out.push(...p.feed(line));
   out.push(...p.flush());
-  t.deepEqual(out.map((e) => `${e.event}|${e.name}|${e.detail.split(';')[0]}`), [
-    "migration-iteration|ddlv-g1|iteration: '1'",
-    'lifecycle|ddlv-g1|Suspended Migrated',
-    "migration-iteration|ddlv-g1|iteration: '2'",
-    'lifecycle|ddlv-g1|Stopped Migrated',
-    'job-completed|ddlv-g1|operation: 5',
-  ]);
+  t.deepEqual(
+    out.map((e) => `${e.event}|${e.name}|${e.detail.split(';')[0]}`),
+    [
+      "migration-iteration|ddlv-g1|iteration: '1'",
+      'lifecycle|ddlv-g1|Suspended Migrated',
+      "migration-iteration|ddlv-g1|iteration: '2'",
+      'lifecycle|ddlv-g1|Stopped Migrated',
+      'job-completed|ddlv-g1|operation: 5',
+    ],
+  );
   t.is(out[0]!.atMs, Date.parse('2026-11-25T09:45:28.817Z'));
   t.true(out[4]!.detail.includes('time_elapsed: 3813'));
 
   const q = new EventLineParser();
-  const target = fx('events-migration-target.txt').split('\n').flatMap((l) => q.feed(l)).concat(q.flush());
-  t.deepEqual(target.map((e) => e.detail), ['Started Migrated', 'Defined Added', 'Resumed Migrated']);
+  const target = fx('events-migration-target.txt')
+    .split('\n')
+    .flatMap((l) => q.feed(l))
+    .concat(q.flush());
+  t.deepEqual(
+    target.map((e) => e.detail),
+    ['Started Migrated', 'Defined Added', 'Resumed Migrated'],
+  );
   t.deepEqual(new EventLineParser().feed("event 'reboot' for domain 'x'", 5), []);
 });
 
@@ -395,9 +429,15 @@ test('parseLibvirtError: unreachable and refused targets during migrate are Targ
 });
 
 test('parseLibvirtError: our own daemon unreachable is HypervisorUnavailableError, a peer asked directly is the target', (t) => {
-  const local = 'error: failed to connect to the hypervisor\nerror: unable to connect to server at \'10.99.0.2:16509\': Connection refused\n';
-  t.true(parseLibvirtError(local, { command: 'migrate', uri: 'qemu+tcp://10.99.0.2/system', targetUri: 'qemu+tcp://10.99.0.3/system' }) instanceof HypervisorUnavailableError);
-  t.true(parseLibvirtError(local, { command: 'start', uri: 'qemu+tcp://10.99.0.3/system', targetUri: 'qemu+tcp://10.99.0.3/system' }) instanceof TargetUnreachableError);
+  const local = "error: failed to connect to the hypervisor\nerror: unable to connect to server at '10.99.0.2:16509': Connection refused\n";
+  t.true(
+    parseLibvirtError(local, { command: 'migrate', uri: 'qemu+tcp://10.99.0.2/system', targetUri: 'qemu+tcp://10.99.0.3/system' }) instanceof
+      HypervisorUnavailableError,
+  );
+  t.true(
+    parseLibvirtError(local, { command: 'start', uri: 'qemu+tcp://10.99.0.3/system', targetUri: 'qemu+tcp://10.99.0.3/system' }) instanceof
+      TargetUnreachableError,
+  );
 });
 
 test('parseLibvirtError: CPU incompatibility carries the missing features', (t) => {
@@ -412,7 +452,9 @@ test('parseLibvirtError: the abort text in docs/field-notes.md also maps to Migr
 
 test('parseLibvirtError: a domain held by another job is DomainBusyError (UNAVAILABLE, retryable)', (t) => {
   // Text from libvirt's qemu_domainjob.c (not captured here: it needs two clients racing for one domain).
-  const e = parseLibvirtError('error: Timed out during operation: cannot acquire state change lock (held by monitor=remoteDispatchDomainMigratePerform3Params)');
+  const e = parseLibvirtError(
+    'error: Timed out during operation: cannot acquire state change lock (held by monitor=remoteDispatchDomainMigratePerform3Params)',
+  );
   t.true(e instanceof DomainBusyError);
   t.is(e.code, status.UNAVAILABLE);
 });
@@ -477,19 +519,62 @@ test('assertHostPath refuses relative, dotted and odd paths', (t) => {
 test('disk sharing and migrate disk flags: copy only local disks, --unsafe only for declared shared paths', (t) => {
   const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.2/system', sharedPaths: ['/srv/shared'] });
   const pools = [
-    { name: 'default', uuid: '', type: 'dir', path: '/var/lib/libvirt/images', capacityBytes: 0, allocationBytes: 0, availableBytes: 0, sourceHost: '', active: true, shared: false },
-    { name: 'nfs', uuid: '', type: 'netfs', path: '/mnt/nfs', capacityBytes: 0, allocationBytes: 0, availableBytes: 0, sourceHost: 'x', active: true, shared: true },
+    {
+      name: 'default',
+      uuid: '',
+      type: 'dir',
+      path: '/var/lib/libvirt/images',
+      capacityBytes: 0,
+      allocationBytes: 0,
+      availableBytes: 0,
+      sourceHost: '',
+      active: true,
+      shared: false,
+    },
+    {
+      name: 'nfs',
+      uuid: '',
+      type: 'netfs',
+      path: '/mnt/nfs',
+      capacityBytes: 0,
+      allocationBytes: 0,
+      availableBytes: 0,
+      sourceHost: 'x',
+      active: true,
+      shared: true,
+    },
   ];
   const disk = (target: string, path: string, type = 'file', readonly = false) => ({
-    target, path, type, readonly, capacity_bytes: 0, allocation_bytes: 0, pool: '', shared: false, format: 'raw',
+    target,
+    path,
+    type,
+    readonly,
+    capacity_bytes: 0,
+    allocation_bytes: 0,
+    pool: '',
+    shared: false,
+    format: 'raw',
   });
   const server = (disks: ReturnType<typeof disk>[]): Server => ({
-    uuid: '11111111-1111-4111-8111-111111111111', name: 's', state: 'SERVER_STATE_RUNNING', vcpus: 1, memory_bytes: 1, disks,
-    cpu: null, hot_migration: true, smart: false, persistent: true, domain_type: 'qemu',
+    uuid: '11111111-1111-4111-8111-111111111111',
+    name: 's',
+    state: 'SERVER_STATE_RUNNING',
+    vcpus: 1,
+    memory_bytes: 1,
+    disks,
+    cpu: null,
+    hot_migration: true,
+    smart: false,
+    persistent: true,
+    domain_type: 'qemu',
   });
   // The migrate flags of the plan the hypervisor makes of a server's disks (agent/hypervisor/disk-plan.ts).
   const flags = (s: Server, p: typeof pools, copyStorage: boolean, unsafe: boolean) =>
-    liveDiskFlags(s.uuid, planDisks(s.disks, (d) => h.diskSharing(d, p)), { copyStorage, unsafe });
+    liveDiskFlags(
+      s.uuid,
+      planDisks(s.disks, (d) => h.diskSharing(d, p)),
+      { copyStorage, unsafe },
+    );
   t.is(h.diskSharing(disk('vda', '/var/lib/libvirt/images/a'), pools), 'local');
   t.is(h.diskSharing(disk('vda', '/mnt/nfs/a'), pools), 'network');
   t.is(h.diskSharing(disk('vda', '/srv/shared/a'), pools), 'declared');
@@ -501,17 +586,22 @@ test('disk sharing and migrate disk flags: copy only local disks, --unsafe only 
   t.deepEqual(flags(server([disk('vda', '/mnt/nfs/a')]), pools, false, true), []);
   t.deepEqual(flags(server([disk('vda', '/srv/shared/a')]), pools, false, true), ['--unsafe']);
   t.deepEqual(flags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('vdb', '/srv/shared/b')]), pools, true, true), [
-    '--copy-storage-all', '--migrate-disks', 'vda', '--unsafe',
+    '--copy-storage-all',
+    '--migrate-disks',
+    'vda',
+    '--unsafe',
   ]);
   t.deepEqual(flags(server([disk('vda', '/var/lib/libvirt/images/a'), disk('hdc', '/isos/x.iso', 'file', true)]), pools, true, true), [
-    '--copy-storage-all', '--migrate-disks', 'vda',
+    '--copy-storage-all',
+    '--migrate-disks',
+    'vda',
   ]);
   t.throws(() => flags(server([disk('vda', '/var/lib/libvirt/images/a')]), pools, false, true), { instanceOf: UnsafeMigrationError });
   t.throws(() => flags(server([disk('vda', '/srv/shared/a')]), pools, false, false), { instanceOf: UnsafeMigrationError });
   t.deepEqual(flags(server([disk('vda', '/mnt/nfs/a')]), pools, false, false), [], 'network storage needs no permission');
 });
 
-test('migrateLive follows the disk plan it is given: one virsh call (migrate with the plan\'s flags), the domain is not read again', async (t) => {
+test("migrateLive follows the disk plan it is given: one virsh call (migrate with the plan's flags), the domain is not read again", async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-calls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const calls = path.join(dir, 'calls');
@@ -519,8 +609,15 @@ test('migrateLive follows the disk plan it is given: one virsh call (migrate wit
   const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', 'echo "$@" >> "$0"', calls] });
   const uuid = '11111111-1111-4111-8111-111111111111';
   await h.migrateLive({
-    uuid, targetUri: 'qemu+tcp://10.99.0.2/system', disks: { local: [], declared: true },
-    copyStorage: false, unsafe: true, postCopy: false, autoConverge: false, bandwidthMiBps: 0, signal: new AbortController().signal,
+    uuid,
+    targetUri: 'qemu+tcp://10.99.0.2/system',
+    disks: { local: [], declared: true },
+    copyStorage: false,
+    unsafe: true,
+    postCopy: false,
+    autoConverge: false,
+    bandwidthMiBps: 0,
+    signal: new AbortController().signal,
   });
   t.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), [
     `virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource --unsafe --domain ${uuid} --desturi qemu+tcp://10.99.0.2/system`,
@@ -530,7 +627,10 @@ test('migrateLive follows the disk plan it is given: one virsh call (migrate wit
 test('stateOn asks the target one domstate: its power state, or null when the domain is unknown there', async (t) => {
   const uuid = '11111111-1111-4111-8111-111111111111';
   const on = (script: string) => new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', script, 'sh'] });
-  t.is(await on('[ "$3" = qemu+tcp://10.99.0.2/system ] && [ "$4" = domstate ] && echo "shut off"').stateOn('qemu+tcp://10.99.0.2/system', uuid), 'SERVER_STATE_SHUTOFF');
+  t.is(
+    await on('[ "$3" = qemu+tcp://10.99.0.2/system ] && [ "$4" = domstate ] && echo "shut off"').stateOn('qemu+tcp://10.99.0.2/system', uuid),
+    'SERVER_STATE_SHUTOFF',
+  );
   t.is(await on(`echo "error: failed to get domain '${uuid}'" >&2; exit 1`).stateOn('qemu+tcp://10.99.0.2/system', uuid), null);
   await t.throwsAsync(on('exit 0').stateOn('qemu+tcp://10.99.0.2/system?command=/bin/sh', uuid), { name: 'InvalidArgumentError' });
 });

@@ -39,11 +39,15 @@ test('redactText: user-info of any URL and bearer tokens become ***', (t) => {
   t.is(redactText('nats://h:4222 and user@example.com'), 'nats://h:4222 and user@example.com', 'no URL user-info: unchanged');
 });
 
-test('the daemons\' logger: no secret in any field, nested value, error or message', (t) => {
+test("the daemons' logger: no secret in any field, nested value, error or message", (t) => {
   const lines: string[] = [];
   const log = createLogger('test', 'info', { write: (l: string) => void lines.push(l) });
   log.info(
-    { servers: ['nats://alice:s3cretPassw0rd@10.0.0.1:4222'], nested: { url: 'nats://tok3nValue@h:4222' }, err: new Error('connect to nats://bob:hunter2hunter2@h failed') },
+    {
+      servers: ['nats://alice:s3cretPassw0rd@10.0.0.1:4222'],
+      nested: { url: 'nats://tok3nValue@h:4222' },
+      err: new Error('connect to nats://bob:hunter2hunter2@h failed'),
+    },
     'connecting to nats://alice:s3cretPassw0rd@h:4222 with Bearer b3arerToken.xyz',
   );
   log.child({ component: 'x' }).warn({ url: 'wss://alice:s3cretPassw0rd@h' }, 'child');
@@ -60,7 +64,9 @@ test('coordinator: an unreachable NATS with credentials in its URL — neither t
   const lines: string[] = [];
   const port = await freePort();
   const url = `nats://alice:s3cretPassw0rd@127.0.0.1:${port}`;
-  const err = await t.throwsAsync(connectNats({ servers: [url, `nats://tok3nValue@127.0.0.1:${port}`], dataDir: '/nonexistent', name: 't', logger: bareLogger(lines), timeoutMs: 1200 }));
+  const err = await t.throwsAsync(
+    connectNats({ servers: [url, `nats://tok3nValue@127.0.0.1:${port}`], dataDir: '/nonexistent', name: 't', logger: bareLogger(lines), timeoutMs: 1200 }),
+  );
   t.is(err?.name, 'UnavailableError');
   assertNoSecret(t, err!.message);
   t.regex(err!.message, /nats:\/\/\*\*\*@127\.0\.0\.1/);
@@ -76,7 +82,12 @@ test('agent: connecting to a real nats-server with credentials in the URL logs t
   t.teardown(() => node.stop());
   const lines: string[] = [];
   // The server has no auth configured: it accepts and ignores the URL's user and password.
-  const agents = await startSimAgents({ count: 1, natsUrl: `nats://alice:s3cretPassw0rd@127.0.0.1:${node.port}`, log: bareLogger(lines), heartbeatIntervalMs: 200 });
+  const agents = await startSimAgents({
+    count: 1,
+    natsUrl: `nats://alice:s3cretPassw0rd@127.0.0.1:${node.port}`,
+    log: bareLogger(lines),
+    heartbeatIntervalMs: 200,
+  });
   t.teardown(() => agents.stop());
   await waitFor('connected to NATS logged', () => lines.some((l) => l.includes('connected to NATS')), 10_000);
   await node.stop(); // disconnect and reconnect attempts log too
@@ -90,7 +101,12 @@ test('config errors name a bad NATS URL without its credentials', (t) => {
   t.regex(coord!.message, /nats\.servers/);
   assertNoSecret(t, coord!.message);
   const agent = t.throws(() =>
-    compileAgentConfig({ hostId: 'h', libvirt: { migrationUri: 'qemu+tcp://10.0.0.1/system' }, grpc: { listenAddress: '127.0.0.1:7400', advertisedEndpoint: '10.0.0.1:7400' }, nats: { servers: ['nats://alice:s3cretPassw0rd@h:4222/x'] } }),
+    compileAgentConfig({
+      hostId: 'h',
+      libvirt: { migrationUri: 'qemu+tcp://10.0.0.1/system' },
+      grpc: { listenAddress: '127.0.0.1:7400', advertisedEndpoint: '10.0.0.1:7400' },
+      nats: { servers: ['nats://alice:s3cretPassw0rd@h:4222/x'] },
+    }),
   );
   t.regex(agent!.message, /nats\.servers/);
   assertNoSecret(t, agent!.message);
@@ -106,10 +122,14 @@ test('agent --check prints its configuration without the credentials in NATS URL
       'nats: { servers: ["nats://alice:s3cretPassw0rd@10.0.0.1:4222", "tls://tok3nValue@10.0.0.2:4222"] }\n',
     { mode: 0o600 },
   );
-  const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'agent', 'main.ts'), '--config', file, '--check'], {
-    env: { PATH: process.env.PATH, HOME: dir },
-    timeout: 60_000,
-  });
+  const { stdout } = await execFileP(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, '..', 'agent', 'main.ts'), '--config', file, '--check'],
+    {
+      env: { PATH: process.env.PATH, HOME: dir },
+      timeout: 60_000,
+    },
+  );
   const printed = JSON.parse(stdout) as { nats: { servers: string[] } };
   t.deepEqual(printed.nats.servers, ['nats://***@10.0.0.1:4222', 'tls://***@10.0.0.2:4222']);
   assertNoSecret(t, stdout);

@@ -30,7 +30,13 @@ test('SIGKILL of the coordinator mid-drain: a restarted coordinator completes it
     rmSync(dir, { recursive: true, force: true });
   });
   nats = await startTestNats({ dir, hosts: ['sim-1', 'sim-2', 'sim-3', 'sim-4'] });
-  sims = await startSimAgents({ count: 4, natsUrl: nats.node.url, natsAuth: nats.hostAuth, heartbeatIntervalMs: 500, fabricOptions: { bandwidthBps: 128 * MiB } });
+  sims = await startSimAgents({
+    count: 4,
+    natsUrl: nats.node.url,
+    natsAuth: nats.hostAuth,
+    heartbeatIntervalMs: 500,
+    fabricOptions: { bandwidthBps: 128 * MiB },
+  });
   const configFile = path.join(dir, 'coordinator.yaml');
   writeFileSync(
     configFile,
@@ -66,20 +72,30 @@ test('SIGKILL of the coordinator mid-drain: a restarted coordinator completes it
   await first.p.waitForLog((l) => l.msg === 'leading: resuming unfinished operations', 15_000);
   const op = await first.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
   // Kill it while the first migration is in flight (its migration id is in the record, the agent runs it).
-  await waitFor('a migration in flight', async () => {
-    const o = await first.call('GetOperation', { operation_id: op.id });
-    return o.steps.some((s: any) => s.phase === 'STEP_PHASE_MIGRATING' && s.percent > 5);
-  }, 30_000, 50);
+  await waitFor(
+    'a migration in flight',
+    async () => {
+      const o = await first.call('GetOperation', { operation_id: op.id });
+      return o.steps.some((s: any) => s.phase === 'STEP_PHASE_MIGRATING' && s.percent > 5);
+    },
+    30_000,
+    50,
+  );
   first.p.signal('SIGKILL');
   await waitFor('killed', () => first.p.exited, 5000, 50);
   const inFlight = sims.fabric.migrations.filter((m) => m.result === 'running').length;
   t.is(inFlight, 1, 'the agent kept migrating after the coordinator died');
 
   const second = await start();
-  const done = await waitFor('the drain completes under the new process', async () => {
-    const o = await second.call('GetOperation', { operation_id: op.id });
-    return ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'].includes(o.state) ? o : null;
-  }, 90_000, 200);
+  const done = await waitFor(
+    'the drain completes under the new process',
+    async () => {
+      const o = await second.call('GetOperation', { operation_id: op.id });
+      return ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'].includes(o.state) ? o : null;
+    },
+    90_000,
+    200,
+  );
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
   for (const s of servers) {
     const where = [...sims.fabric.hosts.values()].filter((h) => h.servers().some((x) => x.uuid === s.uuid)).map((h) => h.hostId);
@@ -88,7 +104,10 @@ test('SIGKILL of the coordinator mid-drain: a restarted coordinator completes it
     const moves = sims.fabric.migrationsOf(s.uuid);
     t.is(moves.filter((m) => m.result === 'completed').length, 1, `${s.name} moved once: ${JSON.stringify(moves.map((m) => [m.mode, m.result]))}`);
     t.is(moves.length, 1, `${s.name}: no second attempt was started`);
-    const now = sims.fabric.whereIs(s.uuid)!.servers().find((x) => x.uuid === s.uuid)!;
+    const now = sims.fabric
+      .whereIs(s.uuid)!
+      .servers()
+      .find((x) => x.uuid === s.uuid)!;
     t.is(now.state, s.state, `${s.name} kept its power state`);
   }
   t.is((await second.call('GetHost', { host_id: 'sim-1' })).maintenance, 'MAINTENANCE_STATE_IN_MAINTENANCE');

@@ -81,7 +81,15 @@ test('lab: drain h1 (live, cold-only, local disk), heartbeats never stop, reboot
 
   m = maintenanceModule({ pollIntervalMs: 250, rebootTimeoutMs: 120_000, settlePauseOverrideS: 1 });
   coord = await startCoordinator(
-    testConfig({ id: 'lab-c1', natsServers: [nats.node.url], natsAuth: nats.coordinatorAuth, tokenFile: writeTokenFile(dir), offlineAfter: '10s', reconcileInterval: '3s', agentsTls: await labCoordinatorTls() }),
+    testConfig({
+      id: 'lab-c1',
+      natsServers: [nats.node.url],
+      natsAuth: nats.coordinatorAuth,
+      tokenFile: writeTokenFile(dir),
+      offlineAfter: '10s',
+      reconcileInterval: '3s',
+      agentsTls: await labCoordinatorTls(),
+    }),
     { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
   );
   admin = new TestAdminClient(coord.port);
@@ -97,7 +105,12 @@ test('lab: drain h1 (live, cold-only, local disk), heartbeats never stop, reboot
   const plan = await call('PlanMaintenance', { host_id: 'h1' });
   t.deepEqual(plan.blockers, []);
   const actions = Object.fromEntries(plan.servers.map((s: any) => [s.server_name, s.action]));
-  t.deepEqual(actions, { 'mt-live1': 'SERVER_ACTION_LIVE_MIGRATE', 'mt-live2': 'SERVER_ACTION_LIVE_MIGRATE', 'mt-cold': 'SERVER_ACTION_COLD_MIGRATE', 'mt-disk': 'SERVER_ACTION_LIVE_MIGRATE' });
+  t.deepEqual(actions, {
+    'mt-live1': 'SERVER_ACTION_LIVE_MIGRATE',
+    'mt-live2': 'SERVER_ACTION_LIVE_MIGRATE',
+    'mt-cold': 'SERVER_ACTION_COLD_MIGRATE',
+    'mt-disk': 'SERVER_ACTION_LIVE_MIGRATE',
+  });
   const t0 = Date.now();
   const op = await call('EnableMaintenance', { host_id: 'h1', stop_unmigratable: false, confirm: true });
   const drained = await waitForOperation({ call }, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 240_000);

@@ -14,7 +14,15 @@ async function zoneWith(w: World, zoneId: string, hostIds: string[], policy: obj
 
 /** Most migrations in flight at once among `ms` (by start/finish times). */
 function peak(ms: { startedAtMs: number; finishedAtMs: number }[]): number {
-  const edges = ms.flatMap((m) => [[m.startedAtMs, 1], [m.finishedAtMs || Number.MAX_SAFE_INTEGER, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = ms
+    .flatMap(
+      (m) =>
+        [
+          [m.startedAtMs, 1],
+          [m.finishedAtMs || Number.MAX_SAFE_INTEGER, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let cur = 0;
   let max = 0;
   for (const [, d] of edges) max = Math.max(max, (cur += d));
@@ -29,10 +37,17 @@ test('three hosts drained at once: one migration per source, at most 2 in the zo
   await waitFor('9 servers', async () => (await w.call('ListServers', {})).servers.length === 9, 20_000, 200);
   const ops = [];
   for (const src of ['sim-1', 'sim-2', 'sim-3']) ops.push(await w.call('EnableMaintenance', { host_id: src, stop_unmigratable: false, confirm: true }));
-  for (const op of ops) t.is((await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 90_000)).state, 'OPERATION_STATE_SUCCEEDED');
+  for (const op of ops)
+    t.is(
+      (await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 90_000)).state,
+      'OPERATION_STATE_SUCCEEDED',
+    );
   const ms = w.sims.fabric.migrations;
   t.is(ms.length, 9);
-  t.true(ms.every((m) => ['sim-4', 'sim-5', 'sim-6', 'sim-7'].includes(m.to)), 'hosts entering maintenance are never targets');
+  t.true(
+    ms.every((m) => ['sim-4', 'sim-5', 'sim-6', 'sim-7'].includes(m.to)),
+    'hosts entering maintenance are never targets',
+  );
   for (const src of ['sim-1', 'sim-2', 'sim-3']) t.is(peak(ms.filter((m) => m.from === src)), 1, `one at a time from ${src}`);
   t.true(peak(ms) <= 2, `zone limit 2 (peak ${peak(ms)})`);
   t.true(peak(ms) === 2, 'two sources did run in parallel');
@@ -55,9 +70,15 @@ test('a stalled migration is aborted after the zone stall timeout and retried el
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
   const step = done.steps.find((s: any) => s.server_name === 'stalls-once');
   t.is(step.attempt, 2);
-  t.deepEqual(w.sims.fabric.migrationsOf(vs.uuid).map((m) => m.result), ['aborted', 'completed']);
+  t.deepEqual(
+    w.sims.fabric.migrationsOf(vs.uuid).map((m) => m.result),
+    ['aborted', 'completed'],
+  );
   const events = await w.admin.stream('WatchOperation', { operation_id: op.id }, { token: 'test-admin-token-0123456789' });
-  t.true(events.some((e: any) => /stall|progress/i.test(e.message) || /stall/i.test(e.step?.error ?? '')), 'the stall is named');
+  t.true(
+    events.some((e: any) => /stall|progress/i.test(e.message) || /stall/i.test(e.step?.error ?? '')),
+    'the stall is named',
+  );
   // Another host's plan now assumes the bandwidth measured on these migrations.
   w.sims.byId('sim-2').sim.addServer({ name: 'later', memoryBytes: GiB });
   await waitFor('3 servers', async () => (await w.call('ListServers', {})).servers.length === 3, 20_000, 200);
@@ -75,9 +96,15 @@ test('ReturnServers skips servers that no longer fit on the host, with the reaso
   const b = h1.addServer({ name: 'too-big-now', memoryBytes: 6 * GiB });
   await waitFor('2 servers', async () => (await w.call('ListServers', {})).servers.length === 2, 20_000, 200);
   const on = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
-  t.is((await waitForOperation(w, on.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'])).state, 'OPERATION_STATE_SUCCEEDED');
+  t.is(
+    (await waitForOperation(w, on.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'])).state,
+    'OPERATION_STATE_SUCCEEDED',
+  );
   const off = await w.call('DisableMaintenance', { host_id: 'sim-1' });
-  t.is((await waitForOperation(w, off.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'])).state, 'OPERATION_STATE_SUCCEEDED');
+  t.is(
+    (await waitForOperation(w, off.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'])).state,
+    'OPERATION_STATE_SUCCEEDED',
+  );
   // Meanwhile someone installed a server on h1: the 6 GiB one no longer fits.
   h1.addServer({ name: 'newcomer', memoryBytes: 10 * GiB });
   await waitFor('newcomer known', async () => (await w.call('ListServers', { host_id: 'sim-1' })).servers.length === 1, 20_000, 200);
@@ -92,9 +119,15 @@ test('ReturnServers skips servers that no longer fit on the host, with the reaso
   t.is(w.sims.fabric.whereIs(a.uuid)!.hostId, 'sim-1');
   t.not(w.sims.fabric.whereIs(b.uuid)!.hostId, 'sim-1');
   // Bad input changes nothing.
-  const bad = await w.call('ReturnServers', { host_id: 'sim-1', server_uuids: ['not-a-uuid'] }).then(() => null, (e) => e);
+  const bad = await w.call('ReturnServers', { host_id: 'sim-1', server_uuids: ['not-a-uuid'] }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(bad?.code, 3);
-  const unknown = await w.call('ReturnServers', { host_id: 'nope' }).then(() => null, (e) => e);
+  const unknown = await w.call('ReturnServers', { host_id: 'nope' }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(unknown?.code, 5);
 });
 
@@ -115,7 +148,10 @@ test('a return that pauses (agent unreachable for the reboot) is retried by disa
   await waitFor('sim-2 online', async () => (await w.call('GetHost', { host_id: 'sim-2' })).online, 20_000, 200);
   const retry = await w.call('DisableMaintenance', { host_id: 'sim-2' });
   t.not(retry.id, off.id);
-  const twice = await w.call('DisableMaintenance', { host_id: 'sim-2' }).then(() => null, (e) => e);
+  const twice = await w.call('DisableMaintenance', { host_id: 'sim-2' }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(twice?.code, 9, 'a running return is not doubled');
   t.regex(twice.details, /already returning/);
   const done = await waitForOperation(w, retry.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 60_000);

@@ -30,10 +30,12 @@ test('enable drains every server in its power state; disable reboots and returns
   const plan = await w.call('PlanMaintenance', { host_id: 'sim-1' });
   t.is(plan.servers.length, 4);
   t.deepEqual(plan.blockers, []);
-  t.deepEqual(
-    Object.fromEntries(plan.servers.map((s: any) => [s.server_name, s.action])),
-    { 'live-1': 'SERVER_ACTION_LIVE_MIGRATE', 'live-2': 'SERVER_ACTION_LIVE_MIGRATE', 'cold-only': 'SERVER_ACTION_COLD_MIGRATE', 'smart-off': 'SERVER_ACTION_COLD_MIGRATE' },
-  );
+  t.deepEqual(Object.fromEntries(plan.servers.map((s: any) => [s.server_name, s.action])), {
+    'live-1': 'SERVER_ACTION_LIVE_MIGRATE',
+    'live-2': 'SERVER_ACTION_LIVE_MIGRATE',
+    'cold-only': 'SERVER_ACTION_COLD_MIGRATE',
+    'smart-off': 'SERVER_ACTION_COLD_MIGRATE',
+  });
 
   const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
   t.is(op.kind, 'OPERATION_KIND_ENABLE_MAINTENANCE');
@@ -52,8 +54,16 @@ test('enable drains every server in its power state; disable reboots and returns
   }
   t.is(h1.servers().length, 0);
   // Live servers moved live, the others cold (offline), each exactly once.
-  for (const s of [live1, live2]) t.deepEqual(w.sims.fabric.migrationsOf(s.uuid).map((m) => [m.mode, m.result]), [['live', 'completed']]);
-  for (const s of [cold, smartOff]) t.deepEqual(w.sims.fabric.migrationsOf(s.uuid).map((m) => [m.mode, m.result]), [['offline', 'completed']]);
+  for (const s of [live1, live2])
+    t.deepEqual(
+      w.sims.fabric.migrationsOf(s.uuid).map((m) => [m.mode, m.result]),
+      [['live', 'completed']],
+    );
+  for (const s of [cold, smartOff])
+    t.deepEqual(
+      w.sims.fabric.migrationsOf(s.uuid).map((m) => [m.mode, m.result]),
+      [['offline', 'completed']],
+    );
   t.is((await w.call('GetHost', { host_id: 'sim-1' })).maintenance, 'MAINTENANCE_STATE_IN_MAINTENANCE');
 
   // Every event is kept; progress never goes backwards per step.
@@ -81,7 +91,13 @@ test('enable drains every server in its power state; disable reboots and returns
   const ret = await w.call('ReturnServers', { host_id: 'sim-1' });
   const returned = await waitForOperation(w, ret.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED']);
   t.is(returned.state, 'OPERATION_STATE_SUCCEEDED', returned.reason);
-  t.deepEqual(h1.servers().map((s) => s.name).sort(), ['cold-only', 'live-1', 'live-2', 'smart-off']);
+  t.deepEqual(
+    h1
+      .servers()
+      .map((s) => s.name)
+      .sort(),
+    ['cold-only', 'live-1', 'live-2', 'smart-off'],
+  );
   for (const s of h1.servers()) t.is(s.state, [live1, live2, cold, smartOff].find((x) => x.uuid === s.uuid)!.state);
 
   // The Prometheus endpoint counted what happened: 2 live + 2 cold each way.
@@ -127,18 +143,27 @@ test('52 hosts, tight capacity: refused without stop_unmigratable; with it some 
   await waitFor('sim-5 offline', async () => !(await w.call('GetHost', { host_id: 'sim-5' })).online, 15_000, 200);
 
   // Not KVM: refused, nothing changes.
-  const xen = await w.call('EnableMaintenance', { host_id: 'sim-7', stop_unmigratable: true, confirm: true }).then(() => null, (e) => e);
+  const xen = await w.call('EnableMaintenance', { host_id: 'sim-7', stop_unmigratable: true, confirm: true }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(xen?.code, 9, 'FAILED_PRECONDITION for a non-KVM host');
   t.regex(xen.details, /KVM/);
   t.is((await w.call('GetHost', { host_id: 'sim-7' })).maintenance, 'MAINTENANCE_STATE_NONE');
 
   // confirm is required.
-  const noConfirm = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: true, confirm: false }).then(() => null, (e) => e);
+  const noConfirm = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: true, confirm: false }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(noConfirm?.code, 3);
 
   // stop_unmigratable off: refused up front, listing the servers, nothing changed.
   const before = await w.call('GetHost', { host_id: 'sim-1' });
-  const refused = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true }).then(() => null, (e) => e);
+  const refused = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(refused?.code, 9);
   t.regex(refused.details, /cannot move/);
   t.regex(refused.details, /big-/);
@@ -152,13 +177,24 @@ test('52 hosts, tight capacity: refused without stop_unmigratable; with it some 
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', summary(done));
   const stopped = done.steps.filter((s: any) => s.action === 'SERVER_ACTION_STOP');
   t.true(stopped.length >= 1, 'some servers had to stop');
-  for (const s of stopped) t.is(sim('sim-1').servers().find((x) => x.uuid === s.server_uuid)?.state, 'SERVER_STATE_SHUTOFF');
+  for (const s of stopped)
+    t.is(
+      sim('sim-1')
+        .servers()
+        .find((x) => x.uuid === s.server_uuid)?.state,
+      'SERVER_STATE_SHUTOFF',
+    );
   // Only eligible hosts received anything.
   const targets = new Set(w.sims.fabric.migrations.filter((m) => m.from === 'sim-1').map((m) => m.to));
-  t.deepEqual([...targets].sort().filter((x) => !['sim-2', 'sim-3'].includes(x)), []);
+  t.deepEqual(
+    [...targets].sort().filter((x) => !['sim-2', 'sim-3'].includes(x)),
+    [],
+  );
   // No target overcommits its memory (minus the 1 GiB host reserve).
   for (const id of ['sim-2', 'sim-3']) {
-    const used = sim(id).servers().reduce((a, s) => a + Number(s.memory_bytes), 0);
+    const used = sim(id)
+      .servers()
+      .reduce((a, s) => a + Number(s.memory_bytes), 0);
     t.true(used <= 63 * GiB, `${id} holds ${used / GiB} GiB`);
   }
   // Every server is on exactly one host.
@@ -180,7 +216,10 @@ test('failed migrations retry on the next target, then go cold, then stop (with 
   t.is(d1.steps[0].attempt, 2, 'second attempt on another target');
   t.is(d1.steps[0].tried_targets.length, 2);
   t.not(d1.steps[0].tried_targets[0], d1.steps[0].tried_targets[1]);
-  t.deepEqual(w.sims.fabric.migrationsOf(a.uuid).map((m) => m.result), ['failed', 'completed']);
+  t.deepEqual(
+    w.sims.fabric.migrationsOf(a.uuid).map((m) => m.result),
+    ['failed', 'completed'],
+  );
   t.is(w.sims.fabric.whereIs(a.uuid)!.hostId, d1.steps[0].target_host_id);
 
   // Every target unreachable: live fails on all, cold fails on all, then stop.
@@ -217,10 +256,15 @@ test('cancel mid-drain aborts the running migration, keeps the server on the sou
   const b = src.addServer({ name: 'slow-b', memoryBytes: 2 * GiB });
   await serversKnown(w, 2);
   const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
-  await waitFor('a migration in progress', async () => {
-    const o = await w.call('GetOperation', { operation_id: op.id });
-    return o.steps.some((s: any) => s.phase === 'STEP_PHASE_MIGRATING' && s.percent > 5);
-  }, 30_000, 100);
+  await waitFor(
+    'a migration in progress',
+    async () => {
+      const o = await w.call('GetOperation', { operation_id: op.id });
+      return o.steps.some((s: any) => s.phase === 'STEP_PHASE_MIGRATING' && s.percent > 5);
+    },
+    30_000,
+    100,
+  );
   const c = await w.call('CancelOperation', { operation_id: op.id, reason: 'change window closed' });
   t.is(c.id, op.id);
   const done = await waitForOperation(w, op.id, ['OPERATION_STATE_CANCELLED', 'OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED']);
@@ -229,13 +273,19 @@ test('cancel mid-drain aborts the running migration, keeps the server on the sou
   t.deepEqual(done.steps.map((s: any) => s.phase).sort(), ['STEP_PHASE_CANCELLED', 'STEP_PHASE_CANCELLED']);
   for (const s of [a, b]) t.is(w.sims.fabric.whereIs(s.uuid)!.hostId, 'sim-1', `${s.name} stayed on the source`);
   t.true(src.servers().every((s) => s.state === 'SERVER_STATE_RUNNING'));
-  t.deepEqual(w.sims.fabric.migrations.map((m) => m.result), ['aborted']);
+  t.deepEqual(
+    w.sims.fabric.migrations.map((m) => m.result),
+    ['aborted'],
+  );
   t.is((await w.call('GetHost', { host_id: 'sim-1' })).maintenance, 'MAINTENANCE_STATE_ENTERING', 'still excluded');
   t.deepEqual(w.maintenance.engine().reservations().list(), [], 'reservations released');
   // A host entering maintenance is never a target.
   const plan2 = await w.call('PlanMaintenance', { host_id: 'sim-2' });
   t.false(plan2.servers.some((s: any) => s.target_host_id === 'sim-1'));
-  const again = await w.call('CancelOperation', { operation_id: op.id }).then(() => null, (e) => e);
+  const again = await w.call('CancelOperation', { operation_id: op.id }).then(
+    () => null,
+    (e) => e,
+  );
   t.is(again?.code, 9, 'an ended operation cannot be cancelled');
 });
 
@@ -248,10 +298,15 @@ test('a coordinator stopped mid-drain: another takes the lease, re-attaches by m
   await serversKnown(w, 3);
   const second = await w.startCoordinator('c2');
   const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
-  await waitFor('first migration in progress', async () => {
-    const o = await w.call('GetOperation', { operation_id: op.id });
-    return o.steps.some((s: any) => s.phase === 'STEP_PHASE_MIGRATING' && s.percent > 10);
-  }, 30_000, 100);
+  await waitFor(
+    'first migration in progress',
+    async () => {
+      const o = await w.call('GetOperation', { operation_id: op.id });
+      return o.steps.some((s: any) => s.phase === 'STEP_PHASE_MIGRATING' && s.percent > 10);
+    },
+    30_000,
+    100,
+  );
   await w.maintenance.stop();
   await w.coordinator.stop();
   const call = (m: string, r: object) => second.admin.call(m, r, { token: 'test-admin-token-0123456789', timeoutMs: 20_000 });
@@ -279,13 +334,19 @@ test('storage-cluster hosts disabled at once return one by one, with the settle 
   const ops: any[] = [];
   for (const id of ['sim-1', 'sim-2', 'sim-3']) ops.push(await w.call('DisableMaintenance', { host_id: id }));
   // The later ones wait, visibly.
-  const waiting = await waitFor('the third return waiting its turn', async () => {
-    const o = await w.call('GetOperation', { operation_id: ops[2].id });
-    return o.state === 'OPERATION_STATE_WAITING' && /waiting for/.test(o.reason) ? o : null;
-  }, 10_000, 100);
+  const waiting = await waitFor(
+    'the third return waiting its turn',
+    async () => {
+      const o = await w.call('GetOperation', { operation_id: ops[2].id });
+      return o.state === 'OPERATION_STATE_WAITING' && /waiting for/.test(o.reason) ? o : null;
+    },
+    10_000,
+    100,
+  );
   t.regex(waiting.reason, /storage cluster vs1/);
   const finished: any[] = [];
-  for (const op of ops) finished.push(await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 60_000));
+  for (const op of ops)
+    finished.push(await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 60_000));
   for (const f of finished) t.is(f.state, 'OPERATION_STATE_SUCCEEDED', f.reason);
   // Strictly one at a time: each reboot starts after the previous return ended, settle included.
   const ev = async (id: string) => w.admin.stream('WatchOperation', { operation_id: id }, { token: 'test-admin-token-0123456789' });

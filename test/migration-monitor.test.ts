@@ -1,13 +1,6 @@
 // The live-migration monitor's decisions, with plain numbers for time.
 import test from 'ava';
-import {
-  initialMonitorState,
-  observe,
-  rawPercent,
-  shouldAbort,
-  shouldSwitchToPostCopy,
-  type JobSample,
-} from '../agent/migrations/monitor.ts';
+import { initialMonitorState, observe, rawPercent, shouldAbort, shouldSwitchToPostCopy, type JobSample } from '../agent/migrations/monitor.ts';
 import { migrationDeadline } from '../common/migration-deadline.ts';
 import { migrationDeadlines } from '../coordinator/operations/decide.ts';
 
@@ -68,7 +61,14 @@ test('percent never decreases and stays below 100 until completion', (t) => {
   let s = initialMonitorState(0);
   const seen: number[] = [];
   // a second memory pass re-sends dirty pages: the raw ratio falls back
-  for (const [p, r] of [[10, 90], [50, 50], [90, 10], [95, 60], [99, 1], [100, 0]] as const) {
+  for (const [p, r] of [
+    [10, 90],
+    [50, 50],
+    [90, 10],
+    [95, 60],
+    [99, 1],
+    [100, 0],
+  ] as const) {
     s = observe(s, sample(p, r), 0);
     seen.push(s.percent);
   }

@@ -67,18 +67,12 @@ test('save() fsyncs the record before renaming it into place and the directory a
   trace.length = 0;
   await store.save(record('m-1'));
   const tmp = `m-1.json.${process.pid}.tmp`;
-  t.deepEqual(trace, [
-    `open ${tmp} w`,
-    `writeFile ${tmp}`,
-    `sync ${tmp}`,
-    `close ${tmp}`,
-    `rename ${tmp} -> m-1.json`,
-    'open . r',
-    'sync .',
-    'close .',
-  ]);
+  t.deepEqual(trace, [`open ${tmp} w`, `writeFile ${tmp}`, `sync ${tmp}`, `close ${tmp}`, `rename ${tmp} -> m-1.json`, 'open . r', 'sync .', 'close .']);
   const again = await new MigrationStore(dir).open();
-  t.deepEqual(again.map((r) => r.migration.migration_id), ['m-1']);
+  t.deepEqual(
+    again.map((r) => r.migration.migration_id),
+    ['m-1'],
+  );
   t.deepEqual(readdirSync(path.join(dir, 'migrations')), ['m-1.json'], 'no temp file left');
 });
 
@@ -112,7 +106,9 @@ test('SIGKILL right after save() returns: the record is there and parses', async
   // path (temp + rename: never half a record) rather than fsync itself; the
   // test above checks the fsyncs.
   const dir = tempDir(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'record-writer.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'record-writer.ts'), dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -165,7 +165,24 @@ test('a 3-node cluster with auth: R3 KV for the coordinator, anonymous refused o
   const rogueDir = path.join(dir, 'rogue');
   const port = await freePort();
   const log = path.join(t.context.dir, 'rogue.log');
-  const rogue = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), '--cluster_name', 'drydock', '--cluster', `nats://127.0.0.1:${await freePort()}`, '--routes', cl.nodes.map((n) => `nats://127.0.0.1:${n.clusterPort}`).join(','), '-l', log], { stdio: 'ignore', cwd: t.context.dir });
+  const rogue = spawn(
+    natsServerBinary(),
+    [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--cluster_name',
+      'drydock',
+      '--cluster',
+      `nats://127.0.0.1:${await freePort()}`,
+      '--routes',
+      cl.nodes.map((n) => `nats://127.0.0.1:${n.clusterPort}`).join(','),
+      '-l',
+      log,
+    ],
+    { stdio: 'ignore', cwd: t.context.dir },
+  );
   t.teardown(async () => {
     if (rogue.exitCode === null) {
       rogue.kill('SIGKILL');
@@ -174,7 +191,8 @@ test('a 3-node cluster with auth: R3 KV for the coordinator, anonymous refused o
     rmSync(rogueDir, { recursive: true, force: true });
   });
   let anon: NatsConnection | null = null;
-  for (let i = 0; i < 100 && !anon; i++) anon = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false }).catch(() => sleep(50).then(() => null));
+  for (let i = 0; i < 100 && !anon; i++)
+    anon = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false }).catch(() => sleep(50).then(() => null));
   t.truthy(anon, 'the rogue server runs');
   t.teardown(() => anon?.close());
   // Give its routes time to try, then publish through it for a while.

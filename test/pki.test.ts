@@ -16,7 +16,9 @@ const mode = (f: string) => statSync(f).mode & 0o777;
 const x509 = (f: string) => new X509Certificate(readFileSync(f));
 /** The key file holds the private key of the certificate. */
 const keyMatches = (certFile: string, keyFile: string) =>
-  createPublicKey(createPrivateKey(readFileSync(keyFile))).export({ format: 'der', type: 'spki' }).equals(x509(certFile).publicKey.export({ format: 'der', type: 'spki' }));
+  createPublicKey(createPrivateKey(readFileSync(keyFile)))
+    .export({ format: 'der', type: 'spki' })
+    .equals(x509(certFile).publicKey.export({ format: 'der', type: 'spki' }));
 
 test('host and coordinator certificates: named per common/identity.mjs, signed by the CA, keys 0600 in a 0700 directory', async (t) => {
   const dir = path.join(root, 'a');
@@ -54,7 +56,11 @@ test('idempotent: a second call keeps the files; a new CA re-issues the host cer
 
 test('called at once from many places: one CA, every pair consistent', async (t) => {
   const dir = path.join(root, 'c');
-  const all = await Promise.all([...Array.from({ length: 6 }, () => ensureHostCert('h1', { dir })), ensureHostCert('h2', { dir }), ensureCoordinatorCert({ dir })]);
+  const all = await Promise.all([
+    ...Array.from({ length: 6 }, () => ensureHostCert('h1', { dir })),
+    ensureHostCert('h2', { dir }),
+    ensureCoordinatorCert({ dir }),
+  ]);
   const ca = x509(all[0]!.caFile);
   for (const c of all) {
     t.true(x509(c.certFile).verify(ca.publicKey));

@@ -17,7 +17,13 @@ import {
   indexSnapshot,
   pickTarget,
   planMaintenance,
-  trimCandidates, GIB, TIB, crowdHost, makePool, mulberry32, randomSnapshot
+  trimCandidates,
+  GIB,
+  TIB,
+  crowdHost,
+  makePool,
+  mulberry32,
+  randomSnapshot,
 } from '../coordinator/planner/index.ts';
 import * as reference from '../harness/planner-reference/index.ts';
 import { NoValidTargetError as ReferenceNoValidTargetError } from '../harness/planner-reference/errors.ts';

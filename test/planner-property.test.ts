@@ -15,7 +15,14 @@ function randomReservations(s: InventorySnapshot, rand: () => number): Reservati
   const n = Math.floor(rand() * 6);
   for (let i = 0; i < n; i++) {
     const h = s.hosts[Math.floor(rand() * s.hosts.length)]!;
-    out.push({ serverUuid: `ext-${i}`, hostId: h.id, memoryBytes: Math.floor(rand() * 16) * GIB, vcpus: Math.floor(rand() * 8), localDisk: rand() < 0.5 ? [{ pool: 'default', bytes: Math.floor(rand() * 100) * GIB }] : [], operationId: `op-${i}` });
+    out.push({
+      serverUuid: `ext-${i}`,
+      hostId: h.id,
+      memoryBytes: Math.floor(rand() * 16) * GIB,
+      vcpus: Math.floor(rand() * 8),
+      localDisk: rand() < 0.5 ? [{ pool: 'default', bytes: Math.floor(rand() * 100) * GIB }] : [],
+      operationId: `op-${i}`,
+    });
   }
   return out;
 }
@@ -34,7 +41,14 @@ function violations(s: InventorySnapshot, p: Plan, existing: readonly Reservatio
   const seen = [...p.servers, ...p.blockers].map((x) => x.serverUuid);
   // Every server of the host exactly once across moves, stops and blockers.
   if (seen.length !== new Set(seen).size) bad.push('a server appears twice');
-  if ([...seen].sort().join() !== onHost.map((x) => x.uuid).sort().join()) bad.push('servers missing or foreign');
+  if (
+    [...seen].sort().join() !==
+    onHost
+      .map((x) => x.uuid)
+      .sort()
+      .join()
+  )
+    bad.push('servers missing or foreign');
   if (stopUnmigratable && p.blockers.length > 0) bad.push('blockers with stop_unmigratable');
   if (!stopUnmigratable && p.servers.some((x) => x.action === 'STOP' || x.action === 'NONE')) bad.push('stop without stop_unmigratable');
   if (p.blockers.some((x) => x.targetHostId !== '')) bad.push('a blocker with a target');
@@ -66,7 +80,8 @@ function violations(s: InventorySnapshot, p: Plan, existing: readonly Reservatio
     if (!target.online) bad.push(`${tag}: offline`);
     if (target.maintenance !== 'none') bad.push(`${tag}: ${target.maintenance}`);
     for (const d of server.disks.filter((x) => x.shared || x.type === 'network')) {
-      if (!target.storagePools.some((pl) => pl.shared && pl.active && (pl.name === d.pool || (pl.path && d.path.startsWith(`${pl.path}/`))))) bad.push(`${tag}: cannot reach ${d.pool}`);
+      if (!target.storagePools.some((pl) => pl.shared && pl.active && (pl.name === d.pool || (pl.path && d.path.startsWith(`${pl.path}/`)))))
+        bad.push(`${tag}: cannot reach ${d.pool}`);
     }
     const r = p.reservations.find((x) => x.serverUuid === m.serverUuid);
     if (!r || r.hostId !== target.id || r.memoryBytes !== server.memoryBytes) bad.push(`${tag}: reservation missing or wrong`);
@@ -126,14 +141,20 @@ test(`invariants hold on ${SEEDS} seeded random inventories`, (t) => {
     const stopUnmigratable = rand() < 0.5;
     // A CPU hook that rejects a pseudo-random third of (server, host) pairs.
     const cpuCompatible = rand() < 0.5 ? undefined : (sv: { uuid: string }, h: { id: string }) => ({ ok: cpuOk(sv.uuid, h.id), reason: 'fixture' });
-    const p = planMaintenance(s, { hostId: host.id, stopUnmigratable }, { reservations: existing, cpuCompatible, measuredBandwidthBps: rand() < 0.5 ? undefined : 50e6 + rand() * 1e9 });
+    const p = planMaintenance(
+      s,
+      { hostId: host.id, stopUnmigratable },
+      { reservations: existing, cpuCompatible, measuredBandwidthBps: rand() < 0.5 ? undefined : 50e6 + rand() * 1e9 },
+    );
     if (p.refusals.length > 0) {
       refused++;
       t.deepEqual(p.servers, [], `seed ${seed}: refused plans move nothing`);
       continue;
     }
     const bad = violations(s, p, existing, stopUnmigratable);
-    if (cpuCompatible) for (const m of p.servers.filter((x) => x.targetHostId)) if (!cpuOk(m.serverUuid, m.targetHostId)) bad.push(`${m.serverName} → ${m.targetHostId}: CPU-incompatible`);
+    if (cpuCompatible)
+      for (const m of p.servers.filter((x) => x.targetHostId))
+        if (!cpuOk(m.serverUuid, m.targetHostId)) bad.push(`${m.serverName} → ${m.targetHostId}: CPU-incompatible`);
     if (bad.length > 0) t.fail(`seed ${seed} (host ${host.id}): ${bad.slice(0, 5).join('; ')}`);
     moves += p.servers.filter((x) => x.targetHostId !== '').length;
     stops += p.servers.filter((x) => x.action === 'STOP' || x.action === 'NONE').length;
@@ -141,7 +162,11 @@ test(`invariants hold on ${SEEDS} seeded random inventories`, (t) => {
     // Same inventory in another order: the same plan.
     const r2 = mulberry32(seed);
     const shuffled = { ...s, hosts: shuffle(s.hosts, r2), servers: shuffle(s.servers, r2), zones: shuffle(s.zones, r2) };
-    const again = planMaintenance(shuffled, { hostId: host.id, stopUnmigratable }, { reservations: shuffle(existing, r2), cpuCompatible, measuredBandwidthBps: p.bandwidthAssumed ? undefined : p.assumedBandwidthBps });
+    const again = planMaintenance(
+      shuffled,
+      { hostId: host.id, stopUnmigratable },
+      { reservations: shuffle(existing, r2), cpuCompatible, measuredBandwidthBps: p.bandwidthAssumed ? undefined : p.assumedBandwidthBps },
+    );
     t.deepEqual(again, p, `seed ${seed}: order-independent`);
   }
   t.log(`${moves} moves, ${stops} stops/stays, ${blockers} blockers, ${refused} refused plans`);

@@ -29,7 +29,7 @@ import {
   randomSnapshot,
   sharedDisk,
   shuffle,
-  syntheticUuid
+  syntheticUuid,
 } from '../coordinator/planner/index.ts';
 import type { CpuCompatibleFn, Plan, PlannedServer } from '../coordinator/planner/index.ts';
 
@@ -118,7 +118,11 @@ test('host-level refusals: non-KVM, unknown, no zone, unknown zone, in maintenan
   ];
   for (const [hostId, code] of cases) {
     const p = plan(s, hostId, true);
-    t.deepEqual(p.refusals.map((r) => r.code), [code], hostId);
+    t.deepEqual(
+      p.refusals.map((r) => r.code),
+      [code],
+      hostId,
+    );
     t.deepEqual(p.servers, [], `${hostId}: refused plans move nothing`);
     const err = t.throws(() => assertPlanRunnable(p))!;
     if (code === 'host-not-found') {
@@ -163,8 +167,15 @@ test('disabled, offline, other-zone, in/entering/returning maintenance, non-KVM 
   const p = plan(s);
   t.deepEqual([...new Set(targets(p))], ['ok']);
   const cands = p.servers[0]!.candidates;
-  t.false(cands.some((c) => c.hostId === 'c-otherzone' || c.hostId === 'h-nozone'), 'other zones are not listed');
-  const why = (id: string) => cands.find((c) => c.hostId === id)!.checks.filter((r) => r.verdict === 'skip').map((r) => r.check);
+  t.false(
+    cands.some((c) => c.hostId === 'c-otherzone' || c.hostId === 'h-nozone'),
+    'other zones are not listed',
+  );
+  const why = (id: string) =>
+    cands
+      .find((c) => c.hostId === id)!
+      .checks.filter((r) => r.verdict === 'skip')
+      .map((r) => r.check);
   t.deepEqual(why('h1'), ['not-source']);
   t.deepEqual(why('a-disabled'), ['enabled']);
   t.deepEqual(why('b-offline'), ['online']);
@@ -186,7 +197,11 @@ test('a kvm domain never goes to a TCG-only (qemu) host; a qemu domain may', (t)
 });
 
 test('the only host of its zone: every server is a blocker with a clear reason', (t) => {
-  const s = makeSnapshot({ zones: [makeZone('z1'), makeZone('z2')], hosts: [makeHost('h1'), makeHost('h2', { zoneId: 'z2' })], servers: [makeServer('a', 'h1')] });
+  const s = makeSnapshot({
+    zones: [makeZone('z1'), makeZone('z2')],
+    hosts: [makeHost('h1'), makeHost('h2', { zoneId: 'z2' })],
+    servers: [makeServer('a', 'h1')],
+  });
   const p = plan(s);
   t.is(p.blockers.length, 1);
   t.regex(p.blockers[0]!.reason, /no other host in the zone \(1 host\(s\) of other zones/);
@@ -195,7 +210,12 @@ test('the only host of its zone: every server is a blocker with a clear reason',
 // ---------------------------------------------------------------- capacity
 
 test('tight capacity: some servers stop, no target is ever overcommitted', (t) => {
-  const hosts = [makeHost('h1', { memoryTotalBytes: 256 * GIB, memoryFreeBytes: 100 * GIB }), hostWithRoom('h2', 10 * GIB), hostWithRoom('h3', 7 * GIB), hostWithRoom('h4', 3 * GIB)];
+  const hosts = [
+    makeHost('h1', { memoryTotalBytes: 256 * GIB, memoryFreeBytes: 100 * GIB }),
+    hostWithRoom('h2', 10 * GIB),
+    hostWithRoom('h3', 7 * GIB),
+    hostWithRoom('h4', 3 * GIB),
+  ];
   const sizes = [8, 6, 4, 4, 3, 2, 2, 1, 1, 1];
   const servers = sizes.map((g, i) => makeServer(`vs${i}`, 'h1', { memoryBytes: g * GIB, vcpus: 1 }));
   const s = makeSnapshot({ hosts, servers });
@@ -220,11 +240,24 @@ test('tight capacity: some servers stop, no target is ever overcommitted', (t) =
 test('stop_unmigratable off: servers that fit nowhere are listed as blockers and the plan is not runnable', (t) => {
   const s = makeSnapshot({
     hosts: [makeHost('h1'), hostWithRoom('h2', 4 * GIB)],
-    servers: [makeServer('big', 'h1', { memoryBytes: 16 * GIB }), makeServer('small', 'h1', { memoryBytes: 2 * GIB }), makeServer('bigoff', 'h1', { memoryBytes: 8 * GIB, state: 'shutoff' })],
+    servers: [
+      makeServer('big', 'h1', { memoryBytes: 16 * GIB }),
+      makeServer('small', 'h1', { memoryBytes: 2 * GIB }),
+      makeServer('bigoff', 'h1', { memoryBytes: 8 * GIB, state: 'shutoff' }),
+    ],
   });
   const p = plan(s, 'h1', false);
-  t.deepEqual(p.servers.map((x) => x.serverName), ['small']);
-  t.deepEqual(p.blockers.map((x) => [x.serverName, x.action]), [['big', 'STOP'], ['bigoff', 'NONE']]);
+  t.deepEqual(
+    p.servers.map((x) => x.serverName),
+    ['small'],
+  );
+  t.deepEqual(
+    p.blockers.map((x) => [x.serverName, x.action]),
+    [
+      ['big', 'STOP'],
+      ['bigoff', 'NONE'],
+    ],
+  );
   t.regex(byName(p, 'big').reason, /fits nowhere \(h2: memory needs 16\.0 GiB.*would be stopped with stop_unmigratable/);
   t.regex(byName(p, 'bigoff').reason, /left shut off on h1/);
   const err = t.throws(() => assertPlanRunnable(p), { instanceOf: UnmigratableServersError })!;
@@ -250,7 +283,11 @@ test('memory: the smaller of (total − allocated) and reported free counts, min
       // Reported 30 GiB free but 28 GiB allocated (shut-off servers count).
       makeHost('h3', { memoryTotalBytes: 32 * GIB, memoryFreeBytes: 30 * GIB }),
     ],
-    servers: [makeServer('x', 'h1', { memoryBytes: 6 * GIB }), makeServer('on2', 'h2', { memoryBytes: 10 * GIB }), makeServer('off3', 'h3', { memoryBytes: 28 * GIB, state: 'shutoff' })],
+    servers: [
+      makeServer('x', 'h1', { memoryBytes: 6 * GIB }),
+      makeServer('on2', 'h2', { memoryBytes: 10 * GIB }),
+      makeServer('off3', 'h3', { memoryBytes: 28 * GIB, state: 'shutoff' }),
+    ],
   });
   const p = plan(s, 'h1', true);
   t.is(byName(p, 'x').action, 'STOP');
@@ -262,7 +299,11 @@ test('memory: the smaller of (total − allocated) and reported free counts, min
 
 test('the zone host memory reserve is honoured', (t) => {
   const mk = (reserve: number) =>
-    makeSnapshot({ zones: [makeZone('z1', { hostMemoryReserveBytes: reserve })], hosts: [makeHost('h1'), makeHost('h2', { memoryTotalBytes: 8 * GIB, memoryFreeBytes: 8 * GIB })], servers: [makeServer('a', 'h1', { memoryBytes: 6 * GIB })] });
+    makeSnapshot({
+      zones: [makeZone('z1', { hostMemoryReserveBytes: reserve })],
+      hosts: [makeHost('h1'), makeHost('h2', { memoryTotalBytes: 8 * GIB, memoryFreeBytes: 8 * GIB })],
+      servers: [makeServer('a', 'h1', { memoryBytes: 6 * GIB })],
+    });
   t.is(plan(mk(1 * GIB)).servers[0]?.targetHostId, 'h2');
   t.is(plan(mk(3 * GIB)).blockers.length, 1);
 });
@@ -272,11 +313,20 @@ test('vCPUs: allocated + reserved + new ≤ logical CPUs × the zone overcommit 
     makeSnapshot({
       zones: [makeZone('z1', { cpuOvercommitRatio: ratio })],
       hosts: [makeHost('h1'), makeHost('h2', { topology: { sockets: 1, cores_per_socket: 2, threads_per_core: 2, logical_cpus: 4 } })],
-      servers: [makeServer('there', 'h2', { vcpus: 3, memoryBytes: GIB }), makeServer('a', 'h1', { vcpus: 2 }), makeServer('b', 'h1', { vcpus: 4, memoryBytes: GIB })],
+      servers: [
+        makeServer('there', 'h2', { vcpus: 3, memoryBytes: GIB }),
+        makeServer('a', 'h1', { vcpus: 2 }),
+        makeServer('b', 'h1', { vcpus: 4, memoryBytes: GIB }),
+      ],
     });
   const tight = plan(mk(1), 'h1', true);
   t.is(byName(tight, 'a').action, 'STOP');
-  t.regex(byName(tight, 'a').candidates.find((c) => c.hostId === 'h2')!.checks.find((r) => r.check === 'vcpu')!.reason, /would be 5\/4 vCPUs \(4 CPUs × 1\)/);
+  t.regex(
+    byName(tight, 'a')
+      .candidates.find((c) => c.hostId === 'h2')!
+      .checks.find((r) => r.check === 'vcpu')!.reason,
+    /would be 5\/4 vCPUs \(4 CPUs × 1\)/,
+  );
   const roomy = plan(mk(2), 'h1', true);
   // 8 slots: 3 there + 2 (a, larger memory, placed first) = 5; b needs 4 → 9 > 8.
   t.is(byName(roomy, 'a').targetHostId, 'h2');
@@ -293,7 +343,10 @@ test('local disks: must fit the target pool after reservations, and a pool must 
       makeHost('h3', { storagePools: [makePool('nfs', { shared: true })] }), // no local pool at all
       makeHost('h4', { memoryTotalBytes: 16 * GIB, memoryFreeBytes: 16 * GIB }),
     ],
-    servers: [makeServer('d1', 'h1', { memoryBytes: 4 * GIB, disks: [localDisk(20 * GIB)] }), makeServer('d2', 'h1', { memoryBytes: 3 * GIB, disks: [localDisk(20 * GIB, 'vda')] })],
+    servers: [
+      makeServer('d1', 'h1', { memoryBytes: 4 * GIB, disks: [localDisk(20 * GIB)] }),
+      makeServer('d2', 'h1', { memoryBytes: 3 * GIB, disks: [localDisk(20 * GIB, 'vda')] }),
+    ],
   });
   const p = plan(s, 'h1', true);
   t.is(byName(p, 'd1').targetHostId, 'h2', 'most memory, disk fits');
@@ -336,7 +389,10 @@ test('shared storage: a target must reach every shared pool of the server', (t) 
   t.is(byName(p, 'rbd').targetHostId, 'h3');
   t.is(byName(p, 'both').targetHostId, 'h3');
   t.is(byName(p, 'file').targetHostId, 'h2', 'most memory among those reaching nfs');
-  t.deepEqual(p.blockers.map((b) => b.serverName), ['nowhere']);
+  t.deepEqual(
+    p.blockers.map((b) => b.serverName),
+    ['nowhere'],
+  );
   const h4 = byName(p, 'rbd').candidates.find((c) => c.hostId === 'h4')!;
   t.regex(h4.checks.find((r) => r.check === 'shared-storage')!.reason, /shared pool ceph inactive/);
   const h2 = byName(p, 'rbd').candidates.find((c) => c.hostId === 'h2')!;
@@ -361,7 +417,10 @@ test('SPREAD (default) picks most free memory after placement; PACK the least th
   const pack = plan(policyInventory('PACK'));
   t.deepEqual(targets(pack), ['h2', 'h4'], 'a (8 GiB) does not fit h4 (5), so h2; b (4 GiB) fits h4 exactly-ish');
   t.regex(pack.servers[0]!.reason, /PACK: least free memory that still fits/);
-  t.is(plan(makeSnapshot({ zones: [makeZone('z1', {})], hosts: policyInventory('SPREAD').hosts, servers: policyInventory('SPREAD').servers })).policy.placement, 'SPREAD');
+  t.is(
+    plan(makeSnapshot({ zones: [makeZone('z1', {})], hosts: policyInventory('SPREAD').hosts, servers: policyInventory('SPREAD').servers })).policy.placement,
+    'SPREAD',
+  );
 });
 
 test('ties go to the smallest host id', (t) => {
@@ -382,9 +441,15 @@ test('largest servers are placed first: memory, then local disk, then uuid', (t)
     ],
   });
   const p = plan(s, 'h1', true);
-  t.deepEqual(p.servers.map((x) => x.serverName), ['big', 'mid-disk', 'small-b', 'small']);
+  t.deepEqual(
+    p.servers.map((x) => x.serverName),
+    ['big', 'mid-disk', 'small-b', 'small'],
+  );
   t.is(byName(p, 'big').targetHostId, 'h2', 'the big one got the only room');
-  t.deepEqual(p.servers.slice(1).map((x) => x.action), ['STOP', 'STOP', 'STOP']);
+  t.deepEqual(
+    p.servers.slice(1).map((x) => x.action),
+    ['STOP', 'STOP', 'STOP'],
+  );
 });
 
 test('determinism: shuffled inventory, same plan', (t) => {
@@ -401,7 +466,10 @@ test('determinism: shuffled inventory, same plan', (t) => {
 // ---------------------------------------------------------------- reservations
 
 test('reservations of running operations count against targets; the planned servers own ones are replaced', (t) => {
-  const s = makeSnapshot({ hosts: [makeHost('h1'), hostWithRoom('h2', 20 * GIB), hostWithRoom('h3', 12 * GIB)], servers: [makeServer('a', 'h1', { memoryBytes: 8 * GIB })] });
+  const s = makeSnapshot({
+    hosts: [makeHost('h1'), hostWithRoom('h2', 20 * GIB), hostWithRoom('h3', 12 * GIB)],
+    servers: [makeServer('a', 'h1', { memoryBytes: 8 * GIB })],
+  });
   t.is(plan(s).servers[0]!.targetHostId, 'h2');
   const other = { serverUuid: 'elsewhere', hostId: 'h2', memoryBytes: 16 * GIB, vcpus: 2, localDisk: [], operationId: 'op1' };
   t.is(plan(s, 'h1', false, { reservations: [other] }).servers[0]!.targetHostId, 'h3');
@@ -422,8 +490,14 @@ test('Reservations: reserve, replace, release, per-host totals, per-operation re
   t.like(r.onHost('h2'), { memoryBytes: 2, vcpus: 2 });
   t.is(r.onHost('h2').diskByPool.size, 0);
   t.like(r.onHost('h3'), { memoryBytes: 8 });
-  t.deepEqual(r.list().map((x) => x.serverUuid), ['a', 'b']);
-  t.deepEqual(r.releaseOperation('op1').map((x) => x.serverUuid), ['b']);
+  t.deepEqual(
+    r.list().map((x) => x.serverUuid),
+    ['a', 'b'],
+  );
+  t.deepEqual(
+    r.releaseOperation('op1').map((x) => x.serverUuid),
+    ['b'],
+  );
   t.like(r.onHost('h3'), { memoryBytes: 0, vcpus: 0 });
   t.is(r.release('nope'), undefined);
   t.is(r.release('a')!.hostId, 'h2');
@@ -439,7 +513,15 @@ test('Reservations: reserve, replace, release, per-host totals, per-operation re
 
 test('the CPU compatibility hook is consulted and respected', (t) => {
   const s = makeSnapshot({
-    hosts: [makeHost('h1'), makeHost('h2', { memoryTotalBytes: 128 * GIB, memoryFreeBytes: 128 * GIB, cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Westmere', features: [], disabled_features: [], xml: '' } }), makeHost('h3')],
+    hosts: [
+      makeHost('h1'),
+      makeHost('h2', {
+        memoryTotalBytes: 128 * GIB,
+        memoryFreeBytes: 128 * GIB,
+        cpu: { arch: 'x86_64', vendor: 'Intel', model: 'Westmere', features: [], disabled_features: [], xml: '' },
+      }),
+      makeHost('h3'),
+    ],
     servers: [makeServer('a', 'h1')],
   });
   const calls: string[] = [];
@@ -452,7 +534,10 @@ test('the CPU compatibility hook is consulted and respected', (t) => {
   t.true(calls.includes('a@h2/z1'));
   const h2 = p.servers[0]!.candidates.find((c) => c.hostId === 'h2')!;
   t.false(h2.eligible);
-  t.deepEqual(h2.checks.find((r) => r.check === 'cpu-compatible'), { check: 'cpu-compatible', verdict: 'block', reason: 'Westmere lacks avx2' });
+  t.deepEqual(
+    h2.checks.find((r) => r.check === 'cpu-compatible'),
+    { check: 'cpu-compatible', verdict: 'block', reason: 'Westmere lacks avx2' },
+  );
   t.false(p.warnings.some((w) => w.includes('CPU compatibility not checked')));
 
   const unchecked = plan(s);
@@ -465,7 +550,11 @@ test('the CPU compatibility hook is consulted and respected', (t) => {
 
 test('the estimate grows with size, shrinks with bandwidth, and uses the zone concurrency', (t) => {
   const mk = (mem: number, disk: number, policy = {}) =>
-    makeSnapshot({ zones: [makeZone('z1', policy)], hosts: [makeHost('h1'), makeHost('h2', { memoryTotalBytes: 512 * GIB, memoryFreeBytes: 512 * GIB })], servers: [0, 1, 2, 3].map((i) => makeServer(`s${i}`, 'h1', { memoryBytes: mem, disks: disk ? [localDisk(disk, `vd${i}`)] : [] })) });
+    makeSnapshot({
+      zones: [makeZone('z1', policy)],
+      hosts: [makeHost('h1'), makeHost('h2', { memoryTotalBytes: 512 * GIB, memoryFreeBytes: 512 * GIB })],
+      servers: [0, 1, 2, 3].map((i) => makeServer(`s${i}`, 'h1', { memoryBytes: mem, disks: disk ? [localDisk(disk, `vd${i}`)] : [] })),
+    });
   const small = plan(mk(1 * GIB, 0));
   const big = plan(mk(8 * GIB, 0));
   const bigDisk = plan(mk(8 * GIB, 20 * GIB));
@@ -533,11 +622,17 @@ test('a 50-host / 1000-server inventory plans correctly and quickly', (t) => {
     const p = plan(s, h.id, true);
     if (p.refusals.length > 0) continue;
     planned++;
-    const onHost = s.servers.filter((x) => x.hostId === h.id).map((x) => x.uuid).sort();
+    const onHost = s.servers
+      .filter((x) => x.hostId === h.id)
+      .map((x) => x.uuid)
+      .sort();
     t.deepEqual(p.servers.map((x) => x.serverUuid).sort(), onHost);
     for (const m of p.servers.filter((x) => x.targetHostId)) {
       const target = s.hosts.find((x) => x.id === m.targetHostId)!;
-      t.true(target.id !== h.id && target.zoneId === h.zoneId && target.enabled && target.online && target.maintenance === 'none', `${m.serverName} → ${target.id}`);
+      t.true(
+        target.id !== h.id && target.zoneId === h.zoneId && target.enabled && target.online && target.maintenance === 'none',
+        `${m.serverName} → ${target.id}`,
+      );
     }
   }
   t.true(planned >= 35, `${planned} hosts planned`);
@@ -575,7 +670,10 @@ test('pickTarget: next best after failures, bounded by the zone attempt cap, nev
 });
 
 test('pickTarget: NoValidTargetError with every verdict when nothing fits', (t) => {
-  const s = makeSnapshot({ hosts: [makeHost('h1'), hostWithRoom('h2', 2 * GIB), makeHost('h3', { enabled: false })], servers: [makeServer('a', 'h1', { memoryBytes: 8 * GIB })] });
+  const s = makeSnapshot({
+    hosts: [makeHost('h1'), hostWithRoom('h2', 2 * GIB), makeHost('h3', { enabled: false })],
+    servers: [makeServer('a', 'h1', { memoryBytes: 8 * GIB })],
+  });
   const err = t.throws(() => pickTarget(s, s.servers[0]!, 'h1', [], []), { instanceOf: NoValidTargetError }) as NoValidTargetError;
   t.is(err.candidates.length, 3);
   t.regex(err.message, /h2: memory needs 8\.0 GiB/);
@@ -596,7 +694,11 @@ test('pickTarget agrees with the planner for the first server', (t) => {
 test('formatPlan: aligned table, blockers, warnings, estimate, candidates on demand', (t) => {
   const s = makeSnapshot({
     hosts: [makeHost('h1'), hostWithRoom('h2', 10 * GIB), makeHost('h3', { online: false })],
-    servers: [makeServer('web-01', 'h1', { memoryBytes: 4 * GIB, disks: [localDisk(10 * GIB)] }), makeServer('db', 'h1', { memoryBytes: 32 * GIB }), makeServer('x', 'h1', { smart: true, memoryBytes: GIB })],
+    servers: [
+      makeServer('web-01', 'h1', { memoryBytes: 4 * GIB, disks: [localDisk(10 * GIB)] }),
+      makeServer('db', 'h1', { memoryBytes: 32 * GIB }),
+      makeServer('x', 'h1', { smart: true, memoryBytes: GIB }),
+    ],
   });
   const p = plan(s);
   const text = formatPlan(p);
@@ -629,15 +731,26 @@ test('synthetic ids are unique and UUID-shaped', (t) => {
 // ---------------------------------------------------------------- big zones, single targets
 
 test('big zones: each server carries at most 20 verdicts, the chosen one and the runners-up first', (t) => {
-  const hosts = [makeHost('h001'), ...Array.from({ length: 60 }, (_, i) => makeHost(`h${String(i + 2).padStart(3, '0')}`, { memoryTotalBytes: (16 + i) * GIB, memoryFreeBytes: (16 + i) * GIB, enabled: i % 10 !== 0 }))];
+  const hosts = [
+    makeHost('h001'),
+    ...Array.from({ length: 60 }, (_, i) =>
+      makeHost(`h${String(i + 2).padStart(3, '0')}`, { memoryTotalBytes: (16 + i) * GIB, memoryFreeBytes: (16 + i) * GIB, enabled: i % 10 !== 0 }),
+    ),
+  ];
   const s = makeSnapshot({ hosts, servers: [makeServer('a', 'h001'), makeServer('b', 'h001')] });
   const p = plan(s, 'h001');
   for (const x of p.servers) {
     t.is(x.candidates.length, 20);
     t.is(x.candidatesOmitted, 41);
     t.true(x.candidates.some((c) => c.hostId === x.targetHostId));
-    t.true(x.candidates.every((c) => c.eligible), 'eligible runners-up outrank skipped hosts');
-    t.deepEqual(x.candidates.map((c) => c.hostId), [...x.candidates.map((c) => c.hostId)].sort());
+    t.true(
+      x.candidates.every((c) => c.eligible),
+      'eligible runners-up outrank skipped hosts',
+    );
+    t.deepEqual(
+      x.candidates.map((c) => c.hostId),
+      [...x.candidates.map((c) => c.hostId)].sort(),
+    );
   }
   t.is(p.servers[0]!.targetHostId, 'h061', 'the largest host wins under SPREAD');
   t.is(plan(s, 'h001', false, { maxCandidatesPerServer: 0 }).servers[0]!.candidates.length, 61);
@@ -646,13 +759,21 @@ test('big zones: each server carries at most 20 verdicts, the chosen one and the
 
 test('evaluateTarget: the full chain for one fixed target (return to the original host)', (t) => {
   const s = makeSnapshot({
-    hosts: [makeHost('h1', { maintenance: 'returning' }), makeHost('h2'), makeHost('h3', { memoryTotalBytes: 4 * GIB, memoryFreeBytes: 4 * GIB }), makeHost('h4', { online: false, lastHeartbeatMs: 1_700_000_000_000 - 42_000 })],
+    hosts: [
+      makeHost('h1', { maintenance: 'returning' }),
+      makeHost('h2'),
+      makeHost('h3', { memoryTotalBytes: 4 * GIB, memoryFreeBytes: 4 * GIB }),
+      makeHost('h4', { online: false, lastHeartbeatMs: 1_700_000_000_000 - 42_000 }),
+    ],
     servers: [makeServer('a', 'h2', { memoryBytes: 8 * GIB })],
   });
   const server = s.servers[0]!;
   const back = evaluateTarget(s, server, 'h1', []);
   t.false(back.verdict.eligible);
-  t.like(back.verdict.checks.find((r) => r.check === 'not-in-maintenance'), { verdict: 'skip', reason: 'returning from maintenance' });
+  t.like(
+    back.verdict.checks.find((r) => r.check === 'not-in-maintenance'),
+    { verdict: 'skip', reason: 'returning from maintenance' },
+  );
   const ok = evaluateTarget(makeSnapshot({ ...s, hosts: [makeHost('h1'), ...s.hosts.slice(1)] }), server, 'h1', []);
   t.true(ok.verdict.eligible);
   t.is(ok.action, 'LIVE_MIGRATE');

@@ -24,7 +24,6 @@ const test = anyTest.serial as TestFn<Ctx>;
 type Rec = { n: number };
 const logger = createLogger('read-mirror-test', 'silent' as never);
 
-
 test.before(async (t) => {
   const dir = tempDir('mirror');
   t.context = { dir } as Ctx;
@@ -57,7 +56,10 @@ test('loads the bucket, follows writes; a dead watcher is restarted by the healt
   t.teardown(() => m.stop());
   await m.start();
   t.is(m.size, 30);
-  t.deepEqual(m.page('', 100).map((v) => v.key), Array.from({ length: 30 }, (_, i) => `k${i}`).sort());
+  t.deepEqual(
+    m.page('', 100).map((v) => v.key),
+    Array.from({ length: 30 }, (_, i) => `k${i}`).sort(),
+  );
   await r.mutate('k1', () => ({ n: 100 }));
   await m.sync();
   t.is(m.get('k1')?.value.n, 100, 'sync() waits for the acknowledged write');
@@ -97,7 +99,10 @@ test('a full resync repairs creates, changes and deletes the watcher missed; not
   t.is(m.get('new')?.value.n, 1);
   t.is(m.get('r3')?.value.n, 33);
   t.falsy(m.get('r4'));
-  t.deepEqual(m.page('', 100).map((v) => v.key), (await r.list()).map((v) => v.key));
+  t.deepEqual(
+    m.page('', 100).map((v) => v.key),
+    (await r.list()).map((v) => v.key),
+  );
   t.true(m.stats.repaired >= 3);
   // A second resync finds nothing to repair.
   const repaired = m.stats.repaired;
@@ -121,6 +126,9 @@ test('a bucket whose last message was purged: start and reads do not wait for it
   await m.start();
   await m.sync();
   t.true(Date.now() - t0 < 3_000, `start + sync took ${Date.now() - t0} ms`);
-  t.deepEqual(m.page('', 10).map((x) => x.key), ['keep']);
+  t.deepEqual(
+    m.page('', 10).map((x) => x.key),
+    ['keep'],
+  );
   t.true(m.revision >= last);
 });

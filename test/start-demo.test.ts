@@ -69,7 +69,10 @@ function alive(pid: number): boolean {
 
 async function labNamespaces(): Promise<string[]> {
   const { stdout } = await run(['ip', 'netns', 'list']);
-  return stdout.split('\n').map((l) => l.split(' ')[0]!).filter((ns) => ns.startsWith(`${LAB.name}lab-`));
+  return stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((ns) => ns.startsWith(`${LAB.name}lab-`));
 }
 
 async function assertNothingLeft(t: ExecutionContext, stateDir: string, pids: number[]): Promise<void> {
@@ -96,7 +99,14 @@ test.serial('npm start -- --demo: the guided round runs to completion, exits 0 a
   t.regex(out, /export DRYDOCK_ADDRESS=127\.0\.0\.1:\d+ DRYDOCK_TOKEN=[0-9a-f]{48}/);
   t.regex(out, /alias drydock='node .*bin\/drydock\.mjs'/);
   // Each step announced and run through the CLI, the live progress printed as lines (no terminal here).
-  for (const cmd of ['hosts', 'maintenance plan h1', 'maintenance enable h1 --confirm --wait', 'maintenance disable h1 --wait', 'servers return h1 --wait', 'ops list']) {
+  for (const cmd of [
+    'hosts',
+    'maintenance plan h1',
+    'maintenance enable h1 --confirm --wait',
+    'maintenance disable h1 --wait',
+    'servers return h1 --wait',
+    'ops list',
+  ]) {
     t.true(out.includes(`$ drydock ${cmd}\n`), `ran drydock ${cmd}`);
   }
   t.regex(out, /=== Step 7\/7/);
@@ -144,11 +154,14 @@ test.serial('npm start: a crashed run is cleaned up by the next one; Ctrl-C tear
   const readOnly = [...out.matchAll(/^ {2}drydock (zones|hosts|servers|host show \S+|maintenance plan \S+|ops list|zone cpu \S+)\s*$/gm)].map((m) => m[1]!);
   t.true(readOnly.length >= 6, `read-only commands printed: ${readOnly.join(', ')}`);
   for (const cmd of readOnly) {
-    const r = await run([process.execPath, cliPath!, ...cmd.split(' ')], { env: cliEnv, timeoutMs: 30_000 }).catch((err: Error) => ({ stdout: '', stderr: err.message }));
+    const r = await run([process.execPath, cliPath!, ...cmd.split(' ')], { env: cliEnv, timeoutMs: 30_000 }).catch((err: Error) => ({
+      stdout: '',
+      stderr: err.message,
+    }));
     t.not(r.stdout, '', `drydock ${cmd} answered (${r.stderr})`);
   }
   const metricsUrls = [...out.matchAll(/^ {2}curl -s (\S+) \| grep '\^drydock_'/gm)].map((m) => m[1]!);
-  t.is(metricsUrls.length, 2, 'the coordinator\'s and an agent\'s metrics are printed');
+  t.is(metricsUrls.length, 2, "the coordinator's and an agent's metrics are printed");
   for (const url of metricsUrls) {
     const body = await (await fetch(url)).text();
     t.regex(body, /^drydock_/m, `${url} serves drydock metrics`);
@@ -177,13 +190,22 @@ test('run record: a live previous run is refused, never touched', async (t) => {
   t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
   const owner = sleeper(t);
   const nats = sleeper(t);
-  await writeRunRecord(stateDir, { owner: (await processRef(owner.pid!))!, nats: (await processRef(nats.pid!))!, lab: 'ddrr', address: '127.0.0.1:7443', startedAt: new Date().toISOString() });
-  await t.throwsAsync(cleanPreviousRun(stateDir, () => undefined), { message: new RegExp(`another npm start is running \\(pid ${owner.pid}.*127\\.0\\.0\\.1:7443`) });
+  await writeRunRecord(stateDir, {
+    owner: (await processRef(owner.pid!))!,
+    nats: (await processRef(nats.pid!))!,
+    lab: 'ddrr',
+    address: '127.0.0.1:7443',
+    startedAt: new Date().toISOString(),
+  });
+  await t.throwsAsync(
+    cleanPreviousRun(stateDir, () => undefined),
+    { message: new RegExp(`another npm start is running \\(pid ${owner.pid}.*127\\.0\\.0\\.1:7443`) },
+  );
   t.true(alive(nats.pid!), 'its nats-server is left alone');
   t.truthy(await readRunRecord(stateDir));
 });
 
-test('run record: a dead run\'s nats-server is ended by pid, a reused pid is not', async (t) => {
+test("run record: a dead run's nats-server is ended by pid, a reused pid is not", async (t) => {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'drydock-start-rec-'));
   t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
   const deadOwner = sleeper(t);
@@ -197,7 +219,10 @@ test('run record: a dead run\'s nats-server is ended by pid, a reused pid is not
   await cleanPreviousRun(stateDir, (m) => lines.push(m));
   await new Promise((resolve) => (nats.exitCode !== null || nats.signalCode !== null ? resolve(null) : nats.once('exit', resolve)));
   t.false(alive(nats.pid!));
-  t.true(lines.some((l) => l.includes(`nats-server pid ${nats.pid} ended`)), lines.join('\n'));
+  t.true(
+    lines.some((l) => l.includes(`nats-server pid ${nats.pid} ended`)),
+    lines.join('\n'),
+  );
   t.is(await readRunRecord(stateDir), null, 'the record is removed');
 
   // The recorded pid now belongs to another process (another start time): left alone.

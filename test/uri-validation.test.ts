@@ -129,9 +129,32 @@ test('gRPC endpoints: host:port with a host name, IPv4 or [IPv6] and a port 1-65
     t.true(isGrpcEndpoint(ok), ok);
   }
   const bad = [
-    '10.0.0.1', 'h:0', 'h:65536', 'h:', ':7400', 'h:74a0', 'h:07400', 'dns:///h:7400', 'unix:/tmp/agent.sock', 'unix:///tmp/x', 'user@h:7400',
-    'h:7400/x', 'h:7400?x=1', 'h%3A7400', 'h :7400', ' h:7400', 'h:7400\n', '-h:7400', '2001:db8::1:7400', '[2001:db8::1]', '[fe80::1%eth0]:7400',
-    '010.0.0.1:7400', '127.1:7400', 'h..x:7400', '', 'a'.repeat(400) + ':1',
+    '10.0.0.1',
+    'h:0',
+    'h:65536',
+    'h:',
+    ':7400',
+    'h:74a0',
+    'h:07400',
+    'dns:///h:7400',
+    'unix:/tmp/agent.sock',
+    'unix:///tmp/x',
+    'user@h:7400',
+    'h:7400/x',
+    'h:7400?x=1',
+    'h%3A7400',
+    'h :7400',
+    ' h:7400',
+    'h:7400\n',
+    '-h:7400',
+    '2001:db8::1:7400',
+    '[2001:db8::1]',
+    '[fe80::1%eth0]:7400',
+    '010.0.0.1:7400',
+    '127.1:7400',
+    'h..x:7400',
+    '',
+    'a'.repeat(400) + ':1',
   ];
   for (const b of bad) {
     t.false(isGrpcEndpoint(b), JSON.stringify(b));
@@ -189,7 +212,7 @@ function markerScript(t: { teardown: (fn: () => void) => void }): { dir: string;
 
 const TEST_DOMAIN = '6695eb01-f6a4-8304-79aa-97f2502e193f'; // "test" in test:///default: running, disk /guest/diskimage1
 
-test('the marker works: virsh itself runs a URI\'s command= program (so the tests below can fail)', async (t) => {
+test("the marker works: virsh itself runs a URI's command= program (so the tests below can fail)", async (t) => {
   const m = markerScript(t);
   await execFileP('virsh', ['-c', `qemu+ssh://localhost/system?command=${m.script}`, 'list'], { timeout: 20_000 }).catch(() => undefined);
   t.true(existsSync(m.ran), 'virsh ran the command= program');
@@ -209,7 +232,17 @@ test('a real LibvirtHypervisor never runs a program named in a target URI (migra
     const { disks } = await hv.migrationSource(TEST_DOMAIN);
     t.true(disks.local.length > 0, 'the test domain has a local disk to copy');
     const err = await t.throwsAsync(
-      hv.migrateLive({ uuid: TEST_DOMAIN, targetUri: target, signal, disks, copyStorage: true, unsafe: false, postCopy: false, autoConverge: false, bandwidthMiBps: 0 }),
+      hv.migrateLive({
+        uuid: TEST_DOMAIN,
+        targetUri: target,
+        signal,
+        disks,
+        copyStorage: true,
+        unsafe: false,
+        postCopy: false,
+        autoConverge: false,
+        bandwidthMiBps: 0,
+      }),
     );
     t.false(existsSync(m.ran), `migrateLive ${target} ran the command= program`);
     t.is(err?.name, 'InvalidArgumentError', `migrateLive ${target}: ${err?.message}`);

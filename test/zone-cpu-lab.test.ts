@@ -105,7 +105,7 @@ test('CompareCpu: own CPU identical, a baseline including it runs here, another 
   t.deepEqual(o.missing_features, []);
 });
 
-test('zone pieces on real answers: the compare cache asks once per incarnation and CPU; a downgrade lists the flags lost from libvirt\'s expanded baselines', async (t) => {
+test("zone pieces on real answers: the compare cache asks once per incarnation and CPU; a downgrade lists the flags lost from libvirt's expanded baselines", async (t) => {
   const { client, facts, agents } = t.context;
   const host = { id: agents[0]!.host.name, incarnation: facts.incarnation, grpcEndpoint: agents[0]!.endpoint } as HostRecord;
   const cache = new CompareCache((h, xml, signal) => t.context.pool.forHost(h.id, h.grpcEndpoint).compareCpu(xml, signal ? { signal } : {}));

@@ -36,17 +36,28 @@ const zoneRecord = async (w: World, id: string) => (await w.coordinator.store.zo
 async function zone(w: World, id: string, mode: string, hosts: string[]) {
   await w.call('CreateZone', { zone_id: id, name: id, cpu_mode: mode });
   for (const h of hosts) await w.call('UpdateHost', { host_id: h, zone_id: id });
-  await waitFor(`zone ${id} CPU covers its hosts`, async () => trackingOf(await zoneRecord(w, id)).members.join(',') === [...hosts].sort().join(','), 15_000, 100);
+  await waitFor(
+    `zone ${id} CPU covers its hosts`,
+    async () => trackingOf(await zoneRecord(w, id)).members.join(',') === [...hosts].sort().join(','),
+    15_000,
+    100,
+  );
 }
 
 async function serversKnown(w: World, names: string[]) {
-  await waitFor(`servers ${names.join(',')} known`, async () => {
-    const have = new Set((await w.call('ListServers', {})).servers.map((s: { name: string }) => s.name));
-    return names.every((n) => have.has(n));
-  }, 15_000, 100);
+  await waitFor(
+    `servers ${names.join(',')} known`,
+    async () => {
+      const have = new Set((await w.call('ListServers', {})).servers.map((s: { name: string }) => s.name));
+      return names.every((n) => have.has(n));
+    },
+    15_000,
+    100,
+  );
 }
 
-const cpuCheck = (planned: any, hostId: string) => planned.candidates.find((c: any) => c.host_id === hostId)?.checks.find((c: any) => c.check === 'cpu-compatible');
+const cpuCheck = (planned: any, hostId: string) =>
+  planned.candidates.find((c: any) => c.host_id === hostId)?.checks.find((c: any) => c.check === 'cpu-compatible');
 
 async function drain(w: World, hostId: string) {
   const op = await w.call('EnableMaintenance', { host_id: hostId, stop_unmigratable: false, confirm: true });
@@ -69,7 +80,10 @@ test.serial('PASSTHROUGH: the odd host is flagged, advised, and never a target',
   const api = await w.call('GetHost', { host_id: 'sim-4' });
   t.false(api.cpu.compatible);
   t.regex(api.cpu.advice, /never a target/);
-  t.true(api.not_a_target_because.some((r: string) => /CPU/.test(r)), api.not_a_target_because.join(' | '));
+  t.true(
+    api.not_a_target_because.some((r: string) => /CPU/.test(r)),
+    api.not_a_target_because.join(' | '),
+  );
 
   const s = w.sims.byId('sim-1').sim.addServer({ name: 'pt-1', memoryBytes: 2 * GiB, cpu: { mode: 'host-passthrough' } });
   await serversKnown(w, ['pt-1']);
@@ -86,46 +100,60 @@ test.serial('PASSTHROUGH: the odd host is flagged, advised, and never a target',
   t.true(['sim-2', 'sim-3'].includes(w.sims.fabric.whereIs(s.uuid)!.hostId));
 });
 
-test.serial('DEFAULT: a running host-model server skips a target that cannot run its CPU; shut-off and older-model servers may go there; answers are cached per host incarnation', async (t) => {
-  const { w } = t.context;
-  await zone(w, 'zd', 'CPU_MODE_DEFAULT', ['sim-5', 'sim-6', 'sim-7']);
-  t.is((await w.call('GetZoneCpu', { zone_id: 'zd' })).model, '', 'DEFAULT has no zone model');
-  const src = w.sims.byId('sim-5').sim;
-  const run = src.addServer({ name: 'hm-run', memoryBytes: 2 * GiB });
-  src.addServer({ name: 'hm-off', memoryBytes: 1 * GiB, running: false });
-  src.addServer({ name: 'west', memoryBytes: 1 * GiB, cpu: { mode: 'custom', model: 'Westmere', xml: cpuXml('Westmere', 'Intel', []) } });
-  await serversKnown(w, ['hm-run', 'hm-off', 'west']);
+test.serial(
+  'DEFAULT: a running host-model server skips a target that cannot run its CPU; shut-off and older-model servers may go there; answers are cached per host incarnation',
+  async (t) => {
+    const { w } = t.context;
+    await zone(w, 'zd', 'CPU_MODE_DEFAULT', ['sim-5', 'sim-6', 'sim-7']);
+    t.is((await w.call('GetZoneCpu', { zone_id: 'zd' })).model, '', 'DEFAULT has no zone model');
+    const src = w.sims.byId('sim-5').sim;
+    const run = src.addServer({ name: 'hm-run', memoryBytes: 2 * GiB });
+    src.addServer({ name: 'hm-off', memoryBytes: 1 * GiB, running: false });
+    src.addServer({ name: 'west', memoryBytes: 1 * GiB, cpu: { mode: 'custom', model: 'Westmere', xml: cpuXml('Westmere', 'Intel', []) } });
+    await serversKnown(w, ['hm-run', 'hm-off', 'west']);
 
-  const cache = w.zoneCpu!.cache();
-  const plan = await w.call('PlanMaintenance', { host_id: 'sim-5' });
-  const by = (n: string) => plan.servers.find((x: any) => x.server_name === n);
-  t.is(by('hm-run').target_host_id, 'sim-7');
-  const blocked = cpuCheck(by('hm-run'), 'sim-6');
-  t.is(blocked.verdict, 'block');
-  t.regex(blocked.reason, /host-model of sim-5: Skylake-Server/);
-  t.regex(blocked.reason, /lacks .*avx2/);
-  t.is(by('hm-off').target_host_id, 'sim-6', 'a shut-off host-model server takes the target CPU at boot');
-  t.regex(cpuCheck(by('hm-off'), 'sim-6').reason, /host-model/);
-  t.is(by('west').target_host_id, 'sim-6');
-  t.regex(cpuCheck(by('west'), 'sim-6').reason, /guest CPU Westmere: identical/);
-  t.false(plan.warnings.some((x: string) => /not checked/.test(x)));
+    const cache = w.zoneCpu!.cache();
+    const plan = await w.call('PlanMaintenance', { host_id: 'sim-5' });
+    const by = (n: string) => plan.servers.find((x: any) => x.server_name === n);
+    t.is(by('hm-run').target_host_id, 'sim-7');
+    const blocked = cpuCheck(by('hm-run'), 'sim-6');
+    t.is(blocked.verdict, 'block');
+    t.regex(blocked.reason, /host-model of sim-5: Skylake-Server/);
+    t.regex(blocked.reason, /lacks .*avx2/);
+    t.is(by('hm-off').target_host_id, 'sim-6', 'a shut-off host-model server takes the target CPU at boot');
+    t.regex(cpuCheck(by('hm-off'), 'sim-6').reason, /host-model/);
+    t.is(by('west').target_host_id, 'sim-6');
+    t.regex(cpuCheck(by('west'), 'sim-6').reason, /guest CPU Westmere: identical/);
+    t.false(plan.warnings.some((x: string) => /not checked/.test(x)));
 
-  const calls = cache.calls;
-  await w.call('PlanMaintenance', { host_id: 'sim-5' });
-  t.is(cache.calls, calls, 'same hosts, same incarnations, same CPUs: no new CompareCpu call');
+    const calls = cache.calls;
+    await w.call('PlanMaintenance', { host_id: 'sim-5' });
+    t.is(cache.calls, calls, 'same hosts, same incarnations, same CPUs: no new CompareCpu call');
 
-  const done = await drain(w, 'sim-5');
-  t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
-  t.is(w.sims.fabric.whereIs(run.uuid)!.hostId, 'sim-7');
-  t.deepEqual(done.steps.filter((s: any) => s.target_host_id === 'sim-6').map((s: any) => s.server_name).sort(), ['hm-off', 'west']);
+    const done = await drain(w, 'sim-5');
+    t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
+    t.is(w.sims.fabric.whereIs(run.uuid)!.hostId, 'sim-7');
+    t.deepEqual(
+      done.steps
+        .filter((s: any) => s.target_host_id === 'sim-6')
+        .map((s: any) => s.server_name)
+        .sort(),
+      ['hm-off', 'west'],
+    );
 
-  // A new incarnation of a target is asked again (its CPU may have changed with the reboot).
-  await w.sims.byId('sim-7').restart();
-  await waitFor('sim-7 new incarnation registered', async () => (await w.call('GetHost', { host_id: 'sim-7' })).incarnation === w.sims.byId('sim-7').incarnation, 15_000, 100);
-  const before = cache.calls;
-  await w.call('PlanMaintenance', { host_id: 'sim-6' });
-  t.true(cache.calls > before, 'asked the new incarnation');
-});
+    // A new incarnation of a target is asked again (its CPU may have changed with the reboot).
+    await w.sims.byId('sim-7').restart();
+    await waitFor(
+      'sim-7 new incarnation registered',
+      async () => (await w.call('GetHost', { host_id: 'sim-7' })).incarnation === w.sims.byId('sim-7').incarnation,
+      15_000,
+      100,
+    );
+    const before = cache.calls;
+    await w.call('PlanMaintenance', { host_id: 'sim-6' });
+    t.true(cache.calls > before, 'asked the new incarnation');
+  },
+);
 
 test.serial('EXTENDED: a host that cannot run the zone model (another vendor) is flagged on join and skipped by the drain', async (t) => {
   const { w } = t.context;

@@ -36,10 +36,16 @@ const A = (verdict: CompareAnswer['verdict'], missing: string[] = []): CompareAn
 test('DEFAULT: a running host-model server asks the source host CPU; a shut-off one asks nothing; a custom guest CPU asks itself', (t) => {
   const src = host('h1');
   const z = zone('DEFAULT');
-  t.deepEqual(cpuQuestions(server('h1'), z, src).map((q) => q.xml), [src.cpu.xml]);
+  t.deepEqual(
+    cpuQuestions(server('h1'), z, src).map((q) => q.xml),
+    [src.cpu.xml],
+  );
   t.deepEqual(cpuQuestions(server('h1', { state: 'shutoff' }), z, src), []);
   const west = cpuXml('Westmere', 'Intel', []);
-  t.deepEqual(cpuQuestions(server('h1', { cpu: { mode: 'custom', model: 'Westmere', features: [], xml: west } }), z, src).map((q) => q.xml), [west]);
+  t.deepEqual(
+    cpuQuestions(server('h1', { cpu: { mode: 'custom', model: 'Westmere', features: [], xml: west } }), z, src).map((q) => q.xml),
+    [west],
+  );
   const tgt = host('h2', simCpu('Westmere'));
   const lookup = answers([['h2', src.cpu.xml, A('INCOMPATIBLE', ['avx2', 'avx512f'])]]);
   const v = cpuVerdict(server('h1'), tgt, z, src, lookup);
@@ -61,7 +67,10 @@ test('EXTENDED: the zone model with the operator extras must run on the target; 
   const eff = zoneModelXml(z);
   t.regex(eff, /name='pcid'/);
   // A running host-model server in EXTENDED boots with the zone model: only the zone model is asked.
-  t.deepEqual(cpuQuestions(server('h1'), z, host('h1')).map((q) => q.xml), [eff]);
+  t.deepEqual(
+    cpuQuestions(server('h1'), z, host('h1')).map((q) => q.xml),
+    [eff],
+  );
   const ok = cpuVerdict(server('h1'), host('h2'), z, host('h1'), answers([['h2', eff, A('SUPERSET')]]));
   t.true(ok.ok);
   t.regex(ok.reason, /zone model Haswell-noTSX: superset/);
@@ -104,7 +113,7 @@ test('member watch: first pass, joins, leaves, mode changes and an unrecomputed 
   t.deepEqual(pendingTrigger({ ...tracked, cpuMode: 'PASSTHROUGH' }, hs), { reason: 'mode-changed', joined: [] });
   const swapped = [hs[0]!, { ...hs[1]!, cpu: simCpu('Westmere') }];
   t.deepEqual(pendingTrigger(tracked, swapped), { reason: 'host-returned', causeHostId: 'h2' });
-  t.is(pendingTrigger(tracked, [hs[0]!, { ...swapped[1]!, maintenance: 'returning' }]), null, 'a returning host is the hook\'s to recompute');
+  t.is(pendingTrigger(tracked, [hs[0]!, { ...swapped[1]!, maintenance: 'returning' }]), null, "a returning host is the hook's to recompute");
 });
 
 test('history entry and message: lost/gained from the expanded lists, host and advice named', (t) => {
@@ -112,7 +121,10 @@ test('history entry and message: lost/gained from the expanded lists, host and a
   const e = changeEntry(c, 'host-returned', 'h4', 'msg', 42);
   t.deepEqual([e.featuresLost, e.featuresGained, e.causeHostId, e.atMs], [['avx512f'], ['c'], 'h4', 42]);
   const m = downgradeMessage(zone('EXTENDED'), host('h4', simCpu('Haswell-noTSX')), c, 'host-returned', ['avx512f']);
-  t.regex(m, /^host h4 \(Haswell-noTSX\) returned from maintenance without avx512f: zone z1 CPU model lowered from Skylake-Server to Haswell-noTSX, flags lost: avx512f/);
+  t.regex(
+    m,
+    /^host h4 \(Haswell-noTSX\) returned from maintenance without avx512f: zone z1 CPU model lowered from Skylake-Server to Haswell-noTSX, flags lost: avx512f/,
+  );
   t.regex(m, /Consider moving h4 to a zone matching Haswell-noTSX/);
 });
 

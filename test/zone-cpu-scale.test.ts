@@ -45,5 +45,7 @@ test('50 hosts in one EXTENDED zone: baseline, cached recompute, CPU-checked pla
   const rec = await w.coordinator.store.zones.require('big');
   const bytes = Buffer.byteLength(JSON.stringify(rec.value));
   t.true(bytes < 256 * 1024, `${bytes} bytes`);
-  t.log(`50 hosts joined and covered: ${joinedMs} ms; cached recompute: ${recomputeMs} ms; plan of 10 servers × 49 targets: ${planMs} ms (${cache.calls} CompareCpu calls in all); zone record ${bytes} bytes`);
+  t.log(
+    `50 hosts joined and covered: ${joinedMs} ms; cached recompute: ${recomputeMs} ms; plan of 10 servers × 49 targets: ${planMs} ms (${cache.calls} CompareCpu calls in all); zone record ${bytes} bytes`,
+  );
 });

@@ -33,7 +33,12 @@ const zoneRecord = async (w: World, id: string) => (await w.coordinator.store.zo
 const hostRecord = async (w: World, id: string) => (await w.coordinator.store.hosts.require(id)).value;
 
 async function waitMembers(w: World, zoneId: string, members: string[]) {
-  await waitFor(`zone ${zoneId} CPU covers ${members.join(',')}`, async () => trackingOf(await zoneRecord(w, zoneId)).members.join(',') === [...members].sort().join(','), 15_000, 100);
+  await waitFor(
+    `zone ${zoneId} CPU covers ${members.join(',')}`,
+    async () => trackingOf(await zoneRecord(w, zoneId)).members.join(',') === [...members].sort().join(','),
+    15_000,
+    100,
+  );
 }
 
 /** Enable maintenance, swap the CPU while it is down (new hardware), disable: the host reboots and returns. */
@@ -47,7 +52,7 @@ async function cycle(w: World, hostId: string, cpu?: ReturnType<typeof simCpu>) 
   if (back.state !== 'OPERATION_STATE_SUCCEEDED') throw new Error(`disable ${hostId}: ${back.state} ${back.reason}`);
 }
 
-test.serial('hosts join an EXTENDED zone: the initial model is libvirt\'s baseline of them', async (t) => {
+test.serial("hosts join an EXTENDED zone: the initial model is libvirt's baseline of them", async (t) => {
   const { w } = t.context;
   await w.call('CreateZone', { zone_id: 'z1', name: 'z1', cpu_mode: 'CPU_MODE_EXTENDED' });
   for (const h of ['sim-1', 'sim-2', 'sim-3', 'sim-4']) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
@@ -64,7 +69,7 @@ test.serial('hosts join an EXTENDED zone: the initial model is libvirt\'s baseli
   t.deepEqual(cpu.advice, []);
   const view = zoneHostCpuView(await hostRecord(w, 'sim-2'), await zoneRecord(w, 'z1'));
   t.true(view.compatible);
-  t.true((view.default_flags ?? []).includes('avx512f'), 'default flags are the zone model\'s');
+  t.true((view.default_flags ?? []).includes('avx512f'), "default flags are the zone model's");
   t.deepEqual(view.unmatching_missing_flags, []);
   t.deepEqual(view.unmatching_extra_flags, []);
 });
@@ -91,7 +96,7 @@ test.serial('a newer host returns: the zone model stays; its extra flags show as
   const view = zoneHostCpuView(await hostRecord(w, 'sim-3'), after);
   t.true(view.compatible);
   t.deepEqual(view.unmatching_extra_flags, ['avx512-bf16', 'avx512vnni']);
-  t.true((view.host_flags ?? []).includes('avx512vnni') && (view.host_flags ?? []).includes('avx512f'), 'the host\'s full flag list');
+  t.true((view.host_flags ?? []).includes('avx512vnni') && (view.host_flags ?? []).includes('avx512f'), "the host's full flag list");
   t.deepEqual(view.unmatching_missing_flags, []);
 });
 
@@ -144,53 +149,68 @@ test.serial('a weaker host joins the zone: recomputed on join, downgraded, the j
   t.is(ev.cause_host_id, 'sim-5');
   t.is(ev.from_model, 'Haswell-noTSX');
   t.deepEqual(ev.features_lost, ['avx', 'avx2', 'bmi1', 'bmi2', 'fma', 'movbe']);
-  t.true(cpu.advice.some((a: string) => /move sim-5 to a zone matching Westmere/.test(a)), cpu.advice.join(' | '));
-  t.true(cpu.advice.some((a: string) => /move sim-4 to a zone matching Haswell-noTSX/.test(a)), 'the earlier advice stays while sim-4 is unchanged');
+  t.true(
+    cpu.advice.some((a: string) => /move sim-5 to a zone matching Westmere/.test(a)),
+    cpu.advice.join(' | '),
+  );
+  t.true(
+    cpu.advice.some((a: string) => /move sim-4 to a zone matching Haswell-noTSX/.test(a)),
+    'the earlier advice stays while sim-4 is unchanged',
+  );
 });
 
-test.serial('RecomputeZoneCpu: a host leaving raises nothing; without allow_upgrade it only reports; with it the model rises and running servers are listed', async (t) => {
-  const { w } = t.context;
-  const running = w.sims.byId('sim-2').sim.addServer({ name: 'db-1', memoryBytes: 1 * GiB });
-  w.sims.byId('sim-3').sim.addServer({ name: 'off-1', memoryBytes: 1 * GiB, running: false });
-  const web = w.sims.byId('sim-1').sim.servers().find((s) => s.name === 'web-1')!;
-  await waitFor('servers known', async () => (await w.call('ListServers', {})).servers.length >= 3, 15_000, 100);
-  await w.call('CreateZone', { zone_id: 'z2', name: 'z2', cpu_mode: 'CPU_MODE_DEFAULT' });
-  await w.call('UpdateHost', { host_id: 'sim-5', zone_id: 'z2' });
-  await waitMembers(w, 'z1', ['sim-1', 'sim-2', 'sim-3', 'sim-4']);
-  const stayed = await w.call('GetZoneCpu', { zone_id: 'z1' });
-  t.is(stayed.model, 'Westmere', 'a raise never happens by itself');
+test.serial(
+  'RecomputeZoneCpu: a host leaving raises nothing; without allow_upgrade it only reports; with it the model rises and running servers are listed',
+  async (t) => {
+    const { w } = t.context;
+    const running = w.sims.byId('sim-2').sim.addServer({ name: 'db-1', memoryBytes: 1 * GiB });
+    w.sims.byId('sim-3').sim.addServer({ name: 'off-1', memoryBytes: 1 * GiB, running: false });
+    const web = w.sims
+      .byId('sim-1')
+      .sim.servers()
+      .find((s) => s.name === 'web-1')!;
+    await waitFor('servers known', async () => (await w.call('ListServers', {})).servers.length >= 3, 15_000, 100);
+    await w.call('CreateZone', { zone_id: 'z2', name: 'z2', cpu_mode: 'CPU_MODE_DEFAULT' });
+    await w.call('UpdateHost', { host_id: 'sim-5', zone_id: 'z2' });
+    await waitMembers(w, 'z1', ['sim-1', 'sim-2', 'sim-3', 'sim-4']);
+    const stayed = await w.call('GetZoneCpu', { zone_id: 'z1' });
+    t.is(stayed.model, 'Westmere', 'a raise never happens by itself');
 
-  const histLen = stayed.history.length;
-  const dry = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: false });
-  t.is(dry.model, 'Westmere');
-  t.is(dry.history.length, histLen);
-  t.deepEqual(dry.servers_needing_power_cycle, []);
-  const offer = dry.advice.find((a: string) => /upgrade is available/.test(a));
-  t.truthy(offer, dry.advice.join(' | '));
-  t.regex(offer, /Haswell-noTSX/);
-  t.regex(offer, /2 running server/);
-  t.is((await w.call('GetZoneCpu', { zone_id: 'z1' })).model, 'Westmere', 'still not raised');
+    const histLen = stayed.history.length;
+    const dry = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: false });
+    t.is(dry.model, 'Westmere');
+    t.is(dry.history.length, histLen);
+    t.deepEqual(dry.servers_needing_power_cycle, []);
+    const offer = dry.advice.find((a: string) => /upgrade is available/.test(a));
+    t.truthy(offer, dry.advice.join(' | '));
+    t.regex(offer, /Haswell-noTSX/);
+    t.regex(offer, /2 running server/);
+    t.is((await w.call('GetZoneCpu', { zone_id: 'z1' })).model, 'Westmere', 'still not raised');
 
-  const up = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: true });
-  t.is(up.model, 'Haswell-noTSX');
-  const ev = up.history.at(-1);
-  t.is(ev.reason, 'operator-upgrade');
-  t.is(ev.cause_host_id, '');
-  t.deepEqual(ev.features_gained, ['avx', 'avx2', 'bmi1', 'bmi2', 'fma', 'movbe']);
-  t.deepEqual(up.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
-  // The list is kept with the change: a later read still has it.
-  t.deepEqual(ev.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
-  const later = await w.call('GetZoneCpu', { zone_id: 'z1' });
-  t.deepEqual(later.servers_needing_power_cycle, [], 'only the upgrade answer lists them at top level');
-  t.deepEqual(later.history.at(-1).servers_needing_power_cycle, [running.uuid, web.uuid].sort());
-  t.true(later.history.slice(0, -1).every((h: { servers_needing_power_cycle: string[] }) => h.servers_needing_power_cycle.length === 0), 'other changes list none');
-  t.deepEqual(up.advice, [], 'every host runs the raised model: earlier advice no longer applies');
-  // Nothing more to raise: a second upgrade changes nothing.
-  const again = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: true });
-  t.is(again.model, 'Haswell-noTSX');
-  t.is(again.history.length, up.history.length);
-  t.deepEqual(again.servers_needing_power_cycle, []);
-});
+    const up = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: true });
+    t.is(up.model, 'Haswell-noTSX');
+    const ev = up.history.at(-1);
+    t.is(ev.reason, 'operator-upgrade');
+    t.is(ev.cause_host_id, '');
+    t.deepEqual(ev.features_gained, ['avx', 'avx2', 'bmi1', 'bmi2', 'fma', 'movbe']);
+    t.deepEqual(up.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+    // The list is kept with the change: a later read still has it.
+    t.deepEqual(ev.servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+    const later = await w.call('GetZoneCpu', { zone_id: 'z1' });
+    t.deepEqual(later.servers_needing_power_cycle, [], 'only the upgrade answer lists them at top level');
+    t.deepEqual(later.history.at(-1).servers_needing_power_cycle, [running.uuid, web.uuid].sort());
+    t.true(
+      later.history.slice(0, -1).every((h: { servers_needing_power_cycle: string[] }) => h.servers_needing_power_cycle.length === 0),
+      'other changes list none',
+    );
+    t.deepEqual(up.advice, [], 'every host runs the raised model: earlier advice no longer applies');
+    // Nothing more to raise: a second upgrade changes nothing.
+    const again = await w.call('RecomputeZoneCpu', { zone_id: 'z1', allow_upgrade: true });
+    t.is(again.model, 'Haswell-noTSX');
+    t.is(again.history.length, up.history.length);
+    t.deepEqual(again.servers_needing_power_cycle, []);
+  },
+);
 
 test.serial('a mode change recomputes: DEFAULT drops the zone model, EXTENDED again takes a fresh baseline; both recorded', async (t) => {
   const { w } = t.context;
@@ -210,7 +230,11 @@ test.serial('a mode change recomputes: DEFAULT drops the zone model, EXTENDED ag
 
 test.serial('errors are typed: unknown zone NOT_FOUND, bad id INVALID_ARGUMENT, no healthy agent UNAVAILABLE', async (t) => {
   const { w } = t.context;
-  const err = (p: Promise<unknown>) => p.then(() => null, (e) => e);
+  const err = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e) => e,
+    );
   t.is((await err(w.call('GetZoneCpu', { zone_id: 'nope' })))?.code, 5);
   t.is((await err(w.call('RecomputeZoneCpu', { zone_id: 'nope' })))?.code, 5);
   t.is((await err(w.call('RecomputeZoneCpu', { zone_id: '' })))?.code, 3);
@@ -226,7 +250,7 @@ test.serial('errors are typed: unknown zone NOT_FOUND, bad id INVALID_ARGUMENT, 
   await w.sims.byId('sim-6').start();
 });
 
-test.serial('leader change: the new leader\'s watch picks up a join; the old leader\'s tracking is not replayed', async (t) => {
+test.serial("leader change: the new leader's watch picks up a join; the old leader's tracking is not replayed", async (t) => {
   const { w } = t.context;
   const c2 = await w.startCoordinator('c2');
   const call = (method: string, req: object) => c2.admin.call(method, req, { token: 'test-admin-token-0123456789', timeoutMs: 20_000 });

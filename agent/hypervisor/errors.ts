@@ -50,7 +50,11 @@ export class StorageNotFoundError extends NotFoundError {}
 
 /** The migration target's libvirtd cannot be reached (no route, refused, timeout). */
 export class TargetUnreachableError extends UnavailableError {
-  constructor(readonly targetUri: string, message: string, options: DrydockErrorOptions = {}) {
+  constructor(
+    readonly targetUri: string,
+    message: string,
+    options: DrydockErrorOptions = {},
+  ) {
     super(`target ${targetUri} unreachable: ${message}`, options);
   }
 }
@@ -99,7 +103,11 @@ export class PostCopyAbortRefusedError extends FailedPreconditionError {}
 
 /** The described CPU cannot run on this host (hypervisor-cpu-compare --error). */
 export class CpuIncompatibleError extends FailedPreconditionError {
-  constructor(message: string, readonly missingFeatures: string[], options: DrydockErrorOptions = {}) {
+  constructor(
+    message: string,
+    readonly missingFeatures: string[],
+    options: DrydockErrorOptions = {},
+  ) {
     super(message, options);
   }
 }
@@ -115,7 +123,10 @@ export class VirshTimeoutError extends DeadlineExceededError {}
 
 /** Anything libvirt said that no class above covers; keeps the raw text. */
 export class LibvirtError extends InternalError {
-  constructor(readonly rawMessage: string, options: DrydockErrorOptions = {}) {
+  constructor(
+    readonly rawMessage: string,
+    options: DrydockErrorOptions = {},
+  ) {
     super(rawMessage, options);
   }
 }
@@ -159,7 +170,12 @@ export function parseLibvirtError(stderr: string, ctx: LibvirtErrorContext = {})
   if ((m = msg.match(/the CPU is incompatible with host CPU: (.*)$/i))) {
     const reason = m[1] ?? msg;
     const f = reason.match(/does not provide required features?: (.*)$/i);
-    const missing = f?.[1] ? f[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const missing = f?.[1]
+      ? f[1]
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
     return new CpuIncompatibleError(reason, missing, opts);
   }
 

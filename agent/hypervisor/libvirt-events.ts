@@ -69,10 +69,14 @@ export async function* virshEvents(virsh: Virsh, backoff: EventBackoff, signal: 
     }
   };
   const supervisor = supervise();
-  life.signal.addEventListener('abort', () => {
-    if (child) killTree(child);
-    notify();
-  }, { once: true });
+  life.signal.addEventListener(
+    'abort',
+    () => {
+      if (child) killTree(child);
+      notify();
+    },
+    { once: true },
+  );
 
   try {
     while (!life.signal.aborted) {

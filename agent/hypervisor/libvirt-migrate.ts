@@ -102,7 +102,10 @@ async function checkCopyTargets(deps: LiveMigrationDeps, copies: PlannedDisk[], 
   const on: VirshCallOptions = { signal, uri: target, context: { targetUri: target } };
   const out: Volume[] = [];
   for (const d of copies) {
-    const pool = poolHolding(d.path, pools.filter((p) => p.active));
+    const pool = poolHolding(
+      d.path,
+      pools.filter((p) => p.active),
+    );
     if (!pool) {
       throw new FailedPreconditionError(`no active storage pool on ${target} covers ${dirname(d.path)} for the copy of ${d.target}`, {
         details: { path: d.path, targetUri: target },

@@ -48,9 +48,12 @@ export class LibvirtVolumes {
     if (await this.exists(remote.name, name, on)) {
       // Another server's disk, or a copy an earlier move left: overwriting
       // either could destroy data, so the move goes elsewhere or waits.
-      throw new FailedPreconditionError(`${p} already exists on ${target} (pool ${remote.name}): refusing to overwrite it; remove it there if nothing uses it`, {
-        details: { path: p, targetUri: target },
-      });
+      throw new FailedPreconditionError(
+        `${p} already exists on ${target} (pool ${remote.name}): refusing to overwrite it; remove it there if nothing uses it`,
+        {
+          details: { path: p, targetUri: target },
+        },
+      );
     }
     const create = ['vol-create-as', '--pool', remote.name, '--name', name, '--capacity', `${vol.capacityBytes}b`];
     if (vol.format) create.push('--format', vol.format);
@@ -69,7 +72,10 @@ export class LibvirtVolumes {
 
   /** The active pool on another host whose directory holds `path` (disk copies keep their path). */
   async poolOnFor(uri: string, path: string, signal?: AbortSignal): Promise<PoolInfo | undefined> {
-    return poolHolding(path, (await this.pools.load(uri, signal)).filter((rp) => rp.active));
+    return poolHolding(
+      path,
+      (await this.pools.load(uri, signal)).filter((rp) => rp.active),
+    );
   }
 
   /** True when the pool has a volume of that name (on the daemon `on` names). */
@@ -90,7 +96,10 @@ export class LibvirtVolumes {
     const remote = await this.poolOnFor(target, p, signal);
     if (!remote) return; // no pool covers it there: nothing of ours to remove
     // Every domain defined on the target, running or not: none may use the file.
-    const uuids = (await this.run(['list', '--all', '--uuid'], on)).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const uuids = (await this.run(['list', '--all', '--uuid'], on)).stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     for (const u of uuids) {
       const blk = (await this.run(['domblklist', '--domain', assertUuid('domain', u), '--details'], on)).stdout;
       // Columns: Type Device Target Source; host paths carry no spaces (assertHostPath).

@@ -320,10 +320,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const u = assertUuid('server_uuid', uuid);
     let info, state;
     try {
-      [info, state] = await Promise.all([
-        this.run(['domjobinfo', '--domain', u, '--rawstats'], { signal, context: { domain: u } }),
-        this.stateOf(u, signal),
-      ]);
+      [info, state] = await Promise.all([this.run(['domjobinfo', '--domain', u, '--rawstats'], { signal, context: { domain: u } }), this.stateOf(u, signal)]);
     } catch (err) {
       // A completed outgoing migration removes the domain from this host.
       if (err instanceof ServerNotFoundError) return null;

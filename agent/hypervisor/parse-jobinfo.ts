@@ -8,7 +8,19 @@ import { int, keyValues } from './parse-xml.ts';
 const JOB_TYPES = ['none', 'bounded', 'unbounded', 'completed', 'failed', 'cancelled'] as const;
 
 /** virDomainJobOperation numbers (libvirt ≥ 3.3). */
-const JOB_OPERATIONS = ['unknown', 'start', 'save', 'restore', 'migration-in', 'migration-out', 'snapshot', 'snapshot-revert', 'dump', 'backup', 'snapshot-delete'] as const;
+const JOB_OPERATIONS = [
+  'unknown',
+  'start',
+  'save',
+  'restore',
+  'migration-in',
+  'migration-out',
+  'snapshot',
+  'snapshot-revert',
+  'dump',
+  'backup',
+  'snapshot-delete',
+] as const;
 
 export interface ParsedJobInfo {
   stats: JobStats;

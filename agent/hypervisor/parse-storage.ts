@@ -52,7 +52,14 @@ export function parseVolInfo(stdout: string): VolumeInfo {
     if (i > 0) kv.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
   }
   const bytes = (k: string) => int((kv.get(k) ?? '').split(/\s+/)[0] ?? '');
-  return { name: kv.get('Name') ?? '', type: kv.get('Type') ?? '', capacityBytes: bytes('Capacity'), allocationBytes: bytes('Allocation'), format: '', path: '' };
+  return {
+    name: kv.get('Name') ?? '',
+    type: kv.get('Type') ?? '',
+    capacityBytes: bytes('Capacity'),
+    allocationBytes: bytes('Allocation'),
+    format: '',
+    path: '',
+  };
 }
 
 /** `virsh vol-dumpxml`. */

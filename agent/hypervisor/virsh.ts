@@ -126,9 +126,11 @@ export class Virsh {
       child.stderr!.on('data', collect(err));
 
       const timer = setTimeout(() => {
-        fail(new VirshTimeoutError(`virsh ${args[0] ?? ''} exceeded its ${timeoutMs} ms deadline and was killed`, {
-          details: { command: args[0] ?? '', uri, timeoutMs: String(timeoutMs) },
-        }));
+        fail(
+          new VirshTimeoutError(`virsh ${args[0] ?? ''} exceeded its ${timeoutMs} ms deadline and was killed`, {
+            details: { command: args[0] ?? '', uri, timeoutMs: String(timeoutMs) },
+          }),
+        );
       }, timeoutMs);
       const onAbort = () => fail(new CancelledError(`virsh ${args[0] ?? ''} cancelled`, { cause: signal?.reason }));
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -16,7 +16,11 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
   const local = disks.local;
   ctx.update(r, { phase: 'MIGRATION_PHASE_PREPARING' }, 'preparing');
   const total = local.reduce((sum, d) => sum + d.allocationBytes, 0);
-  ctx.update(r, { bytes_total: total, bytes_remaining: total, copied_storage: local.length > 0 }, `cold move of ${m.was_running ? 'a running' : 'a shut-off'} server`);
+  ctx.update(
+    r,
+    { bytes_total: total, bytes_remaining: total, copied_storage: local.length > 0 },
+    `cold move of ${m.was_running ? 'a running' : 'a shut-off'} server`,
+  );
   await moveDefinition(ctx, r, server, local, total, log);
   const req = r.stored.request;
   if (m.was_running) {
@@ -25,7 +29,8 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
   }
   const there = await ctx.hv.stateOn(req.target_uri, server.uuid);
   if (!there) throw new MigrationVerificationError(`${server.uuid} is not defined on ${req.target_host_id} after the move`);
-  if (m.was_running && there !== 'SERVER_STATE_RUNNING') throw new MigrationVerificationError(`${server.uuid} is ${there} on ${req.target_host_id}, expected running`);
+  if (m.was_running && there !== 'SERVER_STATE_RUNNING')
+    throw new MigrationVerificationError(`${server.uuid} is ${there} on ${req.target_host_id}, expected running`);
   await removeSourceCopies(ctx, r, log);
 }
 

@@ -33,7 +33,12 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   const stallTimeoutMs = req.stall_timeout_ms > 0 ? req.stall_timeout_ms : s.stallTimeoutMs;
   // Persisted with the TRANSFERRING update below: a restarted agent follows the job until then.
   r.stored.deadlineAtMs = Date.now() + deadlineMs;
-  ctx.update(r, { phase: 'MIGRATION_PHASE_TRANSFERRING', bytes_total: bytes, bytes_remaining: bytes, copied_storage: copyStorage }, `transferring ${mib(bytes)} MiB${copyStorage ? ` (copying ${local.length} local disk(s))` : ''}${unsafe ? ' (--unsafe: declared shared storage)' : ''}`, true);
+  ctx.update(
+    r,
+    { phase: 'MIGRATION_PHASE_TRANSFERRING', bytes_total: bytes, bytes_remaining: bytes, copied_storage: copyStorage },
+    `transferring ${mib(bytes)} MiB${copyStorage ? ` (copying ${local.length} local disk(s))` : ''}${unsafe ? ' (--unsafe: declared shared storage)' : ''}`,
+    true,
+  );
   log.info({ copyStorage, unsafe, deadlineMs, stallTimeoutMs }, 'live migration running');
 
   let settled = false;
@@ -98,7 +103,10 @@ async function monitorLive(ctx: FlowContext, r: Running, uuid: string, limits: L
     const decision = shouldAbort(state, now, limits);
     if (decision.abort) {
       log.warn({ reason: decision.reason }, decision.message);
-      const error = decision.reason === 'stalled' ? new MigrationStalledError(`migration stalled: ${decision.message}`) : new MigrationTimedOutError(`migration timed out: ${decision.message}`);
+      const error =
+        decision.reason === 'stalled'
+          ? new MigrationStalledError(`migration stalled: ${decision.message}`)
+          : new MigrationTimedOutError(`migration timed out: ${decision.message}`);
       ctx.cancel(r, 'monitor', error);
       return;
     }
@@ -122,7 +130,11 @@ async function applySample(
   const phase: MigrationPhase = state.postCopy ? 'MIGRATION_PHASE_POST_COPY' : 'MIGRATION_PHASE_TRANSFERRING';
   const total = Math.max(stats.dataTotal, stats.dataProcessed + stats.dataRemaining, m.bytes_total);
   const msg =
-    phase !== m.phase ? 'switched to post-copy' : stats.iteration !== seen.iteration && stats.iteration > 0 ? `memory iteration ${stats.iteration}` : `${state.percent.toFixed(1)}%`;
+    phase !== m.phase
+      ? 'switched to post-copy'
+      : stats.iteration !== seen.iteration && stats.iteration > 0
+        ? `memory iteration ${stats.iteration}`
+        : `${state.percent.toFixed(1)}%`;
   seen.iteration = stats.iteration;
   ctx.update(
     r,
@@ -139,7 +151,13 @@ async function applySample(
     msg,
     phase !== m.phase,
   );
-  if (!shouldSwitchToPostCopy(state, stats, now, { allowPostCopy: limits.allowPostCopy, afterIterations: ctx.settings.postCopyAfterIterations, deadlineMs: limits.deadlineMs })) {
+  if (
+    !shouldSwitchToPostCopy(state, stats, now, {
+      allowPostCopy: limits.allowPostCopy,
+      afterIterations: ctx.settings.postCopyAfterIterations,
+      deadlineMs: limits.deadlineMs,
+    })
+  ) {
     return state;
   }
   log.info({ iteration: stats.iteration }, 'not converging: switching to post-copy');

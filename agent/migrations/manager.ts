@@ -14,7 +14,15 @@ import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/Mig
 import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
 import { monotonicPercent } from '../../common/progress-percent.ts';
 import { MigrationStore, type StoredMigration } from './store.ts';
-import { AbortRefusedError, MigrationCancelledError, MigrationIdConflictError, MigrationOutcomeUnknownError, ServerBusyError, ServerDefinedTwiceError, TooManyMigrationsError } from './errors.ts';
+import {
+  AbortRefusedError,
+  MigrationCancelledError,
+  MigrationIdConflictError,
+  MigrationOutcomeUnknownError,
+  ServerBusyError,
+  ServerDefinedTwiceError,
+  TooManyMigrationsError,
+} from './errors.ts';
 import { errorInfo, isTerminal, type CancelBy, type FlowContext, type MigrationListener, type MigrationSettings, type Running } from './flow.ts';
 import { Reconciler } from './reconcile.ts';
 import { runLive } from './live.ts';
@@ -73,7 +81,10 @@ export class MigrationManager {
       }
       this.records.set(m.migration_id, rec);
     }
-    await this.reconciler.start([...this.records.values()].filter((rec) => !isTerminal(rec.migration)), signal);
+    await this.reconciler.start(
+      [...this.records.values()].filter((rec) => !isTerminal(rec.migration)),
+      signal,
+    );
   }
 
   /** Stops accepting work; running migrations get `graceMs` to finish, then are cancelled (guest stays on the source). */
@@ -192,12 +203,21 @@ export class MigrationManager {
     const raced = this.records.get(req.migration_id);
     if (raced) return this.existing(raced, req).migration;
     const { server } = source;
-    const stored = newRecord(req, server, this.opts.hostId, source.disks.local.map((d) => d.path));
+    const stored = newRecord(
+      req,
+      server,
+      this.opts.hostId,
+      source.disks.local.map((d) => d.path),
+    );
     // Registered before the first await, so a concurrent request for the same
     // server or id (or over the limit) sees it: checks and registration are one step.
     let settle!: (m: Migration) => void;
     const r: Running = {
-      stored, listeners: new Set(), job: new AbortController(), cancel: null, pointOfNoReturn: false,
+      stored,
+      listeners: new Set(),
+      job: new AbortController(),
+      cancel: null,
+      pointOfNoReturn: false,
       done: new Promise<Migration>((resolve) => (settle = resolve)),
     };
     this.records.set(req.migration_id, stored);
@@ -232,7 +252,10 @@ export class MigrationManager {
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
     // Before any query: libvirt would not answer about that domain until its job ends.
     const earlier = this.reconciler.undecidedFor(req.server_uuid);
-    if (earlier) throw new ServerBusyError(`server ${req.server_uuid}: migration ${earlier.migration.migration_id}, left by the previous agent process, is still being followed`);
+    if (earlier)
+      throw new ServerBusyError(
+        `server ${req.server_uuid}: migration ${earlier.migration.migration_id}, left by the previous agent process, is still being followed`,
+      );
     // Both checks at once (each is a virsh round trip); the server's absence
     // is reported before the target's, as the more fundamental problem.
     const [here, there] = await Promise.allSettled([this.hv.migrationSource(req.server_uuid), this.hv.stateOn(req.target_uri, req.server_uuid)]);
@@ -294,7 +317,12 @@ export class MigrationManager {
       const where = await this.whereIsAfterFailure(r);
       this.countEnded(r, phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed');
       this.release(r);
-      this.update(r, { phase, error: errorInfo(final), finished_at_ms: Date.now() }, `${phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed'}: ${final.message}${where}`, true);
+      this.update(
+        r,
+        { phase, error: errorInfo(final), finished_at_ms: Date.now() },
+        `${phase === 'MIGRATION_PHASE_ABORTED' ? 'aborted' : 'failed'}: ${final.message}${where}`,
+        true,
+      );
       log.warn({ err: final.message, kind: final.kind, phase }, 'migration ended without moving the server');
     }
     await this.store.flush().catch(() => undefined);

@@ -79,11 +79,19 @@ export function shouldAbort(state: MonitorState, nowMs: number, limits: { stallT
   if (state.postCopy) return { abort: false };
   const sinceProgress = nowMs - state.lastProgressAtMs;
   if (limits.stallTimeoutMs > 0 && sinceProgress > limits.stallTimeoutMs) {
-    return { abort: true, reason: 'stalled', message: `no progress for ${Math.round(sinceProgress / 1000)} s (stall timeout ${Math.round(limits.stallTimeoutMs / 1000)} s)` };
+    return {
+      abort: true,
+      reason: 'stalled',
+      message: `no progress for ${Math.round(sinceProgress / 1000)} s (stall timeout ${Math.round(limits.stallTimeoutMs / 1000)} s)`,
+    };
   }
   const elapsed = nowMs - state.startedAtMs;
   if (limits.deadlineMs > 0 && elapsed > limits.deadlineMs) {
-    return { abort: true, reason: 'deadline', message: `not finished after ${Math.round(elapsed / 1000)} s (deadline ${Math.round(limits.deadlineMs / 1000)} s)` };
+    return {
+      abort: true,
+      reason: 'deadline',
+      message: `not finished after ${Math.round(elapsed / 1000)} s (deadline ${Math.round(limits.deadlineMs / 1000)} s)`,
+    };
   }
   return { abort: false };
 }

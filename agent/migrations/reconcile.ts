@@ -170,7 +170,13 @@ export class Reconciler {
         try {
           await hv.startOn(m.target_uri, m.server_uuid, signal);
         } catch (err) {
-          await this.finish(rec, 'MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`server moved but could not be started on the target: ${errorMessage(err)}`), 'moved, start failed', log);
+          await this.finish(
+            rec,
+            'MIGRATION_PHASE_FAILED',
+            new MigrationOutcomeUnknownError(`server moved but could not be started on the target: ${errorMessage(err)}`),
+            'moved, start failed',
+            log,
+          );
           return 'decided';
         }
       }
@@ -201,12 +207,24 @@ export class Reconciler {
         }
         await hv.start(m.server_uuid, signal).catch((err) => log.error({ err: errorMessage(err) }, 'could not restart the server on the source'));
       }
-      await this.finish(rec, 'MIGRATION_PHASE_ABORTED', new MigrationCancelledError('agent restarted mid-migration; the server stays on the source'), 'server still on the source', log);
+      await this.finish(
+        rec,
+        'MIGRATION_PHASE_ABORTED',
+        new MigrationCancelledError('agent restarted mid-migration; the server stays on the source'),
+        'server still on the source',
+        log,
+      );
       return 'decided';
     }
     // Not here, and the target did not answer: it may well be there. Ask again later.
     if (!targetAnswered) return 'undecided';
-    await this.finish(rec, 'MIGRATION_PHASE_FAILED', new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} `), 'unknown', log);
+    await this.finish(
+      rec,
+      'MIGRATION_PHASE_FAILED',
+      new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} `),
+      'unknown',
+      log,
+    );
     return 'decided';
   }
 

@@ -69,9 +69,11 @@ export class MigrationStore {
     const next = prev.then(async () => {
       await writeFileDurably(path.join(this.dir, `${id}.json`), snapshot, { mode: 0o640, fs: this.fs });
     });
-    const tracked = next.catch(() => undefined).finally(() => {
-      if (this.chains.get(id) === tracked) this.chains.delete(id);
-    });
+    const tracked = next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.chains.get(id) === tracked) this.chains.delete(id);
+      });
     this.chains.set(id, tracked);
     return next;
   }

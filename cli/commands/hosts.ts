@@ -12,10 +12,13 @@ export function registerHostCommands(program: Command, act: Act): void {
     .description('list hosts (compute resources)')
     .option('--zone <zone>', 'only hosts of this zone')
     .action(
-      act(async (ctx, opts: { zone?: string }) => {
-        const res = await listAllHosts(ctx.api, { zone_id: opts.zone ?? '' });
-        ctx.show(res, () => hostsTable(res.hosts, Date.now()));
-      }, { listHint: 'drydock zones' }),
+      act(
+        async (ctx, opts: { zone?: string }) => {
+          const res = await listAllHosts(ctx.api, { zone_id: opts.zone ?? '' });
+          ctx.show(res, () => hostsTable(res.hosts, Date.now()));
+        },
+        { listHint: 'drydock zones' },
+      ),
     );
 
   const host = program.command('host').description('show a host; set its Enabled switch, zone, storage cluster, label');
@@ -24,10 +27,13 @@ export function registerHostCommands(program: Command, act: Act): void {
     .argument('<host>', 'host id')
     .description('show a host, its CPU against the zone, and why it is not a target')
     .action(
-      act(async (ctx, id: string) => {
-        const h = await ctx.api.call('GetHost', { host_id: id });
-        ctx.show(h, () => hostView(h, Date.now()));
-      }, { listHint: 'drydock hosts' }),
+      act(
+        async (ctx, id: string) => {
+          const h = await ctx.api.call('GetHost', { host_id: id });
+          ctx.show(h, () => hostView(h, Date.now()));
+        },
+        { listHint: 'drydock hosts' },
+      ),
     );
   registerHostEnabled(host, act);
   registerHostSet(host, act);

@@ -13,10 +13,13 @@ export function registerMaintenanceCommands(program: Command, act: Act): void {
     .description('dry run: what enabling maintenance would do now (changes nothing)')
     .option('--explain', 'show every candidate target and the checks that ruled it out')
     .action(
-      act(async (ctx, hostId: string, opts: { explain?: boolean }) => {
-        const plan = await ctx.api.call('PlanMaintenance', { host_id: hostId });
-        ctx.show(plan, () => planView(plan, Boolean(opts.explain)));
-      }, { listHint: 'drydock hosts' }),
+      act(
+        async (ctx, hostId: string, opts: { explain?: boolean }) => {
+          const plan = await ctx.api.call('PlanMaintenance', { host_id: hostId });
+          ctx.show(plan, () => planView(plan, Boolean(opts.explain)));
+        },
+        { listHint: 'drydock hosts' },
+      ),
     );
   registerMaintenanceEnable(maintenance, act);
   registerMaintenanceDisable(maintenance, act);

@@ -18,20 +18,26 @@ export function registerOpsCommands(program: Command, act: Act): void {
       return Number(v);
     })
     .action(
-      act(async (ctx, opts: { host?: string; active?: boolean; limit?: number }) => {
-        const res = await ctx.api.call('ListOperations', { host_id: opts.host ?? '', active_only: Boolean(opts.active), limit: opts.limit ?? 0 });
-        ctx.show(res, () => operationsTable(res.operations, Date.now()));
-      }, { listHint: 'drydock hosts' }),
+      act(
+        async (ctx, opts: { host?: string; active?: boolean; limit?: number }) => {
+          const res = await ctx.api.call('ListOperations', { host_id: opts.host ?? '', active_only: Boolean(opts.active), limit: opts.limit ?? 0 });
+          ctx.show(res, () => operationsTable(res.operations, Date.now()));
+        },
+        { listHint: 'drydock hosts' },
+      ),
     );
   ops
     .command('show')
     .argument('<operation>', 'operation id')
     .description('show an operation with its per-server steps')
     .action(
-      act(async (ctx, id: string) => {
-        const op = await ctx.api.call('GetOperation', { operation_id: id });
-        ctx.show(op, () => operationView(op, Date.now()));
-      }, { listHint: 'drydock ops list' }),
+      act(
+        async (ctx, id: string) => {
+          const op = await ctx.api.call('GetOperation', { operation_id: id });
+          ctx.show(op, () => operationView(op, Date.now()));
+        },
+        { listHint: 'drydock ops list' },
+      ),
     );
   ops
     .command('watch')
@@ -51,7 +57,11 @@ function registerOpsCancel(ops: Command, act: Act): void {
       act(
         async (ctx, id: string, opts: { reason?: string }) => {
           const op = await ctx.api.call('CancelOperation', { operation_id: id, reason: opts.reason ?? '' });
-          ctx.show(op, () => `operation ${op.id} ${stateLabel(op.state)}${op.reason ? `: ${op.reason}` : ''}\nthe host stays excluded from placement until you decide (drydock maintenance enable|disable ${op.host_id})`);
+          ctx.show(
+            op,
+            () =>
+              `operation ${op.id} ${stateLabel(op.state)}${op.reason ? `: ${op.reason}` : ''}\nthe host stays excluded from placement until you decide (drydock maintenance enable|disable ${op.host_id})`,
+          );
         },
         { listHint: 'drydock ops list', preconditionHint: 'the operation has already finished (drydock ops show <id>)' },
       ),

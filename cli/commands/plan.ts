@@ -31,7 +31,11 @@ async function offlinePlanCommand(ctx: Ctx, opts: PlanOptions): Promise<ExitCode
   try {
     text = readFileSync(opts.snapshot, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${opts.snapshot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "check the path; 'drydock snapshot -o FILE' writes one", EXIT.USAGE);
+    throw new CliError(
+      `cannot read ${opts.snapshot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      "check the path; 'drydock snapshot -o FILE' writes one",
+      EXIT.USAGE,
+    );
   }
   let snapshot: InventorySnapshot;
   try {
@@ -40,7 +44,10 @@ async function offlinePlanCommand(ctx: Ctx, opts: PlanOptions): Promise<ExitCode
     throw new CliError(`${opts.snapshot}: ${(err as Error).message}`, 'fix the field named above, or take a fresh one with drydock snapshot', EXIT.USAGE);
   }
   if (!snapshot.hosts.some((h) => h.id === opts.host)) {
-    const known = snapshot.hosts.map((h) => h.id).slice(0, 10).join(', ');
+    const known = snapshot.hosts
+      .map((h) => h.id)
+      .slice(0, 10)
+      .join(', ');
     throw new CliError(`host ${JSON.stringify(opts.host)} is not in ${opts.snapshot}`, `pick one of: ${known || '(the file has no hosts)'}`, EXIT.NOT_FOUND);
   }
   const plan = planMaintenance(snapshot, { hostId: opts.host, stopUnmigratable: Boolean(opts.stopUnmigratable) });

@@ -13,10 +13,13 @@ export function registerServerCommands(program: Command, act: Act): void {
     .option('--host <host>', 'only servers on this host')
     .option('--zone <zone>', 'only servers in this zone')
     .action(
-      act(async (ctx, opts: { host?: string; zone?: string }) => {
-        const res = await listAllServers(ctx.api, { host_id: opts.host ?? '', zone_id: opts.zone ?? '' });
-        ctx.show(res, () => serversTable(res.servers));
-      }, { listHint: 'drydock hosts' }),
+      act(
+        async (ctx, opts: { host?: string; zone?: string }) => {
+          const res = await listAllServers(ctx.api, { host_id: opts.host ?? '', zone_id: opts.zone ?? '' });
+          ctx.show(res, () => serversTable(res.servers));
+        },
+        { listHint: 'drydock hosts' },
+      ),
     );
 
   withFollowFlags(
@@ -31,7 +34,10 @@ export function registerServerCommands(program: Command, act: Act): void {
         const op = await ctx.api.call('ReturnServers', { host_id: hostId, server_uuids: uuids });
         return startOperation(ctx, op, opts);
       },
-      { listHint: 'drydock hosts', preconditionHint: 'check the host is back in service (drydock host show) and the servers were moved away by its last maintenance' },
+      {
+        listHint: 'drydock hosts',
+        preconditionHint: 'check the host is back in service (drydock host show) and the servers were moved away by its last maintenance',
+      },
     ),
   );
 
@@ -56,7 +62,11 @@ function registerServerSet(program: Command, act: Act): void {
             throw usageError('nothing to change', 'pass --hot-migration/--no-hot-migration and/or --smart/--no-smart');
           }
           const s = await ctx.api.call('UpdateServer', { uuid, hot_migration: opts.hotMigration, smart: opts.smart });
-          ctx.show(s, () => `server ${s.name || s.uuid} updated: hot migration ${s.hot_migration ? 'on' : 'off'}, smart ${s.smart ? 'on' : 'off'}\n\n${serversTable([s])}`);
+          ctx.show(
+            s,
+            () =>
+              `server ${s.name || s.uuid} updated: hot migration ${s.hot_migration ? 'on' : 'off'}, smart ${s.smart ? 'on' : 'off'}\n\n${serversTable([s])}`,
+          );
         },
         { listHint: 'drydock servers' },
       ),

@@ -23,10 +23,13 @@ export function registerZoneCommands(program: Command, act: Act): void {
     .argument('<zone>', 'zone id')
     .description('show a zone with its policy and CPU model')
     .action(
-      act(async (ctx, id: string) => {
-        const z = await ctx.api.call('GetZone', { zone_id: id });
-        ctx.show(z, () => zoneView(z, Date.now()));
-      }, { listHint: 'drydock zones' }),
+      act(
+        async (ctx, id: string) => {
+          const z = await ctx.api.call('GetZone', { zone_id: id });
+          ctx.show(z, () => zoneView(z, Date.now()));
+        },
+        { listHint: 'drydock zones' },
+      ),
     );
   registerZoneCreate(zone, act);
   registerZoneUpdate(zone, act);
@@ -92,7 +95,11 @@ function registerZoneUpdate(zone: Command, act: Act): void {
           const current = await ctx.api.call('GetZone', { zone_id: id });
           req.policy = applyPolicyFlags(current.policy_set ?? current.policy ?? emptyPolicy(), opts);
         }
-        if (Object.keys(req).length === 1) throw usageError('nothing to change', `pass at least one of --name, --description, --cpu-mode, --extra-cpu-features or a policy flag (drydock zone update --help)`);
+        if (Object.keys(req).length === 1)
+          throw usageError(
+            'nothing to change',
+            `pass at least one of --name, --description, --cpu-mode, --extra-cpu-features or a policy flag (drydock zone update --help)`,
+          );
         const z = await ctx.api.call('UpdateZone', req);
         ctx.show(z, () => `zone ${z.id} updated\n\n${zoneView(z, Date.now())}`);
       },
@@ -111,7 +118,8 @@ function registerZoneCpu(zone: Command, act: Act): void {
     .action(
       act(
         async (ctx, id: string, opts: { recompute?: boolean; allowUpgrade?: boolean }) => {
-          if (opts.allowUpgrade && !opts.recompute) throw usageError('--allow-upgrade only applies with --recompute', `run 'drydock zone cpu ${id} --recompute --allow-upgrade'`);
+          if (opts.allowUpgrade && !opts.recompute)
+            throw usageError('--allow-upgrade only applies with --recompute', `run 'drydock zone cpu ${id} --recompute --allow-upgrade'`);
           const c = opts.recompute
             ? await ctx.api.call('RecomputeZoneCpu', { zone_id: id, allow_upgrade: Boolean(opts.allowUpgrade) })
             : await ctx.api.call('GetZoneCpu', { zone_id: id });

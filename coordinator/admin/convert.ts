@@ -9,7 +9,16 @@ import type { HostCpuView__Input } from '../../common/generated/drydock/admin/v1
 import type { Server__Input } from '../../common/generated/drydock/admin/v1/Server.ts';
 import type { CpuMode as ProtoCpuMode } from '../../common/generated/drydock/admin/v1/CpuMode.ts';
 import type { MaintenanceState as ProtoMaintenance } from '../../common/generated/drydock/admin/v1/MaintenanceState.ts';
-import { localDiskBytes, resolvePolicy, type CpuMode, type HostRecord, type MaintenanceState, type ServerRecord, type ZonePolicy as ModelPolicy, type ZoneRecord } from '../model.ts';
+import {
+  localDiskBytes,
+  resolvePolicy,
+  type CpuMode,
+  type HostRecord,
+  type MaintenanceState,
+  type ServerRecord,
+  type ZonePolicy as ModelPolicy,
+  type ZoneRecord,
+} from '../model.ts';
 import { notATargetBecause } from '../eligibility.ts';
 import { zoneHostCpuView } from '../zone-cpu/host-view.ts';
 
@@ -54,7 +63,8 @@ export function policySetToProto(p: Partial<ModelPolicy>): ZonePolicy__Input {
  */
 export function policyFromProto(p: ZonePolicy): Partial<ModelPolicy> {
   const out: Partial<ModelPolicy> = {};
-  if (p.placement === 'PLACEMENT_POLICY_SPREAD' || p.placement === 'PLACEMENT_POLICY_PACK') out.placement = p.placement === 'PLACEMENT_POLICY_SPREAD' ? 'SPREAD' : 'PACK';
+  if (p.placement === 'PLACEMENT_POLICY_SPREAD' || p.placement === 'PLACEMENT_POLICY_PACK')
+    out.placement = p.placement === 'PLACEMENT_POLICY_SPREAD' ? 'SPREAD' : 'PACK';
   const nums: [keyof ZonePolicy, keyof ModelPolicy][] = [
     ['max_migrations_per_source', 'maxMigrationsPerSource'],
     ['max_migrations_per_zone', 'maxMigrationsPerZone'],
@@ -164,7 +174,15 @@ export function hostToProto(v: HostView): Host__Input {
     qemu_version: h.qemuVersion,
     registered_at_ms: h.registeredAtMs,
     not_a_target_because: notATargetBecause({ ...h, online: v.online }, cpu.compatible ?? true),
-    storage_pools: h.storagePools.map((p) => ({ name: p.name, type: p.type, path: p.path, shared: p.shared, active: p.active, capacity_bytes: p.capacity_bytes, available_bytes: p.available_bytes })),
+    storage_pools: h.storagePools.map((p) => ({
+      name: p.name,
+      type: p.type,
+      path: p.path,
+      shared: p.shared,
+      active: p.active,
+      capacity_bytes: p.capacity_bytes,
+      available_bytes: p.available_bytes,
+    })),
   };
 }
 
@@ -184,6 +202,16 @@ export function serverToProto(s: ServerRecord): Server__Input {
     cpu_model: s.cpu.model,
     updated_at_ms: s.updatedAtMs,
     operation_id: s.operationId,
-    disks: s.disks.map((d) => ({ target: d.target, path: d.path, pool: d.pool, shared: d.shared, capacity_bytes: d.capacity_bytes, allocation_bytes: d.allocation_bytes, format: d.format, type: d.type, readonly: d.readonly })),
+    disks: s.disks.map((d) => ({
+      target: d.target,
+      path: d.path,
+      pool: d.pool,
+      shared: d.shared,
+      capacity_bytes: d.capacity_bytes,
+      allocation_bytes: d.allocation_bytes,
+      format: d.format,
+      type: d.type,
+      readonly: d.readonly,
+    })),
   };
 }

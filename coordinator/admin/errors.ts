@@ -5,7 +5,10 @@ import { DrydockError } from '../../common/errors.ts';
 /** A declared method whose implementation has not landed yet. */
 export class UnimplementedError extends DrydockError {
   override readonly code = status.UNIMPLEMENTED;
-  constructor(readonly method: string, detail: string) {
+  constructor(
+    readonly method: string,
+    detail: string,
+  ) {
     super(`${method} is not implemented yet: ${detail}`, { details: { method } });
   }
 }

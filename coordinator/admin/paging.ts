@@ -38,7 +38,8 @@ interface TokenBody {
 
 export function pageSize(size: number | undefined): number {
   const n = size ?? 0;
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('page_size', `must be 0 (the default, ${DEFAULT_PAGE_SIZE}) or a positive number, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('page_size', `must be 0 (the default, ${DEFAULT_PAGE_SIZE}) or a positive number, got ${n}`);
   if (n > MAX_PAGE_SIZE) throw new InvalidArgumentError('page_size', `at most ${MAX_PAGE_SIZE}, got ${n}`);
   return n === 0 ? DEFAULT_PAGE_SIZE : n;
 }
@@ -59,9 +60,10 @@ export function readPage(method: string, filters: string, req: { page_size?: num
   } catch {
     throw bad('not a page token of this API');
   }
-  if (!body || typeof body !== 'object' || body.v !== 1 || typeof body.m !== 'string' || typeof body.f !== 'string' || typeof body.a !== 'string') throw bad('not a page token of this API');
+  if (!body || typeof body !== 'object' || body.v !== 1 || typeof body.m !== 'string' || typeof body.f !== 'string' || typeof body.a !== 'string')
+    throw bad('not a page token of this API');
   if (body.m !== method) throw bad(`issued by ${body.m.slice(0, 40)}, not ${method}`);
-  if (body.f !== filters) throw bad('issued for other filters than this request\'s');
+  if (body.f !== filters) throw bad("issued for other filters than this request's");
   if (!validKey(body.a)) throw bad('names no valid position');
   return { size, after: body.a };
 }

@@ -113,7 +113,18 @@ export class RefusalAudit {
     if (w.entries < this.opts.entriesPerWindow) {
       w.entries++;
       this.opts.logger.warn({ method: r.method, peer: r.peer, code: r.result, reason: r.message }, 'admin call refused');
-      await this.write({ atMs: now, coordinatorId: this.opts.coordinatorId, method: r.method, principal: '', via: 'none', peer: r.peer, request: '', result: r.result, code: r.code, message: r.message });
+      await this.write({
+        atMs: now,
+        coordinatorId: this.opts.coordinatorId,
+        method: r.method,
+        principal: '',
+        via: 'none',
+        peer: r.peer,
+        request: '',
+        result: r.result,
+        code: r.code,
+        message: r.message,
+      });
       return;
     }
     const s = w.summaries.get(r.code) ?? { count: 0, firstAtMs: now, lastAtMs: now, result: r.result, methods: {}, message: '' };

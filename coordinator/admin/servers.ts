@@ -50,7 +50,8 @@ export function serverHandlers(d: AdminDeps): HandlerGroup {
             const changes = (req.hot_migration !== undefined && req.hot_migration !== s.hotMigration) || (req.smart !== undefined && req.smart !== s.smart);
             // The engine chose live or cold from these flags when it planned:
             // they must not change under a running move.
-            if (changes && s.operationId) throw new FailedPreconditionError(`server ${uuid} is being moved by operation ${s.operationId}; change its flags when it finishes`);
+            if (changes && s.operationId)
+              throw new FailedPreconditionError(`server ${uuid} is being moved by operation ${s.operationId}; change its flags when it finishes`);
             if (req.hot_migration !== undefined) s.hotMigration = req.hot_migration;
             if (req.smart !== undefined) s.smart = req.smart;
             if (changes) s.flagsSetByOperator = true;

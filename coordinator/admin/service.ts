@@ -41,7 +41,11 @@ function summarize(req: unknown): string {
   return s.length > 1000 ? `${s.slice(0, 1000)}…` : s;
 }
 
-const CODE_NAMES = Object.fromEntries(Object.entries(status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k])) as Record<number, string>;
+const CODE_NAMES = Object.fromEntries(
+  Object.entries(status)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v, k]),
+) as Record<number, string>;
 
 export interface AdminServiceParts {
   service: grpc.ServiceDefinition;
@@ -67,7 +71,13 @@ export function buildAdminService(d: AdminDeps, auth: Authenticator, groups: Han
   const service = loadAdminProto().drydock.admin.v1.Admin.service as unknown as grpc.ServiceDefinition;
   const { unary, stream } = collectHandlers(groups);
   const log = d.logger.child({ component: 'admin' });
-  const refusals = new RefusalAudit({ coordinatorId: d.coordinatorId, windowMs: opts.refusalWindowMs, entriesPerWindow: opts.refusalEntries, write: (e) => d.store.audit.record(e), logger: log });
+  const refusals = new RefusalAudit({
+    coordinatorId: d.coordinatorId,
+    windowMs: opts.refusalWindowMs,
+    entriesPerWindow: opts.refusalEntries,
+    write: (e) => d.store.audit.record(e),
+    logger: log,
+  });
   refusals.start();
   const audit = auditor(d, log);
   const gate = gatekeeper(d, auth, log, refusals, audit);

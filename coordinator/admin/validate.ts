@@ -10,7 +10,7 @@ export function requireNonEmpty(field: string, value: string | undefined): strin
 /** Free text an operator types (names, labels): bounded, no control characters. */
 export function assertText(field: string, value: string, max: number): string {
   if (value.length > max) throw new InvalidArgumentError(field, `longer than ${max} characters`);
-   
+
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new InvalidArgumentError(field, 'contains control characters');
   return value;
 }

@@ -56,8 +56,7 @@ export function emptyZoneCpu(): ZoneRecord['cpu'] {
 }
 
 export function zoneHandlers(d: AdminDeps): HandlerGroup {
-  const zoneHosts = async (zoneId: string, signal: AbortSignal) =>
-    (await d.store.hosts.list(signal)).map((h) => h.value).filter((h) => h.zoneId === zoneId);
+  const zoneHosts = async (zoneId: string, signal: AbortSignal) => (await d.store.hosts.list(signal)).map((h) => h.value).filter((h) => h.zoneId === zoneId);
 
   return {
     unary: {
@@ -70,7 +69,10 @@ export function zoneHandlers(d: AdminDeps): HandlerGroup {
       GetZone: async (req: GetZoneRequest, ctx) => {
         const id = assertZoneId('zone_id', requireNonEmpty('zone_id', req.zone_id));
         const zone = await d.store.zones.require(id, ctx.signal);
-        return zoneToProto(zone.value, (await zoneHosts(id, ctx.signal)).map((h) => h.id));
+        return zoneToProto(
+          zone.value,
+          (await zoneHosts(id, ctx.signal)).map((h) => h.id),
+        );
       },
 
       CreateZone: async (req: CreateZoneRequest, ctx) => {
@@ -103,7 +105,8 @@ export function zoneHandlers(d: AdminDeps): HandlerGroup {
         if (req.policy) validatePolicy(req.policy);
         if (req.set_extra_cpu_features) {
           for (const [i, f] of req.extra_cpu_features.entries()) {
-            if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(f)) throw new InvalidArgumentError(`extra_cpu_features[${i}]`, `${JSON.stringify(f)} is not a CPU feature name`);
+            if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(f))
+              throw new InvalidArgumentError(`extra_cpu_features[${i}]`, `${JSON.stringify(f)} is not a CPU feature name`);
           }
         }
         const hosts = await zoneHosts(id, ctx.signal);
@@ -111,7 +114,9 @@ export function zoneHandlers(d: AdminDeps): HandlerGroup {
           // Passthrough gives servers the host CPU as is: only safe to move between identical CPUs.
           const models = new Set(hosts.map((h) => `${h.cpu.vendor}/${h.cpu.model}/${[...h.cpu.features].sort().join(',')}`));
           if (models.size > 1) {
-            throw new FailedPreconditionError(`zone ${id} has hosts with different CPUs (${[...new Set(hosts.map((h) => h.cpu.model))].join(', ')}): PASSTHROUGH needs identical CPUs`);
+            throw new FailedPreconditionError(
+              `zone ${id} has hosts with different CPUs (${[...new Set(hosts.map((h) => h.cpu.model))].join(', ')}): PASSTHROUGH needs identical CPUs`,
+            );
           }
         }
         const now = Date.now();
@@ -126,7 +131,10 @@ export function zoneHandlers(d: AdminDeps): HandlerGroup {
           }, now),
           ctx.signal,
         );
-        return zoneToProto(res.value, hosts.map((h) => h.id));
+        return zoneToProto(
+          res.value,
+          hosts.map((h) => h.id),
+        );
       },
     },
   };

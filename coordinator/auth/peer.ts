@@ -31,7 +31,11 @@ export function peerKey(peer: string): string {
   if (isIPv6(addr)) {
     const g = ipv6Groups(addr.replace(/%.*$/, ''));
     // Loopback (::1) stays one address: on one machine the /64 would be everything.
-    if (g && !(g.slice(0, 7).every((x) => x === 0) && g[7] === 1)) return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+    if (g && !(g.slice(0, 7).every((x) => x === 0) && g[7] === 1))
+      return `${g
+        .slice(0, 4)
+        .map((x) => x.toString(16))
+        .join(':')}::/64`;
     return addr;
   }
   return peer;

@@ -26,7 +26,12 @@ import { ConfigError, parseStringList, readYamlFile } from '../../common/config.
 import { HashQueue } from './hash-queue.ts';
 import { normalizePermission, PERMISSIONS } from './permissions.ts';
 
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+const scryptAsync = promisify(scrypt) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
 
 export interface UserEntry {
   name: string;
@@ -47,7 +52,8 @@ const SCRYPT_RE = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+
 export function parseUsers(doc: Record<string, unknown>, roles: Record<string, string[]>, where = 'tokenFile'): UsersFile {
   const usersRaw = doc.users ?? {};
   for (const k of Object.keys(doc)) if (k !== 'users') throw new ConfigError(`${where}.${k}`, 'unknown option (known: users)');
-  if (typeof usersRaw !== 'object' || usersRaw === null || Array.isArray(usersRaw)) throw new ConfigError(`${where}.users`, 'expected a mapping of user name → entry');
+  if (typeof usersRaw !== 'object' || usersRaw === null || Array.isArray(usersRaw))
+    throw new ConfigError(`${where}.users`, 'expected a mapping of user name → entry');
   const users: UserEntry[] = [];
   const certOwners = new Map<string, string>();
   for (const [name, raw] of Object.entries(usersRaw as Record<string, unknown>)) {
@@ -71,7 +77,8 @@ export function parseUsers(doc: Record<string, unknown>, roles: Record<string, s
       scrypt = { n: Number(m[1]), r: Number(m[2]), p: Number(m[3]), salt: Buffer.from(m[4]!, 'base64'), hash: Buffer.from(m[5]!, 'base64') };
     }
     const userRoles = e.roles === undefined ? [] : parseStringList(e.roles, `${at}.roles`);
-    for (const r of userRoles) if (!roles[r]) throw new ConfigError(`${at}.roles`, `unknown role ${JSON.stringify(r)} (known: ${Object.keys(roles).join(', ')})`);
+    for (const r of userRoles)
+      if (!roles[r]) throw new ConfigError(`${at}.roles`, `unknown role ${JSON.stringify(r)} (known: ${Object.keys(roles).join(', ')})`);
     const permissions = (e.permissions === undefined ? [] : parseStringList(e.permissions, `${at}.permissions`)).map(normalizePermission);
     for (const p of permissions) {
       if (p !== '*' && !(PERMISSIONS as readonly string[]).includes(p)) throw new ConfigError(`${at}.permissions`, `unknown permission ${JSON.stringify(p)}`);

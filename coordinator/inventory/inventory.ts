@@ -159,7 +159,10 @@ export class Inventory {
     this.refused.count++;
     const now = Date.now();
     if (now - this.refused.lastLogMs >= 60_000) {
-      this.log.warn({ hostId, kind, dropped: this.refused.count }, 'messages of hosts that are not admitted dropped (admit a host with drydock-coordinator issue-host-credentials)');
+      this.log.warn(
+        { hostId, kind, dropped: this.refused.count },
+        'messages of hosts that are not admitted dropped (admit a host with drydock-coordinator issue-host-credentials)',
+      );
       this.refused = { count: 0, lastLogMs: now };
     }
     return false;
@@ -259,7 +262,12 @@ export class Inventory {
    * longer in the inventory). Otherwise the record stays: the full
    * reconcile pass, which hears every online host, decides.
    */
-  private async provenMoves(hostId: string, changes: ServerChange[], records: Map<string, { value: ServerRecord }>, signal: AbortSignal): Promise<ServerChange[]> {
+  private async provenMoves(
+    hostId: string,
+    changes: ServerChange[],
+    records: Map<string, { value: ServerRecord }>,
+    signal: AbortSignal,
+  ): Promise<ServerChange[]> {
     const claims = new Map<string, string[]>(); // recorded host → uuids this host claims from it
     for (const c of changes) {
       if (c.kind !== 'update') continue;
@@ -281,7 +289,12 @@ export class Inventory {
       for (const u of uuids) if (listed === null || listed.has(u)) refused.set(u, owner);
     });
     for (const [uuid, owner] of refused) {
-      this.rejections.reject('unproven-move', hostId, { uuid, recordedHost: owner }, 'host reports a server its recorded host still has (or did not deny): record not moved');
+      this.rejections.reject(
+        'unproven-move',
+        hostId,
+        { uuid, recordedHost: owner },
+        'host reports a server its recorded host still has (or did not deny): record not moved',
+      );
     }
     return changes.filter((c) => !(c.kind === 'update' && refused.has(c.uuid)));
   }
@@ -316,7 +329,11 @@ export class Inventory {
           if (r.changed && report) report.created++;
         } else if (c.kind === 'update') {
           const now = Date.now();
-          const r = await servers.mutate(c.uuid, (cur) => (cur.operationId && cur.hostId !== c.hostId ? undefined : mergeReport(cur, c.hostId, c.report, now)), signal);
+          const r = await servers.mutate(
+            c.uuid,
+            (cur) => (cur.operationId && cur.hostId !== c.hostId ? undefined : mergeReport(cur, c.hostId, c.report, now)),
+            signal,
+          );
           if (r.changed && report) report.updated++;
         } else {
           // CAS at the revision read before the agents were asked: anything

@@ -34,7 +34,10 @@ export function factsProblem(f: FactsMessage): string {
   return '';
 }
 
-function agentFields(f: FactsMessage, nowMs: number): Omit<HostRecord, 'id' | 'zoneId' | 'label' | 'enabled' | 'storageCluster' | 'maintenance' | 'maintenanceOpId' | 'registeredAtMs'> {
+function agentFields(
+  f: FactsMessage,
+  nowMs: number,
+): Omit<HostRecord, 'id' | 'zoneId' | 'label' | 'enabled' | 'storageCluster' | 'maintenance' | 'maintenanceOpId' | 'registeredAtMs'> {
   return {
     hostname: f.hostname ?? f.host_id,
     hypervisorType: f.hypervisor_type ?? '',
@@ -98,8 +101,6 @@ export function applyFacts(current: HostRecord | null, facts: FactsMessage, nowM
     };
   }
   const next: HostRecord = { ...current, ...fields };
-  const differs = (Object.keys(fields) as (keyof typeof fields)[]).some(
-    (k) => !VOLATILE.includes(k) && JSON.stringify(current[k]) !== JSON.stringify(next[k]),
-  );
+  const differs = (Object.keys(fields) as (keyof typeof fields)[]).some((k) => !VOLATILE.includes(k) && JSON.stringify(current[k]) !== JSON.stringify(next[k]));
   return differs ? next : undefined;
 }

@@ -7,9 +7,7 @@ import type { StepAction, StepRecord } from './types.ts';
 import { migrationDeadline } from '../../common/migration-deadline.ts';
 
 export type FailureDecision =
-  | { kind: 'retry'; reason: string }
-  | { kind: 'degrade'; to: Extract<StepAction, 'cold' | 'stop'>; reason: string }
-  | { kind: 'pause'; reason: string };
+  { kind: 'retry'; reason: string } | { kind: 'degrade'; to: Extract<StepAction, 'cold' | 'stop'>; reason: string } | { kind: 'pause'; reason: string };
 
 /**
  * After attempt `step.attempt` failed: try another target while the cap
@@ -59,12 +57,14 @@ export function limitBlocking(
   policy: Pick<ZonePolicy, 'maxMigrationsPerSource' | 'maxMigrationsPerZone' | 'maxIncomingPerTarget'>,
 ): string | null {
   const fromSource = active.filter((m) => m.sourceHostId === candidate.sourceHostId).length;
-  if (fromSource >= policy.maxMigrationsPerSource) return `source ${candidate.sourceHostId} has ${fromSource} migration(s) running (limit ${policy.maxMigrationsPerSource})`;
+  if (fromSource >= policy.maxMigrationsPerSource)
+    return `source ${candidate.sourceHostId} has ${fromSource} migration(s) running (limit ${policy.maxMigrationsPerSource})`;
   const inZone = active.filter((m) => m.zoneId === candidate.zoneId).length;
   if (inZone >= policy.maxMigrationsPerZone) return `zone ${candidate.zoneId} has ${inZone} migration(s) running (limit ${policy.maxMigrationsPerZone})`;
   if (candidate.targetHostId) {
     const incoming = active.filter((m) => m.targetHostId === candidate.targetHostId).length;
-    if (incoming >= policy.maxIncomingPerTarget) return `target ${candidate.targetHostId} has ${incoming} incoming migration(s) (limit ${policy.maxIncomingPerTarget})`;
+    if (incoming >= policy.maxIncomingPerTarget)
+      return `target ${candidate.targetHostId} has ${incoming} incoming migration(s) (limit ${policy.maxIncomingPerTarget})`;
   }
   return null;
 }

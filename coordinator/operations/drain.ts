@@ -27,7 +27,11 @@ const DRAIN_OUTCOMES: OutcomeRules = {
 export const drainWorker: Worker = (ctx, opId, sig) => {
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
-  const track = (i: number) => inFlight.set(i, runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)));
+  const track = (i: number) =>
+    inFlight.set(
+      i,
+      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)),
+    );
   return {
     pass: async (op) => {
       if (op.state === 'pending') {
@@ -104,7 +108,11 @@ async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
       if (o.state === 'cancelled') return undefined;
       for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
       const done = o.steps.filter((s) => s.phase === 'done').length;
-      return setState(o, 'cancelled', `cancelled${o.cancelReason ? ` (${o.cancelReason})` : ''}: ${done} server(s) had moved; ${o.hostId} stays excluded (entering maintenance) until maintenance is enabled or disabled again`);
+      return setState(
+        o,
+        'cancelled',
+        `cancelled${o.cancelReason ? ` (${o.cancelReason})` : ''}: ${done} server(s) had moved; ${o.hostId} stays excluded (entering maintenance) until maintenance is enabled or disabled again`,
+      );
     },
     (o) => [{ type: 'state', message: o.reason }],
   );
@@ -127,11 +135,17 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
     return 'retry-now';
   }
   if (step.action === 'stop') {
-    await updateStep(ctx, op.id, i, (s) => {
-      s.phase = 'stopping';
-      s.attempt += 1;
-      s.startedAtMs ||= ctx.clock();
-    }, 'step');
+    await updateStep(
+      ctx,
+      op.id,
+      i,
+      (s) => {
+        s.phase = 'stopping';
+        s.attempt += 1;
+        s.startedAtMs ||= ctx.clock();
+      },
+      'step',
+    );
     return 'started';
   }
   const zone = snapshot.zones.find((z) => z.id === op.zoneId);
@@ -148,29 +162,31 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
     await handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false);
     return 'retry-now';
   }
-  const blocked = limitBlocking(
-    { sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId },
-    [...ctx.active.values()],
-    policy,
-  );
+  const blocked = limitBlocking({ sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId }, [...ctx.active.values()], policy);
   if (blocked) return blocked;
   ctx.reservations.reserve(picked.reservation);
   ctx.active.set(step.serverUuid, { sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId, operationId: op.id });
   try {
-    await updateStep(ctx, op.id, i, (s) => {
-      s.attempt += 1;
-      s.phase = 'migrating';
-      s.targetHostId = picked.hostId;
-      s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
-      s.triedTargets = [...s.triedTargets, picked.hostId];
-      // A step degraded to cold stays cold even if the server could go live.
-      if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
-      s.reason = picked.reason;
-      s.percent = 0;
-      s.bytesProcessed = 0;
-      s.error = '';
-      s.startedAtMs ||= ctx.clock();
-    }, 'step');
+    await updateStep(
+      ctx,
+      op.id,
+      i,
+      (s) => {
+        s.attempt += 1;
+        s.phase = 'migrating';
+        s.targetHostId = picked.hostId;
+        s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
+        s.triedTargets = [...s.triedTargets, picked.hostId];
+        // A step degraded to cold stays cold even if the server could go live.
+        if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
+        s.reason = picked.reason;
+        s.percent = 0;
+        s.bytesProcessed = 0;
+        s.error = '';
+        s.startedAtMs ||= ctx.clock();
+      },
+      'step',
+    );
   } catch (err) {
     ctx.reservations.release(step.serverUuid);
     ctx.active.delete(step.serverUuid);

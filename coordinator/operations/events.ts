@@ -3,12 +3,7 @@
 // every event is kept and WatchOperation can replay from any point and then
 // follow live. An event's `seq` is its stream sequence: unique and ordered
 // across leaders without a counter of our own.
-import {
-  consumerOpts,
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsConnection,
-} from 'nats';
+import { consumerOpts, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { streams, subjects } from '../../common/subjects.ts';
 import { retryTransient, type RetryPolicy } from '../store/retry.ts';
 import { ensureStream } from '../store/streams.ts';

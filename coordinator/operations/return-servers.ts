@@ -19,19 +19,29 @@ import type { Worker } from './worker.ts';
 const RETURN_OUTCOMES: OutcomeRules = {
   recordsMovedAway: false,
   onFailure: (ctx, opId, i, _step, error) =>
-    updateStep(ctx, opId, i, (s) => {
-      s.phase = 'failed';
-      s.error = error;
-      s.reason = `could not move back: ${error}`;
-      s.finishedAtMs = ctx.clock();
-    }, 'step'),
+    updateStep(
+      ctx,
+      opId,
+      i,
+      (s) => {
+        s.phase = 'failed';
+        s.error = error;
+        s.reason = `could not move back: ${error}`;
+        s.finishedAtMs = ctx.clock();
+      },
+      'step',
+    ),
 };
 
 /** RETURN servers: one server at a time, each to the operation's host. */
 export const returnServersWorker: Worker = (ctx, opId, sig) => ({
   pass: async (op) => {
     if (op.state === 'pending') {
-      await ctx.ops.update(opId, (o) => setState(o, 'running', `returning ${o.steps.length} server(s) to ${o.hostId}`), (o) => [{ type: 'state', message: o.reason }]);
+      await ctx.ops.update(
+        opId,
+        (o) => setState(o, 'running', `returning ${o.steps.length} server(s) to ${o.hostId}`),
+        (o) => [{ type: 'state', message: o.reason }],
+      );
       return 'again';
     }
     const resume = op.steps.findIndex((s) => s.phase === 'migrating');
@@ -69,7 +79,12 @@ async function completeReturn(ctx: EngineContext, op: OperationRecord): Promise<
   const notBack = op.steps.filter((s) => s.phase !== 'done');
   await ctx.ops.update(
     op.id,
-    (o) => setState(o, 'succeeded', `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`),
+    (o) =>
+      setState(
+        o,
+        'succeeded',
+        `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`,
+      ),
     (o) => [{ type: 'state', message: o.reason }],
   );
 }
@@ -106,7 +121,12 @@ async function beginReturn(ctx: EngineContext, op: OperationRecord, i: number, s
   const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpu?.compatible() });
   const mine = verdicts.find((v) => v.hostId === op.hostId);
   if (!mine || !mine.eligible) {
-    const why = mine ? mine.checks.filter((c) => c.verdict === 'skip' || c.verdict === 'block').map((c) => `${c.check}: ${c.reason}`).join('; ') : `${op.hostId} is not in zone ${zone.id}`;
+    const why = mine
+      ? mine.checks
+          .filter((c) => c.verdict === 'skip' || c.verdict === 'block')
+          .map((c) => `${c.check}: ${c.reason}`)
+          .join('; ')
+      : `${op.hostId} is not in zone ${zone.id}`;
     await skip(`no longer fits on ${op.hostId}: ${why}`);
     return false;
   }
@@ -120,17 +140,23 @@ async function beginReturn(ctx: EngineContext, op: OperationRecord, i: number, s
   ctx.reservations.reserve(reservationFor(server, target, opId));
   ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: opId });
   await ctx.servers.mutate(server.uuid, (r) => (r.operationId === opId ? undefined : { ...r, operationId: opId })).catch(() => undefined);
-  await updateStep(ctx, opId, i, (s) => {
-    s.attempt += 1;
-    s.phase = 'migrating';
-    s.sourceHostId = server.hostId;
-    s.targetHostId = op.hostId;
-    s.action = mode.action === 'LIVE_MIGRATE' ? 'live' : 'cold';
-    s.wasRunning = mode.wasRunning;
-    s.migrationId = migrationIdFor(opId, i, s.attempt);
-    s.triedTargets = [op.hostId];
-    s.reason = `${mode.why} back to ${op.hostId}`;
-    s.startedAtMs = ctx.clock();
-  }, 'step');
+  await updateStep(
+    ctx,
+    opId,
+    i,
+    (s) => {
+      s.attempt += 1;
+      s.phase = 'migrating';
+      s.sourceHostId = server.hostId;
+      s.targetHostId = op.hostId;
+      s.action = mode.action === 'LIVE_MIGRATE' ? 'live' : 'cold';
+      s.wasRunning = mode.wasRunning;
+      s.migrationId = migrationIdFor(opId, i, s.attempt);
+      s.triedTargets = [op.hostId];
+      s.reason = `${mode.why} back to ${op.hostId}`;
+      s.startedAtMs = ctx.clock();
+    },
+    'step',
+  );
   return true;
 }

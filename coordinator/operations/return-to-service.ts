@@ -69,7 +69,13 @@ async function stepQueued(ctx: EngineContext, op: OperationRecord, sig: WorkerSi
   const ahead = await returnsAhead(ctx, op);
   if (ahead.length > 0) {
     const first = ahead[0]!;
-    await move(ctx, op, 'waiting', 'queued', `waiting for ${first.hostId} to return and settle (storage cluster ${op.storageCluster}: one host at a time; ${ahead.length} ahead)`);
+    await move(
+      ctx,
+      op,
+      'waiting',
+      'queued',
+      `waiting for ${first.hostId} to return and settle (storage cluster ${op.storageCluster}: one host at a time; ${ahead.length} ahead)`,
+    );
     await pause(ctx.pollIntervalMs, sig);
     return;
   }
@@ -92,7 +98,10 @@ async function stepQueued(ctx: EngineContext, op: OperationRecord, sig: WorkerSi
 async function stepReboot(ctx: EngineContext, op: OperationRecord, sig: WorkerSignals): Promise<void> {
   try {
     const agent = await ctx.agentFor(op.hostId, sig.leadership);
-    const res = await agent.rebootHost({ reason: `drydock: disable maintenance (${op.id})`, allow_running_servers: false }, { timeoutMs: 30_000, signal: sig.leadership });
+    const res = await agent.rebootHost(
+      { reason: `drydock: disable maintenance (${op.id})`, allow_running_servers: false },
+      { timeoutMs: 30_000, signal: sig.leadership },
+    );
     await ctx.ops.update(
       op.id,
       (o) => {
@@ -123,7 +132,13 @@ async function stepWaitForHost(ctx: EngineContext, op: OperationRecord, sig: Wor
     return;
   }
   if (ctx.clock() - op.stageSinceMs > ctx.rebootTimeoutMs) {
-    await move(ctx, op, 'paused', 'waiting-for-host', `${op.hostId} did not come back within ${Math.round(ctx.rebootTimeoutMs / 1000)} s — check the host; cancel or disable maintenance again`);
+    await move(
+      ctx,
+      op,
+      'paused',
+      'waiting-for-host',
+      `${op.hostId} did not come back within ${Math.round(ctx.rebootTimeoutMs / 1000)} s — check the host; cancel or disable maintenance again`,
+    );
     return;
   }
   await pause(ctx.pollIntervalMs, sig);
@@ -176,12 +191,24 @@ async function stepSettle(ctx: EngineContext, op: OperationRecord, sig: WorkerSi
   if (l?.online && l.incarnation === op.previousIncarnation) {
     await move(ctx, op, 'succeeded', 'returned', `${op.hostId} returned and stayed up for ${settleS} s`);
   } else {
-    await move(ctx, op, 'failed', 'settling', `${op.hostId} did not stay up during the ${settleS} s settle pause (${l?.online ? 'restarted' : 'offline'}) — check the storage cluster before returning the next host`);
+    await move(
+      ctx,
+      op,
+      'failed',
+      'settling',
+      `${op.hostId} did not stay up during the ${settleS} s settle pause (${l?.online ? 'restarted' : 'offline'}) — check the storage cluster before returning the next host`,
+    );
   }
 }
 
 async function cancelReturn(ctx: EngineContext, op: OperationRecord): Promise<void> {
   // A reboot cannot be undone; the host keeps its maintenance state so it
   // receives nothing until the operator decides.
-  await move(ctx, op, 'cancelled', op.stage, `cancelled at stage ${op.stage || 'queued'}${op.cancelReason ? ` (${op.cancelReason})` : ''}; ${op.hostId} stays out of service`);
+  await move(
+    ctx,
+    op,
+    'cancelled',
+    op.stage,
+    `cancelled at stage ${op.stage || 'queued'}${op.cancelReason ? ` (${op.cancelReason})` : ''}; ${op.hostId} stays out of service`,
+  );
 }

@@ -66,13 +66,19 @@ function progressWriter(ctx: EngineContext, opId: string, i: number, log: Logger
   let lastWrite = 0;
   let pending: Progress | null = null;
   const writeProgress = async (p: Progress) => {
-    await updateStep(ctx, opId, i, (s) => {
-      s.percent = monotonicPercent(s.percent, p.percent);
-      s.bytesProcessed = p.bytesProcessed;
-      s.bytesTotal = p.bytesTotal;
-      s.bandwidthBps = p.bandwidthBps;
-      s.etaSeconds = p.etaSeconds;
-    }, 'progress').catch((err) => log.warn({ err: errorMessage(err) }, 'progress write failed'));
+    await updateStep(
+      ctx,
+      opId,
+      i,
+      (s) => {
+        s.percent = monotonicPercent(s.percent, p.percent);
+        s.bytesProcessed = p.bytesProcessed;
+        s.bytesTotal = p.bytesTotal;
+        s.bandwidthBps = p.bandwidthBps;
+        s.etaSeconds = p.etaSeconds;
+      },
+      'progress',
+    ).catch((err) => log.warn({ err: errorMessage(err) }, 'progress write failed'));
   };
   return (p) => {
     pending = p;
@@ -91,7 +97,8 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
   const step = op.steps[i]!;
   const kind = step.phase === 'stopping' ? 'stop' : step.action;
   const m = outcome.outcome === 'completed' ? outcome.migration : undefined;
-  const seconds = m && m.finished_at_ms && m.started_at_ms ? (Number(m.finished_at_ms) - Number(m.started_at_ms)) / 1000 : (ctx.clock() - step.startedAtMs) / 1000;
+  const seconds =
+    m && m.finished_at_ms && m.started_at_ms ? (Number(m.finished_at_ms) - Number(m.started_at_ms)) / 1000 : (ctx.clock() - step.startedAtMs) / 1000;
   ctx.metrics?.migrationEnded(kind, outcome.outcome, Math.max(0, seconds), m ? Number(m.bytes_processed) : step.bytesProcessed);
   if (outcome.outcome === 'completed') {
     const stopped = step.phase === 'stopping';
@@ -104,10 +111,20 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
         s.percent = 100;
         s.etaSeconds = 0;
         s.finishedAtMs = ctx.clock();
-        if (!stopped && rules.recordsMovedAway) o.movedAway = [...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid), { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning }];
+        if (!stopped && rules.recordsMovedAway)
+          o.movedAway = [
+            ...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid),
+            { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning },
+          ];
         return o;
       },
-      (o) => [{ type: 'step', step: o.steps[i]!, message: stopped ? `${step.serverName} stopped` : `${step.serverName} moved to ${step.targetHostId} (${step.action})` }],
+      (o) => [
+        {
+          type: 'step',
+          step: o.steps[i]!,
+          message: stopped ? `${step.serverName} stopped` : `${step.serverName} moved to ${step.targetHostId} (${step.action})`,
+        },
+      ],
     );
     // The inventory learns it from the agents too; writing it now keeps
     // reads and the next placement right without waiting for a reconcile.
@@ -120,11 +137,17 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
     return;
   }
   if (outcome.outcome === 'aborted' && (sig.cancel.aborted || op.cancelRequested)) {
-    await updateStep(ctx, opId, i, (s) => {
-      s.phase = 'cancelled';
-      s.error = outcome.error;
-      s.finishedAtMs = ctx.clock();
-    }, 'step');
+    await updateStep(
+      ctx,
+      opId,
+      i,
+      (s) => {
+        s.phase = 'cancelled';
+        s.error = outcome.error;
+        s.finishedAtMs = ctx.clock();
+      },
+      'step',
+    );
     return;
   }
   await rules.onFailure(ctx, opId, i, step, outcome.error, sig);

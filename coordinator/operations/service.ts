@@ -79,11 +79,15 @@ export class MaintenanceService {
     const measured = await this.measuredBandwidthBps();
     await this.o.cpu?.prepare(snapshot, hostId);
     const cpuCompatible = this.o.cpu?.compatible();
-    return planMaintenance(snapshot, { hostId, stopUnmigratable }, {
-      ...(measured ? { measuredBandwidthBps: measured } : {}),
-      ...(this.o.reservations?.() ? { reservations: this.o.reservations()! } : {}),
-      ...(cpuCompatible ? { cpuCompatible } : {}),
-    });
+    return planMaintenance(
+      snapshot,
+      { hostId, stopUnmigratable },
+      {
+        ...(measured ? { measuredBandwidthBps: measured } : {}),
+        ...(this.o.reservations?.() ? { reservations: this.o.reservations()! } : {}),
+        ...(cpuCompatible ? { cpuCompatible } : {}),
+      },
+    );
   }
 
   private newOperation(kind: OperationKind, host: HostRecord, requestedBy: string, steps: StepRecord[]): OperationRecord {
@@ -128,7 +132,9 @@ export class MaintenanceService {
     const host = (await this.o.hosts.require(hostId)).value;
     const previous = host.maintenanceOpId ? await this.o.ops.get(host.maintenanceOpId) : null;
     if (previous && !isTerminal(previous.value) && previous.value.state !== 'paused') {
-      throw new FailedPreconditionError(`host ${hostId} is already being drained by ${previous.value.id} (${previous.value.state}); watch it or cancel it first`);
+      throw new FailedPreconditionError(
+        `host ${hostId} is already being drained by ${previous.value.id} (${previous.value.state}); watch it or cancel it first`,
+      );
     }
     const steps: StepRecord[] = plan.servers.map((p) =>
       newStep({
@@ -158,19 +164,25 @@ export class MaintenanceService {
     // A paused drain is superseded by the new one (same host, fresh plan);
     // its claims on servers pass to the new operation as it starts each step.
     if (previous && previous.value.state === 'paused') {
-      await this.o.ops.update(previous.value.id, (o) => {
-        if (isTerminal(o)) return undefined;
-        o.state = 'cancelled';
-        o.reason = `superseded by ${op.id}`;
-        for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
-        return o;
-      }, (o) => [{ type: 'state', message: o.reason }]);
+      await this.o.ops.update(
+        previous.value.id,
+        (o) => {
+          if (isTerminal(o)) return undefined;
+          o.state = 'cancelled';
+          o.reason = `superseded by ${op.id}`;
+          for (const s of o.steps) if (s.phase === 'pending') s.phase = 'cancelled';
+          return o;
+        },
+        (o) => [{ type: 'state', message: o.reason }],
+      );
       await releaseServerClaims({ servers: this.o.servers }, previous.value);
     }
     try {
       await this.o.ops.create(op, `maintenance requested for ${hostId}: ${steps.length} server(s), about ${plan.estimatedSeconds} s`);
     } catch (err) {
-      await this.o.hosts.mutate(hostId, (h) => (h.maintenanceOpId === op.id ? { ...h, maintenance: host.maintenance, maintenanceOpId: host.maintenanceOpId } : undefined)).catch(() => undefined);
+      await this.o.hosts
+        .mutate(hostId, (h) => (h.maintenanceOpId === op.id ? { ...h, maintenance: host.maintenance, maintenanceOpId: host.maintenanceOpId } : undefined))
+        .catch(() => undefined);
       throw err;
     }
     this.o.kick?.();
@@ -196,12 +208,17 @@ export class MaintenanceService {
     op.stage = 'queued';
     op.sourceOperationId = current?.value.id ?? '';
     await this.o.hosts.mutate(hostId, (h) => {
-      if (h.maintenanceOpId !== host.maintenanceOpId || h.maintenance !== host.maintenance) throw new FailedPreconditionError(`host ${hostId} changed meanwhile; try again`);
+      if (h.maintenanceOpId !== host.maintenanceOpId || h.maintenance !== host.maintenance)
+        throw new FailedPreconditionError(`host ${hostId} changed meanwhile; try again`);
       h.maintenanceOpId = op.id;
       return h;
     });
     if (current && current.value.state === 'paused') {
-      await this.o.ops.update(current.value.id, (o) => (isTerminal(o) ? undefined : { ...o, state: 'cancelled', reason: `superseded by ${op.id} (disable maintenance)` }), (o) => [{ type: 'state', message: o.reason }]);
+      await this.o.ops.update(
+        current.value.id,
+        (o) => (isTerminal(o) ? undefined : { ...o, state: 'cancelled', reason: `superseded by ${op.id} (disable maintenance)` }),
+        (o) => [{ type: 'state', message: o.reason }],
+      );
       await releaseServerClaims({ servers: this.o.servers }, current.value);
     }
     await this.o.ops.create(op, `return to service requested for ${hostId}${host.storageCluster ? ` (storage cluster ${host.storageCluster})` : ''}`);
@@ -220,7 +237,9 @@ export class MaintenanceService {
     const last = drains[0];
     if (!last) throw new FailedPreconditionError(`no servers were moved away from ${hostId} by a maintenance`);
     const wanted = new Set(uuids);
-    for (const u of wanted) if (!last.movedAway.some((m) => m.serverUuid === u)) throw new InvalidArgumentError('server_uuids', `${u} was not moved away from ${hostId} by ${last.id}`);
+    for (const u of wanted)
+      if (!last.movedAway.some((m) => m.serverUuid === u))
+        throw new InvalidArgumentError('server_uuids', `${u} was not moved away from ${hostId} by ${last.id}`);
     const snapshot = await this.o.snapshot();
     const steps: StepRecord[] = last.movedAway
       .filter((m) => wanted.size === 0 || wanted.has(m.serverUuid))

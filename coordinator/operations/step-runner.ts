@@ -15,9 +15,7 @@ import { etaSeconds, migrationDeadlines, monotonicPercent } from './decide.ts';
 import type { StepRecord } from './types.ts';
 
 export type AttemptOutcome =
-  | { outcome: 'completed'; migration?: Migration }
-  | { outcome: 'failed'; error: string; kind: string }
-  | { outcome: 'aborted'; error: string };
+  { outcome: 'completed'; migration?: Migration } | { outcome: 'failed'; error: string; kind: string } | { outcome: 'aborted'; error: string };
 
 export interface Progress {
   percent: number;
@@ -136,7 +134,13 @@ function abortOnCancel(input: AttemptInput, seen: Seen): { send(): void; dispose
  * outcome when it reaches a terminal phase or the agent refused to start;
  * null when the stream ended early or was lost (ask the agent's record).
  */
-async function followStream(input: AttemptInput, request: MigrateServerRequest__Input, deadlineMs: number, seen: Seen, reattach: number): Promise<AttemptOutcome | null> {
+async function followStream(
+  input: AttemptInput,
+  request: MigrateServerRequest__Input,
+  deadlineMs: number,
+  seen: Seen,
+  reattach: number,
+): Promise<AttemptOutcome | null> {
   try {
     const stream = input.source.migrateServer(request, { timeoutMs: deadlineMs + STREAM_MARGIN_MS, signal: input.detach });
     for await (const ev of stream) {
@@ -160,7 +164,13 @@ async function followStream(input: AttemptInput, request: MigrateServerRequest__
     const kind = remoteKind(err);
     // The agent refused before starting (bad target, unknown server,
     // unreachable target): a failed attempt, not something to re-attach to.
-    if (err instanceof FailedPreconditionError || (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ || kind.endsWith('NotFoundError') || kind === 'TargetUnreachableError' || kind === 'SameHostError') {
+    if (
+      err instanceof FailedPreconditionError ||
+      (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ ||
+      kind.endsWith('NotFoundError') ||
+      kind === 'TargetUnreachableError' ||
+      kind === 'SameHostError'
+    ) {
       const located = await locate(input);
       if (located) return located;
       return { outcome: 'failed', error: errorMessage(err), kind: kind || (err as Error).name };

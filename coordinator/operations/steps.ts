@@ -5,13 +5,7 @@
 import type { EngineContext } from './context.ts';
 import type { OperationRecord, StepRecord } from './types.ts';
 
-export async function updateStep(
-  ctx: EngineContext,
-  opId: string,
-  i: number,
-  change: (s: StepRecord) => void,
-  type: 'step' | 'progress',
-): Promise<void> {
+export async function updateStep(ctx: EngineContext, opId: string, i: number, change: (s: StepRecord) => void, type: 'step' | 'progress'): Promise<void> {
   await ctx.ops.update(
     opId,
     (o) => {
@@ -20,17 +14,32 @@ export async function updateStep(
       change(s);
       return o;
     },
-    (o) => [{ type, step: o.steps[i]!, message: type === 'progress' ? `${o.steps[i]!.serverName} ${o.steps[i]!.percent.toFixed(0)}%` : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}` }],
+    (o) => [
+      {
+        type,
+        step: o.steps[i]!,
+        message:
+          type === 'progress'
+            ? `${o.steps[i]!.serverName} ${o.steps[i]!.percent.toFixed(0)}%`
+            : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}`,
+      },
+    ],
   );
 }
 
 /** Ends a step without moving its server, saying why. */
 export function skipStep(ctx: EngineContext, opId: string, i: number, reason: string): Promise<void> {
-  return updateStep(ctx, opId, i, (s) => {
-    s.phase = 'skipped';
-    s.reason = reason;
-    s.finishedAtMs = ctx.clock();
-  }, 'step');
+  return updateStep(
+    ctx,
+    opId,
+    i,
+    (s) => {
+      s.phase = 'skipped';
+      s.reason = reason;
+      s.finishedAtMs = ctx.clock();
+    },
+    'step',
+  );
 }
 
 /**

@@ -92,7 +92,14 @@ function offlineReason(lastHeartbeatMs: number, nowMs: number): string {
 export function checkNotInMaintenance(ctx: CheckContext): CheckResult {
   const m = ctx.target.maintenance;
   if (m === 'none') return { check: 'not-in-maintenance', verdict: 'ok', reason: 'in service' };
-  const what = m === 'in_maintenance' ? 'in maintenance' : m === 'entering' ? 'entering maintenance' : m === 'returning' ? 'returning from maintenance' : `maintenance state ${m}`;
+  const what =
+    m === 'in_maintenance'
+      ? 'in maintenance'
+      : m === 'entering'
+        ? 'entering maintenance'
+        : m === 'returning'
+          ? 'returning from maintenance'
+          : `maintenance state ${m}`;
   const op = ctx.target.maintenanceOpId ? ` (operation ${ctx.target.maintenanceOpId})` : '';
   return { check: 'not-in-maintenance', verdict: 'skip', reason: what + op };
 }
@@ -125,7 +132,11 @@ export function checkMemory(ctx: CheckContext): CheckResult {
   const reserve = formatBytes(ctx.policy.hostMemoryReserveBytes);
   if (ctx.target.memoryTotalBytes <= 0) return { check: 'memory', verdict: 'block', reason: 'memory size unknown (no facts yet)' };
   if (need > headroom) {
-    return { check: 'memory', verdict: 'block', reason: `needs ${formatBytes(need)}, ${formatBytes(Math.max(0, headroom))} free after reservations and the ${reserve} host reserve` };
+    return {
+      check: 'memory',
+      verdict: 'block',
+      reason: `needs ${formatBytes(need)}, ${formatBytes(Math.max(0, headroom))} free after reservations and the ${reserve} host reserve`,
+    };
   }
   const after = headroom - need;
   const usedRatio = 1 - (after + ctx.policy.hostMemoryReserveBytes) / ctx.target.memoryTotalBytes;

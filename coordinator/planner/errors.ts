@@ -22,7 +22,10 @@ export class NoValidTargetError extends FailedPreconditionError {
 
 /** The host cannot enter maintenance at all (not KVM, no zone, already in maintenance, ...). */
 export class PlanRefusedError extends FailedPreconditionError {
-  constructor(readonly hostId: string, readonly refusals: readonly PlanRefusal[]) {
+  constructor(
+    readonly hostId: string,
+    readonly refusals: readonly PlanRefusal[],
+  ) {
     super(`host ${hostId} cannot enter maintenance: ${refusals.map((r) => r.message).join('; ')}`, {
       details: { hostId, refusals: refusals.map((r) => r.code).join(',') },
     });
@@ -31,7 +34,10 @@ export class PlanRefusedError extends FailedPreconditionError {
 
 /** stop_unmigratable is off and some servers fit nowhere: the request is refused, listing them. */
 export class UnmigratableServersError extends FailedPreconditionError {
-  constructor(readonly hostId: string, readonly blockers: readonly PlannedServer[]) {
+  constructor(
+    readonly hostId: string,
+    readonly blockers: readonly PlannedServer[],
+  ) {
     super(
       `host ${hostId}: ${blockers.length} server(s) cannot move and stop_unmigratable is off: ` +
         blockers.map((b) => `${b.serverName || b.serverUuid} (${b.reason})`).join('; '),

@@ -57,7 +57,9 @@ function candidateLines(candidates: readonly CandidateVerdict[]): string[] {
 export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string {
   const out: string[] = [];
   const when = Number.isFinite(plan.plannedAtMs) && plan.plannedAtMs > 0 ? new Date(plan.plannedAtMs).toISOString() : 'unknown time';
-  out.push(`Maintenance plan for host ${plan.hostId}${plan.zoneId ? ` (zone ${plan.zoneId})` : ''} as of ${when}; stop_unmigratable ${plan.stopUnmigratable ? 'on' : 'off'}`);
+  out.push(
+    `Maintenance plan for host ${plan.hostId}${plan.zoneId ? ` (zone ${plan.zoneId})` : ''} as of ${when}; stop_unmigratable ${plan.stopUnmigratable ? 'on' : 'off'}`,
+  );
 
   if (plan.refusals.length > 0) {
     out.push('', 'Refused: this host cannot enter maintenance');
@@ -68,7 +70,10 @@ export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string 
   if (rows.length > 0) {
     out.push('');
     const headers = ['SERVER', 'ACTION', 'TARGET', 'MEMORY', 'DISK', 'EST', 'REASON'];
-    const lines = formatTable(headers, rows.map(({ p, blocked }) => serverRow(p, blocked))).split('\n');
+    const lines = formatTable(
+      headers,
+      rows.map(({ p, blocked }) => serverRow(p, blocked)),
+    ).split('\n');
     if (!options.candidates) out.push(...lines);
     else {
       out.push(lines[0]!);

@@ -109,7 +109,12 @@ export function chooseTarget(candidates: readonly CandidateVerdict[], policy: Zo
  * Returned in host-id order. A plan for a big zone would otherwise carry
  * servers × hosts × checks results, too much for an API answer or a screen.
  */
-export function trimCandidates(candidates: readonly CandidateVerdict[], chosen: CandidateVerdict | undefined, policy: ZonePolicy, max: number): CandidateVerdict[] {
+export function trimCandidates(
+  candidates: readonly CandidateVerdict[],
+  chosen: CandidateVerdict | undefined,
+  policy: ZonePolicy,
+  max: number,
+): CandidateVerdict[] {
   if (max <= 0 || candidates.length <= max) return [...candidates];
   // Ranked once per candidate, not in the comparator (which would rescan checks O(n log n) times).
   const ranked = candidates.map((c) => ({ c, rank: c === chosen ? 0 : c.eligible ? 1 : c.checks.some((r) => r.verdict === 'skip') ? 3 : 2 }));
@@ -127,7 +132,13 @@ export function trimCandidates(candidates: readonly CandidateVerdict[], chosen: 
 /** One sentence: why this host, against the runner-up. */
 export function choiceReason(chosen: CandidateVerdict, candidates: readonly CandidateVerdict[], policy: ZonePolicy): string {
   const eligible = candidates.filter((c) => c.eligible);
-  const next = eligible.length > 1 ? chooseTarget(eligible.filter((c) => c !== chosen), policy) : undefined;
+  const next =
+    eligible.length > 1
+      ? chooseTarget(
+          eligible.filter((c) => c !== chosen),
+          policy,
+        )
+      : undefined;
   return choiceSentence(chosen, next, eligible.length, policy);
 }
 
@@ -219,7 +230,8 @@ export function pickTarget(
 ): PickedTarget {
   const index = options.index ?? indexSnapshot(snapshot);
   const attempted = [...new Set(excludedHostIds)];
-  const fail = (msg: string, candidates: CandidateVerdict[] = []) => new NoValidTargetError(server.uuid, attempted, candidates, `server ${server.name || server.uuid}: ${msg}`);
+  const fail = (msg: string, candidates: CandidateVerdict[] = []) =>
+    new NoValidTargetError(server.uuid, attempted, candidates, `server ${server.name || server.uuid}: ${msg}`);
   const source = index.hostsById.get(sourceHostId);
   if (source === undefined) throw fail(`source host ${sourceHostId} is not in the inventory`);
   const zone = index.zonesById.get(source.zoneId);
@@ -230,7 +242,16 @@ export function pickTarget(
   }
   const view = Reservations.from(reservations);
   view.release(server.uuid);
-  const candidates = evaluateCandidates({ index, server, source, zone, policy, reservations: view, attempted: new Set(attempted), cpuCompatible: options.cpuCompatible });
+  const candidates = evaluateCandidates({
+    index,
+    server,
+    source,
+    zone,
+    policy,
+    reservations: view,
+    attempted: new Set(attempted),
+    cpuCompatible: options.cpuCompatible,
+  });
   const chosen = chooseTarget(candidates, policy);
   const otherZone = index.hostsSorted.length - candidates.length;
   if (chosen === undefined) throw fail(`no valid target: ${noTargetReason(candidates, otherZone)}`, candidates);

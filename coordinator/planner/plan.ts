@@ -36,7 +36,9 @@ export function planMaintenance(snapshot: InventorySnapshot, request: PlanReques
   if (zone === undefined || plan.refusals.length > 0) return plan;
   plan.policy = resolvePolicy(zone.policy);
   if (source.maintenance === 'entering') {
-    plan.warnings.push(`host ${source.id} is already entering maintenance${source.maintenanceOpId ? ` (operation ${source.maintenanceOpId})` : ''}: the plan covers the servers still on it`);
+    plan.warnings.push(
+      `host ${source.id} is already entering maintenance${source.maintenanceOpId ? ` (operation ${source.maintenanceOpId})` : ''}: the plan covers the servers still on it`,
+    );
   }
 
   // Sizes computed once: the sort compares them O(n log n) times.
@@ -120,7 +122,12 @@ function emptyPlan(snapshot: InventorySnapshot, request: PlanRequest, bandwidth:
  * stay defined on the host, unusable until it returns. Either way the
  * operator must have said so (stop_unmigratable).
  */
-function unplaced(base: Omit<PlannedServer, 'action' | 'targetHostId' | 'reason' | 'estimatedSeconds'>, why: string, stopUnmigratable: boolean, sourceId: string): PlannedServer {
+function unplaced(
+  base: Omit<PlannedServer, 'action' | 'targetHostId' | 'reason' | 'estimatedSeconds'>,
+  why: string,
+  stopUnmigratable: boolean,
+  sourceId: string,
+): PlannedServer {
   const action = base.wasRunning ? 'STOP' : 'NONE';
   const reason = !stopUnmigratable
     ? `${why}; would be ${action === 'STOP' ? 'stopped' : `left shut off on ${sourceId}`} with stop_unmigratable`
@@ -134,12 +141,16 @@ function unplaced(base: Omit<PlannedServer, 'action' | 'targetHostId' | 'reason'
 function hostRefusals(host: InventorySnapshot['hosts'][number], zoneKnown: boolean): PlanRefusal[] {
   const out: PlanRefusal[] = [];
   if (!isKvmHypervisor(host.hypervisorType)) {
-    out.push({ code: 'not-kvm', message: `host ${host.id} runs ${JSON.stringify(host.hypervisorType || 'unknown')}: maintenance mode is for KVM compute resources only` });
+    out.push({
+      code: 'not-kvm',
+      message: `host ${host.id} runs ${JSON.stringify(host.hypervisorType || 'unknown')}: maintenance mode is for KVM compute resources only`,
+    });
   }
   if (host.zoneId === '') out.push({ code: 'no-zone', message: `host ${host.id} is not assigned to a compute zone: there is nowhere to move its servers` });
   else if (!zoneKnown) out.push({ code: 'zone-not-found', message: `zone ${host.zoneId} of host ${host.id} is not in the inventory` });
   if (host.maintenance === 'in_maintenance') out.push({ code: 'in-maintenance', message: `host ${host.id} is already in maintenance` });
-  if (host.maintenance === 'returning') out.push({ code: 'returning', message: `host ${host.id} is returning from maintenance: wait until it is back in service` });
+  if (host.maintenance === 'returning')
+    out.push({ code: 'returning', message: `host ${host.id} is returning from maintenance: wait until it is back in service` });
   if (!host.online) out.push({ code: 'offline', message: `host ${host.id} is offline: its agent cannot migrate anything` });
   return out;
 }
@@ -164,9 +175,21 @@ function planWarnings(plan: Plan, servers: readonly ServerRecord[], index: Inven
   const crashed = byState('crashed');
   if (crashed.length > 0) out.push(`crashed: ${names(crashed)} (moved as shut-off servers; check them)`);
   const odd = all.filter((p) => !['running', 'paused', 'shutoff', 'crashed', 'blocked'].includes(p.state));
-  if (odd.length > 0) out.push(`unusual state: ${odd.map((p) => `${p.serverName || p.serverUuid} (${p.state || 'unknown'})`).slice(0, LIST_LIMIT).join(', ')}: treated as running`);
+  if (odd.length > 0)
+    out.push(
+      `unusual state: ${odd
+        .map((p) => `${p.serverName || p.serverUuid} (${p.state || 'unknown'})`)
+        .slice(0, LIST_LIMIT)
+        .join(', ')}: treated as running`,
+    );
   const busy = servers.filter((s) => s.operationId !== '');
-  if (busy.length > 0) out.push(`already part of another operation: ${busy.slice(0, LIST_LIMIT).map((s) => `${s.name || s.uuid} (${s.operationId})`).join(', ')}`);
+  if (busy.length > 0)
+    out.push(
+      `already part of another operation: ${busy
+        .slice(0, LIST_LIMIT)
+        .map((s) => `${s.name || s.uuid} (${s.operationId})`)
+        .join(', ')}`,
+    );
   const coldRunning = plan.servers.filter((p) => p.action === 'COLD_MIGRATE' && p.wasRunning);
   if (coldRunning.length > 0) out.push(`${coldRunning.length} running server(s) move cold (shut down, moved, started again: downtime): ${names(coldRunning)}`);
   const stops = plan.servers.filter((p) => p.action === 'STOP');

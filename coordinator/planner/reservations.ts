@@ -96,9 +96,7 @@ export class Reservations {
 
   /** Every reservation, sorted by server uuid (stable for persistence and tests). */
   list(): Reservation[] {
-    return [...this.#byServer.values()]
-      .map((r) => ({ ...r, localDisk: r.localDisk.map((d) => ({ ...d })) }))
-      .sort((a, b) => cmp(a.serverUuid, b.serverUuid));
+    return [...this.#byServer.values()].map((r) => ({ ...r, localDisk: r.localDisk.map((d) => ({ ...d })) })).sort((a, b) => cmp(a.serverUuid, b.serverUuid));
   }
 
   clone(): Reservations {

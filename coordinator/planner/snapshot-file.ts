@@ -51,7 +51,8 @@ export function snapshotFromJson(value: unknown): InventorySnapshot {
     throw new SnapshotFileError('kind', `must be ${JSON.stringify(SNAPSHOT_FILE_KIND)} (is this a drydock snapshot?), got ${show(root.kind)}`);
   }
   const version = root.version;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) throw new SnapshotFileError('version', `must be a positive integer, got ${show(version)}`);
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
+    throw new SnapshotFileError('version', `must be a positive integer, got ${show(version)}`);
   if (version > SNAPSHOT_FILE_VERSION) {
     throw new SnapshotFileError('version', `file version ${version} was written by a newer drydock; this one reads up to ${SNAPSHOT_FILE_VERSION}`);
   }
@@ -61,9 +62,21 @@ export function snapshotFromJson(value: unknown): InventorySnapshot {
     hosts: array(root, 'hosts', '').map((h, i) => host(h, `hosts[${i}]`)),
     servers: array(root, 'servers', '').map((s, i) => server(s, `servers[${i}]`)),
   };
-  unique(snapshot.zones.map((z) => z.id), 'zones', 'zone id');
-  unique(snapshot.hosts.map((h) => h.id), 'hosts', 'host id');
-  unique(snapshot.servers.map((s) => s.uuid), 'servers', 'server uuid');
+  unique(
+    snapshot.zones.map((z) => z.id),
+    'zones',
+    'zone id',
+  );
+  unique(
+    snapshot.hosts.map((h) => h.id),
+    'hosts',
+    'host id',
+  );
+  unique(
+    snapshot.servers.map((s) => s.uuid),
+    'servers',
+    'server uuid',
+  );
   const hostIds = new Set(snapshot.hosts.map((h) => h.id));
   snapshot.servers.forEach((s, i) => {
     if (!hostIds.has(s.hostId)) throw new SnapshotFileError(`servers[${i}].hostId`, `host ${JSON.stringify(s.hostId)} is not among the file's hosts`);
@@ -95,7 +108,9 @@ function zone(value: unknown, path: string): ZoneRecord {
       extraFeatures: strings(cpu, 'extraFeatures', cpuPath),
       xml: str(cpu, 'xml', cpuPath, ''),
       // History entries are informational: kept as given (objects only).
-      history: (cpu.history === undefined ? [] : array(cpu, 'history', cpuPath).map((h, i) => object(h, `${cpuPath}.history[${i}]`))) as unknown as ZoneRecord['cpu']['history'],
+      history: (cpu.history === undefined
+        ? []
+        : array(cpu, 'history', cpuPath).map((h, i) => object(h, `${cpuPath}.history[${i}]`))) as unknown as ZoneRecord['cpu']['history'],
       advice: strings(cpu, 'advice', cpuPath),
       mismatchedHosts: strings(cpu, 'mismatchedHosts', cpuPath),
       updatedAtMs: num(cpu, 'updatedAtMs', cpuPath, 0),
@@ -110,7 +125,8 @@ function policy(value: unknown, path: string): Partial<ZonePolicy> {
   const o = object(value, path);
   const out: Partial<ZonePolicy> = {};
   for (const key of Object.keys(o)) {
-    if (!(key in DEFAULT_ZONE_POLICY)) throw new SnapshotFileError(`${path}.${key}`, `unknown policy field (known: ${Object.keys(DEFAULT_ZONE_POLICY).join(', ')})`);
+    if (!(key in DEFAULT_ZONE_POLICY))
+      throw new SnapshotFileError(`${path}.${key}`, `unknown policy field (known: ${Object.keys(DEFAULT_ZONE_POLICY).join(', ')})`);
     const k = key as keyof ZonePolicy;
     if (o[k] === undefined) continue;
     const def = DEFAULT_ZONE_POLICY[k];

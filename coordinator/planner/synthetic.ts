@@ -74,12 +74,31 @@ export function makeHost(id: string, overrides: Partial<SnapshotHost> = {}): Sna
 }
 
 export function makeDisk(overrides: Partial<Disk> = {}): Disk {
-  return { target: 'vda', path: `${LOCAL_POOL_PATH}/disk.qcow2`, capacity_bytes: 0, allocation_bytes: 0, pool: 'default', shared: false, format: 'qcow2', type: 'file', readonly: false, ...overrides };
+  return {
+    target: 'vda',
+    path: `${LOCAL_POOL_PATH}/disk.qcow2`,
+    capacity_bytes: 0,
+    allocation_bytes: 0,
+    pool: 'default',
+    shared: false,
+    format: 'qcow2',
+    type: 'file',
+    readonly: false,
+    ...overrides,
+  };
 }
 
 /** A shared disk on pool `pool` (a netfs path). */
 export function sharedDisk(pool: string, target = 'vdb', overrides: Partial<Disk> = {}): Disk {
-  return makeDisk({ target, path: `${SHARED_POOL_PATH}/${pool}/${target}.qcow2`, pool, shared: true, capacity_bytes: 20 * GIB, allocation_bytes: 20 * GIB, ...overrides });
+  return makeDisk({
+    target,
+    path: `${SHARED_POOL_PATH}/${pool}/${target}.qcow2`,
+    pool,
+    shared: true,
+    capacity_bytes: 20 * GIB,
+    allocation_bytes: 20 * GIB,
+    ...overrides,
+  });
 }
 
 /** A local disk of `bytes` in the "default" pool. */

@@ -77,14 +77,7 @@ export interface PlannedServer {
   estimatedSeconds: number;
 }
 
-export type RefusalCode =
-  | 'host-not-found'
-  | 'not-kvm'
-  | 'no-zone'
-  | 'zone-not-found'
-  | 'in-maintenance'
-  | 'returning'
-  | 'offline';
+export type RefusalCode = 'host-not-found' | 'not-kvm' | 'no-zone' | 'zone-not-found' | 'in-maintenance' | 'returning' | 'offline';
 
 /** A host-level reason the plan cannot run at all. */
 export interface PlanRefusal {
@@ -130,11 +123,7 @@ export interface Plan {
  * zone CPU mode, CompareCpu results cached per host and CPU). Must be pure
  * and synchronous: the caller resolves what it needs before planning.
  */
-export type CpuCompatibleFn = (
-  server: ServerRecord,
-  target: SnapshotHost,
-  zone: ZoneRecord,
-) => { ok: boolean; reason: string };
+export type CpuCompatibleFn = (server: ServerRecord, target: SnapshotHost, zone: ZoneRecord) => { ok: boolean; reason: string };
 
 export interface PlanRequest {
   hostId: string;

@@ -145,7 +145,7 @@ export class BucketMirror<T> {
 
   /** Applies the stream's changes after `applied` up to `target`, read one by one. */
   private async readChanges(target: number, signal?: AbortSignal): Promise<void> {
-    for (let from = this.applied + 1; from <= target; ) {
+    for (let from = this.applied + 1; from <= target;) {
       const c = await this.repo.changeFrom(from, signal);
       if (!c || c.revision > target) break;
       this.apply(c.key, c.revision, c.value);

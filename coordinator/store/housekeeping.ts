@@ -38,7 +38,13 @@ export async function purgeOldDeletes(kvs: Record<string, KV>, olderThanMs: numb
 }
 
 /** Runs purgeOldDeletes every `everyMs` until the signal aborts (leadership lost). */
-export async function housekeepingLoop(kvs: Record<string, KV>, logger: Logger, signal: AbortSignal, everyMs = 3_600_000, olderThanMs = 3_600_000): Promise<void> {
+export async function housekeepingLoop(
+  kvs: Record<string, KV>,
+  logger: Logger,
+  signal: AbortSignal,
+  everyMs = 3_600_000,
+  olderThanMs = 3_600_000,
+): Promise<void> {
   while (!signal.aborted) {
     await sleep(everyMs, undefined, { signal }).catch(() => undefined);
     if (signal.aborted) return;

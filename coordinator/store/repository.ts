@@ -80,15 +80,20 @@ export class Repository<T> {
    */
   async keys(signal?: AbortSignal): Promise<string[]> {
     const s = this.stream();
-    return retryTransient(`list ${this.what} keys`, async () => {
-      if (s) {
-        const info = await s.jsm.streams.info(s.name, { subjects_filter: `${s.prefix}>` });
-        return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(s.prefix.length));
-      }
-      const out: string[] = [];
-      for await (const k of await this.kv.keys()) out.push(k);
-      return out;
-    }, this.retry, signal);
+    return retryTransient(
+      `list ${this.what} keys`,
+      async () => {
+        if (s) {
+          const info = await s.jsm.streams.info(s.name, { subjects_filter: `${s.prefix}>` });
+          return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(s.prefix.length));
+        }
+        const out: string[] = [];
+        for await (const k of await this.kv.keys()) out.push(k);
+        return out;
+      },
+      this.retry,
+      signal,
+    );
   }
 
   /**
@@ -136,17 +141,22 @@ export class Repository<T> {
   async changeFrom(from: number, signal?: AbortSignal): Promise<{ key: string; revision: number; value: T | null } | null> {
     const s = this.stream();
     if (!s) throw new Error(`${this.what} bucket has no stream to ask`);
-    const m = await retryTransient(`next change of ${this.what}`, async () => {
-      try {
-        // STREAM.MSG.GET's next_by_subj (nats-server 2.9+); nats.js types it only for direct gets.
-        const query = { seq: from, next_by_subj: `${s.prefix}>` } as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1];
-        return await s.jsm.streams.getMessage(s.name, query);
-      } catch (err) {
-        // JetStream's "no message found" (404, code 10037).
-        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(String(err))) return null;
-        throw err;
-      }
-    }, this.retry, signal);
+    const m = await retryTransient(
+      `next change of ${this.what}`,
+      async () => {
+        try {
+          // STREAM.MSG.GET's next_by_subj (nats-server 2.9+); nats.js types it only for direct gets.
+          const query = { seq: from, next_by_subj: `${s.prefix}>` } as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1];
+          return await s.jsm.streams.getMessage(s.name, query);
+        } catch (err) {
+          // JetStream's "no message found" (404, code 10037).
+          if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(String(err))) return null;
+          throw err;
+        }
+      },
+      this.retry,
+      signal,
+    );
     if (!m) return null;
     const op = m.header?.get('KV-Operation');
     const live = !op && m.data.length > 0;
@@ -175,7 +185,12 @@ export class Repository<T> {
    */
   async updateAt(key: string, value: T, revision: number, signal?: AbortSignal): Promise<Versioned<T>> {
     try {
-      const rev = await retryTransient(`update ${this.what} ${key}`, () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision), this.retry, signal);
+      const rev = await retryTransient(
+        `update ${this.what} ${key}`,
+        () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision),
+        this.retry,
+        signal,
+      );
       return { key, value, revision: rev };
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });

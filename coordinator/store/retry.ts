@@ -39,7 +39,10 @@ export function isTransient(err: unknown): boolean {
 
 /** A compare-and-swap write lost against a concurrent writer. */
 export class CasConflictError extends ConflictError {
-  constructor(readonly key: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly key: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(`concurrent update of ${JSON.stringify(key)}`, options);
   }
 }

@@ -65,7 +65,12 @@ export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise
     (Object.entries(buckets) as [keyof typeof buckets, string][]).map(async ([k, name]) => [k, await openBucket(js, name, opts, retry)] as const),
   );
   const kvs = Object.fromEntries(entries) as Record<keyof typeof buckets, KV>;
-  const audit = await AuditLog.open(nc, { replicas: opts.replicas, retry, timeoutMs: opts.timeoutMs ?? 5000, ...(opts.auditLimits ? { limits: opts.auditLimits } : {}) });
+  const audit = await AuditLog.open(nc, {
+    replicas: opts.replicas,
+    retry,
+    timeoutMs: opts.timeoutMs ?? 5000,
+    ...(opts.auditLimits ? { limits: opts.auditLimits } : {}),
+  });
   return {
     js,
     kvs,

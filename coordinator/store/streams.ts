@@ -30,24 +30,28 @@ function limitsOf(spec: StreamSpec): Pick<StreamConfig, 'max_age' | 'max_msgs' |
 
 export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, retry: RetryPolicy): Promise<void> {
   const limits = limitsOf(spec);
-  await retryTransient(`open stream ${spec.name}`, async () => {
-    let config: StreamConfig;
-    try {
-      config = (await jsm.streams.info(spec.name)).config;
-    } catch (err) {
-      if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== JS_STREAM_NOT_FOUND) throw err;
-      await jsm.streams.add({
-        name: spec.name,
-        subjects: [...spec.subjects],
-        num_replicas: spec.replicas,
-        storage: StorageType.File,
-        retention: RetentionPolicy.Limits,
-        ...limits,
-      });
-      return;
-    }
-    // A stream made before a limit existed (or with other values) gets the configured ones.
-    const stale = (Object.keys(limits) as (keyof typeof limits)[]).some((k) => (config[k] ?? -1) !== limits[k]);
-    if (stale) await jsm.streams.update(spec.name, { ...config, ...limits });
-  }, retry);
+  await retryTransient(
+    `open stream ${spec.name}`,
+    async () => {
+      let config: StreamConfig;
+      try {
+        config = (await jsm.streams.info(spec.name)).config;
+      } catch (err) {
+        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== JS_STREAM_NOT_FOUND) throw err;
+        await jsm.streams.add({
+          name: spec.name,
+          subjects: [...spec.subjects],
+          num_replicas: spec.replicas,
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          ...limits,
+        });
+        return;
+      }
+      // A stream made before a limit existed (or with other values) gets the configured ones.
+      const stale = (Object.keys(limits) as (keyof typeof limits)[]).some((k) => (config[k] ?? -1) !== limits[k]);
+      if (stale) await jsm.streams.update(spec.name, { ...config, ...limits });
+    },
+    retry,
+  );
 }

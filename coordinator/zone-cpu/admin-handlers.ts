@@ -18,11 +18,16 @@ function zoneIdOf(v: string): string {
 export function zoneCpuHandlers(store: Store, service: ZoneCpuService): HandlerGroup {
   return {
     unary: {
-      GetZoneCpu: async (req: GetZoneCpuRequest, ctx): Promise<ZoneCpu__Input> => zoneCpuToProto((await store.zones.require(zoneIdOf(req.zone_id), ctx.signal)).value),
+      GetZoneCpu: async (req: GetZoneCpuRequest, ctx): Promise<ZoneCpu__Input> =>
+        zoneCpuToProto((await store.zones.require(zoneIdOf(req.zone_id), ctx.signal)).value),
 
       RecomputeZoneCpu: async (req: RecomputeZoneCpuRequest, ctx): Promise<ZoneCpu__Input> => {
         const id = zoneIdOf(req.zone_id);
-        const out = await service.recompute(id, { reason: req.allow_upgrade ? 'operator-upgrade' : 'operator-recompute', allowUpgrade: req.allow_upgrade }, ctx.signal);
+        const out = await service.recompute(
+          id,
+          { reason: req.allow_upgrade ? 'operator-upgrade' : 'operator-recompute', allowUpgrade: req.allow_upgrade },
+          ctx.signal,
+        );
         const view = zoneCpuToProto(out.zone);
         return {
           ...view,

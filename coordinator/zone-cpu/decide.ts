@@ -25,11 +25,7 @@ export function choosePassthroughReference(hosts: readonly HostRecord[], current
   let best: HostRecord[] | null = null;
   let bestKey = '';
   for (const [key, members] of groups) {
-    if (
-      !best ||
-      members.length > best.length ||
-      (members.length === best.length && key === keyOfCurrent && bestKey !== keyOfCurrent)
-    ) {
+    if (!best || members.length > best.length || (members.length === best.length && key === keyOfCurrent && bestKey !== keyOfCurrent)) {
       best = members;
       bestKey = key;
     }
@@ -55,7 +51,8 @@ export function changeEntry(c: ModelChange, reason: ChangeReason, causeHostId: s
   };
 }
 
-const how = (reason: ChangeReason) => (reason === 'host-returned' ? 'returned from maintenance' : reason === 'host-joined' ? 'joined the zone' : 'is in the zone');
+const how = (reason: ChangeReason) =>
+  reason === 'host-returned' ? 'returned from maintenance' : reason === 'host-joined' ? 'joined the zone' : 'is in the zone';
 
 /** The event text of a downgrade: which host, which flags, and what to do. */
 export function downgradeMessage(zone: ZoneRecord, cause: HostRecord, c: ModelChange, reason: ChangeReason, hostMissing: string[]): string {

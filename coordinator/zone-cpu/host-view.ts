@@ -11,7 +11,17 @@ import { minus } from './features.ts';
 export function zoneHostCpuView(h: HostRecord, zone: ZoneRecord | null): HostCpuView__Input {
   const own = [...h.cpu.features].sort();
   const base = { model: h.cpu.model, vendor: h.cpu.vendor };
-  if (!zone) return { ...base, host_flags: own, default_flags: [], additional_flags: [], unmatching_extra_flags: [], unmatching_missing_flags: [], compatible: true, advice: '' };
+  if (!zone)
+    return {
+      ...base,
+      host_flags: own,
+      default_flags: [],
+      additional_flags: [],
+      unmatching_extra_flags: [],
+      unmatching_missing_flags: [],
+      compatible: true,
+      advice: '',
+    };
   const t = trackingOf(zone);
   const fit = t.hosts[h.id];
   // A fit computed from another CPU (the host changed since) says nothing about this one.

@@ -19,7 +19,10 @@ import type { RecomputeTrigger, ZoneCpuService } from './recompute.ts';
 /** What one zone needs now, or null (pure: tested with plain records). */
 export function pendingTrigger(zone: ZoneRecord, hosts: readonly HostRecord[]): RecomputeTrigger | null {
   const t = trackingOf(zone);
-  const members = hosts.filter((h) => h.zoneId === zone.id).map((h) => h.id).sort();
+  const members = hosts
+    .filter((h) => h.zoneId === zone.id)
+    .map((h) => h.id)
+    .sort();
   if (t.mode !== zone.cpuMode) {
     if (members.length === 0 && t.mode === '') return null;
     return { reason: t.mode === '' ? 'initial' : 'mode-changed', joined: minus(members, t.members) };
@@ -45,7 +48,10 @@ export function pendingTrigger(zone: ZoneRecord, hosts: readonly HostRecord[]): 
  * host record from KV instead cost 5,000 gets per pass at 5,000 hosts, most
  * of the coordinator's idle CPU.
  */
-export async function watchZoneMembers(o: { reads: ReadModel; service: ZoneCpuService; logger: Logger; intervalMs: number }, signal: AbortSignal): Promise<void> {
+export async function watchZoneMembers(
+  o: { reads: ReadModel; service: ZoneCpuService; logger: Logger; intervalMs: number },
+  signal: AbortSignal,
+): Promise<void> {
   const log = o.logger.child({ component: 'zone-cpu-watch' });
   while (!signal.aborted) {
     try {

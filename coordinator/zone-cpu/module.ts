@@ -42,7 +42,9 @@ export function zoneCpuModule(opts: ZoneCpuModuleOptions = {}): ZoneCpuModule {
   const ensure = (deps: AdminDeps): Parts => {
     if (parts) return parts;
     const timeout = opts.agentCallTimeoutMs === undefined ? {} : { timeoutMs: opts.agentCallTimeoutMs };
-    const cache = new CompareCache((host, xml, signal) => deps.agents.forHost(host.id, host.grpcEndpoint).compareCpu(xml, { ...timeout, ...(signal ? { signal } : {}) }));
+    const cache = new CompareCache((host, xml, signal) =>
+      deps.agents.forHost(host.id, host.grpcEndpoint).compareCpu(xml, { ...timeout, ...(signal ? { signal } : {}) }),
+    );
     const agents = new ZoneCpuAgents(cache, async (host, req, signal) => {
       const res = await deps.agents.forHost(host.id, host.grpcEndpoint).baselineCpu(req, { ...timeout, ...(signal ? { signal } : {}) });
       if (!res.cpu) throw new Error(`BaselineCpu on ${host.id} returned no CPU`);

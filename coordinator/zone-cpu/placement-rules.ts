@@ -56,25 +56,44 @@ export function cpuQuestions(server: ServerRecord, zone: ZoneRecord, source: Hos
 export type Lookup = (host: SnapshotHost, xml: string) => { answer?: CompareAnswer; failure?: string };
 
 /** The planner's verdict for one server on one target, from cached answers only. */
-export function cpuVerdict(server: ServerRecord, target: SnapshotHost, zone: ZoneRecord, source: HostRecord | undefined, lookup: Lookup): { ok: boolean; reason: string } {
+export function cpuVerdict(
+  server: ServerRecord,
+  target: SnapshotHost,
+  zone: ZoneRecord,
+  source: HostRecord | undefined,
+  lookup: Lookup,
+): { ok: boolean; reason: string } {
   if (zone.cpu.mismatchedHosts.includes(target.id)) {
-    const why = zone.cpuMode === 'PASSTHROUGH' ? `CPU differs from zone ${zone.id}'s passthrough CPU (${zone.cpu.model || 'reference'})` : `CPU cannot run zone ${zone.id}'s model ${zone.cpu.model}`;
+    const why =
+      zone.cpuMode === 'PASSTHROUGH'
+        ? `CPU differs from zone ${zone.id}'s passthrough CPU (${zone.cpu.model || 'reference'})`
+        : `CPU cannot run zone ${zone.id}'s model ${zone.cpu.model}`;
     return { ok: false, reason: `${target.id}: ${why}` };
   }
   const qs = cpuQuestions(server, zone, source);
   if (qs.length === 0) {
-    return { ok: true, reason: server.cpu.mode === 'host-model' || !server.cpu.mode ? 'host-model: takes the target CPU at its next boot' : 'no CPU constraint' };
+    return {
+      ok: true,
+      reason: server.cpu.mode === 'host-model' || !server.cpu.mode ? 'host-model: takes the target CPU at its next boot' : 'no CPU constraint',
+    };
   }
   const oks: string[] = [];
   for (const q of qs) {
     const { answer, failure } = lookup(target, q.xml);
     if (!answer) return { ok: false, reason: `CPU compatibility with ${q.what} unknown${failure ? `: ${failure}` : ' (not asked yet)'}` };
     if (q.identical && answer.verdict !== 'IDENTICAL') {
-      const detail = answer.missing.length ? `lacks ${listForPeople(answer.missing)}` : answer.verdict === 'SUPERSET' ? 'has more flags' : answer.message || 'differs';
+      const detail = answer.missing.length
+        ? `lacks ${listForPeople(answer.missing)}`
+        : answer.verdict === 'SUPERSET'
+          ? 'has more flags'
+          : answer.message || 'differs';
       return { ok: false, reason: `not identical to ${q.what}: ${detail}` };
     }
     if (!runs(answer)) {
-      return { ok: false, reason: `cannot run ${q.what}: ${answer.missing.length ? `lacks ${listForPeople(answer.missing)}` : answer.message || 'incompatible'}` };
+      return {
+        ok: false,
+        reason: `cannot run ${q.what}: ${answer.missing.length ? `lacks ${listForPeople(answer.missing)}` : answer.message || 'incompatible'}`,
+      };
     }
     oks.push(`${q.what}: ${answer.verdict.toLowerCase()}`);
   }

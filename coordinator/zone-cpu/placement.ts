@@ -31,7 +31,9 @@ export class ZoneCpuPlacement implements CpuPlacement {
     for (const s of snapshot.servers) if (s.hostId === sourceHostId) for (const q of cpuQuestions(s, zone, source)) xmls.add(q.xml);
     if (xmls.size === 0) return;
     // Only hosts other checks could accept are asked: the rest are skipped before CPU matters.
-    const targets = snapshot.hosts.filter((h) => h.zoneId === zone.id && h.id !== sourceHostId && h.online && h.enabled && h.maintenance === 'none' && h.grpcEndpoint);
+    const targets = snapshot.hosts.filter(
+      (h) => h.zoneId === zone.id && h.id !== sourceHostId && h.online && h.enabled && h.maintenance === 'none' && h.grpcEndpoint,
+    );
     const asks = targets.flatMap((h) => [...xmls].filter((x) => !this.o.cache.get(h, x)).map((x) => ({ h, x })));
     // Failures are remembered by the cache and become the verdict's reason.
     await mapSettled(asks, this.o.concurrency ?? 8, ({ h, x }) => this.o.cache.ensure(h, x, signal));

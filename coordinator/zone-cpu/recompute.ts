@@ -83,11 +83,19 @@ interface Decision {
 
 /** What the steps of an EXTENDED recompute share: its inputs, the current model, and libvirt's answers through the zone's helpers. */
 interface ExtendedContext {
-  zone: ZoneRecord; hosts: HostRecord[]; helpers: HostRecord[]; prev: ZoneCpuTracking; trigger: RecomputeTrigger; now: number; signal?: AbortSignal;
+  zone: ZoneRecord;
+  hosts: HostRecord[];
+  helpers: HostRecord[];
+  prev: ZoneCpuTracking;
+  trigger: RecomputeTrigger;
+  now: number;
+  signal?: AbortSignal;
   /** The hosts whose CPU is known, and the zone model now. */
-  withCpu: HostRecord[]; cur: ZoneModel;
+  withCpu: HostRecord[];
+  cur: ZoneModel;
   /** libvirt's migratable baseline (no common CPU: a FailedPreconditionError naming the vendors), and every flag of one CPU. */
-  baseline(xmls: string[]): Promise<CpuDescription>; allOf(xml: string): Promise<string[]>;
+  baseline(xmls: string[]): Promise<CpuDescription>;
+  allOf(xml: string): Promise<string[]>;
 }
 
 /** The vendor most hosts have; a tie goes to the vendor of the lowest host id (hosts come sorted). */
@@ -143,11 +151,16 @@ export class ZoneCpuService {
   /** DisableMaintenance's hook: the host is back and healthy; its CPU may have changed while it was away. */
   async hostReturned(hostId: string, operationId: string, signal?: AbortSignal): Promise<RecomputeOutcome | null> {
     // The record may still hold the CPU from before the reboot: read the facts afresh first.
-    await this.o.inventory.refreshHost(hostId).catch((err) => this.log.warn({ hostId, err: errorMessage(err) }, 'facts refresh before the zone CPU recompute failed'));
+    await this.o.inventory
+      .refreshHost(hostId)
+      .catch((err) => this.log.warn({ hostId, err: errorMessage(err) }, 'facts refresh before the zone CPU recompute failed'));
     const host = await this.o.store.hosts.get(hostId, signal);
     if (!host?.value.zoneId) return null;
     const out = await this.recompute(host.value.zoneId, { reason: 'host-returned', causeHostId: hostId }, signal);
-    this.log.info({ hostId, operationId, zoneId: host.value.zoneId, model: out.zone.cpu.model, changed: Boolean(out.change) }, 'zone CPU recomputed after a host returned');
+    this.log.info(
+      { hostId, operationId, zoneId: host.value.zoneId, model: out.zone.cpu.model, changed: Boolean(out.change) },
+      'zone CPU recomputed after a host returned',
+    );
     return out;
   }
 
@@ -157,7 +170,10 @@ export class ZoneCpuService {
 
   private async once(zoneId: string, trigger: RecomputeTrigger, signal?: AbortSignal): Promise<RecomputeOutcome> {
     const zone = (await this.o.store.zones.require(zoneId, signal)).value;
-    const hosts = (await this.o.store.hosts.list(signal)).map((v) => v.value).filter((h) => h.zoneId === zoneId).sort(byId);
+    const hosts = (await this.o.store.hosts.list(signal))
+      .map((v) => v.value)
+      .filter((h) => h.zoneId === zoneId)
+      .sort(byId);
     const now = this.clock();
     const helpers = hosts.filter((h) => this.healthy(h, now));
     const prev = trackingOf(zone);
@@ -283,7 +299,15 @@ export class ZoneCpuService {
   // ------------------------------------------------------------ EXTENDED
 
   /** EXTENDED: the zone model is libvirt's baseline of its hosts; once set it only goes down (a host lacks a flag) unless the operator asks for an upgrade. */
-  private async extended(zone: ZoneRecord, hosts: HostRecord[], helpers: HostRecord[], prev: ZoneCpuTracking, trigger: RecomputeTrigger, now: number, signal?: AbortSignal): Promise<Decision> {
+  private async extended(
+    zone: ZoneRecord,
+    hosts: HostRecord[],
+    helpers: HostRecord[],
+    prev: ZoneCpuTracking,
+    trigger: RecomputeTrigger,
+    now: number,
+    signal?: AbortSignal,
+  ): Promise<Decision> {
     const withCpu = hosts.filter((h) => h.cpu.xml);
     const cur = this.currentModel(zone, prev);
     const none: Decision = { model: cur, fits: {}, mismatched: [], entry: null, upgradeOffer: '', powerCycle: [] };
@@ -291,7 +315,10 @@ export class ZoneCpuService {
     const baseline = (xmls: string[]) =>
       this.o.agents.baseline(zone.id, helpers, xmls, { migratable: true, expand: false }, signal).catch((err) => {
         if (isNoCommonCpu(err)) {
-          throw new FailedPreconditionError(`zone ${zone.id}: libvirt finds no CPU model common to its hosts (${errorMessage(err)}); vendors: ${sorted(withCpu.map((h) => `${h.id}=${h.cpu.vendor}`)).join(', ')}`, { cause: err });
+          throw new FailedPreconditionError(
+            `zone ${zone.id}: libvirt finds no CPU model common to its hosts (${errorMessage(err)}); vendors: ${sorted(withCpu.map((h) => `${h.id}=${h.cpu.vendor}`)).join(', ')}`,
+            { cause: err },
+          );
         }
         throw err;
       });
@@ -378,7 +405,10 @@ export class ZoneCpuService {
     const candAll = await allOf(cand.xml);
     const gained = minus(candAll, cur.all);
     if (gained.length === 0 || cand.xml === cur.xml) return null;
-    const running = await this.poweredServers(hosts.map((h) => h.id), signal);
+    const running = await this.poweredServers(
+      hosts.map((h) => h.id),
+      signal,
+    );
     if (!trigger.allowUpgrade) {
       const offer =
         `an upgrade is available: libvirt's baseline of the zone's ${sameVendor.length} ${cur.vendor} host(s) is ${cand.model} (gains ${listForPeople(gained)}); ` +
@@ -388,7 +418,13 @@ export class ZoneCpuService {
     const model = this.modelOf(cand, candAll);
     const change: ModelChange = { from: cur, to: model };
     const entry = {
-      ...changeEntry(change, 'operator-upgrade', '', `operator raised zone ${zone.id} from ${cur.model} to ${model.model} (gains ${listForPeople(gained)}); ${running.length} running server(s) need a power cycle to see it`, now),
+      ...changeEntry(
+        change,
+        'operator-upgrade',
+        '',
+        `operator raised zone ${zone.id} from ${cur.model} to ${model.model} (gains ${listForPeople(gained)}); ${running.length} running server(s) need a power cycle to see it`,
+        now,
+      ),
       serversNeedingPowerCycle: running,
     };
     // The advice of earlier downgrades is about a model that no longer applies.
@@ -410,7 +446,15 @@ export class ZoneCpuService {
 
   // ------------------------------------------------------------ PASSTHROUGH
 
-  private async passthrough(zone: ZoneRecord, hosts: HostRecord[], helpers: HostRecord[], prev: ZoneCpuTracking, trigger: RecomputeTrigger, now: number, signal?: AbortSignal): Promise<Decision> {
+  private async passthrough(
+    zone: ZoneRecord,
+    hosts: HostRecord[],
+    helpers: HostRecord[],
+    prev: ZoneCpuTracking,
+    trigger: RecomputeTrigger,
+    now: number,
+    signal?: AbortSignal,
+  ): Promise<Decision> {
     const current = zone.cpu.xml && prev.mode === 'PASSTHROUGH' ? { xml: zone.cpu.xml } : null;
     const ref = choosePassthroughReference(hosts, current);
     if (!ref) return { model: this.currentModel(zone, prev), fits: {}, mismatched: [], entry: null, upgradeOffer: '', powerCycle: [] };

@@ -37,7 +37,13 @@ export class ZoneCpuAgents {
    * none can; libvirt refusing the input (INVALID_ARGUMENT, e.g. CPUs of two
    * vendors) is returned as is, since another agent would say the same.
    */
-  async baseline(zoneId: string, helpers: readonly HostRecord[], cpuXmls: string[], opts: { migratable: boolean; expand: boolean }, signal?: AbortSignal): Promise<CpuDescription> {
+  async baseline(
+    zoneId: string,
+    helpers: readonly HostRecord[],
+    cpuXmls: string[],
+    opts: { migratable: boolean; expand: boolean },
+    signal?: AbortSignal,
+  ): Promise<CpuDescription> {
     const tried: string[] = [];
     for (const h of helpers.slice(0, this.opts.maxAgentsTried ?? 3)) {
       try {
@@ -48,7 +54,9 @@ export class ZoneCpuAgents {
         tried.push(`${h.id}: ${errorMessage(err)}`);
       }
     }
-    throw new UnavailableError(`zone ${zoneId}: no healthy agent to compute the CPU baseline${tried.length ? ` (tried ${tried.join('; ')})` : ' (no online host in service)'}`);
+    throw new UnavailableError(
+      `zone ${zoneId}: no healthy agent to compute the CPU baseline${tried.length ? ` (tried ${tried.join('; ')})` : ' (no online host in service)'}`,
+    );
   }
 
   /** Every flag of one CPU description, sorted. */

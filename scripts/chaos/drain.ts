@@ -47,7 +47,10 @@ export function doneSteps(op: { steps?: { phase: string }[] }): number {
  * Runs a drain to success (or to `maxResumes` pauses). `heal` is called at
  * the first pause, before resuming: the fault stops, as an operator's fix would.
  */
-export async function drainToEnd(w: World, opts: { opId?: string; timeoutMs: number; heal?: () => Promise<void> | void; maxResumes?: number }): Promise<DrainOutcome> {
+export async function drainToEnd(
+  w: World,
+  opts: { opId?: string; timeoutMs: number; heal?: () => Promise<void> | void; maxResumes?: number },
+): Promise<DrainOutcome> {
   const t0 = Date.now();
   let opId = opts.opId ?? (await startDrain(w));
   const pauses: string[] = [];

@@ -49,7 +49,8 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'migration-failures',
-    description: '30 % of the migrations out of the drained host fail at a random point of their transfer (libvirt error); the drain retries elsewhere, and pauses with a reason when a server exhausts its attempts.',
+    description:
+      '30 % of the migrations out of the drained host fail at a random point of their transfer (libvirt error); the drain retries elsewhere, and pauses with a reason when a server exhausts its attempts.',
     recovery: 'none (a rate, not an event); the drain duration against the baseline shows the cost',
     defaultTrials: 2,
     run: (ctx) =>
@@ -64,7 +65,8 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'migration-stalls',
-    description: '30 % of the migrations out of the drained host stop making progress at a random point; the zone stall timeout (2 s) makes the agent abort them, and the drain retries elsewhere.',
+    description:
+      '30 % of the migrations out of the drained host stop making progress at a random point; the zone stall timeout (2 s) makes the agent abort them, and the drain retries elsewhere.',
     recovery: 'none (a rate); the drain duration against the baseline shows the cost',
     defaultTrials: 2,
     run: (ctx) =>
@@ -79,7 +81,8 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'late-agents',
-    description: 'Every hypervisor query on every host (facts, server lists, migration job stats) answers 0.3-1.5 s late, so agents answer the coordinator late throughout the drain.',
+    description:
+      'Every hypervisor query on every host (facts, server lists, migration job stats) answers 0.3-1.5 s late, so agents answer the coordinator late throughout the drain.',
     recovery: 'none (a latency); the drain duration against the baseline shows the cost',
     defaultTrials: 1,
     run: (ctx) =>
@@ -89,7 +92,8 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'nats-node-kill',
-    description: 'A 3-node NATS cluster (R3 buckets); one node, chosen at random, is killed with SIGKILL at a random point of the drain and restarted 3 s later.',
+    description:
+      'A 3-node NATS cluster (R3 buckets); one node, chosen at random, is killed with SIGKILL at a random point of the drain and restarted 3 s later.',
     recovery: 'from the kill to the next step finished',
     defaultTrials: 2,
     run: (ctx) =>
@@ -109,7 +113,7 @@ export const FAULTS: Fault[] = [
   {
     name: 'nats-store-full',
     description:
-      "A single NATS node whose JetStream file store is limited (max_file_store 304 MiB, of which the audit stream reserves 256 MiB); mid-drain another stream fills the store until JetStream refuses writes, is left full for 5 s, then deleted.",
+      'A single NATS node whose JetStream file store is limited (max_file_store 304 MiB, of which the audit stream reserves 256 MiB); mid-drain another stream fills the store until JetStream refuses writes, is left full for 5 s, then deleted.',
     recovery: 'from the space being freed to the next step finished',
     defaultTrials: 1,
     run: (ctx) => runStoreFull(ctx),

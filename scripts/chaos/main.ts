@@ -19,11 +19,26 @@ function positiveInt(v: string): number {
 const env = process.env;
 const program = new Command('chaos')
   .description('drydock chaos suite: faults during drains, invariants read from the hypervisors, RELIABILITY.md')
-  .option('--trials <n>', 'trials per fault (default: each fault its own; env DRYDOCK_CHAOS_TRIALS)', positiveInt, env.DRYDOCK_CHAOS_TRIALS ? positiveInt(env.DRYDOCK_CHAOS_TRIALS) : undefined)
+  .option(
+    '--trials <n>',
+    'trials per fault (default: each fault its own; env DRYDOCK_CHAOS_TRIALS)',
+    positiveInt,
+    env.DRYDOCK_CHAOS_TRIALS ? positiveInt(env.DRYDOCK_CHAOS_TRIALS) : undefined,
+  )
   .option('--servers <n>', 'servers on the drained host (env DRYDOCK_CHAOS_SERVERS)', positiveInt, positiveInt(env.DRYDOCK_CHAOS_SERVERS ?? '50'))
-  .option('--requests <n>', 'malformed admin requests of admin-fuzz (env DRYDOCK_CHAOS_REQUESTS)', positiveInt, positiveInt(env.DRYDOCK_CHAOS_REQUESTS ?? '10000'))
+  .option(
+    '--requests <n>',
+    'malformed admin requests of admin-fuzz (env DRYDOCK_CHAOS_REQUESTS)',
+    positiveInt,
+    positiveInt(env.DRYDOCK_CHAOS_REQUESTS ?? '10000'),
+  )
   .option('--only <names>', 'comma-separated fault names (env DRYDOCK_CHAOS_ONLY)', env.DRYDOCK_CHAOS_ONLY)
-  .option('--seed <n>', 'seed of the fault points (env DRYDOCK_CHAOS_SEED; default: random)', positiveInt, env.DRYDOCK_CHAOS_SEED ? positiveInt(env.DRYDOCK_CHAOS_SEED) : undefined)
+  .option(
+    '--seed <n>',
+    'seed of the fault points (env DRYDOCK_CHAOS_SEED; default: random)',
+    positiveInt,
+    env.DRYDOCK_CHAOS_SEED ? positiveInt(env.DRYDOCK_CHAOS_SEED) : undefined,
+  )
   .option('--report <file>', 'where to write the report', path.join(ROOT, 'RELIABILITY.md'))
   .option('--no-report', 'do not write the report')
   .parse();
@@ -34,7 +49,12 @@ const run = await runChaos({
   trials: o.trials,
   servers: o.servers,
   requests: o.requests,
-  only: o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+  only: o.only
+    ? o.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined,
   seed,
   command: ['npm run chaos', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   log: (m) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`),

@@ -48,9 +48,13 @@ export function renderReport(run: ChaosRun): string {
   L.push('# Reliability: nothing lost under faults');
   L.push('');
   L.push('Written by `npm run chaos` (scripts/chaos/); do not edit by hand, rerun it.');
-  L.push('Every trial builds a fresh world — a real nats-server (nkey identities), sim agents (real gRPC servers and NATS clients over the in-memory `sim` hypervisor), coordinators as real processes — drains the host `sim-1` of its servers while the fault happens, and ends with an invariant check read from the hypervisors themselves (the sim fabric and every agent\'s migration records), not from the coordinator.');
+  L.push(
+    "Every trial builds a fresh world — a real nats-server (nkey identities), sim agents (real gRPC servers and NATS clients over the in-memory `sim` hypervisor), coordinators as real processes — drains the host `sim-1` of its servers while the fault happens, and ends with an invariant check read from the hypervisors themselves (the sim fabric and every agent's migration records), not from the coordinator.",
+  );
   L.push('');
-  L.push(`- Run: ${run.startedAt.toISOString()}, ${Math.round(run.durationMs / 1000)} s on ${os.cpus().length} core(s) (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
+  L.push(
+    `- Run: ${run.startedAt.toISOString()}, ${Math.round(run.durationMs / 1000)} s on ${os.cpus().length} core(s) (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`,
+  );
   L.push(`- Command: \`${run.command}\` (seed ${run.seed}, ${run.servers} servers per drain, ${run.requests} fuzz requests)`);
   L.push(`- Trials: ${all.length}; invariant violations: **${violations}**; servers lost: **${lost}**`);
   L.push('');
@@ -82,7 +86,9 @@ export function renderReport(run: ChaosRun): string {
     L.push(`- Held in every trial: ${held.map((h) => `\`${h}\``).join(', ') || 'none'}`);
     L.push('');
     for (const [i, t] of r.trials.entries()) {
-      L.push(`  ${i + 1}. ${t.outcome}, ${t.violations.length} violation(s), ${t.lost} lost, recovery ${seconds(t.recoveryMs)}, ${seconds(t.durationMs)}: ${t.notes.join('; ')}`);
+      L.push(
+        `  ${i + 1}. ${t.outcome}, ${t.violations.length} violation(s), ${t.lost} lost, recovery ${seconds(t.recoveryMs)}, ${seconds(t.durationMs)}: ${t.notes.join('; ')}`,
+      );
       for (const v of t.violations.slice(0, 10)) L.push(`     - VIOLATION \`${v.invariant}\`: ${v.detail}`);
       if (t.violations.length > 10) L.push(`     - … and ${t.violations.length - 10} more`);
     }
@@ -105,7 +111,9 @@ export function renderReport(run: ChaosRun): string {
   L.push('npm run chaos -- --no-report                    # do not rewrite RELIABILITY.md');
   L.push('```');
   L.push('');
-  L.push('Environment equivalents: `DRYDOCK_CHAOS_TRIALS`, `DRYDOCK_CHAOS_SERVERS`, `DRYDOCK_CHAOS_REQUESTS`, `DRYDOCK_CHAOS_SEED`, `DRYDOCK_CHAOS_ONLY`. The command exits 1 when any invariant was violated.');
+  L.push(
+    'Environment equivalents: `DRYDOCK_CHAOS_TRIALS`, `DRYDOCK_CHAOS_SERVERS`, `DRYDOCK_CHAOS_REQUESTS`, `DRYDOCK_CHAOS_SEED`, `DRYDOCK_CHAOS_ONLY`. The command exits 1 when any invariant was violated.',
+  );
   L.push('');
   return L.join('\n');
 }

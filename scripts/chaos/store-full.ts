@@ -41,14 +41,20 @@ export function runStoreFull(ctx: TrialContext): Promise<TrialResult> {
       }
       const fullAt = Date.now();
       const startsBefore = w.sims.fabric.migrations.length;
-      notes.push(`filled ${(filled / MiB).toFixed(1)} MiB after ${base} finished step(s); JetStream then said: ${refusal || '(nothing: the store never filled)'}`);
+      notes.push(
+        `filled ${(filled / MiB).toFixed(1)} MiB after ${base} finished step(s); JetStream then said: ${refusal || '(nothing: the store never filled)'}`,
+      );
       await sleep(FULL_FOR_MS);
-      const op = await w.call('GetOperation', { operation_id: opId }).catch((err: unknown) => ({ state: `unreadable: ${errorMessage(err)}`, reason: '', steps: [] }));
+      const op = await w
+        .call('GetOperation', { operation_id: opId })
+        .catch((err: unknown) => ({ state: `unreadable: ${errorMessage(err)}`, reason: '', steps: [] }));
       notes.push(
         `after ${FULL_FOR_MS / 1000} s full: operation ${op.state} (${op.reason || 'no reason given'}), ${doneSteps(op)} step(s) done, ${w.sims.fabric.migrations.length - startsBefore} migration(s) started while full (${((Date.now() - fullAt) / 1000).toFixed(1)} s)`,
       );
       // What the coordinators said while full (their logs are the only place that can say it then).
-      const said = w.coordinators.flatMap((c) => c.proc.lines.filter((l) => Number(l.time) >= fullAt && Number(l.level) >= 40).map((l) => String(l.err ?? l.msg)));
+      const said = w.coordinators.flatMap((c) =>
+        c.proc.lines.filter((l) => Number(l.time) >= fullAt && Number(l.level) >= 40).map((l) => String(l.err ?? l.msg)),
+      );
       if (said.length) notes.push(`coordinator log while full (${said.length} warn/error lines), first: ${JSON.stringify(said[0]!.slice(0, 160))}`);
       if (op.state === 'OPERATION_STATE_RUNNING' && !/stor|space|resource|full|503/i.test(op.reason)) {
         findings.push(

@@ -86,7 +86,10 @@ export async function drainTrial(
     });
     const notes = ((await injecting) ?? []).slice();
     if (outcome.pauses.length) trial.findings.push(RESUME_RACE);
-    if (outcome.pauses.length) notes.push(`paused ${outcome.pauses.length}× (resumed by enabling maintenance again): ${outcome.pauses.map((p) => JSON.stringify(p.slice(0, 160))).join('; ')}`);
+    if (outcome.pauses.length)
+      notes.push(
+        `paused ${outcome.pauses.length}× (resumed by enabling maintenance again): ${outcome.pauses.map((p) => JSON.stringify(p.slice(0, 160))).join('; ')}`,
+      );
     return { ...(await finish(w, outcome, trial.recoveryMs, notes, t0)), findings: trial.findings };
   } finally {
     await w.close();
@@ -114,4 +117,3 @@ async function finish(w: World, outcome: DrainOutcome, recoveryMs: number | null
     findings: [],
   };
 }
-

@@ -87,7 +87,10 @@ export async function startWorld(o: WorldOptions): Promise<World> {
   const dir = tempDir('chaos');
   const cleanup: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
-    for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => undefined);
+    for (const f of cleanup.reverse())
+      await Promise.resolve()
+        .then(f)
+        .catch(() => undefined);
     cleanup.length = 0;
   };
   try {
@@ -154,7 +157,12 @@ export async function startWorld(o: WorldOptions): Promise<World> {
       }
       throw last;
     };
-    await waitFor(`${hostIds.length} hosts online`, async () => (await call('ListHosts', {})).hosts.filter((h: any) => h.online).length === hostIds.length, 60_000, 200);
+    await waitFor(
+      `${hostIds.length} hosts online`,
+      async () => (await call('ListHosts', {})).hosts.filter((h: any) => h.online).length === hostIds.length,
+      60_000,
+      200,
+    );
     await call('CreateZone', { zone_id: ZONE, name: ZONE, cpu_mode: 'CPU_MODE_DEFAULT', policy: zonePolicy(o.policy) });
     await call('CreateZone', { zone_id: OTHER_ZONE, name: OTHER_ZONE, cpu_mode: 'CPU_MODE_DEFAULT', policy: zonePolicy(o.policy) });
     for (const h of [SOURCE, ...targets, DISABLED]) await call('UpdateHost', { host_id: h, zone_id: ZONE });

@@ -178,7 +178,8 @@ async function fetchKernel(pkg, dest, log) {
       const wantedMembers = names.map((n) => byName.get(n)).filter((m) => !extracted.has(m));
       if (first) {
         wantedMembers.push(vmlinuz);
-        for (const m of byName.values()) if (/\/kernel\/drivers\/virtio\/virtio(_ring|_pci[a-z_]*)?\.ko/.test(m) && !wantedMembers.includes(m)) wantedMembers.push(m);
+        for (const m of byName.values())
+          if (/\/kernel\/drivers\/virtio\/virtio(_ring|_pci[a-z_]*)?\.ko/.test(m) && !wantedMembers.includes(m)) wantedMembers.push(m);
       }
       first = false;
       if (wantedMembers.length > 0) {

@@ -32,7 +32,7 @@ export function run(cmd, args, { cwd, env, input, inherit = false, binary = fals
     child.on('close', (code, signal) => {
       const stdout = binary ? Buffer.concat(out) : Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
-      if ((code === 0 || allowFail)) return resolve({ stdout, stderr, code });
+      if (code === 0 || allowFail) return resolve({ stdout, stderr, code });
       const tail = stderr.trim().split('\n').slice(-5).join('\n');
       reject(new SetupError(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})${tail ? `:\n${tail}` : ''}`));
     });

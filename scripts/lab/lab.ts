@@ -28,7 +28,18 @@ import {
 } from './libvirtd.ts';
 import { createNet, planNet, subnetCidr, type LabNet } from './network.ts';
 import { beatsOfBoot, parseSerialLogs, type Heartbeat, type SerialRecord } from './serial.ts';
-import { assertLabName, cleanLeftover, DEFAULT_STATE_ROOT, labDir, netnsPrefix, ownerRecord, readState, removeLab, writeState, type LabState } from './state.ts';
+import {
+  assertLabName,
+  cleanLeftover,
+  DEFAULT_STATE_ROOT,
+  labDir,
+  netnsPrefix,
+  ownerRecord,
+  readState,
+  removeLab,
+  writeState,
+  type LabState,
+} from './state.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const GUEST_MANIFEST = join(REPO_ROOT, '.cache', 'guest', 'current.json');
@@ -251,9 +262,7 @@ export class Lab {
 
   /** Every record the guest printed, on every host that ran it. */
   async serialRecords(guest: string): Promise<SerialRecord[]> {
-    const logs = await Promise.all(
-      this.hosts.map(async (h) => ({ host: h.name, text: await readFile(this.serialLogPath(guest, h), 'utf8').catch(() => '') })),
-    );
+    const logs = await Promise.all(this.hosts.map(async (h) => ({ host: h.name, text: await readFile(this.serialLogPath(guest, h), 'utf8').catch(() => '') })));
     return parseSerialLogs(logs);
   }
 
@@ -304,7 +313,9 @@ export class Lab {
       const matching = beats.filter((b) => (!host || b.host === host) && b.n > after && b.boot !== notBoot);
       if (matching.length >= count) return beats;
       if (Date.now() > deadline) {
-        throw new LabError(`guest ${guest}: ${matching.length}/${count} heartbeats${host ? ` on ${host}` : ''} after ${timeoutMs} ms (last: ${JSON.stringify(beats.at(-1) ?? null)})`);
+        throw new LabError(
+          `guest ${guest}: ${matching.length}/${count} heartbeats${host ? ` on ${host}` : ''} after ${timeoutMs} ms (last: ${JSON.stringify(beats.at(-1) ?? null)})`,
+        );
       }
       await sleep(250, undefined, signal ? { signal } : {});
     }
@@ -390,7 +401,12 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
     const cold = (await readdir(capsCache).catch(() => [])).length === 0;
     const first = cold ? [await startHost(0)] : [];
     if (cold) await copyCapsCache(hostCapsDir(first[0]!), capsCache);
-    const rest = await Promise.all(net.hosts.map((_, i) => i).slice(first.length).map(startHost));
+    const rest = await Promise.all(
+      net.hosts
+        .map((_, i) => i)
+        .slice(first.length)
+        .map(startHost),
+    );
     const hosts = [...first, ...rest];
     state.hosts = hosts;
     await writeState(stateRoot, state);
@@ -407,7 +423,10 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
 }
 
 /** Attaches to a running lab by name (e.g. from a CLI): the state file says where everything is. */
-export async function openLab(name: string, { stateRoot = DEFAULT_STATE_ROOT, log = () => {} }: { stateRoot?: string; log?: (m: string) => void } = {}): Promise<Lab> {
+export async function openLab(
+  name: string,
+  { stateRoot = DEFAULT_STATE_ROOT, log = () => {} }: { stateRoot?: string; log?: (m: string) => void } = {},
+): Promise<Lab> {
   const state = await readState(stateRoot, assertLabName(name));
   if (!state || state.hosts.length === 0) throw new LabError(`no running lab ${name} under ${stateRoot}`);
   const net = planNet(netnsPrefix(name), state.hosts.length, state.subnet);

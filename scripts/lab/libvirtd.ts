@@ -258,7 +258,9 @@ export async function startLibvirtd(rec: HostRecord, { timeoutMs = 60_000 } = {}
     await sleep(25);
   }
   const log = await readFile(hostPath(rec.dir, '/var/log/libvirt/libvirtd.log')!, 'utf8').catch(() => '');
-  throw new LabError(`libvirtd of ${rec.name} not listening on ${rec.ip}:${LIBVIRTD_PORT} after ${timeoutMs} ms${log ? `\n${log.trim().split('\n').slice(-5).join('\n')}` : ''}`);
+  throw new LabError(
+    `libvirtd of ${rec.name} not listening on ${rec.ip}:${LIBVIRTD_PORT} after ${timeoutMs} ms${log ? `\n${log.trim().split('\n').slice(-5).join('\n')}` : ''}`,
+  );
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`. Guests (separate QEMU processes) keep running. */

@@ -64,9 +64,7 @@ export async function linkExists(name: string): Promise<boolean> {
 async function subnetRoutes(subnet: number): Promise<string[]> {
   const { stdout } = await ip('-j', 'route', 'show', 'match', subnetCidr(subnet));
   if (!stdout.trim()) return [];
-  return (JSON.parse(stdout) as { dst: string; dev?: string }[])
-    .filter((r) => r.dst !== 'default')
-    .map((r) => `${r.dst} dev ${r.dev ?? '?'}`);
+  return (JSON.parse(stdout) as { dst: string; dev?: string }[]).filter((r) => r.dst !== 'default').map((r) => `${r.dst} dev ${r.dev ?? '?'}`);
 }
 
 export async function createNet(net: LabNet): Promise<void> {

@@ -57,7 +57,10 @@ async function step(o: DemoOptions, args: string[], timeoutMs = 30_000): Promise
 async function whereIs(lab: Lab, name: string): Promise<{ host: string; state: string }[]> {
   const out: { host: string; state: string }[] = [];
   for (const h of lab.hosts) {
-    const st = await h.virsh(['domstate', name]).then((r) => r.stdout.trim(), () => null);
+    const st = await h.virsh(['domstate', name]).then(
+      (r) => r.stdout.trim(),
+      () => null,
+    );
     if (st) out.push({ host: h.name, state: st });
   }
   return out;
@@ -97,7 +100,9 @@ async function showMovedGuests(o: DemoOptions, moved: typeof GUESTS, bootsBefore
       const beats = await lab.waitForHeartbeats(g.name, { host, count: 1, timeoutMs: 30_000, signal: o.signal });
       const missing = gaps(beats);
       if (beats[0]?.boot !== bootsBefore.get(g.name)) throw new DemoStepError(`${g.name} was restarted by a live migration`);
-      say(`  ${g.name}: running on ${host}; same boot, ${spans(beats)}${missing.length ? ` (gaps: ${JSON.stringify(missing)})` : ', no heartbeat lost'}: it moved alive`);
+      say(
+        `  ${g.name}: running on ${host}; same boot, ${spans(beats)}${missing.length ? ` (gaps: ${JSON.stringify(missing)})` : ', no heartbeat lost'}: it moved alive`,
+      );
     } else {
       const beats = await lab.waitForHeartbeats(g.name, { host, count: 1, notBoot: bootsBefore.get(g.name) ?? '', timeoutMs: 60_000, signal: o.signal });
       say(`  ${g.name}: running on ${host}; a new boot (${spans(beats)}): shut down on ${DRAINED}, moved, started again`);

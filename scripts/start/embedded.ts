@@ -108,8 +108,17 @@ function teardown(undo: UndoStack, stateDir: string, log: (line: string) => void
  * publish to it. Authenticated as in production: the coordinator's nkey and
  * one per host, each host allowed to publish on its own subjects only.
  */
-async function startLabNats(o: EmbeddedOptions, lab: Lab, natsDir: string, undo: UndoStack, rec: RunRecord): Promise<{ nats: NatsNode; creds: NatsCredentials }> {
-  const creds = issueNatsCredentials(path.join(natsDir, 'credentials'), lab.hosts.map((h) => h.name));
+async function startLabNats(
+  o: EmbeddedOptions,
+  lab: Lab,
+  natsDir: string,
+  undo: UndoStack,
+  rec: RunRecord,
+): Promise<{ nats: NatsNode; creds: NatsCredentials }> {
+  const creds = issueNatsCredentials(
+    path.join(natsDir, 'credentials'),
+    lab.hosts.map((h) => h.name),
+  );
   const nats: NatsNode = await startNatsServer({ dir: natsDir, host: lab.rootIp, auth: { users: creds.users() } });
   undo.push({ what: 'nats-server', fn: () => nats.stop() });
   rec.nats = await processRef(nats.pid);
@@ -119,7 +128,12 @@ async function startLabNats(o: EmbeddedOptions, lab: Lab, natsDir: string, undo:
   // as `drydock-coordinator issue-host-credentials` would do for each.
   const nc = await connect({ servers: nats.url, ...natsAuthOptions(creds.coordinatorAuth()) });
   try {
-    await admitHostsOver(nc, 1, [...creds.hosts].map(([hostId, id]) => ({ hostId, nkey: id.publicKey })), 'npm start');
+    await admitHostsOver(
+      nc,
+      1,
+      [...creds.hosts].map(([hostId, id]) => ({ hostId, nkey: id.publicKey })),
+      'npm start',
+    );
   } finally {
     await nc.close();
   }
@@ -138,7 +152,14 @@ async function writeAdminToken(stateDir: string): Promise<{ token: string; token
 }
 
 /** The coordinator in this process, with the maintenance and zone CPU modules, logging into coordinator.log; its stop is pushed on `undo`, its address into the run record. */
-async function startLabCoordinator(o: EmbeddedOptions, nats: NatsNode, creds: NatsCredentials, usersFile: string, undo: UndoStack, rec: RunRecord): Promise<{ coord: Coordinator; address: string }> {
+async function startLabCoordinator(
+  o: EmbeddedOptions,
+  nats: NatsNode,
+  creds: NatsCredentials,
+  usersFile: string,
+  undo: UndoStack,
+  rec: RunRecord,
+): Promise<{ coord: Coordinator; address: string }> {
   const port = o.port ?? ((await portFree(DEFAULT_ADMIN_PORT)) ? DEFAULT_ADMIN_PORT : 0);
   const coordinatorLog = path.join(o.stateDir, 'coordinator.log');
   // The daemons' logger (common/logging.ts: secrets redacted), into the file.
@@ -186,7 +207,10 @@ async function startLabCoordinator(o: EmbeddedOptions, nats: NatsNode, creds: Na
 
 /** Once the three hosts are online: the zone, in extended CPU mode, holding them. */
 async function setUpZone(o: EmbeddedOptions, api: AdminApi, lab: Lab): Promise<void> {
-  await poll('3 hosts online', async () => (await api.call('ListHosts', {})).hosts?.filter((h) => h.online).length === 3, { timeoutMs: 60_000, signal: o.signal });
+  await poll('3 hosts online', async () => (await api.call('ListHosts', {})).hosts?.filter((h) => h.online).length === 3, {
+    timeoutMs: 60_000,
+    signal: o.signal,
+  });
   await api.call('CreateZone', { zone_id: ZONE_ID, name: 'lab zone', description: 'the three lab hosts', cpu_mode: 'CPU_MODE_EXTENDED' });
   for (const h of lab.hosts) await api.call('UpdateHost', { host_id: h.name, zone_id: ZONE_ID });
   o.log(`zone ${ZONE_ID} (CPU mode extended: one zone CPU model, the baseline of its hosts): ${lab.hosts.map((h) => h.name).join(', ')}`);
@@ -196,14 +220,22 @@ async function setUpZone(o: EmbeddedOptions, api: AdminApi, lab: Lab): Promise<v
 async function guestsReady(o: EmbeddedOptions, api: AdminApi, lab: Lab, booting: Promise<DefinedGuest[]>): Promise<DefinedGuest[]> {
   const { signal } = o;
   const guests = await booting;
-  await poll(`${GUESTS.length} guests in the inventory`, async () => ((await api.call('ListServers', {})).servers?.length ?? 0) >= GUESTS.length, { timeoutMs: 60_000, signal });
+  await poll(`${GUESTS.length} guests in the inventory`, async () => ((await api.call('ListServers', {})).servers?.length ?? 0) >= GUESTS.length, {
+    timeoutMs: 60_000,
+    signal,
+  });
   o.log('waiting for the guests to boot (each prints a heartbeat every second on its serial console)');
   await Promise.all(guests.map((g) => lab.waitForHeartbeats(g.name, { count: 2, timeoutMs: 120_000, signal })));
   return guests;
 }
 
 /** The pids of what runs now, for Embedded.pids(). */
-async function embeddedPids(nats: NatsNode, agents: LabAgent[], lab: Lab, guests: DefinedGuest[]): Promise<{ nats: number; agents: number[]; libvirtd: number[]; qemu: number[] }> {
+async function embeddedPids(
+  nats: NatsNode,
+  agents: LabAgent[],
+  lab: Lab,
+  guests: DefinedGuest[],
+): Promise<{ nats: number; agents: number[]; libvirtd: number[]; qemu: number[] }> {
   return {
     nats: nats.pid,
     agents: agents.map((a) => a.pid),
@@ -212,7 +244,12 @@ async function embeddedPids(nats: NatsNode, agents: LabAgent[], lab: Lab, guests
     qemu: (
       await Promise.all(
         lab.hosts.flatMap((h) =>
-          guests.map((g) => readFile(h.path(`/run/libvirt/qemu/${g.name}.pid`), 'utf8').then((t) => Number(t.trim()), () => 0)),
+          guests.map((g) =>
+            readFile(h.path(`/run/libvirt/qemu/${g.name}.pid`), 'utf8').then(
+              (t) => Number(t.trim()),
+              () => 0,
+            ),
+          ),
         ),
       )
     ).filter((p) => p > 0),
@@ -264,7 +301,12 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     // Each agent serves Prometheus metrics inside its host, on the host's
     // address so the root namespace can scrape it: plain HTTP, asked for by
     // name (metrics.insecure). The gRPC API is mutual TLS (harness/lab-agents.ts).
-    const agents = await startLabAgents(lab, { dir: agentsDir, natsUrl: nats.url, natsAuth: creds.hostAuth, config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}`, insecure: true } } });
+    const agents = await startLabAgents(lab, {
+      dir: agentsDir,
+      natsUrl: nats.url,
+      natsAuth: creds.hostAuth,
+      config: { metrics: { listen: `0.0.0.0:${AGENT_METRICS_PORT}`, insecure: true } },
+    });
     undo.push({ what: 'agents', fn: () => Promise.allSettled(agents.map((a) => a.stop())) });
     log(`agents: ${agents.map((a) => `${a.host.name} ${a.endpoint} pid ${a.pid}`).join(', ')} (logs in ${agentsDir})`);
     check();

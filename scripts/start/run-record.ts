@@ -73,7 +73,9 @@ export async function cleanPreviousRun(stateDir: string, log: (m: string) => voi
   const rec = await readRunRecord(stateDir);
   if (!rec) return;
   if (rec.owner.pid !== process.pid && (await processAlive(rec.owner.pid, rec.owner.start))) {
-    throw new Error(`another npm start is running (pid ${rec.owner.pid}, state ${stateDir}${rec.address ? `, admin API ${rec.address}` : ''}): stop it with Ctrl-C, or use --state-dir and --lab`);
+    throw new Error(
+      `another npm start is running (pid ${rec.owner.pid}, state ${stateDir}${rec.address ? `, admin API ${rec.address}` : ''}): stop it with Ctrl-C, or use --state-dir and --lab`,
+    );
   }
   log(`cleaning up after a previous run that ended without tearing down (pid ${rec.owner.pid})`);
   if (rec.nats && (await endProcess(rec.nats))) log(`  nats-server pid ${rec.nats.pid} ended`);

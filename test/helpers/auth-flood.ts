@@ -62,7 +62,9 @@ const call = (client: grpc.Client & Record<string, Function>, token: string) =>
   new Promise<number>((resolve) => {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${token}`);
-    client.ListZones!.call(client, {}, md, { deadline: new Date(Date.now() + 5000) }, (err: grpc.ServiceError | null) => resolve(err ? err.code : grpc.status.OK));
+    client.ListZones!.call(client, {}, md, { deadline: new Date(Date.now() + 5000) }, (err: grpc.ServiceError | null) =>
+      resolve(err ? err.code : grpc.status.OK),
+    );
   });
 
 const probeClient = new Ctor(`127.0.0.1:${opts.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;

@@ -82,7 +82,10 @@ async function* files(dir: string): AsyncGenerator<string> {
 }
 
 /** Scans the given top-level folders of the repository. */
-export async function scanRepositoryImports(root: string, dirs: readonly string[]): Promise<{ edges: ImportEdge[]; unresolvable: { file: string; line: number; call: string }[] }> {
+export async function scanRepositoryImports(
+  root: string,
+  dirs: readonly string[],
+): Promise<{ edges: ImportEdge[]; unresolvable: { file: string; line: number; call: string }[] }> {
   const edges: ImportEdge[] = [];
   const unresolvable: { file: string; line: number; call: string }[] = [];
   for (const d of dirs) {

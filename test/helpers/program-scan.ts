@@ -44,7 +44,7 @@ const DYNAMIC_CALL = /(?<![.\w])(?:execFile|execFileSync|spawn|spawnSync)\(\s*(?
 
 /** Literal words the forms above catch that are not programs, each with why. */
 export const NOT_PROGRAMS: Record<string, string> = {
-  nologin: "the login shell useradd gives the libvirt-qemu user; never started",
+  nologin: 'the login shell useradd gives the libvirt-qemu user; never started',
 };
 
 const lineOf = (text: string, index: number) => text.slice(0, index).split('\n').length;

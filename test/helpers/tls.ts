@@ -30,7 +30,23 @@ async function openssl(args: string[]): Promise<void> {
 export async function makePki(dir: string, caName = 'drydock-test-ca'): Promise<TestPki> {
   const caKeyFile = path.join(dir, `${caName}.key`);
   const caFile = path.join(dir, `${caName}.pem`);
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKeyFile, '-out', caFile, '-days', '2', '-subj', `/CN=${caName}`]);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    caKeyFile,
+    '-out',
+    caFile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${caName}`,
+  ]);
   return {
     dir,
     caFile,
@@ -49,8 +65,38 @@ export async function makePki(dir: string, caName = 'drydock-test-ca'): Promise<
           ...(sans.length ? [`subjectAltName=${sans.join(',')}`] : []),
         ].join('\n') + '\n',
       );
-      await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', `/CN=${opts.cn ?? name}`]);
-      await openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKeyFile, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-out', certFile, '-days', '2', '-extfile', ext]);
+      await openssl([
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        csr,
+        '-subj',
+        `/CN=${opts.cn ?? name}`,
+      ]);
+      await openssl([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        caFile,
+        '-CAkey',
+        caKeyFile,
+        '-set_serial',
+        `0x${randomBytes(16).toString('hex')}`,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-extfile',
+        ext,
+      ]);
       return { certFile, keyFile };
     },
   };
