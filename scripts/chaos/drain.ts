@@ -27,6 +27,7 @@ export async function waitForEnd(w: World, opId: string, timeoutMs: number): Pro
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    if (w.coordinators.every((c) => c.proc.exited)) throw new Error('every coordinator process exited');
     try {
       const op = await w.call('GetOperation', { operation_id: opId }, 10_000);
       if (END.has(op.state)) return op;

@@ -101,6 +101,10 @@ export function renderReport(run: ChaosRun): string {
   if (findings.length === 0 && violations === 0) L.push('None in this run.');
   for (const f of findings) L.push(`- found, open: ${f}`);
   if (violations > 0) L.push(`- found, open: ${violations} invariant violation(s) listed above.`);
+  for (const r of run.runs) {
+    for (const [i, t] of r.trials.entries())
+      if (t.outcome.startsWith('error')) L.push(`- found, open: ${r.fault.name}: trial ${i + 1} could not finish: ${t.outcome.slice(7)}`);
+  }
   L.push('');
   L.push('## Rerunning');
   L.push('');

@@ -81,9 +81,27 @@ export async function drainTrial(
     const opId = await startDrain(w);
     const trial: TrialState = { recoveryMs: null, ended: false, findings: [] };
     const injecting = inject(w, opId, trial).catch((err: unknown) => [`fault injection failed: ${errorMessage(err)}`]);
-    const outcome = await drainToEnd(w, { opId, timeoutMs: DRAIN_TIMEOUT_MS, heal: heal ? () => heal(w) : undefined }).finally(() => {
-      trial.ended = true;
-    });
+    const outcome = await drainToEnd(w, { opId, timeoutMs: DRAIN_TIMEOUT_MS, heal: heal ? () => heal(w) : undefined })
+      .catch(async (err: unknown) => {
+        // Say why: a coordinator that exited on its own left its last words on stderr
+        // (waitForLog on an exited process reports them).
+        const died = await Promise.all(
+          w.coordinators
+            .filter((c) => c.proc.exited)
+            .map((c) =>
+              c.proc
+                .waitForLog(() => false, 0)
+                .then(
+                  () => '',
+                  (e: unknown) => `${c.id}: ${errorMessage(e).slice(0, 4000)}`,
+                ),
+            ),
+        );
+        throw new Error(`${errorMessage(err)}${died.length ? `; ${died.join('; ')}` : ''}`);
+      })
+      .finally(() => {
+        trial.ended = true;
+      });
     const notes = ((await injecting) ?? []).slice();
     if (outcome.pauses.length) trial.findings.push(RESUME_RACE);
     if (outcome.pauses.length)
