@@ -9,7 +9,7 @@ import { ConfigError, configReaders, lookup, readYamlFile, rejectUnknownKeys } f
 import { assertId } from '../common/names.ts';
 import { assertGrpcEndpoint, assertLibvirtUri } from '../common/uri.ts';
 import { redactUrl } from '../common/redact.ts';
-import { checkNatsAuth } from '../common/nats-auth.ts';
+import { checkNatsAuth, NATS_AUTH_KEYS } from '../common/nats-auth.ts';
 import { DrydockError } from '../common/errors.ts';
 import { COORDINATOR_IDENTITY } from '../common/identity.mjs';
 import { isLoopbackAddress } from '../common/loopback.ts';
@@ -171,13 +171,7 @@ export const KNOWN_KEYS = [
   'tls.clientCaFile',
   'tls.allowedClientIdentities',
   'nats.servers',
-  'nats.nkeySeedFile',
-  'nats.credsFile',
-  'nats.user',
-  'nats.password',
-  'nats.token',
-  'nats.tlsCaFile',
-  'nats.insecureNoAuth',
+  ...NATS_AUTH_KEYS,
   'libvirt.uri',
   'libvirt.migrationUri',
   'libvirt.callTimeout',

@@ -12,6 +12,8 @@ import { CliError, EXIT } from './exit.ts';
 import { decideTransport } from './transport.ts';
 import type { OperationEvent } from '../common/generated/drydock/admin/v1/OperationEvent.ts';
 import type { WatchOperationRequest__Input } from '../common/generated/drydock/admin/v1/WatchOperationRequest.ts';
+// Calls that change something: interrupting one leaves its outcome unknown (the coordinator's own list).
+import { MUTATING_METHODS } from '../coordinator/auth/permissions.ts';
 
 type UnaryMethod<Req, Res> = (argument: Req, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
@@ -39,19 +41,6 @@ export type UnaryName =
   | 'CancelOperation'
   | 'GetZoneCpu'
   | 'RecomputeZoneCpu';
-
-/** Calls that change something: interrupting one leaves its outcome unknown. */
-const MUTATING: ReadonlySet<UnaryName> = new Set([
-  'CreateZone',
-  'UpdateZone',
-  'UpdateHost',
-  'UpdateServer',
-  'EnableMaintenance',
-  'DisableMaintenance',
-  'ReturnServers',
-  'CancelOperation',
-  'RecomputeZoneCpu',
-]);
 
 export class AdminApi {
   readonly #client: AdminClient;
@@ -88,10 +77,10 @@ export class AdminApi {
   /** A unary call with the CLI's deadline; rejects with the grpc ServiceError. */
   call<M extends UnaryName>(method: M, request: Req<M>): Promise<Res<M>> {
     const fn = this.#client[method] as unknown as UnaryMethod<Req<M>, Res<M>>;
-    if (MUTATING.has(method)) session.changeInFlight = method;
+    if (MUTATING_METHODS.has(method)) session.changeInFlight = method;
     return new Promise((resolve, reject) => {
       fn.call(this.#client, request, this.#metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) => {
-        if (MUTATING.has(method)) session.changeInFlight = '';
+        if (MUTATING_METHODS.has(method)) session.changeInFlight = '';
         if (err) reject(err);
         else resolve(res as Res<M>);
       });

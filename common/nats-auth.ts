@@ -23,6 +23,17 @@ export interface NatsAuth {
  * user and password together, and — with servers configured — at least one
  * unless `insecureNoAuth` is set.
  */
+/** The config keys of a NatsAuth under `nats.` (agent and coordinator configs share them). */
+export const NATS_AUTH_KEYS = [
+  'nats.nkeySeedFile',
+  'nats.credsFile',
+  'nats.user',
+  'nats.password',
+  'nats.token',
+  'nats.tlsCaFile',
+  'nats.insecureNoAuth',
+] as const;
+
 export function checkNatsAuth(a: NatsAuth & { servers: string[]; insecureNoAuth: boolean }): void {
   // nats://user:password@host and nats://token@host carry credentials too (nats.js uses them).
   const inUrl = a.servers.some((s) => /^[a-z]+:\/\/[^/@\s]+@/i.test(s));

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { ConfigError, configReaders, lookup, parseStringList, readYamlFile, rejectUnknownKeys } from '../common/config.ts';
 import type { ClientTlsFiles, TlsFiles } from '../common/grpc-server.ts';
 import { redactUrl } from '../common/redact.ts';
-import { checkNatsAuth } from '../common/nats-auth.ts';
+import { checkNatsAuth, NATS_AUTH_KEYS } from '../common/nats-auth.ts';
 import { DEFAULT_ROLES, PERMISSIONS, normalizePermission } from './auth/permissions.ts';
 import { isLoopbackAddress } from '../common/loopback.ts';
 import { DEFAULT_AUDIT_LIMITS } from './store/audit.ts';
@@ -165,13 +165,7 @@ const KNOWN = [
   'nats.dataDir',
   'nats.kvReplicas',
   'nats.requestTimeout',
-  'nats.nkeySeedFile',
-  'nats.credsFile',
-  'nats.user',
-  'nats.password',
-  'nats.token',
-  'nats.tlsCaFile',
-  'nats.insecureNoAuth',
+  ...NATS_AUTH_KEYS,
   'agents.tls.caFile',
   'agents.tls.certFile',
   'agents.tls.keyFile',

@@ -11,6 +11,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { ADMIN_TOKEN, DISABLED, FOREIGN, SOURCE, ZONE, startWorld, type World } from './world.ts';
 import type { Violation } from './invariants.ts';
 import type { TrialContext, TrialResult } from './trial.ts';
+import { MUTATING_METHODS } from '../../coordinator/auth/permissions.ts';
 
 const S = grpc.status;
 const SERVICE = 'drydock.admin.v1.Admin';
@@ -138,18 +139,6 @@ interface Case {
   expect: number[];
 }
 
-const MUTATING = new Set([
-  'CreateZone',
-  'UpdateZone',
-  'UpdateHost',
-  'UpdateServer',
-  'EnableMaintenance',
-  'DisableMaintenance',
-  'ReturnServers',
-  'CancelOperation',
-  'RecomputeZoneCpu',
-]);
-
 /** Valid calls that the world's state must refuse (nothing is in maintenance, nothing runs). */
 function wrongState(ms: Map<string, MethodDesc>, r: () => number): Case {
   const options: [string, object, number[]][] = [
@@ -184,7 +173,7 @@ function makeCase(all: MethodDesc[], ms: Map<string, MethodDesc>, r: () => numbe
     const [kind, raw] = rawRequest(m, r);
     // Bytes that do not decode are refused before any handler; a repeated id decodes to an unknown one.
     const expect = kind === 'repeated-field' ? [S.NOT_FOUND, S.INVALID_ARGUMENT, S.OK] : [S.INVALID_ARGUMENT, S.INTERNAL, S.NOT_FOUND, S.OK];
-    return { kind, method: m, raw, auth: 'token', expect: MUTATING.has(m.name) ? expect.filter((c) => c !== S.OK) : expect };
+    return { kind, method: m, raw, auth: 'token', expect: MUTATING_METHODS.has(m.name) ? expect.filter((c) => c !== S.OK) : expect };
   }
   // CreateZone with an unknown (well-formed) id is a valid call: only malformed ids for it.
   const kinds = m.name === 'CreateZone' ? ['metachar', 'huge-string'] : ['unknown-id', 'metachar', 'huge-string', 'wrong-values'];
@@ -192,7 +181,7 @@ function makeCase(all: MethodDesc[], ms: Map<string, MethodDesc>, r: () => numbe
   const req: Record<string, unknown> = {};
   for (const f of m.fields) if (r() < 0.7 || ID_FIELDS.has(f.name)) req[f.name] = badValue(f, r, kind);
   // A mutating call must be refused: its target never exists (ids are unknown or malformed).
-  const expect = MUTATING.has(m.name)
+  const expect = MUTATING_METHODS.has(m.name)
     ? [S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED, S.FAILED_PRECONDITION]
     : [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED];
   return { kind, method: m, req, auth: 'token', expect };
