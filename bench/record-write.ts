@@ -6,9 +6,10 @@
 // Run: npx tsx bench/record-write.ts [rounds] [dir]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { MigrationStore, type StoredMigration } from '../agent/migrations/store.ts';
+import { describeMachine, recordResult } from './result.ts';
 
 const ROUNDS = Math.max(3, Number(process.argv[2] ?? 5) || 5);
 const BASE = process.argv[3] ?? tmpdir();
@@ -78,6 +79,7 @@ async function unsynced(dir: string): Promise<number> {
   return (performance.now() - t0) / WRITES;
 }
 
+const loadBefore = loadavg()[0]!;
 const work = mkdtempSync(path.join(BASE, 'drydock-record-bench-'));
 try {
   const d: number[] = [];
@@ -91,6 +93,23 @@ try {
   console.log(`  without fsync (temp + rename): median ${median(u).toFixed(2)}  [${fmt(u)}]`);
   console.log(`  durable (MigrationStore.save): median ${median(d).toFixed(2)}  [${fmt(d)}]`);
   console.log(`  cost of the fsyncs: ${(median(d) - median(u)).toFixed(2)} ms per record write`);
+  recordResult({
+    title: 'Agent migration record: the cost of a durable write',
+    command: `npx tsx bench/record-write.ts ${ROUNDS}${process.argv[3] ? ` ${BASE}` : ''}`,
+    machine: describeMachine(loadBefore),
+    figures: [
+      { name: 'durable write (MigrationStore.save: temp, fsync, rename, fsync dir), median', value: median(d), unit: 'ms' },
+      { name: 'the same write without fsync, median', value: median(u), unit: 'ms' },
+    ],
+    tables: [
+      {
+        title: `ms per write, ${WRITES} writes per round`,
+        columns: ['round', 'without fsync', 'durable'],
+        rows: u.map((x, i) => [i + 1, x.toFixed(2), d[i]!.toFixed(2)]),
+      },
+    ],
+    limits: `The filesystem under ${BASE}: two fsyncs per write. A migration writes its record a few times, so this is paid a few times per migration.`,
+  });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
 // its own (npx tsx bench/<name>.ts) only prints; under bench/run.ts the
 // environment names a file and the result is written there as JSON.
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 
 /** One measured figure, with its target where the issue sets one. */
 export interface BenchFigure {
@@ -40,7 +41,7 @@ export interface BenchResult {
   series?: BenchSeries[];
   /** What limits the figures (from the profile), in a sentence or two. */
   limits?: string;
-  /** Machine conditions of the run (load average, cores), filled by record(). */
+  /** Machine conditions of the run (describeMachine()). */
   machine?: string;
 }
 
@@ -58,4 +59,9 @@ export function recordResult(result: BenchResult): void {
   const file = process.env[RESULT_FILE_ENV];
   if (!file) return;
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** Cores, node and the load average before (given) and now: figures from a busy shared machine are read with that in mind. */
+export function describeMachine(loadBefore: number): string {
+  return `${cpus().length} cores, node ${process.version}, load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after`;
 }

@@ -69,6 +69,7 @@ export const PROGRAMS = [
   { name: 'openssl', pkg: 'openssl', usedBy: 'tests and the lab: certificates' },
   { name: 'python3', pkg: 'python3', usedBy: 'tests: the CLI under a pseudo-terminal' },
   { name: 'bash', pkg: 'bash', usedBy: 'deploy/install.sh, .ci/run' },
+  { name: 'git', pkg: 'git', usedBy: 'npm run bench: the revision BENCHMARKS.md was measured at' },
   { name: 'sh', pkg: 'dash', usedBy: 'tests: a fake virsh' },
 ];
 

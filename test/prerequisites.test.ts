@@ -45,6 +45,7 @@ const REVIEWED_DYNAMIC: { file: string; call: string; why: string }[] = [
   { file: 'scripts/lab/lab.ts', call: 'spawn(cmd!', why: 'nsenter (host.spawn) or ip netns exec (bridge.spawn), listed' },
   { file: 'scripts/start/demo.ts', call: 'spawn(process.execPath', why: 'node itself' },
   { file: 'bench/admin-reads.ts', call: 'spawn(process.execPath', why: 'node itself (the coordinator in a process of its own, for its RSS and CPU)' },
+  { file: 'bench/run.ts', call: 'spawn(process.execPath', why: 'node itself (each benchmark in a process of its own)' },
   { file: 'test/cli-progress.test.ts', call: 'spawn(process.execPath', why: 'node itself' },
   { file: 'test/cli-pty.ts', call: 'execFile(file', why: 'node or python3 (scanned at the caller)' },
   { file: 'test/coordinator-nats.test.ts', call: 'spawn(natsServerBinary(', why: 'nats-server, listed' },
