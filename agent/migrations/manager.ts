@@ -272,11 +272,13 @@ export class MigrationManager {
         throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
       }
     }
-    const staleRemoved = there.value ? await this.cleanTwoCopies(req, server, there.value) : '';
-    await this.refuseIfDefinedTwice(server.uuid);
     if (this.running.size >= this.opts.settings.maxConcurrent) {
       throw new TooManyMigrationsError(`${this.running.size} migrations already running (limit ${this.opts.settings.maxConcurrent})`);
     }
+    // After the other checks, so a clean-up of the target is done only for a move that then starts and
+    // records it (a stale copy there means the server runs here: the mode check below passes).
+    const staleRemoved = there.value ? await this.cleanTwoCopies(req, server, there.value) : '';
+    await this.refuseIfDefinedTwice(server.uuid);
     if (req.mode === 'MIGRATION_MODE_LIVE' && server.state !== 'SERVER_STATE_RUNNING' && server.state !== 'SERVER_STATE_PAUSED') {
       throw new FailedPreconditionError(`server ${server.uuid} is ${server.state}: only a running server moves live (use cold)`);
     }
