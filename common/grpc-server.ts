@@ -6,6 +6,7 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './config.ts';
+import { guardDecoding } from './grpc-decode.ts';
 
 /** TLS material (PEM file paths). All empty = plaintext (loopback/lab only). */
 export interface TlsFiles {
@@ -71,7 +72,9 @@ export async function startGrpcServer(opts: {
   options?: grpc.ServerOptions;
 }): Promise<ServingServer> {
   const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...opts.options });
-  server.addService(opts.service, opts.implementation);
+  // Bytes that do not decode as the request: INVALID_ARGUMENT, not grpc-js's INTERNAL (grpc-decode.ts).
+  const guarded = guardDecoding(opts.service, opts.implementation);
+  server.addService(guarded.service, guarded.implementation);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [opts.serviceName]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(opts.packageDefinition).addToServer(server);

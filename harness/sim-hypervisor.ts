@@ -353,7 +353,16 @@ export class SimHost implements Hypervisor {
   /** Local files (disk images) on this host: copy-storage and copyDiskTo put them here. */
   readonly files = new Map<string, number>();
   /** Counters for assertions. */
-  readonly counters = { migrationsStarted: 0, migrationsCompleted: 0, migrationsFailed: 0, migrationsAborted: 0, starts: 0, shutdowns: 0, destroys: 0 };
+  readonly counters = {
+    migrationsStarted: 0,
+    migrationsCompleted: 0,
+    migrationsFailed: 0,
+    migrationsAborted: 0,
+    starts: 0,
+    shutdowns: 0,
+    destroys: 0,
+    undefines: 0,
+  };
   unreachable = false;
   bootId = randomUUID();
 
@@ -808,6 +817,16 @@ export class SimHost implements Hypervisor {
     const plan = planLocalDiskRemoval(path, { pools: this.pools, sharedPaths: [] });
     if (this.diskUser(plan.path)) throw new OperationInvalidError(`refusing to remove ${plan.path}: a domain on this host still uses it`);
     this.files.delete(plan.path);
+  }
+
+  /** As LibvirtHypervisor: refused unless shut off; the definition goes, the files stay. */
+  async undefineShutOff(uuid: string, uri?: string): Promise<void> {
+    const host = uri === undefined ? this : this.fabric.hosts.get(uri);
+    if (!host || host.unreachable) throw new TargetUnreachableError(uri ?? this.migrationUri, 'unable to connect to server: No route to host');
+    const p = host.local(uuid);
+    if (p.server.state !== 'SERVER_STATE_SHUTOFF') throw new DomainRunningError(`domain ${p.server.name} is ${p.server.state}: not undefined`);
+    host.counters.undefines++;
+    host.removeServer(p.server.uuid);
   }
 
   /** Name of a domain defined here that has `path` as a disk, if any. */

@@ -780,7 +780,7 @@ test.serial(
 );
 
 test.serial(
-  'start-up reconcile asks the target first: never starts the source copy while the target runs the server (conflict reported), nor while the target is silent',
+  'start-up reconcile asks the target first: never starts the source copy while the target runs the server (the stale copy is undefined instead), touches neither of two shut-off copies, and waits for a silent target',
   async (t) => {
     const { h1, h2, h3, cluster } = t.context;
     const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
@@ -827,6 +827,10 @@ test.serial(
     const runs = h2.sim.addServer({ name: nextId('twice-running') });
     h1.sim.leaveDefinitionOf(runs.uuid);
     const runsId = nextId('m');
+    // 1b. The reverse: still running here, a shut-off definition left on the target.
+    const stays = h1.sim.addServer({ name: nextId('stale-on-target') });
+    h2.sim.leaveDefinitionOf(stays.uuid);
+    const staysId = nextId('m');
     // 2. Both hosts hold a shut-off definition: which copy is current is not the agent's to guess.
     const idle = h2.sim.addServer({ name: nextId('twice-idle'), running: false });
     h1.sim.leaveDefinitionOf(idle.uuid);
@@ -837,6 +841,7 @@ test.serial(
 
     await h1.stop();
     leftBehind(runs.uuid, runs.name, runsId, h2);
+    leftBehind(stays.uuid, stays.name, staysId, h2);
     leftBehind(idle.uuid, idle.name, idleId, h2);
     leftBehind(silent.uuid, silent.name, silentId, h3);
     h3.sim.faults.setUnreachable(true);
@@ -845,23 +850,32 @@ test.serial(
     const client = agentClient(h1.endpoint);
     try {
       const get = (id: string) => call<object, Migration>(client, 'GetMigration', { migration_id: id });
-      const conflict = await get(runsId);
-      t.is(conflict.phase, 'MIGRATION_PHASE_FAILED');
-      t.is(conflict.error?.kind, 'ServerDefinedTwiceError');
-      t.is(conflict.error?.code, status.FAILED_PRECONDITION);
-      t.regex(conflict.error?.message ?? '', new RegExp(`defined on both ${h1.hostId} \\(SERVER_STATE_SHUTOFF\\) and ${h2.hostId} \\(SERVER_STATE_RUNNING\\)`));
-      t.is(stateOn(h1, runs.uuid), 'SERVER_STATE_SHUTOFF', 'the source copy was not started');
+      // The source's shut-off copy beside the running one is stale: undefined, never started; the move is complete.
+      const moved1 = await get(runsId);
+      t.is(moved1.phase, 'MIGRATION_PHASE_COMPLETED', JSON.stringify(moved1.error));
+      t.is(stateOn(h1, runs.uuid), undefined, 'the stale source copy was undefined, not started');
       t.is(stateOn(h2, runs.uuid), 'SERVER_STATE_RUNNING', 'the target copy runs on, untouched');
+      t.is(cluster.fabric.whereIs(runs.uuid), h2.sim);
+
+      // The target's shut-off copy beside the one running here is stale: undefined; the server stays here.
+      const stayed = await get(staysId);
+      t.is(stayed.phase, 'MIGRATION_PHASE_ABORTED');
+      t.regex(stayed.error?.message ?? '', new RegExp(`removed the stale shut-off definition of ${stays.uuid} on ${h2.hostId}`));
+      t.is(stateOn(h1, stays.uuid), 'SERVER_STATE_RUNNING');
+      t.is(stateOn(h2, stays.uuid), undefined);
 
       const idleRec = await get(idleId);
       t.is(idleRec.phase, 'MIGRATION_PHASE_FAILED');
       t.is(idleRec.error?.kind, 'ServerDefinedTwiceError');
+      t.is(idleRec.error?.code, status.FAILED_PRECONDITION);
+      t.regex(idleRec.error?.message ?? '', new RegExp(`defined on both ${h1.hostId} \\(SERVER_STATE_SHUTOFF\\) and ${h2.hostId} \\(SERVER_STATE_SHUTOFF\\)`));
       t.is(stateOn(h1, idle.uuid), 'SERVER_STATE_SHUTOFF');
       t.is(stateOn(h2, idle.uuid), 'SERVER_STATE_SHUTOFF');
 
       t.is((await get(silentId)).phase, 'MIGRATION_PHASE_STARTING', 'undecided while the target is silent');
       t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_SHUTOFF', 'not started blind');
       t.is(h1.sim.counters.starts, startsBefore, 'nothing started on the source so far');
+      t.is(h1.sim.counters.undefines + h2.sim.counters.undefines, 2, 'exactly the two stale copies undefined');
 
       // The target answers, without the server: back to its power state here.
       h3.sim.faults.setUnreachable(false);
@@ -874,10 +888,11 @@ test.serial(
       t.is(rec.phase, 'MIGRATION_PHASE_ABORTED');
       t.is(stateOn(h1, silent.uuid), 'SERVER_STATE_RUNNING', 'restarted once the target said it does not have it');
 
-      // The coordinator retrying elsewhere must not move the stale copy and start a second instance.
-      const moveStale = await migrateError(client, cold(nextId('m'), runs.uuid, h3));
+      // The coordinator retrying elsewhere must not move either shut-off copy (one may be current).
+      const moveStale = await migrateError(client, cold(nextId('m'), idle.uuid, h3));
       t.is(moveStale.code, status.FAILED_PRECONDITION);
       t.regex(moveStale.details, /defined on both/);
+      t.is(cluster.fabric.migrationsOf(idle.uuid).length, 0);
       t.is(cluster.fabric.migrationsOf(runs.uuid).length, 0);
 
       // Once an operator undefines the target's copy, this copy may move again.
@@ -891,6 +906,8 @@ test.serial(
         [h1, runs.uuid],
         [h2, runs.uuid],
         [h1, silent.uuid],
+        [h1, stays.uuid],
+        [h2, stays.uuid],
       ] as const) {
         if (h.sim.servers().some((x) => x.uuid === uuid)) h.sim.removeServer(uuid);
       }

@@ -516,3 +516,21 @@ test.serial('events: the stream ends promptly when its signal aborts, its virsh 
   t.is(eventChildren().length, before, 'no child left behind after break');
   await hv1.destroy(g.uuid);
 });
+
+test.serial('undefineShutOff: a shut-off definition on another host goes, its disk file stays; a running one is refused and runs on', async (t) => {
+  const { lab, h1, h2, hv1 } = t.context;
+  const off = await lab.defineGuest(h2, { name: 'ddlv-stale', memoryMiB: 64, localDiskMiB: 16, start: false });
+  await hv1.undefineShutOff(off.uuid, h2.uri);
+  t.is(await hv1.stateOn(h2.uri, off.uuid), null, 'undefined on h2');
+  t.true(
+    await h2.virsh(['vol-info', '--pool', 'local', '--vol', 'ddlv-stale.qcow2']).then(
+      () => true,
+      () => false,
+    ),
+    'its disk file stays',
+  );
+  const on = await lab.defineGuest(h1, { name: 'ddlv-runs', memoryMiB: 96, fillMiB: 8 });
+  const refused = await t.throwsAsync(hv1.undefineShutOff(on.uuid));
+  t.true(refused instanceof DomainRunningError, String(refused));
+  t.is(await hv1.stateOn(h1.uri, on.uuid), 'SERVER_STATE_RUNNING', 'still running, still defined');
+});

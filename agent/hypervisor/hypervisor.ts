@@ -128,6 +128,15 @@ export interface Hypervisor {
   removeDiskCopyOn(targetUri: string, path: string, signal?: AbortSignal): Promise<void>;
   /** Removes a local disk file left behind after its domain moved away. */
   removeLocalDisk(path: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Undefines a stale definition: a shut-off copy of a server that runs on
+   * another host (an interrupted move left it; common/move-verdict.ts says
+   * which copy is stale). The definition only: its disk files and NVRAM
+   * stay. Refused (DomainRunningError) unless the domain is shut off, so a
+   * copy that runs is never touched. `uri`: another host's hypervisor
+   * (default: this host's).
+   */
+  undefineShutOff(uuid: string, uri?: string, signal?: AbortSignal): Promise<void>;
 
   /** ACPI shutdown request; returns at once. */
   shutdown(uuid: string, signal?: AbortSignal): Promise<void>;

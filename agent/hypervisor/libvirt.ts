@@ -371,6 +371,19 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.volumes.removeLocalDisk(path, signal);
   }
 
+  async undefineShutOff(uuid: string, uri?: string, signal?: AbortSignal): Promise<void> {
+    const u = assertUuid('server_uuid', uuid);
+    const at = uri === undefined ? undefined : assertLibvirtUri('uri', uri);
+    const context = { domain: u, ...(at ? { targetUri: at } : {}) };
+    const { state } = parseDomState((await this.run(['domstate', '--domain', u], { signal, uri: at, context })).stdout);
+    if (state !== ServerState.SERVER_STATE_SHUTOFF) {
+      throw new DomainRunningError(`server ${u} is ${state}${at ? ` on ${at}` : ''}: only a shut-off definition is undefined`, { details: { server: u } });
+    }
+    // No --remove-all-storage: the definition goes, the files stay. NVRAM is
+    // kept too (without --keep-nvram libvirt refuses a domain that has one).
+    await this.run(['undefine', '--domain', u, '--keep-nvram'], { signal, uri: at, context });
+  }
+
   // ------------------------------------------------------------------ power
 
   async shutdown(uuid: string, signal?: AbortSignal): Promise<void> {

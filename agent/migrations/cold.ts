@@ -6,7 +6,7 @@
 import type { Logger } from '../../common/logging.ts';
 import type { MigrationSource, Server } from '../hypervisor/hypervisor.ts';
 import type { PlannedDisk } from '../hypervisor/disk-plan.ts';
-import { MigrationVerificationError } from './errors.ts';
+import { verifyMoved } from './verify.ts';
 import { abortCause, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies, removeTargetCopies } from './disk-copies.ts';
 import { restoreRunningHere, stopServer } from './power.ts';
@@ -27,10 +27,7 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
     ctx.update(r, { phase: 'MIGRATION_PHASE_STARTING' }, 'starting on target', true);
     await ctx.hv.startOn(req.target_uri, server.uuid);
   }
-  const there = await ctx.hv.stateOn(req.target_uri, server.uuid);
-  if (!there) throw new MigrationVerificationError(`${server.uuid} is not defined on ${req.target_host_id} after the move`);
-  if (m.was_running && there !== 'SERVER_STATE_RUNNING')
-    throw new MigrationVerificationError(`${server.uuid} is ${there} on ${req.target_host_id}, expected running`);
+  await verifyMoved(ctx, r);
   await removeSourceCopies(ctx, r, log);
 }
 

@@ -10,7 +10,8 @@ import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/Mig
 import type { JobStats, MigrationSource } from '../hypervisor/hypervisor.ts';
 import { migrationDeadline } from '../../common/migration-deadline.ts';
 import { initialMonitorState, observe, shouldAbort, shouldSwitchToPostCopy, type MonitorState } from './monitor.ts';
-import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutError, MigrationVerificationError } from './errors.ts';
+import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutError } from './errors.ts';
+import { verifyMoved } from './verify.ts';
 import { mib, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies } from './disk-copies.ts';
 
@@ -70,8 +71,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
 
   // Trust but verify: the guest must now run on the target, and not here.
-  const there = await ctx.hv.stateOn(req.target_uri, server.uuid);
-  if (!there) throw new MigrationVerificationError(`migration reported success but ${server.uuid} is not on ${req.target_host_id}`);
+  await verifyMoved(ctx, r);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
 }

@@ -12,6 +12,7 @@ import type { Migration } from '../../common/generated/drydock/agent/v1/Migratio
 import type { MigrationEvent } from '../../common/generated/drydock/agent/v1/MigrationEvent.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
 import type { MigrateServerRequest } from '../../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
+import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import { monotonicPercent } from '../../common/progress-percent.ts';
 import { MigrationStore, type StoredMigration } from './store.ts';
 import {
@@ -27,6 +28,7 @@ import { errorInfo, isTerminal, type CancelBy, type FlowContext, type MigrationL
 import { Reconciler } from './reconcile.ts';
 import { runLive } from './live.ts';
 import { runCold } from './cold.ts';
+import { removeStaleCopy } from './stale.ts';
 
 export type { MigrationListener, MigrationSettings } from './flow.ts';
 
@@ -209,6 +211,7 @@ export class MigrationManager {
       this.opts.hostId,
       source.disks.local.map((d) => d.path),
     );
+    stored.migration.stale_definition_removed = source.staleRemoved;
     // Registered before the first await, so a concurrent request for the same
     // server or id (or over the limit) sees it: checks and registration are one step.
     let settle!: (m: Migration) => void;
@@ -246,7 +249,7 @@ export class MigrationManager {
    * Every check before a start; the server as read for it, with the plan of
    * its disks the flows follow. Throws the typed reason it cannot start.
    */
-  private async startable(req: MigrationRequest): Promise<MigrationSource> {
+  private async startable(req: MigrationRequest): Promise<MigrationSource & { staleRemoved: string }> {
     if (this.closed) throw new FailedPreconditionError('agent is shutting down');
     if (req.target_host_id === this.opts.hostId) throw new InvalidArgumentError('target_host_id', `${req.target_host_id} is this host`);
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
@@ -263,20 +266,46 @@ export class MigrationManager {
     const { server } = here.value;
     // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
     if (there.status === 'rejected') throw there.reason;
-    if (there.value) throw new FailedPreconditionError(`server ${server.uuid} is already defined on ${req.target_host_id}`);
-    await this.refuseIfDefinedTwice(server.uuid);
+    // Before any clean-up: a copy on the target may be this server's own migration in flight.
     for (const r of this.running.values()) {
-      if (r.stored.migration.server_uuid === server.uuid) {
+      if (r.stored.migration.server_uuid.toLowerCase() === server.uuid.toLowerCase()) {
         throw new ServerBusyError(`server ${server.uuid} is already migrating (migration ${r.stored.migration.migration_id})`);
       }
     }
     if (this.running.size >= this.opts.settings.maxConcurrent) {
       throw new TooManyMigrationsError(`${this.running.size} migrations already running (limit ${this.opts.settings.maxConcurrent})`);
     }
+    // After the other checks, so a clean-up of the target is done only for a move that then starts and
+    // records it (a stale copy there means the server runs here: the mode check below passes).
+    const staleRemoved = there.value ? await this.cleanTwoCopies(req, server, there.value) : '';
+    await this.refuseIfDefinedTwice(server.uuid);
     if (req.mode === 'MIGRATION_MODE_LIVE' && server.state !== 'SERVER_STATE_RUNNING' && server.state !== 'SERVER_STATE_PAUSED') {
       throw new FailedPreconditionError(`server ${server.uuid} is ${server.state}: only a running server moves live (use cold)`);
     }
-    return here.value;
+    return { ...here.value, staleRemoved };
+  }
+
+  /**
+   * The server is also defined on the target. A stale copy there (shut off
+   * while the server runs here) is undefined and the move goes on: what was
+   * removed goes into the record. A stale copy here (shut off while the
+   * target runs the server) is undefined and the request refused: nothing is
+   * left to move. Otherwise refused, touching neither (stale.ts).
+   */
+  private async cleanTwoCopies(req: MigrationRequest, server: Server, there: ServerState): Promise<string> {
+    const copies = {
+      uuid: server.uuid,
+      here: server.state,
+      there,
+      hostId: this.opts.hostId,
+      targetHostId: req.target_host_id,
+      targetUri: req.target_uri,
+      expectRunning: wasRunning(server),
+    };
+    const { removed, note } = await removeStaleCopy(this.hv, copies);
+    this.log.warn({ serverUuid: server.uuid, target: req.target_host_id, removed }, note);
+    if (removed === 'source') throw new FailedPreconditionError(`server ${server.uuid} runs on ${req.target_host_id}: ${note}; nothing left to move`);
+    return note;
   }
 
   /**
@@ -409,7 +438,7 @@ function newRecord(req: MigrationRequest, server: Server, hostId: string, localD
       bytes_total: 0,
       bandwidth_bps: 0,
       percent: 0,
-      was_running: server.state !== 'SERVER_STATE_SHUTOFF' && server.state !== 'SERVER_STATE_CRASHED',
+      was_running: wasRunning(server),
       started_at_ms: now,
       updated_at_ms: now,
       finished_at_ms: 0,
@@ -417,6 +446,12 @@ function newRecord(req: MigrationRequest, server: Server, hostId: string, localD
       downtime_ms: 0,
       iteration: 0,
       copied_storage: false,
+      stale_definition_removed: '',
     },
   };
+}
+
+/** The power state a move keeps: running for every state but shut off and crashed. */
+function wasRunning(server: Server): boolean {
+  return server.state !== 'SERVER_STATE_SHUTOFF' && server.state !== 'SERVER_STATE_CRASHED';
 }

@@ -13,6 +13,8 @@ import type { MigrationStore, StoredMigration } from './store.ts';
 import { migrationDeadline } from '../../common/migration-deadline.ts';
 import { MigrationCancelledError, MigrationOutcomeUnknownError, ServerDefinedTwiceError } from './errors.ts';
 import { errorInfo, type MigrationSettings } from './flow.ts';
+import { removeStaleCopy } from './stale.ts';
+import { moveVerdict } from '../../common/move-verdict.ts';
 
 /** How often undecided records are reconciled again. */
 const RECONCILE_RETRY_MS = 15_000;
@@ -166,9 +168,11 @@ export class Reconciler {
     const m = rec.migration;
     const hv = this.opts.hv;
     if (there && !here) {
+      let now = there;
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && there !== 'SERVER_STATE_RUNNING') {
         try {
           await hv.startOn(m.target_uri, m.server_uuid, signal);
+          now = 'SERVER_STATE_RUNNING';
         } catch (err) {
           await this.finish(
             rec,
@@ -180,23 +184,23 @@ export class Reconciler {
           return 'decided';
         }
       }
+      // The one rule (common/move-verdict.ts): on the target alone, in the power state it had.
+      const v = moveVerdict({ source: null, target: now, expectRunning: m.was_running, sourceHostId: this.opts.hostId, targetHostId: m.target_host_id });
+      if (!v.complete) {
+        await this.finish(
+          rec,
+          'MIGRATION_PHASE_FAILED',
+          new MigrationOutcomeUnknownError(`agent restarted mid-migration: ${v.reason}`),
+          'moved, wrong power state',
+          log,
+        );
+        return 'decided';
+      }
       for (const p of rec.localDisks) await hv.removeLocalDisk(p, signal).catch(() => undefined);
       await this.finish(rec, 'MIGRATION_PHASE_COMPLETED', null, 'server found on the target', log);
       return 'decided';
     }
-    if (here && there) {
-      // Defined on both hosts (libvirt defined the target and never undefined
-      // the source). Starting the source copy while the target's runs, or may
-      // be started, would run the server twice on the same data: touch neither.
-      const conflict = new ServerDefinedTwiceError(
-        `server ${m.server_uuid} is defined on both ${this.opts.hostId} (${here.state}) and ${m.target_host_id} (${there}) after an interrupted move: ` +
-          `neither copy was started or moved; undefine the stale one`,
-        { details: { server: m.server_uuid, target: m.target_host_id } },
-      );
-      log.error({ sourceState: here.state, targetState: there }, conflict.message);
-      await this.finish(rec, 'MIGRATION_PHASE_FAILED', conflict, 'defined on both hosts', log);
-      return 'decided';
-    }
+    if (here && there) return this.decideTwoCopies(rec, here, there, signal, log);
     if (here) {
       if (m.mode === 'MIGRATION_MODE_COLD' && m.was_running && here.state === 'SERVER_STATE_SHUTOFF') {
         // Only once the target has said it does not hold the server: a silent
@@ -223,6 +227,52 @@ export class Reconciler {
       'MIGRATION_PHASE_FAILED',
       new MigrationOutcomeUnknownError(`agent restarted mid-migration and the server is on neither ${this.opts.hostId} nor ${m.target_host_id} `),
       'unknown',
+      log,
+    );
+    return 'decided';
+  }
+
+  /**
+   * Defined on both hosts (libvirt defined the target and never undefined
+   * the source). A shut-off copy beside one that runs is stale and is
+   * undefined (stale.ts); then the record is closed by where the server is.
+   * Otherwise (both shut off, both running) touch neither: starting or
+   * moving one could run the server twice on the same data.
+   */
+  private async decideTwoCopies(rec: StoredMigration, here: Server, there: ServerState, signal: AbortSignal | undefined, log: Logger): Promise<Verdict> {
+    const m = rec.migration;
+    const copies = {
+      uuid: m.server_uuid,
+      here: here.state,
+      there,
+      hostId: this.opts.hostId,
+      targetHostId: m.target_host_id,
+      targetUri: m.target_uri,
+      expectRunning: m.was_running,
+    };
+    let cleaned: Awaited<ReturnType<typeof removeStaleCopy>>;
+    try {
+      cleaned = await removeStaleCopy(this.opts.hv, copies, signal);
+    } catch (err) {
+      const conflict =
+        err instanceof ServerDefinedTwiceError
+          ? err
+          : new ServerDefinedTwiceError(
+              `server ${m.server_uuid} is defined on both ${this.opts.hostId} (${here.state}) and ${m.target_host_id} (${there}); ` +
+                `the stale copy could not be undefined: ${errorMessage(err)}`,
+              { details: { server: m.server_uuid, target: m.target_host_id } },
+            );
+      log.error({ sourceState: here.state, targetState: there }, conflict.message);
+      await this.finish(rec, 'MIGRATION_PHASE_FAILED', conflict, 'defined on both hosts', log);
+      return 'decided';
+    }
+    log.warn({ removed: cleaned.removed }, cleaned.note);
+    if (cleaned.removed === 'source') return this.decide(rec, { here: null, there, targetAnswered: true }, signal, log);
+    await this.finish(
+      rec,
+      'MIGRATION_PHASE_ABORTED',
+      new MigrationCancelledError(`agent restarted mid-migration; the server stays on the source (${here.state}); ${cleaned.note}`),
+      'server still on the source',
       log,
     );
     return 'decided';

@@ -48,6 +48,7 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
         cancel: sig.cancel,
         detach: sig.leadership,
         onProgress: progressWriter(ctx, opId, i, log),
+        onCleanup: (note) => void reportCleanup(ctx, opId, i, note, log),
       });
     }
     await recordOutcome(ctx, opId, i, outcome, sig, rules);
@@ -92,6 +93,17 @@ function progressWriter(ctx: EngineContext, opId: string, i: number, log: Logger
   };
 }
 
+/** The agent removed a stale definition before the move: said in the operation's events, with the step. */
+async function reportCleanup(ctx: EngineContext, opId: string, i: number, note: string, log: Logger): Promise<void> {
+  log.warn({ note }, 'the agent removed a stale definition before the move');
+  try {
+    const op = (await ctx.ops.require(opId)).value;
+    await ctx.ops.emit(op, { type: 'message', step: op.steps[i], message: `${op.steps[i]!.serverName}: ${note}` });
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'clean-up event not written');
+  }
+}
+
 async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcome: AttemptOutcome, sig: WorkerSignals, rules: OutcomeRules): Promise<void> {
   const op = (await ctx.ops.require(opId)).value;
   const step = op.steps[i]!;
@@ -122,7 +134,9 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
         {
           type: 'step',
           step: o.steps[i]!,
-          message: stopped ? `${step.serverName} stopped` : `${step.serverName} moved to ${step.targetHostId} (${step.action})`,
+          message: stopped
+            ? `${step.serverName} stopped`
+            : `${step.serverName} moved to ${step.targetHostId} (${step.action})${outcome.note ? `: ${outcome.note}` : ''}`,
         },
       ],
     );

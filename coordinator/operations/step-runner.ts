@@ -13,9 +13,10 @@ import type { AgentClient } from '../agent-client.ts';
 import type { ZonePolicy } from '../model.ts';
 import { etaSeconds, migrationDeadlines, monotonicPercent } from './decide.ts';
 import type { StepRecord } from './types.ts';
+import { moveVerdict, type Presence } from '../../common/move-verdict.ts';
 
 export type AttemptOutcome =
-  { outcome: 'completed'; migration?: Migration } | { outcome: 'failed'; error: string; kind: string } | { outcome: 'aborted'; error: string };
+  { outcome: 'completed'; migration?: Migration; note?: string } | { outcome: 'failed'; error: string; kind: string } | { outcome: 'aborted'; error: string };
 
 export interface Progress {
   percent: number;
@@ -40,6 +41,8 @@ export interface AttemptInput {
   /** Aborted when this coordinator stops leading: we only detach. */
   detach: AbortSignal;
   onProgress: (p: Progress) => void;
+  /** What the agent cleaned before the move started (a stale definition it removed), once per attempt: for the operation's events. */
+  onCleanup?: (note: string) => void;
 }
 
 const TERMINAL_PHASES = new Set(['MIGRATION_PHASE_COMPLETED', 'MIGRATION_PHASE_FAILED', 'MIGRATION_PHASE_ABORTED']);
@@ -66,7 +69,7 @@ function outcomeOf(m: Migration): AttemptOutcome | null {
  */
 export async function runMigrationAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const { request, deadlineMs } = migrateRequest(input);
-  const seen: Seen = { percent: input.step.percent, postCopy: false };
+  const seen: Seen = { percent: input.step.percent, postCopy: false, cleanupSeen: false };
   const abort = abortOnCancel(input, seen);
   try {
     for (let reattach = 0; ; reattach++) {
@@ -88,6 +91,8 @@ export async function runMigrationAttempt(input: AttemptInput): Promise<AttemptO
 interface Seen {
   percent: number;
   postCopy: boolean;
+  /** The agent's stale_definition_removed was passed on. */
+  cleanupSeen: boolean;
 }
 
 /** The agent's MigrateServer request for the step's current attempt, with its deadlines. */
@@ -147,6 +152,10 @@ async function followStream(
       const m = ev.migration;
       if (!m) continue;
       if (m.phase === 'MIGRATION_PHASE_POST_COPY') seen.postCopy = true;
+      if (m.stale_definition_removed && !seen.cleanupSeen) {
+        seen.cleanupSeen = true;
+        input.onCleanup?.(m.stale_definition_removed);
+      }
       seen.percent = monotonicPercent(seen.percent, m.percent);
       input.onProgress({
         percent: seen.percent,
@@ -171,7 +180,10 @@ async function followStream(
       kind === 'TargetUnreachableError' ||
       kind === 'SameHostError'
     ) {
-      const located = await locate(input);
+      // The refusal may follow a move that did happen (an earlier attempt, or
+      // the agent just removed its own stale copy of a server the target runs):
+      // only the rule, on what both hosts hold, says so.
+      const located = await locate(input, `the agent refused (${errorMessage(err)})`);
       if (located) return located;
       return { outcome: 'failed', error: errorMessage(err), kind: kind || (err as Error).name };
     }
@@ -189,7 +201,7 @@ async function askRecord(input: AttemptInput, deadlineMs: number, reattach: numb
   } catch (err) {
     if (input.detach.aborted) throw input.detach.reason ?? err;
     if (err instanceof NotFoundError) {
-      const located = await locate(input);
+      const located = await locate(input, 'the source agent has no record of the migration');
       if (located) return located;
     }
     // Agent unreachable (rebooting, network): keep trying, bounded by the deadline.
@@ -201,19 +213,37 @@ async function askRecord(input: AttemptInput, deadlineMs: number, reattach: numb
 }
 
 /**
- * Where is the server now? Used when the source agent does not know the
- * migration: if the target has it, the move happened (e.g. the agent lost
- * its records); if the source still has it, it did not.
+ * Where is the server now? Asked when the source agent refused the attempt
+ * or does not know the migration. The one rule (common/move-verdict.ts)
+ * decides on what both agents list: completed only when the source no
+ * longer has the server and the target holds it in the power state it had.
+ * A definition on the target proves nothing by itself: an interrupted move
+ * leaves stale shut-off copies. null when not completed or unknown (an agent
+ * did not answer): the caller decides.
  */
-async function locate(input: AttemptInput): Promise<AttemptOutcome | null> {
+async function locate(input: AttemptInput, why: string): Promise<AttemptOutcome | null> {
   if (!input.target) return null;
-  try {
-    const res = await input.target.listServers([input.step.serverUuid], { timeoutMs: 10_000 });
-    if (res.servers.some((s) => s.uuid === input.step.serverUuid)) return { outcome: 'completed' };
-  } catch {
-    // Unknown: let the caller decide.
-  }
-  return null;
+  const uuid = input.step.serverUuid.toLowerCase();
+  const stateOn = async (agent: AgentClient, hostId: string): Promise<Presence> => {
+    try {
+      const res = await agent.listServers([uuid], { timeoutMs: 10_000 });
+      // A host speaks only for itself (docs/design.md invariant 8).
+      if (res.host_id !== hostId) return undefined;
+      return res.servers.find((s) => s.uuid.toLowerCase() === uuid)?.state ?? null;
+    } catch {
+      return undefined;
+    }
+  };
+  const [source, target] = await Promise.all([stateOn(input.source, input.step.sourceHostId), stateOn(input.target, input.step.targetHostId)]);
+  const v = moveVerdict({
+    source,
+    target,
+    expectRunning: input.step.wasRunning,
+    sourceHostId: input.step.sourceHostId,
+    targetHostId: input.step.targetHostId,
+  });
+  input.logger.info({ source, target, complete: v.complete, why }, `located the server: ${v.reason}`);
+  return v.complete ? { outcome: 'completed', note: `${why}; ${v.reason}` } : null;
 }
 
 /** Stops a server that fits nowhere (only with stop_unmigratable). */

@@ -171,8 +171,9 @@ function makeCase(all: MethodDesc[], ms: Map<string, MethodDesc>, r: () => numbe
   if (x < 0.2) return wrongState(ms, r);
   if (x < 0.45) {
     const [kind, raw] = rawRequest(m, r);
-    // Bytes that do not decode are refused before any handler; a repeated id decodes to an unknown one.
-    const expect = kind === 'repeated-field' ? [S.NOT_FOUND, S.INVALID_ARGUMENT, S.OK] : [S.INVALID_ARGUMENT, S.INTERNAL, S.NOT_FOUND, S.OK];
+    // Bytes that do not decode are refused before any handler, INVALID_ARGUMENT (common/grpc-decode.ts; never
+    // grpc-js's INTERNAL); a repeated id decodes to an unknown one.
+    const expect = kind === 'repeated-field' ? [S.NOT_FOUND, S.INVALID_ARGUMENT, S.OK] : [S.INVALID_ARGUMENT, S.NOT_FOUND, S.OK];
     return { kind, method: m, raw, auth: 'token', expect: MUTATING_METHODS.has(m.name) ? expect.filter((c) => c !== S.OK) : expect };
   }
   // CreateZone with an unknown (well-formed) id is a valid call: only malformed ids for it.

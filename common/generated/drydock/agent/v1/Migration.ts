@@ -27,6 +27,7 @@ export interface Migration__Input {
   'downtime_ms'?: (number | string | Long);
   'iteration'?: (number);
   'copied_storage'?: (boolean);
+  'stale_definition_removed'?: (string);
 }
 
 export interface Migration {
@@ -51,4 +52,5 @@ export interface Migration {
   'downtime_ms': (number);
   'iteration': (number);
   'copied_storage': (boolean);
+  'stale_definition_removed': (string);
 }

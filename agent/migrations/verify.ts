@@ -1,0 +1,18 @@
+// Trust but verify: after a flow's hypervisor calls reported success, the
+// move is checked against the one rule (common/move-verdict.ts) on what both
+// hypervisors answer now: gone from here, and on the target in the power
+// state it had. A migration is recorded COMPLETED only past this check.
+import { NotFoundError } from '../../common/errors.ts';
+import { moveVerdict, type Presence } from '../../common/move-verdict.ts';
+import { MigrationVerificationError } from './errors.ts';
+import type { FlowContext, Running } from './flow.ts';
+
+export async function verifyMoved(ctx: FlowContext, r: Running): Promise<void> {
+  const m = r.stored.migration;
+  const req = r.stored.request;
+  const [here, there] = await Promise.allSettled([ctx.hv.getServer(m.server_uuid), ctx.hv.stateOn(req.target_uri, m.server_uuid)]);
+  const source: Presence = here.status === 'fulfilled' ? here.value.state : here.reason instanceof NotFoundError ? null : undefined;
+  const target: Presence = there.status === 'fulfilled' ? there.value : undefined;
+  const v = moveVerdict({ source, target, expectRunning: m.was_running, sourceHostId: ctx.hostId, targetHostId: req.target_host_id });
+  if (!v.complete) throw new MigrationVerificationError(`the move of ${m.server_uuid} reported success, but it is not complete: ${v.reason}`);
+}
