@@ -529,7 +529,7 @@ test.serial('undefineShutOff: a shut-off definition on another host goes, its di
     ),
     'its disk file stays',
   );
-  const on = await lab.defineGuest(h1, { name: 'ddlv-runs', memoryMiB: 96, fillMiB: 8 });
+  const on = await lab.defineGuest(h1, { name: 'ddlv-runs', memoryMiB: 128, fillMiB: 8 });
   const refused = await t.throwsAsync(hv1.undefineShutOff(on.uuid));
   t.true(refused instanceof DomainRunningError, String(refused));
   t.is(await hv1.stateOn(h1.uri, on.uuid), 'SERVER_STATE_RUNNING', 'still running, still defined');
