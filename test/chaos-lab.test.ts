@@ -1,0 +1,137 @@
+// The chaos suite's lab faults (scripts/chaos/lab-*.ts): the libvirt
+// reading the invariant check uses in the lab, fed libvirt's own output
+// (lines recorded from `virsh event --timestamp` in the lab), so a replayed
+// or unattributed migration is seen; then one real trial of an agent killed
+// mid live migration and one of a host's link cut mid-drain, each ending
+// with zero violations read from libvirt. A lab trial takes 1.5-3 min on 2
+// cores (RELIABILITY.md), so these run here rather than in the small default
+// of `npm run chaos` (test/chaos.test.ts). Uses the lab `lchaos` only.
+import test from 'ava';
+import { checkInvariants, type SimState } from '../scripts/chaos/invariants.ts';
+import { LAB_FAULTS } from '../scripts/chaos/lab-faults.ts';
+import { migrationStarts, parseInfo, parseLifecycleLine, serverState, type LifecycleEvent } from '../scripts/chaos/libvirt-state.ts';
+import { seededRandom } from '../scripts/chaos/runner.ts';
+
+const U = 'e6dcb7d8-58de-4d62-aa84-bce4842b12a8';
+const uuidOf = new Map([['g1', U]]);
+
+/** Lines as virsh printed them in the lab: a live move h1 → h2 (with a job-completed block), then an offline move back. */
+const RECORDED = [
+  ['h2', "2026-11-28 07:04:57.238+0000: event 'lifecycle' for domain 'g1': Started Migrated"],
+  ['h1', "2026-11-28 07:04:57.261+0000: event 'migration-iteration' for domain 'g1': iteration: '1'"],
+  ['h1', "2026-11-28 07:04:57.387+0000: event 'lifecycle' for domain 'g1': Suspended Migrated"],
+  ['h2', "2026-11-28 07:04:57.498+0000: event 'lifecycle' for domain 'g1': Defined Added"],
+  ['h2', "2026-11-28 07:04:57.505+0000: event 'lifecycle' for domain 'g1': Resumed Migrated"],
+  ['h1', "2026-11-28 07:04:59.210+0000: event 'lifecycle' for domain 'g1': Stopped Migrated"],
+  ['h1', "2026-11-28 07:04:59.210+0000: event 'job-completed' for domain 'g1':"],
+  ['h1', '\ttime_elapsed: 1706'],
+  ['h2', "2026-11-28 07:05:01.176+0000: event 'lifecycle' for domain 'g1': Stopped Shutdown"],
+  ['h1', "2026-11-28 07:05:01.249+0000: event 'lifecycle' for domain 'g1': Defined Added"],
+] as const;
+
+function recorded(): LifecycleEvent[] {
+  return RECORDED.map(([h, l]) => parseLifecycleLine(h, l)).filter((e): e is LifecycleEvent => e !== null);
+}
+
+test('virsh event lines: lifecycle events parsed with their millisecond time, other lines skipped', (t) => {
+  const ev = recorded();
+  t.is(ev.length, 7);
+  t.deepEqual(ev[0], { host: 'h2', atMs: Date.parse('2026-11-28T07:04:57.238Z'), domain: 'g1', event: 'Started', detail: 'Migrated' });
+  t.is(
+    parseLifecycleLine('h1', "2026-11-28 08:04:57.238+0100: event 'lifecycle' for domain 'g1': Started Booted")!.atMs,
+    Date.parse('2026-11-28T07:04:57.238Z'),
+  );
+  t.is(parseLifecycleLine('h1', 'garbage'), null);
+});
+
+test('migration starts from libvirt events: a live move and an offline move, each once, with source and result', (t) => {
+  t.deepEqual(migrationStarts(recorded(), new Map([['g1', 'h1']]), uuidOf), [
+    { uuid: U, from: 'h1', to: 'h2', mode: 'live', startedAtMs: Date.parse('2026-11-28T07:04:57.238Z'), result: 'completed' },
+    { uuid: U, from: 'h2', to: 'h1', mode: 'offline', startedAtMs: Date.parse('2026-11-28T07:05:01.249Z'), result: 'completed' },
+  ]);
+});
+
+test('migration starts: a failed live attempt is a start that did not complete; the domain stays where it was', (t) => {
+  const ev = [
+    "2026-11-28 07:00:00.000+0000: event 'lifecycle' for domain 'g1': Started Migrated",
+    "2026-11-28 07:00:01.000+0000: event 'lifecycle' for domain 'g1': Stopped Failed",
+  ].map((l) => parseLifecycleLine('h3', l)!);
+  ev.push(parseLifecycleLine('h2', "2026-11-28 07:00:02.000+0000: event 'lifecycle' for domain 'g1': Started Migrated")!);
+  ev.push(parseLifecycleLine('h2', "2026-11-28 07:00:03.000+0000: event 'lifecycle' for domain 'g1': Resumed Migrated")!);
+  const starts = migrationStarts(ev, new Map([['g1', 'h1']]), uuidOf);
+  t.deepEqual(
+    starts.map((s) => [s.from, s.to, s.result]),
+    [
+      ['h1', 'h3', 'failed (Failed)'],
+      ['h1', 'h2', 'completed'],
+    ],
+  );
+});
+
+/** The world after the recorded live move h1 → h2, as libvirt and the agents' files would give it. */
+function libvirtWorld(starts: SimState['starts'], records: SimState['agentMigrations']): SimState {
+  return {
+    hosts: [
+      { hostId: 'h1', memoryTotalBytes: 9 * 1024 ** 3, logicalCpus: 2, servers: [] },
+      {
+        hostId: 'h2',
+        memoryTotalBytes: 9 * 1024 ** 3,
+        logicalCpus: 2,
+        servers: [{ uuid: U, name: 'g1', state: 'SERVER_STATE_RUNNING', memoryBytes: 128 * 1024 ** 2, vcpus: 1 }],
+      },
+    ],
+    starts,
+    agentMigrations: records,
+  };
+}
+
+test('the lab view through the shared rules: a live migration libvirt started twice under one agent record is reported, one without a record too', (t) => {
+  const exp = {
+    servers: [{ uuid: U, name: 'g1', state: 'SERVER_STATE_RUNNING' }],
+    forbidden: [{ hostId: 'h1', reason: 'in maintenance' }],
+    memoryReserveBytes: 1024 ** 3,
+    cpuOvercommitRatio: 4,
+    capacityExempt: ['h1'],
+  };
+  const ops = [{ id: 'op-1', state: 'OPERATION_STATE_SUCCEEDED', reason: '' }];
+  const record = { migrationId: 'op-1-s0-a1', serverUuid: U, sourceHostId: 'h1', startedAtMs: Date.parse('2026-11-28T07:00:00.000Z'), finishedAtMs: 0 };
+  const once = migrationStarts(recorded().slice(0, 5), new Map([['g1', 'h1']]), uuidOf);
+  t.deepEqual(checkInvariants(libvirtWorld(once, [record]), exp, ops), []);
+  // A restarted agent replaying the same migration id: libvirt starts a second incoming QEMU.
+  const replay = [
+    "2026-11-28 07:04:50.000+0000: event 'lifecycle' for domain 'g1': Started Migrated",
+    "2026-11-28 07:04:51.000+0000: event 'lifecycle' for domain 'g1': Stopped Failed",
+  ].map((l) => parseLifecycleLine('h2', l)!);
+  const twice = migrationStarts([...replay, ...recorded().slice(0, 5)], new Map([['g1', 'h1']]), uuidOf);
+  t.deepEqual(
+    checkInvariants(libvirtWorld(twice, [record]), exp, ops).map((v) => v.invariant),
+    ['migration-started-twice'],
+  );
+  t.deepEqual(
+    checkInvariants(libvirtWorld(once, []), exp, ops).map((v) => v.invariant),
+    ['unattributed-migration'],
+  );
+});
+
+test('virsh dominfo / nodeinfo text as key → value', (t) => {
+  const info = parseInfo('Id:             1\nName:           g1\nUUID:           e6dc\nState:          shut off\nMax memory:     131072 KiB\n');
+  t.is(info.get('State'), 'shut off');
+  t.is(info.get('Max memory'), '131072 KiB');
+  t.is(serverState(info.get('State')!), 'SERVER_STATE_SHUTOFF');
+  t.is(serverState('running'), 'SERVER_STATE_RUNNING');
+  t.regex(serverState('dying'), /unknown libvirt state "dying"/);
+});
+
+// The real lab: one live agent kill and one link cut (the other lab faults run in `npm run chaos -- --lab`).
+for (const name of ['lab-agent-kill-source-live', 'lab-link-cut']) {
+  test.serial(`chaos lab: ${name} (one trial) holds every invariant read from libvirt`, async (t) => {
+    t.timeout(480_000);
+    const fault = LAB_FAULTS.find((f) => f.name === name)!;
+    const result = await fault.run({ servers: 0, requests: 0, random: seededRandom(42), log: (m) => t.log(m) });
+    t.log(`${result.outcome}; recovery ${result.recoveryMs ?? '-'} ms; ${result.notes.join('; ')}`);
+    t.false(result.outcome.startsWith('error'), result.outcome);
+    t.is(result.outcome, 'succeeded');
+    t.deepEqual(result.violations, []);
+    t.is(result.lost, 0);
+  });
+}
