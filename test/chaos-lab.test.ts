@@ -9,8 +9,10 @@
 import test from 'ava';
 import { checkInvariants, type SimState } from '../scripts/chaos/invariants.ts';
 import { LAB_FAULTS } from '../scripts/chaos/lab-faults.ts';
-import { migrationStarts, parseInfo, parseLifecycleLine, serverState, type LifecycleEvent } from '../scripts/chaos/libvirt-state.ts';
+import { migrationStarts, parseInfo, parseLifecycleLine, readHost, serverState, type LifecycleEvent } from '../scripts/chaos/libvirt-state.ts';
 import { seededRandom } from '../scripts/chaos/runner.ts';
+import { LAB_NAME, LAB_SUBNET } from '../scripts/chaos/lab-world.ts';
+import { createLab, type LabHost } from '../scripts/lab/index.ts';
 
 const U = 'e6dcb7d8-58de-4d62-aa84-bce4842b12a8';
 const uuidOf = new Map([['g1', U]]);
@@ -120,6 +122,34 @@ test('virsh dominfo / nodeinfo text as key → value', (t) => {
   t.is(serverState(info.get('State')!), 'SERVER_STATE_SHUTOFF');
   t.is(serverState('running'), 'SERVER_STATE_RUNNING');
   t.regex(serverState('dying'), /unknown libvirt state "dying"/);
+});
+
+// The reading itself against real libvirt (no agents, guests not started): a
+// guest defined on two hosts, as a stale copy left by a crashed move would be,
+// is read back from virsh as two definitions and reported by the shared rules.
+test.serial('lab: libvirt read back — a server defined on two hosts is reported; sizes come from nodeinfo and dominfo', async (t) => {
+  t.timeout(120_000);
+  const lab = await createLab({ hosts: 2, name: LAB_NAME, subnet: LAB_SUBNET });
+  t.teardown(() => lab.destroy());
+  const [h1, h2] = lab.hosts as [LabHost, LabHost];
+  const g = await lab.defineGuest(h1, { name: 'lc-twice', memoryMiB: 192, vcpus: 2, start: false });
+  const hosts = [await readHost(h1), await readHost(h2)];
+  t.deepEqual(hosts[0]!.servers, [{ uuid: g.uuid, name: 'lc-twice', state: 'SERVER_STATE_SHUTOFF', memoryBytes: 192 * 1024 ** 2, vcpus: 2 }]);
+  t.true(hosts[0]!.memoryTotalBytes > 1024 ** 3 && hosts[0]!.logicalCpus >= 1, JSON.stringify(hosts[0]));
+  const exp = {
+    servers: [{ uuid: g.uuid, name: 'lc-twice', state: 'SERVER_STATE_SHUTOFF' }],
+    forbidden: [],
+    memoryReserveBytes: 1024 ** 3,
+    cpuOvercommitRatio: 4,
+    capacityExempt: [],
+  };
+  t.deepEqual(checkInvariants({ hosts, starts: [], agentMigrations: [] }, exp, []), []);
+  await lab.defineGuest(h2, { name: 'lc-twice', uuid: g.uuid, memoryMiB: 192, vcpus: 2, start: false });
+  const again = [await readHost(h1), await readHost(h2)];
+  t.deepEqual(
+    checkInvariants({ hosts: again, starts: [], agentMigrations: [] }, exp, []).map((v) => v.invariant),
+    ['exactly-one-host'],
+  );
 });
 
 // The real lab: one live agent kill and one link cut (the other lab faults run in `npm run chaos -- --lab`).
