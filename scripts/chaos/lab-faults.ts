@@ -21,9 +21,9 @@ function agentKill(side: 'source' | 'target', mode: 'live' | 'cold'): Fault {
   return {
     name: `lab-agent-kill-${side}-${mode}`,
     lab: true,
-    description: `Lab: 3 libvirt hosts, 2 ${mode === 'live' ? 'live-migratable' : 'cold-only'} QEMU guests drained off h1. While a ${mode} migration runs (seen migrating in the operation, plus 0-1.5 s), the ${side} host's agent process is killed with SIGKILL by its pid, left dead ${AGENT_DOWN_MS / 1000} s and started again (same config and state directory); the restarted agent reconciles its records and the drain goes on.`,
+    description: `Lab: 3 libvirt hosts, 2 ${mode === 'live' ? 'live-migratable' : 'cold-only'} QEMU guests drained off h1. During a ${mode} migration (${mode === 'live' ? "0-1 s after libvirt started it: the target's QEMU up for the incoming migration" : '0-4 s after its step began migrating: shutdown, disk copy, offline define, start on the target'}), the ${side} host's agent process is killed with SIGKILL by its pid, left dead ${AGENT_DOWN_MS / 1000} s and started again (same config and state directory); the restarted agent reconciles its records and the drain goes on.`,
     recovery: "from the SIGKILL to the killed migration's step finished (the agent back and the outcome known to the coordinator)",
-    defaultTrials: 2,
+    defaultTrials: 1,
     run: (ctx) =>
       labDrainTrial(ctx, guestsFor(mode), async (w, opId, trial) => {
         const step = await untilMigrating(w, opId, ACTION[mode], () => trial.ended);
@@ -36,10 +36,10 @@ function agentKill(side: 'source' | 'target', mode: 'live' | 'cold'): Fault {
         const hostId = side === 'source' ? step.source_host_id : step.target_host_id;
         const op = await w.call('GetOperation', { operation_id: opId }, 5_000);
         const now = (op.steps as (typeof step)[]).find((s) => s.server_uuid === step.server_uuid);
+        const inLibvirt = libvirtRunning(w, step.server_name, step.target_host_id);
         const killedAt = Date.now();
         const pid = await w.killAgent(hostId);
         trial.injected = true;
-        const inLibvirt = libvirtRunning(w, step.server_name, step.target_host_id);
         const recovering = timeToStepEnd(w, opId, step.server_uuid, killedAt, () => trial.ended);
         await sleep(AGENT_DOWN_MS);
         const restartAt = Date.now();
@@ -79,7 +79,7 @@ export const LAB_FAULTS: Fault[] = [
     description:
       "Lab: 3 libvirt hosts, 3 QEMU guests (2 live-migratable, 1 cold-only) drained off h1. While libvirt runs a live migration, the link of its source or its target (chosen at random) is cut — the host's veth taken down in the lab's bridge namespace, so its agent, libvirtd and migration streams lose the network — for 3-12 s, then restored.",
     recovery: 'from the link restored to the next step finished (or the drain ended)',
-    defaultTrials: 2,
+    defaultTrials: 1,
     run: (ctx) =>
       labDrainTrial(
         ctx,
