@@ -10,7 +10,7 @@ import test from 'ava';
 import { checkInvariants, type SimState } from '../scripts/chaos/invariants.ts';
 import { LAB_FAULTS } from '../scripts/chaos/lab-faults.ts';
 import { migrationStarts, parseInfo, parseLifecycleLine, readHost, serverState, type LifecycleEvent } from '../scripts/chaos/libvirt-state.ts';
-import { seededRandom } from '../scripts/chaos/runner.ts';
+import { seededRandom, selectFaults } from '../scripts/chaos/runner.ts';
 import { LAB_NAME, LAB_SUBNET } from '../scripts/chaos/lab-world.ts';
 import { createLab, type LabHost } from '../scripts/lab/index.ts';
 
@@ -122,6 +122,17 @@ test('virsh dominfo / nodeinfo text as key → value', (t) => {
   t.is(serverState(info.get('State')!), 'SERVER_STATE_SHUTOFF');
   t.is(serverState('running'), 'SERVER_STATE_RUNNING');
   t.regex(serverState('dying'), /unknown libvirt state "dying"/);
+});
+
+test('fault selection: the lab faults only with --lab or by name; the default stays sim-only', (t) => {
+  const names = (l: { name: string }[]) => l.map((f) => f.name);
+  t.false(names(selectFaults()).some((n) => n.startsWith('lab-')));
+  t.deepEqual(
+    names(selectFaults(undefined, true)).filter((n) => n.startsWith('lab-')),
+    ['lab-agent-kill-source-live', 'lab-agent-kill-target-live', 'lab-agent-kill-source-cold', 'lab-agent-kill-target-cold', 'lab-link-cut'],
+  );
+  t.deepEqual(names(selectFaults(['lab-link-cut', 'baseline'])), ['baseline', 'lab-link-cut']);
+  t.throws(() => selectFaults(['lab-nope']), { message: /unknown fault\(s\): lab-nope/ });
 });
 
 // The reading itself against real libvirt (no agents, guests not started): a
