@@ -11,6 +11,7 @@ import { checkInvariants, type SimState } from '../scripts/chaos/invariants.ts';
 import { LAB_FAULTS } from '../scripts/chaos/lab-faults.ts';
 import { migrationStarts, parseInfo, parseLifecycleLine, readHost, serverState, type LifecycleEvent } from '../scripts/chaos/libvirt-state.ts';
 import { seededRandom, selectFaults } from '../scripts/chaos/runner.ts';
+import { renderReport } from '../scripts/chaos/report.ts';
 import { LAB_NAME, LAB_SUBNET } from '../scripts/chaos/lab-world.ts';
 import { createLab, type LabHost } from '../scripts/lab/index.ts';
 
@@ -133,6 +134,39 @@ test('fault selection: the lab faults only with --lab or by name; the default st
   );
   t.deepEqual(names(selectFaults(['lab-link-cut', 'baseline'])), ['baseline', 'lab-link-cut']);
   t.throws(() => selectFaults(['lab-nope']), { message: /unknown fault\(s\): lab-nope/ });
+});
+
+test("RELIABILITY.md: a trial error carrying an exited process's multi-line stderr stays on one line (the Markdown list holds)", (t) => {
+  const fault = LAB_FAULTS[0]!;
+  const trial = {
+    outcome: 'error: coordinator exited; stderr: kv.js:100\n        throw new Error(`invalid key`);\n   ^\n\nError: invalid key',
+    violations: [],
+    lost: 0,
+    recoveryMs: null,
+    durationMs: 0,
+    notes: [],
+    findings: [],
+  };
+  const text = renderReport({
+    startedAt: new Date(0),
+    seed: 1,
+    servers: 1,
+    requests: 1,
+    command: 'npm run chaos',
+    runs: [{ fault, trials: [trial] }],
+    durationMs: 0,
+  });
+  const lines = text.split('\n');
+  t.true(
+    lines.includes(
+      `- found, open: ${fault.name}: trial 1 could not finish: coordinator exited; stderr: kv.js:100 throw new Error(\`invalid key\`); ^ Error: invalid key`,
+    ),
+    text,
+  );
+  t.false(
+    lines.some((l) => l.startsWith('Error: invalid key')),
+    'no stderr line escapes the list',
+  );
 });
 
 // The reading itself against real libvirt (no agents, guests not started): a

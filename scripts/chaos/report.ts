@@ -26,6 +26,11 @@ const INVARIANTS = [
   ['moved-twice', 'no server moved twice'],
 ] as const;
 
+/** A multi-line text (an exited process's stderr in a trial's error) on one Markdown line. */
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
 function seconds(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -92,7 +97,7 @@ export function renderReport(run: ChaosRun): string {
     L.push('');
     for (const [i, t] of r.trials.entries()) {
       L.push(
-        `  ${i + 1}. ${t.outcome}, ${t.violations.length} violation(s), ${t.lost} lost, recovery ${seconds(t.recoveryMs)}, ${seconds(t.durationMs)}: ${t.notes.join('; ')}`,
+        `  ${i + 1}. ${oneLine(t.outcome)}, ${t.violations.length} violation(s), ${t.lost} lost, recovery ${seconds(t.recoveryMs)}, ${seconds(t.durationMs)}: ${t.notes.join('; ')}`,
       );
       for (const v of t.violations.slice(0, 10)) L.push(`     - VIOLATION \`${v.invariant}\`: ${v.detail}`);
       if (t.violations.length > 10) L.push(`     - … and ${t.violations.length - 10} more`);
@@ -108,7 +113,7 @@ export function renderReport(run: ChaosRun): string {
   if (violations > 0) L.push(`- found, open: ${violations} invariant violation(s) listed above.`);
   for (const r of run.runs) {
     for (const [i, t] of r.trials.entries())
-      if (t.outcome.startsWith('error')) L.push(`- found, open: ${r.fault.name}: trial ${i + 1} could not finish: ${t.outcome.slice(7)}`);
+      if (t.outcome.startsWith('error')) L.push(`- found, open: ${r.fault.name}: trial ${i + 1} could not finish: ${oneLine(t.outcome.slice(7))}`);
   }
   L.push('');
   L.push('## Rerunning');
