@@ -3,7 +3,17 @@
 // says why), note the reason, let the fault heal, and enable maintenance
 // again — the documented way to resume a paused drain.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SOURCE, type World } from './world.ts';
+
+/** What a drain needs of a world (the sim's ./world.ts, the lab's ./lab-world.ts). */
+export interface DrainWorld {
+  /** Calls the admin API on any live coordinator. */
+  call<T = any>(method: string, req: object, timeoutMs?: number): Promise<T>;
+  coordinators: { proc: { exited: boolean } }[];
+  /** The host the drain empties. */
+  source: string;
+  /** True while a hypervisor still runs a migration. */
+  migrating(): boolean | Promise<boolean>;
+}
 
 export interface DrainOutcome {
   /** The last operation of the drain (the one that succeeded, or the last paused one). */
@@ -17,13 +27,13 @@ export interface DrainOutcome {
 
 const END = new Set(['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_CANCELLED', 'OPERATION_STATE_PAUSED']);
 
-export async function startDrain(w: World): Promise<string> {
-  const op = await w.call('EnableMaintenance', { host_id: SOURCE, confirm: true, stop_unmigratable: false });
+export async function startDrain(w: DrainWorld): Promise<string> {
+  const op = await w.call('EnableMaintenance', { host_id: w.source, confirm: true, stop_unmigratable: false });
   return op.id as string;
 }
 
 /** Polls the operation until it ends or pauses (transient "unavailable" answers are retried: coordinators and NATS nodes die here on purpose). */
-export async function waitForEnd(w: World, opId: string, timeoutMs: number): Promise<any> {
+export async function waitForEnd(w: DrainWorld, opId: string, timeoutMs: number): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -49,7 +59,7 @@ export function doneSteps(op: { steps?: { phase: string }[] }): number {
  * the first pause, before resuming: the fault stops, as an operator's fix would.
  */
 export async function drainToEnd(
-  w: World,
+  w: DrainWorld,
   opts: { opId?: string; timeoutMs: number; heal?: () => Promise<void> | void; maxResumes?: number },
 ): Promise<DrainOutcome> {
   const t0 = Date.now();
@@ -78,7 +88,7 @@ export async function drainToEnd(
  * Time from `since` until the operation finished one more step than it had
  * then (the drain is moving again), or null if it never did before `until`.
  */
-export async function timeToProgress(w: World, opId: string, since: number, baseline: number, until: () => boolean): Promise<number | null> {
+export async function timeToProgress(w: DrainWorld, opId: string, since: number, baseline: number, until: () => boolean): Promise<number | null> {
   while (!until()) {
     try {
       const op = await w.call('GetOperation', { operation_id: opId }, 5_000);
@@ -93,7 +103,7 @@ export async function timeToProgress(w: World, opId: string, since: number, base
 }
 
 /** Waits until the operation has finished `n` steps (or stopped running); returns how many it had. */
-export async function untilDone(w: World, opId: string, n: number, ended: () => boolean = () => false): Promise<number> {
+export async function untilDone(w: DrainWorld, opId: string, n: number, ended: () => boolean = () => false): Promise<number> {
   while (!ended()) {
     const op = await w.call('GetOperation', { operation_id: opId }).catch(() => null);
     if (op && (doneSteps(op) >= n || op.state !== 'OPERATION_STATE_RUNNING')) return doneSteps(op);
@@ -108,7 +118,7 @@ export function resumeImmediately(): boolean {
 }
 
 /** Until no hypervisor runs a migration (bounded). */
-async function untilIdle(w: World, timeoutMs = 60_000): Promise<void> {
+async function untilIdle(w: DrainWorld, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && w.sims.fabric.migrations.some((m) => m.result === 'running')) await sleep(100);
+  while (Date.now() < deadline && (await w.migrating())) await sleep(100);
 }

@@ -1,4 +1,4 @@
-// `npm run chaos -- [--trials N] [--servers N] [--requests N] [--only a,b] [--seed N] [--no-report]`:
+// `npm run chaos -- [--lab] [--trials N] [--servers N] [--requests N] [--only a,b] [--seed N] [--no-report]`:
 // the reliability suite. Writes RELIABILITY.md at the repository root and
 // exits 1 when an invariant was violated or a trial could not run.
 import { writeFileSync } from 'node:fs';
@@ -32,6 +32,11 @@ const program = new Command('chaos')
     positiveInt,
     positiveInt(env.DRYDOCK_CHAOS_REQUESTS ?? '10000'),
   )
+  .option(
+    '--lab',
+    'also run the lab faults (real libvirt hosts, lab `lchaos`; needs root and `npm run setup`; env DRYDOCK_CHAOS_LAB=1)',
+    env.DRYDOCK_CHAOS_LAB === '1',
+  )
   .option('--only <names>', 'comma-separated fault names (env DRYDOCK_CHAOS_ONLY)', env.DRYDOCK_CHAOS_ONLY)
   .option(
     '--seed <n>',
@@ -43,7 +48,7 @@ const program = new Command('chaos')
   .option('--no-report', 'do not write the report')
   .parse();
 
-const o = program.opts<{ trials?: number; servers: number; requests: number; only?: string; seed?: number; report: string | false }>();
+const o = program.opts<{ lab: boolean; trials?: number; servers: number; requests: number; only?: string; seed?: number; report: string | false }>();
 const seed = o.seed ?? 1 + Math.floor(Math.random() * 2 ** 31);
 const run = await runChaos({
   trials: o.trials,
@@ -55,6 +60,7 @@ const run = await runChaos({
         .map((s) => s.trim())
         .filter(Boolean)
     : undefined,
+  lab: o.lab,
   seed,
   command: ['npm run chaos', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   log: (m) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`),

@@ -26,6 +26,11 @@ const INVARIANTS = [
   ['moved-twice', 'no server moved twice'],
 ] as const;
 
+/** A multi-line text (an exited process's stderr in a trial's error) on one Markdown line. */
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
 function seconds(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -37,6 +42,7 @@ function quantile(xs: number[], q: number): number | null {
 }
 
 function rerun(run: ChaosRun, f: Fault, trials: number): string {
+  if (f.lab) return `npm run chaos -- --only ${f.name} --trials ${trials} --seed ${run.seed}`;
   return `npm run chaos -- --only ${f.name} --trials ${trials} --servers ${run.servers}${f.name === 'admin-fuzz' ? ` --requests ${run.requests}` : ''} --seed ${run.seed}`;
 }
 
@@ -51,6 +57,10 @@ export function renderReport(run: ChaosRun): string {
   L.push(
     "Every trial builds a fresh world — a real nats-server (nkey identities), sim agents (real gRPC servers and NATS clients over the in-memory `sim` hypervisor), coordinators as real processes — drains the host `sim-1` of its servers while the fault happens, and ends with an invariant check read from the hypervisors themselves (the sim fabric and every agent's migration records), not from the coordinator.",
   );
+  if (run.runs.some((r) => r.fault.lab))
+    L.push(
+      "The `lab-*` faults (`npm run chaos -- --lab`) run in the lab instead (scripts/lab, lab `lchaos`): 3 hosts with real libvirtds and QEMU guests, a real agent process per host, a real nats-server and a coordinator process; their check reads libvirt on every host (`virsh list --all`, `virsh dominfo`, `virsh nodeinfo`, and every migration libvirt started from `virsh event` lifecycle events) and the agents' migration record files, through the same rules.",
+    );
   L.push('');
   L.push(
     `- Run: ${run.startedAt.toISOString()}, ${Math.round(run.durationMs / 1000)} s on ${os.cpus().length} core(s) (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`,
@@ -87,7 +97,7 @@ export function renderReport(run: ChaosRun): string {
     L.push('');
     for (const [i, t] of r.trials.entries()) {
       L.push(
-        `  ${i + 1}. ${t.outcome}, ${t.violations.length} violation(s), ${t.lost} lost, recovery ${seconds(t.recoveryMs)}, ${seconds(t.durationMs)}: ${t.notes.join('; ')}`,
+        `  ${i + 1}. ${oneLine(t.outcome)}, ${t.violations.length} violation(s), ${t.lost} lost, recovery ${seconds(t.recoveryMs)}, ${seconds(t.durationMs)}: ${t.notes.join('; ')}`,
       );
       for (const v of t.violations.slice(0, 10)) L.push(`     - VIOLATION \`${v.invariant}\`: ${v.detail}`);
       if (t.violations.length > 10) L.push(`     - … and ${t.violations.length - 10} more`);
@@ -103,20 +113,21 @@ export function renderReport(run: ChaosRun): string {
   if (violations > 0) L.push(`- found, open: ${violations} invariant violation(s) listed above.`);
   for (const r of run.runs) {
     for (const [i, t] of r.trials.entries())
-      if (t.outcome.startsWith('error')) L.push(`- found, open: ${r.fault.name}: trial ${i + 1} could not finish: ${t.outcome.slice(7)}`);
+      if (t.outcome.startsWith('error')) L.push(`- found, open: ${r.fault.name}: trial ${i + 1} could not finish: ${oneLine(t.outcome.slice(7))}`);
   }
   L.push('');
   L.push('## Rerunning');
   L.push('');
   L.push('```sh');
-  L.push('npm run chaos                                   # the default: every fault, a few trials each');
+  L.push('npm run chaos                                   # the default: every sim fault, a few trials each');
+  L.push('npm run chaos -- --lab                          # and the lab faults (root, npm run setup; ~2 min a trial)');
   L.push('npm run chaos -- --trials 20 --only coordinator-sigkill   # 20 SIGKILLs of the leader mid-drain');
   L.push('npm run chaos -- --servers 50 --requests 10000 --seed 7   # sizes and the seed (same seed, same fault points)');
   L.push('npm run chaos -- --no-report                    # do not rewrite RELIABILITY.md');
   L.push('```');
   L.push('');
   L.push(
-    'Environment equivalents: `DRYDOCK_CHAOS_TRIALS`, `DRYDOCK_CHAOS_SERVERS`, `DRYDOCK_CHAOS_REQUESTS`, `DRYDOCK_CHAOS_SEED`, `DRYDOCK_CHAOS_ONLY`. The command exits 1 when any invariant was violated.',
+    'Environment equivalents: `DRYDOCK_CHAOS_LAB=1`, `DRYDOCK_CHAOS_TRIALS`, `DRYDOCK_CHAOS_SERVERS`, `DRYDOCK_CHAOS_REQUESTS`, `DRYDOCK_CHAOS_SEED`, `DRYDOCK_CHAOS_ONLY`. The command exits 1 when any invariant was violated.',
   );
   L.push('');
   return L.join('\n');

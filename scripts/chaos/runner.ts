@@ -3,6 +3,7 @@
 // world's timing must not be another's fault).
 import { errorMessage } from '../../common/errors.ts';
 import { FAULTS } from './faults.ts';
+import { LAB_FAULTS } from './lab-faults.ts';
 import type { ChaosRun } from './report.ts';
 import type { FaultRun, TrialResult } from './trial.ts';
 
@@ -11,8 +12,10 @@ export interface ChaosOptions {
   trials?: number;
   servers: number;
   requests: number;
-  /** Fault names to run (default: all). */
+  /** Fault names to run (default: every sim fault, and the lab faults with `lab`). */
   only?: string[];
+  /** Add the lab faults (real libvirt hosts: root, the lab set up). */
+  lab?: boolean;
   seed: number;
   command: string;
   log?: (msg: string) => void;
@@ -30,11 +33,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export function selectFaults(only?: string[]) {
-  if (!only?.length) return FAULTS;
-  const unknown = only.filter((n) => !FAULTS.some((f) => f.name === n));
-  if (unknown.length) throw new Error(`unknown fault(s): ${unknown.join(', ')}; known: ${FAULTS.map((f) => f.name).join(', ')}`);
-  return FAULTS.filter((f) => only.includes(f.name));
+export function selectFaults(only?: string[], lab = false) {
+  const all = [...FAULTS, ...LAB_FAULTS];
+  if (!only?.length) return lab ? all : FAULTS;
+  const unknown = only.filter((n) => !all.some((f) => f.name === n));
+  if (unknown.length) throw new Error(`unknown fault(s): ${unknown.join(', ')}; known: ${all.map((f) => f.name).join(', ')}`);
+  return all.filter((f) => only.includes(f.name));
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
@@ -42,7 +46,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const startedAt = new Date();
   const random = seededRandom(o.seed);
   const runs: FaultRun[] = [];
-  for (const fault of selectFaults(o.only)) {
+  for (const fault of selectFaults(o.only, o.lab)) {
     const n = o.trials ?? fault.defaultTrials;
     const run: FaultRun = { fault, trials: [] };
     runs.push(run);

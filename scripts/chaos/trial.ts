@@ -36,6 +36,8 @@ export interface Fault {
   /** What recovery time means for this fault. */
   recovery: string;
   defaultTrials: number;
+  /** A lab fault (real libvirt hosts; run with --lab): its world is ./lab-world.ts. */
+  lab?: boolean;
   run(ctx: TrialContext): Promise<TrialResult>;
 }
 

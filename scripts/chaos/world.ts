@@ -69,6 +69,10 @@ export interface World {
   sims: SimAgents;
   coordinators: Coordinator[];
   servers: ServerSpec[];
+  /** The drained host (SOURCE). */
+  source: string;
+  /** True while the sim fabric runs a migration. */
+  migrating(): boolean;
   /** Calls the admin API on any live coordinator (the first that answers). */
   call<T = any>(method: string, req: object, timeoutMs?: number): Promise<T>;
   startCoordinator(id: string): Promise<Coordinator>;
@@ -184,6 +188,8 @@ export async function startWorld(o: WorldOptions): Promise<World> {
       sims,
       coordinators,
       servers: specs,
+      source: SOURCE,
+      migrating: () => sims.fabric.migrations.some((m) => m.result === 'running'),
       call,
       startCoordinator,
       host: (id) => sims.byId(id).sim,

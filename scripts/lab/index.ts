@@ -5,3 +5,4 @@ export { DRYDOCK_XMLNS, SERIAL_DIR, domainXml, resolveGuest, type GuestSpec, typ
 export { LAB_BOOT_ID_FILE, LOCAL_POOL_PATH, LIBVIRTD_PORT, PRIVATE_DIRS, libvirtdConf, qemuConf } from './libvirtd.ts';
 export { parseSerialLogs, beatsOfBoot, gaps, type Heartbeat, type SerialRecord, type SerialKind } from './serial.ts';
 export { DEFAULT_STATE_ROOT } from './state.ts';
+export { setHostLink } from './network.ts';

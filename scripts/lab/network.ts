@@ -107,3 +107,14 @@ export async function deleteNet(netnsNames: string[], rootVeth: string): Promise
   if (await linkExists(rootVeth)) await ip('link', 'del', rootVeth).catch(() => {});
   await Promise.all(netnsNames.map((ns) => ip('netns', 'del', ns).catch(() => {})));
 }
+
+/**
+ * Cuts (up = false) or restores a host's link: its veth's end in the bridge
+ * namespace (named after the host) goes down or up, as a pulled cable would;
+ * the host's own interface, address and routes are left as they are.
+ */
+export async function setHostLink(net: LabNet, hostName: string, up: boolean): Promise<void> {
+  const h = net.hosts.find((x) => x.name === hostName);
+  if (!h) throw new LabError(`no host ${hostName} in this lab`);
+  await ipn(net.bridgeNetns, 'link', 'set', 'dev', h.name, up ? 'up' : 'down');
+}
