@@ -9,6 +9,7 @@ import type { PlannedDisk } from '../hypervisor/disk-plan.ts';
 import { MigrationVerificationError } from './errors.ts';
 import { abortCause, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies, removeTargetCopies } from './disk-copies.ts';
+import { checkMovedGuest } from './guest-health.ts';
 import { restoreRunningHere, stopServer } from './power.ts';
 
 export async function runCold(ctx: FlowContext, r: Running, { server, disks }: MigrationSource, log: Logger): Promise<void> {
@@ -32,6 +33,7 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
   if (m.was_running && there !== 'SERVER_STATE_RUNNING')
     throw new MigrationVerificationError(`${server.uuid} is ${there} on ${req.target_host_id}, expected running`);
   await removeSourceCopies(ctx, r, log);
+  await checkMovedGuest(ctx, r, server.uuid, log);
 }
 
 /** Shutdown, disk copies and the offline move; on failure before the move, rolls back (copies removed, server restarted here). */

@@ -13,6 +13,7 @@ import { initialMonitorState, observe, shouldAbort, shouldSwitchToPostCopy, type
 import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutError, MigrationVerificationError } from './errors.ts';
 import { mib, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies } from './disk-copies.ts';
+import { checkMovedGuest } from './guest-health.ts';
 
 interface Limits {
   deadlineMs: number;
@@ -74,6 +75,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   if (!there) throw new MigrationVerificationError(`migration reported success but ${server.uuid} is not on ${req.target_host_id}`);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
+  await checkMovedGuest(ctx, r, server.uuid, log);
 }
 
 /** Polls job stats until `stop` aborts; applies the monitor's decisions. */

@@ -417,6 +417,8 @@ function newRecord(req: MigrationRequest, server: Server, hostId: string, localD
       downtime_ms: 0,
       iteration: 0,
       copied_storage: false,
+      guest_health: 'GUEST_HEALTH_UNSPECIFIED',
+      guest_health_detail: '',
     },
   };
 }
