@@ -33,7 +33,7 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
   if (m.was_running && there !== 'SERVER_STATE_RUNNING')
     throw new MigrationVerificationError(`${server.uuid} is ${there} on ${req.target_host_id}, expected running`);
   await removeSourceCopies(ctx, r, log);
-  await checkMovedGuest(ctx, r, server.uuid, log);
+  await checkMovedGuest(ctx, r, log);
 }
 
 /** Shutdown, disk copies and the offline move; on failure before the move, rolls back (copies removed, server restarted here). */

@@ -9,7 +9,8 @@
 import type { Logger } from '../../common/logging.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { GuestHealth } from '../../common/generated/drydock/agent/v1/GuestHealth.ts';
-import type { GuestWatch } from '../hypervisor/hypervisor.ts';
+import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
+import type { GuestWatch, Hypervisor } from '../hypervisor/hypervisor.ts';
 import type { FlowContext, Running } from './flow.ts';
 
 export interface GuestVerdict {
@@ -67,21 +68,38 @@ const WORD: Record<GuestHealth, string> = {
   GUEST_HEALTH_UNKNOWN: 'unknown',
 };
 
+/**
+ * Watches a moved guest on its target and judges it; a watch that fails is
+ * UNKNOWN, never an error. Also used by the reconcile of a move that ended
+ * while no agent ran (./reconcile.ts).
+ */
+export async function verdictOnMovedGuest(
+  hv: Hypervisor,
+  m: Pick<Migration, 'target_uri' | 'target_host_id' | 'server_uuid' | 'mode'>,
+  watchMs: number,
+  signal?: AbortSignal,
+): Promise<GuestVerdict> {
+  try {
+    const w = await hv.watchGuestOn(m.target_uri, m.server_uuid, watchMs, signal);
+    return judgeGuest(w, m.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live');
+  } catch (err) {
+    return { health: 'GUEST_HEALTH_UNKNOWN', detail: `could not watch it on ${m.target_host_id}: ${errorMessage(err)}` };
+  }
+}
+
+/** The verdict as one line for events and logs. */
+export function verdictText(v: GuestVerdict): string {
+  return `guest ${WORD[v.health]} after the move${v.detail ? `: ${v.detail}` : ''}`;
+}
+
 /** Watches the moved guest on the target (a guest that was running only) and records the verdict on the migration. */
-export async function checkMovedGuest(ctx: FlowContext, r: Running, uuid: string, log: Logger): Promise<void> {
+export async function checkMovedGuest(ctx: FlowContext, r: Running, log: Logger): Promise<void> {
   const m = r.stored.migration;
   if (!m.was_running) return;
-  const req = r.stored.request;
   const watchMs = ctx.settings.guestWatchMs;
-  if (watchMs > 0) ctx.update(r, {}, `watching the guest on ${req.target_host_id} for ${(watchMs / 1000).toFixed(1)} s`);
-  let verdict: GuestVerdict;
-  try {
-    const w = await ctx.hv.watchGuestOn(req.target_uri, uuid, watchMs, r.job.signal);
-    verdict = judgeGuest(w, req.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live');
-  } catch (err) {
-    verdict = { health: 'GUEST_HEALTH_UNKNOWN', detail: `could not watch it on ${req.target_host_id}: ${errorMessage(err)}` };
-  }
-  const text = `guest ${WORD[verdict.health]} after the move${verdict.detail ? `: ${verdict.detail}` : ''}`;
+  if (watchMs > 0) ctx.update(r, {}, `watching the guest on ${m.target_host_id} for ${(watchMs / 1000).toFixed(1)} s`);
+  const verdict = await verdictOnMovedGuest(ctx.hv, m, watchMs, r.job.signal);
+  const text = verdictText(verdict);
   if (verdict.health !== 'GUEST_HEALTH_ALIVE') log.warn({ guestHealth: verdict.health, detail: verdict.detail }, text);
   ctx.update(r, { guest_health: verdict.health, guest_health_detail: verdict.detail }, text, true);
 }

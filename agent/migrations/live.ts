@@ -75,7 +75,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   if (!there) throw new MigrationVerificationError(`migration reported success but ${server.uuid} is not on ${req.target_host_id}`);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
-  await checkMovedGuest(ctx, r, server.uuid, log);
+  await checkMovedGuest(ctx, r, log);
 }
 
 /** Polls job stats until `stop` aborts; applies the monitor's decisions. */

@@ -13,6 +13,7 @@ import type { MigrationStore, StoredMigration } from './store.ts';
 import { migrationDeadline } from '../../common/migration-deadline.ts';
 import { MigrationCancelledError, MigrationOutcomeUnknownError, ServerDefinedTwiceError } from './errors.ts';
 import { errorInfo, type MigrationSettings } from './flow.ts';
+import { verdictOnMovedGuest, verdictText } from './guest-health.ts';
 
 /** How often undecided records are reconciled again. */
 const RECONCILE_RETRY_MS = 15_000;
@@ -181,6 +182,12 @@ export class Reconciler {
         }
       }
       for (const p of rec.localDisks) await hv.removeLocalDisk(p, signal).catch(() => undefined);
+      // The move ended while no agent watched it: its guest is judged now (guest-health.ts).
+      if (m.was_running) {
+        const v = await verdictOnMovedGuest(hv, m, this.opts.settings.guestWatchMs, signal);
+        Object.assign(m, { guest_health: v.health, guest_health_detail: v.detail });
+        if (v.health !== 'GUEST_HEALTH_ALIVE') log.warn({ guestHealth: v.health, detail: v.detail }, verdictText(v));
+      }
       await this.finish(rec, 'MIGRATION_PHASE_COMPLETED', null, 'server found on the target', log);
       return 'decided';
     }
