@@ -182,9 +182,13 @@ export class Reconciler {
         }
       }
       for (const p of rec.localDisks) await hv.removeLocalDisk(p, signal).catch(() => undefined);
-      // The move ended while no agent watched it: its guest is judged now (guest-health.ts).
+      // The move ended while no agent watched it: its guest is judged now
+      // (guest-health.ts), by its state and reason only: the reconcile at
+      // start is bounded (RECONCILE_AT_START_MS), and a window opened after
+      // the fact would miss what happened at the switch-over anyway. A
+      // pvpanic crash stays visible in the state ("running (crashed)").
       if (m.was_running) {
-        const v = await verdictOnMovedGuest(hv, m, this.opts.settings.guestWatchMs, signal);
+        const v = await verdictOnMovedGuest(hv, m, 0, signal);
         Object.assign(m, { guest_health: v.health, guest_health_detail: v.detail });
         if (v.health !== 'GUEST_HEALTH_ALIVE') log.warn({ guestHealth: v.health, detail: v.detail }, verdictText(v));
       }
