@@ -132,6 +132,12 @@ export interface AgentConfig {
      * (their ids then read as unknown: NOT_FOUND). 0 = keep forever.
      */
     recordRetentionMs: number;
+    /**
+     * After a move of a running guest, how long the target's libvirt is
+     * watched for a crash or reboot of the guest (its events, then its state
+     * and reason) before the move is reported; 0 = the state check only.
+     */
+    guestWatchMs: number;
   };
   /** Heartbeat period on NATS. */
   heartbeatIntervalMs: number;
@@ -189,6 +195,7 @@ export const KNOWN_KEYS = [
   'migration.maxConcurrent',
   'migration.postCopyAfterIterations',
   'migration.recordRetention',
+  'migration.guestWatch',
   'heartbeatInterval',
   'factsInterval',
   'rebootCommand',
@@ -417,6 +424,7 @@ function compileMigration({ dur, int }: Readers): AgentConfig['migration'] {
     maxConcurrent: int('migration.maxConcurrent', 2, 1, 64),
     postCopyAfterIterations: int('migration.postCopyAfterIterations', 5, 1, 1000),
     recordRetentionMs: dur('migration.recordRetention', 30 * 24 * 3_600_000),
+    guestWatchMs: dur('migration.guestWatch', 3000, 0),
   };
 }
 

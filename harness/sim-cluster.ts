@@ -90,6 +90,7 @@ const TEST_MIGRATION: MigrationSettings = {
   maxConcurrent: 2,
   postCopyAfterIterations: 5,
   recordRetentionMs: 0,
+  guestWatchMs: 0,
 };
 
 export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents> {

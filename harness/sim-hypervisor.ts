@@ -16,6 +16,7 @@ import type {
   CpuDescription,
   CpuTopology,
   DomainEvent,
+  GuestWatch,
   Hypervisor,
   HypervisorFacts,
   JobStats,
@@ -207,6 +208,8 @@ interface SimServer {
   ignoreShutdown: boolean;
   /** True while an outgoing migration runs (a second one is refused). */
   migrating: boolean;
+  /** libvirt's reason for the state (domstate --reason): "booted", "migrated", "panicked", ... ("" = none). */
+  reason?: string;
 }
 
 export interface SimMigrationRecord {
@@ -335,6 +338,13 @@ export interface SimFaults {
   setMigrationFaultRates(rates: { failRate?: number; stallRate?: number; random?: () => number }): void;
   /** Every query of this hypervisor (facts, server lists, job stats) answers this many ms late (0 = at once). */
   setLatency(ms: number): void;
+  /**
+   * The next server that arrives on this host (a live move's switch-over, or
+   * a start: a cold move) fails `afterMs` later: 'crash' = its kernel panics
+   * with a pvpanic device (state crashed (panicked), a Crashed event);
+   * 'reboot' = it panics and resets itself (a reboot event, still running).
+   */
+  crashNextArrival(opts?: { kind?: 'crash' | 'reboot'; afterMs?: number }): void;
   /** Clears every pending fault. */
   clear(): void;
 }
@@ -376,6 +386,7 @@ export class SimHost implements Hypervisor {
   private nextStartFailure: Error | null = null;
   private faultRates = { failRate: 0, stallRate: 0, random: Math.random };
   private latencyMs = 0;
+  private nextArrivalCrash: { kind: 'crash' | 'reboot'; afterMs: number } | null = null;
   /** Stale definitions of servers placed on other hosts (leaveDefinitionOf), by uuid. */
   private readonly strays = new Map<string, SimServer>();
 
@@ -416,7 +427,11 @@ export class SimHost implements Hypervisor {
     setLatency: (ms) => {
       this.latencyMs = Math.max(0, ms);
     },
+    crashNextArrival: (opts = {}) => {
+      this.nextArrivalCrash = { kind: opts.kind ?? 'crash', afterMs: opts.afterMs ?? 50 };
+    },
     clear: () => {
+      this.nextArrivalCrash = null;
       this.nextFail = null;
       this.nextStall = null;
       this.nextStartFailure = null;
@@ -705,6 +720,8 @@ export class SimHost implements Hypervisor {
     job.target.emit('lifecycle', p.server.name, 'Defined Added');
     job.target.emit('lifecycle', p.server.name, 'Started Migrated');
     job.target.emit('lifecycle', p.server.name, 'Resumed Migrated');
+    p.reason = 'migrated';
+    job.target.arrived(p);
     this.emit('job-completed', p.server.name, 'completed');
     job.settle();
   }
@@ -859,6 +876,7 @@ export class SimHost implements Hypervisor {
     if (p.server.state === 'SERVER_STATE_SHUTOFF') throw new DomainNotRunningError(`domain ${p.server.name} is not running`);
     this.counters.destroys++;
     p.server.state = 'SERVER_STATE_SHUTOFF';
+    p.reason = 'destroyed';
     this.emit('lifecycle', p.server.name, 'Stopped Destroyed');
   }
 
@@ -875,7 +893,46 @@ export class SimHost implements Hypervisor {
     }
     this.counters.starts++;
     p.server.state = 'SERVER_STATE_RUNNING';
+    p.reason = 'booted';
     this.emit('lifecycle', p.server.name, 'Started Booted');
+    this.arrived(p);
+  }
+
+  /** A server started or migrated onto this host: the crashNextArrival fault, if armed. */
+  private arrived(p: SimServer): void {
+    const fault = this.nextArrivalCrash;
+    if (!fault) return;
+    this.nextArrivalCrash = null;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.whereIsSim(p) !== this || p.server.state !== 'SERVER_STATE_RUNNING') return;
+      if (fault.kind === 'reboot') {
+        this.emit('reboot', p.server.name, '');
+        return;
+      }
+      p.server.state = 'SERVER_STATE_CRASHED';
+      p.reason = 'panicked';
+      this.emit('lifecycle', p.server.name, 'Crashed Panicked');
+    }, fault.afterMs);
+    this.timers.add(t);
+  }
+
+  async watchGuestOn(uri: string, uuid: string, watchMs: number, signal?: AbortSignal): Promise<GuestWatch> {
+    const host = this.targetOrThrow(uri, true);
+    const name = (await this.serverOn(uri, uuid))?.name;
+    const events: DomainEvent[] = [];
+    const listen = (ev: DomainEvent) => {
+      if (ev.name === name) events.push(ev);
+    };
+    host.emitter.on('event', listen);
+    try {
+      await this.delay(watchMs, signal);
+    } finally {
+      host.emitter.off('event', listen);
+    }
+    const entry = host === this.fabric.placement.get(uuid.toLowerCase())?.host ? this.fabric.placement.get(uuid.toLowerCase()) : undefined;
+    const sim = entry?.sim ?? host.strays.get(uuid.toLowerCase());
+    return { events, state: sim?.server.state ?? null, reason: sim?.reason ?? '' };
   }
 
   async startOn(targetUri: string, uuid: string): Promise<void> {

@@ -592,7 +592,14 @@ test.serial('records survive an agent restart: a finished id is not run again; a
     phase: 'MIGRATION_PHASE_TRANSFERRING',
     percent: 40,
     finished_at_ms: 0,
+    guest_health: 'GUEST_HEALTH_UNSPECIFIED',
+    guest_health_detail: '',
   });
+  // ...and whose kernel crashed there while no agent watched (pvpanic: crashed (panicked)).
+  await h2.sim.destroy(ghost.uuid);
+  h2.sim.faults.crashNextArrival({ kind: 'crash', afterMs: 0 });
+  await h2.sim.start(ghost.uuid);
+  await sleep(50);
   const request = {
     ...live(ghostId, ghost.uuid, h2),
     stall_timeout_ms: 0,
@@ -658,6 +665,8 @@ test.serial('records survive an agent restart: a finished id is not run again; a
     const reconciled = await call<object, Migration>(client, 'GetMigration', { migration_id: ghostId });
     t.is(reconciled.phase, 'MIGRATION_PHASE_COMPLETED');
     t.is(reconciled.percent, 100);
+    // The reconcile judges the guest too: not reported as moved alive.
+    t.is(reconciled.guest_health, 'GUEST_HEALTH_CRASHED', reconciled.guest_health_detail);
     // A cold move interrupted after the shutdown: still here, so back to its old power state, ABORTED.
     const halted = await call<object, Migration>(client, 'GetMigration', { migration_id: haltedId });
     t.is(halted.phase, 'MIGRATION_PHASE_ABORTED');

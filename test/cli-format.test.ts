@@ -126,6 +126,8 @@ function step(over: Partial<ServerStep>): ServerStep {
     started_at_ms: 0,
     finished_at_ms: 0,
     reason: '',
+    guest_health: 'STEP_GUEST_HEALTH_UNSPECIFIED',
+    guest_health_detail: '',
     ...over,
   };
 }

@@ -45,6 +45,8 @@ function step(uuid: string, name: string, over: Partial<ServerStep> = {}): Serve
     started_at_ms: 0,
     finished_at_ms: 0,
     reason: '',
+    guest_health: 'STEP_GUEST_HEALTH_UNSPECIFIED',
+    guest_health_detail: '',
     ...over,
   };
 }

@@ -10,7 +10,7 @@ import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/C
 import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import type { DiskPlan } from './disk-plan.ts';
 
-export type { Server, CpuDescription, CpuTopology, StoragePool, DiskPlan };
+export type { Server, CpuDescription, CpuTopology, StoragePool, DiskPlan, ServerState };
 
 /** A server about to move: as getServer reads it, and how its disks move (decided from that same read). */
 export interface MigrationSource {
@@ -88,6 +88,16 @@ export interface DomainEvent {
   atMs: number;
 }
 
+/** What watchGuestOn saw of a domain on another host. */
+export interface GuestWatch {
+  /** The domain's events during the window ("lifecycle" Crashed Panicked, "reboot", ...). */
+  events: DomainEvent[];
+  /** Its state at the end of the window; null: not on that host. */
+  state: ServerState | null;
+  /** libvirt's reason for that state ("migrated", "booted", "panicked", "crashed"); "" when none. */
+  reason: string;
+}
+
 export interface Hypervisor {
   readonly kind: 'libvirt' | 'sim';
   /** URI peers use to migrate onto this host. */
@@ -153,6 +163,13 @@ export interface Hypervisor {
    * (before a start, to verify a move), where the whole definition is not needed.
    */
   stateOn(uri: string, uuid: string, signal?: AbortSignal): Promise<ServerState | null>;
+
+  /**
+   * Watches a domain on the hypervisor at `uri` for `watchMs` (its events;
+   * none when 0), then reads its state and reason: how a guest fares right
+   * after it moved there (agent/migrations/guest-health.ts judges it).
+   */
+  watchGuestOn(uri: string, uuid: string, watchMs: number, signal?: AbortSignal): Promise<GuestWatch>;
 
   compareCpu(cpuXml: string, signal?: AbortSignal): Promise<{ result: CpuCompareResult; missingFeatures: string[]; message: string }>;
   baselineCpu(cpuXmls: string[], opts: { migratable: boolean; expandFeatures: boolean }, signal?: AbortSignal): Promise<CpuDescription>;

@@ -9,7 +9,17 @@ import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCom
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import { CpuIncompatibleError, DomainRunningError, PostCopyAbortRefusedError, ServerNotFoundError } from './errors.ts';
-import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, MigrationSource, Server } from './hypervisor.ts';
+import type {
+  CpuDescription,
+  DomainEvent,
+  GuestWatch,
+  Hypervisor,
+  HypervisorFacts,
+  JobStats,
+  LiveMigrationSpec,
+  MigrationSource,
+  Server,
+} from './hypervisor.ts';
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
 import { migrateLive } from './libvirt-migrate.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
@@ -25,6 +35,7 @@ import { mapLimit } from './map-limit.ts';
 import { LibvirtPools, toStoragePool, type PoolInfo } from './libvirt-pools.ts';
 import { LibvirtVolumes } from './libvirt-volumes.ts';
 import { virshEvents } from './libvirt-events.ts';
+import { watchGuest } from './libvirt-guest-watch.ts';
 
 export { assertHostPath } from './disk-paths.ts';
 export type { DiskSharing } from './disk-plan.ts';
@@ -293,6 +304,10 @@ export class LibvirtHypervisor implements Hypervisor {
       if (err instanceof ServerNotFoundError) return null;
       throw err;
     }
+  }
+
+  watchGuestOn(uri: string, uuid: string, watchMs: number, signal?: AbortSignal): Promise<GuestWatch> {
+    return watchGuest(this.virsh, assertLibvirtUri('uri', uri), assertUuid('server_uuid', uuid), watchMs, signal);
   }
 
   private async stateOf(uuid: string, signal?: AbortSignal) {

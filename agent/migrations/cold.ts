@@ -9,6 +9,7 @@ import type { PlannedDisk } from '../hypervisor/disk-plan.ts';
 import { verifyMoved } from './verify.ts';
 import { abortCause, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies, removeTargetCopies } from './disk-copies.ts';
+import { checkMovedGuest } from './guest-health.ts';
 import { restoreRunningHere, stopServer } from './power.ts';
 
 export async function runCold(ctx: FlowContext, r: Running, { server, disks }: MigrationSource, log: Logger): Promise<void> {
@@ -29,6 +30,7 @@ export async function runCold(ctx: FlowContext, r: Running, { server, disks }: M
   }
   await verifyMoved(ctx, r);
   await removeSourceCopies(ctx, r, log);
+  await checkMovedGuest(ctx, r, log);
 }
 
 /** Shutdown, disk copies and the offline move; on failure before the move, rolls back (copies removed, server restarted here). */

@@ -14,6 +14,7 @@ import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutE
 import { verifyMoved } from './verify.ts';
 import { mib, type FlowContext, type Running } from './flow.ts';
 import { removeSourceCopies } from './disk-copies.ts';
+import { checkMovedGuest } from './guest-health.ts';
 
 interface Limits {
   deadlineMs: number;
@@ -74,6 +75,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   await verifyMoved(ctx, r);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
+  await checkMovedGuest(ctx, r, log);
 }
 
 /** Polls job stats until `stop` aborts; applies the monitor's decisions. */

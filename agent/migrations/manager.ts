@@ -447,6 +447,8 @@ function newRecord(req: MigrationRequest, server: Server, hostId: string, localD
       iteration: 0,
       copied_storage: false,
       stale_definition_removed: '',
+      guest_health: 'GUEST_HEALTH_UNSPECIFIED',
+      guest_health_detail: '',
     },
   };
 }

@@ -15,6 +15,7 @@ import { MigrationCancelledError, MigrationOutcomeUnknownError, ServerDefinedTwi
 import { errorInfo, type MigrationSettings } from './flow.ts';
 import { removeStaleCopy } from './stale.ts';
 import { moveVerdict } from '../../common/move-verdict.ts';
+import { verdictOnMovedGuest, verdictText } from './guest-health.ts';
 
 /** How often undecided records are reconciled again. */
 const RECONCILE_RETRY_MS = 15_000;
@@ -197,6 +198,16 @@ export class Reconciler {
         return 'decided';
       }
       for (const p of rec.localDisks) await hv.removeLocalDisk(p, signal).catch(() => undefined);
+      // The move ended while no agent watched it: its guest is judged now
+      // (guest-health.ts), by its state and reason only: the reconcile at
+      // start is bounded (RECONCILE_AT_START_MS), and a window opened after
+      // the fact would miss what happened at the switch-over anyway. A
+      // pvpanic crash stays visible in the state ("running (crashed)").
+      if (m.was_running) {
+        const guest = await verdictOnMovedGuest(hv, m, 0, signal);
+        Object.assign(m, { guest_health: guest.health, guest_health_detail: guest.detail });
+        if (guest.health !== 'GUEST_HEALTH_ALIVE') log.warn({ guestHealth: guest.health, detail: guest.detail }, verdictText(guest));
+      }
       await this.finish(rec, 'MIGRATION_PHASE_COMPLETED', null, 'server found on the target', log);
       return 'decided';
     }

@@ -90,6 +90,7 @@ export interface ProtoGrpcType {
         ServerAction: EnumTypeDefinition
         ServerDisk: MessageTypeDefinition<_drydock_admin_v1_ServerDisk__Input, _drydock_admin_v1_ServerDisk>
         ServerStep: MessageTypeDefinition<_drydock_admin_v1_ServerStep__Input, _drydock_admin_v1_ServerStep>
+        StepGuestHealth: EnumTypeDefinition
         StepPhase: EnumTypeDefinition
         UpdateHostRequest: MessageTypeDefinition<_drydock_admin_v1_UpdateHostRequest__Input, _drydock_admin_v1_UpdateHostRequest>
         UpdateServerRequest: MessageTypeDefinition<_drydock_admin_v1_UpdateServerRequest__Input, _drydock_admin_v1_UpdateServerRequest>

@@ -50,6 +50,7 @@ export interface ProtoGrpcType {
         GetHostFactsRequest: MessageTypeDefinition<_drydock_agent_v1_GetHostFactsRequest__Input, _drydock_agent_v1_GetHostFactsRequest>
         GetMigrationRequest: MessageTypeDefinition<_drydock_agent_v1_GetMigrationRequest__Input, _drydock_agent_v1_GetMigrationRequest>
         GuestCpu: MessageTypeDefinition<_drydock_agent_v1_GuestCpu__Input, _drydock_agent_v1_GuestCpu>
+        GuestHealth: EnumTypeDefinition
         HostFacts: MessageTypeDefinition<_drydock_agent_v1_HostFacts__Input, _drydock_agent_v1_HostFacts>
         ListServersRequest: MessageTypeDefinition<_drydock_agent_v1_ListServersRequest__Input, _drydock_agent_v1_ListServersRequest>
         ListServersResponse: MessageTypeDefinition<_drydock_agent_v1_ListServersResponse__Input, _drydock_agent_v1_ListServersResponse>

@@ -4,6 +4,7 @@ import type { OperationEvent__Input } from '../../common/generated/drydock/admin
 import type { ServerStep__Input } from '../../common/generated/drydock/admin/v1/ServerStep.ts';
 import type { OperationState as ProtoOpState } from '../../common/generated/drydock/admin/v1/OperationState.ts';
 import type { OperationEvent } from './events.ts';
+import { stepHealthToProto } from './guest-health.ts';
 import type { OperationKind, OperationRecord, OperationState, StepAction, StepRecord } from './types.ts';
 
 const KIND: Record<OperationKind, Operation__Input['kind']> = {
@@ -42,6 +43,8 @@ export function stepToProto(s: StepRecord): ServerStep__Input {
     started_at_ms: s.startedAtMs,
     finished_at_ms: s.finishedAtMs,
     reason: s.reason,
+    guest_health: stepHealthToProto(s.guestHealth),
+    guest_health_detail: s.guestHealthDetail ?? '',
   };
 }
 

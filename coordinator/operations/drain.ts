@@ -8,6 +8,7 @@ import { NoValidTargetError } from '../planner/index.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
+import { movedNotAlive, notAliveSummary } from './guest-health.ts';
 import { runStep, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
@@ -91,11 +92,15 @@ async function completeDrain(ctx: EngineContext, op: OperationRecord): Promise<v
     h.maintenance = 'in_maintenance';
     return h;
   });
-  const moved = op.movedAway.length;
+  // "moved" counts the servers moved alive; a guest that crashed or rebooted
+  // right after its move is named apart (guest-health.ts).
+  const notAlive = new Set(op.steps.filter(movedNotAlive).map((s) => s.serverUuid));
+  const moved = op.movedAway.filter((m) => !notAlive.has(m.serverUuid)).length;
   const stopped = op.steps.filter((s) => s.action === 'stop' && s.phase === 'done').length;
+  const summary = `${op.hostId} is in maintenance: ${moved} moved${notAliveSummary(op.steps)}, ${stopped} stopped`;
   await ctx.ops.update(
     op.id,
-    (o) => (o.state === 'running' ? setState(o, 'succeeded', `${o.hostId} is in maintenance: ${moved} moved, ${stopped} stopped`) : undefined),
+    (o) => (o.state === 'running' ? setState(o, 'succeeded', summary) : undefined),
     (o) => [{ type: 'state', message: o.reason }],
   );
 }

@@ -9,6 +9,7 @@ import { pause, type EngineContext, type WorkerSignals } from './context.ts';
 import { runStep, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { setState } from './op-store.ts';
+import { movedNotAlive, notAliveSummary } from './guest-health.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 import type { Worker } from './worker.ts';
 
@@ -75,7 +76,7 @@ export const returnServersWorker: Worker = (ctx, opId, sig) => ({
 
 async function completeReturn(ctx: EngineContext, op: OperationRecord): Promise<void> {
   await releaseHolds(ctx, op);
-  const back = op.steps.filter((s) => s.phase === 'done').length;
+  const back = op.steps.filter((s) => s.phase === 'done' && !movedNotAlive(s)).length;
   const notBack = op.steps.filter((s) => s.phase !== 'done');
   await ctx.ops.update(
     op.id,
@@ -83,7 +84,7 @@ async function completeReturn(ctx: EngineContext, op: OperationRecord): Promise<
       setState(
         o,
         'succeeded',
-        `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`,
+        `${back} of ${o.steps.length} server(s) back on ${o.hostId}${notAliveSummary(o.steps)}${notBack.length ? `; not returned: ${notBack.map((s) => `${s.serverName} (${s.reason || s.phase})`).join('; ')}` : ''}`,
       ),
     (o) => [{ type: 'state', message: o.reason }],
   );

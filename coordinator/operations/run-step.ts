@@ -8,6 +8,7 @@ import type { Logger } from '../../common/logging.ts';
 import { zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from './step-runner.ts';
 import { updateStep } from './steps.ts';
+import { movedMessage, stepHealthFromAgent } from './guest-health.ts';
 import type { StepRecord } from './types.ts';
 
 const PROGRESS_WRITE_MS = 1000;
@@ -123,6 +124,10 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
         s.percent = 100;
         s.etaSeconds = 0;
         s.finishedAtMs = ctx.clock();
+        if (!stopped) {
+          s.guestHealth = stepHealthFromAgent(m?.guest_health);
+          s.guestHealthDetail = m?.guest_health_detail ?? '';
+        }
         if (!stopped && rules.recordsMovedAway)
           o.movedAway = [
             ...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid),
@@ -134,9 +139,7 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
         {
           type: 'step',
           step: o.steps[i]!,
-          message: stopped
-            ? `${step.serverName} stopped`
-            : `${step.serverName} moved to ${step.targetHostId} (${step.action})${outcome.note ? `: ${outcome.note}` : ''}`,
+          message: stopped ? `${step.serverName} stopped` : `${movedMessage(o.steps[i]!)}${outcome.note ? `: ${outcome.note}` : ''}`,
         },
       ],
     );

@@ -19,6 +19,9 @@ export type OperationState =
 
 export const TERMINAL_STATES: ReadonlySet<OperationState> = new Set(['succeeded', 'failed', 'cancelled']);
 
+/** A done move's guest health on its target (guest-health.ts); '' = not checked (stops, moves of shut-off servers, records from before the check). */
+export type StepHealth = '' | 'alive' | 'crashed' | 'rebooted' | 'stopped' | 'unknown';
+
 export type StepAction = 'live' | 'cold' | 'stop' | 'none';
 
 export type StepPhase = 'pending' | 'migrating' | 'stopping' | 'done' | 'failed' | 'skipped' | 'cancelled';
@@ -51,6 +54,10 @@ export interface StepRecord {
   reason: string;
   startedAtMs: number;
   finishedAtMs: number;
+  /** A done move: the guest's health on its target (coordinator/operations/guest-health.ts); absent/'' = not checked. */
+  guestHealth?: StepHealth;
+  /** What the agent's check saw ("crashed (panicked)"). */
+  guestHealthDetail?: string;
 }
 
 export interface MovedServerRecord {

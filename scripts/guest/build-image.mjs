@@ -22,10 +22,15 @@ const KERNEL_META = 'linux-image-amd64';
 const KERNEL_PKG_RE = /^linux-image-[0-9][A-Za-z0-9.+~-]*-amd64$/;
 /**
  * Drivers the guest needs that Debian builds as modules: the virtio disk (and
- * its PCI transport), the ACPI power button and evdev (graceful shutdown).
- * Their dependencies are found from each module's modinfo.
+ * its PCI transport), the ACPI power button and evdev (graceful shutdown),
+ * and pvpanic_mmio, the driver of QEMU's ISA pvpanic device (ACPI QEMU0001):
+ * a guest kernel panic then tells libvirt, which marks the domain crashed
+ * (scripts/lab/guest.ts, <panic model='isa'/>). Their dependencies are
+ * found from each module's modinfo.
  */
-const WANTED_MODULES = ['virtio_pci', 'virtio_blk', 'button', 'evdev'];
+const WANTED_MODULES = ['virtio_pci', 'virtio_blk', 'button', 'evdev', 'pvpanic_mmio'];
+/** Written into a kernel directory: one fetched for another module list is fetched again. */
+const WANTED_FILE = 'wanted-modules';
 const MODULE_RE = /^(.*\/kernel\/.*\/)([^/]+)\.ko(\.xz|\.zst|\.gz)?$/;
 
 const modName = (s) => s.replace(/-/g, '_');
@@ -130,6 +135,7 @@ async function writeKernelDir(dest, vmlinuzFile, modules) {
     await writeFile(join(staging, 'modules', `${n}.ko`), await moduleBytes(modules.get(n).file));
   }
   await writeFile(join(staging, 'modules', 'modules.order'), order.join('\n') + '\n');
+  await writeFile(join(staging, WANTED_FILE), WANTED_MODULES.join('\n') + '\n');
   await rm(dest, { recursive: true, force: true });
   await rename(staging, dest);
 }
@@ -275,7 +281,10 @@ export async function ensureGuestImage({ root, log, update }) {
     kernel: join(imageDir, 'vmlinuz'),
     initrd: join(imageDir, 'initrd.gz'),
     /** Lines the init prints; see scripts/guest/init.sh. */
-    cmdline: 'console=ttyS0 quiet panic=-1',
+    // panic=-1: reboot at once on a panic (pvpanic reports it first, and
+    // libvirt acts on it: scripts/lab/guest.ts). unknown_nmi_panic: an NMI
+    // (virsh inject-nmi) panics the guest, so tests can crash it on purpose.
+    cmdline: 'console=ttyS0 quiet panic=-1 unknown_nmi_panic',
   };
   if ((await exists(manifest.kernel)) && (await exists(manifest.initrd))) {
     log(`guest image: cached ${relative(root, imageDir)}`);
@@ -284,7 +293,8 @@ export async function ensureGuestImage({ root, log, update }) {
   }
 
   const kernelDir = join(cacheDir, 'kernel', pkg);
-  if (!(await exists(join(kernelDir, 'vmlinuz')))) {
+  const wanted = await readFile(join(kernelDir, WANTED_FILE), 'utf8').catch(() => '');
+  if (!(await exists(join(kernelDir, 'vmlinuz'))) || wanted !== WANTED_MODULES.join('\n') + '\n') {
     await mkdir(dirname(kernelDir), { recursive: true });
     await fetchKernel(pkg, kernelDir, log);
   } else {

@@ -100,6 +100,14 @@ export function resolveGuest(spec: GuestSpec, sharedDir: string): ResolvedGuest 
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
+/**
+ * The domain of a lab guest. A guest kernel panic reaches libvirt through the
+ * ISA pvpanic device (the guest loads pvpanic_mmio,
+ * scripts/guest/build-image.mjs): libvirt emits a Crashed event and, with
+ * <on_crash>restart</on_crash>, resets the guest and says "running (crashed)"
+ * instead of the reason it had (seen in test/guest-crash-lab.test.ts). The guest's own panic=-1 reboot alone would
+ * be invisible in libvirt's state (a reboot event only).
+ */
 export function domainXml(g: ResolvedGuest, image: GuestImage): string {
   const disks = g.disks
     .map(
@@ -136,7 +144,7 @@ export function domainXml(g: ResolvedGuest, image: GuestImage): string {
   <clock offset='utc'/>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
+  <on_crash>restart</on_crash>
   <devices>
 ${disks}    <controller type='usb' model='none'/>
     <serial type='file'>
@@ -144,6 +152,9 @@ ${disks}    <controller type='usb' model='none'/>
       <target port='0'/>
     </serial>
     <memballoon model='none'/>
+    <panic model='isa'>
+      <address type='isa' iobase='0x505'/>
+    </panic>
   </devices>
 </domain>
 `;

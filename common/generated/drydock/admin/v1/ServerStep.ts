@@ -2,6 +2,7 @@
 
 import type { ServerAction__Input as _drydock_admin_v1_ServerAction__Input, ServerAction as _drydock_admin_v1_ServerAction } from '../../../drydock/admin/v1/ServerAction';
 import type { StepPhase__Input as _drydock_admin_v1_StepPhase__Input, StepPhase as _drydock_admin_v1_StepPhase } from '../../../drydock/admin/v1/StepPhase';
+import type { StepGuestHealth__Input as _drydock_admin_v1_StepGuestHealth__Input, StepGuestHealth as _drydock_admin_v1_StepGuestHealth } from '../../../drydock/admin/v1/StepGuestHealth';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServerStep__Input {
@@ -24,6 +25,8 @@ export interface ServerStep__Input {
   'started_at_ms'?: (number | string | Long);
   'finished_at_ms'?: (number | string | Long);
   'reason'?: (string);
+  'guest_health'?: (_drydock_admin_v1_StepGuestHealth__Input);
+  'guest_health_detail'?: (string);
 }
 
 export interface ServerStep {
@@ -46,4 +49,6 @@ export interface ServerStep {
   'started_at_ms': (number);
   'finished_at_ms': (number);
   'reason': (string);
+  'guest_health': (_drydock_admin_v1_StepGuestHealth);
+  'guest_health_detail': (string);
 }

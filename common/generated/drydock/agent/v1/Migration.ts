@@ -3,6 +3,7 @@
 import type { MigrationMode__Input as _drydock_agent_v1_MigrationMode__Input, MigrationMode as _drydock_agent_v1_MigrationMode } from '../../../drydock/agent/v1/MigrationMode';
 import type { MigrationPhase__Input as _drydock_agent_v1_MigrationPhase__Input, MigrationPhase as _drydock_agent_v1_MigrationPhase } from '../../../drydock/agent/v1/MigrationPhase';
 import type { ErrorInfo__Input as _drydock_agent_v1_ErrorInfo__Input, ErrorInfo as _drydock_agent_v1_ErrorInfo } from '../../../drydock/agent/v1/ErrorInfo';
+import type { GuestHealth__Input as _drydock_agent_v1_GuestHealth__Input, GuestHealth as _drydock_agent_v1_GuestHealth } from '../../../drydock/agent/v1/GuestHealth';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Migration__Input {
@@ -28,6 +29,8 @@ export interface Migration__Input {
   'iteration'?: (number);
   'copied_storage'?: (boolean);
   'stale_definition_removed'?: (string);
+  'guest_health'?: (_drydock_agent_v1_GuestHealth__Input);
+  'guest_health_detail'?: (string);
 }
 
 export interface Migration {
@@ -53,4 +56,6 @@ export interface Migration {
   'iteration': (number);
   'copied_storage': (boolean);
   'stale_definition_removed': (string);
+  'guest_health': (_drydock_agent_v1_GuestHealth);
+  'guest_health_detail': (string);
 }

@@ -1,0 +1,26 @@
+// Original file: proto/drydock/agent/v1/agent.proto
+
+export const GuestHealth = {
+  GUEST_HEALTH_UNSPECIFIED: 'GUEST_HEALTH_UNSPECIFIED',
+  GUEST_HEALTH_ALIVE: 'GUEST_HEALTH_ALIVE',
+  GUEST_HEALTH_CRASHED: 'GUEST_HEALTH_CRASHED',
+  GUEST_HEALTH_REBOOTED: 'GUEST_HEALTH_REBOOTED',
+  GUEST_HEALTH_STOPPED: 'GUEST_HEALTH_STOPPED',
+  GUEST_HEALTH_UNKNOWN: 'GUEST_HEALTH_UNKNOWN',
+} as const;
+
+export type GuestHealth__Input =
+  | 'GUEST_HEALTH_UNSPECIFIED'
+  | 0
+  | 'GUEST_HEALTH_ALIVE'
+  | 1
+  | 'GUEST_HEALTH_CRASHED'
+  | 2
+  | 'GUEST_HEALTH_REBOOTED'
+  | 3
+  | 'GUEST_HEALTH_STOPPED'
+  | 4
+  | 'GUEST_HEALTH_UNKNOWN'
+  | 5
+
+export type GuestHealth = typeof GuestHealth[keyof typeof GuestHealth]
