@@ -105,8 +105,12 @@ export interface Hypervisor {
    * Aborting `spec.signal` aborts the libvirt job unless in post-copy.
    */
   migrateLive(spec: LiveMigrationSpec): Promise<void>;
-  /** Stats of the outgoing job of a domain on this host; null when none runs. */
-  jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null>;
+  /**
+   * Stats of the outgoing job of a domain on this host; null when none runs.
+   * `postCopyPossible: false` (the job was started without post-copy) lets
+   * the hypervisor skip asking whether it is in post-copy.
+   */
+  jobStats(uuid: string, signal?: AbortSignal, opts?: { postCopyPossible?: boolean }): Promise<JobStats | null>;
   /** Cancels the domain's current job (domjobabort). */
   abortJob(uuid: string, signal?: AbortSignal): Promise<void>;
   /** Switches a running live migration to post-copy. */

@@ -88,7 +88,7 @@ async function monitorLive(ctx: FlowContext, r: Running, uuid: string, limits: L
     }
     let stats;
     try {
-      stats = await ctx.hv.jobStats(uuid, stop);
+      stats = await ctx.hv.jobStats(uuid, stop, { postCopyPossible: limits.allowPostCopy });
     } catch (err) {
       if (stop.aborted) return;
       log.debug({ err: errorMessage(err) }, 'job stats unavailable');
