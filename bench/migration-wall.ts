@@ -68,12 +68,13 @@ interface Samples {
 async function measure(client: (h: LabHost) => AgentClient, uuid: string, h1: LabHost, h2: LabHost): Promise<Samples> {
   const out: Samples = { agentMs: [], virshMs: [], paired: [] };
   for (let r = 1; r <= ROUNDS; r++) {
-    const agentPair = async () => [
+    type Via = { ms: number; events: number };
+    const agentPair = async (): Promise<[Via, Via]> => [
       await viaAgent(client(h1), `bench-${process.pid}-${r}-a`, uuid, h2),
       await viaAgent(client(h2), `bench-${process.pid}-${r}-b`, uuid, h1),
     ];
-    const virshPair = async () => [await viaVirsh(h1, h2), await viaVirsh(h2, h1)];
-    let a: Awaited<ReturnType<typeof agentPair>>, v: number[];
+    const virshPair = async (): Promise<[number, number]> => [await viaVirsh(h1, h2), await viaVirsh(h2, h1)];
+    let a: [Via, Via], v: [number, number];
     if (r % 2) {
       a = await agentPair();
       v = await virshPair();
@@ -81,8 +82,8 @@ async function measure(client: (h: LabHost) => AgentClient, uuid: string, h1: La
       v = await virshPair();
       a = await agentPair();
     }
-    const [a1, a2] = a as [{ ms: number; events: number }, { ms: number; events: number }];
-    const [v1, v2] = v as [number, number];
+    const [a1, a2] = a;
+    const [v1, v2] = v;
     out.agentMs.push(a1.ms, a2.ms);
     out.virshMs.push(v1, v2);
     out.paired.push(a1.ms - v1, a2.ms - v2);
