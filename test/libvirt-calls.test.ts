@@ -100,3 +100,67 @@ test('jobStats of a job started without post-copy is one domjobinfo; otherwise t
     ['start domjobinfo', 'start domstate'],
   );
 });
+
+/** A virsh stand-in for prepareStateOn: started as a shell (`-q`, no command) it logs, reads one command and answers; a plain call answers "shut off". */
+function fakeShell(t: { teardown(fn: () => void): void }, broken: boolean): { hv: LibvirtHypervisor; log: () => string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-shell-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'virsh.sh');
+  writeFileSync(
+    script,
+    `d=${JSON.stringify(dir)}
+if [ "$4" = "-q" ]; then
+  echo "spawned $3" >> "$d/calls"
+  read line
+  echo "asked $line" >> "$d/calls"
+  if ${broken ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; else echo "virsh # $line"; echo running; echo "virsh # "; fi
+  exit 0
+fi
+echo "fresh $4 $3" >> "$d/calls"
+echo "shut off"
+`,
+  );
+  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script] });
+  return { hv, log: () => readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') };
+}
+
+const waitFor = async (what: string, check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+};
+
+test('prepareStateOn starts its virsh (connected to the target) before the question, which it then sends on stdin', async (t) => {
+  const target = 'qemu+tcp://10.99.0.2/system';
+  const { hv, log } = fakeShell(t, false);
+  const p = hv.prepareStateOn(target, UUID);
+  t.teardown(() => p.cancel());
+  await waitFor('the prepared virsh', () => {
+    try {
+      return log().includes(`spawned ${target}`);
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual(log(), [`spawned ${target}`], 'started and connected, nothing asked yet');
+  t.is(await p.state(), 'SERVER_STATE_RUNNING');
+  t.deepEqual(log(), [`spawned ${target}`, `asked domstate --domain ${UUID}`]);
+});
+
+test('prepareStateOn asks on a new connection when the prepared one failed', async (t) => {
+  const target = 'qemu+tcp://10.99.0.2/system';
+  const { hv, log } = fakeShell(t, true);
+  const p = hv.prepareStateOn(target, UUID);
+  t.is(await p.state(), 'SERVER_STATE_SHUTOFF', "the fresh call's answer");
+  t.true(log().includes(`fresh domstate ${target}`), log().join(', '));
+});
+
+test('prepareStateOn through real virsh (the test driver): the state, and null for a domain that is not there', async (t) => {
+  const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system' });
+  // The test driver's built-in running domain "test".
+  const there = hv.prepareStateOn('test:///default', '6695eb01-f6a4-8304-79aa-97f2502e193f');
+  t.is(await there.state(), 'SERVER_STATE_RUNNING');
+  const absent = hv.prepareStateOn('test:///default', UUID);
+  t.is(await absent.state(), null);
+  there.cancel();
+  absent.cancel();
+});

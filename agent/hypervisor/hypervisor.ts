@@ -106,6 +106,12 @@ export interface Hypervisor {
    */
   migrateLive(spec: LiveMigrationSpec): Promise<void>;
   /**
+   * stateOn, prepared ahead: the connection to `uri` may be made now, the
+   * question is asked at state() (the live flow's check after the move).
+   * Optional: without it the flow calls stateOn.
+   */
+  prepareStateOn?(uri: string, uuid: string): PreparedState;
+  /**
    * Stats of the outgoing job of a domain on this host; null when none runs.
    * `postCopyPossible: false` (the job was started without post-copy) lets
    * the hypervisor skip asking whether it is in post-copy.
@@ -154,4 +160,12 @@ export interface Hypervisor {
 
   /** Domain events until the signal aborts; restarts its source if it dies. */
   events(signal: AbortSignal): AsyncIterable<DomainEvent>;
+}
+
+/** A stateOn prepared ahead (Hypervisor.prepareStateOn). */
+export interface PreparedState {
+  /** The domain's state on the prepared host, null when it is not defined there (once). */
+  state(): Promise<ServerState | null>;
+  /** Releases what was prepared (idempotent; after state() too). */
+  cancel(): void;
 }

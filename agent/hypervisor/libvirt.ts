@@ -9,7 +9,17 @@ import { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCom
 import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import { CpuIncompatibleError, DomainRunningError, PostCopyAbortRefusedError, ServerNotFoundError } from './errors.ts';
-import type { CpuDescription, DomainEvent, Hypervisor, HypervisorFacts, JobStats, LiveMigrationSpec, MigrationSource, Server } from './hypervisor.ts';
+import type {
+  CpuDescription,
+  DomainEvent,
+  Hypervisor,
+  HypervisorFacts,
+  JobStats,
+  LiveMigrationSpec,
+  MigrationSource,
+  PreparedState,
+  Server,
+} from './hypervisor.ts';
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
 import { migrateLive } from './libvirt-migrate.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
@@ -20,6 +30,7 @@ import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { SHARED_POOL_TYPES } from './parse-storage.ts';
 import { Virsh, type VirshCallOptions } from './virsh.ts';
+import { PreparedVirshCall } from './virsh-prepared.ts';
 import { assertHostPath, poolContaining } from './disk-paths.ts';
 import { mapLimit } from './map-limit.ts';
 import { LibvirtPools, toStoragePool, type PoolInfo } from './libvirt-pools.ts';
@@ -88,6 +99,7 @@ export class LibvirtHypervisor implements Hypervisor {
   private readonly eventRestartMaxMs: number;
   private readonly tmpDir: string;
   private readonly configuredVirtType: string | undefined;
+  private readonly callTimeoutMs: number;
   private capsCache: Promise<HostCapabilities> | undefined;
 
   constructor(options: LibvirtHypervisorOptions) {
@@ -97,6 +109,7 @@ export class LibvirtHypervisor implements Hypervisor {
       virshPath: options.virshPath,
       defaultTimeoutMs: options.callTimeoutMs ?? 30_000,
     });
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
     this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
     const localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
@@ -300,6 +313,24 @@ export class LibvirtHypervisor implements Hypervisor {
       if (err instanceof ServerNotFoundError) return null;
       throw err;
     }
+  }
+
+  /** stateOn with its virsh started and connected now (virsh-prepared.ts); any failure but "not there" asks afresh. */
+  prepareStateOn(uri: string, uuid: string): PreparedState {
+    const u = assertUuid('server_uuid', uuid);
+    const target = assertLibvirtUri('uri', uri);
+    const call = new PreparedVirshCall(this.virsh, target);
+    const state = async () => {
+      try {
+        const out = await call.run(['domstate', '--domain', u], { timeoutMs: this.callTimeoutMs, context: { domain: u, targetUri: target } });
+        return parseDomState(out.stdout).state;
+      } catch (err) {
+        if (err instanceof ServerNotFoundError) return null;
+        // The prepared connection failed or dropped while it waited: ask on a new one.
+        return this.stateOn(target, u);
+      }
+    };
+    return { state, cancel: () => call.cancel() };
   }
 
   private async stateOf(uuid: string, signal?: AbortSignal) {

@@ -59,18 +59,25 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
     });
   job.catch(() => undefined);
 
+  // The check after the move, prepared now: its connection to the target
+  // is made while the guest moves, not after (agent/hypervisor/virsh-prepared.ts).
+  const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
   const poller = new AbortController();
   const monitor = monitorLive(ctx, r, server.uuid, { deadlineMs, stallTimeoutMs, allowPostCopy: req.allow_post_copy }, poller.signal, log);
+  let there;
   try {
-    await job;
+    try {
+      await job;
+    } finally {
+      poller.abort();
+      await monitor;
+    }
+    if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
+    // Trust but verify: the guest must now run on the target, and not here.
+    there = probe ? await probe.state() : await ctx.hv.stateOn(req.target_uri, server.uuid);
   } finally {
-    poller.abort();
-    await monitor;
+    probe?.cancel();
   }
-  if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
-
-  // Trust but verify: the guest must now run on the target, and not here.
-  const there = await ctx.hv.stateOn(req.target_uri, server.uuid);
   if (!there) throw new MigrationVerificationError(`migration reported success but ${server.uuid} is not on ${req.target_host_id}`);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
