@@ -259,7 +259,7 @@ async function main(): Promise<void> {
         },
       ],
       limits:
-        'Each move is mostly QEMU under TCG (no /dev/kvm): starting the target QEMU and stopping the source one. Two moves at once share the 2 cores of the machine with the 4 guests, so they overlap only partly.',
+        'Each move is mostly QEMU under TCG (no /dev/kvm): starting the target QEMU and stopping the source one. Per step drydock adds store round trips in the coordinator, the agent reads (one round of virsh calls), a durable record write, samples during the move and the check after it; on a loaded 2-core machine every extra process waits for CPU, which is where the difference goes. Two moves at once share the 2 cores with the 4 guests, so they overlap only partly.',
       machine: `load ${load()}, ${cpus().length} cores`,
     });
   } finally {

@@ -126,7 +126,7 @@ function report({ agentMs, virshMs, paired }: Samples, load0: number): void {
     ],
     tables: [{ title: 'Wall time per migration (ms)', columns: rows[0]!, rows: rows.slice(1) }],
     limits:
-      'A move is mostly QEMU under TCG (starting the target, stopping the source); its time varies by about a second from move to move with the guest dirtying 1 MiB each second, far more than the agent adds (one round of virsh reads and a durable record write before, one domstate on the target after).',
+      'A move is mostly QEMU under TCG (starting the target, stopping the source); its time varies by about a second from move to move with the guest dirtying 1 MiB each second, far more than the agent adds: before the move, one round of virsh reads (four at once) and a durable record write (two fsyncs); after it, one domstate on a virsh connected to the target during the move. On a busy machine each virsh start costs hundreds of ms of CPU queueing, and the agent’s samples during the move compete with QEMU for the 2 cores.',
     machine: `load ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end; ${cpus().length} cores`,
   });
 }
