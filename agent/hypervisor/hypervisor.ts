@@ -115,8 +115,18 @@ export interface Hypervisor {
    * Aborting `spec.signal` aborts the libvirt job unless in post-copy.
    */
   migrateLive(spec: LiveMigrationSpec): Promise<void>;
-  /** Stats of the outgoing job of a domain on this host; null when none runs. */
-  jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null>;
+  /**
+   * stateOn, prepared ahead: the connection to `uri` may be made now, the
+   * question is asked at state() (the live flow's check after the move).
+   * Optional: without it the flow calls stateOn.
+   */
+  prepareStateOn?(uri: string, uuid: string): PreparedState;
+  /**
+   * Stats of the outgoing job of a domain on this host; null when none runs.
+   * `postCopyPossible: false` (the job was started without post-copy) lets
+   * the hypervisor skip asking whether it is in post-copy.
+   */
+  jobStats(uuid: string, signal?: AbortSignal, opts?: { postCopyPossible?: boolean }): Promise<JobStats | null>;
   /** Cancels the domain's current job (domjobabort). */
   abortJob(uuid: string, signal?: AbortSignal): Promise<void>;
   /** Switches a running live migration to post-copy. */
@@ -176,4 +186,12 @@ export interface Hypervisor {
 
   /** Domain events until the signal aborts; restarts its source if it dies. */
   events(signal: AbortSignal): AsyncIterable<DomainEvent>;
+}
+
+/** A stateOn prepared ahead (Hypervisor.prepareStateOn). */
+export interface PreparedState {
+  /** The domain's state on the prepared host, null when it is not defined there (once). */
+  state(): Promise<ServerState | null>;
+  /** Releases what was prepared (idempotent; after state() too). */
+  cancel(): void;
 }

@@ -18,6 +18,7 @@ import type {
   JobStats,
   LiveMigrationSpec,
   MigrationSource,
+  PreparedState,
   Server,
 } from './hypervisor.ts';
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
@@ -30,6 +31,7 @@ import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { SHARED_POOL_TYPES } from './parse-storage.ts';
 import { Virsh, type VirshCallOptions } from './virsh.ts';
+import { PreparedVirshCall } from './virsh-prepared.ts';
 import { assertHostPath, poolContaining } from './disk-paths.ts';
 import { mapLimit } from './map-limit.ts';
 import { LibvirtPools, toStoragePool, type PoolInfo } from './libvirt-pools.ts';
@@ -99,6 +101,7 @@ export class LibvirtHypervisor implements Hypervisor {
   private readonly eventRestartMaxMs: number;
   private readonly tmpDir: string;
   private readonly configuredVirtType: string | undefined;
+  private readonly callTimeoutMs: number;
   private capsCache: Promise<HostCapabilities> | undefined;
 
   constructor(options: LibvirtHypervisorOptions) {
@@ -108,6 +111,7 @@ export class LibvirtHypervisor implements Hypervisor {
       virshPath: options.virshPath,
       defaultTimeoutMs: options.callTimeoutMs ?? 30_000,
     });
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
     this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
     const localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
@@ -267,13 +271,20 @@ export class LibvirtHypervisor implements Hypervisor {
 
   private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<MigrationSource> {
     const opts: VirshCallOptions = { signal, uri, context: { domain: ref, ...(uri ? { targetUri: uri } : {}) } };
-    const def = parseDomainXml((await this.run(['dumpxml', '--domain', ref], opts)).stdout);
-    const [stats, transient, pools] = await Promise.all([
-      this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block', def.uuid], opts).then((r) => parseDomStats(r.stdout)[0]),
+    // The three reads at once (each is a virsh round trip, and a migration
+    // waits for them): `ref` names the domain for domstats as for dumpxml.
+    // dumpxml's failure (not found, unreachable) is the one reported.
+    const [def, stats, transient] = await Promise.allSettled([
+      this.run(['dumpxml', '--domain', ref], opts).then((r) => parseDomainXml(r.stdout)),
+      this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block', ref], opts).then((r) => parseDomStats(r.stdout)[0]),
       this.transientUuids(opts),
-      uri === undefined ? this.pools.local(signal) : this.pools.load(uri, signal),
     ]);
-    return this.describe(def, stats, !transient.has(def.uuid), pools);
+    if (def.status === 'rejected') throw def.reason;
+    if (stats.status === 'rejected') throw stats.reason;
+    if (transient.status === 'rejected') throw transient.reason;
+    // Pools only classify disks: a domain without any needs none read.
+    const pools = def.value.disks.length === 0 ? [] : uri === undefined ? await this.pools.local(signal) : await this.pools.load(uri, signal);
+    return this.describe(def.value, stats.value, !transient.value.has(def.value.uuid), pools);
   }
 
   async getServer(ref: string, signal?: AbortSignal): Promise<Server> {
@@ -310,6 +321,24 @@ export class LibvirtHypervisor implements Hypervisor {
     return watchGuest(this.virsh, assertLibvirtUri('uri', uri), assertUuid('server_uuid', uuid), watchMs, signal);
   }
 
+  /** stateOn with its virsh started and connected now (virsh-prepared.ts); any failure but "not there" asks afresh. */
+  prepareStateOn(uri: string, uuid: string): PreparedState {
+    const u = assertUuid('server_uuid', uuid);
+    const target = assertLibvirtUri('uri', uri);
+    const call = new PreparedVirshCall(this.virsh, target);
+    const state = async () => {
+      try {
+        const out = await call.run(['domstate', '--domain', u], { timeoutMs: this.callTimeoutMs, context: { domain: u, targetUri: target } });
+        return parseDomState(out.stdout).state;
+      } catch (err) {
+        if (err instanceof ServerNotFoundError) return null;
+        // The prepared connection failed or dropped while it waited: ask on a new one.
+        return this.stateOn(target, u);
+      }
+    };
+    return { state, cancel: () => call.cancel() };
+  }
+
   private async stateOf(uuid: string, signal?: AbortSignal) {
     return parseDomState((await this.run(['domstate', '--domain', uuid, '--reason'], { signal, context: { domain: uuid } })).stdout);
   }
@@ -331,17 +360,23 @@ export class LibvirtHypervisor implements Hypervisor {
     );
   }
 
-  async jobStats(uuid: string, signal?: AbortSignal): Promise<JobStats | null> {
+  async jobStats(uuid: string, signal?: AbortSignal, opts: { postCopyPossible?: boolean } = {}): Promise<JobStats | null> {
     const u = assertUuid('server_uuid', uuid);
     let info, state;
     try {
-      [info, state] = await Promise.all([this.run(['domjobinfo', '--domain', u, '--rawstats'], { signal, context: { domain: u } }), this.stateOf(u, signal)]);
+      // The state's reason tells post-copy; a job started without --postcopy
+      // never is, so its samples cost one virsh call, not two (the monitor
+      // samples while QEMU needs the CPU to move the guest).
+      [info, state] = await Promise.all([
+        this.run(['domjobinfo', '--domain', u, '--rawstats'], { signal, context: { domain: u } }),
+        opts.postCopyPossible === false ? null : this.stateOf(u, signal),
+      ]);
     } catch (err) {
       // A completed outgoing migration removes the domain from this host.
       if (err instanceof ServerNotFoundError) return null;
       throw err;
     }
-    const parsed = parseDomJobInfo(info.stdout, /post-copy/.test(state.reason));
+    const parsed = parseDomJobInfo(info.stdout, state !== null && /post-copy/.test(state.reason));
     return parsed.stats.type === 'none' ? null : parsed.stats;
   }
 

@@ -154,11 +154,12 @@ export class Virsh {
   }
 
   /**
-   * Starts a long-running virsh (event --loop). The caller owns the child and
-   * must call killTree on it; no deadline applies.
+   * Starts a long-running virsh (event --loop; with `stdin`, virsh's shell
+   * reading commands from a pipe: virsh-prepared.ts). The caller owns the
+   * child and must call killTree on it; no deadline applies.
    */
-  spawnLong(args: readonly string[], uri = this.uri): ChildProcess {
+  spawnLong(args: readonly string[], uri = this.uri, opts: { stdin?: boolean } = {}): ChildProcess {
     const [cmd, ...rest] = this.argv(args, uri);
-    return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: commandEnv() });
+    return spawn(cmd!, rest, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true, env: commandEnv() });
   }
 }

@@ -61,18 +61,24 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
     });
   job.catch(() => undefined);
 
+  // The check after the move, prepared now: its connection to the target
+  // is made while the guest moves, not after (agent/hypervisor/virsh-prepared.ts).
+  const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
   const poller = new AbortController();
   const monitor = monitorLive(ctx, r, server.uuid, { deadlineMs, stallTimeoutMs, allowPostCopy: req.allow_post_copy }, poller.signal, log);
   try {
-    await job;
+    try {
+      await job;
+    } finally {
+      poller.abort();
+      await monitor;
+    }
+    if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
+    // Trust but verify: the guest must now run on the target, and not here.
+    await verifyMoved(ctx, r, probe?.state);
   } finally {
-    poller.abort();
-    await monitor;
+    probe?.cancel();
   }
-  if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
-
-  // Trust but verify: the guest must now run on the target, and not here.
-  await verifyMoved(ctx, r);
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
   await checkMovedGuest(ctx, r, log);
@@ -90,7 +96,7 @@ async function monitorLive(ctx: FlowContext, r: Running, uuid: string, limits: L
     }
     let stats;
     try {
-      stats = await ctx.hv.jobStats(uuid, stop);
+      stats = await ctx.hv.jobStats(uuid, stop, { postCopyPossible: limits.allowPostCopy });
     } catch (err) {
       if (stop.aborted) return;
       log.debug({ err: errorMessage(err) }, 'job stats unavailable');

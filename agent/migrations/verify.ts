@@ -6,11 +6,14 @@ import { NotFoundError } from '../../common/errors.ts';
 import { moveVerdict, type Presence } from '../../common/move-verdict.ts';
 import { MigrationVerificationError } from './errors.ts';
 import type { FlowContext, Running } from './flow.ts';
+import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 
-export async function verifyMoved(ctx: FlowContext, r: Running): Promise<void> {
+/** `targetState`: the target's answer, when the flow prepared the question while the guest moved (live.ts); else asked now. */
+export async function verifyMoved(ctx: FlowContext, r: Running, targetState?: () => Promise<ServerState | null>): Promise<void> {
   const m = r.stored.migration;
   const req = r.stored.request;
-  const [here, there] = await Promise.allSettled([ctx.hv.getServer(m.server_uuid), ctx.hv.stateOn(req.target_uri, m.server_uuid)]);
+  const askTarget = targetState ?? (() => ctx.hv.stateOn(req.target_uri, m.server_uuid));
+  const [here, there] = await Promise.allSettled([ctx.hv.getServer(m.server_uuid), askTarget()]);
   const source: Presence = here.status === 'fulfilled' ? here.value.state : here.reason instanceof NotFoundError ? null : undefined;
   const target: Presence = there.status === 'fulfilled' ? there.value : undefined;
   const v = moveVerdict({ source, target, expectRunning: m.was_running, sourceHostId: ctx.hostId, targetHostId: req.target_host_id });

@@ -30,15 +30,21 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
   const step = op.steps[i]!;
   const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
   try {
-    const source = await ctx.agentFor(step.sourceHostId, sig.leadership);
     let outcome: AttemptOutcome;
     if (step.phase === 'stopping') {
-      outcome = await runStop(source, step, sig.leadership);
+      outcome = await runStop(await ctx.agentFor(step.sourceHostId, sig.leadership), step, sig.leadership);
     } else {
-      const target = await ctx.hosts.require(step.targetHostId, sig.leadership);
+      // The reads an attempt needs, at once: each is a store round trip, and
+      // the migration waits for all of them. A failure is reported in this
+      // order (the source's first), whichever came back first.
+      const [source, target, targetAgent, policy] = await inOrder([
+        ctx.agentFor(step.sourceHostId, sig.leadership),
+        ctx.hosts.require(step.targetHostId, sig.leadership),
+        ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null),
+        zonePolicy(ctx, op.zoneId, sig.leadership),
+      ] as const);
       ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId: op.zoneId, operationId: opId });
-      const targetAgent = await ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null);
-      const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
+      log.debug({ target: step.targetHostId }, 'asking the source agent to migrate');
       outcome = await runMigrationAttempt({
         step,
         source,
@@ -61,6 +67,13 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
     ctx.reservations.release(step.serverUuid);
     ctx.kick();
   }
+}
+
+/** Awaits every promise; throws the first failure in the order given (not in time), else the values. */
+async function inOrder<T extends readonly unknown[]>(items: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(items);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 /** Writes an attempt's progress to step i, at most once per PROGRESS_WRITE_MS. */

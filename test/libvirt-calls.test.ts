@@ -1,0 +1,166 @@
+// Which virsh calls the agent's migration path makes, and in what order:
+// a shell script stands in for virsh (the hypervisor's `prefix`), records
+// each call, answers from the captured fixtures (test/fixtures/libvirt) and
+// can hold calls at a barrier to show which ones run at the same time.
+// No daemon needed.
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LibvirtHypervisor } from '../agent/hypervisor/libvirt.ts';
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'libvirt');
+const UUID = '11111111-1111-4111-8111-111111111111';
+
+/**
+ * A virsh stand-in: logs "start <cmd>" and "end <cmd>", answers dumpxml with
+ * `dumpxml` and domstats with the domstats fixture. Each of the `together`
+ * commands waits (up to 5 s) until all of them have started: run one after
+ * another, the first waits the whole 5 s and ends before the others start.
+ */
+function fakeVirsh(t: { teardown(fn: () => void): void }, dumpxml: string, together: string[]): { hv: LibvirtHypervisor; log: () => string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-calls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'virsh.sh');
+  const waits = together.map((c) => `[ -e "$d/started-${c}" ]`).join(' && ') || 'true';
+  writeFileSync(
+    script,
+    `d=${JSON.stringify(dir)}
+cmd="$4"
+echo "start $cmd" >> "$d/calls"
+touch "$d/started-$cmd"
+case " ${together.join(' ')} " in *" $cmd "*)
+  i=0; while [ $i -lt 50 ] && ! { ${waits}; }; do sleep 0.1; i=$((i+1)); done ;;
+esac
+echo "end $cmd" >> "$d/calls"
+case "$cmd" in
+  dumpxml) cat ${JSON.stringify(path.join(FIXTURES, dumpxml))} ;;
+  domstats) cat ${JSON.stringify(path.join(FIXTURES, 'domstats.txt'))} ;;
+  domjobinfo) cat ${JSON.stringify(path.join(FIXTURES, 'domjobinfo-memory.txt'))} ;;
+  domstate) echo 'running (post-copy)' ;;
+  pool-list) echo local ;;
+  pool-dumpxml) printf '<pool type="dir"><name>local</name><target><path>/var/lib/libvirt/images</path></target></pool>\\n' ;;
+esac
+exit 0
+`,
+  );
+  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script] });
+  return { hv, log: () => readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') };
+}
+
+test('migrationSource reads the definition, the stats and the transient list at the same time', async (t) => {
+  const reads = ['dumpxml', 'domstats', 'list'];
+  const { hv, log } = fakeVirsh(t, 'dumpxml-running-nodisk.xml', reads);
+  const { server } = await hv.migrationSource(UUID);
+  t.is(server.uuid, UUID);
+  t.is(server.state, 'SERVER_STATE_RUNNING');
+  const calls = log();
+  const firstEnd = calls.findIndex((l) => l.startsWith('end '));
+  for (const c of reads) t.true(calls.indexOf(`start ${c}`) < firstEnd, `${c} started before any read ended: ${calls.join(', ')}`);
+});
+
+test('migrationSource of a domain without disks reads no storage pools; with a disk it classifies it from the pools', async (t) => {
+  const bare = fakeVirsh(t, 'dumpxml-running-nodisk.xml', []);
+  const { disks } = await bare.hv.migrationSource(UUID);
+  t.deepEqual(disks, { local: [], declared: false });
+  t.deepEqual(
+    bare.log().filter((l) => l.startsWith('start pool')),
+    [],
+    'no pool-list or pool-dumpxml for a domain without disks',
+  );
+
+  const withDisk = fakeVirsh(t, 'dumpxml-running-localdisk.xml', []);
+  const src = await withDisk.hv.migrationSource(UUID);
+  t.is(src.disks.local.length, 1, 'the local disk is planned for copying');
+  t.true(
+    withDisk.log().some((l) => l === 'start pool-list'),
+    'the pools were read to classify the disk',
+  );
+});
+
+test('jobStats of a job started without post-copy is one domjobinfo; otherwise the state is asked too, for post-copy', async (t) => {
+  const plain = fakeVirsh(t, 'dumpxml-running-nodisk.xml', []);
+  const stats = await plain.hv.jobStats(UUID, undefined, { postCopyPossible: false });
+  t.truthy(stats, 'the job is reported');
+  t.false(stats!.postCopy);
+  t.deepEqual(
+    plain.log().filter((l) => l.startsWith('start ')),
+    ['start domjobinfo'],
+  );
+
+  const maybe = fakeVirsh(t, 'dumpxml-running-nodisk.xml', []);
+  const withState = await maybe.hv.jobStats(UUID);
+  t.true(withState!.postCopy, 'the state reason (post-copy) is read');
+  t.deepEqual(
+    maybe
+      .log()
+      .filter((l) => l.startsWith('start '))
+      .sort(),
+    ['start domjobinfo', 'start domstate'],
+  );
+});
+
+/** A virsh stand-in for prepareStateOn: started as a shell (`-q`, no command) it logs, reads one command and answers; a plain call answers "shut off". */
+function fakeShell(t: { teardown(fn: () => void): void }, broken: boolean): { hv: LibvirtHypervisor; log: () => string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-shell-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'virsh.sh');
+  writeFileSync(
+    script,
+    `d=${JSON.stringify(dir)}
+if [ "$4" = "-q" ]; then
+  echo "spawned $3" >> "$d/calls"
+  read line
+  echo "asked $line" >> "$d/calls"
+  if ${broken ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; else echo "virsh # $line"; echo running; echo "virsh # "; fi
+  exit 0
+fi
+echo "fresh $4 $3" >> "$d/calls"
+echo "shut off"
+`,
+  );
+  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script] });
+  return { hv, log: () => readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') };
+}
+
+const waitFor = async (what: string, check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+};
+
+test('prepareStateOn starts its virsh (connected to the target) before the question, which it then sends on stdin', async (t) => {
+  const target = 'qemu+tcp://10.99.0.2/system';
+  const { hv, log } = fakeShell(t, false);
+  const p = hv.prepareStateOn(target, UUID);
+  t.teardown(() => p.cancel());
+  await waitFor('the prepared virsh', () => {
+    try {
+      return log().includes(`spawned ${target}`);
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual(log(), [`spawned ${target}`], 'started and connected, nothing asked yet');
+  t.is(await p.state(), 'SERVER_STATE_RUNNING');
+  t.deepEqual(log(), [`spawned ${target}`, `asked domstate --domain ${UUID}`]);
+});
+
+test('prepareStateOn asks on a new connection when the prepared one failed', async (t) => {
+  const target = 'qemu+tcp://10.99.0.2/system';
+  const { hv, log } = fakeShell(t, true);
+  const p = hv.prepareStateOn(target, UUID);
+  t.is(await p.state(), 'SERVER_STATE_SHUTOFF', "the fresh call's answer");
+  t.true(log().includes(`fresh domstate ${target}`), log().join(', '));
+});
+
+test('prepareStateOn through real virsh (the test driver): the state, and null for a domain that is not there', async (t) => {
+  const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system' });
+  // The test driver's built-in running domain "test".
+  const there = hv.prepareStateOn('test:///default', '6695eb01-f6a4-8304-79aa-97f2502e193f');
+  t.is(await there.state(), 'SERVER_STATE_RUNNING');
+  const absent = hv.prepareStateOn('test:///default', UUID);
+  t.is(await absent.state(), null);
+  there.cancel();
+  absent.cancel();
+});
