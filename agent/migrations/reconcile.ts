@@ -186,8 +186,11 @@ export class Reconciler {
         }
       }
       // The one rule (common/move-verdict.ts): on the target alone, in the power state it had.
+      // A guest that ran and is now on the target alone but not running
+      // did move: it crashed or stopped there, which the guest's verdict
+      // below reports (guest-health.ts), rather than a failed move.
       const v = moveVerdict({ source: null, target: now, expectRunning: m.was_running, sourceHostId: this.opts.hostId, targetHostId: m.target_host_id });
-      if (!v.complete) {
+      if (!v.complete && !m.was_running) {
         await this.finish(
           rec,
           'MIGRATION_PHASE_FAILED',
