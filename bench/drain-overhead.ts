@@ -16,6 +16,9 @@
 //
 // A mode "L" is one coordinator at limit L; "3xL" three coordinators on a
 // 3-node NATS cluster at limit L.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Session } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startWorld, ADMIN_TOKEN, type World } from '../harness/maintenance-world.ts';
 import { waitFor, type TestAdminClient } from '../harness/coordinator-helpers.ts';
@@ -29,6 +32,18 @@ const modes = (process.argv[4] ?? '1,8,3x8').split(',').map((m) => {
 });
 const MiB = 1024 ** 2;
 const TERMINAL = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
+
+/** CPU ms a process has used (utime + stime; clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU ms of this process (coordinators, sim agents, the bench's client) and of the nats-server(s). */
+function cpuNow(w: World): { own: number; nats: number } {
+  const u = process.cpuUsage();
+  return { own: (u.user + u.system) / 1000, nats: w.natsNodes.reduce((a, n) => a + processCpuMs(n.pid), 0) };
+}
 
 interface Interval {
   start: number;
@@ -64,6 +79,9 @@ interface Run {
   perMigrationMs: number;
   stepPeak: number;
   hypervisorPeak: number;
+  /** CPU ms per migration: this process (coordinators + agents), and nats-server. */
+  cpuOwnMs: number;
+  cpuNatsMs: number;
 }
 
 async function runMode(coordinators: number, limit: number): Promise<Run> {
@@ -85,15 +103,29 @@ async function runMode(coordinators: number, limit: number): Promise<Run> {
     const src = w.sims.byId('sim-1').sim;
     for (let k = 0; k < servers; k++) src.addServer({ name: `vs${k}`, memoryBytes: 32 * MiB });
     await waitFor('servers known', async () => (await read('ListServers', { host_id: 'sim-1' })).servers.length === servers, 60_000, 100);
+    // DRAIN_CPU_PROFILE=<file>: a CPU profile of the drain alone (start-up and set-up left out).
+    const profile = process.env.DRAIN_CPU_PROFILE ? new Session() : null;
+    if (profile) {
+      profile.connect();
+      await profile.post('Profiler.enable');
+      await profile.post('Profiler.start');
+    }
+    const cpu0 = cpuNow(w);
     const t0 = Date.now();
     const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
     let done: any = null;
     while (!done) {
       const cur = await read('GetOperation', { operation_id: op.id });
       if (TERMINAL.includes(cur.state)) done = cur;
-      else await sleep(10);
+      else await sleep(100);
     }
     const wallMs = Date.now() - t0;
+    const cpu1 = cpuNow(w);
+    if (profile) {
+      const { profile: p } = await profile.post('Profiler.stop');
+      writeFileSync(`${process.env.DRAIN_CPU_PROFILE}.${coordinators}x${limit}.cpuprofile`, JSON.stringify(p));
+      profile.disconnect();
+    }
     if (done.state !== 'OPERATION_STATE_SUCCEEDED') throw new Error(`drain: ${done.state} ${done.reason}`);
     const ms = w.sims.fabric.migrations.filter((m) => m.startedAtMs >= t0);
     const hv = ms.map((m) => ({ start: m.startedAtMs, end: m.finishedAtMs }));
@@ -110,6 +142,8 @@ async function runMode(coordinators: number, limit: number): Promise<Run> {
       perMigrationMs: (wallMs - hypervisorMs) / ms.length,
       stepPeak: peak(steps),
       hypervisorPeak: peak(hv),
+      cpuOwnMs: (cpu1.own - cpu0.own) / ms.length,
+      cpuNatsMs: (cpu1.nats - cpu0.nats) / ms.length,
     };
   } finally {
     await w.close();
@@ -122,7 +156,8 @@ for (const m of modes) {
   runs.push(r);
   console.log(
     `${r.mode}: ${r.migrations} migrations in ${(r.wallMs / 1000).toFixed(2)} s (hypervisor busy ${(r.hypervisorMs / 1000).toFixed(2)} s): ` +
-      `${r.perMigrationMs.toFixed(2)} ms of drydock time per migration; peak ${r.stepPeak} steps in flight, ${r.hypervisorPeak} sim migrations at once`,
+      `${r.perMigrationMs.toFixed(2)} ms of drydock time per migration; peak ${r.stepPeak} steps in flight, ${r.hypervisorPeak} sim migrations at once; ` +
+      `CPU per migration ${r.cpuOwnMs.toFixed(2)} ms (coordinator + agents) + ${r.cpuNatsMs.toFixed(2)} ms (nats-server); load ${loadavg()[0]!.toFixed(1)}`,
   );
 }
 
@@ -145,7 +180,17 @@ recordResult({
   tables: [
     {
       title: `A ${servers}-server drain with near-zero sim migrations`,
-      columns: ['mode', 'migrations', 'wall s', 'hypervisor busy s', 'drydock ms / migration', 'peak steps in flight', 'peak sim migrations'],
+      columns: [
+        'mode',
+        'migrations',
+        'wall s',
+        'hypervisor busy s',
+        'drydock ms / migration',
+        'peak steps in flight',
+        'peak sim migrations',
+        'CPU ms / migration (coordinator + agents)',
+        'CPU ms / migration (nats-server)',
+      ],
       rows: runs.map((r) => [
         r.mode,
         r.migrations,
@@ -154,6 +199,8 @@ recordResult({
         Number(r.perMigrationMs.toFixed(2)),
         r.stepPeak,
         r.hypervisorPeak,
+        Number(r.cpuOwnMs.toFixed(2)),
+        Number(r.cpuNatsMs.toFixed(2)),
       ]),
     },
   ],

@@ -19,6 +19,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export interface World {
   dir: string;
   nats: NatsNode;
+  /** Every NATS node (one unless natsCluster). */
+  natsNodes: NatsNode[];
   sims: SimAgents;
   coordinator: Coordinator;
   maintenance: MaintenanceModule;
@@ -131,6 +133,7 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     return {
       dir,
       nats,
+      natsNodes: tn.nodes,
       sims,
       coordinator: first.coordinator,
       maintenance: first.maintenance,
