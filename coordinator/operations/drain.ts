@@ -171,6 +171,8 @@ async function startAttempts(
   }
   let written: OperationRecord | null;
   try {
+    // Lost the lease while placing: the next leader starts these (the record is not fenced by the lease).
+    sig.leadership.throwIfAborted();
     written = await recordStarts(ctx, op, started);
   } catch (err) {
     for (const i of started.keys()) {
