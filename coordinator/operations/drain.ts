@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../../common/errors.ts';
 import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
 import { pickTarget, type PickedTarget } from '../planner/index.ts';
-import { NoValidTargetError } from '../planner/index.ts';
+import { NoValidTargetError, Reservations } from '../planner/index.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
@@ -156,12 +156,16 @@ async function startAttempts(
 ): Promise<{ started: Map<number, KnownAttempt>; again: boolean; waiting: string }> {
   const snapshot = await placementSnapshot(ctx, op.hostId, sig);
   const servers = new Map(snapshot.servers.map((s) => [s.uuid, s]));
+  // A move the snapshot already shows on its target, whose attempt has not
+  // yet released its reservation, would count twice against that target.
+  const promised = Reservations.from(ctx.reservations);
+  for (const r of promised.list()) if (servers.get(r.serverUuid)?.hostId === r.hostId) promised.release(r.serverUuid);
   const started = new Map<number, PickedTarget | null>();
   const writes: (() => Promise<void>)[] = [];
   let waiting = '';
   // Synchronous from here to the write: each choice sees the reservations of the ones before.
   for (const i of indices) {
-    const c = chooseAttempt(ctx, op, i, servers.get(op.steps[i]!.serverUuid), snapshot, sig);
+    const c = chooseAttempt(ctx, op, i, servers.get(op.steps[i]!.serverUuid), snapshot, promised, sig);
     if (c.kind === 'start') started.set(i, c.picked);
     else if (c.kind === 'write') writes.push(c.write);
     else {
@@ -209,6 +213,7 @@ function chooseAttempt(
   i: number,
   server: ServerRecord | undefined,
   snapshot: InventorySnapshot,
+  promised: Reservations,
   sig: WorkerSignals,
 ): Choice {
   const step = op.steps[i]!;
@@ -222,7 +227,7 @@ function chooseAttempt(
   let picked: PickedTarget | null = null;
   if (step.action !== 'stop') {
     try {
-      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, ctx.reservations, { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() });
+      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, promised, { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() });
     } catch (err) {
       if (!(err instanceof NoValidTargetError)) throw err;
       return { kind: 'write', write: () => handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false) };
@@ -233,6 +238,7 @@ function chooseAttempt(
   if (blocked) return { kind: 'wait', reason: blocked };
   if (picked) {
     ctx.reservations.reserve(picked.reservation);
+    promised.reserve(picked.reservation);
     ctx.active.set(step.serverUuid, { sourceHostId: op.hostId, targetHostId, zoneId: op.zoneId, operationId: op.id });
   }
   return { kind: 'start', picked };
