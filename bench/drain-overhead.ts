@@ -1,46 +1,210 @@
-// What the coordinator adds on top of the migrations themselves: a drain of
-// one sim host (real coordinator, real NATS, real gRPC agents; sim
-// hypervisor with a fixed bandwidth), timed end to end and compared, in the
-// same run, with the sum of the hypervisor's own migration times. Sequential
-// per source (the default), so the ideal drain time is that sum.
+// What the coordinator adds on top of the migrations themselves (issue 13,
+// targets 2 and 6): a drain of one sim host whose migrations take almost no
+// time (real coordinator, real nats-server, real gRPC agents, every step
+// persisted), at a per-source limit of 1 and of 8, with one coordinator on
+// one NATS node and with three coordinators on a 3-node NATS cluster (work
+// by the leader, the drain followed through a follower). Figures:
 //
-//   npx tsx bench/drain-overhead.ts [servers=20] [hosts=10] [rounds=3]
-import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
-import { waitFor } from '../harness/coordinator-helpers.ts';
+// - drydock ms per migration = (drain wall time − time during which at
+//   least one sim migration was running) / migrations: the time nothing but
+//   drydock (coordinator, agents, NATS, gRPC) was working. Target ≤ 5 ms.
+// - the drain's peak concurrency: most steps in flight at once, from the
+//   steps' own start/finish times in the operation record. Target: the limit.
+//
+//   npx tsx bench/drain-overhead.ts [servers=100] [hosts=10] [modes=1,8,3x8]
+//   full size: npx tsx bench/drain-overhead.ts 500 10 1,8,3x1,3x8
+//
+// A mode "L" is one coordinator at limit L; "3xL" three coordinators on a
+// 3-node NATS cluster at limit L.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Session } from 'node:inspector/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startWorld, ADMIN_TOKEN, type World } from '../harness/maintenance-world.ts';
+import { waitFor, type TestAdminClient } from '../harness/coordinator-helpers.ts';
+import { recordResult, type BenchFigure } from './result.ts';
 
-const servers = Number(process.argv[2] ?? 20);
+const servers = Number(process.argv[2] ?? 100);
 const hosts = Number(process.argv[3] ?? 10);
-const rounds = Number(process.argv[4] ?? 3);
-const GiB = 1024 ** 3;
+const modes = (process.argv[4] ?? '1,8,3x8').split(',').map((m) => {
+  const [n, l] = m.includes('x') ? m.split('x') : ['1', m];
+  return { coordinators: Number(n), limit: Number(l) };
+});
+const MiB = 1024 ** 2;
+const TERMINAL = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
 
-const w = await startWorld({ hosts, sim: { fabricOptions: { bandwidthBps: 2 * GiB, setupMs: 200 } } });
-try {
-  await w.call('CreateZone', { zone_id: 'bench', name: 'bench', cpu_mode: 'CPU_MODE_DEFAULT' });
-  for (let i = 1; i <= hosts; i++) await w.call('UpdateHost', { host_id: `sim-${i}`, zone_id: 'bench' });
-  const rows: string[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    const src = `sim-${round}`;
-    for (let k = 0; k < servers; k++) w.sims.byId(src).sim.addServer({ name: `r${round}-vs${k}`, memoryBytes: GiB });
-    await waitFor(
-      'servers known',
-      async () => (await w.call('ListServers', { host_id: src })).servers.filter((x: { name: string }) => x.name.startsWith(`r${round}-`)).length === servers,
-      30_000,
-      100,
-    );
-    const before = w.sims.fabric.migrations.length;
-    const t0 = performance.now();
-    const op = await w.call('EnableMaintenance', { host_id: src, stop_unmigratable: false, confirm: true });
-    const done = await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 600_000);
-    const wall = (performance.now() - t0) / 1000;
-    if (done.state !== 'OPERATION_STATE_SUCCEEDED') throw new Error(`drain ${src}: ${done.state} ${done.reason}`);
-    const ms = w.sims.fabric.migrations.slice(before);
-    const ideal = ms.reduce((a, m) => a + (m.finishedAtMs - m.startedAtMs), 0) / 1000;
-    rows.push(
-      `round ${round}: ${servers} servers x 1 GiB from ${src}: drain ${wall.toFixed(2)} s, hypervisor time ${ideal.toFixed(2)} s, ` +
-        `ratio ${(wall / ideal).toFixed(3)}, coordinator overhead ${(((wall - ideal) / servers) * 1000).toFixed(0)} ms per server`,
-    );
-    console.log(rows.at(-1));
-  }
-} finally {
-  await w.close();
+/** CPU ms a process has used (utime + stime; clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/** CPU ms of this process (coordinators, sim agents, the bench's client) and of the nats-server(s). */
+function cpuNow(w: World): { own: number; nats: number } {
+  const u = process.cpuUsage();
+  return { own: (u.user + u.system) / 1000, nats: w.natsNodes.reduce((a, n) => a + processCpuMs(n.pid), 0) };
+}
+
+interface Interval {
+  start: number;
+  end: number;
+}
+
+/** Most intervals open at once. */
+function peak(xs: Interval[]): number {
+  const edges = xs.flatMap((x) => [[x.start, 1] as const, [x.end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let cur = 0;
+  let max = 0;
+  for (const [, d] of edges) max = Math.max(max, (cur += d));
+  return max;
+}
+
+/** Total time covered by at least one interval. */
+function union(xs: Interval[]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const x of [...xs].sort((a, b) => a.start - b.start)) {
+    if (x.end <= end) continue;
+    total += x.end - Math.max(x.start, end);
+    end = x.end;
+  }
+  return total;
+}
+
+interface Run {
+  mode: string;
+  migrations: number;
+  wallMs: number;
+  hypervisorMs: number;
+  perMigrationMs: number;
+  stepPeak: number;
+  hypervisorPeak: number;
+  /** CPU ms per migration: this process (coordinators + agents), and nats-server. */
+  cpuOwnMs: number;
+  cpuNatsMs: number;
+}
+
+async function runMode(coordinators: number, limit: number): Promise<Run> {
+  const w: World = await startWorld({
+    hosts,
+    ...(coordinators > 1 ? { natsCluster: 3 } : {}),
+    // Near-zero migrations: the whole guest fits in the first 1 ms tick.
+    sim: { fabricOptions: { bandwidthBps: 64 * 1024 * MiB, setupMs: 0, tickMs: 1 }, migration: { maxConcurrent: Math.max(2, limit) } },
+    // A 2 s reconcile would add whole passes to the figure; the drain must not need them.
+    reconcileInterval: '10m',
+  });
+  try {
+    let reader: TestAdminClient = w.admin;
+    for (let k = 2; k <= coordinators; k++) reader = (await w.startCoordinator(`c${k}`)).admin;
+    const read = <T = any>(method: string, req: object): Promise<T> => reader.call(method, req, { token: ADMIN_TOKEN, timeoutMs: 20_000 });
+    const policy = { max_migrations_per_source: limit, max_migrations_per_zone: limit, max_incoming_per_target: limit };
+    await w.call('CreateZone', { zone_id: 'bench', name: 'bench', cpu_mode: 'CPU_MODE_DEFAULT', policy });
+    for (let i = 1; i <= hosts; i++) await w.call('UpdateHost', { host_id: `sim-${i}`, zone_id: 'bench' });
+    const src = w.sims.byId('sim-1').sim;
+    for (let k = 0; k < servers; k++) src.addServer({ name: `vs${k}`, memoryBytes: 32 * MiB });
+    await waitFor('servers known', async () => (await read('ListServers', { host_id: 'sim-1' })).servers.length === servers, 60_000, 100);
+    // DRAIN_CPU_PROFILE=<file>: a CPU profile of the drain alone (start-up and set-up left out).
+    const profile = process.env.DRAIN_CPU_PROFILE ? new Session() : null;
+    if (profile) {
+      profile.connect();
+      await profile.post('Profiler.enable');
+      await profile.post('Profiler.start');
+    }
+    const cpu0 = cpuNow(w);
+    const t0 = Date.now();
+    const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
+    let done: any = null;
+    while (!done) {
+      const cur = await read('GetOperation', { operation_id: op.id });
+      if (TERMINAL.includes(cur.state)) done = cur;
+      else await sleep(100);
+    }
+    const wallMs = Date.now() - t0;
+    const cpu1 = cpuNow(w);
+    if (profile) {
+      const { profile: p } = await profile.post('Profiler.stop');
+      writeFileSync(`${process.env.DRAIN_CPU_PROFILE}.${coordinators}x${limit}.cpuprofile`, JSON.stringify(p));
+      profile.disconnect();
+    }
+    if (done.state !== 'OPERATION_STATE_SUCCEEDED') throw new Error(`drain: ${done.state} ${done.reason}`);
+    const ms = w.sims.fabric.migrations.filter((m) => m.startedAtMs >= t0);
+    const hv = ms.map((m) => ({ start: m.startedAtMs, end: m.finishedAtMs }));
+    const hypervisorMs = union(hv);
+    const steps = (done.steps as { started_at_ms: string; finished_at_ms: string }[]).map((s) => ({
+      start: Number(s.started_at_ms),
+      end: Number(s.finished_at_ms),
+    }));
+    return {
+      mode: coordinators > 1 ? `${coordinators} coordinators, 3-node NATS, limit ${limit}` : `1 coordinator, limit ${limit}`,
+      migrations: ms.length,
+      wallMs,
+      hypervisorMs,
+      perMigrationMs: (wallMs - hypervisorMs) / ms.length,
+      stepPeak: peak(steps),
+      hypervisorPeak: peak(hv),
+      cpuOwnMs: (cpu1.own - cpu0.own) / ms.length,
+      cpuNatsMs: (cpu1.nats - cpu0.nats) / ms.length,
+    };
+  } finally {
+    await w.close();
+  }
+}
+
+const runs: Run[] = [];
+for (const m of modes) {
+  const r = await runMode(m.coordinators, m.limit);
+  runs.push(r);
+  console.log(
+    `${r.mode}: ${r.migrations} migrations in ${(r.wallMs / 1000).toFixed(2)} s (hypervisor busy ${(r.hypervisorMs / 1000).toFixed(2)} s): ` +
+      `${r.perMigrationMs.toFixed(2)} ms of drydock time per migration; peak ${r.stepPeak} steps in flight, ${r.hypervisorPeak} sim migrations at once; ` +
+      `CPU per migration ${r.cpuOwnMs.toFixed(2)} ms (coordinator + agents) + ${r.cpuNatsMs.toFixed(2)} ms (nats-server); load ${loadavg()[0]!.toFixed(1)}`,
+  );
+}
+
+const figures: BenchFigure[] = runs.flatMap((r) => {
+  const limit = Number(/limit (\d+)/.exec(r.mode)![1]);
+  return [
+    {
+      name: `drydock time per migration, ${servers} servers, ${r.mode}`,
+      value: Number(r.perMigrationMs.toFixed(2)),
+      unit: 'ms',
+      target: { op: '<=', value: 5 },
+    },
+    { name: `peak steps in flight, ${servers} servers, ${r.mode}`, value: r.stepPeak, unit: 'migrations', target: { op: '>=', value: limit } },
+  ];
+});
+recordResult({
+  title: 'Drain: drydock time per migration and concurrency',
+  command: `npx tsx bench/drain-overhead.ts ${servers} ${hosts} ${modes.map((m) => (m.coordinators > 1 ? `${m.coordinators}x${m.limit}` : m.limit)).join(',')}`,
+  figures,
+  tables: [
+    {
+      title: `A ${servers}-server drain with near-zero sim migrations`,
+      columns: [
+        'mode',
+        'migrations',
+        'wall s',
+        'hypervisor busy s',
+        'drydock ms / migration',
+        'peak steps in flight',
+        'peak sim migrations',
+        'CPU ms / migration (coordinator + agents)',
+        'CPU ms / migration (nats-server)',
+      ],
+      rows: runs.map((r) => [
+        r.mode,
+        r.migrations,
+        Number((r.wallMs / 1000).toFixed(2)),
+        Number((r.hypervisorMs / 1000).toFixed(2)),
+        Number(r.perMigrationMs.toFixed(2)),
+        r.stepPeak,
+        r.hypervisorPeak,
+        Number(r.cpuOwnMs.toFixed(2)),
+        Number(r.cpuNatsMs.toFixed(2)),
+      ]),
+    },
+  ],
+  limits:
+    'Each migration costs a few KV writes of the operation record (start, outcome; the whole record each time), the server record write, ' +
+    'the gRPC stream to the agent and the agent durable migration record; coordinator, agents and NATS share the same 2 cores.',
+});

@@ -19,6 +19,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export interface World {
   dir: string;
   nats: NatsNode;
+  /** Every NATS node (one unless natsCluster). */
+  natsNodes: NatsNode[];
   sims: SimAgents;
   coordinator: Coordinator;
   maintenance: MaintenanceModule;
@@ -42,6 +44,8 @@ export interface WorldOptions {
   zoneCpu?: ZoneCpuModuleOptions | true;
   offlineAfter?: string;
   reconcileInterval?: string;
+  /** NATS cluster size (3: JetStream R3); each coordinator then connects to its own node first. */
+  natsCluster?: number;
 }
 
 export function writeTokenFile(dir: string): string {
@@ -65,10 +69,10 @@ export async function startWorld(o: WorldOptions): Promise<World> {
   try {
     // Every sim host gets its own NATS identity and is admitted.
     const hostIds = o.sim?.hostIds ?? Array.from({ length: o.hosts }, (_, i) => `${o.sim?.hostIdPrefix ?? 'sim'}-${i + 1}`);
-    const tn = await startTestNats({ dir, hosts: hostIds });
+    const tn = await startTestNats({ dir, hosts: hostIds, ...(o.natsCluster ? { cluster: o.natsCluster } : {}) });
     const nats = tn.node;
     cleanup.push(() => tn.stop());
-    const sims = await startSimAgents({ count: o.hosts, natsUrl: nats.url, natsAuth: tn.hostAuth, heartbeatIntervalMs: 500, ...o.sim });
+    const sims = await startSimAgents({ count: o.hosts, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 500, ...o.sim });
     cleanup.push(() => sims.stop());
     const tokenFile = writeTokenFile(dir);
     const instances: { c: Coordinator; m: MaintenanceModule; a: TestAdminClient }[] = [];
@@ -83,8 +87,10 @@ export async function startWorld(o: WorldOptions): Promise<World> {
       });
       const config = testConfig({
         id,
-        natsServers: [nats.url],
+        // Instance k connects to node k first (reads served by any node).
+        natsServers: [...tn.urls.slice(instances.length % tn.urls.length), ...tn.urls.slice(0, instances.length % tn.urls.length)],
         natsAuth: tn.coordinatorAuth,
+        kvReplicas: o.natsCluster ?? 1,
         tokenFile,
         offlineAfter: o.offlineAfter ?? '3s',
         reconcileInterval: o.reconcileInterval ?? '2s',
@@ -127,6 +133,7 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     return {
       dir,
       nats,
+      natsNodes: tn.nodes,
       sims,
       coordinator: first.coordinator,
       maintenance: first.maintenance,

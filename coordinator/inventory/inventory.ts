@@ -24,6 +24,8 @@ import { Liveness, type HostLiveness } from './liveness.ts';
 import { applyFacts, factsProblem, isFactsMessage, type FactsMessage } from './registration.ts';
 import { HostMessageRejections } from './rejections.ts';
 import { grpcEndpointProblem } from '../../common/uri.ts';
+import { buildZoneSnapshot, type ZoneSnapshot } from './zone-snapshot.ts';
+import { isUuid } from '../../common/names.ts';
 import { mergeReport, syncAllHosts, syncOneHost, wellFormedReport, type ServerChange } from './reconcile.ts';
 
 export interface InventoryOptions {
@@ -59,6 +61,9 @@ export interface ReconcileReport {
 
 const dec = new TextDecoder();
 
+/** How long a host's events are gathered before its servers are synced (ms). */
+const EVENT_BATCH_MS = 20;
+
 export class Inventory {
   readonly liveness: Liveness;
   /** Host messages refused (counted, logged rate-limited). */
@@ -72,6 +77,8 @@ export class Inventory {
   private lastReconcile: ReconcileReport | null = null;
   private unhook: (() => void) | null = null;
   private unhookAdmission: (() => void) | null = null;
+  /** Host id → servers named by its events since the last sync started ('all': one event named none). */
+  private readonly eventBatches = new Map<string, Set<string> | 'all'>();
   /** Messages dropped because their host is not admitted, since the last warning (bounded: a counter, not a set). */
   private refused = { count: 0, lastLogMs: 0 };
 
@@ -197,13 +204,40 @@ export class Inventory {
       .catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
   }
 
+  /**
+   * An event names one server: only the servers named by a host's events
+   * are asked about and their records read (a whole-host sync per event
+   * cost 53-77 ms and ~500 KV gets on a 500-server host, several times per
+   * migration). Events are batched per host for EVENT_BATCH_MS: one
+   * migration raises three or four on each of its hosts. An event without a
+   * usable uuid (the server already gone) makes the batch the whole host.
+   */
   private onHostEvent(msg: HostEventMessage): void {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
     if (!this.admitted(msg.host_id, 'event')) return;
     if (!this.o.leader.isLeader()) return;
+    const hostId = msg.host_id;
+    const uuid = typeof msg.server_uuid === 'string' && isUuid(msg.server_uuid) ? msg.server_uuid.toLowerCase() : '';
+    const batch = this.eventBatches.get(hostId);
+    if (batch === undefined) {
+      this.eventBatches.set(hostId, uuid ? new Set([uuid]) : 'all');
+      setTimeout(() => this.syncEventBatch(hostId), EVENT_BATCH_MS).unref();
+    } else if (batch !== 'all') {
+      if (uuid) batch.add(uuid);
+      else this.eventBatches.set(hostId, 'all');
+    }
+  }
+
+  private syncEventBatch(hostId: string): void {
+    if (this.stopper.signal.aborted) return;
     void this.perHost
-      .run(`sync:${msg.host_id}`, () => this.syncHostServers(msg.host_id, this.stopper.signal))
-      .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'server sync after event failed'));
+      .run(`sync:${hostId}`, async () => {
+        // Taken when the sync starts: events that arrive meanwhile open the next batch.
+        const batch = this.eventBatches.get(hostId);
+        this.eventBatches.delete(hostId);
+        if (batch !== undefined) await this.syncHostServers(hostId, this.stopper.signal, batch === 'all' ? [] : [...batch]);
+      })
+      .catch((err) => this.log.warn({ hostId, err: errorMessage(err) }, 'server sync after event failed'));
   }
 
   /** Writes the host record from facts (CAS); true if new or changed. Unacceptable facts change nothing. */
@@ -236,12 +270,19 @@ export class Inventory {
     });
   }
 
-  /** One host's servers from its agent: creates and updates, never deletes (see reconcile.ts). */
-  async syncHostServers(hostId: string, signal: AbortSignal): Promise<void> {
-    const host = await this.o.store.hosts.get(hostId, signal);
-    if (!host?.value.grpcEndpoint) return;
-    const res = await this.o.agents.forHost(hostId, host.value.grpcEndpoint).listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
-    const reported = wellFormedReport(res.servers);
+  /**
+   * One host's servers from its agent (or only `uuids` of them): creates and
+   * updates, never deletes (see reconcile.ts).
+   */
+  async syncHostServers(hostId: string, signal: AbortSignal, uuids: string[] = []): Promise<void> {
+    // Registered hosts only; the endpoint as the engine dials it (heartbeat first, then the record).
+    const host = this.o.reads.hosts.get(hostId) ?? (await this.o.store.hosts.get(hostId, signal));
+    const endpoint = host ? this.liveness.get(hostId)?.grpcEndpoint || host.value.grpcEndpoint : '';
+    if (!endpoint) return;
+    const res = await this.o.agents.forHost(hostId, endpoint).listServers(uuids, { timeoutMs: this.o.agentCallTimeoutMs, signal });
+    const wanted = new Set(uuids);
+    // An agent that answers a narrowed question with more says nothing about those.
+    const reported = wellFormedReport(res.servers).filter((s) => wanted.size === 0 || wanted.has(s.uuid));
     // Only the records of the servers this host reports: an event on one host
     // must not cost a read of the whole inventory (this sync never deletes).
     const records = new Map<string, { value: ServerRecord; revision: number }>();
@@ -414,6 +455,17 @@ export class Inventory {
   hostLiveness(hostId: string, nowMs = Date.now()): (HostLiveness & { online: boolean }) | null {
     const l = this.liveness.get(hostId);
     return l ? { ...l, online: this.liveness.isOnline(hostId, nowMs) } : null;
+  }
+
+  /**
+   * The placement input for moving servers off one host: every zone and
+   * host, and the servers of the hosts in its zone (zone-snapshot.ts), from
+   * the read model synced first, as snapshot() is.
+   */
+  async zoneSnapshot(sourceHostId: string, signal?: AbortSignal): Promise<ZoneSnapshot> {
+    const r = this.o.reads;
+    await r.sync(signal, 'zones', 'hosts', 'servers');
+    return buildZoneSnapshot(r, sourceHostId, (id, now) => this.hostLiveness(id, now), withLiveness, Date.now());
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Repository } from '../store/repository.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { Reservations, CpuCompatibleFn } from '../planner/index.ts';
 import type { HostLiveness } from '../inventory/liveness.ts';
+import type { ZoneSnapshot } from '../inventory/zone-snapshot.ts';
 import type { ActiveMigration } from './decide.ts';
 import type { OperationStore } from './op-store.ts';
 
@@ -34,6 +35,8 @@ export interface EngineDeps {
   servers: Repository<ServerRecord>;
   inventory: {
     snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
+    /** Placement input for moves off one host: its zone's servers only, with the servers revision it reflects (inventory/zone-snapshot.ts). */
+    zoneSnapshot(sourceHostId: string, signal?: AbortSignal): Promise<ZoneSnapshot>;
     hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;
   };
   agents: AgentClientPool;

@@ -1,16 +1,17 @@
 // ENABLE maintenance: drain a host, one pass at a time from the record.
 // Every attempt's target and migration id are written before the agent is
 // called; every outcome is written before the next step starts.
+import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../../common/errors.ts';
 import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
 import { pickTarget, type PickedTarget } from '../planner/index.ts';
-import { NoValidTargetError } from '../planner/index.ts';
+import { NoValidTargetError, Reservations } from '../planner/index.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
-import { runStep, type OutcomeRules } from './run-step.ts';
-import { releaseHolds, skipStep, updateStep } from './steps.ts';
+import { lastReleasedMoveRevision, runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
+import { releaseHolds, skipStep, updateStep, updateSteps } from './steps.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 import type { Worker } from './worker.ts';
 
@@ -18,20 +19,28 @@ import type { Worker } from './worker.ts';
 const DRAIN_OUTCOMES: OutcomeRules = {
   recordsMovedAway: true,
   onFailure: async (ctx, opId, i, step, error, sig) => {
-    const snapshot = await ctx.inventory.snapshot();
+    const { snapshot } = await ctx.inventory.zoneSnapshot(step.sourceHostId, sig.leadership);
     const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
     await handleFailure(ctx, opId, i, error, server, sig, true, snapshot);
   },
 };
 
-/** ENABLE maintenance: attempts run concurrently up to the zone's per-source limit. */
+/**
+ * ENABLE maintenance: attempts run concurrently up to the zone's per-source
+ * limit. Each pass starts as many as there is room for, placed one after
+ * the other against one snapshot and the reservations (so no two are
+ * promised the same capacity) and recorded in one write: serial starts
+ * kept a limit of 8 at 1 when a start took longer than a migration.
+ */
 export const drainWorker: Worker = (ctx, opId, sig) => {
+  // Every running attempt listens on both signals (up to the source limit, 8 or more): not a leak.
+  setMaxListeners(0, sig.leadership, sig.cancel);
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
-  const track = (i: number) =>
+  const track = (i: number, known?: KnownAttempt) =>
     inFlight.set(
       i,
-      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)),
+      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES, known).finally(() => inFlight.delete(i)),
     );
   return {
     pass: async (op) => {
@@ -48,18 +57,17 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
         return 'end';
       }
       const policy = await zonePolicy(ctx, op.zoneId, sig.leadership);
-      const next = op.steps.findIndex((s, i) => s.phase === 'pending' && !inFlight.has(i));
-      if (next >= 0 && inFlight.size < policy.maxMigrationsPerSource) {
-        const started = await beginAttempt(ctx, op, next, await ctx.inventory.snapshot(sig.leadership), sig);
-        if (started === 'started') {
-          waitingNote = '';
-          track(next);
-          return 'again';
-        }
-        if (started === 'retry-now') return 'again';
-        if (started !== waitingNote) {
-          waitingNote = started;
-          await ctx.ops.emit(op, { type: 'message', message: `waiting: ${started}` });
+      const room = policy.maxMigrationsPerSource - inFlight.size;
+      const next = op.steps.flatMap((s, i) => (s.phase === 'pending' && !inFlight.has(i) ? [i] : [])).slice(0, Math.max(0, room));
+      if (next.length > 0) {
+        const r = await startAttempts(ctx, op, next, sig);
+        for (const [i, known] of r.started) track(i, known);
+        if (r.started.size > 0) waitingNote = '';
+        if (r.again) return 'again';
+        // Started as many as there was room for (or all): wait below for one to end.
+        if (r.waiting && r.waiting !== waitingNote) {
+          waitingNote = r.waiting;
+          await ctx.ops.emit(op, { type: 'message', message: `waiting: ${r.waiting}` });
         }
       }
       // Something is running or must wait for room: re-queue with a delay, never spin.
@@ -124,81 +132,152 @@ async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
 }
 
 /**
- * Chooses the target of the next attempt and records it. Returns 'started',
- * 'retry-now' when the step changed without starting (skipped, degraded),
- * or why it has to wait.
+ * A placement snapshot no older than any move whose reservation was
+ * released (run-step.ts): such a move must show in the snapshot, since it
+ * no longer shows in the reservations. Zone CPU answers are prepared
+ * against it; nothing awaits between this and the placement.
  */
-async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, snapshot: InventorySnapshot, sig: WorkerSignals): Promise<string> {
-  const step = op.steps[i]!;
-  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-  if (!server || server.hostId !== op.hostId) {
-    await skipStep(ctx, op.id, i, server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists');
-    return 'retry-now';
+async function placementSnapshot(ctx: EngineContext, sourceHostId: string, sig: WorkerSignals): Promise<InventorySnapshot> {
+  for (;;) {
+    const { snapshot, serversRevision } = await ctx.inventory.zoneSnapshot(sourceHostId, sig.leadership);
+    await ctx.cpu?.prepare(snapshot, sourceHostId, sig.leadership);
+    if (serversRevision >= lastReleasedMoveRevision(ctx)) return snapshot;
   }
-  if (step.action === 'none') {
-    await skipStep(ctx, op.id, i, step.reason);
-    return 'retry-now';
+}
+
+/** picked: the target (null for a stop). */
+type Choice = { kind: 'start'; picked: PickedTarget | null } | { kind: 'write'; write: () => Promise<void> } | { kind: 'wait'; reason: string };
+
+/**
+ * Starts attempts for the given pending steps, in order, until one has to
+ * wait. Returns the steps started, whether a step changed without starting
+ * (skipped, degraded: look again now), and why the rest wait.
+ */
+async function startAttempts(
+  ctx: EngineContext,
+  op: OperationRecord,
+  indices: number[],
+  sig: WorkerSignals,
+): Promise<{ started: Map<number, KnownAttempt>; again: boolean; waiting: string }> {
+  const snapshot = await placementSnapshot(ctx, op.hostId, sig);
+  const servers = new Map(snapshot.servers.map((s) => [s.uuid, s]));
+  // A move the snapshot already shows on its target, whose attempt has not
+  // yet released its reservation, would count twice against that target.
+  const promised = Reservations.from(ctx.reservations);
+  for (const r of promised.list()) if (servers.get(r.serverUuid)?.hostId === r.hostId) promised.release(r.serverUuid);
+  const started = new Map<number, PickedTarget | null>();
+  const writes: (() => Promise<void>)[] = [];
+  let waiting = '';
+  // Synchronous from here to the write: each choice sees the reservations of the ones before.
+  for (const i of indices) {
+    const c = chooseAttempt(ctx, op, i, servers.get(op.steps[i]!.serverUuid), snapshot, promised, sig);
+    if (c.kind === 'start') started.set(i, c.picked);
+    else if (c.kind === 'write') writes.push(c.write);
+    else {
+      waiting = c.reason;
+      break;
+    }
   }
-  if (step.action === 'stop') {
-    await updateStep(
-      ctx,
-      op.id,
-      i,
-      (s) => {
-        s.phase = 'stopping';
-        s.attempt += 1;
-        s.startedAtMs ||= ctx.clock();
-      },
-      'step',
-    );
-    return 'started';
-  }
-  const zone = snapshot.zones.find((z) => z.id === op.zoneId);
-  const policy = resolvePolicy(zone?.policy ?? {});
-  let picked: PickedTarget;
-  await ctx.cpu?.prepare(snapshot, op.hostId, sig.leadership);
+  let written: OperationRecord | null;
   try {
-    picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, ctx.reservations, {
-      operationId: op.id,
-      cpuCompatible: ctx.cpu?.compatible(),
-    });
+    // Lost the lease while placing: the next leader starts these (the record is not fenced by the lease).
+    sig.leadership.throwIfAborted();
+    written = await recordStarts(ctx, op, started);
   } catch (err) {
-    if (!(err instanceof NoValidTargetError)) throw err;
-    await handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false);
-    return 'retry-now';
-  }
-  const blocked = limitBlocking({ sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId }, [...ctx.active.values()], policy);
-  if (blocked) return blocked;
-  ctx.reservations.reserve(picked.reservation);
-  ctx.active.set(step.serverUuid, { sourceHostId: op.hostId, targetHostId: picked.hostId, zoneId: op.zoneId, operationId: op.id });
-  try {
-    await updateStep(
-      ctx,
-      op.id,
-      i,
-      (s) => {
-        s.attempt += 1;
-        s.phase = 'migrating';
-        s.targetHostId = picked.hostId;
-        s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
-        s.triedTargets = [...s.triedTargets, picked.hostId];
-        // A step degraded to cold stays cold even if the server could go live.
-        if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
-        s.reason = picked.reason;
-        s.percent = 0;
-        s.bytesProcessed = 0;
-        s.error = '';
-        s.startedAtMs ||= ctx.clock();
-      },
-      'step',
-    );
-  } catch (err) {
-    ctx.reservations.release(step.serverUuid);
-    ctx.active.delete(step.serverUuid);
+    for (const i of started.keys()) {
+      ctx.reservations.release(op.steps[i]!.serverUuid);
+      ctx.active.delete(op.steps[i]!.serverUuid);
+    }
     throw err;
   }
-  await ctx.servers.mutate(step.serverUuid, (s) => (s.operationId === op.id ? undefined : { ...s, operationId: op.id })).catch(() => undefined);
-  return 'started';
+  for (const w of writes) await w();
+  const policy = resolvePolicy(snapshot.zones.find((z) => z.id === op.zoneId)?.policy ?? {});
+  const uris = new Map(snapshot.hosts.map((h) => [h.id, h.migrationUri]));
+  const known = new Map<number, KnownAttempt>();
+  for (const [i, picked] of started) {
+    const step = written?.steps[i];
+    if (step && (step.phase === 'migrating' || step.phase === 'stopping')) {
+      known.set(i, { step, zoneId: op.zoneId, policy, targetUri: picked ? (uris.get(picked.hostId) ?? '') : '' });
+    } else {
+      // Not recorded as started (the record changed under us): nothing runs, nothing is held.
+      ctx.reservations.release(op.steps[i]!.serverUuid);
+      ctx.active.delete(op.steps[i]!.serverUuid);
+    }
+  }
+  return { started: known, again: writes.length > 0, waiting };
+}
+
+/**
+ * Chooses what becomes of pending step i now: an attempt (target reserved
+ * and marked active, written by recordStarts), a write that changes it
+ * without starting (skip, failure), or a wait.
+ */
+function chooseAttempt(
+  ctx: EngineContext,
+  op: OperationRecord,
+  i: number,
+  server: ServerRecord | undefined,
+  snapshot: InventorySnapshot,
+  promised: Reservations,
+  sig: WorkerSignals,
+): Choice {
+  const step = op.steps[i]!;
+  if (!server || server.hostId !== op.hostId) {
+    return { kind: 'write', write: () => skipStep(ctx, op.id, i, server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists') };
+  }
+  if (step.action === 'none') return { kind: 'write', write: () => skipStep(ctx, op.id, i, step.reason) };
+  const zone = snapshot.zones.find((z) => z.id === op.zoneId);
+  const policy = resolvePolicy(zone?.policy ?? {});
+  let targetHostId = '';
+  let picked: PickedTarget | null = null;
+  if (step.action !== 'stop') {
+    try {
+      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, promised, { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() });
+    } catch (err) {
+      if (!(err instanceof NoValidTargetError)) throw err;
+      return { kind: 'write', write: () => handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false) };
+    }
+    targetHostId = picked.hostId;
+  }
+  const blocked = picked ? limitBlocking({ sourceHostId: op.hostId, targetHostId, zoneId: op.zoneId }, [...ctx.active.values()], policy) : null;
+  if (blocked) return { kind: 'wait', reason: blocked };
+  if (picked) {
+    ctx.reservations.reserve(picked.reservation);
+    promised.reserve(picked.reservation);
+    ctx.active.set(step.serverUuid, { sourceHostId: op.hostId, targetHostId, zoneId: op.zoneId, operationId: op.id });
+  }
+  return { kind: 'start', picked };
+}
+
+/** Records the chosen attempts in one write, then claims their servers. */
+async function recordStarts(ctx: EngineContext, op: OperationRecord, picks: Map<number, PickedTarget | null>): Promise<OperationRecord | null> {
+  const indices = [...picks.keys()];
+  const written = await updateSteps(ctx, op.id, indices, (s, i) => {
+    const picked = picks.get(i);
+    s.attempt += 1;
+    s.startedAtMs ||= ctx.clock();
+    if (!picked) {
+      s.phase = 'stopping';
+      return;
+    }
+    s.phase = 'migrating';
+    s.targetHostId = picked.hostId;
+    s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
+    s.triedTargets = [...s.triedTargets, picked.hostId];
+    // A step degraded to cold stays cold even if the server could go live.
+    if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
+    s.reason = picked.reason;
+    s.percent = 0;
+    s.bytesProcessed = 0;
+    s.error = '';
+  });
+  const moving = indices.filter((i) => picks.get(i));
+  await Promise.all(
+    moving.map((i) =>
+      ctx.servers.mutate(op.steps[i]!.serverUuid, (s) => (s.operationId === op.id ? undefined : { ...s, operationId: op.id })).catch(() => undefined),
+    ),
+  );
+  return written;
 }
 
 /** Failure of attempt `step.attempt`: retry elsewhere, degrade, or pause. */
@@ -214,7 +293,7 @@ async function handleFailure(
 ): Promise<void> {
   const op = (await ctx.ops.require(opId)).value;
   const step = op.steps[i]!;
-  const snap = snapshot ?? (await ctx.inventory.snapshot());
+  const snap = snapshot ?? (await ctx.inventory.zoneSnapshot(op.hostId)).snapshot;
   const zone = snap.zones.find((z) => z.id === op.zoneId);
   const policy = resolvePolicy(zone?.policy ?? {});
   let another = false;

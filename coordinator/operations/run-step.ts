@@ -10,6 +10,7 @@ import { runMigrationAttempt, runStop, type AttemptOutcome, type Progress } from
 import { updateStep } from './steps.ts';
 import { movedMessage, stepHealthFromAgent } from './guest-health.ts';
 import type { StepRecord } from './types.ts';
+import type { ZonePolicy } from '../model.ts';
 
 const PROGRESS_WRITE_MS = 1000;
 
@@ -24,32 +25,61 @@ export interface OutcomeRules {
   onFailure(ctx: EngineContext, opId: string, i: number, step: StepRecord, error: string, sig: WorkerSignals): Promise<void>;
 }
 
+/**
+ * Per engine context: the highest servers-bucket revision written by a
+ * completed move whose target reservation has since been released. A
+ * placement snapshot must reflect at least this revision: otherwise that
+ * move is in neither the snapshot (the server still on its source) nor the
+ * reservations, and the target's capacity would be counted short.
+ */
+const releasedMoves = new WeakMap<EngineContext, number>();
+
+export function lastReleasedMoveRevision(ctx: EngineContext): number {
+  return releasedMoves.get(ctx) ?? 0;
+}
+
+/**
+ * What the worker that just recorded the attempt already knows, so the
+ * attempt does not read it again: the step as written, its zone's policy,
+ * and its target's migration URI.
+ */
+export interface KnownAttempt {
+  step: StepRecord;
+  zoneId: string;
+  policy: ZonePolicy;
+  targetUri: string;
+}
+
 /** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
-export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, rules: OutcomeRules): Promise<void> {
-  const op = (await ctx.ops.require(opId, sig.leadership)).value;
-  const step = op.steps[i]!;
+export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, rules: OutcomeRules, known?: KnownAttempt): Promise<void> {
+  const op = known ? null : (await ctx.ops.require(opId, sig.leadership)).value;
+  const step = known?.step ?? op!.steps[i]!;
+  const zoneId = known?.zoneId ?? op!.zoneId;
   const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
+  /** The servers revision of a completed move; null when it completed but its record was not written. */
+  let moved: number | null = 0;
   try {
     let outcome: AttemptOutcome;
     if (step.phase === 'stopping') {
       outcome = await runStop(await ctx.agentFor(step.sourceHostId, sig.leadership), step, sig.leadership);
     } else {
-      // The reads an attempt needs, at once: each is a store round trip, and
-      // the migration waits for all of them. A failure is reported in this
+      // The reads an attempt needs, at once (each is a store round trip, and
+      // the migration waits for all of them), except what the worker that
+      // recorded the attempt already knows. A failure is reported in this
       // order (the source's first), whichever came back first.
-      const [source, target, targetAgent, policy] = await inOrder([
+      const [source, targetUri, targetAgent, policy] = await inOrder([
         ctx.agentFor(step.sourceHostId, sig.leadership),
-        ctx.hosts.require(step.targetHostId, sig.leadership),
+        known?.targetUri ? Promise.resolve(known.targetUri) : ctx.hosts.require(step.targetHostId, sig.leadership).then((h) => h.value.migrationUri),
         ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null),
-        zonePolicy(ctx, op.zoneId, sig.leadership),
+        known?.policy ? Promise.resolve(known.policy) : zonePolicy(ctx, zoneId, sig.leadership),
       ] as const);
-      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId: op.zoneId, operationId: opId });
+      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId, operationId: opId });
       log.debug({ target: step.targetHostId }, 'asking the source agent to migrate');
       outcome = await runMigrationAttempt({
         step,
         source,
         target: targetAgent,
-        targetUri: target.value.migrationUri,
+        targetUri,
         policy,
         logger: log,
         cancel: sig.cancel,
@@ -58,13 +88,17 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
         onCleanup: (note) => void reportCleanup(ctx, opId, i, note, log),
       });
     }
-    await recordOutcome(ctx, opId, i, outcome, sig, rules);
+    moved = await recordOutcome(ctx, opId, i, step, outcome, sig, rules);
   } catch (err) {
     if (sig.leadership.aborted) return;
     throw err;
   } finally {
     ctx.active.delete(step.serverUuid);
-    ctx.reservations.release(step.serverUuid);
+    // A move whose record still names the source keeps its reservation (released when the operation ends).
+    if (moved !== null) {
+      if (moved > 0) releasedMoves.set(ctx, Math.max(moved, lastReleasedMoveRevision(ctx)));
+      ctx.reservations.release(step.serverUuid);
+    }
     ctx.kick();
   }
 }
@@ -78,7 +112,10 @@ async function inOrder<T extends readonly unknown[]>(items: T): Promise<{ -reado
 
 /** Writes an attempt's progress to step i, at most once per PROGRESS_WRITE_MS. */
 function progressWriter(ctx: EngineContext, opId: string, i: number, log: Logger): (p: Progress) => void {
-  let lastWrite = 0;
+  // Counted from the attempt's start: a migration shorter than that writes
+  // no progress at all (its outcome write says 100 %), instead of one more
+  // rewrite of the record per migration.
+  let lastWrite = ctx.clock();
   let pending: Progress | null = null;
   const writeProgress = async (p: Progress) => {
     await updateStep(
@@ -118,9 +155,16 @@ async function reportCleanup(ctx: EngineContext, opId: string, i: number, note: 
   }
 }
 
-async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcome: AttemptOutcome, sig: WorkerSignals, rules: OutcomeRules): Promise<void> {
-  const op = (await ctx.ops.require(opId)).value;
-  const step = op.steps[i]!;
+/** Writes the outcome; for a completed move, the revision of the server record's write (null if that write failed), else 0. */
+async function recordOutcome(
+  ctx: EngineContext,
+  opId: string,
+  i: number,
+  step: StepRecord,
+  outcome: AttemptOutcome,
+  sig: WorkerSignals,
+  rules: OutcomeRules,
+): Promise<number | null> {
   const kind = step.phase === 'stopping' ? 'stop' : step.action;
   const m = outcome.outcome === 'completed' ? outcome.migration : undefined;
   const seconds =
@@ -158,15 +202,16 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
     );
     // The inventory learns it from the agents too; writing it now keeps
     // reads and the next placement right without waiting for a reconcile.
-    await ctx.servers
+    const written = await ctx.servers
       .mutate(step.serverUuid, (s) => {
         if (stopped) return { ...s, state: 'shutoff', operationId: '' };
         return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
       })
-      .catch(() => undefined);
-    return;
+      .catch(() => null);
+    if (stopped) return 0;
+    return written ? written.revision : null;
   }
-  if (outcome.outcome === 'aborted' && (sig.cancel.aborted || op.cancelRequested)) {
+  if (outcome.outcome === 'aborted' && (sig.cancel.aborted || (await ctx.ops.require(opId)).value.cancelRequested)) {
     await updateStep(
       ctx,
       opId,
@@ -178,7 +223,8 @@ async function recordOutcome(ctx: EngineContext, opId: string, i: number, outcom
       },
       'step',
     );
-    return;
+    return 0;
   }
   await rules.onFailure(ctx, opId, i, step, outcome.error, sig);
+  return 0;
 }

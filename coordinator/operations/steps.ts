@@ -27,6 +27,34 @@ export async function updateStep(ctx: EngineContext, opId: string, i: number, ch
   );
 }
 
+/**
+ * The same change to several steps in one write, with one event per step:
+ * attempts started together are recorded together (one CAS write, not one
+ * per step racing the others on the same record). Returns the record as
+ * stored (null when no steps were given).
+ */
+export async function updateSteps(
+  ctx: EngineContext,
+  opId: string,
+  indices: readonly number[],
+  change: (s: StepRecord, i: number) => void,
+): Promise<OperationRecord | null> {
+  if (indices.length === 0) return null;
+  return ctx.ops.update(
+    opId,
+    (o) => {
+      if (indices.some((i) => !o.steps[i])) return undefined;
+      for (const i of indices) change(o.steps[i]!, i);
+      return o;
+    },
+    (o) =>
+      indices.map((i) => {
+        const s = o.steps[i]!;
+        return { type: 'step' as const, step: s, message: `${s.serverName}: ${s.phase}${s.targetHostId ? ` → ${s.targetHostId}` : ''}` };
+      }),
+  );
+}
+
 /** Ends a step without moving its server, saying why. */
 export function skipStep(ctx: EngineContext, opId: string, i: number, reason: string): Promise<void> {
   return updateStep(
