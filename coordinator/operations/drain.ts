@@ -11,7 +11,7 @@ import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './con
 import { setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
 import { lastReleasedMoveRevision, runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
-import { releaseHolds, skipStep, updateStep, updateSteps } from './steps.ts';
+import { releaseHolds, skipStep, updateSteps } from './steps.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 import type { Worker } from './worker.ts';
 
