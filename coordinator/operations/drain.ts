@@ -27,10 +27,20 @@ const DRAIN_OUTCOMES: OutcomeRules = {
 export const drainWorker: Worker = (ctx, opId, sig) => {
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
+  // A step that throws (a store call still failing after its retries while a
+  // NATS node is away) stays mid-attempt in the record: logged, held for a
+  // back-off, then resumed by the next pass. Never a rejection nobody awaits
+  // (that exits the process).
   const track = (i: number) =>
     inFlight.set(
       i,
-      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES).finally(() => inFlight.delete(i)),
+      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES)
+        .catch(async (err: unknown) => {
+          if (sig.leadership.aborted) return;
+          sig.log.warn({ step: i, err: errorMessage(err) }, 'step interrupted; resuming it from the record');
+          await pause(ctx.pollIntervalMs * 2, sig);
+        })
+        .finally(() => inFlight.delete(i)),
     );
   return {
     pass: async (op) => {

@@ -26,7 +26,15 @@ export interface OutcomeRules {
 /** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
 export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, rules: OutcomeRules): Promise<void> {
   const op = (await ctx.ops.require(opId, sig.leadership)).value;
-  const step = op.steps[i]!;
+  const step = op.steps[i];
+  // Checked before any call: a step that is not mid-attempt (it ended, or
+  // the read is older than the write that started it) has nothing to run,
+  // and its empty target must never reach the store. The worker re-reads.
+  const idle = step ? notRunnable(step) : 'no such step';
+  if (!step || idle) {
+    sig.log.warn({ step: i, phase: step?.phase }, `step not run: ${idle}`);
+    return;
+  }
   const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
   try {
     const source = await ctx.agentFor(step.sourceHostId, sig.leadership);
@@ -59,6 +67,14 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
     ctx.reservations.release(step.serverUuid);
     ctx.kick();
   }
+}
+
+/** Why step i cannot be run as an attempt now (null: it can). */
+function notRunnable(step: StepRecord): string | null {
+  if (step.phase === 'stopping') return null;
+  if (step.phase !== 'migrating') return `its phase is ${step.phase}, not mid-attempt`;
+  if (!step.targetHostId || !step.migrationId) return 'it is migrating without a target or migration id';
+  return null;
 }
 
 /** Writes an attempt's progress to step i, at most once per PROGRESS_WRITE_MS. */

@@ -5,7 +5,7 @@
 // writer's change is never overwritten. A function that changes nothing
 // skips the write (no revision churn, no watcher noise).
 import type { KV, KvEntry, JetStreamManager } from 'nats';
-import { AlreadyExistsError, NotFoundError } from '../../common/errors.ts';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
 import { CasConflictError, DEFAULT_RETRY, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
 
 export interface Versioned<T> {
@@ -32,6 +32,8 @@ export type Mutation<T> = (current: T) => T | undefined;
 export type Upsert<T> = (current: T | null) => T | undefined;
 
 const enc = new TextEncoder();
+/** nats.js's own rule for a KV key (kv.ts validateKey), checked here first so a bad key is a typed error. */
+const KV_KEY = /^[-/=\w]+(\.[-/=\w]+)*$/;
 const dec = new TextDecoder();
 
 /** Stable JSON for change detection: key order must not make a difference. */
@@ -60,7 +62,18 @@ export class Repository<T> {
     return { key: e.key, value: JSON.parse(dec.decode(e.value)) as T, revision: e.revision };
   }
 
+  /**
+   * Refuses a key nats.js would refuse ("invalid key: ", a bare Error) before
+   * any KV call: an empty id reaching the store is a bug upstream, and its
+   * error must say which record it was for.
+   */
+  private checkKey(key: string): void {
+    if (!KV_KEY.test(key))
+      throw new InvalidArgumentError(`${this.what} id`, `${JSON.stringify(key.slice(0, 64))} is not a valid KV key (letters, digits, - / = _ and inner dots)`);
+  }
+
   async get(key: string, signal?: AbortSignal): Promise<Versioned<T> | null> {
+    this.checkKey(key);
     const e = await retryTransient(`get ${this.what} ${key}`, () => this.kv.get(key), this.retry, signal);
     return e ? this.decode(e) : null;
   }
@@ -165,6 +178,7 @@ export class Repository<T> {
 
   /** Writes a new record; ALREADY_EXISTS if the key holds one. */
   async create(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    this.checkKey(key);
     try {
       const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
       return { key, value, revision };
@@ -184,6 +198,7 @@ export class Repository<T> {
    * lease, an operation's state machine) and must not re-apply blindly.
    */
   async updateAt(key: string, value: T, revision: number, signal?: AbortSignal): Promise<Versioned<T>> {
+    this.checkKey(key);
     try {
       const rev = await retryTransient(
         `update ${this.what} ${key}`,
@@ -250,6 +265,7 @@ export class Repository<T> {
   }
 
   private async createRaw(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    this.checkKey(key);
     try {
       const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
       return { key, value, revision };
@@ -261,6 +277,7 @@ export class Repository<T> {
 
   /** Deletes with CAS at `revision` (CasConflictError if it changed since). */
   async deleteAt(key: string, revision: number, signal?: AbortSignal): Promise<void> {
+    this.checkKey(key);
     try {
       await retryTransient(`delete ${this.what} ${key}`, () => this.kv.delete(key, { previousSeq: revision }), this.retry, signal);
     } catch (err) {

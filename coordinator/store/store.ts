@@ -54,8 +54,17 @@ export interface Store {
 
 async function openBucket(js: JetStreamClient, name: string, opts: StoreOptions, retry: RetryPolicy): Promise<KV> {
   // history 5: the last few versions help an operator see what changed;
-  // CAS needs only the latest.
-  return retryTransient(`open bucket ${name}`, () => js.views.kv(name, { replicas: opts.replicas, history: 5, timeout: opts.timeoutMs ?? 5000 }), retry);
+  // CAS needs only the latest. allow_direct false: every get goes to the
+  // stream leader. A direct get may be answered by any replica, a lagging one
+  // too (NATS does not promise read-your-writes for them): in a 3-node
+  // cluster 15 of 300 reads right after a write returned the revision before
+  // it, and a drain step that read its record just after starting its
+  // attempt saw no attempt (test/nats-faults.test.ts, docs/field-notes.md).
+  return retryTransient(
+    `open bucket ${name}`,
+    () => js.views.kv(name, { replicas: opts.replicas, history: 5, allow_direct: false, timeout: opts.timeoutMs ?? 5000 }),
+    retry,
+  );
 }
 
 export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise<Store> {
