@@ -12,6 +12,8 @@ import { startTestNats, type TestNats } from '../harness/test-nats.ts';
 import { tempDir, waitFor } from '../harness/coordinator-helpers.ts';
 import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
 import { openStore } from '../coordinator/store/store.ts';
+import { FAULTS } from '../scripts/chaos/faults.ts';
+import { seededRandom } from '../scripts/chaos/runner.ts';
 
 const GiB = 1024 ** 3;
 
@@ -109,4 +111,21 @@ test('a drain step whose store call fails past its retries does not take the coo
       `${s.name} migrated once`,
     );
   }
+});
+
+// Found by nats-store-full: with the JetStream store full no write lands, and
+// the drain stopped while its operation still read RUNNING, the reason only
+// in the coordinator's log. It must read PAUSED with the reason while full,
+// start no migration, and go on by itself once space is freed.
+test('a full JetStream store pauses the drain with the reason, starts nothing while full, and the drain resumes by itself', async (t) => {
+  t.timeout(240_000);
+  const fault = FAULTS.find((f) => f.name === 'nats-store-full')!;
+  const r = await fault.run({ servers: 50, requests: 0, random: seededRandom(7), log: () => undefined });
+  t.log(r.notes.join('\n'));
+  t.is(r.outcome, 'succeeded');
+  t.deepEqual(r.violations, []);
+  t.deepEqual(r.findings, []);
+  t.regex(r.notes.join('\n'), /after 5 s full: operation OPERATION_STATE_PAUSED \([^)]*store is full/);
+  t.regex(r.notes.join('\n'), / 0 migration\(s\) started while full/);
+  t.not(r.recoveryMs, null, 'the drain moved again after the space was freed');
 });
