@@ -6,7 +6,8 @@
 // skips the write (no revision churn, no watcher noise).
 import type { KV, KvEntry, JetStreamManager } from 'nats';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
-import { CasConflictError, DEFAULT_RETRY, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
+import { CasConflictError, DEFAULT_RETRY, StoreFullError, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
+import type { StoreCondition } from './condition.ts';
 
 export interface Versioned<T> {
   key: string;
@@ -55,7 +56,21 @@ export class Repository<T> {
     /** What the records are, for errors: "zone", "host", "server". */
     readonly what: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** Told whether each write landed or met a full store (shared by the store's repositories). */
+    private readonly condition?: StoreCondition,
   ) {}
+
+  /** A KV write, reported to the store condition: landed, or refused for lack of storage. */
+  private async written<R>(what: string, write: () => Promise<R>, signal?: AbortSignal): Promise<R> {
+    try {
+      const r = await retryTransient(what, write, this.retry, signal);
+      this.condition?.noteWritten();
+      return r;
+    } catch (err) {
+      if (err instanceof StoreFullError) this.condition?.noteFull(err);
+      throw err;
+    }
+  }
 
   private decode(e: KvEntry): Versioned<T> | null {
     if (e.operation !== 'PUT' || e.value.length === 0) return null;
@@ -180,7 +195,7 @@ export class Repository<T> {
   async create(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
     this.checkKey(key);
     try {
-      const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
+      const revision = await this.written(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), signal);
       return { key, value, revision };
     } catch (err) {
       if (!isCasConflict(err)) throw err;
@@ -200,12 +215,7 @@ export class Repository<T> {
   async updateAt(key: string, value: T, revision: number, signal?: AbortSignal): Promise<Versioned<T>> {
     this.checkKey(key);
     try {
-      const rev = await retryTransient(
-        `update ${this.what} ${key}`,
-        () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision),
-        this.retry,
-        signal,
-      );
+      const rev = await this.written(`update ${this.what} ${key}`, () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision), signal);
       return { key, value, revision: rev };
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
@@ -256,7 +266,7 @@ export class Repository<T> {
 
   /** The same bucket with another retry policy (the lease wants none). */
   withRetry(policy: RetryPolicy): Repository<T> {
-    return new Repository<T>(this.kv, this.what, policy);
+    return new Repository<T>(this.kv, this.what, policy, this.condition);
   }
 
   /** Creates a new key; CasConflictError (not ALREADY_EXISTS) if it exists. */
@@ -267,7 +277,7 @@ export class Repository<T> {
   private async createRaw(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
     this.checkKey(key);
     try {
-      const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
+      const revision = await this.written(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), signal);
       return { key, value, revision };
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
@@ -279,7 +289,7 @@ export class Repository<T> {
   async deleteAt(key: string, revision: number, signal?: AbortSignal): Promise<void> {
     this.checkKey(key);
     try {
-      await retryTransient(`delete ${this.what} ${key}`, () => this.kv.delete(key, { previousSeq: revision }), this.retry, signal);
+      await this.written(`delete ${this.what} ${key}`, () => this.kv.delete(key, { previousSeq: revision }), signal);
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
       throw err;

@@ -8,6 +8,7 @@ import type { AdmittedHostRecord, HostRecord, ServerRecord, ZoneRecord } from '.
 import { Repository } from './repository.ts';
 import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from './retry.ts';
 import { AuditLog, type AuditLimits } from './audit.ts';
+import { StoreCondition } from './condition.ts';
 
 /** The leader lease as stored (one key, "lease", in the leader bucket). */
 export interface LeaseRecord {
@@ -50,6 +51,8 @@ export interface Store {
   admittedHosts: Repository<AdmittedHostRecord>;
   audit: AuditLog;
   retry: RetryPolicy;
+  /** Whether the last write landed or met a full JetStream store (every repository reports here). */
+  condition: StoreCondition;
 }
 
 async function openBucket(js: JetStreamClient, name: string, opts: StoreOptions, retry: RetryPolicy): Promise<KV> {
@@ -80,16 +83,18 @@ export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise
     timeoutMs: opts.timeoutMs ?? 5000,
     ...(opts.auditLimits ? { limits: opts.auditLimits } : {}),
   });
+  const condition = new StoreCondition();
   return {
     js,
     kvs,
-    zones: new Repository<ZoneRecord>(kvs.zones, 'zone', retry),
-    hosts: new Repository<HostRecord>(kvs.hosts, 'host', retry),
-    servers: new Repository<ServerRecord>(kvs.servers, 'server', retry),
-    operations: new Repository<unknown>(kvs.operations, 'operation', retry),
-    leader: new Repository<LeaseRecord>(kvs.leader, 'leader lease', retry),
-    admittedHosts: new Repository<AdmittedHostRecord>(kvs.admittedHosts, 'admitted host', retry),
+    zones: new Repository<ZoneRecord>(kvs.zones, 'zone', retry, condition),
+    hosts: new Repository<HostRecord>(kvs.hosts, 'host', retry, condition),
+    servers: new Repository<ServerRecord>(kvs.servers, 'server', retry, condition),
+    operations: new Repository<unknown>(kvs.operations, 'operation', retry, condition),
+    leader: new Repository<LeaseRecord>(kvs.leader, 'leader lease', retry, condition),
+    admittedHosts: new Repository<AdmittedHostRecord>(kvs.admittedHosts, 'admitted host', retry, condition),
     audit,
     retry,
+    condition,
   };
 }

@@ -3,6 +3,7 @@
 // says why), note the reason, let the fault heal, and enable maintenance
 // again — the documented way to resume a paused drain.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { STORE_FULL_REASON } from '../../coordinator/store/condition.ts';
 import { SOURCE, type World } from './world.ts';
 
 export interface DrainOutcome {
@@ -17,6 +18,11 @@ export interface DrainOutcome {
 
 const END = new Set(['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_CANCELLED', 'OPERATION_STATE_PAUSED']);
 
+/** Ended or paused for the operator: not a drain held while the NATS store is full (it resumes by itself). */
+function ended(op: { state: string; reason: string }): boolean {
+  return END.has(op.state) && !(op.state === 'OPERATION_STATE_PAUSED' && op.reason.startsWith(STORE_FULL_REASON));
+}
+
 export async function startDrain(w: World): Promise<string> {
   const op = await w.call('EnableMaintenance', { host_id: SOURCE, confirm: true, stop_unmigratable: false });
   return op.id as string;
@@ -30,7 +36,7 @@ export async function waitForEnd(w: World, opId: string, timeoutMs: number): Pro
     if (w.coordinators.every((c) => c.proc.exited)) throw new Error('every coordinator process exited');
     try {
       const op = await w.call('GetOperation', { operation_id: opId }, 10_000);
-      if (END.has(op.state)) return op;
+      if (ended(op)) return op;
     } catch (err) {
       last = err;
     }
@@ -83,7 +89,7 @@ export async function timeToProgress(w: World, opId: string, since: number, base
     try {
       const op = await w.call('GetOperation', { operation_id: opId }, 5_000);
       if (doneSteps(op) > baseline || op.state === 'OPERATION_STATE_SUCCEEDED') return Date.now() - since;
-      if (END.has(op.state)) return null;
+      if (ended(op)) return null;
     } catch {
       // The fault is still on: keep asking.
     }
