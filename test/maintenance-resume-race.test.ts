@@ -36,6 +36,23 @@ test('a drain re-enabled while the paused one still migrates a server waits for 
 
   // At once, as the operator who does not wait.
   const second = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
+  // While big still moves, its capacity hold is the paused drain's, on big's target.
+  await waitFor(
+    'the new drain waiting for big',
+    async () =>
+      (await w.call('GetOperation', { operation_id: second.id })).steps.some((s: any) => s.server_uuid === cold.uuid && s.phase !== 'STEP_PHASE_PENDING'),
+    30_000,
+    100,
+  );
+  if (w.sims.fabric.migrationsOf(big.uuid).some((m) => m.result === 'running')) {
+    const hold = w.maintenance
+      .engine()
+      .reservations()
+      .list()
+      .find((r) => r.serverUuid === big.uuid);
+    t.is(hold?.operationId, first.id, "the hold on big is still the paused drain's");
+    t.is(hold?.hostId, running[0]!.to);
+  }
   const done = await waitForOperation(w, second.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 90_000);
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
   const bigStep = done.steps.find((s: any) => s.server_uuid === big.uuid);

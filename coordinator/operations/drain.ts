@@ -140,6 +140,12 @@ async function beginAttempt(ctx: EngineContext, op: OperationRecord, i: number, 
     await skipStep(ctx, op.id, i, server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists');
     return 'retry-now';
   }
+  // Still moving under another operation (the paused drain this one
+  // superseded): that attempt keeps its capacity hold until it ends, and a
+  // second attempt would be refused ("already migrating"). Afterwards the
+  // server is on its target (skipped above) or back here to be moved.
+  const moving = ctx.active.get(step.serverUuid);
+  if (moving && moving.operationId !== op.id) return `${step.serverName} is still migrating under ${moving.operationId}`;
   if (step.action === 'none') {
     await skipStep(ctx, op.id, i, step.reason);
     return 'retry-now';

@@ -73,9 +73,9 @@ export async function drainToEnd(
       healed = true;
       await opts.heal?.();
     }
-    // A paused drain's other attempts keep running; resuming before they end races them
-    // (found, open: see RESUME_RACE in ./trial.ts). An operator who watches waits for them.
-    if (!resumeImmediately()) await untilIdle(w);
+    // At once, while the paused drain's other attempts may still run: the new
+    // drain waits for them and keeps their capacity holds (the race the
+    // chaos suite found, test/maintenance-resume-race.test.ts).
     opId = await startDrain(w);
   }
 }
@@ -106,15 +106,4 @@ export async function untilDone(w: World, opId: string, n: number, ended: () => 
     await sleep(50);
   }
   return 0;
-}
-
-/** DRYDOCK_CHAOS_RESUME_IMMEDIATELY=1: resume a paused drain at once, without waiting for its running migrations. */
-export function resumeImmediately(): boolean {
-  return process.env.DRYDOCK_CHAOS_RESUME_IMMEDIATELY === '1';
-}
-
-/** Until no hypervisor runs a migration (bounded). */
-async function untilIdle(w: World, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && w.sims.fabric.migrations.some((m) => m.result === 'running')) await sleep(100);
 }
