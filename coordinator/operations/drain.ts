@@ -37,10 +37,20 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
   setMaxListeners(0, sig.leadership, sig.cancel);
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
+  // A step that throws (a store call still failing after its retries while a
+  // NATS node is away) stays mid-attempt in the record: logged, held for a
+  // back-off, then resumed by the next pass. Never a rejection nobody awaits
+  // (that exits the process).
   const track = (i: number, known?: KnownAttempt) =>
     inFlight.set(
       i,
-      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES, known).finally(() => inFlight.delete(i)),
+      runStep(ctx, opId, i, sig, DRAIN_OUTCOMES, known)
+        .catch(async (err: unknown) => {
+          if (sig.leadership.aborted) return;
+          sig.log.warn({ step: i, err: errorMessage(err) }, 'step interrupted; resuming it from the record');
+          await pause(ctx.pollIntervalMs * 2, sig);
+        })
+        .finally(() => inFlight.delete(i)),
     );
   return {
     pass: async (op) => {
@@ -225,6 +235,12 @@ function chooseAttempt(
   if (!server || server.hostId !== op.hostId) {
     return { kind: 'write', write: () => skipStep(ctx, op.id, i, server ? `now on ${server.hostId}, no longer on ${op.hostId}` : 'no longer exists') };
   }
+  // Still moving under another operation (the paused drain this one
+  // superseded): that attempt keeps its capacity hold until it ends, and a
+  // second attempt would be refused ("already migrating"). Afterwards the
+  // server is on its target (skipped above) or back here to be moved.
+  const moving = ctx.active.get(step.serverUuid);
+  if (moving && moving.operationId !== op.id) return { kind: 'wait', reason: `${step.serverName} is still migrating under ${moving.operationId}` };
   if (step.action === 'none') return { kind: 'write', write: () => skipStep(ctx, op.id, i, step.reason) };
   const zone = snapshot.zones.find((z) => z.id === op.zoneId);
   const policy = resolvePolicy(zone?.policy ?? {});

@@ -47,8 +47,11 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
     beforeServe: async (deps) => {
       const replicas = (await deps.store.kvs.operations.status()).replicas || 1;
       const events = await OperationEventLog.open(deps.store.js, { replicas, retry: deps.store.retry });
-      const ops = new OperationStore(new Repository<OperationRecord>(deps.store.kvs.operations, 'operation', deps.store.retry), events, Date.now, (op) =>
-        deps.metrics.operationEnded(op.kind, op.state, Math.max(0, (op.finishedAtMs - op.createdAtMs) / 1000)),
+      const ops = new OperationStore(
+        new Repository<OperationRecord>(deps.store.kvs.operations, 'operation', deps.store.retry, deps.store.condition),
+        events,
+        Date.now,
+        (op) => deps.metrics.operationEnded(op.kind, op.state, Math.max(0, (op.finishedAtMs - op.createdAtMs) / 1000)),
       );
       const cpu = opts.cpu?.(deps);
       engine = new MaintenanceEngine({
@@ -74,6 +77,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
         servers: deps.store.servers,
         snapshot: (signal) => deps.inventory.snapshot(signal),
         reservations: () => e.reservations(),
+        storePauseReason: () => deps.store.condition.pauseReason(),
         ...(cpu ? { cpu } : {}),
         kick: () => e.kick(),
       });

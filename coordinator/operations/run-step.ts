@@ -53,7 +53,15 @@ export interface KnownAttempt {
 /** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
 export async function runStep(ctx: EngineContext, opId: string, i: number, sig: WorkerSignals, rules: OutcomeRules, known?: KnownAttempt): Promise<void> {
   const op = known ? null : (await ctx.ops.require(opId, sig.leadership)).value;
-  const step = known?.step ?? op!.steps[i]!;
+  const step = known?.step ?? op!.steps[i];
+  // Checked before any call: a step that is not mid-attempt (it ended, or
+  // the read is older than the write that started it) has nothing to run,
+  // and its empty target must never reach the store. The worker re-reads.
+  const idle = step ? notRunnable(step) : 'no such step';
+  if (!step || idle) {
+    sig.log.warn({ step: i, phase: step?.phase }, `step not run: ${idle}`);
+    return;
+  }
   const zoneId = known?.zoneId ?? op!.zoneId;
   const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
   /** The servers revision of a completed move; null when it completed but its record was not written. */
@@ -108,6 +116,14 @@ async function inOrder<T extends readonly unknown[]>(items: T): Promise<{ -reado
   const settled = await Promise.allSettled(items);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
+/** Why step i cannot be run as an attempt now (null: it can). */
+function notRunnable(step: StepRecord): string | null {
+  if (step.phase === 'stopping') return null;
+  if (step.phase !== 'migrating') return `its phase is ${step.phase}, not mid-attempt`;
+  if (!step.targetHostId || !step.migrationId) return 'it is migrating without a target or migration id';
+  return null;
 }
 
 /** Writes an attempt's progress to step i, at most once per PROGRESS_WRITE_MS. */

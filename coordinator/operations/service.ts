@@ -21,6 +21,8 @@ export interface MaintenanceServiceOptions {
   /** Reservations of running operations (the leader's engine), if local. */
   reservations?: () => Reservations | undefined;
   cpu?: CpuPlacement;
+  /** Why unfinished operations cannot move now: the NATS store is full (store/condition.ts); null when it is not. */
+  storePauseReason?: () => string | null;
   /** Wakes the engine when this instance leads. */
   kick?: () => void;
   clock?: () => number;
@@ -291,11 +293,21 @@ export class MaintenanceService {
 
   async get(operationId: string): Promise<OperationRecord> {
     if (!operationId) throw new InvalidArgumentError('operation_id', 'required');
-    return (await this.o.ops.require(operationId)).value;
+    return this.shown((await this.o.ops.require(operationId)).value);
+  }
+
+  /**
+   * The record as reads show it: while the NATS store is full nothing can be
+   * written, the pause included, so a running operation reads paused with why.
+   */
+  private shown(op: OperationRecord): OperationRecord {
+    const reason = op.state === 'running' || op.state === 'pending' ? this.o.storePauseReason?.() : null;
+    return reason ? { ...op, state: 'paused', reason } : op;
   }
 
   async list(filter: { hostId?: string; activeOnly?: boolean; limit?: number }): Promise<OperationRecord[]> {
     const all = (await this.o.ops.list())
+      .map((o) => this.shown(o))
       .filter((o) => !filter.hostId || o.hostId === filter.hostId)
       .filter((o) => !filter.activeOnly || !isTerminal(o))
       .sort((a, b) => b.createdAtMs - a.createdAtMs);

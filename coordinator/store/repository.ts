@@ -5,8 +5,9 @@
 // writer's change is never overwritten. A function that changes nothing
 // skips the write (no revision churn, no watcher noise).
 import type { KV, KvEntry, JetStreamManager } from 'nats';
-import { AlreadyExistsError, NotFoundError } from '../../common/errors.ts';
-import { CasConflictError, DEFAULT_RETRY, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
+import { CasConflictError, DEFAULT_RETRY, StoreFullError, conflictBackoff, isCasConflict, retryTransient, type RetryPolicy } from './retry.ts';
+import type { StoreCondition } from './condition.ts';
 
 export interface Versioned<T> {
   key: string;
@@ -32,6 +33,8 @@ export type Mutation<T> = (current: T) => T | undefined;
 export type Upsert<T> = (current: T | null) => T | undefined;
 
 const enc = new TextEncoder();
+/** nats.js's own rule for a KV key (kv.ts validateKey), checked here first so a bad key is a typed error. */
+const KV_KEY = /^[-/=\w]+(\.[-/=\w]+)*$/;
 const dec = new TextDecoder();
 
 /** Stable JSON for change detection: key order must not make a difference. */
@@ -53,14 +56,39 @@ export class Repository<T> {
     /** What the records are, for errors: "zone", "host", "server". */
     readonly what: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** Told whether each write landed or met a full store (shared by the store's repositories). */
+    private readonly condition?: StoreCondition,
   ) {}
+
+  /** A KV write, reported to the store condition: landed, or refused for lack of storage. */
+  private async written<R>(what: string, write: () => Promise<R>, signal?: AbortSignal): Promise<R> {
+    try {
+      const r = await retryTransient(what, write, this.retry, signal);
+      this.condition?.noteWritten();
+      return r;
+    } catch (err) {
+      if (err instanceof StoreFullError) this.condition?.noteFull(err);
+      throw err;
+    }
+  }
 
   private decode(e: KvEntry): Versioned<T> | null {
     if (e.operation !== 'PUT' || e.value.length === 0) return null;
     return { key: e.key, value: JSON.parse(dec.decode(e.value)) as T, revision: e.revision };
   }
 
+  /**
+   * Refuses a key nats.js would refuse ("invalid key: ", a bare Error) before
+   * any KV call: an empty id reaching the store is a bug upstream, and its
+   * error must say which record it was for.
+   */
+  private checkKey(key: string): void {
+    if (!KV_KEY.test(key))
+      throw new InvalidArgumentError(`${this.what} id`, `${JSON.stringify(key.slice(0, 64))} is not a valid KV key (letters, digits, - / = _ and inner dots)`);
+  }
+
   async get(key: string, signal?: AbortSignal): Promise<Versioned<T> | null> {
+    this.checkKey(key);
     const e = await retryTransient(`get ${this.what} ${key}`, () => this.kv.get(key), this.retry, signal);
     return e ? this.decode(e) : null;
   }
@@ -165,8 +193,9 @@ export class Repository<T> {
 
   /** Writes a new record; ALREADY_EXISTS if the key holds one. */
   async create(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    this.checkKey(key);
     try {
-      const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
+      const revision = await this.written(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), signal);
       return { key, value, revision };
     } catch (err) {
       if (!isCasConflict(err)) throw err;
@@ -184,13 +213,9 @@ export class Repository<T> {
    * lease, an operation's state machine) and must not re-apply blindly.
    */
   async updateAt(key: string, value: T, revision: number, signal?: AbortSignal): Promise<Versioned<T>> {
+    this.checkKey(key);
     try {
-      const rev = await retryTransient(
-        `update ${this.what} ${key}`,
-        () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision),
-        this.retry,
-        signal,
-      );
+      const rev = await this.written(`update ${this.what} ${key}`, () => this.kv.update(key, enc.encode(JSON.stringify(value)), revision), signal);
       return { key, value, revision: rev };
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
@@ -241,7 +266,7 @@ export class Repository<T> {
 
   /** The same bucket with another retry policy (the lease wants none). */
   withRetry(policy: RetryPolicy): Repository<T> {
-    return new Repository<T>(this.kv, this.what, policy);
+    return new Repository<T>(this.kv, this.what, policy, this.condition);
   }
 
   /** Creates a new key; CasConflictError (not ALREADY_EXISTS) if it exists. */
@@ -250,8 +275,9 @@ export class Repository<T> {
   }
 
   private async createRaw(key: string, value: T, signal?: AbortSignal): Promise<Versioned<T>> {
+    this.checkKey(key);
     try {
-      const revision = await retryTransient(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), this.retry, signal);
+      const revision = await this.written(`create ${this.what} ${key}`, () => this.kv.create(key, enc.encode(JSON.stringify(value))), signal);
       return { key, value, revision };
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
@@ -261,8 +287,9 @@ export class Repository<T> {
 
   /** Deletes with CAS at `revision` (CasConflictError if it changed since). */
   async deleteAt(key: string, revision: number, signal?: AbortSignal): Promise<void> {
+    this.checkKey(key);
     try {
-      await retryTransient(`delete ${this.what} ${key}`, () => this.kv.delete(key, { previousSeq: revision }), this.retry, signal);
+      await this.written(`delete ${this.what} ${key}`, () => this.kv.delete(key, { previousSeq: revision }), signal);
     } catch (err) {
       if (isCasConflict(err)) throw new CasConflictError(key, { cause: err });
       throw err;

@@ -4,7 +4,7 @@
 // (503 / timeouts: docs/field-notes.md: one put failed with 503 right after a
 // cluster node died; "no suitable peers" while a cluster forms).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError, DeadlineExceededError, UnavailableError, errorMessage } from '../../common/errors.ts';
+import { ConflictError, DeadlineExceededError, ResourceExhaustedError, UnavailableError, errorMessage } from '../../common/errors.ts';
 
 /** JetStream API error code of a failed expected-last-subject-sequence check. */
 const JS_WRONG_LAST_SEQUENCE = 10071;
@@ -20,6 +20,41 @@ interface NatsLikeError {
   api_error?: { code?: number; err_code?: number; description?: string };
 }
 
+/**
+ * JetStream refusing a write for lack of storage (nats-server's
+ * jetstream_errors.json): 10023 "insufficient resources" (the server's
+ * max_file_store reached: what a KV put answered on nats-server 2.9.10 with
+ * the store full), 10047 "insufficient storage resources available", 10028
+ * (the memory store), 10002 "resource limits exceeded for account".
+ */
+const JS_STORAGE_FULL = new Set([10023, 10047, 10028, 10002]);
+
+/** A write refused because the NATS store (server, account or stream) is full. */
+export function isStorageFull(err: unknown): boolean {
+  if (err instanceof StoreFullError) return true;
+  const api = (err as NatsLikeError | undefined)?.api_error;
+  if (!api) return false;
+  return (
+    (api.err_code !== undefined && JS_STORAGE_FULL.has(api.err_code)) || /insufficient (storage )?resources|maximum bytes exceeded/i.test(api.description ?? '')
+  );
+}
+
+/**
+ * The NATS JetStream store has no room for the write. Not retried here:
+ * space comes back when an operator frees it, not in milliseconds. The
+ * maintenance engine holds an operation that meets it (operations/storage-hold.ts).
+ */
+export class StoreFullError extends ResourceExhaustedError {
+  /** What JetStream said, e.g. "insufficient resources, JetStream error 10023". */
+  readonly said: string;
+  constructor(what: string, options: { cause?: unknown } = {}) {
+    const api = (options.cause as NatsLikeError | undefined)?.api_error;
+    const said = `${api?.description ?? errorMessage(options.cause)}${api?.err_code ? `, JetStream error ${api.err_code}` : ''}`;
+    super(`${what}: the NATS JetStream store is full (${said})`, options);
+    this.said = said;
+  }
+}
+
 export function isCasConflict(err: unknown): boolean {
   if (err instanceof CasConflictError) return true;
   return (err as NatsLikeError | undefined)?.api_error?.err_code === JS_WRONG_LAST_SEQUENCE;
@@ -28,7 +63,7 @@ export function isCasConflict(err: unknown): boolean {
 export function isTransient(err: unknown): boolean {
   if (err instanceof UnavailableError || err instanceof DeadlineExceededError) return true;
   const e = err as NatsLikeError | undefined;
-  if (!e) return false;
+  if (!e || isStorageFull(err)) return false;
   // "503" is both NoResponders and JetStreamNotEnabled in nats.js: during a
   // stream leader election the API has nobody to answer for a moment.
   if (e.code === '503' || e.code === 'TIMEOUT' || e.code === '408' || e.code === 'DISCONNECT' || e.code === 'CONNECTION_REFUSED') return true;
@@ -73,6 +108,7 @@ export async function retryTransient<T>(what: string, fn: () => Promise<T>, poli
     try {
       return await fn();
     } catch (err) {
+      if (isStorageFull(err)) throw err instanceof StoreFullError ? err : new StoreFullError(what, { cause: err });
       if (!isTransient(err)) throw err;
       if (attempt >= policy.transientAttempts) {
         throw new UnavailableError(`${what}: still failing after ${attempt} attempts: ${errorMessage(err)}`, { cause: err });

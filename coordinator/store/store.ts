@@ -8,6 +8,7 @@ import type { AdmittedHostRecord, HostRecord, ServerRecord, ZoneRecord } from '.
 import { Repository } from './repository.ts';
 import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from './retry.ts';
 import { AuditLog, type AuditLimits } from './audit.ts';
+import { StoreCondition } from './condition.ts';
 
 /** The leader lease as stored (one key, "lease", in the leader bucket). */
 export interface LeaseRecord {
@@ -50,12 +51,23 @@ export interface Store {
   admittedHosts: Repository<AdmittedHostRecord>;
   audit: AuditLog;
   retry: RetryPolicy;
+  /** Whether the last write landed or met a full JetStream store (every repository reports here). */
+  condition: StoreCondition;
 }
 
 async function openBucket(js: JetStreamClient, name: string, opts: StoreOptions, retry: RetryPolicy): Promise<KV> {
   // history 5: the last few versions help an operator see what changed;
-  // CAS needs only the latest.
-  return retryTransient(`open bucket ${name}`, () => js.views.kv(name, { replicas: opts.replicas, history: 5, timeout: opts.timeoutMs ?? 5000 }), retry);
+  // CAS needs only the latest. allow_direct false: every get goes to the
+  // stream leader. A direct get may be answered by any replica, a lagging one
+  // too (NATS does not promise read-your-writes for them): in a 3-node
+  // cluster 15 of 300 reads right after a write returned the revision before
+  // it, and a drain step that read its record just after starting its
+  // attempt saw no attempt (test/nats-faults.test.ts, docs/field-notes.md).
+  return retryTransient(
+    `open bucket ${name}`,
+    () => js.views.kv(name, { replicas: opts.replicas, history: 5, allow_direct: false, timeout: opts.timeoutMs ?? 5000 }),
+    retry,
+  );
 }
 
 export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise<Store> {
@@ -71,16 +83,18 @@ export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise
     timeoutMs: opts.timeoutMs ?? 5000,
     ...(opts.auditLimits ? { limits: opts.auditLimits } : {}),
   });
+  const condition = new StoreCondition();
   return {
     js,
     kvs,
-    zones: new Repository<ZoneRecord>(kvs.zones, 'zone', retry),
-    hosts: new Repository<HostRecord>(kvs.hosts, 'host', retry),
-    servers: new Repository<ServerRecord>(kvs.servers, 'server', retry),
-    operations: new Repository<unknown>(kvs.operations, 'operation', retry),
-    leader: new Repository<LeaseRecord>(kvs.leader, 'leader lease', retry),
-    admittedHosts: new Repository<AdmittedHostRecord>(kvs.admittedHosts, 'admitted host', retry),
+    zones: new Repository<ZoneRecord>(kvs.zones, 'zone', retry, condition),
+    hosts: new Repository<HostRecord>(kvs.hosts, 'host', retry, condition),
+    servers: new Repository<ServerRecord>(kvs.servers, 'server', retry, condition),
+    operations: new Repository<unknown>(kvs.operations, 'operation', retry, condition),
+    leader: new Repository<LeaseRecord>(kvs.leader, 'leader lease', retry, condition),
+    admittedHosts: new Repository<AdmittedHostRecord>(kvs.admittedHosts, 'admitted host', retry, condition),
     audit,
     retry,
+    condition,
   };
 }

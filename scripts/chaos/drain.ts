@@ -3,6 +3,7 @@
 // says why), note the reason, let the fault heal, and enable maintenance
 // again — the documented way to resume a paused drain.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { STORE_FULL_REASON } from '../../coordinator/store/condition.ts';
 
 /** What a drain needs of a world (the sim's ./world.ts, the lab's ./lab-world.ts). */
 export interface DrainWorld {
@@ -27,6 +28,11 @@ export interface DrainOutcome {
 
 const END = new Set(['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_CANCELLED', 'OPERATION_STATE_PAUSED']);
 
+/** Ended or paused for the operator: not a drain held while the NATS store is full (it resumes by itself). */
+function ended(op: { state: string; reason: string }): boolean {
+  return END.has(op.state) && !(op.state === 'OPERATION_STATE_PAUSED' && op.reason.startsWith(STORE_FULL_REASON));
+}
+
 export async function startDrain(w: DrainWorld): Promise<string> {
   const op = await w.call('EnableMaintenance', { host_id: w.source, confirm: true, stop_unmigratable: false });
   return op.id as string;
@@ -40,7 +46,7 @@ export async function waitForEnd(w: DrainWorld, opId: string, timeoutMs: number)
     if (w.coordinators.every((c) => c.proc.exited)) throw new Error('every coordinator process exited');
     try {
       const op = await w.call('GetOperation', { operation_id: opId }, 10_000);
-      if (END.has(op.state)) return op;
+      if (ended(op)) return op;
     } catch (err) {
       last = err;
     }
@@ -77,9 +83,9 @@ export async function drainToEnd(
       healed = true;
       await opts.heal?.();
     }
-    // A paused drain's other attempts keep running; resuming before they end races them
-    // (found, open: see RESUME_RACE in ./trial.ts). An operator who watches waits for them.
-    if (!resumeImmediately()) await untilIdle(w);
+    // At once, while the paused drain's other attempts may still run: the new
+    // drain waits for them and keeps their capacity holds (the race the
+    // chaos suite found, test/maintenance-resume-race.test.ts).
     opId = await startDrain(w);
   }
 }
@@ -93,7 +99,7 @@ export async function timeToProgress(w: DrainWorld, opId: string, since: number,
     try {
       const op = await w.call('GetOperation', { operation_id: opId }, 5_000);
       if (doneSteps(op) > baseline || op.state === 'OPERATION_STATE_SUCCEEDED') return Date.now() - since;
-      if (END.has(op.state)) return null;
+      if (ended(op)) return null;
     } catch {
       // The fault is still on: keep asking.
     }
@@ -110,15 +116,4 @@ export async function untilDone(w: DrainWorld, opId: string, n: number, ended: (
     await sleep(50);
   }
   return 0;
-}
-
-/** DRYDOCK_CHAOS_RESUME_IMMEDIATELY=1: resume a paused drain at once, without waiting for its running migrations. */
-export function resumeImmediately(): boolean {
-  return process.env.DRYDOCK_CHAOS_RESUME_IMMEDIATELY === '1';
-}
-
-/** Until no hypervisor runs a migration (bounded). */
-async function untilIdle(w: DrainWorld, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && (await w.migrating())) await sleep(100);
 }

@@ -30,7 +30,8 @@ export const FAULTS: Fault[] = [
     description:
       'Two coordinator processes; the leader is killed with SIGKILL at a random point of the drain (after a random number of finished steps, plus 0-500 ms); the other takes the lease and resumes by migration id.',
     recovery: 'from the SIGKILL to the next step finished (the new leader moving the drain again)',
-    defaultTrials: 3,
+    // Issue 12 asks for 20 trials on a 50-server drain (test/chaos.test.ts runs one small one).
+    defaultTrials: 20,
     run: (ctx) =>
       drainTrial(ctx, { coordinators: 2, bandwidthBps: 256 * MiB }, async (w, opId, trial) => {
         const at = Math.floor(ctx.random() * ctx.servers * 0.8);
