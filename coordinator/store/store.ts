@@ -43,7 +43,7 @@ export interface Store {
   zones: Repository<ZoneRecord>;
   hosts: Repository<HostRecord>;
   servers: Repository<ServerRecord>;
-  /** Operation records: the maintenance engine gives them their type. */
+  /** Operation headers: the maintenance engine gives them their type (and reads their steps from kvs.operationSteps). */
   operations: Repository<unknown>;
   leader: Repository<LeaseRecord>;
   /** Hosts whose messages the inventory takes (coordinator/admission.ts). */
@@ -52,10 +52,17 @@ export interface Store {
   retry: RetryPolicy;
 }
 
+/**
+ * Buckets that keep only the latest value: an operation's steps (500 per
+ * drain, each rewritten on every progress report) and the active index.
+ */
+const LATEST_ONLY: ReadonlySet<string> = new Set([buckets.operationSteps, buckets.activeOperations]);
+
 async function openBucket(js: JetStreamClient, name: string, opts: StoreOptions, retry: RetryPolicy): Promise<KV> {
   // history 5: the last few versions help an operator see what changed;
   // CAS needs only the latest.
-  return retryTransient(`open bucket ${name}`, () => js.views.kv(name, { replicas: opts.replicas, history: 5, timeout: opts.timeoutMs ?? 5000 }), retry);
+  const history = LATEST_ONLY.has(name) ? 1 : 5;
+  return retryTransient(`open bucket ${name}`, () => js.views.kv(name, { replicas: opts.replicas, history, timeout: opts.timeoutMs ?? 5000 }), retry);
 }
 
 export async function openStore(nc: NatsConnection, opts: StoreOptions): Promise<Store> {
