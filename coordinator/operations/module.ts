@@ -49,6 +49,9 @@ export interface MaintenanceModule {
   service(): MaintenanceService;
   /** WatchOperation streams open on this instance. */
   watches(): WatchLimits;
+  /** The operation store (tests, tools). */
+  ops(): OperationStore;
+  endStreams(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +59,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
   let engine: MaintenanceEngine | null = null;
   let service: MaintenanceService | null = null;
   let unhookRetention: (() => void) | null = null;
+  let store: OperationStore | null = null;
   const watches = new WatchLimits(opts.watchLimits);
   return {
     beforeServe: async (deps) => {
@@ -71,6 +75,7 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       const ops = new OperationStore(buckets, events, Date.now, (op) =>
         deps.metrics.operationEnded(op.kind, op.state, Math.max(0, (op.finishedAtMs - op.createdAtMs) / 1000)),
       );
+      store = ops;
       const log = deps.logger.child({ component: 'operation-retention' });
       unhookRetention = deps.leader.onLeadership((signal) =>
         periodically(signal, opts.archiveEveryMs ?? 3_600_000, () => archivePass(ops, opts.archiveAfterMs ?? DEFAULT_ARCHIVE_AFTER_MS, log, signal)),
@@ -117,8 +122,13 @@ export function maintenanceModule(opts: MaintenanceModuleOptions = {}): Maintena
       return service;
     },
     watches: () => watches,
+    ops: () => {
+      if (!store) throw new Error('maintenance module not started');
+      return store;
+    },
+    endStreams: () => watches.close(),
     stop: async () => {
-      watches.close();
+      await watches.close(0);
       unhookRetention?.();
       await engine?.stop();
     },

@@ -3,6 +3,7 @@
 // a gRPC stream); beyond, RESOURCE_EXHAUSTED naming the limit. Every stream
 // also ends when the instance shuts down (close()), so a stopping
 // coordinator does not wait on clients that never hang up.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ResourceExhaustedError, UnavailableError } from '../../common/errors.ts';
 
 export interface WatchLimitOptions {
@@ -53,9 +54,19 @@ export class WatchLimits {
     return this.total;
   }
 
-  /** Ends every stream and refuses new ones. */
-  close(): void {
+  /**
+   * Ends every stream and refuses new ones; resolves once the open streams
+   * have let go (at most `waitMs`), so the server's shutdown that follows
+   * finds them ended with their status sent rather than cut.
+   */
+  async close(waitMs = 1000): Promise<void> {
     this.closing.abort(new UnavailableError('the coordinator is shutting down'));
+    const until = Date.now() + waitMs;
+    while (this.total > 0 && Date.now() < until) await sleep(10);
+    // The status is written after the slot is released and needs a few turns
+    // of the event loop to reach the socket: with 10 ms the shutdown that
+    // follows still cut some streams (CANCELLED instead of UNAVAILABLE).
+    await sleep(100);
   }
 
   /** Aborted when close() ran. */
