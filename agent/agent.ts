@@ -66,7 +66,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<AgentHandle> 
   const incarnation = newIncarnation();
   let endpoint = config.grpc.advertisedEndpoint;
 
-  const metrics = new AgentMetrics(config.hostId, hypervisor);
+  const metrics = new AgentMetrics(config.hostId, hypervisor, config.metrics.serversMaxAgeMs);
   const migrations = new MigrationManager({
     onEnded: (mode, result, seconds, bytes) => metrics.migrationEnded(mode, result, seconds, bytes),
     hostId: config.hostId,

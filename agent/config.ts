@@ -161,6 +161,8 @@ export interface AgentConfig {
     listen: string;
     /** Serve metrics on a non-loopback address (plain HTTP, no authentication); logs a warning at start. */
     insecure: boolean;
+    /** Scrapes within this long of the last server listing reuse it instead of listing again. Default 15s; 0 = list on every scrape. */
+    serversMaxAgeMs: number;
   };
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   logLevel: string;
@@ -203,6 +205,7 @@ export const KNOWN_KEYS = [
   'hypervisor',
   'metrics.listen',
   'metrics.insecure',
+  'metrics.serversMaxAge',
   'logLevel',
 ] as const;
 
@@ -400,7 +403,7 @@ function compileHostPaths({ str, list }: Readers): { stateDir: string; bootIdFil
 }
 
 /** The metrics endpoint: plain HTTP, so loopback only unless metrics.insecure is asked for by name. */
-function compileMetrics({ str, bool }: Readers): AgentConfig['metrics'] {
+function compileMetrics({ str, bool, dur }: Readers): AgentConfig['metrics'] {
   const listen = str('metrics.listen', '');
   if (listen && !LISTEN_RE.test(listen)) throw new ConfigError('metrics.listen', `expected host:port, got ${JSON.stringify(listen)}`);
   const insecure = bool('metrics.insecure', false);
@@ -410,7 +413,7 @@ function compileMetrics({ str, bool }: Readers): AgentConfig['metrics'] {
       `${listen} is not a loopback address: metrics are plain HTTP without authentication; use 127.0.0.1:PORT, or set metrics.insecure: true`,
     );
   }
-  return { listen, insecure };
+  return { listen, insecure, serversMaxAgeMs: dur('metrics.serversMaxAge', 15_000, 0) };
 }
 
 /** Migration timing and concurrency, in milliseconds and counts. */

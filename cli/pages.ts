@@ -1,4 +1,4 @@
-// The paged admin lists (ListHosts, ListServers) followed to the end: each
+// The paged admin lists (ListHosts, ListServers, ListOperations) followed to the end: each
 // page is its own call with the CLI's deadline and stays far below gRPC's
 // 4 MiB message limit, so a listing of 100,000 servers neither runs into
 // RESOURCE_EXHAUSTED nor into one 30 s deadline.
@@ -8,6 +8,8 @@ import type { ListHostsRequest__Input } from '../common/generated/drydock/admin/
 import type { ListHostsResponse } from '../common/generated/drydock/admin/v1/ListHostsResponse.ts';
 import type { ListServersRequest__Input } from '../common/generated/drydock/admin/v1/ListServersRequest.ts';
 import type { ListServersResponse } from '../common/generated/drydock/admin/v1/ListServersResponse.ts';
+import type { ListOperationsRequest__Input } from '../common/generated/drydock/admin/v1/ListOperationsRequest.ts';
+import type { ListOperationsResponse } from '../common/generated/drydock/admin/v1/ListOperationsResponse.ts';
 
 /** Records per call: the server's maximum (coordinator/admin/paging.ts). */
 export const CLI_PAGE_SIZE = 1000;
@@ -51,4 +53,20 @@ export async function listAllServers(
     token = nextToken('ListServers', seen, res.next_page_token);
   } while (token);
   return { servers };
+}
+
+/** Every operation (of a host, active only, if asked), newest first, as one list; with a limit, that many at most (one call). */
+export async function listAllOperations(
+  api: AdminApi,
+  req: Omit<ListOperationsRequest__Input, 'page_size' | 'page_token'>,
+): Promise<Pick<ListOperationsResponse, 'operations'>> {
+  const operations: ListOperationsResponse['operations'] = [];
+  const seen = new Set<string>();
+  let token = '';
+  do {
+    const res = await api.call('ListOperations', { ...req, page_size: CLI_PAGE_SIZE, page_token: token });
+    operations.push(...res.operations);
+    token = nextToken('ListOperations', seen, res.next_page_token);
+  } while (token);
+  return { operations };
 }

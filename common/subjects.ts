@@ -32,7 +32,12 @@ export const buckets = {
   zones: 'drydock_zones',
   hosts: 'drydock_hosts',
   servers: 'drydock_servers',
+  /** Operation headers (coordinator/operations/op-layout.ts). */
   operations: 'drydock_operations',
+  /** One entry per step of an operation, key "<op id>.<index>". */
+  operationSteps: 'drydock_operation_steps',
+  /** The operations not yet finished, key = op id: the engine's work list. */
+  activeOperations: 'drydock_operations_active',
   leader: 'drydock_leader',
   /** Hosts an operator admitted (issued NATS credentials to): coordinator/admission.ts. */
   admittedHosts: 'drydock_admitted_hosts',

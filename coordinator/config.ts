@@ -139,6 +139,14 @@ export interface CoordinatorConfig {
      */
     watchIntervalMs: number;
   };
+  operations: {
+    /** A finished operation is archived (steps removed, summary and events kept) this long after it ended. Default 30 days. */
+    archiveAfterMs: number;
+    /** WatchOperation streams per caller on this instance; beyond, RESOURCE_EXHAUSTED. Default 16. */
+    maxWatchesPerCaller: number;
+    /** WatchOperation streams on this instance in total. Default 256. */
+    maxWatches: number;
+  };
   /** pino level. Default info. */
   logLevel: string;
 }
@@ -178,6 +186,9 @@ const KNOWN = [
   'leader.renewInterval',
   'metrics.listen',
   'zoneCpu.watchInterval',
+  'operations.archiveAfter',
+  'operations.maxWatchesPerCaller',
+  'operations.maxWatches',
   'logLevel',
 ] as const;
 
@@ -270,6 +281,12 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
     metrics: { listen: str('metrics.listen', '') },
     // Each pass reads every zone and host record: faster than 500 ms is load, not freshness.
     zoneCpu: { watchIntervalMs: dur('zoneCpu.watchInterval', 3000, 500) },
+    operations: {
+      // Below an hour an operator could lose the steps of a drain before reading them.
+      archiveAfterMs: dur('operations.archiveAfter', 30 * 24 * 3600_000, 3600_000),
+      maxWatchesPerCaller: int('operations.maxWatchesPerCaller', 16, 1, 100_000),
+      maxWatches: int('operations.maxWatches', 256, 1, 1_000_000),
+    },
     logLevel: str('logLevel', 'info'),
   };
   validate(cfg);

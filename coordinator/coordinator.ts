@@ -61,6 +61,8 @@ export interface Coordinator {
 export interface CoordinatorModule {
   beforeServe?: (deps: AdminDeps) => Promise<void> | void;
   handlerGroups?: (deps: AdminDeps) => HandlerGroup[];
+  /** Ends the module's long-lived streams: runs first on shutdown, before the admin server waits for its calls to end. */
+  endStreams?: () => Promise<void>;
   stop?: () => Promise<void>;
 }
 
@@ -245,6 +247,10 @@ async function serveAdmin(config: CoordinatorConfig, deps: AdminDeps, auth: Auth
     implementation: parts.implementation,
   });
   cleanup.push(() => admin.close(3000));
+  // Runs before admin.close (reverse order): open streams end with UNAVAILABLE instead of holding the shutdown.
+  cleanup.push(async () => {
+    await Promise.all((opts.modules ?? []).map((m) => m.endStreams?.()));
+  });
   if (config.admin.insecure) {
     deps.logger.warn(
       { listen: config.admin.listen, option: 'admin.insecure' },

@@ -79,7 +79,11 @@ async function main(config: ReturnType<typeof loadConfig>, check: boolean): Prom
   const logger = createLogger('drydock-coordinator', config.logLevel as never);
   // Zone CPU first: the maintenance engine places servers with its CPU rules.
   const zoneCpu = zoneCpuModule({ agentCallTimeoutMs: config.agents.callTimeoutMs, watchIntervalMs: config.zoneCpu.watchIntervalMs });
-  const maintenance = maintenanceModule({ cpu: zoneCpu.placement });
+  const maintenance = maintenanceModule({
+    cpu: zoneCpu.placement,
+    archiveAfterMs: config.operations.archiveAfterMs,
+    watchLimits: { maxPerCaller: config.operations.maxWatchesPerCaller, maxTotal: config.operations.maxWatches },
+  });
   const coordinator = await startCoordinator(config, { logger, modules: [maintenance, zoneCpu] });
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -107,8 +107,10 @@ export async function startWorld(o: WorldOptions): Promise<World> {
                 await z.beforeServe(deps);
               },
               handlerGroups: (deps) => [...m.handlerGroups(deps), ...z.handlerGroups(deps)],
+              modules: [{ endStreams: () => m.endStreams() }],
             }
-          : { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups },
+          : // Its streams end on shutdown as in production (coordinator/main.ts passes the module whole).
+            { beforeServe: m.beforeServe, handlerGroups: m.handlerGroups, modules: [{ endStreams: () => m.endStreams() }] },
       );
       const a = new TestAdminClient(c.port);
       instances.push({ c, m, a });

@@ -55,3 +55,43 @@ test('GET /metrics counts migrations by mode and result, bytes, and servers by s
   t.notRegex(text, /^drydock_agent_servers\{state="running",host="ma"\}/m);
   t.is((await fetch(`http://127.0.0.1:${agent.metricsPort}/other`)).status, 404);
 });
+
+test('GET /metrics answers from a cached server listing: many scrapes, at most one listing per serversMaxAge', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-agent-metrics-'));
+  const fabric = new SimFabric({ bandwidthBps: 4 * 1024 ** 3, setupMs: 50 });
+  const a = fabric.addHost({ hostId: 'mc' });
+  a.addServer({ name: 'counted', memoryBytes: 256 * 1024 ** 2 });
+  // The hypervisor counting its full listings (on libvirt: virsh list + a query per server).
+  let listings = 0;
+  const list = a.listServers.bind(a);
+  a.listServers = () => {
+    listings++;
+    return list();
+  };
+  const agent = await startAgent({
+    config: compileAgentConfig({
+      hostId: 'mc',
+      hypervisor: 'sim',
+      grpc: { listenAddress: '127.0.0.1:0' },
+      stateDir: dir,
+      metrics: { listen: '127.0.0.1:0', serversMaxAge: '1h' },
+      rebootCommand: ['/bin/true'],
+      logLevel: 'silent',
+    }),
+    hypervisor: a,
+    log: silentLogger(),
+  });
+  t.teardown(async () => {
+    await agent.stop(0);
+    fabric.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const scrape = async () => (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
+  await scrape();
+  const before = listings;
+  // 20 scrapes, 10 of them at once.
+  const texts = [...(await Promise.all(Array.from({ length: 10 }, scrape)))];
+  for (let i = 0; i < 10; i++) texts.push(await scrape());
+  for (const text of texts) t.regex(text, /^drydock_agent_servers\{state="running",host="mc"\} 1$/m);
+  t.true(listings - before <= 1, `${listings - before} listings for 20 scrapes`);
+});

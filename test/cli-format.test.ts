@@ -150,6 +150,7 @@ function operation(steps: ServerStep[]): Operation {
     moved_away: [],
     stage: '',
     last_event_seq: 0,
+    archived_at_ms: 0,
   };
 }
 

@@ -84,6 +84,7 @@ function operation(id: string): Operation {
     moved_away: [],
     stage: '',
     last_event_seq: 0,
+    archived_at_ms: 0,
   };
 }
 

@@ -5,6 +5,7 @@ import { usageError } from '../exit.ts';
 import { operationView, operationsTable } from '../render.ts';
 import { stateLabel } from '../operation-view.ts';
 import { followById } from './operation-start.ts';
+import { listAllOperations } from '../pages.ts';
 
 export function registerOpsCommands(program: Command, act: Act): void {
   const ops = program.command('ops').description('list, show, follow and cancel maintenance operations');
@@ -20,7 +21,7 @@ export function registerOpsCommands(program: Command, act: Act): void {
     .action(
       act(
         async (ctx, opts: { host?: string; active?: boolean; limit?: number }) => {
-          const res = await ctx.api.call('ListOperations', { host_id: opts.host ?? '', active_only: Boolean(opts.active), limit: opts.limit ?? 0 });
+          const res = await listAllOperations(ctx.api, { host_id: opts.host ?? '', active_only: Boolean(opts.active), limit: opts.limit ?? 0 });
           ctx.show(res, () => operationsTable(res.operations, Date.now()));
         },
         { listHint: 'drydock hosts' },

@@ -5,6 +5,7 @@ import type { ServerStep__Input } from '../../common/generated/drydock/admin/v1/
 import type { OperationState as ProtoOpState } from '../../common/generated/drydock/admin/v1/OperationState.ts';
 import type { OperationEvent } from './events.ts';
 import { stepHealthToProto } from './guest-health.ts';
+import type { OperationHeader } from './op-layout.ts';
 import type { OperationKind, OperationRecord, OperationState, StepAction, StepRecord } from './types.ts';
 
 const KIND: Record<OperationKind, Operation__Input['kind']> = {
@@ -48,26 +49,35 @@ export function stepToProto(s: StepRecord): ServerStep__Input {
   };
 }
 
-/** `lastEventSeq`: the stream sequence of the operation's newest event (the event log knows it, not the record). */
-export function operationToProto(op: OperationRecord, lastEventSeq: number): Operation__Input {
-  const done = op.steps.filter((s) => ['done', 'failed', 'skipped', 'cancelled'].includes(s.phase)).length;
+/**
+ * `lastEventSeq`: the stream sequence of the operation's newest event (the
+ * event log knows it, not the record). A header (a list's entry, an archived
+ * operation) has no steps: its counts come from the header, steps and
+ * moved_away are left empty for a list entry (`brief`).
+ */
+export function operationToProto(op: OperationRecord | OperationHeader, lastEventSeq: number, brief = false): Operation__Input {
+  const steps = 'steps' in op ? op.steps : [];
+  const done = 'doneCount' in op ? op.doneCount : steps.filter((s) => ['done', 'failed', 'skipped', 'cancelled'].includes(s.phase)).length;
   return {
     id: op.id,
     kind: KIND[op.kind],
     host_id: op.hostId,
     state: opStateToProto(op.state),
     reason: op.reason,
-    steps: op.steps.map(stepToProto),
+    steps: steps.map(stepToProto),
     done,
-    total: op.steps.length,
+    total: 'stepCount' in op ? op.stepCount : steps.length,
     stop_unmigratable: op.stopUnmigratable,
     requested_by: op.requestedBy,
     created_at_ms: op.createdAtMs,
     updated_at_ms: op.updatedAtMs,
     finished_at_ms: op.finishedAtMs,
-    moved_away: op.movedAway.map((m) => ({ server_uuid: m.serverUuid, server_name: m.serverName, to_host_id: m.toHostId, was_running: m.wasRunning })),
+    moved_away: brief
+      ? []
+      : op.movedAway.map((m) => ({ server_uuid: m.serverUuid, server_name: m.serverName, to_host_id: m.toHostId, was_running: m.wasRunning })),
     stage: op.stage,
     last_event_seq: lastEventSeq,
+    archived_at_ms: 'archivedAtMs' in op ? op.archivedAtMs : 0,
   };
 }
 

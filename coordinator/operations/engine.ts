@@ -1,5 +1,6 @@
 // The leader's executor of maintenance operations. On gaining the lease it
-// lists every unfinished operation and runs one worker per operation; each
+// reads the active index (the unfinished operations, op-layout.ts) and runs
+// one worker per operation; each
 // worker reads its record, does at most one step per pass, and writes the
 // result with CAS before the next (KubeVirt's migration controller). On
 // losing the lease every worker detaches at once: agents keep migrating,
@@ -10,7 +11,8 @@ import type { Logger } from '../../common/logging.ts';
 import type { AgentClient } from '../agent-client.ts';
 import { Reservations } from '../planner/index.ts';
 import type { EngineContext, EngineDeps } from './context.ts';
-import { isTerminal, type OperationRecord } from './types.ts';
+import { isTerminal } from './types.ts';
+import type { OperationHeader } from './op-layout.ts';
 import { runWorker, type WorkerRegistry } from './worker.ts';
 
 export interface EngineOptions extends EngineDeps {
@@ -90,7 +92,8 @@ export class MaintenanceEngine {
     leadership.addEventListener('abort', onLost, { once: true });
     while (!leadership.aborted) {
       try {
-        for (const op of await this.ctx.ops.list(leadership)) {
+        // The active index: finished operations are never read again.
+        for (const op of await this.ctx.ops.listActive(leadership)) {
           if (isTerminal(op)) continue;
           const w = this.runs.get(op.id);
           if (w) {
@@ -115,7 +118,7 @@ export class MaintenanceEngine {
     this.log.info('no longer leading: workers detached');
   }
 
-  private spawn(op: OperationRecord, leadership: AbortSignal): void {
+  private spawn(op: OperationHeader, leadership: AbortSignal): void {
     const cancel = new AbortController();
     if (op.cancelRequested) cancel.abort();
     const log = this.log.child({ opId: op.id, hostId: op.hostId, kind: op.kind });

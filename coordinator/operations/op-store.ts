@@ -1,9 +1,21 @@
 // Operation records plus their event log, written together: a change to a
-// record (CAS, via Repository.mutate) is followed by the events describing
+// record (CAS on each key it touches) is followed by the events describing
 // it. Events are published after the write succeeds, so an event never
 // describes a state that was not stored.
-import type { Repository, Versioned } from '../store/repository.ts';
-import { countDone, type OperationRecord, type OperationState, type StepRecord } from './types.ts';
+//
+// A record is stored as a header and one entry per step (op-layout.ts); a
+// change is a pure function of the whole record, and only the keys whose
+// value it changed are written, each with CAS at the revision read. When a
+// change touches both, the header goes first, except when the change stops
+// the operation (paused or ended): then its steps go first, so a stopped
+// operation never shows steps that a crash between the writes left behind.
+// Either way a crash in between leaves a state the next pass resumes from.
+import { FailedPreconditionError, NotFoundError } from '../../common/errors.ts';
+import { sameValue, type Repository, type Versioned } from '../store/repository.ts';
+import { CasConflictError, conflictBackoff, DEFAULT_RETRY, type RetryPolicy } from '../store/retry.ts';
+import { isTerminal, type OperationRecord, type OperationState, type StepRecord } from './types.ts';
+import { assemble, cloneStep, headerOf, isLegacyRecord, sameStep, stepKey, type ActiveEntry, type OperationHeader, type StoredStep } from './op-layout.ts';
+import { StepCache, type StepEntry } from './step-cache.ts';
 import type { OperationEventBody, OperationEventLog, OperationEventType } from './events.ts';
 
 export interface EventSpec {
@@ -12,29 +24,119 @@ export interface EventSpec {
   step?: StepRecord;
 }
 
+/** The three buckets of operations (common/subjects.ts). */
+export interface OperationBuckets {
+  headers: Repository<OperationHeader>;
+  steps: Repository<StoredStep>;
+  active: Repository<ActiveEntry>;
+}
+
+interface Current {
+  header: Versioned<OperationHeader>;
+  steps: StepEntry[];
+}
+
+/** Writes at once when creating the steps of an operation. */
+const CREATE_CONCURRENCY = 32;
+
 export class OperationStore {
+  private readonly cache: StepCache;
+
   constructor(
-    readonly repo: Repository<OperationRecord>,
+    readonly buckets: OperationBuckets,
     readonly events: OperationEventLog,
     private readonly clock: () => number = Date.now,
     /** Called once when a write ends the operation (metrics). */
     private readonly onEnded: (op: OperationRecord) => void = () => undefined,
-  ) {}
-
-  get(id: string, signal?: AbortSignal): Promise<Versioned<OperationRecord> | null> {
-    return this.repo.get(id, signal);
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.cache = new StepCache(buckets.steps);
   }
 
-  require(id: string, signal?: AbortSignal): Promise<Versioned<OperationRecord>> {
-    return this.repo.require(id, signal);
+  /** The header alone (no step is read); null when absent. A record stored before the split is refused. */
+  async header(id: string, signal?: AbortSignal): Promise<Versioned<OperationHeader> | null> {
+    const h = await this.buckets.headers.get(id, signal);
+    if (h && isLegacyRecord(h.value))
+      throw new FailedPreconditionError(
+        `operation ${id} is stored in the layout of an older coordinator (every step inside one record); a coordinator of this version migrates such records when it starts`,
+      );
+    return h;
   }
 
-  async list(signal?: AbortSignal): Promise<OperationRecord[]> {
-    return (await this.repo.list(signal)).map((v) => v.value);
+  async get(id: string, signal?: AbortSignal): Promise<Versioned<OperationRecord> | null> {
+    const cur = await this.current(id, signal);
+    return cur ? { key: id, revision: cur.header.revision, value: this.assembleCurrent(cur) } : null;
   }
 
+  async require(id: string, signal?: AbortSignal): Promise<Versioned<OperationRecord>> {
+    const v = await this.get(id, signal);
+    if (!v) throw new NotFoundError('operation', id);
+    return v;
+  }
+
+  /** Every header (no steps): housekeeping and the rare whole-history questions. */
+  async list(signal?: AbortSignal): Promise<OperationHeader[]> {
+    return (await this.buckets.headers.list(signal)).map((v) => v.value).filter((h) => !isLegacyRecord(h));
+  }
+
+  /** Headers of the operations in the active index (not yet finished); index entries of ended or vanished ones are removed. */
+  async listActive(signal?: AbortSignal, staleAfterMs = 300_000): Promise<OperationHeader[]> {
+    const ids = await this.buckets.active.keys(signal);
+    const out: OperationHeader[] = [];
+    for (const id of ids) {
+      const h = await this.header(id, signal);
+      if (h && !isTerminal(h.value)) {
+        out.push(h.value);
+        continue;
+      }
+      // Ended (the write that ended it was not followed by the removal), or
+      // never created (index entry written, record not): stale after a while.
+      const entry = h ? null : await this.buckets.active.get(id, signal);
+      if (h || (entry && this.clock() - entry.value.createdAtMs > staleAfterMs)) await this.deactivate(id, signal);
+    }
+    return out.sort((a, b) => a.createdAtMs - b.createdAtMs);
+  }
+
+  /**
+   * Up to `want` headers with keys before `after` ("" = from the newest),
+   * newest first (ids sort by creation time), filtered; read in small
+   * batches so a page stops reading once it is full.
+   */
+  async page(after: string, want: number, filter: { hostId?: string; activeOnly?: boolean }, signal?: AbortSignal): Promise<Versioned<OperationHeader>[]> {
+    const keys = filter.activeOnly ? await this.buckets.active.keys(signal) : await this.buckets.headers.keys(signal);
+    const order = keys.filter((k) => !after || k < after).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    const out: Versioned<OperationHeader>[] = [];
+    for (let i = 0; i < order.length && out.length < want;) {
+      const batch = order.slice(i, i + Math.min(64, Math.max(8, want - out.length)));
+      i += batch.length;
+      for (const h of await Promise.all(batch.map((k) => this.buckets.headers.get(k, signal)))) {
+        if (!h || isLegacyRecord(h.value) || out.length >= want) continue;
+        if (filter.activeOnly && isTerminal(h.value)) continue;
+        if (filter.hostId && h.value.hostId !== filter.hostId) continue;
+        out.push(h);
+      }
+    }
+    return out;
+  }
+
+  /** Ids of the operations in the active index (maybe including ones just ended). */
+  activeIds(signal?: AbortSignal): Promise<string[]> {
+    return this.buckets.active.keys(signal);
+  }
+
+  /** Steps first, then the active-index entry, then the header: a header that exists has its steps and, unless ended, its index entry. */
   async create(op: OperationRecord, message: string, signal?: AbortSignal): Promise<OperationRecord> {
-    await this.repo.create(op.id, op, signal);
+    const now = this.clock();
+    let next = 0;
+    const worker = async () => {
+      while (next < op.steps.length) {
+        const i = next++;
+        await this.buckets.steps.create(stepKey(op.id, i), { ...op.steps[i]!, updatedAtMs: now }, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, op.steps.length) }, worker));
+    if (!isTerminal(op)) await this.buckets.active.upsert(op.id, () => ({ kind: op.kind, hostId: op.hostId, createdAtMs: op.createdAtMs }), signal);
+    await this.buckets.headers.create(op.id, headerOf(op), signal);
     await this.emit(op, { type: 'state', message });
     return op;
   }
@@ -50,31 +152,26 @@ export class OperationStore {
     describe: (op: OperationRecord) => EventSpec[] = () => [],
     signal?: AbortSignal,
   ): Promise<OperationRecord> {
-    const now = this.clock();
-    let ended = false;
-    const res = await this.repo.mutate(
-      id,
-      (cur) => {
-        ended = false;
-        const before = { state: cur.state, stage: cur.stage };
-        const next = change(cur);
-        if (next === undefined) return undefined;
-        next.updatedAtMs = now;
-        if (next.state !== before.state || next.stage !== before.stage) {
-          next.history = [...next.history, { state: next.state, stage: next.stage, atMs: now, reason: next.reason }];
-          if (next.stage !== before.stage) next.stageSinceMs = now;
+    for (let round = 0; ; round++) {
+      signal?.throwIfAborted();
+      const cur = await this.current(id, signal);
+      if (!cur) throw new NotFoundError('operation', id);
+      try {
+        const res = await this.applyOnce(cur, change, signal);
+        if (!res.changed) return res.op;
+        if (res.ended) {
+          this.onEnded(res.op);
+          this.cache.forget(id);
+          await this.deactivate(id, signal);
         }
-        if (['succeeded', 'failed', 'cancelled'].includes(next.state) && !next.finishedAtMs) {
-          next.finishedAtMs = now;
-          ended = true;
-        }
-        return next;
-      },
-      signal,
-    );
-    if (res.changed && ended) this.onEnded(res.value);
-    if (res.changed) for (const spec of describe(res.value)) await this.emit(res.value, spec);
-    return res.value;
+        for (const spec of describe(res.op)) await this.emit(res.op, spec);
+        return res.op;
+      } catch (err) {
+        if (!(err instanceof CasConflictError)) throw err;
+        if (round + 1 >= this.retry.conflictAttempts) throw err;
+        await conflictBackoff(round, signal);
+      }
+    }
   }
 
   /** Publishes an event about the operation as it stands. */
@@ -86,11 +183,94 @@ export class OperationStore {
       state: op.state,
       stage: op.stage,
       message: spec.message,
-      done: countDone(op),
+      done: op.steps.filter((s) => ['done', 'failed', 'skipped', 'cancelled'].includes(s.phase)).length,
       total: op.steps.length,
       ...(spec.step ? { step: spec.step } : {}),
     };
     return this.events.publish(body);
+  }
+
+  /**
+   * Removes the operation from the active index (absent: nothing to do).
+   * Purged, not deleted: a delete marker would stay in the key listing the
+   * engine reads every poll until housekeeping removes it an hour later.
+   * Nobody writes an ended operation's entry again, so no write is lost.
+   */
+  async deactivate(id: string, signal?: AbortSignal): Promise<void> {
+    await this.buckets.active.purgeKeys(id, signal);
+  }
+
+  /** Drops this instance's cached steps of the operation (its steps were deleted). */
+  forget(id: string): void {
+    this.cache.forget(id);
+  }
+
+  private async current(id: string, signal?: AbortSignal): Promise<Current | null> {
+    // A cached operation's steps are brought up to date while the header is read (one round trip, not two).
+    const [header] = await Promise.all([this.header(id, signal), this.cache.refresh(id, signal)]);
+    if (!header) return null;
+    // An archived operation's steps were purged: its summary stands alone.
+    const steps = header.value.archivedAtMs ? [] : await this.cache.read(id, header.value.stepCount, signal);
+    return { header, steps };
+  }
+
+  private assembleCurrent(cur: Current): OperationRecord {
+    const at = cur.steps.reduce((m, e) => Math.max(m, e.atMs), 0);
+    return assemble(
+      structuredClone(cur.header.value),
+      cur.steps.map((e) => cloneStep(e.step)),
+      at,
+    );
+  }
+
+  /** One CAS round: the change applied to `cur`, the keys it changed written. */
+  private async applyOnce(
+    cur: Current,
+    change: (op: OperationRecord) => OperationRecord | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ op: OperationRecord; changed: boolean; ended: boolean }> {
+    const now = this.clock();
+    const before = this.assembleCurrent(cur);
+    const next = change(this.assembleCurrent(cur));
+    if (next === undefined) return { op: before, changed: false, ended: false };
+    if (next.steps.length !== cur.steps.length) throw new Error(`operation ${before.id}: a change cannot add or remove steps`);
+    if (next.state !== before.state || next.stage !== before.stage) {
+      next.history = [...next.history, { state: next.state, stage: next.stage, atMs: now, reason: next.reason }];
+      if (next.stage !== before.stage) next.stageSinceMs = now;
+    }
+    const ended = isTerminal(next) && !next.finishedAtMs;
+    if (ended) next.finishedAtMs = now;
+    const stepWrites = next.steps.flatMap((s, i) => (sameStep(s, cur.steps[i]!.step) ? [] : [i]));
+    const header = headerOf({ ...next, updatedAtMs: cur.header.value.updatedAtMs }, cur.header.value.archivedAtMs);
+    const headerChanged = !sameValue(header, cur.header.value);
+    if (!headerChanged && stepWrites.length === 0) return { op: before, changed: false, ended: false };
+    header.updatedAtMs = headerChanged ? now : header.updatedAtMs;
+    const writeHeader = async () => {
+      if (headerChanged) await this.buckets.headers.updateAt(next.id, header, cur.header.revision, signal);
+    };
+    const writeSteps = async () => {
+      for (const i of stepWrites) {
+        const value: StoredStep = { ...cloneStep(next.steps[i]!), updatedAtMs: now };
+        try {
+          const w = await this.buckets.steps.updateAt(stepKey(next.id, i), value, cur.steps[i]!.revision, signal);
+          this.cache.wrote(next.id, i, value, w.revision);
+        } catch (err) {
+          // Someone else wrote this step: read the operation whole again.
+          if (err instanceof CasConflictError) this.cache.forget(next.id);
+          throw err;
+        }
+      }
+    };
+    const stops = headerChanged && next.state !== before.state && (next.state === 'paused' || isTerminal(next));
+    if (stops) {
+      await writeSteps();
+      await writeHeader();
+    } else {
+      await writeHeader();
+      await writeSteps();
+    }
+    next.updatedAtMs = now;
+    return { op: next, changed: true, ended };
   }
 }
 

@@ -8,6 +8,7 @@ import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './con
 import { setState } from './op-store.ts';
 import { settleRemainingMs } from './decide.ts';
 import { isTerminal, type OperationRecord } from './types.ts';
+import type { OperationHeader } from './op-layout.ts';
 import type { Worker } from './worker.ts';
 
 /** How long an unreachable agent's reboot call is retried before the return pauses. */
@@ -50,9 +51,10 @@ async function move(ctx: EngineContext, op: OperationRecord, state: OperationRec
 }
 
 /** Earlier unfinished returns of the same storage cluster, oldest first. */
-async function returnsAhead(ctx: EngineContext, op: OperationRecord): Promise<OperationRecord[]> {
+async function returnsAhead(ctx: EngineContext, op: OperationRecord): Promise<OperationHeader[]> {
   if (!op.storageCluster) return [];
-  const all = await ctx.ops.list();
+  // Unfinished ones only: the active index, not every operation ever stored.
+  const all = await ctx.ops.listActive();
   return all
     .filter(
       (o) =>

@@ -3,7 +3,8 @@
 // Every refusal happens before the first write (docs/design.md invariant 7).
 import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../common/errors.ts';
-import type { Repository } from '../store/repository.ts';
+import type { Repository, Versioned } from '../store/repository.ts';
+import type { OperationHeader } from './op-layout.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
 import { releaseServerClaims } from './steps.ts';
 import { planMaintenance, assertPlanRunnable } from '../planner/index.ts';
@@ -27,6 +28,9 @@ export interface MaintenanceServiceOptions {
   kick?: () => void;
   clock?: () => number;
 }
+
+/** Operations whose moves estimate the bandwidth of the next plan. */
+const RECENT_FOR_BANDWIDTH = 100;
 
 const ACTION_OF: Record<string, StepAction> = { LIVE_MIGRATE: 'live', COLD_MIGRATE: 'cold', STOP: 'stop', NONE: 'none' };
 
@@ -62,14 +66,8 @@ export class MaintenanceService {
 
   /** Median bandwidth of completed migrations (bytes/s), for estimates. */
   async measuredBandwidthBps(): Promise<number | undefined> {
-    const samples: number[] = [];
-    for (const op of await this.o.ops.list()) {
-      for (const s of op.steps) {
-        if (s.phase === 'done' && (s.action === 'live' || s.action === 'cold') && s.bytesTotal > 0 && s.finishedAtMs > s.startedAtMs) {
-          samples.push(s.bytesTotal / ((s.finishedAtMs - s.startedAtMs) / 1000));
-        }
-      }
-    }
+    // The newest operations' samples (kept in their headers): no step is read.
+    const samples = (await this.o.ops.page('', RECENT_FOR_BANDWIDTH, {})).flatMap((h) => h.value.bandwidthSamples);
     if (samples.length === 0) return undefined;
     samples.sort((a, b) => a - b);
     return samples[Math.floor(samples.length / 2)];
@@ -291,8 +289,12 @@ export class MaintenanceService {
     return this.o.ops.events.lastSeq(operationId);
   }
 
-  async get(operationId: string): Promise<OperationRecord> {
+  /** The whole record, or the summary of an archived one (its steps are gone). */
+  async get(operationId: string): Promise<OperationRecord | OperationHeader> {
     if (!operationId) throw new InvalidArgumentError('operation_id', 'required');
+    const h = await this.o.ops.header(operationId);
+    if (!h) throw new NotFoundError('operation', operationId);
+    if (h.value.archivedAtMs) return h.value;
     return this.shown((await this.o.ops.require(operationId)).value);
   }
 
@@ -300,28 +302,25 @@ export class MaintenanceService {
    * The record as reads show it: while the NATS store is full nothing can be
    * written, the pause included, so a running operation reads paused with why.
    */
-  private shown(op: OperationRecord): OperationRecord {
+  private shown<T extends { state: OperationRecord['state']; reason: string }>(op: T): T {
     const reason = op.state === 'running' || op.state === 'pending' ? this.o.storePauseReason?.() : null;
     return reason ? { ...op, state: 'paused', reason } : op;
   }
 
-  async list(filter: { hostId?: string; activeOnly?: boolean; limit?: number }): Promise<OperationRecord[]> {
-    const all = (await this.o.ops.list())
-      .map((o) => this.shown(o))
-      .filter((o) => !filter.hostId || o.hostId === filter.hostId)
-      .filter((o) => !filter.activeOnly || !isTerminal(o))
-      .sort((a, b) => b.createdAtMs - a.createdAtMs);
-    return filter.limit ? all.slice(0, filter.limit) : all;
+  /** Up to `want` headers after key `after`, newest first (ListOperations pages). */
+  async page(after: string, want: number, filter: { hostId?: string; activeOnly?: boolean }): Promise<Versioned<OperationHeader>[]> {
+    return (await this.o.ops.page(after, want, filter)).map((v) => ({ ...v, value: this.shown(v.value) }));
   }
 
   /** Replays events from `fromSeq`, then follows; ends at the terminal state. */
   async *watch(operationId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
-    const op = await this.get(operationId);
+    const op = await this.o.ops.header(operationId);
+    if (!op) throw new NotFoundError('operation', operationId);
     const last = await this.o.ops.events.lastSeq(operationId);
     for await (const ev of this.o.ops.events.watch(operationId, fromSeq, signal)) {
       yield ev;
       // An operation that ended before this watch: stop after the replay.
-      if (isTerminal(op) && ev.seq >= last) return;
+      if (isTerminal(op.value) && ev.seq >= last) return;
     }
   }
 }

@@ -37,6 +37,15 @@ export async function purgeOldDeletes(kvs: Record<string, KV>, olderThanMs: numb
   return cleaned;
 }
 
+/** Runs `pass` every `everyMs` until the signal aborts (leadership lost); the pass handles its own errors. */
+export async function periodically(signal: AbortSignal, everyMs: number, pass: () => Promise<void>): Promise<void> {
+  while (!signal.aborted) {
+    await sleep(everyMs, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) return;
+    await pass();
+  }
+}
+
 /** Runs purgeOldDeletes every `everyMs` until the signal aborts (leadership lost). */
 export async function housekeepingLoop(
   kvs: Record<string, KV>,
@@ -45,14 +54,12 @@ export async function housekeepingLoop(
   everyMs = 3_600_000,
   olderThanMs = 3_600_000,
 ): Promise<void> {
-  while (!signal.aborted) {
-    await sleep(everyMs, undefined, { signal }).catch(() => undefined);
-    if (signal.aborted) return;
+  await periodically(signal, everyMs, async () => {
     try {
       const n = await purgeOldDeletes(kvs, olderThanMs);
       if (n > 0) logger.info({ keys: n }, 'purged old KV delete markers');
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'KV housekeeping failed');
     }
-  }
+  });
 }

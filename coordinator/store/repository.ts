@@ -165,8 +165,10 @@ export class Repository<T> {
    * holds (null when none): a put (value) or a delete/purge (null value).
    * A message below the last revision may have been purged (the delete
    * markers housekeeping removes): a reader waiting for it would wait forever.
+   * `keys`: a subject pattern of keys to look at (default every key), e.g.
+   * "op-1.>" for the keys under "op-1.".
    */
-  async changeFrom(from: number, signal?: AbortSignal): Promise<{ key: string; revision: number; value: T | null } | null> {
+  async changeFrom(from: number, signal?: AbortSignal, keys = '>'): Promise<{ key: string; revision: number; value: T | null } | null> {
     const s = this.stream();
     if (!s) throw new Error(`${this.what} bucket has no stream to ask`);
     const m = await retryTransient(
@@ -174,7 +176,7 @@ export class Repository<T> {
       async () => {
         try {
           // STREAM.MSG.GET's next_by_subj (nats-server 2.9+); nats.js types it only for direct gets.
-          const query = { seq: from, next_by_subj: `${s.prefix}>` } as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1];
+          const query = { seq: from, next_by_subj: `${s.prefix}${keys}` } as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1];
           return await s.jsm.streams.getMessage(s.name, query);
         } catch (err) {
           // JetStream's "no message found" (404, code 10037).
@@ -189,6 +191,23 @@ export class Repository<T> {
     const op = m.header?.get('KV-Operation');
     const live = !op && m.data.length > 0;
     return { key: m.subject.slice(s.prefix.length), revision: m.seq, value: live ? (JSON.parse(dec.decode(m.data)) as T) : null };
+  }
+
+  /**
+   * Removes every value of the keys matching `keys` (a subject pattern such
+   * as "op-1.>") from the bucket, history and delete markers included, in
+   * one request. Only for keys nobody writes any more (an archived
+   * operation's steps): a write racing the purge may be lost.
+   */
+  async purgeKeys(keys: string, signal?: AbortSignal): Promise<number> {
+    const s = this.stream();
+    if (!s) throw new Error(`${this.what} bucket has no stream to purge`);
+    return retryTransient(
+      `purge ${this.what} ${keys}`,
+      async () => (await s.jsm.streams.purge(s.name, { filter: `${s.prefix}${keys}` })).purged,
+      this.retry,
+      signal,
+    );
   }
 
   /** Writes a new record; ALREADY_EXISTS if the key holds one. */

@@ -44,7 +44,7 @@ export interface Store {
   zones: Repository<ZoneRecord>;
   hosts: Repository<HostRecord>;
   servers: Repository<ServerRecord>;
-  /** Operation records: the maintenance engine gives them their type. */
+  /** Operation headers: the maintenance engine gives them their type (and reads their steps from kvs.operationSteps). */
   operations: Repository<unknown>;
   leader: Repository<LeaseRecord>;
   /** Hosts whose messages the inventory takes (coordinator/admission.ts). */
@@ -55,17 +55,25 @@ export interface Store {
   condition: StoreCondition;
 }
 
+/**
+ * Buckets that keep only the latest value: an operation's steps (500 per
+ * drain, each rewritten on every progress report) and the active index.
+ */
+const LATEST_ONLY: ReadonlySet<string> = new Set([buckets.operationSteps, buckets.activeOperations]);
+
 async function openBucket(js: JetStreamClient, name: string, opts: StoreOptions, retry: RetryPolicy): Promise<KV> {
   // history 5: the last few versions help an operator see what changed;
-  // CAS needs only the latest. allow_direct false: every get goes to the
-  // stream leader. A direct get may be answered by any replica, a lagging one
-  // too (NATS does not promise read-your-writes for them): in a 3-node
-  // cluster 15 of 300 reads right after a write returned the revision before
-  // it, and a drain step that read its record just after starting its
-  // attempt saw no attempt (test/nats-faults.test.ts, docs/field-notes.md).
+  // CAS needs only the latest (and the buckets of LATEST_ONLY keep only it).
+  // allow_direct false: every get goes to the stream leader. A direct get may
+  // be answered by any replica, a lagging one too (NATS does not promise
+  // read-your-writes for them): in a 3-node cluster 15 of 300 reads right
+  // after a write returned the revision before it, and a drain step that
+  // read its record just after starting its attempt saw no attempt
+  // (test/nats-faults.test.ts, docs/field-notes.md).
+  const history = LATEST_ONLY.has(name) ? 1 : 5;
   return retryTransient(
     `open bucket ${name}`,
-    () => js.views.kv(name, { replicas: opts.replicas, history: 5, allow_direct: false, timeout: opts.timeoutMs ?? 5000 }),
+    () => js.views.kv(name, { replicas: opts.replicas, history, allow_direct: false, timeout: opts.timeoutMs ?? 5000 }),
     retry,
   );
 }

@@ -5,10 +5,14 @@ export interface ListOperationsRequest__Input {
   'host_id'?: (string);
   'active_only'?: (boolean);
   'limit'?: (number);
+  'page_size'?: (number);
+  'page_token'?: (string);
 }
 
 export interface ListOperationsRequest {
   'host_id': (string);
   'active_only': (boolean);
   'limit': (number);
+  'page_size': (number);
+  'page_token': (string);
 }

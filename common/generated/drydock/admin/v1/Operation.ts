@@ -23,6 +23,7 @@ export interface Operation__Input {
   'moved_away'?: (_drydock_admin_v1_MovedServer__Input)[];
   'stage'?: (string);
   'last_event_seq'?: (number | string | Long);
+  'archived_at_ms'?: (number | string | Long);
 }
 
 export interface Operation {
@@ -42,4 +43,5 @@ export interface Operation {
   'moved_away': (_drydock_admin_v1_MovedServer)[];
   'stage': (string);
   'last_event_seq': (number);
+  'archived_at_ms': (number);
 }

@@ -1,0 +1,340 @@
+// Operations as stored against a real nats-server: a header and one KV key
+// per step (a step's progress writes that step alone), CAS across two
+// coordinator instances, the active index, records of the older layout, and
+// retention (finished operations archived, their events kept).
+import anyTest, { type TestFn } from 'ava';
+import type { KV, NatsConnection } from 'nats';
+import { rmSync } from 'node:fs';
+import { startTestNats, type TestNats } from '../harness/test-nats.ts';
+import { tempDir } from '../harness/coordinator-helpers.ts';
+import { FailedPreconditionError, NotFoundError } from '../common/errors.ts';
+import { openStore, type Store } from '../coordinator/store/store.ts';
+import { Repository } from '../coordinator/store/repository.ts';
+import { OperationEventLog } from '../coordinator/operations/events.ts';
+import { OperationStore, type OperationBuckets } from '../coordinator/operations/op-store.ts';
+import { stepKey, type ActiveEntry, type OperationHeader, type StoredStep } from '../coordinator/operations/op-layout.ts';
+import { archiveFinished, migrateLegacy } from '../coordinator/operations/op-retention.ts';
+import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
+import { DEFAULT_RETRY } from '../coordinator/store/retry.ts';
+import { MaintenanceEngine } from '../coordinator/operations/engine.ts';
+import type { LeaderElection } from '../coordinator/leader.ts';
+import type { WorkerRegistry } from '../coordinator/operations/worker.ts';
+import { silentLogger } from '../common/logging.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+interface Ctx {
+  dir: string;
+  tn: TestNats;
+  nc: NatsConnection;
+  store: Store;
+  events: OperationEventLog;
+}
+const test = anyTest as TestFn<Ctx>;
+
+test.before(async (t) => {
+  const dir = tempDir('opstore');
+  const tn = await startTestNats({ dir });
+  const nc = await tn.connect();
+  const store = await openStore(nc, { replicas: 1, timeoutMs: 3000 });
+  const events = await OperationEventLog.open(nc, { replicas: 1, retry: DEFAULT_RETRY });
+  t.context = { dir, tn, nc, store, events };
+});
+
+test.after.always(async (t) => {
+  await t.context.nc?.close();
+  await t.context.tn?.stop();
+  if (t.context.dir) rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+/** The KV with every written value's size recorded per key. */
+function counting(kv: KV, writes: { key: string; bytes: number }[]): KV {
+  return new Proxy(kv, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'update' || prop === 'create' || prop === 'put')
+        return (key: string, data: Uint8Array, ...rest: unknown[]) => {
+          writes.push({ key, bytes: data.length });
+          return (v as (...a: unknown[]) => unknown).call(target, key, data, ...rest);
+        };
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+function bucketsOf(s: Store, writes: { key: string; bytes: number }[] = []): OperationBuckets {
+  return {
+    headers: new Repository<OperationHeader>(counting(s.kvs.operations, writes), 'operation'),
+    steps: new Repository<StoredStep>(counting(s.kvs.operationSteps, writes), 'operation step'),
+    active: new Repository<ActiveEntry>(counting(s.kvs.activeOperations, writes), 'active operation'),
+  };
+}
+
+let seq = 0;
+function operation(steps: number, over: Partial<OperationRecord> = {}): OperationRecord {
+  const now = Date.now();
+  const id = `op-t${(seq++).toString(36)}-${Math.random().toString(16).slice(2, 10)}`;
+  return {
+    id,
+    kind: 'enable_maintenance',
+    hostId: 'h1',
+    zoneId: 'z1',
+    storageCluster: '',
+    state: 'running',
+    reason: 'draining',
+    stage: '',
+    steps: Array.from({ length: steps }, (_, i) => step(i)),
+    stopUnmigratable: false,
+    requestedBy: 'test',
+    createdAtMs: now,
+    updatedAtMs: now,
+    finishedAtMs: 0,
+    movedAway: [],
+    cancelRequested: false,
+    cancelReason: '',
+    previousIncarnation: '',
+    previousBootId: '',
+    skipReboot: false,
+    stageSinceMs: now,
+    sourceOperationId: '',
+    history: [],
+    ...over,
+  };
+}
+
+function step(i: number): StepRecord {
+  return {
+    serverUuid: `22222222-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    serverName: `vm-${i}`,
+    action: 'live',
+    phase: 'pending',
+    sourceHostId: 'h1',
+    targetHostId: '',
+    migrationId: '',
+    attempt: 0,
+    triedTargets: [],
+    percent: 0,
+    bytesProcessed: 0,
+    bytesTotal: 0,
+    bandwidthBps: 0,
+    etaSeconds: 0,
+    wasRunning: true,
+    memoryBytes: 1024 ** 3,
+    localDiskBytes: 0,
+    vcpus: 1,
+    error: '',
+    reason: 'fits',
+    startedAtMs: 0,
+    finishedAtMs: 0,
+  };
+}
+
+test("one step's progress writes that step's key alone, and a step that ends adds only the header", async (t) => {
+  const writes: { key: string; bytes: number }[] = [];
+  const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events);
+  const op = operation(500);
+  await ops.create(op, 'created');
+  writes.length = 0;
+  await ops.update(op.id, (o) => {
+    o.steps[7]!.percent = 42;
+    o.steps[7]!.phase = 'migrating';
+    return o;
+  });
+  t.deepEqual(
+    writes.map((w) => w.key),
+    [stepKey(op.id, 7)],
+    'a progress write touches one key',
+  );
+  t.true(writes[0]!.bytes < 2048, `${writes[0]!.bytes} bytes for one step of 500`);
+  writes.length = 0;
+  await ops.update(op.id, (o) => {
+    o.steps[7]!.phase = 'done';
+    return o;
+  });
+  t.deepEqual(writes.map((w) => w.key).sort(), [op.id, stepKey(op.id, 7)].sort(), 'the step and the header (its counts)');
+  const back = (await ops.require(op.id)).value;
+  t.is(back.steps.length, 500);
+  t.is(back.steps[7]!.phase, 'done');
+  t.is(back.steps[7]!.percent, 42);
+  t.deepEqual(back.steps[8], op.steps[8]);
+  const header = (await ops.header(op.id))!.value;
+  t.is(header.doneCount, 1);
+  t.is(header.stepCount, 500);
+  // A change that changes nothing writes nothing.
+  writes.length = 0;
+  await ops.update(op.id, (o) => o);
+  t.deepEqual(writes, []);
+});
+
+test('two instances writing one operation: CAS per key, nothing lost, each sees the other', async (t) => {
+  const a = new OperationStore(bucketsOf(t.context.store), t.context.events);
+  const b = new OperationStore(bucketsOf(t.context.store), t.context.events);
+  const op = operation(20);
+  await a.create(op, 'created');
+  // Both read (and cache) it first.
+  await a.require(op.id);
+  await b.require(op.id);
+  const bump = (s: OperationStore, i: number) =>
+    s.update(op.id, (o) => {
+      o.steps[i]!.attempt += 1;
+      return o;
+    });
+  // The same step from both sides (conflicts), and other steps meanwhile.
+  await Promise.all([...Array.from({ length: 10 }, () => bump(a, 3)), ...Array.from({ length: 10 }, () => bump(b, 3)), bump(a, 4), bump(b, 5)]);
+  for (const s of [a, b]) {
+    const v = (await s.require(op.id)).value;
+    t.is(v.steps[3]!.attempt, 20, 'no increment lost');
+    t.is(v.steps[4]!.attempt, 1);
+    t.is(v.steps[5]!.attempt, 1);
+  }
+  // A header change from one side and a step change from the other.
+  await Promise.all([
+    a.update(op.id, (o) => ({ ...o, cancelRequested: true })),
+    b.update(op.id, (o) => {
+      o.steps[9]!.phase = 'skipped';
+      return o;
+    }),
+  ]);
+  const v = (await a.require(op.id)).value;
+  t.true(v.cancelRequested);
+  t.is(v.steps[9]!.phase, 'skipped');
+  await t.throwsAsync(
+    a.update('op-missing', (o) => o),
+    { instanceOf: NotFoundError },
+  );
+});
+
+test('the active index lists unfinished operations only; ending one removes it', async (t) => {
+  const reads: string[] = [];
+  const b = bucketsOf(t.context.store);
+  const headers = b.headers;
+  const origGet = headers.get.bind(headers);
+  headers.get = (key, signal) => {
+    reads.push(key);
+    return origGet(key, signal);
+  };
+  const ops = new OperationStore(b, t.context.events);
+  const finished: OperationRecord[] = [];
+  for (let i = 0; i < 30; i++) finished.push(await ops.create(operation(1, { state: 'succeeded', finishedAtMs: Date.now() }), 'done'));
+  const live = await ops.create(operation(2), 'running');
+  reads.length = 0;
+  // Other tests of this file write operations meanwhile: this test's only.
+  const mine = new Set([live.id, ...finished.map((f) => f.id)]);
+  const active = (await ops.listActive()).map((h) => h.id).filter((id) => mine.has(id));
+  t.deepEqual(active, [live.id]);
+  t.false(
+    reads.some((k) => finished.some((f) => f.id === k)),
+    'no finished operation read',
+  );
+  await ops.update(live.id, (o) => ({ ...o, state: 'succeeded' }));
+  t.false((await ops.activeIds()).includes(live.id), 'ended: out of the index');
+  t.true((await ops.header(live.id))!.value.finishedAtMs > 0);
+});
+
+test('a record of the older layout is refused with a clear error, then migrated at start', async (t) => {
+  const b = bucketsOf(t.context.store);
+  const ops = new OperationStore(b, t.context.events);
+  const old = operation(3, { state: 'paused' });
+  old.steps[1]!.phase = 'done';
+  await t.context.store.kvs.operations.create(old.id, new TextEncoder().encode(JSON.stringify(old)));
+  const err = await t.throwsAsync(ops.get(old.id), { instanceOf: FailedPreconditionError });
+  t.regex(err!.message, /older coordinator.*migrates/);
+  t.true((await migrateLegacy(b)) >= 1);
+  const back = (await ops.require(old.id)).value;
+  t.deepEqual(back.steps, old.steps);
+  t.is(back.state, 'paused');
+  t.true((await ops.activeIds()).includes(old.id), 'an unfinished old record joins the active index');
+  t.is(await migrateLegacy(b), 0, 'idempotent');
+});
+
+test('retention archives operations finished long enough ago: steps gone, summary and events kept', async (t) => {
+  const day = 24 * 3600 * 1000;
+  const now = Date.now();
+  const ops = new OperationStore(bucketsOf(t.context.store), t.context.events);
+  // An operation that ran and ended 31 days ago (its store's clock then).
+  const then = new OperationStore(bucketsOf(t.context.store), t.context.events, () => now - 31 * day);
+  const old = await then.create(operation(5), 'old: started');
+  await then.update(
+    old.id,
+    (o) => {
+      o.steps[0]!.phase = 'done';
+      return o;
+    },
+    () => [{ type: 'step', message: 'vm-0 moved' }],
+  );
+  await then.update(
+    old.id,
+    (o) => ({ ...o, state: 'succeeded' }),
+    () => [{ type: 'state', message: 'old: succeeded' }],
+  );
+  const recent = await ops.create(operation(5, { state: 'failed', finishedAtMs: now - 2 * day }), 'recent');
+  const running = await ops.create(operation(5), 'running');
+  const archived = await archiveFinished(ops, 30 * day, now);
+  t.true(archived.includes(old.id));
+  t.false(archived.includes(recent.id));
+  t.false(archived.includes(running.id));
+  const keys = await ops.buckets.steps.keys();
+  t.false(
+    keys.some((k) => k.startsWith(`${old.id}.`)),
+    'its steps are purged',
+  );
+  t.true(keys.some((k) => k.startsWith(`${recent.id}.`)));
+  const h = (await ops.header(old.id))!.value;
+  t.is(h.archivedAtMs, now);
+  t.is(h.doneCount, 1);
+  t.is(h.stepCount, 5);
+  t.is(h.state, 'succeeded');
+  t.deepEqual((await ops.require(old.id)).value.steps, [], 'read as its summary');
+  // Its events are still there to replay (the watch ends at the terminal one).
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const seen: string[] = [];
+  for await (const ev of t.context.events.watch(old.id, 0, ac.signal)) seen.push(ev.message);
+  t.deepEqual(seen, ['old: started', 'vm-0 moved', 'old: succeeded']);
+  t.deepEqual(await archiveFinished(ops, 30 * day, now), [], 'nothing twice');
+});
+
+test('the engine works from the active index: finished operations are never read, however many', async (t) => {
+  const reads: string[] = [];
+  const b = bucketsOf(t.context.store);
+  const origGet = b.headers.get.bind(b.headers);
+  b.headers.get = (key, signal) => {
+    reads.push(key);
+    return origGet(key, signal);
+  };
+  const ops = new OperationStore(b, t.context.events);
+  const finished: OperationRecord[] = [];
+  for (let i = 0; i < 40; i++) finished.push(await ops.create(operation(1, { state: 'succeeded', finishedAtMs: Date.now() }), 'done'));
+  const live = await ops.create(operation(1), 'running');
+  // A leader that leads at once, and a worker that only records which operations it was given.
+  const lease = new AbortController();
+  const leader = { onLeadership: (work: (s: AbortSignal) => Promise<void>) => (void work(lease.signal), () => undefined) } as unknown as LeaderElection;
+  const ran: string[] = [];
+  const worker = (_ctx: unknown, opId: string) => ({
+    pass: async () => 'end' as const,
+    cancel: async () => undefined,
+    settle: async () => void ran.push(opId),
+  });
+  const workers = { enable_maintenance: worker, disable_maintenance: worker, return_servers: worker } as unknown as WorkerRegistry;
+  reads.length = 0;
+  const engine = new MaintenanceEngine({
+    workers,
+    ops,
+    leader,
+    logger: silentLogger(),
+    pollIntervalMs: 50,
+    rebootTimeoutMs: 1000,
+  } as unknown as ConstructorParameters<typeof MaintenanceEngine>[0]);
+  engine.start();
+  t.teardown(async () => {
+    lease.abort();
+    await engine.stop();
+  });
+  await sleep(600);
+  t.true(ran.includes(live.id), 'the active operation got a worker');
+  const finishedIds = new Set(finished.map((f) => f.id));
+  t.deepEqual(
+    reads.filter((k) => finishedIds.has(k)),
+    [],
+    'no finished operation was read by ~10 polls',
+  );
+});
