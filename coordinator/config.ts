@@ -113,6 +113,8 @@ export interface CoordinatorConfig {
     insecure: boolean;
     /** Deadline of one unary agent call. Default 10s. */
     callTimeoutMs: number;
+    /** An agent's channel is closed after this long without a call (reopened by the next). Default 60s. */
+    idleCloseMs: number;
   };
   inventory: {
     /** A host with no heartbeat for this long is offline. Default 10s. */
@@ -171,6 +173,7 @@ const KNOWN = [
   'agents.tls.keyFile',
   'agents.insecure',
   'agents.callTimeout',
+  'agents.idleClose',
   'inventory.offlineAfter',
   'inventory.reconcileInterval',
   'inventory.reconcileConcurrency',
@@ -257,6 +260,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       },
       insecure: bool('agents.insecure', false),
       callTimeoutMs: dur('agents.callTimeout', 10_000),
+      idleCloseMs: dur('agents.idleClose', 60_000, 1000),
     },
     inventory: {
       offlineAfterMs: dur('inventory.offlineAfter', 10_000),

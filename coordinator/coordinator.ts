@@ -180,7 +180,10 @@ async function startStateParts(config: CoordinatorConfig, nats: CoordinatorNats,
     renewIntervalMs: config.leader.renewIntervalMs,
     logger,
   });
-  const agents = new AgentClientPool({ tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs });
+  const agents = new AgentClientPool(
+    { tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs },
+    config.agents.idleCloseMs,
+  );
   if (config.agents.insecure) {
     logger.warn(
       { option: 'agents.insecure' },
