@@ -4,7 +4,8 @@
 // nkey, a heartbeat every heartbeatMs, and `servers` sim servers. Prints
 // "ready <n>" once every agent started, then runs until SIGTERM.
 //
-//   npx tsx bench/telemetry-agents.ts '<json: {natsUrl, credsDir, hostIds, servers, heartbeatMs}>'
+//   npx tsx bench/telemetry-agents.ts <spec.json: {natsUrl, credsDir, hostIds, servers, heartbeatMs}>
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimAgents } from '../harness/sim-cluster.ts';
 
@@ -17,7 +18,7 @@ interface BatchSpec {
   heartbeatMs: number;
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as BatchSpec;
+const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as BatchSpec;
 const GiB = 2 ** 30;
 const sims = await startSimAgents({
   count: spec.hostIds.length,

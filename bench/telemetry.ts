@@ -44,7 +44,10 @@ const load = () =>
 
 /** Starts one batch of agents; resolves once every agent in it started. */
 async function startBatch(spec: object): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'telemetry-agents.ts'), JSON.stringify(spec)], {
+  // The spec in a file: thousands of host ids do not belong on a command line.
+  const specFile = path.join(dir, `batch-${batches.length}.json`);
+  writeFileSync(specFile, JSON.stringify(spec));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'telemetry-agents.ts'), specFile], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

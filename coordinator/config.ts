@@ -121,6 +121,8 @@ export interface CoordinatorConfig {
     offlineAfterMs: number;
     /** Full reconcile of every host's servers against its agent (leader). Default 30s. */
     reconcileIntervalMs: number;
+    /** Every online host is asked for its servers at least this often; between, only hosts whose heartbeat digest differs from the records. Default 10m. */
+    fullReconcileIntervalMs: number;
     /** Hosts reconciled at once. Default 8. */
     reconcileConcurrency: number;
   };
@@ -176,6 +178,7 @@ const KNOWN = [
   'agents.idleClose',
   'inventory.offlineAfter',
   'inventory.reconcileInterval',
+  'inventory.fullReconcileInterval',
   'inventory.reconcileConcurrency',
   'leader.ttl',
   'leader.renewInterval',
@@ -265,6 +268,7 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
     inventory: {
       offlineAfterMs: dur('inventory.offlineAfter', 10_000),
       reconcileIntervalMs: dur('inventory.reconcileInterval', 30_000, 1000),
+      fullReconcileIntervalMs: dur('inventory.fullReconcileInterval', 600_000, 1000),
       reconcileConcurrency: int('inventory.reconcileConcurrency', 8, 1, 256),
     },
     leader: {

@@ -214,6 +214,7 @@ async function startStateParts(config: CoordinatorConfig, nats: CoordinatorNats,
     logger,
     offlineAfterMs: config.inventory.offlineAfterMs,
     reconcileIntervalMs: config.inventory.reconcileIntervalMs,
+    fullReconcileIntervalMs: config.inventory.fullReconcileIntervalMs,
     reconcileConcurrency: config.inventory.reconcileConcurrency,
     agentCallTimeoutMs: config.agents.callTimeoutMs,
   });
