@@ -156,6 +156,9 @@ try {
       `${size} agents, ${seconds} s: coordinator ${p.core.toFixed(3)} core, RSS ${p.rssMB.toFixed(0)} MB (peak ${p.peakRssMB.toFixed(0)} MB), false offline ${p.falseOffline}; load ${p.load}`,
     );
   }
+  const warnings = new Map<string, number>();
+  for (const l of coordinator.lines) if (Number(l.level) >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
+  for (const [msg, n] of [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`coordinator warning x${n}: ${msg}`);
   if (PROF) {
     coordinator.signal('SIGUSR2');
     await sleep(30_000);
