@@ -258,7 +258,8 @@ export class AgentClientPool {
   sweep(nowMs: number): number {
     let closed = 0;
     for (const c of this.open) {
-      if (!c.closeIfIdle(nowMs, this.idleCloseMs)) continue;
+      // Closed by its user already (closeIfIdle), or idle long enough now.
+      if (c.isOpen && !c.closeIfIdle(nowMs, this.idleCloseMs)) continue;
       this.open.delete(c);
       closed++;
     }

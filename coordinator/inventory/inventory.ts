@@ -185,9 +185,15 @@ export class Inventory {
     }
     const what = this.liveness.beat(msg, Date.now());
     if (what === 'alive' || !this.o.leader.isLeader()) return;
+    this.log.info({ hostId: msg.host_id, what }, 'host heartbeat transition');
+    // Heard first (this instance just started) or back, with the incarnation
+    // and endpoint its record holds: nothing to fetch; the reconcile pass
+    // compares its servers digest. (A restart of the coordinator must not
+    // call every agent at once.)
+    const rec = this.o.reads.hosts.get(msg.host_id)?.value;
+    if (what !== 'restarted' && rec?.incarnation === msg.incarnation && rec.grpcEndpoint === msg.grpc_endpoint) return;
     // A host this leader has not registered yet, or a new incarnation: make
     // sure its record and servers are current even if its facts were missed.
-    this.log.info({ hostId: msg.host_id, what }, 'host heartbeat transition');
     void this.refreshHost(msg.host_id, msg.grpc_endpoint).catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
   }
 
@@ -372,6 +378,8 @@ export class Inventory {
       const endpoint = l.grpcEndpoint || host?.grpcEndpoint || '';
       if (!endpoint) return;
       const client = this.o.agents.forHost(hostId, endpoint);
+      // A channel opened for this pass alone is closed after it: the next pass asks other hosts.
+      const wasOpen = client.isOpen;
       try {
         if (!host || host.incarnation !== l.incarnation || host.grpcEndpoint !== endpoint) {
           const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal });
@@ -384,6 +392,8 @@ export class Inventory {
         report.hostsAnswered++;
       } catch (err) {
         report.failures.push({ hostId, error: errorMessage(err) });
+      } finally {
+        if (!wasOpen) client.closeIfIdle(Date.now(), 0);
       }
     });
     signal.throwIfAborted();
