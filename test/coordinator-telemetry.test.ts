@@ -66,6 +66,10 @@ test('reconcile targets: only hosts whose digest differs or who send none, plus 
     targets.checked(p, NOW + pass * 30_000);
   }
   t.is(asked.size, 100);
+  // A host whose facts were missed (no record, or another incarnation) is asked every pass, digest or not.
+  const unregistered = online.map((h) => (h.hostId === 'h050' ? { ...h, unregistered: true } : h));
+  t.true(targets.pick(unregistered, (id) => records.get(id)!, 30_000).includes('h050'));
+  t.true(targets.pick(unregistered, (id) => records.get(id)!, 30_000).includes('h050'));
   // Hosts that go offline leave the table.
   targets.pick(online.slice(0, 10), (id) => records.get(id)!, 30_000);
   t.true(targets.size <= 10);

@@ -366,7 +366,11 @@ export class Inventory {
     const now = Date.now();
     await this.o.reads.sync(signal, 'hosts', 'servers');
     const live = this.liveness.view(now);
-    const online = [...live].filter(([, l]) => l.online).map(([hostId, l]) => ({ hostId, digest: l.serversDigest }));
+    const registered = (id: string, l: HostLiveness) => {
+      const r = this.o.reads.hosts.get(id)?.value;
+      return r !== undefined && r.incarnation === l.incarnation && r.grpcEndpoint === l.grpcEndpoint;
+    };
+    const online = [...live].filter(([, l]) => l.online).map(([hostId, l]) => ({ hostId, digest: l.serversDigest, unregistered: !registered(hostId, l) }));
     const ids = this.targets.pick(online, (id) => recordsDigest(this.o.reads, id), this.o.reconcileIntervalMs);
     // Records first: a server created after this read is never deleted by this pass.
     const records = recordsOfHosts(this.o.reads, ids);

@@ -2,6 +2,8 @@
 // host every 30 s cost 5,000 gRPC calls per pass at 5,000 hosts, a channel
 // kept open to every agent (hundreds of MB resident) and a walk of every
 // server record. Instead a pass asks:
+//   - the hosts not registered as they heartbeat (no record, or another
+//     incarnation or endpoint: their facts were missed);
 //   - the hosts whose heartbeat digest of their servers (uuids and states,
 //     common/servers-digest.ts) differs from the same digest of their records,
 //     or that send none (older agents): something changed that the events did
@@ -23,6 +25,8 @@ export interface OnlineHost {
   hostId: string;
   /** The digest of its last heartbeat ("" = none sent). */
   digest: string;
+  /** Its record is missing, or holds another incarnation or endpoint than its heartbeat (facts missed): asked every pass until registered. */
+  unregistered?: boolean;
 }
 
 export type VersionedRecords = Map<string, { value: ServerRecord; revision: number }>;
@@ -32,6 +36,8 @@ export class ReconcileTargets {
   private readonly checkedAt = new Map<string, number>();
   /** Hosts the next pass asks whatever their digest. */
   private readonly required = new Set<string>();
+  /** Hosts owed to the full-period share, carried between passes. */
+  private credit = 0;
 
   constructor(private readonly fullEveryMs: number) {}
 
@@ -43,9 +49,14 @@ export class ReconcileTargets {
     const ids = new Set(online.map((h) => h.hostId));
     for (const id of this.checkedAt.keys()) if (!ids.has(id)) this.checkedAt.delete(id);
     const out = new Set<string>();
-    for (const h of online) if (this.required.has(h.hostId) || !h.digest || h.digest !== recordsDigest(h.hostId)) out.add(h.hostId);
+    for (const h of online) {
+      if (h.unregistered || this.required.has(h.hostId) || !h.digest || h.digest !== recordsDigest(h.hostId)) out.add(h.hostId);
+    }
     this.required.clear();
-    const budget = Math.ceil((online.length * intervalMs) / this.fullEveryMs);
+    // Fractional shares carry over: 8 hosts with a 10-minute period ask one host every 75 s, not one a pass.
+    this.credit += (online.length * intervalMs) / this.fullEveryMs;
+    const budget = Math.floor(this.credit + 1e-9);
+    this.credit -= budget;
     const rest = online.filter((h) => !out.has(h.hostId)).map((h) => ({ id: h.hostId, at: this.checkedAt.get(h.hostId) ?? -1 }));
     rest.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
     for (const r of rest.slice(0, budget)) out.add(r.id);
