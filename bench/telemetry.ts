@@ -211,5 +211,5 @@ recordResult({
     },
   ],
   limits:
-    'Per heartbeat: JSON parse, validation and a liveness table update (2 s beats: N/2 messages a second); per host: its facts every 30 s and, on the leader, the reconcile pass. Agent clients are opened only for hosts with work and closed when idle.',
+    'Per heartbeat: JSON parse, validation and an in-place liveness update (N/2 messages a second); per host: its facts every 30 s (a KV read). Agent channels (~200 KB resident each, an HTTP/2 session and buffers) are opened only for hosts a pass or an operation talks to and closed after; a reconcile pass asks only hosts whose servers digest differs, plus its share of a 10-minute full round. The empty coordinator (node + tsx + read model) is ~130 MB of the resident figure.',
 });
