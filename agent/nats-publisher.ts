@@ -13,6 +13,7 @@ import { assertDomainName, isUuid } from '../common/names.ts';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../common/subjects.ts';
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { factsFingerprint, type FactsSource } from './facts.ts';
+import { serversDigest } from '../common/servers-digest.ts';
 
 export type { NatsAuth };
 
@@ -49,7 +50,7 @@ export class NatsPublisher {
   private attempt = 0;
   /** name → uuid, refreshed by the heartbeat's listing (virsh event prints names). */
   private readonly names = new Map<string, string>();
-  private listing: { atMs: number; total: number; running: number } | null = null;
+  private listing: { atMs: number; total: number; running: number; digest: string } | null = null;
   private listingDirty = true;
   private readonly log: Logger;
   /** Built once: a seed or creds file that cannot be read fails the agent's start, not every reconnect. */
@@ -193,14 +194,19 @@ export class NatsPublisher {
    * with libvirt (a dumpxml per domain), so it is refreshed when a lifecycle
    * event says something changed, and at least every LISTING_MAX_AGE_MS.
    */
-  private async counts(signal: AbortSignal): Promise<{ total: number; running: number }> {
+  private async counts(signal: AbortSignal): Promise<{ total: number; running: number; digest: string }> {
     const now = Date.now();
     if (this.listing && !this.listingDirty && now - this.listing.atMs < LISTING_MAX_AGE_MS) return this.listing;
     this.listingDirty = false;
     const servers = await this.opts.hypervisor.listServers(signal);
     this.names.clear();
     for (const s of servers) this.names.set(s.name, s.uuid);
-    this.listing = { atMs: now, total: servers.length, running: servers.filter((s) => s.state === 'SERVER_STATE_RUNNING').length };
+    this.listing = {
+      atMs: now,
+      total: servers.length,
+      running: servers.filter((s) => s.state === 'SERVER_STATE_RUNNING').length,
+      digest: serversDigest(servers),
+    };
     return this.listing;
   }
 
@@ -217,6 +223,7 @@ export class NatsPublisher {
       memory_free_bytes: memoryFree,
       server_count: counts.total,
       running_count: counts.running,
+      servers_digest: counts.digest,
       sent_at_ms: Date.now(),
       grpc_endpoint: this.opts.grpcEndpoint(),
     };

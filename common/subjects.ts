@@ -57,6 +57,8 @@ export interface HeartbeatMessage {
   memory_free_bytes: number;
   server_count: number;
   running_count: number;
+  /** common/servers-digest.ts over the servers counted (absent from older agents). */
+  servers_digest?: string;
   sent_at_ms: number;
   grpc_endpoint: string;
 }

@@ -68,6 +68,8 @@ export class Admission implements HostAdmission {
   private loop: Promise<void> | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** The bucket's revision at the last load: a refresh at the same revision has nothing to read. */
+  private loadedRevision = -1;
   private readonly log: Logger;
 
   constructor(
@@ -133,8 +135,16 @@ export class Admission implements HostAdmission {
     return this.running;
   }
 
+  /**
+   * Every admitted host's record, unless the bucket has not moved since the
+   * last load (every write, revoke included, moves its revision): the
+   * periodic refresh must not read 5,000 records every 30 s to find nothing.
+   */
   private async load(): Promise<void> {
+    const revision = await this.repo.lastRevision(this.stopper.signal);
+    if (revision === this.loadedRevision) return;
     const next = new Map((await this.repo.list(this.stopper.signal)).map((v) => [v.key, v.value]));
+    this.loadedRevision = revision;
     const removed = [...this.hosts.keys()].filter((id) => !next.has(id));
     const changed = removed.length > 0 || [...next].some(([id, r]) => this.hosts.get(id)?.nkey !== r.nkey);
     this.hosts = next;

@@ -113,12 +113,16 @@ export interface CoordinatorConfig {
     insecure: boolean;
     /** Deadline of one unary agent call. Default 10s. */
     callTimeoutMs: number;
+    /** An agent's channel is closed after this long without a call (reopened by the next). Default 60s. */
+    idleCloseMs: number;
   };
   inventory: {
     /** A host with no heartbeat for this long is offline. Default 10s. */
     offlineAfterMs: number;
     /** Full reconcile of every host's servers against its agent (leader). Default 30s. */
     reconcileIntervalMs: number;
+    /** Every online host is asked for its servers at least this often; between, only hosts whose heartbeat digest differs from the records. Default 10m. */
+    fullReconcileIntervalMs: number;
     /** Hosts reconciled at once. Default 8. */
     reconcileConcurrency: number;
   };
@@ -179,8 +183,10 @@ const KNOWN = [
   'agents.tls.keyFile',
   'agents.insecure',
   'agents.callTimeout',
+  'agents.idleClose',
   'inventory.offlineAfter',
   'inventory.reconcileInterval',
+  'inventory.fullReconcileInterval',
   'inventory.reconcileConcurrency',
   'leader.ttl',
   'leader.renewInterval',
@@ -268,10 +274,12 @@ export function compileConfig(doc: Record<string, unknown>, env: NodeJS.ProcessE
       },
       insecure: bool('agents.insecure', false),
       callTimeoutMs: dur('agents.callTimeout', 10_000),
+      idleCloseMs: dur('agents.idleClose', 60_000, 1000),
     },
     inventory: {
       offlineAfterMs: dur('inventory.offlineAfter', 10_000),
       reconcileIntervalMs: dur('inventory.reconcileInterval', 30_000, 1000),
+      fullReconcileIntervalMs: dur('inventory.fullReconcileInterval', 600_000, 1000),
       reconcileConcurrency: int('inventory.reconcileConcurrency', 8, 1, 256),
     },
     leader: {

@@ -182,7 +182,10 @@ async function startStateParts(config: CoordinatorConfig, nats: CoordinatorNats,
     renewIntervalMs: config.leader.renewIntervalMs,
     logger,
   });
-  const agents = new AgentClientPool({ tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs });
+  const agents = new AgentClientPool(
+    { tls: config.agents.tls, insecure: config.agents.insecure, callTimeoutMs: config.agents.callTimeoutMs },
+    config.agents.idleCloseMs,
+  );
   if (config.agents.insecure) {
     logger.warn(
       { option: 'agents.insecure' },
@@ -213,6 +216,7 @@ async function startStateParts(config: CoordinatorConfig, nats: CoordinatorNats,
     logger,
     offlineAfterMs: config.inventory.offlineAfterMs,
     reconcileIntervalMs: config.inventory.reconcileIntervalMs,
+    fullReconcileIntervalMs: config.inventory.fullReconcileIntervalMs,
     reconcileConcurrency: config.inventory.reconcileConcurrency,
     agentCallTimeoutMs: config.agents.callTimeoutMs,
   });

@@ -22,8 +22,14 @@ export interface CoordinatorProcess {
   readonly exited: boolean;
 }
 
-export async function spawnCoordinator(configFile: string, env: NodeJS.ProcessEnv = {}, startTimeoutMs = 30_000): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'coordinator', 'main.ts'), '--config', configFile], {
+/** `nodeArgs`: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+export async function spawnCoordinator(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  startTimeoutMs = 30_000,
+  nodeArgs: string[] = [],
+): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'coordinator', 'main.ts'), '--config', configFile], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -50,6 +50,11 @@ const REVIEWED_DYNAMIC: { file: string; call: string; why: string }[] = [
   { file: 'test/cli-pty.ts', call: 'execFile(file', why: 'node or python3 (scanned at the caller)' },
   { file: 'test/coordinator-nats.test.ts', call: 'spawn(natsServerBinary(', why: 'nats-server, listed' },
   { file: 'harness/coordinator-process.ts', call: 'spawn(process.execPath', why: 'node itself' },
+  {
+    file: 'bench/telemetry.ts',
+    call: 'spawn(process.execPath',
+    why: 'node itself (the sim agents in processes apart from the coordinator, whose CPU and RSS are measured)',
+  },
   { file: 'test/migration-store.test.ts', call: 'spawn(process.execPath', why: 'node itself (a record writer killed mid-way)' },
   { file: 'test/agent-listen-security.test.ts', call: 'spawn(process.execPath', why: 'node itself (the real agent process)' },
   { file: 'test/coordinator-auth-flood.test.ts', call: 'spawn(process.execPath', why: 'node itself (flooders and the prober in processes of their own)' },

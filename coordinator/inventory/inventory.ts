@@ -27,6 +27,7 @@ import { grpcEndpointProblem } from '../../common/uri.ts';
 import { buildZoneSnapshot, type ZoneSnapshot } from './zone-snapshot.ts';
 import { isUuid } from '../../common/names.ts';
 import { mergeReport, syncAllHosts, syncOneHost, wellFormedReport, type ServerChange } from './reconcile.ts';
+import { addReported, movesHeardFromBothSides, ReconcileTargets, recordsDigest, recordsOfHosts } from './reconcile-targets.ts';
 
 export interface InventoryOptions {
   nc: NatsConnection;
@@ -44,6 +45,8 @@ export interface InventoryOptions {
   logger: Logger;
   offlineAfterMs: number;
   reconcileIntervalMs: number;
+  /** Every online host is asked for its servers at least this often, whatever its digest (reconcile-targets.ts). */
+  fullReconcileIntervalMs: number;
   reconcileConcurrency: number;
   /** Deadline of one agent call during reconcile (ms). */
   agentCallTimeoutMs: number;
@@ -66,6 +69,8 @@ const EVENT_BATCH_MS = 20;
 
 export class Inventory {
   readonly liveness: Liveness;
+  /** Which hosts each reconcile pass asks. */
+  readonly targets: ReconcileTargets;
   /** Host messages refused (counted, logged rate-limited). */
   readonly rejections: HostMessageRejections;
   private readonly subs: Subscription[] = [];
@@ -84,6 +89,7 @@ export class Inventory {
 
   constructor(private readonly o: InventoryOptions) {
     this.liveness = new Liveness(o.offlineAfterMs);
+    this.targets = new ReconcileTargets(o.fullReconcileIntervalMs);
     // One signal is shared by every in-flight agent call of a pass (up to
     // reconcileConcurrency plus per-host syncs): many listeners, no leak.
     setMaxListeners(0, this.stopper.signal);
@@ -186,9 +192,15 @@ export class Inventory {
     }
     const what = this.liveness.beat(msg, Date.now());
     if (what === 'alive' || !this.o.leader.isLeader()) return;
+    this.log.info({ hostId: msg.host_id, what }, 'host heartbeat transition');
+    // Heard first (this instance just started) or back, with the incarnation
+    // and endpoint its record holds: nothing to fetch; the reconcile pass
+    // compares its servers digest. (A restart of the coordinator must not
+    // call every agent at once.)
+    const rec = this.o.reads.hosts.get(msg.host_id)?.value;
+    if (what !== 'restarted' && rec?.incarnation === msg.incarnation && rec.grpcEndpoint === msg.grpc_endpoint) return;
     // A host this leader has not registered yet, or a new incarnation: make
     // sure its record and servers are current even if its facts were missed.
-    this.log.info({ hostId: msg.host_id, what }, 'host heartbeat transition');
     void this.refreshHost(msg.host_id, msg.grpc_endpoint).catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
   }
 
@@ -340,14 +352,6 @@ export class Inventory {
     return changes.filter((c) => !(c.kind === 'update' && refused.has(c.uuid)));
   }
 
-  /** Every server record with its revision, as of now (the read model synced: every acknowledged write is in). */
-  private async serverMap(signal?: AbortSignal): Promise<Map<string, { value: ServerRecord; revision: number }>> {
-    await this.o.reads.sync(signal, 'servers');
-    const out = new Map<string, { value: ServerRecord; revision: number }>();
-    for (const v of this.o.reads.servers.values()) out.set(v.key, { value: v.value, revision: v.revision });
-    return out;
-  }
-
   private plain(m: Map<string, { value: ServerRecord }>): Map<string, ServerRecord> {
     return new Map([...m].map(([k, v]) => [k, v.value]));
   }
@@ -393,26 +397,34 @@ export class Inventory {
     });
   }
 
-  /** One full pass (leader): every online host's facts (if stale) and servers. */
+  /**
+   * One pass (leader): the online hosts reconcile-targets.ts picks (their
+   * digest differs, a move needs their word, or their turn came), their facts
+   * if stale and their servers.
+   */
   async reconcileAll(signal: AbortSignal = this.stopper.signal): Promise<ReconcileReport> {
     const report: ReconcileReport = { hostsAsked: 0, hostsAnswered: 0, created: 0, updated: 0, deleted: 0, registered: 0, failures: [] };
     const now = Date.now();
-    // Records first: a server created after this read is never deleted by this pass.
-    const records = await this.serverMap(signal);
-    await this.o.reads.sync(signal, 'hosts');
-    const hosts = new Map([...this.o.reads.hosts.values()].map((h) => [h.key, h.value]));
+    await this.o.reads.sync(signal, 'hosts', 'servers');
     const live = this.liveness.view(now);
-    const targets = new Set<string>();
-    for (const [id, l] of live) if (l.online) targets.add(id);
+    const registered = (id: string, l: HostLiveness) => {
+      const r = this.o.reads.hosts.get(id)?.value;
+      return r !== undefined && r.incarnation === l.incarnation && r.grpcEndpoint === l.grpcEndpoint;
+    };
+    const online = [...live].filter(([, l]) => l.online).map(([hostId, l]) => ({ hostId, digest: l.serversDigest, unregistered: !registered(hostId, l) }));
+    const ids = this.targets.pick(online, (id) => recordsDigest(this.o.reads, id), this.o.reconcileIntervalMs);
+    // Records first: a server created after this read is never deleted by this pass.
+    const records = recordsOfHosts(this.o.reads, ids);
     const reports = new Map<string, AgentServer[]>();
-    const ids = [...targets].sort();
     report.hostsAsked = ids.length;
     await mapSettled(ids, this.o.reconcileConcurrency, async (hostId) => {
       const l = live.get(hostId)!;
-      let host = hosts.get(hostId);
+      let host = this.o.reads.hosts.get(hostId)?.value;
       const endpoint = l.grpcEndpoint || host?.grpcEndpoint || '';
       if (!endpoint) return;
       const client = this.o.agents.forHost(hostId, endpoint);
+      // A channel opened for this pass alone is closed after it: the next pass asks other hosts.
+      const wasOpen = client.isOpen;
       try {
         if (!host || host.incarnation !== l.incarnation || host.grpcEndpoint !== endpoint) {
           const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal });
@@ -425,10 +437,16 @@ export class Inventory {
         report.hostsAnswered++;
       } catch (err) {
         report.failures.push({ hostId, error: errorMessage(err) });
+      } finally {
+        if (!wasOpen) client.closeIfIdle(Date.now(), 0);
       }
     });
     signal.throwIfAborted();
-    await this.apply(syncAllHosts(reports, this.plain(records), Date.now()), records, signal, report);
+    addReported(this.o.reads, records, reports);
+    const changes = syncAllHosts(reports, this.plain(records), Date.now());
+    const heard = movesHeardFromBothSides(changes, records, new Set(ids), (id) => this.liveness.isOnline(id, Date.now()), this.targets);
+    await this.apply(heard, records, signal, report);
+    this.targets.checked(reports.keys(), now);
     this.lastReconcile = report;
     if (report.created || report.updated || report.deleted || report.registered || report.failures.length) {
       this.log.info({ ...report, failures: report.failures.slice(0, 5) }, 'reconcile pass');

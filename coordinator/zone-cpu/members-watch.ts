@@ -46,31 +46,44 @@ export function pendingTrigger(zone: ZoneRecord, hosts: readonly HostRecord[]): 
 /**
  * Every intervalMs (3 s), from the read model synced with KV: reading every
  * host record from KV instead cost 5,000 gets per pass at 5,000 hosts, most
- * of the coordinator's idle CPU.
+ * of the coordinator's idle CPU. A pass whose zones and hosts are at the
+ * revisions of a pass that found nothing to do is skipped (the records are
+ * the same, so is the answer): idle, a pass costs the two revision requests
+ * of the sync, not a walk of every host with a hash of its CPU.
  */
 export async function watchZoneMembers(
   o: { reads: ReadModel; service: ZoneCpuService; logger: Logger; intervalMs: number },
   signal: AbortSignal,
 ): Promise<void> {
   const log = o.logger.child({ component: 'zone-cpu-watch' });
+  let settled = '';
   while (!signal.aborted) {
     try {
       await o.reads.sync(signal, 'zones', 'hosts');
-      const zones = [...o.reads.zones.values()];
-      const hostRecords = [...o.reads.hosts.values()].map((h) => h.value);
-      for (const z of zones) {
-        const trigger = pendingTrigger(z.value, hostRecords);
-        if (!trigger) continue;
-        try {
-          const out = await o.service.recompute(z.key, trigger, signal);
-          log.info({ zoneId: z.key, trigger, model: out.zone.cpu.model, changed: Boolean(out.change) }, 'zone CPU recomputed (members or mode changed)');
-        } catch (err) {
-          if (!signal.aborted) log.warn({ zoneId: z.key, trigger, err: errorMessage(err) }, 'zone CPU recompute failed; retried next pass');
-        }
-      }
+      const at = `${o.reads.zones.revision}/${o.reads.hosts.revision}`;
+      if (at !== settled) settled = (await zonePass(o, log, signal)) ? at : '';
     } catch (err) {
       if (!signal.aborted) log.warn({ err: errorMessage(err) }, 'zone member pass failed');
     }
     await sleep(o.intervalMs, undefined, { signal }).catch(() => undefined);
   }
+}
+
+/** One pass over every zone; true when no zone needed anything (the same records need no new pass). */
+async function zonePass(o: { reads: ReadModel; service: ZoneCpuService }, log: Logger, signal: AbortSignal): Promise<boolean> {
+  const zones = [...o.reads.zones.values()];
+  const hostRecords = [...o.reads.hosts.values()].map((h) => h.value);
+  let quiet = true;
+  for (const z of zones) {
+    const trigger = pendingTrigger(z.value, hostRecords);
+    if (!trigger) continue;
+    quiet = false;
+    try {
+      const out = await o.service.recompute(z.key, trigger, signal);
+      log.info({ zoneId: z.key, trigger, model: out.zone.cpu.model, changed: Boolean(out.change) }, 'zone CPU recomputed (members or mode changed)');
+    } catch (err) {
+      if (!signal.aborted) log.warn({ zoneId: z.key, trigger, err: errorMessage(err) }, 'zone CPU recompute failed; retried next pass');
+    }
+  }
+  return quiet;
 }

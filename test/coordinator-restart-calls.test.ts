@@ -1,0 +1,64 @@
+// A coordinator that starts while thousands of hosts already heartbeat must
+// not call every agent at once (issue 13 target 4: one gRPC channel per agent
+// was most of its memory). Hosts whose record already holds the incarnation
+// and endpoint of their heartbeat need no call: the reconcile pass compares
+// their servers digest. Real nats-server, sim agents, coordinators.
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestNats } from '../harness/test-nats.ts';
+import { startCoordinator } from '../coordinator/coordinator.ts';
+import { startSimAgents } from '../harness/sim-cluster.ts';
+import { tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
+
+const HOSTS = 8;
+
+test('a new leader opens no channel to agents whose records are current; a restarted agent is still refreshed', async (t) => {
+  const dir = tempDir('restart-calls');
+  const ids = Array.from({ length: HOSTS }, (_, i) => `rc-${i + 1}`);
+  const tn = await startTestNats({ dir, hosts: ids });
+  const cfg = (id: string) =>
+    testConfig({
+      id,
+      natsServers: tn.urls,
+      natsAuth: tn.coordinatorAuth,
+      offlineAfter: '3s',
+      reconcileInterval: '1s',
+      leaderTtl: '2s',
+      leaderRenew: '500ms',
+      // No host is asked for its share during the test: only the rules under test ask.
+      env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
+    });
+  const first = await startCoordinator(cfg('rc-first'));
+  const agents = await startSimAgents({ count: HOSTS, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  let second: Awaited<ReturnType<typeof startCoordinator>> | null = null;
+  t.teardown(async () => {
+    await agents.stop();
+    await second?.stop();
+    await first.stop();
+    await tn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor('every host registered', async () => (await first.store.hosts.keys()).length === HOSTS, 15_000);
+  await first.stop();
+  second = await startCoordinator(cfg('rc-second'));
+  const s = second;
+  await waitFor(
+    'the second coordinator leads and hears every host',
+    () => s.leader.isLeader() && ids.every((id) => s.inventory.hostLiveness(id)?.online),
+    15_000,
+  );
+  await sleep(1000);
+  t.true(s.agents.size.open === 0, `${s.agents.size.open} channels open to agents`);
+
+  // A restarted agent (new incarnation) is still fetched at once.
+  const a = agents.byId('rc-3');
+  await a.restart();
+  await waitFor('rc-3 re-registered with its new incarnation', async () => (await s.store.hosts.get('rc-3'))?.value.incarnation === a.incarnation, 10_000);
+
+  // A host whose record is lost (facts missed), heartbeating as usual: the
+  // reconcile pass asks it (its digest may agree) and registers it again,
+  // long before its next facts (every 30 s).
+  await s.store.hosts.deleteIf('rc-5', () => true);
+  await waitFor('rc-5 registered again by the reconcile pass', async () => (await s.store.hosts.get('rc-5')) !== null, 10_000);
+});
