@@ -31,6 +31,13 @@ export interface BenchSpec {
 export const BENCHES: readonly BenchSpec[] = [
   { name: 'planner', quick: ['3'], full: ['9'], lab: false },
   { name: 'record-write', quick: ['3'], full: ['9'], lab: false },
+  { name: 'op-store', quick: ['500', '50'], full: ['500', '200'], lab: false },
+  { name: 'drain-overhead', quick: ['100', '10', '1,8,3x8'], full: ['500', '10', '1,8,3x1,3x8'], lab: false },
+  { name: 'admin-reads', quick: ['1000', '20000', '20', '1'], full: ['5000', '100000', '60', '1'], lab: false },
+  { name: 'telemetry', quick: ['500,1000', '45'], full: ['500,1000,2000,5000', '300'], lab: false },
+  { name: 'migration-wall', quick: ['4'], full: ['8'], lab: true },
+  { name: 'lab-drain', quick: ['2'], full: ['5'], lab: true },
+  { name: 'guest-crash-rate', quick: ['2'], full: ['10'], lab: true },
 ];
 
 function parseArgs(argv: readonly string[]): { full: boolean; lab: boolean; only: Set<string> } {
