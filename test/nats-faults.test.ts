@@ -87,17 +87,18 @@ test('a drain step whose store call fails past its retries does not take the coo
   const servers = Array.from({ length: 4 }, (_, i) => src.addServer({ name: `s${i}`, memoryBytes: GiB / 4 }));
   await waitFor('4 servers known', async () => (await w.call('ListServers', { host_id: 'sim-1' })).servers.length === 4, 20_000, 200);
 
-  // The first read of a target's host record by a step fails as a store call does
-  // when NATS stays away longer than the retry budget.
+  // The first read of the source's host record by a step (the engine's
+  // agentFor, which every attempt calls for its source agent) fails as a
+  // store call does when NATS stays away longer than the retry budget.
   const hosts = w.coordinator.store.hosts;
-  const require = hosts.require.bind(hosts);
+  const get = hosts.get.bind(hosts);
   let failed = 0;
-  hosts.require = async (key, signal) => {
-    if (key !== 'sim-1' && failed === 0) {
+  hosts.get = async (key, signal) => {
+    if (key === 'sim-1' && failed === 0 && new Error().stack?.includes('agentFor')) {
       failed++;
       throw new UnavailableError(`get host ${key}: still failing after 6 attempts: 503`);
     }
-    return require(key, signal);
+    return get(key, signal);
   };
   const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
   const done = await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 90_000);
