@@ -427,7 +427,7 @@ function compileMigration({ dur, int }: Readers): AgentConfig['migration'] {
     maxConcurrent: int('migration.maxConcurrent', 2, 1, 64),
     postCopyAfterIterations: int('migration.postCopyAfterIterations', 5, 1, 1000),
     recordRetentionMs: dur('migration.recordRetention', 30 * 24 * 3_600_000),
-    guestWatchMs: dur('migration.guestWatch', 3000, 0),
+    guestWatchMs: dur('migration.guestWatch', 0, 0),
   };
 }
 

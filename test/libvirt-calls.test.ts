@@ -113,7 +113,7 @@ if [ "$4" = "-q" ]; then
   echo "spawned $3" >> "$d/calls"
   read line
   echo "asked $line" >> "$d/calls"
-  if ${broken ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; else echo "virsh # $line"; echo running; echo "virsh # "; fi
+  if ${broken ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; else echo "virsh # $line"; echo "running (migrated)"; echo "virsh # "; fi
   exit 0
 fi
 echo "fresh $4 $3" >> "$d/calls"
@@ -142,8 +142,10 @@ test('prepareStateOn starts its virsh (connected to the target) before the quest
     }
   });
   t.deepEqual(log(), [`spawned ${target}`], 'started and connected, nothing asked yet');
+  t.is(p.reason(), null, 'no reason before the answer');
   t.is(await p.state(), 'SERVER_STATE_RUNNING');
-  t.deepEqual(log(), [`spawned ${target}`, `asked domstate --domain ${UUID}`]);
+  t.is(p.reason(), 'migrated', 'the reason came with the state: the guest verdict needs no call of its own');
+  t.deepEqual(log(), [`spawned ${target}`, `asked domstate --domain ${UUID} --reason`]);
 });
 
 test('prepareStateOn asks on a new connection when the prepared one failed', async (t) => {
@@ -151,6 +153,7 @@ test('prepareStateOn asks on a new connection when the prepared one failed', asy
   const { hv, log } = fakeShell(t, true);
   const p = hv.prepareStateOn(target, UUID);
   t.is(await p.state(), 'SERVER_STATE_SHUTOFF', "the fresh call's answer");
+  t.is(p.reason(), null, 'a fresh call reads no reason: the guest is then judged by a call of its own');
   t.true(log().includes(`fresh domstate ${target}`), log().join(', '));
 });
 

@@ -71,6 +71,7 @@ test('the live flow prepares the check of the target when the move starts and as
   const seen: string[] = [];
   const at = { prepared: 0, asked: 0 };
   let answer: 'real' | 'absent' = 'real';
+  let reason: string | null = 'migrated';
   // The sim has no prepared check of its own: this one records when the flow prepares and asks it.
   (a as SimHost & Pick<Hypervisor, 'prepareStateOn'>).prepareStateOn = (uri: string, uuid: string) => {
     seen.push('prepared');
@@ -81,6 +82,7 @@ test('the live flow prepares the check of the target when the move starts and as
         at.asked = Date.now();
         return answer === 'real' ? a.stateOn(uri, uuid) : null;
       },
+      reason: () => reason,
       cancel: () => seen.push('cancelled'),
     };
   };
@@ -116,12 +118,26 @@ test('the live flow prepares the check of the target when the move starts and as
     });
     return mgr.wait(id);
   };
-  t.is((await move('probe-1')).phase, 'MIGRATION_PHASE_COMPLETED');
+  // The guest's verdict comes from the prepared answer (state and reason): no call of its own.
+  let watches = 0;
+  const watchGuestOn = a.watchGuestOn.bind(a);
+  a.watchGuestOn = (...args: Parameters<typeof watchGuestOn>) => (watches++, watchGuestOn(...args));
+  const first = await move('probe-1');
+  t.is(first.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.is(first.guest_health, 'GUEST_HEALTH_ALIVE');
+  t.is(watches, 0, 'no watch call: judged from the prepared answer');
   t.deepEqual(seen, ['prepared', 'asked', 'cancelled']);
   // The sim's own record of the move: prepared before it ended, asked after.
   const moved = fabric.migrations.at(-1)!;
   t.true(at.prepared < moved.finishedAtMs, `prepared at ${at.prepared}, the move ended at ${moved.finishedAtMs}`);
   t.true(at.asked >= moved.finishedAtMs, `asked at ${at.asked}, the move ended at ${moved.finishedAtMs}`);
+  // A live move that arrives "booted" was restarted by libvirt: reported, from the same answer.
+  seen.length = 0;
+  reason = 'booted';
+  const rebooted = await move('probe-r');
+  t.is(rebooted.guest_health, 'GUEST_HEALTH_REBOOTED', rebooted.guest_health_detail);
+  t.is(watches, 0);
+  reason = 'migrated';
   // Trust but verify, as before: a move the check does not find on the target fails.
   seen.length = 0;
   answer = 'absent';

@@ -192,6 +192,8 @@ export interface Hypervisor {
 export interface PreparedState {
   /** The domain's state on the prepared host, null when it is not defined there (once). */
   state(): Promise<ServerState | null>;
+  /** libvirt's reason for that state, read in the same call ("migrated", "booted", "crashed"); null before state() answered or when it asked afresh. */
+  reason(): string | null;
   /** Releases what was prepared (idempotent; after state() too). */
   cancel(): void;
 }

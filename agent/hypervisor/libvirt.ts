@@ -326,17 +326,21 @@ export class LibvirtHypervisor implements Hypervisor {
     const u = assertUuid('server_uuid', uuid);
     const target = assertLibvirtUri('uri', uri);
     const call = new PreparedVirshCall(this.virsh, target);
+    let reason: string | null = null;
     const state = async () => {
       try {
-        const out = await call.run(['domstate', '--domain', u], { timeoutMs: this.callTimeoutMs, context: { domain: u, targetUri: target } });
-        return parseDomState(out.stdout).state;
+        // With --reason: the guest's verdict after the move (migrations/guest-health.ts) needs no call of its own.
+        const out = await call.run(['domstate', '--domain', u, '--reason'], { timeoutMs: this.callTimeoutMs, context: { domain: u, targetUri: target } });
+        const info = parseDomState(out.stdout);
+        reason = info.reason;
+        return info.state;
       } catch (err) {
         if (err instanceof ServerNotFoundError) return null;
         // The prepared connection failed or dropped while it waited: ask on a new one.
         return this.stateOn(target, u);
       }
     };
-    return { state, cancel: () => call.cancel() };
+    return { state, reason: () => reason, cancel: () => call.cancel() };
   }
 
   private async stateOf(uuid: string, signal?: AbortSignal) {

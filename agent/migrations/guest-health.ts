@@ -92,13 +92,22 @@ export function verdictText(v: GuestVerdict): string {
   return `guest ${WORD[v.health]} after the move${v.detail ? `: ${v.detail}` : ''}`;
 }
 
-/** Watches the moved guest on the target (a guest that was running only) and records the verdict on the migration. */
-export async function checkMovedGuest(ctx: FlowContext, r: Running, log: Logger): Promise<void> {
+/**
+ * Judges the moved guest on the target (a guest that was running only) and
+ * records the verdict on the migration. With no watch window (the default),
+ * `arrival` (state and reason read by the call that verified the move) is
+ * judged as it is: no call of its own, so a move is not reported later for
+ * it. With a window, the move is reported complete only after it.
+ */
+export async function checkMovedGuest(ctx: FlowContext, r: Running, log: Logger, arrival?: GuestWatch): Promise<void> {
   const m = r.stored.migration;
   if (!m.was_running) return;
   const watchMs = ctx.settings.guestWatchMs;
   if (watchMs > 0) ctx.update(r, {}, `watching the guest on ${m.target_host_id} for ${(watchMs / 1000).toFixed(1)} s`);
-  const verdict = await verdictOnMovedGuest(ctx.hv, m, watchMs, r.job.signal);
+  const verdict =
+    watchMs === 0 && arrival
+      ? judgeGuest(arrival, m.mode === 'MIGRATION_MODE_COLD' ? 'cold' : 'live')
+      : await verdictOnMovedGuest(ctx.hv, m, watchMs, r.job.signal);
   const text = verdictText(verdict);
   if (verdict.health !== 'GUEST_HEALTH_ALIVE') log.warn({ guestHealth: verdict.health, detail: verdict.detail }, text);
   ctx.update(r, { guest_health: verdict.health, guest_health_detail: verdict.detail }, text, true);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logging.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
-import type { JobStats, MigrationSource } from '../hypervisor/hypervisor.ts';
+import type { GuestWatch, JobStats, MigrationSource, PreparedState } from '../hypervisor/hypervisor.ts';
 import { migrationDeadline } from '../../common/migration-deadline.ts';
 import { initialMonitorState, observe, shouldAbort, shouldSwitchToPostCopy, type MonitorState } from './monitor.ts';
 import { MigrationOutcomeUnknownError, MigrationStalledError, MigrationTimedOutError } from './errors.ts';
@@ -64,6 +64,15 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   // The check after the move, prepared now: its connection to the target
   // is made while the guest moves, not after (agent/hypervisor/virsh-prepared.ts).
   const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
+  // What the target said at arrival, state and reason in the one call that
+  // verifies the move: the guest's verdict without a call of its own.
+  let arrival: GuestWatch | undefined;
+  const askPrepared = async (p: PreparedState) => {
+    const state = await p.state();
+    const reason = p.reason();
+    if (reason !== null) arrival = { events: [], state, reason };
+    return state;
+  };
   const poller = new AbortController();
   const monitor = monitorLive(ctx, r, server.uuid, { deadlineMs, stallTimeoutMs, allowPostCopy: req.allow_post_copy }, poller.signal, log);
   try {
@@ -75,13 +84,13 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
     }
     if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
     // Trust but verify: the guest must now run on the target, and not here.
-    await verifyMoved(ctx, r, probe?.state);
+    await verifyMoved(ctx, r, probe ? () => askPrepared(probe) : undefined);
   } finally {
     probe?.cancel();
   }
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);
-  await checkMovedGuest(ctx, r, log);
+  await checkMovedGuest(ctx, r, log, arrival);
 }
 
 /** Polls job stats until `stop` aborts; applies the monitor's decisions. */
