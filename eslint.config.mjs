@@ -69,8 +69,20 @@ export default tseslint.config(
   },
   {
     // Size: shipped code only (tests may hold long tables and scenarios).
-    // (harness/ and the chaos suite's fault injection are test infrastructure, like test/.)
-    files: ['agent/**/*.ts', 'coordinator/**/*.ts', 'common/**/*.{ts,mjs}', 'cli/**/*.ts', 'scripts/**/*.{ts,mjs}', 'bench/**/*.ts'],
+    // The rest of harness/ and the chaos suite's fault injection are test
+    // infrastructure, like test/; but the sim hypervisor (harness/sim/) is
+    // loaded by agent/main.ts (`hypervisor: sim`), and sim-cluster.ts runs
+    // agents on it, so they are held to the same sizes.
+    files: [
+      'agent/**/*.ts',
+      'coordinator/**/*.ts',
+      'common/**/*.{ts,mjs}',
+      'cli/**/*.ts',
+      'scripts/**/*.{ts,mjs}',
+      'bench/**/*.ts',
+      'harness/sim/**/*.ts',
+      'harness/sim-cluster.ts',
+    ],
     ignores: ['scripts/chaos/**'],
     rules: {
       'max-lines': ['error', { max: 450, skipBlankLines: true, skipComments: true }],

@@ -25,17 +25,17 @@ e.g. DRYDOCK_AGENT_GRPC_LISTEN_ADDRESS=10.0.0.5:7400. See deploy/examples/agent.
 // (harness/), which an installed tree does not have (deploy/install.sh): the
 // agent loads it only when configured, so production code never imports a
 // harness, and refuses the setting plainly where it is missing.
-const SIM_HYPERVISOR = new URL('../harness/sim-hypervisor.ts', import.meta.url);
+const SIM_HYPERVISOR = new URL('../harness/sim/fabric.ts', import.meta.url);
 
 function assertSimAvailable(config: AgentConfig): void {
   if (config.hypervisor === 'sim' && !existsSync(SIM_HYPERVISOR)) {
-    throw new ConfigError('hypervisor', '"sim" is a test harness (harness/sim-hypervisor.ts) that this installed tree does not include; use "libvirt"');
+    throw new ConfigError('hypervisor', '"sim" is a test harness (harness/sim/) that this installed tree does not include; use "libvirt"');
   }
 }
 
 async function buildHypervisor(config: AgentConfig): Promise<Hypervisor> {
   if (config.hypervisor === 'sim') {
-    const { SimFabric } = await import('../harness/sim-hypervisor.ts');
+    const { SimFabric } = await import('../harness/sim/fabric.ts');
     // A lone sim host: only useful to try the API without libvirt.
     return new SimFabric().addHost({ hostId: config.hostId, sharedPaths: config.storage.sharedPathPrefixes });
   }

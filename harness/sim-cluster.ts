@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../common/logging.ts';
 import { createLogger, silentLogger } from '../common/logging.ts';
 import { compileAgentConfig, type AgentConfig } from '../agent/config.ts';
-import { SimFabric, type SimFabricOptions, type SimHost, type SimHostOptions } from './sim-hypervisor.ts';
+import { SimFabric } from './sim/fabric.ts';
+import type { SimHost } from './sim/host.ts';
+import type { SimFabricOptions, SimHostOptions } from './sim/model.ts';
 import { startAgent, type AgentHandle } from '../agent/agent.ts';
 import type { MigrationSettings } from '../agent/migrations/manager.ts';
 import type { NatsAuth } from '../common/nats-auth.ts';
@@ -93,6 +95,15 @@ const TEST_MIGRATION: MigrationSettings = {
   guestWatchMs: 0,
 };
 
+/** What every agent of one startSimAgents call shares. */
+interface SimAgentsContext {
+  opts: SimAgentsOptions;
+  fabric: SimFabric;
+  stateDir: string;
+  natsServers: string[];
+  log: Logger;
+}
+
 export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents> {
   const fabric = opts.fabric ?? new SimFabric(opts.fabricOptions);
   const ownDir = !opts.stateDir;
@@ -102,87 +113,8 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
   const ids = opts.hostIds ?? Array.from({ length: opts.count }, (_, i) => `${opts.hostIdPrefix ?? 'sim'}-${i + 1}`);
   if (ids.length !== opts.count) throw new Error(`hostIds has ${ids.length} ids for count ${opts.count}`);
 
-  const makeHandle = (hostId: string, index: number): SimAgentHandle => {
-    const sim = fabric.addHost({ hostId, sharedPaths: opts.sharedPathPrefixes, ...opts.hostOptions?.(index, hostId) });
-    let agent: AgentHandle | null = null;
-    let port = 0;
-    const config = (): AgentConfig => {
-      const c = compileAgentConfig(
-        {
-          hostId,
-          hypervisor: 'sim',
-          grpc: { listenAddress: `127.0.0.1:${port}` },
-          stateDir: path.join(stateDir, hostId),
-          storage: { clusterId: opts.storageCluster?.(index, hostId) ?? '', sharedPathPrefixes: opts.sharedPathPrefixes ?? [] },
-          nats: { servers: natsServers, ...(natsServers.length ? opts.natsAuth?.(hostId) : {}) },
-          heartbeatInterval: opts.heartbeatIntervalMs ?? 2000,
-          factsInterval: opts.factsIntervalMs ?? 30_000,
-          rebootCommand: ['/bin/true'],
-          logLevel: 'silent',
-        },
-        {},
-      );
-      c.migration = { ...TEST_MIGRATION, ...opts.migration, recordRetentionMs: opts.migration?.recordRetentionMs ?? 0 };
-      if (opts.tls) c.tls = typeof opts.tls === 'function' ? opts.tls(hostId) : opts.tls;
-      return c;
-    };
-    const handle: SimAgentHandle = {
-      hostId,
-      endpoint: '',
-      migrationUri: sim.migrationUri,
-      sim,
-      rebootCount: 0,
-      get agent() {
-        if (!agent) throw new Error(`sim agent ${hostId} is stopped`);
-        return agent;
-      },
-      get incarnation() {
-        return agent?.incarnation ?? '';
-      },
-      get running() {
-        return agent !== null;
-      },
-      async start() {
-        if (agent) return;
-        agent = await startAgent({
-          config: config(),
-          hypervisor: sim,
-          log,
-          bootId: async () => sim.bootId,
-          osFacts: async () => {
-            const f = await sim.facts();
-            return { hostname: hostId, os: 'Simulated Linux', kernel: 'sim', memoryTotalBytes: f.memoryTotalBytes, memoryFreeBytes: f.memoryFreeBytes };
-          },
-          memoryFree: async () => (await sim.facts()).memoryFreeBytes,
-          reboot: () => {
-            handle.rebootCount++;
-            // Like a real reboot: the agent goes away, the host's guests stop, the agent comes back new.
-            void (async () => {
-              await handle.stop(0);
-              sim.reboot();
-              await sleep(100);
-              await handle.start();
-            })().catch((err) => log.error({ hostId, err: String(err) }, 'sim reboot failed'));
-          },
-          natsMaxBackoffMs: opts.natsMaxBackoffMs ?? 1000,
-        });
-        port = agent.port;
-        handle.endpoint = agent.endpoint;
-      },
-      async stop(graceMs = 0) {
-        const a = agent;
-        agent = null;
-        await a?.stop(graceMs);
-      },
-      async restart() {
-        await handle.stop(0);
-        await handle.start();
-      },
-    };
-    return handle;
-  };
-
-  const agents = ids.map(makeHandle);
+  const ctx: SimAgentsContext = { opts, fabric, stateDir, natsServers, log };
+  const agents = ids.map((hostId, index) => simAgentHandle(ctx, hostId, index));
   try {
     // Bounded parallelism: 50 gRPC servers and NATS connections at once is fine, 500 is not.
     for (let i = 0; i < agents.length; i += 16) await Promise.all(agents.slice(i, i + 16).map((a) => a.start()));
@@ -208,4 +140,95 @@ export async function startSimAgents(opts: SimAgentsOptions): Promise<SimAgents>
       if (ownDir) rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The agent config of one sim host, listening on `port` (0 = any, then the same one across restarts). */
+function simAgentConfig(ctx: SimAgentsContext, hostId: string, index: number, port: number): AgentConfig {
+  const { opts, stateDir, natsServers } = ctx;
+  const c = compileAgentConfig(
+    {
+      hostId,
+      hypervisor: 'sim',
+      grpc: { listenAddress: `127.0.0.1:${port}` },
+      stateDir: path.join(stateDir, hostId),
+      storage: { clusterId: opts.storageCluster?.(index, hostId) ?? '', sharedPathPrefixes: opts.sharedPathPrefixes ?? [] },
+      nats: { servers: natsServers, ...(natsServers.length ? opts.natsAuth?.(hostId) : {}) },
+      heartbeatInterval: opts.heartbeatIntervalMs ?? 2000,
+      factsInterval: opts.factsIntervalMs ?? 30_000,
+      rebootCommand: ['/bin/true'],
+      logLevel: 'silent',
+    },
+    {},
+  );
+  c.migration = { ...TEST_MIGRATION, ...opts.migration, recordRetentionMs: opts.migration?.recordRetentionMs ?? 0 };
+  if (opts.tls) c.tls = typeof opts.tls === 'function' ? opts.tls(hostId) : opts.tls;
+  return c;
+}
+
+/** Starts the agent of one sim host (its RebootHost reboots the sim host and restarts the agent through `handle`). */
+function startSimAgent(ctx: SimAgentsContext, handle: SimAgentHandle, config: AgentConfig): Promise<AgentHandle> {
+  const { hostId, sim } = handle;
+  const { log } = ctx;
+  return startAgent({
+    config,
+    hypervisor: sim,
+    log,
+    bootId: async () => sim.bootId,
+    osFacts: async () => {
+      const f = await sim.facts();
+      return { hostname: hostId, os: 'Simulated Linux', kernel: 'sim', memoryTotalBytes: f.memoryTotalBytes, memoryFreeBytes: f.memoryFreeBytes };
+    },
+    memoryFree: async () => (await sim.facts()).memoryFreeBytes,
+    reboot: () => {
+      handle.rebootCount++;
+      // Like a real reboot: the agent goes away, the host's guests stop, the agent comes back new.
+      void (async () => {
+        await handle.stop(0);
+        sim.reboot();
+        await sleep(100);
+        await handle.start();
+      })().catch((err) => log.error({ hostId, err: String(err) }, 'sim reboot failed'));
+    },
+    natsMaxBackoffMs: ctx.opts.natsMaxBackoffMs ?? 1000,
+  });
+}
+
+/** One sim host on the fabric and the handle of its (not yet started) agent. */
+function simAgentHandle(ctx: SimAgentsContext, hostId: string, index: number): SimAgentHandle {
+  const sim = ctx.fabric.addHost({ hostId, sharedPaths: ctx.opts.sharedPathPrefixes, ...ctx.opts.hostOptions?.(index, hostId) });
+  let agent: AgentHandle | null = null;
+  let port = 0;
+  const handle: SimAgentHandle = {
+    hostId,
+    endpoint: '',
+    migrationUri: sim.migrationUri,
+    sim,
+    rebootCount: 0,
+    get agent() {
+      if (!agent) throw new Error(`sim agent ${hostId} is stopped`);
+      return agent;
+    },
+    get incarnation() {
+      return agent?.incarnation ?? '';
+    },
+    get running() {
+      return agent !== null;
+    },
+    async start() {
+      if (agent) return;
+      agent = await startSimAgent(ctx, handle, simAgentConfig(ctx, hostId, index, port));
+      port = agent.port;
+      handle.endpoint = agent.endpoint;
+    },
+    async stop(graceMs = 0) {
+      const a = agent;
+      agent = null;
+      await a?.stop(graceMs);
+    },
+    async restart() {
+      await handle.stop(0);
+      await handle.start();
+    },
+  };
+  return handle;
 }

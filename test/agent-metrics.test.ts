@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SimFabric } from '../harness/sim-hypervisor.ts';
+import { SimFabric } from '../harness/sim/fabric.ts';
 import { compileAgentConfig } from '../agent/config.ts';
 import { startAgent } from '../agent/agent.ts';
 import { silentLogger } from '../common/logging.ts';

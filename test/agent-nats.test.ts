@@ -10,7 +10,7 @@ import type { NatsNode } from '../common/nats-server.ts';
 import { startTestNats } from '../harness/test-nats.ts';
 import { subjects, type HeartbeatMessage, type HostEventMessage } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
-import { simCpu } from '../harness/sim-hypervisor.ts';
+import { simCpu } from '../harness/sim/cpu.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 
 interface Seen {

@@ -19,7 +19,7 @@ import { startCoordinator, type Coordinator } from '../coordinator/coordinator.t
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { maintenanceModule, type MaintenanceModule } from '../coordinator/operations/module.ts';
 import { zoneCpuModule, type ZoneCpuModule } from '../coordinator/zone-cpu/module.ts';
-import { simCpu } from '../harness/sim-hypervisor.ts';
+import { simCpu } from '../harness/sim/cpu.ts';
 import { AdminApi } from '../cli/client.ts';
 import { resolveSettings } from '../cli/settings.ts';
 import { ROOT, drydockPipe, drydockTty, screen, type Run } from './cli-pty.ts';

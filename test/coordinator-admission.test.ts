@@ -19,7 +19,7 @@ import { natsAuthOptions } from '../common/nats-auth.ts';
 import { natsServerBinary } from '../common/nats-server.ts';
 import { subjects } from '../common/subjects.ts';
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
-import { simCpu } from '../harness/sim-hypervisor.ts';
+import { simCpu } from '../harness/sim/cpu.ts';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { admitHost, revokeHost } from '../coordinator/admission.ts';
 import { embeddedAuthPaths } from '../coordinator/nats.ts';

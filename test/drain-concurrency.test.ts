@@ -7,7 +7,7 @@ import test from 'ava';
 import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
 import { ADMIN_TOKEN } from '../harness/maintenance-world.ts';
 import { waitFor, type TestAdminClient } from '../harness/coordinator-helpers.ts';
-import type { SimMigrationRecord } from '../harness/sim-hypervisor.ts';
+import type { SimMigrationRecord } from '../harness/sim/model.ts';
 
 const GiB = 1024 ** 3;
 const ENDED = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];

@@ -14,7 +14,7 @@
 //
 // So what ships (common, agent, coordinator, cli, bin: what deploy/install.sh
 // copies) never imports a harness, a script, a benchmark or a test. One named
-// exception: agent/main.ts loads harness/sim-hypervisor.ts by a dynamic
+// exception: agent/main.ts loads harness/sim/fabric.ts by a dynamic
 // import, only when the config says `hypervisor: sim`.
 //
 // And the planner is entered through coordinator/planner/index.ts only: no
@@ -46,7 +46,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 const EXCEPTIONS: { from: string; to: string; why: string }[] = [
   {
     from: 'agent/main.ts',
-    to: 'harness/sim-hypervisor.ts',
+    to: 'harness/sim/fabric.ts',
     why: '`hypervisor: sim` (tests start the real agent process on the sim); loaded only when configured, refused with a clear error in an installed tree (no harness/ there)',
   },
 ];
@@ -139,7 +139,7 @@ test('the scan reads every form of import, and the rules flag each kind of wrong
   const edge = (from: string, to: string, dynamic = false): ImportEdge => ({ from, to, line: 1, dynamic });
   const wrong = [
     edge('coordinator/model.ts', 'agent/hypervisor/hypervisor.ts'),
-    edge('agent/main.ts', 'harness/sim-hypervisor.ts'),
+    edge('agent/main.ts', 'harness/sim/fabric.ts'),
     edge('agent/main.ts', 'harness/sim-cluster.ts', true),
     edge('coordinator/main.ts', 'harness/sim-cluster.ts'),
     edge('common/x.ts', 'agent/x.ts'),
@@ -151,7 +151,7 @@ test('the scan reads every form of import, and the rules flag each kind of wrong
   ];
   t.is(wrongDirection(wrong).length, wrong.length, 'each wrong direction is flagged');
   const right = [
-    edge('agent/main.ts', 'harness/sim-hypervisor.ts', true),
+    edge('agent/main.ts', 'harness/sim/fabric.ts', true),
     edge('coordinator/model.ts', 'common/generated/drydock/agent/v1/Server.ts'),
     edge('harness/sim-cluster.ts', 'agent/agent.ts'),
     edge('bench/planner.ts', 'harness/planner-reference/index.ts'),

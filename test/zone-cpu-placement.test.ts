@@ -3,7 +3,7 @@
 // gRPC agents). In each zone the incompatible host has the most free memory,
 // so without the CPU check the planner would pick it.
 import anyTest, { type TestFn } from 'ava';
-import { cpuXml, simCpu } from '../harness/sim-hypervisor.ts';
+import { cpuXml, simCpu } from '../harness/sim/cpu.ts';
 import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { trackingOf } from '../coordinator/zone-cpu/tracking.ts';

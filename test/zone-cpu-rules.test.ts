@@ -3,7 +3,7 @@
 // CompareCpu cache's sharing and memory. Plain records, no I/O.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { simCpu, cpuXml } from '../harness/sim-hypervisor.ts';
+import { simCpu, cpuXml } from '../harness/sim/cpu.ts';
 import { makeHost, makeServer, makeZone } from '../coordinator/planner/index.ts';
 import type { HostRecord, ServerRecord, ZoneRecord } from '../coordinator/model.ts';
 import type { SnapshotHost } from '../coordinator/planner/index.ts';

@@ -4,7 +4,7 @@
 // answer cached), a drain plan with CPU checks on 49 targets, and the size
 // of the zone record the fits add.
 import test from 'ava';
-import { simCpu } from '../harness/sim-hypervisor.ts';
+import { simCpu } from '../harness/sim/cpu.ts';
 import { startWorld } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { trackingOf } from '../coordinator/zone-cpu/tracking.ts';

@@ -5,7 +5,7 @@
 // newer and an older host return from maintenance, a weaker host joins, the
 // operator recomputes with and without allow_upgrade, errors are typed.
 import anyTest, { type TestFn } from 'ava';
-import { simCpu } from '../harness/sim-hypervisor.ts';
+import { simCpu } from '../harness/sim/cpu.ts';
 import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { trackingOf } from '../coordinator/zone-cpu/tracking.ts';

@@ -1,5 +1,5 @@
 // Host disk paths against storage pools: pure rules shared by the libvirt
-// hypervisor (libvirt.ts) and the sim (harness/sim-hypervisor.ts), so both decide alike.
+// hypervisor (libvirt.ts) and the sim (harness/sim/host.ts), so both decide alike.
 //
 // Two questions, two rules. Which storage a file is ON: the deepest pool
 // (or declared shared path) whose directory contains it at any depth, since

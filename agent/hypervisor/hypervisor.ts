@@ -1,5 +1,5 @@
 // The narrow seam between the agent and the hypervisor. The real
-// implementation (libvirt.ts) drives virsh; harness/sim-hypervisor.ts is an in-memory stand-in
+// implementation (libvirt.ts) drives virsh; harness/sim/host.ts is an in-memory stand-in
 // for scale and fault tests only. Every call takes an AbortSignal and fails
 // with the typed errors of ./errors.ts, never with raw libvirt text.
 import type { Server } from '../../common/generated/drydock/agent/v1/Server.ts';

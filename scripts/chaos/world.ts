@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { startSimAgents, type SimAgents } from '../../harness/sim-cluster.ts';
-import type { SimHost } from '../../harness/sim-hypervisor.ts';
+import type { SimHost } from '../../harness/sim/host.ts';
 import { startTestNats, type TestNats } from '../../harness/test-nats.ts';
 import { spawnCoordinator, type CoordinatorProcess } from '../../harness/coordinator-process.ts';
 import { TestAdminClient, tempDir, waitFor } from '../../harness/coordinator-helpers.ts';
