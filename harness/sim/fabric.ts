@@ -2,10 +2,10 @@
 // server's location, so a server is on exactly one host at any time (the only
 // exception is set up on purpose: SimHost.leaveDefinitionOf).
 import { SimHost } from './host.ts';
-import { GiB, type SimFabricOptions, type SimHostOptions, type SimMigrationRecord, type SimServer } from './model.ts';
+import { GiB, type SimFabricOptions, type SimHostOptions, type SimMigrationRecord, type SimServer, type SimWorld } from './model.ts';
 
 /** The shared world of several sim hosts: where every server is. */
-export class SimFabric {
+export class SimFabric implements SimWorld<SimHost> {
   readonly bandwidthBps: number;
   readonly tickMs: number;
   readonly setupMs: number;

@@ -40,9 +40,8 @@ import {
 } from '../../agent/hypervisor/errors.ts';
 import { simBaselineCpu, simCompareCpu, simCpu } from './cpu.ts';
 import { SimFaultState, type SimFaults } from './faults.ts';
-import type { SimFabric } from './fabric.ts';
 import { liveJobStats, recordMigration, runLiveJob, type SimJob } from './live-migration.ts';
-import { GiB, MiB, newSimServer, type SimHostOptions, type SimServer, type SimServerSpec } from './model.ts';
+import { GiB, MiB, newSimServer, type SimHostOptions, type SimServer, type SimServerSpec, type SimWorld } from './model.ts';
 
 /** One in-memory hypervisor. Implements the same interface as LibvirtHypervisor. */
 export class SimHost implements Hypervisor {
@@ -81,7 +80,7 @@ export class SimHost implements Hypervisor {
   private readonly strays = new Map<string, SimServer>();
 
   constructor(
-    readonly fabric: SimFabric,
+    readonly fabric: SimWorld<SimHost>,
     opts: SimHostOptions,
   ) {
     this.hostId = opts.hostId;

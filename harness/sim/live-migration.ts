@@ -5,12 +5,26 @@
 import type { JobStats, LiveMigrationSpec, Server } from '../../agent/hypervisor/hypervisor.ts';
 import { LibvirtError, MigrationAbortedError, TargetUnreachableError } from '../../agent/hypervisor/errors.ts';
 import type { SimMigrationFailure } from './faults.ts';
-import type { SimHost } from './host.ts';
-import type { SimMigrationRecord, SimServer } from './model.ts';
+import type { SimMigrationRecord, SimServer, SimWorld } from './model.ts';
+
+/** What a job needs of a sim host (SimHost, host.ts; an interface, so no import cycle). */
+export interface SimJobHost {
+  readonly hostId: string;
+  readonly migrationUri: string;
+  readonly unreachable: boolean;
+  readonly fabric: SimWorld<SimJobHost>;
+  readonly counters: { migrationsStarted: number; migrationsCompleted: number; migrationsFailed: number; migrationsAborted: number };
+  /** Running outgoing live migrations by uuid. */
+  readonly jobs: Map<string, SimJob>;
+  readonly files: Map<string, number>;
+  emit(event: string, name: string, detail: string): void;
+  /** A server arrived here (the crashNextArrival fault). */
+  arrived(p: SimServer): void;
+}
 
 export interface SimJob {
   uuid: string;
-  target: SimHost;
+  target: SimJobHost;
   total: number;
   processed: number;
   remaining: number;
@@ -34,7 +48,7 @@ export interface SimJob {
 /** What SimHost.migrateLive decided before the job starts. */
 export interface SimLiveMove {
   spec: LiveMigrationSpec;
-  target: SimHost;
+  target: SimJobHost;
   memoryTotal: number;
   diskTotal: number;
   bandwidth: number;
@@ -44,7 +58,7 @@ export interface SimLiveMove {
 }
 
 /** Counts a migration as started and adds it to the fabric's log (tests read it). */
-export function recordMigration(host: SimHost, server: Server, target: SimHost, mode: SimMigrationRecord['mode']): SimMigrationRecord {
+export function recordMigration(host: SimJobHost, server: Server, target: SimJobHost, mode: SimMigrationRecord['mode']): SimMigrationRecord {
   host.counters.migrationsStarted++;
   const record: SimMigrationRecord = {
     uuid: server.uuid,
@@ -62,7 +76,7 @@ export function recordMigration(host: SimHost, server: Server, target: SimHost, 
 }
 
 /** Runs one live migration job of `p` from `host`: resolves when it completed, rejects when it failed or was aborted. */
-export function runLiveJob(host: SimHost, p: SimServer, move: SimLiveMove): Promise<void> {
+export function runLiveJob(host: SimJobHost, p: SimServer, move: SimLiveMove): Promise<void> {
   const { spec, target, memoryTotal, diskTotal, bandwidth, record, fail, stall } = move;
   p.migrating = true;
   return new Promise<void>((resolve, reject) => {
@@ -120,7 +134,7 @@ export function runLiveJob(host: SimHost, p: SimServer, move: SimLiveMove): Prom
   });
 }
 
-function tick(host: SimHost, job: SimJob, p: SimServer): void {
+function tick(host: SimJobHost, job: SimJob, p: SimServer): void {
   const now = Date.now();
   const elapsed = now - job.startedAt;
   if (elapsed < host.fabric.setupMs) return;
@@ -158,7 +172,7 @@ function tick(host: SimHost, job: SimJob, p: SimServer): void {
   }
 }
 
-function finishLive(host: SimHost, job: SimJob, p: SimServer): void {
+function finishLive(host: SimJobHost, job: SimJob, p: SimServer): void {
   // The switch-over: from here on the guest lives on the target only.
   const entry = host.fabric.placement.get(job.uuid);
   if (!entry || entry.host !== host) {

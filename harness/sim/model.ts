@@ -48,6 +48,24 @@ export interface SimMigrationRecord {
   bytes: number;
 }
 
+/**
+ * What a host sees of its fabric (SimFabric, fabric.ts), generic in the host
+ * type so that the host's files need not import the fabric's (no import cycle,
+ * test/layering.test.ts).
+ */
+export interface SimWorld<H> {
+  readonly bandwidthBps: number;
+  readonly tickMs: number;
+  readonly setupMs: number;
+  readonly shutdownMs: number;
+  /** Hosts by migration URI. */
+  readonly hosts: Map<string, H>;
+  /** uuid → where it lives. The single source of truth for "exactly one host". */
+  readonly placement: Map<string, { host: H; sim: SimServer }>;
+  /** Every migration any host ran, in start order. */
+  readonly migrations: SimMigrationRecord[];
+}
+
 export interface SimFabricOptions {
   /** Migration bandwidth between hosts, bytes/s (default 1 GiB/s). */
   bandwidthBps?: number;
