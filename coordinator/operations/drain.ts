@@ -198,7 +198,7 @@ async function startAttempts(
   }
   let written: OperationRecord | null;
   try {
-    // Lost the lease while placing: the next leader starts these (the record is not fenced by the lease).
+    // Lost the lease while placing: the next leader starts these (a write already sent is fenced by the term, op-store.ts).
     sig.leadership.throwIfAborted();
     written = await recordStarts(ctx, op, started, running);
   } catch (err) {
