@@ -110,6 +110,14 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     return () => this.off('gained', handler);
   }
 
+  /**
+   * A write fenced by lease term `term` was refused because a newer term has
+   * written (coordinator/operations/op-store.ts): that lease is lost.
+   */
+  fencedOut(term: number, why: string): void {
+    if (this.leading && this.term === term) this.stepDown(`a leader of a newer term has written: ${why}`);
+  }
+
   start(): void {
     this.loop ??= Promise.all([this.run(this.stopper.signal), this.watchdog(this.stopper.signal)]).then(() => undefined);
   }

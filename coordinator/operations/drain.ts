@@ -8,7 +8,7 @@ import { pickTarget, type PickedTarget } from '../planner/index.ts';
 import { NoValidTargetError, Reservations } from '../planner/index.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
-import { setState } from './op-store.ts';
+import { FencedWriteError, setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
 import { lastReleasedMoveRevision, runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateSteps } from './steps.ts';
@@ -37,6 +37,8 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
   setMaxListeners(0, sig.leadership, sig.cancel);
   const inFlight = new Map<number, Promise<void>>();
   let waitingNote = '';
+  /** A step's write was refused: a newer leader wrote the operation; the next pass throws it (the engine steps down). */
+  let fenced: FencedWriteError | null = null;
   // A step that throws (a store call still failing after its retries while a
   // NATS node is away) stays mid-attempt in the record: logged, held for a
   // back-off, then resumed by the next pass. Never a rejection nobody awaits
@@ -47,6 +49,10 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
       runStep(ctx, opId, i, sig, DRAIN_OUTCOMES, known)
         .catch(async (err: unknown) => {
           if (sig.leadership.aborted) return;
+          if (err instanceof FencedWriteError) {
+            fenced = err;
+            return;
+          }
           sig.log.warn({ step: i, err: errorMessage(err) }, 'step interrupted; resuming it from the record');
           await pause(ctx.pollIntervalMs * 2, sig);
         })
@@ -54,6 +60,7 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
     );
   return {
     pass: async (op) => {
+      if (fenced) throw fenced;
       if (op.state === 'pending') {
         await startDrain(ctx, op);
         return 'again';
@@ -70,7 +77,7 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
       const room = policy.maxMigrationsPerSource - inFlight.size;
       const next = op.steps.flatMap((s, i) => (s.phase === 'pending' && !inFlight.has(i) ? [i] : [])).slice(0, Math.max(0, room));
       if (next.length > 0) {
-        const r = await startAttempts(ctx, op, next, sig);
+        const r = await startAttempts(ctx, op, next, new Set(inFlight.keys()), sig);
         for (const [i, known] of r.started) track(i, known);
         if (r.started.size > 0) waitingNote = '';
         if (r.again) return 'again';
@@ -167,6 +174,7 @@ async function startAttempts(
   ctx: EngineContext,
   op: OperationRecord,
   indices: number[],
+  running: ReadonlySet<number>,
   sig: WorkerSignals,
 ): Promise<{ started: Map<number, KnownAttempt>; again: boolean; waiting: string }> {
   const snapshot = await placementSnapshot(ctx, op.hostId, sig);
@@ -190,9 +198,9 @@ async function startAttempts(
   }
   let written: OperationRecord | null;
   try {
-    // Lost the lease while placing: the next leader starts these (the record is not fenced by the lease).
+    // Lost the lease while placing: the next leader starts these (a write already sent is fenced by the term, op-store.ts).
     sig.leadership.throwIfAborted();
-    written = await recordStarts(ctx, op, started);
+    written = await recordStarts(ctx, op, started, running);
   } catch (err) {
     for (const i of started.keys()) {
       ctx.reservations.release(op.steps[i]!.serverUuid);
@@ -265,28 +273,50 @@ function chooseAttempt(
   return { kind: 'start', picked };
 }
 
-/** Records the chosen attempts in one write, then claims their servers. */
-async function recordStarts(ctx: EngineContext, op: OperationRecord, picks: Map<number, PickedTarget | null>): Promise<OperationRecord | null> {
+/**
+ * Records the chosen attempts in one write, then claims their servers. Only
+ * onto the record the pass decided on (checked again in every CAS round):
+ * the chosen steps still pending, and no attempt running that this worker
+ * does not run (one recorded by another leader would be over the limit).
+ */
+async function recordStarts(
+  ctx: EngineContext,
+  op: OperationRecord,
+  picks: Map<number, PickedTarget | null>,
+  running: ReadonlySet<number>,
+): Promise<OperationRecord | null> {
   const indices = [...picks.keys()];
-  const written = await updateSteps(ctx, op.id, indices, (s, i) => {
-    const picked = picks.get(i);
-    s.attempt += 1;
-    s.startedAtMs ||= ctx.clock();
-    if (!picked) {
-      s.phase = 'stopping';
-      return;
-    }
-    s.phase = 'migrating';
-    s.targetHostId = picked.hostId;
-    s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
-    s.triedTargets = [...s.triedTargets, picked.hostId];
-    // A step degraded to cold stays cold even if the server could go live.
-    if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
-    s.reason = picked.reason;
-    s.percent = 0;
-    s.bytesProcessed = 0;
-    s.error = '';
-  });
+  // Set by the last CAS round: false when the record was not as decided and nothing was written.
+  let decided = false;
+  const asDecided = (o: OperationRecord) =>
+    (decided =
+      indices.every((i) => o.steps[i]!.phase === 'pending') && o.steps.every((s, j) => (s.phase !== 'migrating' && s.phase !== 'stopping') || running.has(j)));
+  const written = await updateSteps(
+    ctx,
+    op.id,
+    indices,
+    (s, i) => {
+      const picked = picks.get(i);
+      s.attempt += 1;
+      s.startedAtMs ||= ctx.clock();
+      if (!picked) {
+        s.phase = 'stopping';
+        return;
+      }
+      s.phase = 'migrating';
+      s.targetHostId = picked.hostId;
+      s.migrationId = migrationIdFor(op.id, i, s.attempt + (s.action === 'cold' ? 100 : 0));
+      s.triedTargets = [...s.triedTargets, picked.hostId];
+      // A step degraded to cold stays cold even if the server could go live.
+      if (s.action === 'live' && picked.action === 'COLD_MIGRATE') s.action = 'cold';
+      s.reason = picked.reason;
+      s.percent = 0;
+      s.bytesProcessed = 0;
+      s.error = '';
+    },
+    asDecided,
+  );
+  if (!decided) return null;
   const moving = indices.filter((i) => picks.get(i));
   await Promise.all(
     moving.map((i) =>

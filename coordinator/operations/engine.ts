@@ -4,7 +4,9 @@
 // worker reads its record, does at most one step per pass, and writes the
 // result with CAS before the next (KubeVirt's migration controller). On
 // losing the lease every worker detaches at once: agents keep migrating,
-// and the next leader re-attaches by migration id.
+// and the next leader re-attaches by migration id. A leadership's workers
+// write through a store fenced by its lease term (op-store.ts): a write
+// refused there means a newer leader exists, and this one steps down.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, NotFoundError, UnavailableError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
@@ -13,6 +15,7 @@ import { Reservations } from '../planner/index.ts';
 import type { EngineContext, EngineDeps } from './context.ts';
 import { isTerminal } from './types.ts';
 import type { OperationHeader } from './op-layout.ts';
+import { FencedWriteError } from './op-store.ts';
 import { runWorker, type WorkerRegistry } from './worker.ts';
 
 export interface EngineOptions extends EngineDeps {
@@ -51,7 +54,7 @@ export class MaintenanceEngine {
   }
 
   start(): void {
-    this.unhook = this.ctx.leader.onLeadership((signal) => this.lead(signal));
+    this.unhook = this.ctx.leader.onLeadership((signal, term) => this.lead(signal, term));
   }
 
   async stop(): Promise<void> {
@@ -84,9 +87,11 @@ export class MaintenanceEngine {
     return this.ctx.agents.forHost(hostId, endpoint);
   }
 
-  private async lead(lease: AbortSignal): Promise<void> {
+  private async lead(lease: AbortSignal, term: number): Promise<void> {
     if (this.stopper.signal.aborted) return;
     const leadership = AbortSignal.any([lease, this.stopper.signal]);
+    // This leadership's workers write with its term as their fencing token.
+    const ctx: EngineContext = { ...this.ctx, ops: this.ctx.ops.fenced(term) };
     this.log.info('leading: resuming unfinished operations');
     const onLost = () => this.wake?.();
     leadership.addEventListener('abort', onLost, { once: true });
@@ -100,7 +105,7 @@ export class MaintenanceEngine {
             if (op.cancelRequested && !w.cancel.signal.aborted) w.cancel.abort();
             continue;
           }
-          this.spawn(op, leadership);
+          this.spawn(ctx, op, leadership);
         }
       } catch (err) {
         if (!leadership.aborted) this.log.warn({ err: errorMessage(err) }, 'listing operations failed');
@@ -118,7 +123,7 @@ export class MaintenanceEngine {
     this.log.info('no longer leading: workers detached');
   }
 
-  private spawn(op: OperationHeader, leadership: AbortSignal): void {
+  private spawn(ctx: EngineContext, op: OperationHeader, leadership: AbortSignal): void {
     const cancel = new AbortController();
     if (op.cancelRequested) cancel.abort();
     const log = this.log.child({ opId: op.id, hostId: op.hostId, kind: op.kind });
@@ -127,10 +132,15 @@ export class MaintenanceEngine {
       for (;;) {
         try {
           if (!worker) throw new Error(`no worker for operation kind ${op.kind}`);
-          await runWorker(this.ctx, op.id, { leadership, cancel: cancel.signal, log }, worker);
+          await runWorker(ctx, op.id, { leadership, cancel: cancel.signal, log }, worker);
           return;
         } catch (err) {
           if (leadership.aborted) return;
+          if (err instanceof FencedWriteError) {
+            // A newer leader wrote the operation: this lease is gone, whatever its own renew says.
+            this.ctx.leader.fencedOut(err.term, err.message);
+            return;
+          }
           // A worker never dies silently: log, back off, and resume from the record.
           log.error({ err: errorMessage(err) }, 'worker failed; resuming from the record');
           await sleep(this.ctx.pollIntervalMs * 2, undefined, { signal: leadership }).catch(() => undefined);

@@ -10,6 +10,14 @@
 // the operation (paused or ended): then its steps go first, so a stopped
 // operation never shows steps that a crash between the writes left behind.
 // Either way a crash in between leaves a state the next pass resumes from.
+//
+// Writes by a leader's workers are fenced (fenced()): the lease term
+// (coordinator/leader.ts) is the token, stored in the header as leaderTerm.
+// A fenced write always writes the header with CAS first (a stopping one
+// re-writes the header as read, then its steps, then the new header), so it
+// fails if a newer leader wrote in between, and a write whose term is older
+// than the stored one is refused with FencedWriteError: a deposed leader's
+// pass (its CAS retries included) never lands on the new leader's record.
 import { FailedPreconditionError, NotFoundError } from '../../common/errors.ts';
 import { sameValue, type Repository, type Versioned } from '../store/repository.ts';
 import { CasConflictError, conflictBackoff, DEFAULT_RETRY, type RetryPolicy } from '../store/retry.ts';
@@ -36,6 +44,17 @@ interface Current {
   steps: StepEntry[];
 }
 
+/** A leader's write refused: a leader of a newer term has written the operation (its worker must stop). */
+export class FencedWriteError extends FailedPreconditionError {
+  constructor(
+    readonly operationId: string,
+    readonly term: number,
+    readonly storedTerm: number,
+  ) {
+    super(`operation ${operationId}: write of leader term ${term} refused, a leader of term ${storedTerm} has written it`);
+  }
+}
+
 /** Writes at once when creating the steps of an operation. */
 const CREATE_CONCURRENCY = 32;
 
@@ -49,8 +68,16 @@ export class OperationStore {
     /** Called once when a write ends the operation (metrics). */
     private readonly onEnded: (op: OperationRecord) => void = () => undefined,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /** The fencing token of this view's writes (0: not fenced; the admin API's writes). */
+    readonly fence = 0,
+    cache?: StepCache,
   ) {
-    this.cache = new StepCache(buckets.steps);
+    this.cache = cache ?? new StepCache(buckets.steps);
+  }
+
+  /** The same store (same cache) whose writes are fenced by a leader's term (top of the file). */
+  fenced(term: number): OperationStore {
+    return new OperationStore(this.buckets, this.events, this.clock, this.onEnded, this.retry, term, this.cache);
   }
 
   /** The header alone (no step is read); null when absent. A record stored before the split is refused. */
@@ -230,9 +257,12 @@ export class OperationStore {
     signal?: AbortSignal,
   ): Promise<{ op: OperationRecord; changed: boolean; ended: boolean }> {
     const now = this.clock();
+    const stored = cur.header.value.leaderTerm ?? 0;
+    if (this.fence > 0 && stored > this.fence) throw new FencedWriteError(cur.header.value.id, this.fence, stored);
     const before = this.assembleCurrent(cur);
     const next = change(this.assembleCurrent(cur));
     if (next === undefined) return { op: before, changed: false, ended: false };
+    if (this.fence > 0) next.leaderTerm = Math.max(stored, this.fence);
     if (next.steps.length !== cur.steps.length) throw new Error(`operation ${before.id}: a change cannot add or remove steps`);
     if (next.state !== before.state || next.stage !== before.stage) {
       next.history = [...next.history, { state: next.state, stage: next.stage, atMs: now, reason: next.reason }];
@@ -245,8 +275,10 @@ export class OperationStore {
     const headerChanged = !sameValue(header, cur.header.value);
     if (!headerChanged && stepWrites.length === 0) return { op: before, changed: false, ended: false };
     header.updatedAtMs = headerChanged ? now : header.updatedAtMs;
+    const fenced = this.fence > 0;
+    let headerRevision = cur.header.revision;
     const writeHeader = async () => {
-      if (headerChanged) await this.buckets.headers.updateAt(next.id, header, cur.header.revision, signal);
+      if (headerChanged || fenced) await this.buckets.headers.updateAt(next.id, header, headerRevision, signal);
     };
     const writeSteps = async () => {
       for (const i of stepWrites) {
@@ -263,6 +295,9 @@ export class OperationStore {
     };
     const stops = headerChanged && next.state !== before.state && (next.state === 'paused' || isTerminal(next));
     if (stops) {
+      // Fenced: the header as read (with this term) first, so the steps are written only while no newer leader has written.
+      if (fenced)
+        headerRevision = (await this.buckets.headers.updateAt(next.id, { ...cur.header.value, leaderTerm: next.leaderTerm }, headerRevision, signal)).revision;
       await writeSteps();
       await writeHeader();
     } else {

@@ -38,12 +38,14 @@ export async function updateSteps(
   opId: string,
   indices: readonly number[],
   change: (s: StepRecord, i: number) => void,
+  /** Checked on the record as read in every CAS round: false writes nothing (the record is not what the caller decided on). */
+  precondition: (o: OperationRecord) => boolean = () => true,
 ): Promise<OperationRecord | null> {
   if (indices.length === 0) return null;
   return ctx.ops.update(
     opId,
     (o) => {
-      if (indices.some((i) => !o.steps[i])) return undefined;
+      if (indices.some((i) => !o.steps[i]) || !precondition(o)) return undefined;
       for (const i of indices) change(o.steps[i]!, i);
       return o;
     },

@@ -106,6 +106,12 @@ export interface OperationRecord {
   /** RETURN: the ENABLE operation whose moved-away list this returns. */
   sourceOperationId: string;
   history: PhaseChange[];
+  /**
+   * The lease term (coordinator/leader.ts) of the newest leader that wrote
+   * this operation: its fencing token. A leader's worker writes only while
+   * its term is not older (op-store.ts); absent = never written by a worker.
+   */
+  leaderTerm?: number;
 }
 
 export function isTerminal(op: Pick<OperationRecord, 'state'>): boolean {
