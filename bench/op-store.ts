@@ -19,6 +19,7 @@ import { OperationStore } from '../coordinator/operations/op-store.ts';
 import type { OperationEventLog } from '../coordinator/operations/events.ts';
 import type { ActiveEntry, OperationHeader, StoredStep } from '../coordinator/operations/op-layout.ts';
 import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
+import { drainRecord, stepRecord } from '../harness/operation-records.ts';
 import { recordResult } from './result.ts';
 
 const STEPS = Math.max(10, Number(process.argv[2] ?? 500) || 500);
@@ -40,59 +41,29 @@ function counting(kv: KV, meter: { bytes: number }): KV {
 }
 
 function step(i: number): StepRecord {
-  return {
-    serverUuid: `22222222-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  // About the size of a real step: a longer name and reason.
+  return stepRecord(i, {
     serverName: `server-${String(i).padStart(4, '0')}`,
-    action: 'live',
-    phase: 'pending',
     sourceHostId: 'kvm-001',
-    targetHostId: '',
-    migrationId: '',
-    attempt: 0,
-    triedTargets: [],
-    percent: 0,
-    bytesProcessed: 0,
-    bytesTotal: 0,
-    bandwidthBps: 0,
     etaSeconds: 30,
-    wasRunning: true,
     memoryBytes: 4 * 1024 ** 3,
-    localDiskBytes: 0,
     vcpus: 2,
-    error: '',
     reason: 'fits: 12 GiB free, cpu ok, same storage cluster ceph-a',
-    startedAtMs: 0,
-    finishedAtMs: 0,
-  };
+  });
 }
 
 function operation(id: string): OperationRecord {
-  const now = Date.now();
-  return {
+  return drainRecord(
     id,
-    kind: 'enable_maintenance',
-    hostId: 'kvm-001',
-    zoneId: 'z1',
-    storageCluster: 'ceph-a',
-    state: 'running',
-    reason: `draining kvm-001: ${STEPS} server(s)`,
-    stage: '',
-    steps: Array.from({ length: STEPS }, (_, i) => step(i)),
-    stopUnmigratable: false,
-    requestedBy: 'bench',
-    createdAtMs: now,
-    updatedAtMs: now,
-    finishedAtMs: 0,
-    movedAway: [],
-    cancelRequested: false,
-    cancelReason: '',
-    previousIncarnation: '',
-    previousBootId: '',
-    skipReboot: false,
-    stageSinceMs: now,
-    sourceOperationId: '',
-    history: [{ state: 'running', stage: '', atMs: now, reason: 'accepted' }],
-  };
+    Array.from({ length: STEPS }, (_, i) => step(i)),
+    {
+      hostId: 'kvm-001',
+      storageCluster: 'ceph-a',
+      reason: `draining kvm-001: ${STEPS} server(s)`,
+      requestedBy: 'bench',
+      history: [{ state: 'running', stage: '', atMs: Date.now(), reason: 'accepted' }],
+    },
+  );
 }
 
 /** A step's progress (the step alone) or its end (the step and the moved-away list). */

@@ -13,6 +13,7 @@ import { FencedWriteError, OperationStore, type OperationBuckets } from '../coor
 import type { ActiveEntry, OperationHeader, StoredStep } from '../coordinator/operations/op-layout.ts';
 import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
 import { DEFAULT_RETRY } from '../coordinator/store/retry.ts';
+import { drainRecord, stepRecord } from '../harness/operation-records.ts';
 
 interface Ctx {
   dir: string;
@@ -65,59 +66,15 @@ function bucketsOf(s: Store, hook: { before: (() => Promise<void>) | null }): Op
 
 let seq = 0;
 function operation(steps: number): OperationRecord {
-  const now = Date.now();
-  return {
-    id: `op-f${(seq++).toString(36)}-${Math.random().toString(16).slice(2, 10)}`,
-    kind: 'enable_maintenance',
-    hostId: 'h1',
-    zoneId: 'z1',
-    storageCluster: '',
-    state: 'running',
-    reason: 'draining',
-    stage: '',
-    steps: Array.from({ length: steps }, (_, i) => step(i)),
-    stopUnmigratable: false,
-    requestedBy: 'test',
-    createdAtMs: now,
-    updatedAtMs: now,
-    finishedAtMs: 0,
-    movedAway: [],
-    cancelRequested: false,
-    cancelReason: '',
-    previousIncarnation: '',
-    previousBootId: '',
-    skipReboot: false,
-    stageSinceMs: now,
-    sourceOperationId: '',
-    history: [],
-  };
+  const id = `op-f${(seq++).toString(36)}-${Math.random().toString(16).slice(2, 10)}`;
+  return drainRecord(
+    id,
+    Array.from({ length: steps }, (_, i) => step(i)),
+  );
 }
 
 function step(i: number): StepRecord {
-  return {
-    serverUuid: `33333333-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    serverName: `vm-${i}`,
-    action: 'live',
-    phase: 'pending',
-    sourceHostId: 'h1',
-    targetHostId: '',
-    migrationId: '',
-    attempt: 0,
-    triedTargets: [],
-    percent: 0,
-    bytesProcessed: 0,
-    bytesTotal: 0,
-    bandwidthBps: 0,
-    etaSeconds: 0,
-    wasRunning: true,
-    memoryBytes: 1024 ** 3,
-    localDiskBytes: 0,
-    vcpus: 1,
-    error: '',
-    reason: 'fits',
-    startedAtMs: 0,
-    finishedAtMs: 0,
-  };
+  return stepRecord(i, {}, '33333333');
 }
 
 /** A drain's start of step i by the leader of `term` (what drain.ts records). */

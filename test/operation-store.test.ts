@@ -16,6 +16,7 @@ import { stepKey, type ActiveEntry, type OperationHeader, type StoredStep } from
 import { archiveFinished, migrateLegacy } from '../coordinator/operations/op-retention.ts';
 import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
 import { DEFAULT_RETRY } from '../coordinator/store/retry.ts';
+import { drainRecord, stepRecord } from '../harness/operation-records.ts';
 import { MaintenanceEngine } from '../coordinator/operations/engine.ts';
 import type { LeaderElection } from '../coordinator/leader.ts';
 import type { WorkerRegistry } from '../coordinator/operations/worker.ts';
@@ -71,61 +72,16 @@ function bucketsOf(s: Store, writes: { key: string; bytes: number }[] = []): Ope
 
 let seq = 0;
 function operation(steps: number, over: Partial<OperationRecord> = {}): OperationRecord {
-  const now = Date.now();
   const id = `op-t${(seq++).toString(36)}-${Math.random().toString(16).slice(2, 10)}`;
-  return {
+  return drainRecord(
     id,
-    kind: 'enable_maintenance',
-    hostId: 'h1',
-    zoneId: 'z1',
-    storageCluster: '',
-    state: 'running',
-    reason: 'draining',
-    stage: '',
-    steps: Array.from({ length: steps }, (_, i) => step(i)),
-    stopUnmigratable: false,
-    requestedBy: 'test',
-    createdAtMs: now,
-    updatedAtMs: now,
-    finishedAtMs: 0,
-    movedAway: [],
-    cancelRequested: false,
-    cancelReason: '',
-    previousIncarnation: '',
-    previousBootId: '',
-    skipReboot: false,
-    stageSinceMs: now,
-    sourceOperationId: '',
-    history: [],
-    ...over,
-  };
+    Array.from({ length: steps }, (_, i) => step(i)),
+    over,
+  );
 }
 
 function step(i: number): StepRecord {
-  return {
-    serverUuid: `22222222-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    serverName: `vm-${i}`,
-    action: 'live',
-    phase: 'pending',
-    sourceHostId: 'h1',
-    targetHostId: '',
-    migrationId: '',
-    attempt: 0,
-    triedTargets: [],
-    percent: 0,
-    bytesProcessed: 0,
-    bytesTotal: 0,
-    bandwidthBps: 0,
-    etaSeconds: 0,
-    wasRunning: true,
-    memoryBytes: 1024 ** 3,
-    localDiskBytes: 0,
-    vcpus: 1,
-    error: '',
-    reason: 'fits',
-    startedAtMs: 0,
-    finishedAtMs: 0,
-  };
+  return stepRecord(i);
 }
 
 test("one step's progress writes that step's key alone, and a step that ends adds only the header", async (t) => {

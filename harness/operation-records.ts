@@ -1,0 +1,64 @@
+// Operation and step records for tests and benchmarks of the operation
+// store: a running drain of `steps` pending live moves off one host, each
+// field overridable. One builder, so a new record field is added once.
+import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
+
+/** Step i of a drain off `hostId`: a pending live move of a 1 GiB, 1-vCPU server (uuid prefix distinguishes callers). */
+export function stepRecord(i: number, over: Partial<StepRecord> = {}, uuidPrefix = '22222222'): StepRecord {
+  return {
+    serverUuid: `${uuidPrefix}-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    serverName: `vm-${i}`,
+    action: 'live',
+    phase: 'pending',
+    sourceHostId: 'h1',
+    targetHostId: '',
+    migrationId: '',
+    attempt: 0,
+    triedTargets: [],
+    percent: 0,
+    bytesProcessed: 0,
+    bytesTotal: 0,
+    bandwidthBps: 0,
+    etaSeconds: 0,
+    wasRunning: true,
+    memoryBytes: 1024 ** 3,
+    localDiskBytes: 0,
+    vcpus: 1,
+    error: '',
+    reason: 'fits',
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    ...over,
+  };
+}
+
+/** A running drain of `host` with the given steps. */
+export function drainRecord(id: string, steps: StepRecord[], over: Partial<OperationRecord> = {}): OperationRecord {
+  const now = Date.now();
+  return {
+    id,
+    kind: 'enable_maintenance',
+    hostId: 'h1',
+    zoneId: 'z1',
+    storageCluster: '',
+    state: 'running',
+    reason: 'draining',
+    stage: '',
+    steps,
+    stopUnmigratable: false,
+    requestedBy: 'test',
+    createdAtMs: now,
+    updatedAtMs: now,
+    finishedAtMs: 0,
+    movedAway: [],
+    cancelRequested: false,
+    cancelReason: '',
+    previousIncarnation: '',
+    previousBootId: '',
+    skipReboot: false,
+    stageSinceMs: now,
+    sourceOperationId: '',
+    history: [],
+    ...over,
+  };
+}
