@@ -66,24 +66,10 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
         return 'again';
       }
       // Resume steps left mid-attempt (by a previous leader, or by a step
-      // of this one that threw) first, holding their target's capacity
-      // again: without the hold, the next placement counted the target short
-      // by the migration still on its way there (a target over capacity
-      // after a NATS node kill, chaos nats-node-kill).
+      // of this one that threw) first. Given the step as read, runStep holds
+      // its target's capacity again before this pass places anything.
       for (const [i, s] of op.steps.entries()) {
-        if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) {
-          if (s.phase === 'migrating' && s.targetHostId && !ctx.reservations.has(s.serverUuid)) {
-            ctx.reservations.reserve({
-              serverUuid: s.serverUuid,
-              hostId: s.targetHostId,
-              memoryBytes: s.memoryBytes,
-              vcpus: s.vcpus,
-              localDisk: [],
-              operationId: op.id,
-            });
-          }
-          track(i);
-        }
+        if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) track(i, { step: s, zoneId: op.zoneId });
       }
       if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
         await completeDrain(ctx, op);
