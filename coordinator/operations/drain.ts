@@ -12,6 +12,7 @@ import { FencedWriteError, setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
 import { lastReleasedMoveRevision, runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateSteps } from './steps.ts';
+import { targetOnceMovesEnd } from './settling-targets.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 import type { Worker } from './worker.ts';
 
@@ -257,10 +258,16 @@ function chooseAttempt(
   let targetHostId = '';
   let picked: PickedTarget | null = null;
   if (step.action !== 'stop') {
+    const options = { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() };
     try {
-      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, promised, { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() });
+      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, promised, options);
     } catch (err) {
       if (!(err instanceof NoValidTargetError)) throw err;
+      // Not failed on a view that may count a move twice (settling-targets.ts).
+      const incoming = new Set([...ctx.active.values()].map((a) => a.targetHostId));
+      const later = targetOnceMovesEnd(snapshot, server, op.hostId, step.triedTargets, promised, options, incoming);
+      if (later)
+        return { kind: 'wait', reason: `${step.serverName} fits on ${later} by its records, not yet by its report: waiting for the moves into it to end` };
       return { kind: 'write', write: () => handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false) };
     }
     targetHostId = picked.hostId;

@@ -67,6 +67,10 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
   // before the caller's pass places anything else.
   holdTarget(ctx, opId, step);
   const zoneId = known?.zoneId ?? op!.zoneId;
+  // Running from here on: counted by the zone's limits, and its target known to have a migration coming in.
+  if (step.phase === 'migrating') {
+    ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId, operationId: opId });
+  }
   const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
   /** The servers revision of a completed move; null when it completed but its record was not written. */
   let moved: number | null = 0;
@@ -85,7 +89,6 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
         ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null),
         known?.policy ? Promise.resolve(known.policy) : zonePolicy(ctx, zoneId, sig.leadership),
       ] as const);
-      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId, operationId: opId });
       log.debug({ target: step.targetHostId }, 'asking the source agent to migrate');
       outcome = await runMigrationAttempt({
         step,
