@@ -12,6 +12,7 @@ import { FencedWriteError, setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
 import { lastReleasedMoveRevision, runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateSteps } from './steps.ts';
+import { targetOnceMovesEnd } from './settling-targets.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 import type { Worker } from './worker.ts';
 
@@ -66,24 +67,10 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
         return 'again';
       }
       // Resume steps left mid-attempt (by a previous leader, or by a step
-      // of this one that threw) first, holding their target's capacity
-      // again: without the hold, the next placement counted the target short
-      // by the migration still on its way there (a target over capacity
-      // after a NATS node kill, chaos nats-node-kill).
+      // of this one that threw) first. Given the step as read, runStep holds
+      // its target's capacity again before this pass places anything.
       for (const [i, s] of op.steps.entries()) {
-        if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) {
-          if (s.phase === 'migrating' && s.targetHostId && !ctx.reservations.has(s.serverUuid)) {
-            ctx.reservations.reserve({
-              serverUuid: s.serverUuid,
-              hostId: s.targetHostId,
-              memoryBytes: s.memoryBytes,
-              vcpus: s.vcpus,
-              localDisk: [],
-              operationId: op.id,
-            });
-          }
-          track(i);
-        }
+        if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) track(i, { step: s, zoneId: op.zoneId });
       }
       if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
         await completeDrain(ctx, op);
@@ -271,10 +258,16 @@ function chooseAttempt(
   let targetHostId = '';
   let picked: PickedTarget | null = null;
   if (step.action !== 'stop') {
+    const options = { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() };
     try {
-      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, promised, { operationId: op.id, cpuCompatible: ctx.cpu?.compatible() });
+      picked = pickTarget(snapshot, server, op.hostId, step.triedTargets, promised, options);
     } catch (err) {
       if (!(err instanceof NoValidTargetError)) throw err;
+      // Not failed on a view that may count a move twice (settling-targets.ts).
+      const incoming = new Set([...ctx.active.values()].map((a) => a.targetHostId));
+      const later = targetOnceMovesEnd(snapshot, server, op.hostId, step.triedTargets, promised, options, incoming);
+      if (later)
+        return { kind: 'wait', reason: `${step.serverName} fits on ${later} by its records, not yet by its report: waiting for the moves into it to end` };
       return { kind: 'write', write: () => handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false) };
     }
     targetHostId = picked.hostId;

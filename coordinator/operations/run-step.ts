@@ -39,15 +39,16 @@ export function lastReleasedMoveRevision(ctx: EngineContext): number {
 }
 
 /**
- * What the worker that just recorded the attempt already knows, so the
- * attempt does not read it again: the step as written, its zone's policy,
- * and its target's migration URI.
+ * What the worker already knows, so the attempt does not read it again: the
+ * step as written (or as the worker's pass read it, for a step it resumes),
+ * its zone, and when it just placed the attempt, the zone's policy and the
+ * target's migration URI (read here when absent).
  */
 export interface KnownAttempt {
   step: StepRecord;
   zoneId: string;
-  policy: ZonePolicy;
-  targetUri: string;
+  policy?: ZonePolicy;
+  targetUri?: string;
 }
 
 /** Runs (or resumes) the attempt recorded in step i, and records its outcome. */
@@ -62,7 +63,14 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
     sig.log.warn({ step: i, phase: step?.phase }, `step not run: ${idle}`);
     return;
   }
+  // Synchronous from the call when the step is known: the hold is in place
+  // before the caller's pass places anything else.
+  holdTarget(ctx, opId, step);
   const zoneId = known?.zoneId ?? op!.zoneId;
+  // Running from here on: counted by the zone's limits, and its target known to have a migration coming in.
+  if (step.phase === 'migrating') {
+    ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId, operationId: opId });
+  }
   const log = sig.log.child({ migrationId: step.migrationId, server: step.serverName });
   /** The servers revision of a completed move; null when it completed but its record was not written. */
   let moved: number | null = 0;
@@ -81,7 +89,6 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
         ctx.agentFor(step.targetHostId, sig.leadership).catch(() => null),
         known?.policy ? Promise.resolve(known.policy) : zonePolicy(ctx, zoneId, sig.leadership),
       ] as const);
-      ctx.active.set(step.serverUuid, { sourceHostId: step.sourceHostId, targetHostId: step.targetHostId, zoneId, operationId: opId });
       log.debug({ target: step.targetHostId }, 'asking the source agent to migrate');
       outcome = await runMigrationAttempt({
         step,
@@ -109,6 +116,27 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
     }
     ctx.kick();
   }
+}
+
+/**
+ * The capacity an attempt holds on its target while it runs; released in
+ * runStep when the attempt ends. A new attempt's hold was taken when it was
+ * placed (with its local disk per pool); a step resumed from the record (a
+ * previous leader's, or one of this leader's that threw) takes it again
+ * here, memory and vCPUs. Without it the next placement counted the target
+ * short by the migration still on its way there (a target over capacity
+ * after a NATS node kill, chaos nats-node-kill).
+ */
+function holdTarget(ctx: EngineContext, opId: string, step: StepRecord): void {
+  if (step.phase !== 'migrating' || ctx.reservations.get(step.serverUuid)?.hostId === step.targetHostId) return;
+  ctx.reservations.reserve({
+    serverUuid: step.serverUuid,
+    hostId: step.targetHostId,
+    memoryBytes: step.memoryBytes,
+    vcpus: step.vcpus,
+    localDisk: [],
+    operationId: opId,
+  });
 }
 
 /** Awaits every promise; throws the first failure in the order given (not in time), else the values. */
