@@ -126,7 +126,7 @@ function report({ agentMs, virshMs, paired }: Samples, load0: number): void {
     ],
     tables: [{ title: 'Wall time per migration (ms)', columns: rows[0]!, rows: rows.slice(1) }],
     limits:
-      'A move is mostly QEMU under TCG (starting the target, stopping the source); its time varies by about a second from move to move with the guest dirtying 1 MiB each second, far more than the agent adds: before the move, one round of virsh reads (four at once) and a durable record write (two fsyncs); after it, one domstate on a virsh connected to the target during the move. On a busy machine each virsh start costs hundreds of ms of CPU queueing, and the agent’s samples during the move compete with QEMU for the 2 cores.',
+      'A move is mostly QEMU under TCG (starting the target, stopping the source); its time varies by about a second from move to move with the guest dirtying 1 MiB each second, far more than the agent adds. Both run the same `virsh migrate --live --p2p --persistent --undefinesource`. The agent adds, before the move, one round of virsh reads (four at once) and a durable record write (two fsyncs), while the virsh that will run the migration starts and connects; after it, one domstate on each host, on virsh processes connected during the move. On a busy machine each virsh start costs hundreds of ms of CPU queueing (the reads before the move then outlast the migration virsh’s start), an fsync waits for other writers, and the agent’s job samples during the move (a virsh each poll interval) compete with QEMU for the 2 cores.',
     machine: `load ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end; ${cpus().length} cores`,
   });
 }
@@ -147,6 +147,10 @@ async function main(): Promise<void> {
       const ch = await labAgentChannel(a.host.name);
       clients.push(new proto.drydock.agent.v1.Agent(a.endpoint, ch.credentials, ch.options) as unknown as AgentClient);
     }
+    // Connected (TLS handshake done) before the rounds, as the coordinator's
+    // channels are: without it the first move through each agent also timed
+    // the connection, which no bare virsh call has to make.
+    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 30_000, (e) => (e ? reject(e) : resolve())))));
     const client = (h: LabHost) => clients[agents.findIndex((a) => a.host === h)]!;
     await lab.waitForHeartbeats(GUEST, { count: 3, timeoutMs: 90_000 });
     process.stdout.write(`guest ${MEMORY_MIB} MiB, ${FILL_MIB} MiB dirty; ${ROUNDS} rounds of h1→h2 and h2→h1 each way\n`);

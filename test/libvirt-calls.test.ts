@@ -102,7 +102,7 @@ test('jobStats of a job started without post-copy is one domjobinfo; otherwise t
 });
 
 /** A virsh stand-in for prepareStateOn: started as a shell (`-q`, no command) it logs, reads one command and answers; a plain call answers "shut off". */
-function fakeShell(t: { teardown(fn: () => void): void }, broken: boolean): { hv: LibvirtHypervisor; log: () => string[] } {
+function fakeShell(t: { teardown(fn: () => void): void }, mode: 'ok' | 'broken' | 'dead' | 'warns'): { hv: LibvirtHypervisor; log: () => string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-shell-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'virsh.sh');
@@ -111,9 +111,11 @@ function fakeShell(t: { teardown(fn: () => void): void }, broken: boolean): { hv
     `d=${JSON.stringify(dir)}
 if [ "$4" = "-q" ]; then
   echo "spawned $3" >> "$d/calls"
+  if ${mode === 'dead' ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; exit 1; fi
   read line
   echo "asked $line" >> "$d/calls"
-  if ${broken ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; else echo "virsh # $line"; echo "running (migrated)"; echo "virsh # "; fi
+  if ${mode === 'warns' ? 'true' : 'false'}; then echo "warning: something libvirt thought worth saying" >&2; fi
+  if ${mode === 'broken' ? 'true' : 'false'}; then echo "error: failed to connect to the hypervisor" >&2; else echo "virsh # $line"; echo "running (migrated)"; echo "virsh # "; fi
   exit 0
 fi
 echo "fresh $4 $3" >> "$d/calls"
@@ -131,7 +133,7 @@ const waitFor = async (what: string, check: () => boolean) => {
 
 test('prepareStateOn starts its virsh (connected to the target) before the question, which it then sends on stdin', async (t) => {
   const target = 'qemu+tcp://10.99.0.2/system';
-  const { hv, log } = fakeShell(t, false);
+  const { hv, log } = fakeShell(t, 'ok');
   const p = hv.prepareStateOn(target, UUID);
   t.teardown(() => p.cancel());
   await waitFor('the prepared virsh', () => {
@@ -150,20 +152,90 @@ test('prepareStateOn starts its virsh (connected to the target) before the quest
 
 test('prepareStateOn asks on a new connection when the prepared one failed', async (t) => {
   const target = 'qemu+tcp://10.99.0.2/system';
-  const { hv, log } = fakeShell(t, true);
+  const { hv, log } = fakeShell(t, 'broken');
   const p = hv.prepareStateOn(target, UUID);
   t.is(await p.state(), 'SERVER_STATE_SHUTOFF', "the fresh call's answer");
   t.is(p.reason(), null, 'a fresh call reads no reason: the guest is then judged by a call of its own');
   t.true(log().includes(`fresh domstate ${target}`), log().join(', '));
 });
 
-test('prepareStateOn through real virsh (the test driver): the state, and null for a domain that is not there', async (t) => {
+test('prepareStateOn and prepareStateHere through real virsh (the test driver): the state, and null for a domain that is not there', async (t) => {
   const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system' });
   // The test driver's built-in running domain "test".
   const there = hv.prepareStateOn('test:///default', '6695eb01-f6a4-8304-79aa-97f2502e193f');
   t.is(await there.state(), 'SERVER_STATE_RUNNING');
   const absent = hv.prepareStateOn('test:///default', UUID);
   t.is(await absent.state(), null);
-  there.cancel();
-  absent.cancel();
+  const here = hv.prepareStateHere('6695eb01-f6a4-8304-79aa-97f2502e193f');
+  t.is(await here.state(), 'SERVER_STATE_RUNNING');
+  const gone = hv.prepareStateHere(UUID);
+  t.is(await gone.state(), null);
+  for (const p of [there, absent, here, gone]) p.cancel();
+});
+
+test('prepareStateHere connects to this host, not a target, and asks there once the answer is wanted', async (t) => {
+  const { hv, log } = fakeShell(t, 'ok');
+  const p = hv.prepareStateHere(UUID);
+  t.teardown(() => p.cancel());
+  t.is(await p.state(), 'SERVER_STATE_RUNNING');
+  t.deepEqual(log(), ['spawned qemu:///system', `asked domstate --domain ${UUID} --reason`]);
+});
+
+const TARGET = 'qemu+tcp://10.99.0.2/system';
+const liveSpec = (prepared?: ReturnType<LibvirtHypervisor['prepareLiveMigration']>) => ({
+  uuid: UUID,
+  targetUri: TARGET,
+  disks: { local: [], declared: false },
+  copyStorage: false,
+  unsafe: false,
+  postCopy: false,
+  autoConverge: false,
+  bandwidthMiBps: 0,
+  signal: new AbortController().signal,
+  prepared,
+});
+const MIGRATE = `migrate --live --p2p --persistent --undefinesource --domain ${UUID} --desturi ${TARGET}`;
+
+test('a live migration runs on the virsh prepared ahead: started and connected before the command is known, then sent it on stdin', async (t) => {
+  const { hv, log } = fakeShell(t, 'ok');
+  const prepared = hv.prepareLiveMigration();
+  t.teardown(() => prepared.cancel());
+  await waitFor('the prepared virsh', () => {
+    try {
+      return log().includes('spawned qemu:///system');
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual(log(), ['spawned qemu:///system'], "this host's libvirt, connected, nothing asked yet");
+  await hv.migrateLive(liveSpec(prepared));
+  t.deepEqual(log(), ['spawned qemu:///system', `asked ${MIGRATE}`], 'the migration ran on the prepared virsh, no fresh one');
+});
+
+test('a live migration whose prepared virsh already exited (its connection failed) runs afresh, once', async (t) => {
+  const { hv, log } = fakeShell(t, 'dead');
+  const prepared = hv.prepareLiveMigration();
+  t.teardown(() => prepared.cancel());
+  await waitFor('the prepared virsh', () => {
+    try {
+      return log().includes('spawned qemu:///system');
+    } catch {
+      return false;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300)); // it exits right after
+  await hv.migrateLive(liveSpec(prepared));
+  t.deepEqual(log(), ['spawned qemu:///system', `fresh migrate qemu:///system`]);
+});
+
+test('a prepared call fails on an error virsh printed, not on a warning: a migration that did its work is not reported failed', async (t) => {
+  const warned = fakeShell(t, 'warns');
+  const prepared = warned.hv.prepareLiveMigration();
+  t.teardown(() => prepared.cancel());
+  await warned.hv.migrateLive(liveSpec(prepared));
+  t.deepEqual(warned.log(), ['spawned qemu:///system', `asked ${MIGRATE}`]);
+  const broken = fakeShell(t, 'broken');
+  const failing = broken.hv.prepareLiveMigration();
+  t.teardown(() => failing.cancel());
+  await t.throwsAsync(broken.hv.migrateLive(liveSpec(failing)), { message: /failed to connect/ });
 });

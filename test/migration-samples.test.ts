@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SimFabric } from '../harness/sim/fabric.ts';
 import type { SimHost } from '../harness/sim/host.ts';
-import type { Hypervisor } from '../agent/hypervisor/hypervisor.ts';
+import type { Hypervisor, PreparedCall } from '../agent/hypervisor/hypervisor.ts';
+import { NotFoundError } from '../common/errors.ts';
 import { compileAgentConfig } from '../agent/config.ts';
 import { MigrationManager } from '../agent/migrations/manager.ts';
 import { silentLogger } from '../common/logging.ts';
@@ -145,4 +146,93 @@ test('the live flow prepares the check of the target when the move starts and as
   const failed = await move('probe-2');
   t.is(failed.phase, 'MIGRATION_PHASE_FAILED');
   t.is(failed.error?.kind, 'MigrationVerificationError');
+});
+
+test('a live move opens its migration call before the checks and runs on it; the source side of the check after the move is prepared too; a refused start releases the call', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-prepared-'));
+  const fabric = new SimFabric({ bandwidthBps: 64 * 1024 ** 2, setupMs: 50 });
+  const a = fabric.addHost({ hostId: 'ra' });
+  const b = fabric.addHost({ hostId: 'rb' });
+  const seen: string[] = [];
+  let sourceAnswer: 'real' | 'still-here' = 'real';
+  const handles: PreparedCall[] = [];
+  // The sim opens nothing ahead: these record when the manager and the flow prepare, use and release.
+  const hv = a as SimHost & Required<Pick<Hypervisor, 'prepareLiveMigration' | 'prepareStateHere'>>;
+  hv.prepareLiveMigration = () => {
+    seen.push('call prepared');
+    const h = { cancel: () => seen.push('call released') };
+    handles.push(h);
+    return h;
+  };
+  const migrationSource = a.migrationSource.bind(a);
+  a.migrationSource = (...args: Parameters<typeof migrationSource>) => (seen.push('checks'), migrationSource(...args));
+  const migrateLive = a.migrateLive.bind(a);
+  a.migrateLive = (spec) => (
+    seen.push(spec.prepared !== undefined && spec.prepared === handles.at(-1) ? 'migrate on it' : 'migrate afresh'),
+    migrateLive(spec)
+  );
+  const getServer = a.getServer.bind(a);
+  // Counted once the move started (the sim's migrationSource reads through getServer too).
+  a.getServer = (...args: Parameters<typeof getServer>) => (seen.includes('migrate on it') && seen.push('getServer'), getServer(...args));
+  hv.prepareStateHere = (uuid: string) => ({
+    state: async () => {
+      seen.push('source asked');
+      if (sourceAnswer === 'still-here') return 'SERVER_STATE_RUNNING';
+      return getServer(uuid).then(
+        (s) => s.state,
+        (err) => (err instanceof NotFoundError ? null : Promise.reject(err)),
+      );
+    },
+    reason: () => null,
+    cancel: () => undefined,
+  });
+  const config = compileAgentConfig({
+    hostId: 'ra',
+    hypervisor: 'sim',
+    grpc: { listenAddress: '127.0.0.1:0' },
+    stateDir: dir,
+    rebootCommand: ['/bin/true'],
+    logLevel: 'silent',
+  });
+  const mgr = new MigrationManager({ hostId: 'ra', hypervisor: a, stateDir: dir, settings: config.migration, log: silentLogger() });
+  t.teardown(async () => {
+    await mgr.close(0);
+    fabric.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await mgr.open();
+  const request = (id: string, uuid: string, mode: 'MIGRATION_MODE_LIVE' | 'MIGRATION_MODE_COLD' = 'MIGRATION_MODE_LIVE') => ({
+    migration_id: id,
+    server_uuid: uuid,
+    mode,
+    target_host_id: 'rb',
+    target_uri: b.migrationUri,
+    stall_timeout_ms: 0,
+    deadline_ms: 0,
+    allow_post_copy: false,
+    allow_auto_converge: false,
+    max_bandwidth_mibps: 0,
+    shutdown_timeout_ms: 0,
+  });
+  const moved = a.addServer({ name: 'prepared-1', memoryBytes: 64 * 1024 ** 2 });
+  await mgr.start(request('prep-1', moved.uuid));
+  const done = await mgr.wait('prep-1');
+  t.is(done.phase, 'MIGRATION_PHASE_COMPLETED');
+  t.deepEqual(seen, ['call prepared', 'checks', 'migrate on it', 'source asked', 'call released'], 'no getServer after the move: the prepared check answered');
+
+  // Refused after the checks (a shut-off server does not move live): the call is released, nothing runs on it.
+  seen.length = 0;
+  const off = a.addServer({ name: 'prepared-off', memoryBytes: 64 * 1024 ** 2, running: false });
+  await t.throwsAsync(mgr.start(request('prep-off', off.uuid)), { message: /only a running server moves live/ });
+  t.deepEqual(seen, ['call prepared', 'checks', 'call released']);
+
+  // The prepared answer decides: a source that still holds the server fails the move's verification.
+  seen.length = 0;
+  sourceAnswer = 'still-here';
+  const stays = a.addServer({ name: 'prepared-2', memoryBytes: 64 * 1024 ** 2 });
+  await mgr.start(request('prep-2', stays.uuid));
+  const failed = await mgr.wait('prep-2');
+  t.is(failed.phase, 'MIGRATION_PHASE_FAILED');
+  t.is(failed.error?.kind, 'MigrationVerificationError');
+  t.true(seen.includes('source asked'));
 });

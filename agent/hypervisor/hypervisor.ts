@@ -76,6 +76,8 @@ export interface LiveMigrationSpec {
   /** MiB/s, 0 = unlimited. */
   bandwidthMiBps: number;
   signal: AbortSignal;
+  /** What prepareLiveMigration opened for this move, if anything: the migration runs on it when it can, else afresh. */
+  prepared?: PreparedCall;
 }
 
 export interface DomainEvent {
@@ -121,6 +123,14 @@ export interface Hypervisor {
    * Optional: without it the flow calls stateOn.
    */
   prepareStateOn?(uri: string, uuid: string): PreparedState;
+  /** prepareStateOn for this host's own hypervisor (the source's side of the check after the move). Optional: else getServer. */
+  prepareStateHere?(uuid: string): PreparedState;
+  /**
+   * Opens now what migrateLive will run on (spec.prepared): the live flow
+   * calls it when a request comes in, so the connection is made while the
+   * checks before the move run. Optional; the caller cancels it when unused.
+   */
+  prepareLiveMigration?(): PreparedCall;
   /**
    * Stats of the outgoing job of a domain on this host; null when none runs.
    * `postCopyPossible: false` (the job was started without post-copy) lets
@@ -186,6 +196,12 @@ export interface Hypervisor {
 
   /** Domain events until the signal aborts; restarts its source if it dies. */
   events(signal: AbortSignal): AsyncIterable<DomainEvent>;
+}
+
+/** A hypervisor connection opened ahead of the one call it will make (Hypervisor.prepareLiveMigration). */
+export interface PreparedCall {
+  /** Releases it if no call was made on it (idempotent; a call made on it runs to its end). */
+  cancel(): void;
 }
 
 /** A stateOn prepared ahead (Hypervisor.prepareStateOn). */

@@ -2,7 +2,9 @@
 // flags of the caller's plan (disk-plan.ts; the domain is not read again),
 // the copy targets checked first (copy-storage never writes into an
 // existing file), aborts and a backstop deadline turned into domjobabort,
-// and the copies libvirt created removed when the move fails.
+// and the copies libvirt created removed when the move fails. The virsh
+// that runs it may have been started and connected ahead (PreparedMigration,
+// virsh-prepared.ts), while the agent checked and recorded the move.
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, FailedPreconditionError, InvalidArgumentError } from '../../common/errors.ts';
@@ -12,7 +14,8 @@ import { MigrationTimedOutError, PostCopyAbortRefusedError } from './errors.ts';
 import type { LiveMigrationSpec, Server } from './hypervisor.ts';
 import { liveCopies, liveDiskFlags, type PlannedDisk } from './disk-plan.ts';
 import { poolHolding } from './disk-paths.ts';
-import type { VirshCallOptions } from './virsh.ts';
+import type { Virsh, VirshCallOptions } from './virsh.ts';
+import { PreparedVirshCall } from './virsh-prepared.ts';
 import type { LibvirtPools, RunVirsh } from './libvirt-pools.ts';
 import type { LibvirtVolumes } from './libvirt-volumes.ts';
 
@@ -50,10 +53,9 @@ export async function migrateLive(deps: LiveMigrationDeps, spec: LiveMigrationSp
 
   // The virsh client gets no signal: on abort, domjobabort cancels the job
   // in libvirtd and virsh then exits with "operation aborted".
-  const migrate = deps.run(args, {
-    timeoutMs: deps.migrateTimeoutMs + 60_000,
-    context: { domain: uuid, targetUri: target },
-  });
+  const call = { timeoutMs: deps.migrateTimeoutMs + 60_000, context: { domain: uuid, targetUri: target } };
+  const prepared = spec.prepared instanceof PreparedMigration ? spec.prepared.take(args) : null;
+  const migrate = prepared ? prepared.run(args, call) : deps.run(args, call);
   let finished = false;
   let timedOut = false;
   const aborter = async () => {
@@ -86,6 +88,35 @@ export async function migrateLive(deps: LiveMigrationDeps, spec: LiveMigrationSp
     finished = true;
     clearTimeout(backstop);
     spec.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The virsh of a live migration, started and connected to this host's
+ * libvirt before the command is known (Hypervisor.prepareLiveMigration).
+ * Taken once by migrateLive; from then on cancel() leaves it alone, so a
+ * migration running on it is never killed by its owner's clean-up.
+ */
+export class PreparedMigration {
+  private readonly call: PreparedVirshCall;
+  private taken = false;
+
+  constructor(virsh: Virsh) {
+    this.call = new PreparedVirshCall(virsh, virsh.uri);
+  }
+
+  /** The prepared virsh to run `args` on, or null (gone, or args it cannot send): then they run afresh. */
+  take(args: readonly string[]): PreparedVirshCall | null {
+    if (this.taken || !this.call.usable(args)) {
+      this.cancel();
+      return null;
+    }
+    this.taken = true;
+    return this.call;
+  }
+
+  cancel(): void {
+    if (!this.taken) this.call.cancel();
   }
 }
 

@@ -22,7 +22,7 @@ import type {
   Server,
 } from './hypervisor.ts';
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
-import { migrateLive } from './libvirt-migrate.ts';
+import { migrateLive, PreparedMigration } from './libvirt-migrate.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
 import { parseCpuBaseline, parseCpuCompareOutput } from './parse-cpu.ts';
 import { checkCpuXml, withCpuFile } from './libvirt-cpu.ts';
@@ -323,8 +323,28 @@ export class LibvirtHypervisor implements Hypervisor {
 
   /** stateOn with its virsh started and connected now (virsh-prepared.ts); any failure but "not there" asks afresh. */
   prepareStateOn(uri: string, uuid: string): PreparedState {
-    const u = assertUuid('server_uuid', uuid);
     const target = assertLibvirtUri('uri', uri);
+    return this.preparedState(target, assertUuid('server_uuid', uuid), (u) => this.stateOn(target, u));
+  }
+
+  /** The same on this host's own libvirt: the source's side of the check after a move. */
+  prepareStateHere(uuid: string): PreparedState {
+    return this.preparedState(this.virsh.uri, assertUuid('server_uuid', uuid), async (u) => {
+      try {
+        return (await this.stateOf(u)).state;
+      } catch (err) {
+        if (err instanceof ServerNotFoundError) return null;
+        throw err;
+      }
+    });
+  }
+
+  /** Opens the virsh of the next live migration now (libvirt-migrate.ts, PreparedMigration). */
+  prepareLiveMigration(): PreparedMigration {
+    return new PreparedMigration(this.virsh);
+  }
+
+  private preparedState(target: string, u: string, afresh: (uuid: string) => Promise<ServerState | null>): PreparedState {
     const call = new PreparedVirshCall(this.virsh, target);
     let reason: string | null = null;
     const state = async () => {
@@ -337,7 +357,7 @@ export class LibvirtHypervisor implements Hypervisor {
       } catch (err) {
         if (err instanceof ServerNotFoundError) return null;
         // The prepared connection failed or dropped while it waited: ask on a new one.
-        return this.stateOn(target, u);
+        return afresh(u);
       }
     };
     return { state, reason: () => reason, cancel: () => call.cancel() };

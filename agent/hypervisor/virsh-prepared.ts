@@ -4,12 +4,15 @@
 // ms on an idle host, hundreds on a busy one); a prepared call pays them
 // while the caller waits for something else — the live flow prepares the
 // check of the target during the migration — and answers in a few ms once
-// asked. Only plain words are sent (virsh's shell would parse quotes, `;`
-// and `#`), and only identifiers validated by the caller reach here.
+// asked. The live flow also opens the virsh that runs `migrate` when the
+// request comes in, so its start and connection overlap the checks before
+// the move instead of following them. Only plain words are sent (virsh's
+// shell would parse quotes, `;` and `#`), and only identifiers validated by
+// the caller reach here.
 import type { ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from '../../common/errors.ts';
 import { LibvirtError, parseLibvirtError, VirshTimeoutError, type LibvirtErrorContext } from './errors.ts';
-import { killTree, type Virsh, type VirshResult } from './virsh.ts';
+import { assertDestUri, killTree, type Virsh, type VirshResult } from './virsh.ts';
 
 /** Words virsh's shell takes literally: no quotes, blanks, `;`, `#`, `$` or `\`. */
 const PLAIN_WORD = /^[A-Za-z0-9_.:/+=@-]+$/;
@@ -44,10 +47,25 @@ export class PreparedVirshCall {
     });
   }
 
+  /**
+   * Can run `args`: not used yet, still running (a virsh whose connection
+   * failed has exited), and every argument a plain word. A caller that must
+   * not send a command twice checks this first and otherwise runs it afresh.
+   */
+  usable(args: readonly string[]): boolean {
+    return !this.used && this.child.exitCode === null && this.child.signalCode === null && args.every((a) => PLAIN_WORD.test(a));
+  }
+
   /** Runs one command (plain words only) and resolves like Virsh.run: its output, or the parsed typed error. */
   async run(args: readonly string[], opts: { timeoutMs: number; context?: LibvirtErrorContext }): Promise<VirshResult> {
     if (this.used) throw new LibvirtError('a prepared virsh runs one command');
     this.used = true;
+    try {
+      assertDestUri(args);
+    } catch (err) {
+      killTree(this.child);
+      throw err;
+    }
     const bad = args.find((a) => !PLAIN_WORD.test(a));
     if (bad !== undefined) {
       killTree(this.child);
@@ -63,8 +81,10 @@ export class PreparedVirshCall {
     const code = await this.closed;
     clearTimeout(timer);
     if (timedOut) throw new VirshTimeoutError(`virsh ${args[0] ?? ''} exceeded its ${opts.timeoutMs} ms deadline and was killed`);
-    // The shell exits 0 whatever its command did: an error is what it printed on stderr.
-    if (this.err.trim()) throw parseLibvirtError(this.err, { command: args[0], uri: this.uri, ...opts.context });
+    // The shell exits 0 whatever its command did: an error is what it printed
+    // on stderr, as virsh prints every error ("error: ..."); anything else
+    // there (a warning) does not fail a command that did its work.
+    if (/^error:/m.test(this.err)) throw parseLibvirtError(this.err, { command: args[0], uri: this.uri, ...opts.context });
     if (code !== 0) throw new LibvirtError(`prepared virsh ${args[0] ?? ''} exited ${code}`);
     const stdout = this.out
       .split('\n')

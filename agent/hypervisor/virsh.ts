@@ -44,6 +44,14 @@ const DEFAULTS = { virshPath: 'virsh', defaultTimeoutMs: 30_000, maxOutputBytes:
 
 /** Environment for virsh: C locale so libvirt's messages are the English ones the parser knows. */
 
+/** A migration's --desturi checked (common/uri.ts): by Virsh.argv, and by a prepared virsh before it sends a command (virsh-prepared.ts). */
+export function assertDestUri(args: readonly string[]): void {
+  args.forEach((a, i) => {
+    if (a === '--desturi') assertLibvirtUri('desturi', args[i + 1] ?? '');
+    else if (a.startsWith('--desturi=')) assertLibvirtUri('desturi', a.slice('--desturi='.length));
+  });
+}
+
 /** SIGKILL the child's process group (it leads one: detached), falling back to the pid. */
 export function killTree(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -81,10 +89,7 @@ export class Virsh {
    */
   argv(args: readonly string[], uri = this.uri): string[] {
     assertLibvirtUri('uri', uri);
-    args.forEach((a, i) => {
-      if (a === '--desturi') assertLibvirtUri('desturi', args[i + 1] ?? '');
-      else if (a.startsWith('--desturi=')) assertLibvirtUri('desturi', a.slice('--desturi='.length));
-    });
+    assertDestUri(args);
     return [...this.prefix, this.virshPath, '-c', uri, ...args];
   }
 

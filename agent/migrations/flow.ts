@@ -5,7 +5,7 @@
 // flow never touches the store or the listeners itself.
 import type { AgentConfig } from '../config.ts';
 import { DrydockError } from '../../common/errors.ts';
-import type { Hypervisor } from '../hypervisor/hypervisor.ts';
+import type { Hypervisor, PreparedCall } from '../hypervisor/hypervisor.ts';
 import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
 import type { MigrationEvent } from '../../common/generated/drydock/agent/v1/MigrationEvent.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
@@ -37,6 +37,8 @@ export interface Running {
   cancel: { by: CancelBy; error: DrydockError } | null;
   /** Set once a move passed the point where abort could roll back. */
   pointOfNoReturn: boolean;
+  /** What the hypervisor opened for a live move when the request came (Hypervisor.prepareLiveMigration); released when the run ends. */
+  prepared?: PreparedCall;
   done: Promise<Migration>;
 }
 

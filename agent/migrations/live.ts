@@ -55,15 +55,18 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
       autoConverge: req.allow_auto_converge,
       bandwidthMiBps: req.max_bandwidth_mibps,
       signal: r.job.signal,
+      prepared: r.prepared,
     })
     .finally(() => {
       settled = true;
     });
   job.catch(() => undefined);
 
-  // The check after the move, prepared now: its connection to the target
-  // is made while the guest moves, not after (agent/hypervisor/virsh-prepared.ts).
+  // The check after the move, prepared now: its connections to the target
+  // and to this host are made while the guest moves, not after
+  // (agent/hypervisor/virsh-prepared.ts).
   const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
+  const here = ctx.hv.prepareStateHere?.(server.uuid);
   // What the target said at arrival, state and reason in the one call that
   // verifies the move: the guest's verdict without a call of its own.
   let arrival: GuestWatch | undefined;
@@ -84,9 +87,10 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
     }
     if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
     // Trust but verify: the guest must now run on the target, and not here.
-    await verifyMoved(ctx, r, probe ? () => askPrepared(probe) : undefined);
+    await verifyMoved(ctx, r, { target: probe ? () => askPrepared(probe) : undefined, source: here ? () => here.state() : undefined });
   } finally {
     probe?.cancel();
+    here?.cancel();
   }
   r.pointOfNoReturn = true;
   await removeSourceCopies(ctx, r, log);

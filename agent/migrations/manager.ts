@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logging.ts';
 import { DrydockError, FailedPreconditionError, InvalidArgumentError, NotFoundError, errorMessage } from '../../common/errors.ts';
-import type { Hypervisor, MigrationSource, Server } from '../hypervisor/hypervisor.ts';
+import type { Hypervisor, MigrationSource, PreparedCall, Server } from '../hypervisor/hypervisor.ts';
 import type { Migration } from '../../common/generated/drydock/agent/v1/Migration.ts';
 import type { MigrationEvent } from '../../common/generated/drydock/agent/v1/MigrationEvent.ts';
 import type { MigrationPhase } from '../../common/generated/drydock/agent/v1/MigrationPhase.ts';
@@ -200,6 +200,18 @@ export class MigrationManager {
   }
 
   private async create(req: MigrationRequest): Promise<Migration> {
+    // Opened first, a live move's virsh starts and connects while the checks
+    // and the record's write below run, instead of after them (virsh-prepared.ts).
+    const lease = { prepared: req.mode === 'MIGRATION_MODE_LIVE' ? this.hv.prepareLiveMigration?.() : undefined, taken: false };
+    try {
+      return await this.createWith(req, lease);
+    } finally {
+      // Released unless the run took it (a refused or raced start leaves it unused).
+      if (!lease.taken) lease.prepared?.cancel();
+    }
+  }
+
+  private async createWith(req: MigrationRequest, lease: { prepared: PreparedCall | undefined; taken: boolean }): Promise<Migration> {
     const source = await this.startable(req);
     // A concurrent start of the same id may have won while we checked.
     const raced = this.records.get(req.migration_id);
@@ -221,6 +233,7 @@ export class MigrationManager {
       job: new AbortController(),
       cancel: null,
       pointOfNoReturn: false,
+      prepared: lease.prepared,
       done: new Promise<Migration>((resolve) => (settle = resolve)),
     };
     this.records.set(req.migration_id, stored);
@@ -234,12 +247,14 @@ export class MigrationManager {
       settle(structuredClone(stored.migration));
       throw err;
     }
+    lease.taken = true;
     const log = this.log.child({ migrationId: req.migration_id, serverUuid: server.uuid, target: req.target_host_id, mode: req.mode });
     log.info({ wasRunning: stored.migration.was_running, localDisks: stored.localDisks }, 'migration started');
     void this.run(r, source, log)
       .finally(() => {
         this.running.delete(req.migration_id);
         r.listeners.clear();
+        r.prepared?.cancel();
       })
       .then(settle, () => settle(structuredClone(r.stored.migration)));
     return structuredClone(stored.migration);

@@ -8,13 +8,20 @@ import { MigrationVerificationError } from './errors.ts';
 import type { FlowContext, Running } from './flow.ts';
 import type { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 
-/** `targetState`: the target's answer, when the flow prepared the question while the guest moved (live.ts); else asked now. */
-export async function verifyMoved(ctx: FlowContext, r: Running, targetState?: () => Promise<ServerState | null>): Promise<void> {
+/** Each host's answer (its state, null when it does not define the server), as a flow prepared the question while the guest moved (live.ts). */
+export interface PreparedAnswers {
+  target?: () => Promise<ServerState | null>;
+  source?: () => Promise<ServerState | null>;
+}
+
+/** `prepared`: the answers the flow prepared; a side without one is asked now. */
+export async function verifyMoved(ctx: FlowContext, r: Running, prepared: PreparedAnswers = {}): Promise<void> {
   const m = r.stored.migration;
   const req = r.stored.request;
-  const askTarget = targetState ?? (() => ctx.hv.stateOn(req.target_uri, m.server_uuid));
-  const [here, there] = await Promise.allSettled([ctx.hv.getServer(m.server_uuid), askTarget()]);
-  const source: Presence = here.status === 'fulfilled' ? here.value.state : here.reason instanceof NotFoundError ? null : undefined;
+  const askTarget = prepared.target ?? (() => ctx.hv.stateOn(req.target_uri, m.server_uuid));
+  const askSource = prepared.source ?? (async () => (await ctx.hv.getServer(m.server_uuid)).state);
+  const [here, there] = await Promise.allSettled([askSource(), askTarget()]);
+  const source: Presence = here.status === 'fulfilled' ? here.value : here.reason instanceof NotFoundError ? null : undefined;
   const target: Presence = there.status === 'fulfilled' ? there.value : undefined;
   const v = moveVerdict({ source, target, expectRunning: m.was_running, sourceHostId: ctx.hostId, targetHostId: req.target_host_id });
   if (!v.complete) throw new MigrationVerificationError(`the move of ${m.server_uuid} reported success, but it is not complete: ${v.reason}`);
