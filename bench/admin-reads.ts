@@ -464,7 +464,7 @@ try {
       },
     ],
     limits:
-      'Reads are served from the in-memory read model (a map lookup and a page of the ordered keys) after one revision request per bucket to NATS; resident memory is the 100,000 server and 5,000 host records held as parsed JSON; idle, the coordinator makes a few small revision requests (read-model health, zone watch, admission) and no full walk.',
+      'Reads are served from the in-memory read model after one revision request per bucket to NATS: a map lookup, or a page walking the key order, which is built when the model loads and kept sorted as keys come and go (no read sorts the bucket). A ListHosts page costs the most (rendering and encoding 500 hosts, ~300 KB); the p90s follow the load of the shared 2-core machine and the mark-compact pauses of the ~110 MB heap of parsed records (about one per few seconds of back-to-back page reads, ~100 ms). Timed once the coordinator settled after start-up (its first leader passes run after it serves). Resident memory is the 100,000 server and 5,000 host records held as parsed JSON; idle, the coordinator makes a few small revision requests (read-model health, zone watch, admission) and no full walk.',
     machine: `load average ${load}`,
   });
 } finally {
