@@ -8,6 +8,9 @@
 //   - the new path: the coordinator's gRPC API (read model, pages), through
 //     a client with gRPC's default 4 MiB message limit;
 // side by side with ratios, then the coordinator's RSS and CPU while idle.
+// The new path is timed once the coordinator settled after start-up (its
+// first leader passes run after it serves), each method's first call
+// reported apart; ~4-6 min at full size on a loaded 2-core machine.
 //
 //   npx tsx bench/admin-reads.ts [hosts=5000] [servers=100000] [idleSeconds=60] [oldRuns=1]
 import * as grpc from '@grpc/grpc-js';
@@ -208,6 +211,25 @@ function p90(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!;
 }
+/**
+ * Waits until the process used under 0.05 core (the idle target) in two
+ * 2-s windows in a row, or `maxS` passed: a busy process starved by a loaded
+ * machine can show a low rate for one window, rarely for two.
+ */
+async function settle(pid: number, maxS: number): Promise<{ s: number; core: number }> {
+  const t0 = performance.now();
+  let a = procStat(pid);
+  let quiet = 0;
+  for (;;) {
+    await sleep(2000);
+    const b = procStat(pid);
+    const core = (b.cpuS - a.cpuS) / 2;
+    const s = (performance.now() - t0) / 1000;
+    quiet = core < 0.05 ? quiet + 1 : 0;
+    if (quiet >= 2 || s > maxS) return { s, core };
+    a = b;
+  }
+}
 async function repeat(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push((await timed(fn)).ms);
@@ -333,15 +355,46 @@ try {
     return { n, pages };
   };
 
-  // ---- new: after the start-up work settled (first reconcile pass, GC of the load), warm-up, then repeated
-  await sleep(5000);
+  // ---- new: measured in the coordinator's steady state. Serving does not
+  // mean idle: a leader's first passes (zone CPU members, reconcile) run
+  // after the admin API serves; calls timed meanwhile measured that work,
+  // not the reads. Waits until the coordinator's CPU settles (at most 120 s).
+  const settled = await settle(proc.pid!, 120);
+  console.log(`coordinator settled ${settled.s.toFixed(1)} s after serving (${settled.core.toFixed(2)} core over the last 2 s)`);
   const H1 = hostId(1);
-  await call('GetHost', { host_id: H1 });
-  const getHost = await repeat(50, () => call('GetHost', { host_id: H1 }));
-  const hostServers = await repeat(50, () => call('ListServers', { host_id: H1 }));
+  // The first call of each kind (first-call work: JIT, the first encoding
+  // of each message type), timed and reported apart from the repeated ones.
+  const first = {
+    GetHost: (await timed(() => call('GetHost', { host_id: H1 }))).ms,
+    'ListServers of one host': (await timed(() => call('ListServers', { host_id: H1 }))).ms,
+    'ListHosts first page': (await timed(() => call('ListHosts', {}))).ms,
+    'ListServers first page': (await timed(() => call('ListServers', {}))).ms,
+  };
+  console.log(
+    `first call of each kind: ${Object.entries(first)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} ms`)
+      .join(', ')}`,
+  );
+  // The coordinator's CPU per call beside the wall-clock times: on a loaded
+  // machine a call waits for a core, and the p90 shows that wait more than the work.
+  const cpuPerCall: Record<string, number> = {};
+  const measured = async (what: string, n: number, fn: () => Promise<unknown>) => {
+    const a = procStat(proc.pid!);
+    const xs = await repeat(n, fn);
+    cpuPerCall[what] = ((procStat(proc.pid!).cpuS - a.cpuS) * 1000) / n;
+    return xs;
+  };
+  const getHost = await measured('GetHost', 50, () => call('GetHost', { host_id: H1 }));
+  const hostServers = await measured('ListServers of one host', 50, () => call('ListServers', { host_id: H1 }));
   const perHostCount = (await call('ListServers', { host_id: H1 })).servers.length;
-  const hostsPage = await repeat(10, () => call('ListHosts', {}));
-  const serversPage = await repeat(10, () => call('ListServers', {}));
+  // 30 pages each: with 10, the p90 was the single slowest call.
+  const hostsPage = await measured('ListHosts first page', 30, () => call('ListHosts', {}));
+  const serversPage = await measured('ListServers first page', 30, () => call('ListServers', {}));
+  console.log(
+    `coordinator CPU per call (ms): ${Object.entries(cpuPerCall)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}`,
+  );
   const fullServers = await timed(() => allPages('ListServers', 1000));
   const fullHosts = await timed(() => allPages('ListHosts', 1000));
   if (fullServers.value.n !== SERVERS || fullHosts.value.n !== HOSTS)
@@ -370,8 +423,8 @@ try {
   console.log(`${'call'.padEnd(66)} ${'old'.padStart(10)} ${'new'.padStart(9)} ${''.padStart(13)} ${'ratio'.padStart(8)}`);
   row(`GetHost ${H1}`, oGetHost, getHost, '(50 runs new)');
   row(`ListServers {host_id: ${H1}} (${perHostCount} servers)`, oHostServers, hostServers, '(50 runs new)');
-  row('ListHosts: old whole list / new first page (500)', oHosts, hostsPage, '(10 runs new)');
-  row('ListServers: old whole list / new first page (500)', oServers, serversPage, '(10 runs new)');
+  row('ListHosts: old whole list / new first page (500)', oHosts, hostsPage, '(30 runs new)');
+  row('ListServers: old whole list / new first page (500)', oServers, serversPage, '(30 runs new)');
   row(`ListServers all ${SERVERS}: old one message / new ${fullServers.value.pages} pages of 1000`, oServers, [fullServers.ms]);
   row(`ListHosts all ${HOSTS}: old one message / new ${fullHosts.value.pages} pages of 1000`, oHosts, [fullHosts.ms]);
 
@@ -402,6 +455,7 @@ try {
       { name: 'ListHosts first page, p90', value: p90ms(hostsPage), unit: 'ms', target: { op: '<=', value: 200 } },
       { name: 'ListServers first page (500), median', value: ms(serversPage), unit: 'ms', target: { op: '<=', value: 200 } },
       { name: 'ListServers first page, p90', value: p90ms(serversPage), unit: 'ms', target: { op: '<=', value: 200 } },
+      { name: 'coordinator busy after serving (start-up passes) until it settled', value: Number(settled.s.toFixed(1)), unit: 's' },
       { name: 'coordinator resident memory', value: Math.round((b.rssMiB * 2 ** 20) / 1e6), unit: 'MB', target: { op: '<', value: 300 } },
       { name: `coordinator idle CPU over ${IDLE_S} s`, value: idleCore, unit: 'core', target: { op: '<', value: 0.05 } },
     ],
@@ -417,9 +471,19 @@ try {
           [`ListServers all, ${fullServers.value.pages} pages`, ms(oServers), Number(fullServers.ms.toFixed(0)), ''],
         ],
       },
+      {
+        title: "the coordinator's CPU per call (from /proc, over the repeated calls), ms",
+        columns: ['call', 'CPU ms per call'],
+        rows: Object.entries(cpuPerCall).map(([k, v]) => [k, Number(v.toFixed(1))]),
+      },
+      {
+        title: 'the first call of each kind after start-up (not in the medians above), ms',
+        columns: ['call', 'ms'],
+        rows: Object.entries(first).map(([k, v]) => [k, Number(v.toFixed(1))]),
+      },
     ],
     limits:
-      'Reads are served from the in-memory read model (a map lookup and a page of the ordered keys) after one revision request per bucket to NATS; resident memory is the 100,000 server and 5,000 host records held as parsed JSON; idle, the coordinator makes a few small revision requests (read-model health, zone watch, admission) and no full walk.',
+      'Reads are served from the in-memory read model after one revision request per bucket to NATS: a map lookup, or a page walking the key order, which is built when the model loads and kept sorted as keys come and go (no read sorts the bucket). A ListHosts page costs the most (rendering and encoding 500 hosts, ~300 KB); the p90s follow the load of the shared 2-core machine and the mark-compact pauses of the ~110 MB heap of parsed records (about one per few seconds of back-to-back page reads, ~100 ms). Timed once the coordinator settled after start-up (its first leader passes run after it serves). Resident memory is the 100,000 server and 5,000 host records held as parsed JSON; idle, the coordinator makes a few small revision requests (read-model health, zone watch, admission) and no full walk.',
     machine: `load average ${load}`,
   });
 } finally {

@@ -7,7 +7,10 @@ import type { HostRecord } from './model.ts';
 /** Hypervisor types that are KVM compute resources (agent.proto HostFacts). */
 export const KVM_TYPES = new Set(['kvm', 'qemu']);
 
-export function notATargetBecause(h: HostRecord & { online: boolean }, cpuCompatible: boolean): string[] {
+export function notATargetBecause(
+  h: Pick<HostRecord, 'enabled' | 'maintenance' | 'zoneId' | 'hypervisorType'> & { online: boolean },
+  cpuCompatible: boolean,
+): string[] {
   const out: string[] = [];
   if (!h.enabled) out.push('disabled (Enabled switch off)');
   if (!h.online) out.push('offline');

@@ -79,6 +79,29 @@ test('loads the bucket, follows writes; a dead watcher is restarted by the healt
   t.truthy(m.get('after-restart'), 'the new watcher follows');
 });
 
+test('the key order is built when the bucket loads, and new keys are merged in without sorting the bucket again', async (t) => {
+  await clear(t);
+  const r = repo(t);
+  for (let i = 0; i < 600; i++) await r.create(`o${String(i).padStart(4, '0')}`, { n: i });
+  const m = new BucketMirror<Rec>(r, { logger, resyncMs: 3_600_000 });
+  t.teardown(() => m.stop());
+  await m.start();
+  // Sorted by start(): the first paged read after start-up finds it done.
+  t.is(m.order.stats.keysSorted, 600);
+  t.deepEqual(
+    m.page('', 3).map((v) => v.key),
+    ['o0000', 'o0001', 'o0002'],
+  );
+  t.is(m.order.stats.keysSorted, 600, 'the first page sorted nothing');
+  // More new keys than the old rebuild threshold (512): only they are sorted.
+  for (let i = 0; i < 520; i++) await r.create(`n${String(i).padStart(4, '0')}`, { n: i });
+  await m.sync();
+  const keys = m.page('', 2000).map((v) => v.key);
+  t.is(keys.length, 1120);
+  t.deepEqual(keys, [...keys].sort());
+  t.is(m.order.stats.keysSorted, 600 + 520);
+});
+
 test('a full resync repairs creates, changes and deletes the watcher missed; nothing older wins', async (t) => {
   await clear(t);
   const r = repo(t);

@@ -139,6 +139,8 @@ export function hostCpuView(h: HostRecord, zone: ZoneRecord | null): HostCpuView
 
 export interface HostView {
   host: HostRecord;
+  /** Free memory to show when fresher than the record's (a heartbeat's); passed apart so the record is not copied. */
+  memoryFreeBytes?: number;
   zone: ZoneRecord | null;
   online: boolean;
   lastHeartbeatMs: number;
@@ -165,7 +167,7 @@ export function hostToProto(v: HostView): Host__Input {
     maintenance: maintenanceToProto(h.maintenance),
     maintenance_operation_id: h.maintenanceOpId,
     memory_total_bytes: h.memoryTotalBytes,
-    memory_free_bytes: h.memoryFreeBytes,
+    memory_free_bytes: v.memoryFreeBytes ?? h.memoryFreeBytes,
     logical_cpus: h.topology.logical_cpus,
     server_count: v.serverCount,
     cpu,
@@ -173,7 +175,11 @@ export function hostToProto(v: HostView): Host__Input {
     libvirt_version: h.libvirtVersion,
     qemu_version: h.qemuVersion,
     registered_at_ms: h.registeredAtMs,
-    not_a_target_because: notATargetBecause({ ...h, online: v.online }, cpu.compatible ?? true),
+    // The five fields it reads, not a copy of the whole record ({ ...h }): a ListHosts page renders 500.
+    not_a_target_because: notATargetBecause(
+      { enabled: h.enabled, online: v.online, maintenance: h.maintenance, zoneId: h.zoneId, hypervisorType: h.hypervisorType },
+      cpu.compatible ?? true,
+    ),
     storage_pools: h.storagePools.map((p) => ({
       name: p.name,
       type: p.type,

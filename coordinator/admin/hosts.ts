@@ -23,7 +23,9 @@ export function hostHandlers(d: AdminDeps): HandlerGroup {
     return hosts.map((h) => {
       const l = d.inventory.hostLiveness(h.id, now);
       return hostToProto({
-        host: l && l.memoryFreeBytes > 0 ? { ...h, memoryFreeBytes: l.memoryFreeBytes } : h,
+        host: h,
+        // Heartbeats are fresher than facts for free memory.
+        memoryFreeBytes: l && l.memoryFreeBytes > 0 ? l.memoryFreeBytes : h.memoryFreeBytes,
         zone: reads.zones.get(h.zoneId)?.value ?? null,
         online: l?.online ?? false,
         lastHeartbeatMs: l?.lastHeartbeatMs ?? 0,

@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logging.ts';
 import type { Repository, Versioned } from '../store/repository.ts';
+import { OrderedKeys, upperBound } from './ordered-keys.ts';
 
 export interface MirrorOptions<T> {
   logger: Logger;
@@ -34,33 +35,13 @@ export interface MirrorOptions<T> {
 
 const dec = new TextDecoder();
 
-/** Above this many new keys since the last ordered read, one sort beats inserting each. */
-const REBUILD_AFTER = 512;
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Index of the first element of `sorted` greater than `key` (binary search). */
-function upperBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export class BucketMirror<T> {
   private readonly entries = new Map<string, Versioned<T>>();
   /** Revisions of deletes, so a late older value cannot bring a deleted key back. Pruned after each resync. */
   private readonly tombstones = new Map<string, number>();
-  /** Keys in order; may hold deleted keys (skipped) and lack `added` ones until ordered() merges them. */
-  private sorted: string[] = [];
-  private readonly added = new Set<string>();
-  private deletedSinceSort = 0;
+  /** Keys in order (ordered-keys.ts), built once loaded and kept up to date: no read sorts the bucket. */
+  readonly order = new OrderedKeys();
+  private readonly isLive = (key: string) => this.entries.has(key);
   /** Every bucket message up to this revision is reflected here. */
   private applied = 0;
   private watcher: QueuedIterator<KvEntry> | null = null;
@@ -97,6 +78,8 @@ export class BucketMirror<T> {
     while (!(await Promise.race([ready, sleep(200).then(() => false)]))) {
       if (await this.caughtUp(target)) break;
     }
+    // The order of the loaded keys, sorted here once rather than by the first paged read.
+    this.order.keys(this.isLive);
     this.loops = [this.healthLoop(), this.resyncLoop()];
   }
 
@@ -159,7 +142,7 @@ export class BucketMirror<T> {
    * start), in key order, that pass `keep`.
    */
   page(after: string, limit: number, keep: (v: Versioned<T>) => boolean = () => true): Versioned<T>[] {
-    const sorted = this.ordered();
+    const sorted = this.order.keys(this.isLive);
     const out: Versioned<T>[] = [];
     for (let i = after ? upperBound(sorted, after) : 0; i < sorted.length && out.length < limit; i++) {
       const e = this.entries.get(sorted[i]!);
@@ -178,23 +161,6 @@ export class BucketMirror<T> {
 
   // ---------------------------------------------------------------- internals
 
-  private ordered(): string[] {
-    if (this.added.size > REBUILD_AFTER || this.deletedSinceSort > Math.max(REBUILD_AFTER, this.sorted.length / 8)) {
-      this.sorted = [...this.entries.keys()].sort(compare);
-      this.added.clear();
-      this.deletedSinceSort = 0;
-    } else if (this.added.size > 0) {
-      for (const k of this.added) {
-        const i = upperBound(this.sorted, k);
-        // A key deleted and written again may still be in place.
-        if (i > 0 && this.sorted[i - 1] === k) continue;
-        this.sorted.splice(i, 0, k);
-      }
-      this.added.clear();
-    }
-    return this.sorted;
-  }
-
   /** Applies one change unless this copy already holds the key at this revision or a later one. */
   private apply(key: string, revision: number, value: T | null): boolean {
     const cur = this.entries.get(key);
@@ -202,11 +168,11 @@ export class BucketMirror<T> {
     if (value === null) {
       if (cur) {
         this.entries.delete(key);
-        this.deletedSinceSort++;
+        this.order.removed();
       }
       this.tombstones.set(key, revision);
     } else {
-      if (!cur) this.added.add(key);
+      if (!cur) this.order.added(key);
       this.entries.set(key, { key, value, revision });
       this.tombstones.delete(key);
     }

@@ -50,7 +50,7 @@ export function zoneCpuModule(opts: ZoneCpuModuleOptions = {}): ZoneCpuModule {
       if (!res.cpu) throw new Error(`BaselineCpu on ${host.id} returned no CPU`);
       return res.cpu;
     });
-    const service = new ZoneCpuService({ store: deps.store, inventory: deps.inventory, agents, logger: deps.logger });
+    const service = new ZoneCpuService({ store: deps.store, reads: deps.reads, inventory: deps.inventory, agents, logger: deps.logger });
     const placement = new ZoneCpuPlacement({
       cache,
       hostReturned: async (hostId, operationId) => {
