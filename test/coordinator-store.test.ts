@@ -7,7 +7,7 @@ import type { NatsNode } from '../common/nats-server.ts';
 import { startTestNats } from '../harness/test-nats.ts';
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../common/errors.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
-import { Repository } from '../coordinator/store/repository.ts';
+import { Repository, sameValue } from '../coordinator/store/repository.ts';
 import { CasConflictError, isCasConflict, isTransient } from '../coordinator/store/retry.ts';
 import { tempDir } from '../harness/coordinator-helpers.ts';
 import { purgeOldDeletes } from '../coordinator/store/housekeeping.ts';
@@ -108,6 +108,38 @@ test('concurrent mutations all apply (no lost update)', async (t) => {
   const v = (await r.get('cc'))!.value;
   t.is(v.n, 8);
   t.is(new Set(v.items).size, 8);
+});
+
+test('sameValue: the same once stored as JSON (key order, undefined members, NaN as null), different otherwise', (t) => {
+  const same: [unknown, unknown][] = [
+    [
+      { a: 1, b: [1, { c: 'x', d: null }] },
+      { b: [1, { d: null, c: 'x' }], a: 1 },
+    ],
+    [{ a: 1, u: undefined }, { a: 1 }],
+    [
+      [undefined, 2],
+      [null, 2],
+    ],
+    [{ n: NaN }, { n: null }],
+    [{ d: new Date(5) }, { d: new Date(5).toJSON() }],
+    [[], []],
+  ];
+  const different: [unknown, unknown][] = [
+    [{ a: 1 }, { a: 1, b: 0 }],
+    [
+      { a: 1, b: undefined },
+      { a: 1, c: 2 },
+    ],
+    [{ a: [1, 2] }, { a: [2, 1] }],
+    [{ a: [1] }, { a: { 0: 1 } }],
+    [{ a: '1' }, { a: 1 }],
+    [{ a: null }, { a: 0 }],
+    [{ a: {} }, { a: [] }],
+    [{ h: [{ s: 'x', at: 1 }] }, { h: [{ s: 'x', at: 2 }] }],
+  ];
+  for (const [a, b] of same) t.true(sameValue(a, b) && sameValue(b, a), JSON.stringify([a, b]));
+  for (const [a, b] of different) t.false(sameValue(a, b) || sameValue(b, a), JSON.stringify([a, b]));
 });
 
 test('a mutation that changes nothing skips the write (revision unchanged)', async (t) => {
