@@ -476,6 +476,16 @@ export class Inventory {
   }
 
   /**
+   * A host's record as the read model holds it (from the store when the
+   * model does not have it), without waiting for the model to sync: for
+   * dialling its agent, which a record a moment old serves as well (the
+   * engine asks twice per migration; a KV get each cost a round trip).
+   */
+  async hostRecord(hostId: string, signal?: AbortSignal): Promise<HostRecord | null> {
+    return (this.o.reads.hosts.get(hostId) ?? (await this.o.store.hosts.get(hostId, signal)))?.value ?? null;
+  }
+
+  /**
    * The placement input for moving servers off one host: every zone and
    * host, and the servers of the hosts in its zone (zone-snapshot.ts), from
    * the read model synced first, as snapshot() is.

@@ -38,6 +38,8 @@ export interface EngineDeps {
     /** Placement input for moves off one host: its zone's servers only, with the servers revision it reflects (inventory/zone-snapshot.ts). */
     zoneSnapshot(sourceHostId: string, signal?: AbortSignal): Promise<ZoneSnapshot>;
     hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;
+    /** The host's record as the read model holds it (not synced first): for its agent's endpoint. */
+    hostRecord(hostId: string, signal?: AbortSignal): Promise<HostRecord | null>;
   };
   agents: AgentClientPool;
   leader: LeaderElection;
