@@ -110,6 +110,38 @@ test('concurrent mutations all apply (no lost update)', async (t) => {
   t.is(new Set(v.items).size, 8);
 });
 
+test('mutateFrom a current copy writes with CAS at its revision without reading; from a stale copy it re-reads and loses no write', async (t) => {
+  const r = repo(t);
+  const created = await r.create('mf1', { items: [], n: 0 });
+  let gets = 0;
+  const kv = t.context.store.kvs.operations;
+  const counting = new Repository<Doc>(
+    new Proxy(kv, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target);
+        if (prop === 'get') return (...a: unknown[]) => (gets++, (v as (...x: unknown[]) => unknown).apply(target, a));
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }),
+    'doc',
+  );
+  const add = (x: string) => (d: Doc) => ({ items: [...d.items, x], n: d.n + 1 });
+  const a = await counting.mutateFrom(created, 'mf1', add('a'));
+  t.is(gets, 0, 'a current copy needs no read');
+  t.true(a.changed);
+  // Someone else writes: the copy `a` is now stale.
+  await r.mutate('mf1', add('b'));
+  const c = await counting.mutateFrom(a, 'mf1', add('c'));
+  t.true(gets > 0, 'a stale copy is read again');
+  t.deepEqual(c.value, { items: ['a', 'b', 'c'], n: 3 });
+  t.deepEqual((await r.get('mf1'))!.value, { items: ['a', 'b', 'c'], n: 3 });
+  // A change the stored value already has (the stale copy lacks it): found on the re-read, nothing written.
+  const before = gets;
+  const same = await counting.mutateFrom(a, 'mf1', (d) => (d.items.includes('c') ? undefined : add('c')(d)));
+  t.true(gets > before);
+  t.false(same.changed);
+});
+
 test('sameValue: the same once stored as JSON (key order, undefined members, NaN as null), different otherwise', (t) => {
   const same: [unknown, unknown][] = [
     [

@@ -16,6 +16,7 @@ import type { LeaderElection } from '../leader.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
 import type { Store } from '../store/store.ts';
 import type { ReadModel } from '../reads/read-model.ts';
+import type { Versioned } from '../store/repository.ts';
 import { CasConflictError } from '../store/retry.ts';
 import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
@@ -483,6 +484,11 @@ export class Inventory {
    */
   async hostRecord(hostId: string, signal?: AbortSignal): Promise<HostRecord | null> {
     return (this.o.reads.hosts.get(hostId) ?? (await this.o.store.hosts.get(hostId, signal)))?.value ?? null;
+  }
+
+  /** A server's record as the read model holds it now (not synced first), with its revision: a base for a CAS write. */
+  serverRecord(uuid: string): Versioned<ServerRecord> | undefined {
+    return this.o.reads.servers.get(uuid);
   }
 
   /**

@@ -225,7 +225,7 @@ async function recordOutcome(
         ],
       ),
       ctx.servers
-        .mutate(step.serverUuid, (s) => {
+        .mutateFrom(ctx.inventory.serverRecord(step.serverUuid), step.serverUuid, (s) => {
           if (stopped) return { ...s, state: 'shutoff', operationId: '' };
           return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
         })

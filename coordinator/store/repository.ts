@@ -275,6 +275,26 @@ export class Repository<T> {
   }
 
   /**
+   * mutate, computed first on a value already at hand (`known`, e.g. the
+   * read model's copy) and written with CAS at its revision: no read when
+   * that copy is current. When it is not (a conflict), or the change leaves
+   * it as it is (the stored value may differ), as mutate.
+   */
+  async mutateFrom(known: Versioned<T> | undefined, key: string, fn: Mutation<T>, signal?: AbortSignal): Promise<MutationResult<T>> {
+    if (known && known.key === key) {
+      const next = fn(structuredClone(known.value));
+      if (next !== undefined && !sameValue(next, known.value)) {
+        try {
+          return { ...(await this.updateAt(key, next, known.revision, signal)), changed: true, conflicts: 0 };
+        } catch (err) {
+          if (!(err instanceof CasConflictError)) throw err;
+        }
+      }
+    }
+    return this.mutate(key, fn, signal);
+  }
+
+  /**
    * Creates or changes a record with CAS: `fn(null)` for a missing key
    * (written with kv.create), `fn(current)` otherwise (kv.update at the read
    * revision). On a conflict: re-read, re-apply, at most
