@@ -208,8 +208,12 @@ recordResult({
     },
   ],
   limits:
-    'Per migration: the start and outcome writes (the step keys plus the operation header, written first under the lease term: ' +
-    'coordinator/operations/op-store.ts), the server record write, the gRPC stream to the source agent and its durable migration record ' +
-    '(two fsyncs), all through one nats-server; coordinator, the sim agents and NATS share the same 2 cores. ' +
-    'About 25-34 ms of CPU per migration in the coordinator-and-agents process: not profiled again since the split step keys and the fencing.',
+    'Per migration, about 20 KV requests over one NATS connection: the start and the outcome each a header read, a step-cache check, ' +
+    "the fenced header write and the step key (coordinator/operations/op-store.ts); the server record claimed and moved; the worker's " +
+    "read of the record per pass, the zone policy and the placement snapshot's three bucket revisions; plus the gRPC stream to the source " +
+    'agent and its durable migration record (PENDING, then TRANSFERRING and COMPLETED: temp file, fsync, rename, directory fsync each). ' +
+    'Profiled at limit 8: socket writes to nats-server are the largest item (~18% of samples), then GC (~6%) and the fsyncs; coordinator, ' +
+    'sim agents and nats-server share 2 cores with other work (load 9-25 in these runs, so wall figures vary by ±30% from run to run; ' +
+    'CPU per migration is steadier): ~18-36 ms of CPU per migration (coordinator + agents) and 4-15 ms (nats-server), from ~23-48 and 5-22 ms ' +
+    'before this round. 5 ms needs about a quarter of that CPU at limit 8, and at limit 1 fewer sequential store round trips (about ten) than a migration now waits for.',
 });
