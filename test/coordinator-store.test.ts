@@ -7,7 +7,7 @@ import type { NatsNode } from '../common/nats-server.ts';
 import { startTestNats } from '../harness/test-nats.ts';
 import { AlreadyExistsError, NotFoundError, UnavailableError } from '../common/errors.ts';
 import { openStore, type Store } from '../coordinator/store/store.ts';
-import { Repository } from '../coordinator/store/repository.ts';
+import { Repository, sameValue } from '../coordinator/store/repository.ts';
 import { CasConflictError, isCasConflict, isTransient } from '../coordinator/store/retry.ts';
 import { tempDir } from '../harness/coordinator-helpers.ts';
 import { purgeOldDeletes } from '../coordinator/store/housekeeping.ts';
@@ -108,6 +108,70 @@ test('concurrent mutations all apply (no lost update)', async (t) => {
   const v = (await r.get('cc'))!.value;
   t.is(v.n, 8);
   t.is(new Set(v.items).size, 8);
+});
+
+test('mutateFrom a current copy writes with CAS at its revision without reading; from a stale copy it re-reads and loses no write', async (t) => {
+  const r = repo(t);
+  const created = await r.create('mf1', { items: [], n: 0 });
+  let gets = 0;
+  const kv = t.context.store.kvs.operations;
+  const counting = new Repository<Doc>(
+    new Proxy(kv, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target);
+        if (prop === 'get') return (...a: unknown[]) => (gets++, (v as (...x: unknown[]) => unknown).apply(target, a));
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }),
+    'doc',
+  );
+  const add = (x: string) => (d: Doc) => ({ items: [...d.items, x], n: d.n + 1 });
+  const a = await counting.mutateFrom(created, 'mf1', add('a'));
+  t.is(gets, 0, 'a current copy needs no read');
+  t.true(a.changed);
+  // Someone else writes: the copy `a` is now stale.
+  await r.mutate('mf1', add('b'));
+  const c = await counting.mutateFrom(a, 'mf1', add('c'));
+  t.true(gets > 0, 'a stale copy is read again');
+  t.deepEqual(c.value, { items: ['a', 'b', 'c'], n: 3 });
+  t.deepEqual((await r.get('mf1'))!.value, { items: ['a', 'b', 'c'], n: 3 });
+  // A change the stored value already has (the stale copy lacks it): found on the re-read, nothing written.
+  const before = gets;
+  const same = await counting.mutateFrom(a, 'mf1', (d) => (d.items.includes('c') ? undefined : add('c')(d)));
+  t.true(gets > before);
+  t.false(same.changed);
+});
+
+test('sameValue: the same once stored as JSON (key order, undefined members, NaN as null), different otherwise', (t) => {
+  const same: [unknown, unknown][] = [
+    [
+      { a: 1, b: [1, { c: 'x', d: null }] },
+      { b: [1, { d: null, c: 'x' }], a: 1 },
+    ],
+    [{ a: 1, u: undefined }, { a: 1 }],
+    [
+      [undefined, 2],
+      [null, 2],
+    ],
+    [{ n: NaN }, { n: null }],
+    [{ d: new Date(5) }, { d: new Date(5).toJSON() }],
+    [[], []],
+  ];
+  const different: [unknown, unknown][] = [
+    [{ a: 1 }, { a: 1, b: 0 }],
+    [
+      { a: 1, b: undefined },
+      { a: 1, c: 2 },
+    ],
+    [{ a: [1, 2] }, { a: [2, 1] }],
+    [{ a: [1] }, { a: { 0: 1 } }],
+    [{ a: '1' }, { a: 1 }],
+    [{ a: null }, { a: 0 }],
+    [{ a: {} }, { a: [] }],
+    [{ h: [{ s: 'x', at: 1 }] }, { h: [{ s: 'x', at: 2 }] }],
+  ];
+  for (const [a, b] of same) t.true(sameValue(a, b) && sameValue(b, a), JSON.stringify([a, b]));
+  for (const [a, b] of different) t.false(sameValue(a, b) || sameValue(b, a), JSON.stringify([a, b]));
 });
 
 test('a mutation that changes nothing skips the write (revision unchanged)', async (t) => {

@@ -4,7 +4,7 @@
 // record whole.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -74,6 +74,29 @@ test('save() fsyncs the record before renaming it into place and the directory a
     ['m-1'],
   );
   t.deepEqual(readdirSync(path.join(dir, 'migrations')), ['m-1.json'], 'no temp file left');
+});
+
+test('saves of one record made while its write waits for its turn are written once, as the newest; every save() resolves after it is on disk', async (t) => {
+  const dir = tempDir(t);
+  const trace: string[] = [];
+  const store = new MigrationStore(dir, tracingFs(trace, path.join(dir, 'migrations')));
+  await store.open();
+  trace.length = 0;
+  // A flow's phase changes in one tick (PREPARING, then TRANSFERRING): the first write has not begun when the others come.
+  const saves = [store.save(record('m-3', 1)), store.save(record('m-3', 2)), store.save(record('m-3', 3))];
+  const order: number[] = [];
+  const onDisk = () => (JSON.parse(readFileSync(path.join(dir, 'migrations', 'm-3.json'), 'utf8')) as StoredMigration).migration.percent;
+  let firstSaw = 0;
+  saves.forEach((p, i) => void p.then(() => (order.push(i), i === 0 && (firstSaw = onDisk()))));
+  // One more while that write runs: it waits for it, then is written too.
+  await Promise.resolve();
+  await Promise.resolve();
+  const later = store.save(record('m-3', 4));
+  await Promise.all([...saves, later]);
+  t.is(trace.filter((l) => l.startsWith('rename')).length, 2, trace.join(', '));
+  t.deepEqual(order, [0, 1, 2]);
+  t.is((await new MigrationStore(dir).open()).find((r) => r.migration.migration_id === 'm-3')?.migration.percent, 4);
+  t.is(firstSaw, 3, 'the first save() resolved with the newest of the three on disk');
 });
 
 test('open() makes the migrations directory itself durable (its entry in the state directory is fsynced)', async (t) => {

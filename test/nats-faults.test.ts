@@ -90,15 +90,15 @@ test('a drain step whose store call fails past its retries does not take the coo
   // The first read of the source's host record by a step (the engine's
   // agentFor, which every attempt calls for its source agent) fails as a
   // store call does when NATS stays away longer than the retry budget.
-  const hosts = w.coordinator.store.hosts;
-  const get = hosts.get.bind(hosts);
+  const inventory = w.coordinator.inventory;
+  const hostRecord = inventory.hostRecord.bind(inventory);
   let failed = 0;
-  hosts.get = async (key, signal) => {
+  inventory.hostRecord = async (key, signal) => {
     if (key === 'sim-1' && failed === 0 && new Error().stack?.includes('agentFor')) {
       failed++;
       throw new UnavailableError(`get host ${key}: still failing after 6 attempts: 503`);
     }
-    return get(key, signal);
+    return hostRecord(key, signal);
   };
   const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
   const done = await waitForOperation(w, op.id, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED'], 90_000);

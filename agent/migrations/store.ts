@@ -30,6 +30,8 @@ export class MigrationStore {
   readonly dir: string;
   /** Serialises writes per id so an older snapshot never lands after a newer one. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Per id, the write not yet begun (its snapshot is the newest saved). */
+  private readonly waiting = new Map<string, { snapshot: string; written: Promise<void> }>();
 
   /** `fs`: the calls durable writes use (tests observe them); default node:fs/promises. */
   constructor(
@@ -62,13 +64,30 @@ export class MigrationStore {
     return out;
   }
 
+  /**
+   * Resolves once the record, as given or as a later save() of the same id
+   * gave it, is on disk. A save() made while an earlier one of the id waits
+   * for its turn replaces that one's snapshot (the newer record is written
+   * once, for both): the phases a flow passes through in one tick (PENDING,
+   * PREPARING, TRANSFERRING) cost one durable write, not one each.
+   */
   save(rec: StoredMigration): Promise<void> {
     const id = rec.migration.migration_id;
     const snapshot = JSON.stringify(rec, null, 1);
+    const waiting = this.waiting.get(id);
+    if (waiting) {
+      waiting.snapshot = snapshot;
+      return waiting.written;
+    }
+    const entry = { snapshot, written: Promise.resolve() };
+    this.waiting.set(id, entry);
     const prev = this.chains.get(id) ?? Promise.resolve();
     const next = prev.then(async () => {
-      await writeFileDurably(path.join(this.dir, `${id}.json`), snapshot, { mode: 0o640, fs: this.fs });
+      // From here on a save() waits for the next write.
+      this.waiting.delete(id);
+      await writeFileDurably(path.join(this.dir, `${id}.json`), entry.snapshot, { mode: 0o640, fs: this.fs });
     });
+    entry.written = next;
     const tracked = next
       .catch(() => undefined)
       .finally(() => {

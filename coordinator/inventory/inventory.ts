@@ -16,6 +16,7 @@ import type { LeaderElection } from '../leader.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
 import type { Store } from '../store/store.ts';
 import type { ReadModel } from '../reads/read-model.ts';
+import type { Versioned } from '../store/repository.ts';
 import { CasConflictError } from '../store/retry.ts';
 import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
@@ -473,6 +474,21 @@ export class Inventory {
   hostLiveness(hostId: string, nowMs = Date.now()): (HostLiveness & { online: boolean }) | null {
     const l = this.liveness.get(hostId);
     return l ? { ...l, online: this.liveness.isOnline(hostId, nowMs) } : null;
+  }
+
+  /**
+   * A host's record as the read model holds it (from the store when the
+   * model does not have it), without waiting for the model to sync: for
+   * dialling its agent, which a record a moment old serves as well (the
+   * engine asks twice per migration; a KV get each cost a round trip).
+   */
+  async hostRecord(hostId: string, signal?: AbortSignal): Promise<HostRecord | null> {
+    return (this.o.reads.hosts.get(hostId) ?? (await this.o.store.hosts.get(hostId, signal)))?.value ?? null;
+  }
+
+  /** A server's record as the read model holds it now (not synced first), with its revision: a base for a CAS write. */
+  serverRecord(uuid: string): Versioned<ServerRecord> | undefined {
+    return this.o.reads.servers.get(uuid);
   }
 
   /**

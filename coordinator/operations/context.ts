@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logging.ts';
 import type { AgentClient, AgentClientPool } from '../agent-client.ts';
 import type { LeaderElection } from '../leader.ts';
 import { resolvePolicy, type HostRecord, type InventorySnapshot, type ServerRecord, type ZonePolicy, type ZoneRecord } from '../model.ts';
-import type { Repository } from '../store/repository.ts';
+import type { Repository, Versioned } from '../store/repository.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { Reservations, CpuCompatibleFn } from '../planner/index.ts';
 import type { HostLiveness } from '../inventory/liveness.ts';
@@ -38,6 +38,10 @@ export interface EngineDeps {
     /** Placement input for moves off one host: its zone's servers only, with the servers revision it reflects (inventory/zone-snapshot.ts). */
     zoneSnapshot(sourceHostId: string, signal?: AbortSignal): Promise<ZoneSnapshot>;
     hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;
+    /** The host's record as the read model holds it (not synced first): for its agent's endpoint. */
+    hostRecord(hostId: string, signal?: AbortSignal): Promise<HostRecord | null>;
+    /** A server's record as the read model holds it (not synced first), with its revision. */
+    serverRecord(uuid: string): Versioned<ServerRecord> | undefined;
   };
   agents: AgentClientPool;
   leader: LeaderElection;

@@ -329,7 +329,11 @@ async function recordStarts(
   const moving = indices.filter((i) => picks.get(i));
   await Promise.all(
     moving.map((i) =>
-      ctx.servers.mutate(op.steps[i]!.serverUuid, (s) => (s.operationId === op.id ? undefined : { ...s, operationId: op.id })).catch(() => undefined),
+      ctx.servers
+        .mutateFrom(ctx.inventory.serverRecord(op.steps[i]!.serverUuid), op.steps[i]!.serverUuid, (s) =>
+          s.operationId === op.id ? undefined : { ...s, operationId: op.id },
+        )
+        .catch(() => undefined),
     ),
   );
   return written;

@@ -80,9 +80,9 @@ export class MaintenanceEngine {
   }
 
   private async agentFor(hostId: string, signal?: AbortSignal): Promise<AgentClient> {
-    const host = await this.ctx.hosts.get(hostId, signal);
+    const host = await this.ctx.inventory.hostRecord(hostId, signal);
     if (!host) throw new NotFoundError('host', hostId);
-    const endpoint = this.ctx.inventory.hostLiveness(hostId)?.grpcEndpoint || host.value.grpcEndpoint;
+    const endpoint = this.ctx.inventory.hostLiveness(hostId)?.grpcEndpoint || host.grpcEndpoint;
     if (!endpoint) throw new UnavailableError(`host ${hostId} has no agent endpoint`);
     return this.ctx.agents.forHost(hostId, endpoint);
   }

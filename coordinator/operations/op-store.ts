@@ -259,9 +259,11 @@ export class OperationStore {
     const now = this.clock();
     const stored = cur.header.value.leaderTerm ?? 0;
     if (this.fence > 0 && stored > this.fence) throw new FencedWriteError(cur.header.value.id, this.fence, stored);
-    const before = this.assembleCurrent(cur);
+    // One copy of the record for the change; the record as read is assembled again only when nothing changed.
+    const before = cur.header.value;
+    const unchanged = () => ({ op: this.assembleCurrent(cur), changed: false, ended: false });
     const next = change(this.assembleCurrent(cur));
-    if (next === undefined) return { op: before, changed: false, ended: false };
+    if (next === undefined) return unchanged();
     if (this.fence > 0) next.leaderTerm = Math.max(stored, this.fence);
     if (next.steps.length !== cur.steps.length) throw new Error(`operation ${before.id}: a change cannot add or remove steps`);
     if (next.state !== before.state || next.stage !== before.stage) {
@@ -273,7 +275,7 @@ export class OperationStore {
     const stepWrites = next.steps.flatMap((s, i) => (sameStep(s, cur.steps[i]!.step) ? [] : [i]));
     const header = headerOf({ ...next, updatedAtMs: cur.header.value.updatedAtMs }, cur.header.value.archivedAtMs);
     const headerChanged = !sameValue(header, cur.header.value);
-    if (!headerChanged && stepWrites.length === 0) return { op: before, changed: false, ended: false };
+    if (!headerChanged && stepWrites.length === 0) return unchanged();
     header.updatedAtMs = headerChanged ? now : header.updatedAtMs;
     const fenced = this.fence > 0;
     let headerRevision = cur.header.revision;

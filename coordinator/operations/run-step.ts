@@ -114,7 +114,9 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
       if (moved > 0) releasedMoves.set(ctx, Math.max(moved, lastReleasedMoveRevision(ctx)));
       ctx.reservations.release(step.serverUuid);
     }
-    ctx.kick();
+    // No engine kick: the worker's next pass waits on its own steps, and the
+    // engine's listing of operations (a key listing and a header read) after
+    // every step was two of the ~27 KV requests per migration.
   }
 }
 
@@ -216,42 +218,47 @@ async function recordOutcome(
   ctx.metrics?.migrationEnded(kind, outcome.outcome, Math.max(0, seconds), m ? Number(m.bytes_processed) : step.bytesProcessed);
   if (outcome.outcome === 'completed') {
     const stopped = step.phase === 'stopping';
-    await ctx.ops.update(
-      opId,
-      (o) => {
-        const s = o.steps[i]!;
-        if (s.phase === 'done') return undefined;
-        s.phase = 'done';
-        s.percent = 100;
-        s.etaSeconds = 0;
-        s.finishedAtMs = ctx.clock();
-        if (!stopped) {
-          s.guestHealth = stepHealthFromAgent(m?.guest_health);
-          s.guestHealthDetail = m?.guest_health_detail ?? '';
-        }
-        if (!stopped && rules.recordsMovedAway)
-          o.movedAway = [
-            ...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid),
-            { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning },
-          ];
-        return o;
-      },
-      (o) => [
-        {
-          type: 'step',
-          step: o.steps[i]!,
-          message: stopped ? `${step.serverName} stopped` : `${movedMessage(o.steps[i]!)}${outcome.note ? `: ${outcome.note}` : ''}`,
-        },
-      ],
-    );
-    // The inventory learns it from the agents too; writing it now keeps
+    // The outcome and the server record at once (two round trips each, and
+    // the next start waits for both): both are written before this step
+    // lets go of its hold (runStep's finally), whichever lands first. The
+    // inventory learns the move from the agents too; writing it now keeps
     // reads and the next placement right without waiting for a reconcile.
-    const written = await ctx.servers
-      .mutate(step.serverUuid, (s) => {
-        if (stopped) return { ...s, state: 'shutoff', operationId: '' };
-        return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
-      })
-      .catch(() => null);
+    const [, written] = await Promise.all([
+      ctx.ops.update(
+        opId,
+        (o) => {
+          const s = o.steps[i]!;
+          if (s.phase === 'done') return undefined;
+          s.phase = 'done';
+          s.percent = 100;
+          s.etaSeconds = 0;
+          s.finishedAtMs = ctx.clock();
+          if (!stopped) {
+            s.guestHealth = stepHealthFromAgent(m?.guest_health);
+            s.guestHealthDetail = m?.guest_health_detail ?? '';
+          }
+          if (!stopped && rules.recordsMovedAway)
+            o.movedAway = [
+              ...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid),
+              { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning },
+            ];
+          return o;
+        },
+        (o) => [
+          {
+            type: 'step',
+            step: o.steps[i]!,
+            message: stopped ? `${step.serverName} stopped` : `${movedMessage(o.steps[i]!)}${outcome.note ? `: ${outcome.note}` : ''}`,
+          },
+        ],
+      ),
+      ctx.servers
+        .mutateFrom(ctx.inventory.serverRecord(step.serverUuid), step.serverUuid, (s) => {
+          if (stopped) return { ...s, state: 'shutoff', operationId: '' };
+          return { ...s, hostId: step.targetHostId, operationId: '', state: step.wasRunning ? 'running' : 'shutoff' };
+        })
+        .catch(() => null),
+    ]);
     if (stopped) return 0;
     return written ? written.revision : null;
   }

@@ -37,17 +37,37 @@ const enc = new TextEncoder();
 const KV_KEY = /^[-/=\w]+(\.[-/=\w]+)*$/;
 const dec = new TextDecoder();
 
-/** Stable JSON for change detection: key order must not make a difference. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+/** A member JSON.stringify leaves out of an object (and writes as null in an array). */
+function omitted(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
+/**
+ * Whether two values are the same once stored as JSON, key order aside:
+ * compared member by member (stringifying both with sorted keys cost an
+ * operation's every write a few ms once its header grew with a drain).
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b);
+  // Dates and the like: as JSON writes them.
+  if (typeof (a as { toJSON?: unknown }).toJSON === 'function' || typeof (b as { toJSON?: unknown }).toJSON === 'function')
+    return JSON.stringify(a) === JSON.stringify(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(omitted(a[i]) ? null : a[i], omitted(b[i]) ? null : b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k of Object.keys(x)) {
+    if (omitted(x[k])) continue;
+    n++;
+    if (!Object.hasOwn(y, k) || omitted(y[k]) || !sameValue(x[k], y[k])) return false;
+  }
+  for (const k of Object.keys(y)) if (!omitted(y[k])) n--;
+  return n === 0;
 }
 
 export class Repository<T> {
@@ -252,6 +272,26 @@ export class Repository<T> {
       },
       signal,
     );
+  }
+
+  /**
+   * mutate, computed first on a value already at hand (`known`, e.g. the
+   * read model's copy) and written with CAS at its revision: no read when
+   * that copy is current. When it is not (a conflict), or the change leaves
+   * it as it is (the stored value may differ), as mutate.
+   */
+  async mutateFrom(known: Versioned<T> | undefined, key: string, fn: Mutation<T>, signal?: AbortSignal): Promise<MutationResult<T>> {
+    if (known && known.key === key) {
+      const next = fn(structuredClone(known.value));
+      if (next !== undefined && !sameValue(next, known.value)) {
+        try {
+          return { ...(await this.updateAt(key, next, known.revision, signal)), changed: true, conflicts: 0 };
+        } catch (err) {
+          if (!(err instanceof CasConflictError)) throw err;
+        }
+      }
+    }
+    return this.mutate(key, fn, signal);
   }
 
   /**
