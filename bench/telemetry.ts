@@ -12,10 +12,11 @@
 //   npx tsx bench/telemetry.ts [sizes=500,1000] [seconds=60] [serversPerHost=4] [agentsPerProcess=2500]
 //   full size: npx tsx bench/telemetry.ts 500,1000,2000,5000 300
 //   (sizes before the last are watched for min(60, seconds), the last for `seconds`)
-//   DRYDOCK_BENCH_PROF=<dir>: the coordinator writes a CPU profile there, and a heap snapshot on SIGUSR2 at the end of the last window.
+//   DRYDOCK_BENCH_PROF=<dir>: the coordinator writes a CPU profile there, and a heap snapshot on SIGUSR2 at the end of the last window;
+//   the bench adds the coordinator's /proc smaps at that moment and its log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +161,10 @@ try {
   for (const l of coordinator.lines) if (Number(l.level) >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
   for (const [msg, n] of [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`coordinator warning x${n}: ${msg}`);
   if (PROF) {
+    // Where the resident memory is (V8 heap, malloc, code) before the snapshot's full GC, and the coordinator's log.
+    writeFileSync(path.join(PROF, 'smaps-rollup.txt'), readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    writeFileSync(path.join(PROF, 'smaps.txt'), readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+    writeFileSync(path.join(PROF, 'coordinator.jsonl'), coordinator.lines.map((l) => JSON.stringify(l)).join('\n'));
     coordinator.signal('SIGUSR2');
     await sleep(30_000);
   }
