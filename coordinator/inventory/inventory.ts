@@ -226,6 +226,9 @@ export class Inventory {
     if (!isFactsMessage(data)) return;
     if (!this.admitted(data.host_id, 'facts')) return;
     if (!this.o.leader.isLeader()) return;
+    // Refused before the coalescer: unacceptable facts must neither replace
+    // acceptable ones waiting behind a registration nor go uncounted.
+    if (this.refusesFacts(data)) return;
     void this.perHost
       .run(`facts:${data.host_id}`, async () => {
         const changed = await this.register(data);
@@ -274,15 +277,18 @@ export class Inventory {
 
   /** Writes the host record from facts (CAS); true if new or changed. Unacceptable facts change nothing. */
   async register(facts: FactsMessage): Promise<boolean> {
-    const problem = factsProblem(facts);
-    if (problem) {
-      this.rejections.reject('bad-facts', facts.host_id, { problem }, 'host facts refused: record not created or updated');
-      return false;
-    }
+    if (this.refusesFacts(facts)) return false;
     const now = Date.now();
     const res = await this.o.store.hosts.upsert(facts.host_id, (cur) => applyFacts(cur, facts, now));
     if (res.changed) this.log.info({ hostId: facts.host_id, revision: res.revision }, 'host registered/updated from facts');
     return res.changed;
+  }
+
+  /** True (and counted, logged rate-limited) if these facts must not become a record. */
+  private refusesFacts(facts: FactsMessage): boolean {
+    const problem = factsProblem(facts);
+    if (problem) this.rejections.reject('bad-facts', facts.host_id, { problem }, 'host facts refused: record not created or updated');
+    return problem !== '';
   }
 
   /** Facts over gRPC (missed NATS facts, restarts), then the host's servers. Not for a host that is not admitted (revoked). */
