@@ -211,9 +211,10 @@ export class AgentClient {
    * Runs `fn` with this client, for callers that talk to an agent once and
    * then not for a while (registration, a reconcile pass, an event sync): a
    * channel that was closed when the first of the overlapping uses began is
-   * closed when the last one ends, instead of ~200 KB resident per agent
-   * until the idle sweep (60-90 s: 5,000 agents registering at once held
-   * ~1,000 channels). A channel in use by others stays.
+   * closed when the last one ends, instead of staying open (~200 KB
+   * resident each) until the idle sweep 60-90 s later: 5,000 agents
+   * registering within minutes held thousands. A channel in use by others
+   * stays.
    */
   async briefly<T>(fn: (c: AgentClient) => Promise<T>): Promise<T> {
     if (this.brief.users++ === 0) this.brief.opened = !this.isOpen;
