@@ -12,10 +12,11 @@
 //   npx tsx bench/telemetry.ts [sizes=500,1000] [seconds=60] [serversPerHost=4] [agentsPerProcess=2500]
 //   full size: npx tsx bench/telemetry.ts 500,1000,2000,5000 300
 //   (sizes before the last are watched for min(60, seconds), the last for `seconds`)
-//   DRYDOCK_BENCH_PROF=<dir>: the coordinator writes a CPU profile there, and a heap snapshot on SIGUSR2 at the end of the last window.
+//   DRYDOCK_BENCH_PROF=<dir>: the coordinator writes a CPU profile there, and a heap snapshot on SIGUSR2 at the end of the last window;
+//   the bench adds the coordinator's /proc smaps at that moment and its log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,16 +67,21 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (!(await Promise.race([gone.then(() => true), sleep(20_000).then(() => false)]))) child.kill('SIGKILL');
 }
 
-/** Hosts the coordinator reports online, over the admin API (pages of 1000). */
-async function onlineCount(admin: TestAdminClient): Promise<number> {
+/** Hosts the coordinator reports online, and of those the ones with all their servers recorded, over the admin API (pages of 1000). */
+async function onlineCount(admin: TestAdminClient): Promise<{ online: number; recorded: number }> {
   let token = '';
   let online = 0;
+  let recorded = 0;
   do {
     const res = await admin.call('ListHosts', { page_size: 1000, page_token: token }, { token: TOKEN, timeoutMs: 60_000 });
-    online += (res.hosts as { online: boolean }[]).filter((h) => h.online).length;
+    for (const h of res.hosts as { online: boolean; server_count: number }[]) {
+      if (!h.online) continue;
+      online++;
+      if (h.server_count >= SERVERS) recorded++;
+    }
     token = res.next_page_token;
   } while (token);
-  return online;
+  return { online, recorded };
 }
 
 interface Point {
@@ -124,12 +130,21 @@ try {
       batches.push(await startBatch({ natsUrl: tn.urls[0], credsDir: tn.creds.dir, hostIds, servers: SERVERS, heartbeatMs: HEARTBEAT_MS }));
     }
     started = size;
-    const deadline = Date.now() + 600_000;
-    while ((await onlineCount(admin)) < size) {
-      if (Date.now() > deadline) throw new Error(`not all ${size} hosts online within 10 minutes`);
-      await sleep(2000);
+    // Registration settled: every host online AND its servers recorded. The
+    // sim agents (thousands per process, on a shared machine) answer slowly
+    // while they start, so many event syncs miss their deadline and the
+    // reconcile passes record those servers minutes later: a window opened
+    // at "online" measured that catch-up, not the heartbeats.
+    const deadline = Date.now() + 1_200_000;
+    let seen = { online: 0, recorded: 0 };
+    let onlineS = 0;
+    while ((seen = await onlineCount(admin)).recorded < size) {
+      if (Date.now() > deadline) throw new Error(`${seen.online} of ${size} hosts online, ${seen.recorded} with their servers recorded, after 20 minutes`);
+      if (!onlineS && seen.online >= size) onlineS = (performance.now() - t0) / 1000;
+      await sleep(5000);
     }
-    console.log(`${size} agents started and online in ${((performance.now() - t0) / 1000).toFixed(1)} s; settling 20 s`);
+    const took = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(`${size} agents started and online in ${(onlineS || Number(took)).toFixed(1)} s, their servers recorded in ${took} s; settling 20 s`);
     await sleep(20_000);
 
     const seconds = step === SIZES.length - 1 ? SECONDS : Math.min(60, SECONDS);
@@ -141,7 +156,7 @@ try {
       peak = Math.max(peak, procStat(pid).rssMiB);
     }
     const after = procStat(pid);
-    const online = await onlineCount(admin);
+    const { online } = await onlineCount(admin);
     const p: Point = {
       agents: size,
       seconds,
@@ -160,6 +175,10 @@ try {
   for (const l of coordinator.lines) if (Number(l.level) >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
   for (const [msg, n] of [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`coordinator warning x${n}: ${msg}`);
   if (PROF) {
+    // Where the resident memory is (V8 heap, malloc, code) before the snapshot's full GC, and the coordinator's log.
+    writeFileSync(path.join(PROF, 'smaps-rollup.txt'), readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    writeFileSync(path.join(PROF, 'smaps.txt'), readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+    writeFileSync(path.join(PROF, 'coordinator.jsonl'), coordinator.lines.map((l) => JSON.stringify(l)).join('\n'));
     coordinator.signal('SIGUSR2');
     await sleep(30_000);
   }
@@ -211,5 +230,5 @@ recordResult({
     },
   ],
   limits:
-    'Per heartbeat: JSON parse, validation and an in-place liveness update (N/2 messages a second); per host: its facts every 30 s (a KV read). Agent channels (~200 KB resident each, an HTTP/2 session and buffers) are opened only for hosts a pass or an operation talks to and closed after; a reconcile pass asks only hosts whose servers digest differs, plus its share of a 10-minute full round. The empty coordinator (node + tsx + read model) is ~130 MB of the resident figure.',
+    "Per heartbeat (N/2 a second): a NATS callback, JSON parse, validation and an in-place liveness update: 0.10 core at 5,000 agents over 300 s. Facts are published only when they change. An agent channel (~200 KB resident) is opened for a call and closed when it ends (registration, an event sync, a reconcile pass asking the hosts whose servers digest differs plus its share of a 10-minute full round), each with its own grpc-js subchannel pool (closing one in the global pool walked every target ever dialled: 24% of the coordinator's CPU at 5,000 agents). Resident: the empty coordinator (node + tsx + read model) is ~138 MB, ~205 MB settled at 5,000 agents; the peak (379 MB) is the V8 heap grown during registration (live heap 40-56 MB in snapshots), given back ~80 s into the window. The window opens once every host is online and its servers recorded: while thousands of sim agents per process start they answer slowly, and the reconcile passes catching up cost ~0.24 core and ~600 MB for minutes.",
 });

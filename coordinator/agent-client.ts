@@ -49,6 +49,10 @@ export interface AgentClientOptions {
   callTimeoutMs: number;
 }
 
+/** The generated client class, made once: loadPackageDefinition builds new classes on every call. */
+let agentCtor: ReturnType<typeof loadAgentProto>['drydock']['agent']['v1']['Agent'] | null = null;
+const agentConstructor = () => (agentCtor ??= loadAgentProto().drydock.agent.v1.Agent);
+
 type UnaryFn<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 type PickMethod<Req, Res> = (c: GeneratedAgentClient) => UnaryFn<Req, Res>;
 
@@ -67,6 +71,8 @@ export class AgentClient {
   private inFlight = 0;
   /** When the last call started or ended (or the client was made). */
   private lastUsedMs = Date.now();
+  /** briefly() uses running now, and whether the channel was closed when the first of them began. */
+  private brief = { users: 0, opened: false };
 
   constructor(
     /** The host this client calls: its agent's certificate must name it. */
@@ -74,8 +80,8 @@ export class AgentClient {
     /** host:port of the agent. */
     readonly endpoint: string,
     private readonly opts: AgentClientOptions,
-    /** Told when this client opens its channel (the pool then watches it for idleness). */
-    private readonly onOpen: (c: AgentClient) => void = () => undefined,
+    /** Told when this client opens (true) or closes (false) its channel: the pool watches the open ones for idleness. */
+    private readonly onChannel: (c: AgentClient, open: boolean) => void = () => undefined,
   ) {
     const plaintext = !opts.tls.caFile;
     this.refusal =
@@ -89,7 +95,7 @@ export class AgentClient {
   /** The channel, opened if closed. */
   private channel(): GeneratedAgentClient {
     if (this.client) return this.client;
-    const Ctor = loadAgentProto().drydock.agent.v1.Agent;
+    const Ctor = agentConstructor();
     const plaintext = !this.opts.tls.caFile;
     const credentials = plaintext
       ? grpc.credentials.createInsecure()
@@ -104,8 +110,16 @@ export class AgentClient {
       // Agents come and go (reboots): fail calls fast instead of queueing them.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 5000,
+      // Closing a channel walks its subchannel pool; in grpc-js's global pool
+      // that is every target ever dialled (5,000 agents: a quarter of the
+      // coordinator's CPU went to closing channels, bench/telemetry.ts). Each
+      // channel its own pool: nothing is shared anyway (one channel per host,
+      // credentials per host).
+      'grpc.use_local_subchannel_pool': 1,
+      // channelz keeps a registry entry and a trace per channel and subchannel; nothing here reads it.
+      'grpc.enable_channelz': 0,
     });
-    this.onOpen(this);
+    this.onChannel(this, true);
     return this.client;
   }
 
@@ -209,6 +223,24 @@ export class AgentClient {
     }
   }
 
+  /**
+   * Runs `fn` with this client, for callers that talk to an agent once and
+   * then not for a while (registration, a reconcile pass, an event sync): a
+   * channel that was closed when the first of the overlapping uses began is
+   * closed when the last one ends, instead of staying open (~200 KB
+   * resident each) until the idle sweep 60-90 s later: 5,000 agents
+   * registering within minutes held thousands. A channel in use by others
+   * stays.
+   */
+  async briefly<T>(fn: (c: AgentClient) => Promise<T>): Promise<T> {
+    if (this.brief.users++ === 0) this.brief.opened = !this.isOpen;
+    try {
+      return await fn(this);
+    } finally {
+      if (--this.brief.users === 0 && this.brief.opened) this.closeIfIdle(Date.now(), 0);
+    }
+  }
+
   /** True while the channel is open. */
   get isOpen(): boolean {
     return this.client !== null;
@@ -227,8 +259,10 @@ export class AgentClient {
   }
 
   close(): void {
-    this.client?.close();
+    if (!this.client) return;
+    this.client.close();
     this.client = null;
+    this.onChannel(this, false);
   }
 }
 
@@ -265,7 +299,7 @@ export class AgentClientPool {
     const key = `${hostId} ${endpoint}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new AgentClient(hostId, endpoint, this.opts, (opened) => this.open.add(opened));
+      c = new AgentClient(hostId, endpoint, this.opts, (client, open) => (open ? this.open.add(client) : this.open.delete(client)));
       this.clients.set(key, c);
     }
     return c;
@@ -274,12 +308,8 @@ export class AgentClientPool {
   /** Closes idle channels and forgets idle clients; returns how many channels it closed. */
   sweep(nowMs: number): number {
     let closed = 0;
-    for (const c of this.open) {
-      // Closed by its user already (closeIfIdle), or idle long enough now.
-      if (c.isOpen && !c.closeIfIdle(nowMs, this.idleCloseMs)) continue;
-      this.open.delete(c);
-      closed++;
-    }
+    // A client leaves `open` when its channel closes (here, or by its user: briefly()).
+    for (const c of this.open) if (c.closeIfIdle(nowMs, this.idleCloseMs)) closed++;
     for (const [key, c] of this.clients) if (!c.isOpen && c.idleFor(nowMs) >= this.idleCloseMs) this.clients.delete(key);
     return closed;
   }

@@ -61,3 +61,29 @@ export class KeyedCoalescer {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()].map((s) => s.done));
   }
 }
+
+/** At most `limit` of the functions given to run() at once; the others wait their turn, first come first served. */
+export class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      // The slot passes to the next in line (active unchanged), or is freed.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+
+  /** Functions running, and waiting. */
+  get size(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waiting.length };
+  }
+}

@@ -10,7 +10,7 @@ import { hostOfSubject, subjects } from '../common/subjects.ts';
 import { applyFacts } from '../coordinator/inventory/registration.ts';
 import { Liveness } from '../coordinator/inventory/liveness.ts';
 import { serverFromAgent, type ServerRecord } from '../coordinator/model.ts';
-import { KeyedCoalescer, mapSettled } from '../coordinator/concurrency.ts';
+import { KeyedCoalescer, Limiter, mapSettled } from '../coordinator/concurrency.ts';
 
 const NOW = 1_700_000_000_000;
 
@@ -211,6 +211,33 @@ test('mapSettled keeps at most `limit` in flight and settles every item', async 
     res.map((r) => (r.status === 'fulfilled' ? r.value : 'x')),
     [2, 4, 6, 'x', 10, 12, 14],
   );
+});
+
+test('Limiter: at most `limit` run at once, the others in arrival order; a failure frees its slot', async (t) => {
+  const lim = new Limiter(2);
+  let inFlight = 0;
+  let peak = 0;
+  const started: number[] = [];
+  const runs = [1, 2, 3, 4, 5, 6].map((n) =>
+    lim.run(async () => {
+      started.push(n);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      if (n === 2) throw new Error('two');
+      return n;
+    }),
+  );
+  t.deepEqual(lim.size, { active: 2, waiting: 4 });
+  const res = await Promise.allSettled(runs);
+  t.is(peak, 2);
+  t.deepEqual(started, [1, 2, 3, 4, 5, 6]);
+  t.deepEqual(
+    res.map((r) => (r.status === 'fulfilled' ? r.value : 'x')),
+    [1, 'x', 3, 4, 5, 6],
+  );
+  t.deepEqual(lim.size, { active: 0, waiting: 0 });
 });
 
 test('a host subject names its host; anything else names none', (t) => {

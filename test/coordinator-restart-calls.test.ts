@@ -62,3 +62,65 @@ test('a new leader opens no channel to agents whose records are current; a resta
   await s.store.hosts.deleteIf('rc-5', () => true);
   await waitFor('rc-5 registered again by the reconcile pass', async () => (await s.store.hosts.get('rc-5')) !== null, 10_000);
 });
+
+test('hosts that register, and the event syncs after their servers change, leave no channel open once answered', async (t) => {
+  // Before: the listing asked after each registration (and after each
+  // event) kept its channel until the idle sweep (agents.idleClose, 60 s),
+  // so 5,000 agents starting held a channel each for a minute or more.
+  const dir = tempDir('register-calls');
+  const ids = Array.from({ length: HOSTS }, (_, i) => `rg-${i + 1}`);
+  const tn = await startTestNats({ dir, hosts: ids });
+  const c = await startCoordinator(
+    testConfig({
+      id: 'rg-coord',
+      natsServers: tn.urls,
+      natsAuth: tn.coordinatorAuth,
+      reconcileInterval: '1s',
+      env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
+    }),
+  );
+  const agents = await startSimAgents({ count: HOSTS, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  t.teardown(async () => {
+    await agents.stop();
+    await c.stop();
+    await tn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor('every host registered', async () => (await c.store.hosts.keys()).length === HOSTS, 15_000);
+  await waitFor('registration calls answered, their channels closed', () => c.agents.size.open === 0, 5000);
+
+  // A new server on every host: events, then a sync of the servers they name.
+  for (const a of agents.agents) a.sim.addServer({ name: `${a.hostId}-vs`, memoryBytes: 2 ** 30, vcpus: 1 });
+  await waitFor('every new server recorded', async () => (await c.store.servers.keys()).length === HOSTS, 15_000);
+  await waitFor('event syncs answered, their channels closed', () => c.agents.size.open === 0, 5000);
+  t.is(c.agents.size.open, 0);
+});
+
+test('a coordinator that meets many unregistered hosts at once calls at most 16 of their agents at a time, and registers them all', async (t) => {
+  // Before: one refresh per heartbeat of an unregistered host, all at once
+  // (2,500 agents starting together: thousands of channels, calls past
+  // their deadline). Slow agents (300 ms an answer) keep the calls in flight
+  // long enough to count them; no reconcile pass runs, only the message path.
+  const N = 40;
+  const dir = tempDir('many-calls');
+  const ids = Array.from({ length: N }, (_, i) => `mc-${i + 1}`);
+  const tn = await startTestNats({ dir, hosts: ids });
+  const agents = await startSimAgents({ count: N, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  for (const a of agents.agents) a.sim.faults.setLatency(300);
+  let c: Awaited<ReturnType<typeof startCoordinator>> | null = null;
+  t.teardown(async () => {
+    await agents.stop();
+    await c?.stop();
+    await tn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  c = await startCoordinator(testConfig({ id: 'mc-coord', natsServers: tn.urls, natsAuth: tn.coordinatorAuth, reconcileInterval: '1h' }));
+  const s = c;
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, s.agents.size.open)), 5);
+  t.teardown(() => clearInterval(sampler));
+  await waitFor('every host registered', async () => (await s.store.hosts.keys()).length === N, 30_000);
+  clearInterval(sampler);
+  t.true(peak > 0, 'the agents were called');
+  t.true(peak <= 16, `${peak} channels open at once`);
+});

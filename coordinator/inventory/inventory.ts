@@ -18,7 +18,7 @@ import type { Store } from '../store/store.ts';
 import type { ReadModel } from '../reads/read-model.ts';
 import type { Versioned } from '../store/repository.ts';
 import { CasConflictError } from '../store/retry.ts';
-import { KeyedCoalescer, mapSettled } from '../concurrency.ts';
+import { KeyedCoalescer, Limiter, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
 import type { HostAdmission } from '../admission.ts';
 import { Liveness, type HostLiveness } from './liveness.ts';
@@ -68,6 +68,16 @@ const dec = new TextDecoder();
 /** How long a host's events are gathered before its servers are synced (ms). */
 const EVENT_BATCH_MS = 20;
 
+/**
+ * Host messages (facts, events, a heartbeat of a host not registered) that
+ * call their agent, at once. Unbounded, 2,500 agents starting together
+ * opened thousands of channels at once; the event loop fell behind (name
+ * resolution of an IP literal took 8 s) and thousands of calls ran past
+ * their deadline, leaving the reconcile passes minutes of work
+ * (bench/telemetry.ts). The others wait their turn.
+ */
+const HOST_MESSAGE_CALLS = 16;
+
 export class Inventory {
   readonly liveness: Liveness;
   /** Which hosts each reconcile pass asks. */
@@ -78,13 +88,14 @@ export class Inventory {
   /** Keys "facts:<id>", "sync:<id>", "refresh:<id>": each kind coalesces on its own. */
   private readonly perHost = new KeyedCoalescer();
   private readonly stopper = new AbortController();
-  private readonly loops: Promise<void>[] = [];
   private readonly log: Logger;
   private lastReconcile: ReconcileReport | null = null;
   private unhook: (() => void) | null = null;
   private unhookAdmission: (() => void) | null = null;
   /** Host id → servers named by its events since the last sync started ('all': one event named none). */
   private readonly eventBatches = new Map<string, Set<string> | 'all'>();
+  /** The agent calls that host messages start (HOST_MESSAGE_CALLS). */
+  private readonly messageCalls = new Limiter(HOST_MESSAGE_CALLS);
   /** Messages dropped because their host is not admitted, since the last warning (bounded: a counter, not a set). */
   private refused = { count: 0, lastLogMs: 0 };
 
@@ -112,7 +123,6 @@ export class Inventory {
     this.unhookAdmission?.();
     this.stopper.abort();
     for (const s of this.subs) s.unsubscribe();
-    await Promise.allSettled(this.loops);
     await this.perHost.idle().catch(() => undefined);
   }
 
@@ -121,27 +131,33 @@ export class Inventory {
     return this.lastReconcile;
   }
 
+  /**
+   * A callback subscription, not an async iterator: at 5,000 hosts 2,500
+   * heartbeats a second arrive, and the iterator cost promises and queue
+   * work per message (bench/telemetry.ts). Handlers are synchronous.
+   */
   private subscribe(subject: string, handle: (data: unknown, subject: string) => void): void {
-    const sub = this.o.nc.subscribe(subject);
-    this.subs.push(sub);
-    this.loops.push(
-      (async () => {
-        for await (const m of sub) {
-          let data: unknown;
-          try {
-            data = JSON.parse(dec.decode(m.data));
-          } catch {
-            this.log.warn({ subject: m.subject }, 'dropping a message that is not JSON');
-            continue;
-          }
-          try {
-            handle(data, m.subject);
-          } catch (err) {
-            this.log.warn({ subject: m.subject, err: errorMessage(err) }, 'message handling failed');
-          }
+    const sub = this.o.nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (err) {
+          this.log.warn({ subject, err: errorMessage(err) }, 'subscription error');
+          return;
         }
-      })(),
-    );
+        let data: unknown;
+        try {
+          data = JSON.parse(dec.decode(m.data));
+        } catch {
+          this.log.warn({ subject: m.subject }, 'dropping a message that is not JSON');
+          return;
+        }
+        try {
+          handle(data, m.subject);
+        } catch (err) {
+          this.log.warn({ subject: m.subject, err: errorMessage(err) }, 'message handling failed');
+        }
+      },
+    });
+    this.subs.push(sub);
   }
 
   /**
@@ -202,17 +218,22 @@ export class Inventory {
     if (what !== 'restarted' && rec?.incarnation === msg.incarnation && rec.grpcEndpoint === msg.grpc_endpoint) return;
     // A host this leader has not registered yet, or a new incarnation: make
     // sure its record and servers are current even if its facts were missed.
-    void this.refreshHost(msg.host_id, msg.grpc_endpoint).catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
+    void this.messageCalls
+      .run(() => this.refreshHost(msg.host_id, msg.grpc_endpoint))
+      .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
   }
 
   private onFacts(data: unknown): void {
     if (!isFactsMessage(data)) return;
     if (!this.admitted(data.host_id, 'facts')) return;
     if (!this.o.leader.isLeader()) return;
+    // Refused before the coalescer: unacceptable facts must neither replace
+    // acceptable ones waiting behind a registration nor go uncounted.
+    if (this.refusesFacts(data)) return;
     void this.perHost
       .run(`facts:${data.host_id}`, async () => {
         const changed = await this.register(data);
-        if (changed) await this.syncHostServers(data.host_id, this.stopper.signal);
+        if (changed) await this.messageCalls.run(() => this.syncHostServers(data.host_id, this.stopper.signal));
       })
       .catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
   }
@@ -244,26 +265,31 @@ export class Inventory {
   private syncEventBatch(hostId: string): void {
     if (this.stopper.signal.aborted) return;
     void this.perHost
-      .run(`sync:${hostId}`, async () => {
-        // Taken when the sync starts: events that arrive meanwhile open the next batch.
-        const batch = this.eventBatches.get(hostId);
-        this.eventBatches.delete(hostId);
-        if (batch !== undefined) await this.syncHostServers(hostId, this.stopper.signal, batch === 'all' ? [] : [...batch]);
-      })
+      .run(`sync:${hostId}`, () =>
+        this.messageCalls.run(async () => {
+          // Taken when the sync starts: events that arrive meanwhile open the next batch.
+          const batch = this.eventBatches.get(hostId);
+          this.eventBatches.delete(hostId);
+          if (batch !== undefined) await this.syncHostServers(hostId, this.stopper.signal, batch === 'all' ? [] : [...batch]);
+        }),
+      )
       .catch((err) => this.log.warn({ hostId, err: errorMessage(err) }, 'server sync after event failed'));
   }
 
   /** Writes the host record from facts (CAS); true if new or changed. Unacceptable facts change nothing. */
   async register(facts: FactsMessage): Promise<boolean> {
-    const problem = factsProblem(facts);
-    if (problem) {
-      this.rejections.reject('bad-facts', facts.host_id, { problem }, 'host facts refused: record not created or updated');
-      return false;
-    }
+    if (this.refusesFacts(facts)) return false;
     const now = Date.now();
     const res = await this.o.store.hosts.upsert(facts.host_id, (cur) => applyFacts(cur, facts, now));
     if (res.changed) this.log.info({ hostId: facts.host_id, revision: res.revision }, 'host registered/updated from facts');
     return res.changed;
+  }
+
+  /** True (and counted, logged rate-limited) if these facts must not become a record. */
+  private refusesFacts(facts: FactsMessage): boolean {
+    const problem = factsProblem(facts);
+    if (problem) this.rejections.reject('bad-facts', facts.host_id, { problem }, 'host facts refused: record not created or updated');
+    return problem !== '';
   }
 
   /** Facts over gRPC (missed NATS facts, restarts), then the host's servers. Not for a host that is not admitted (revoked). */
@@ -273,13 +299,15 @@ export class Inventory {
       const rec = await this.o.store.hosts.get(hostId);
       const endpoint = endpointHint || rec?.value.grpcEndpoint || '';
       if (!endpoint) return;
-      const facts = await this.o.agents.forHost(hostId, endpoint).getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal: this.stopper.signal });
-      if (facts.host_id !== hostId) {
-        this.log.warn({ hostId, reported: facts.host_id, endpoint }, 'agent at endpoint reports another host id; ignored');
-        return;
-      }
-      await this.register(facts);
-      await this.syncHostServers(hostId, this.stopper.signal);
+      await this.o.agents.forHost(hostId, endpoint).briefly(async (client) => {
+        const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal: this.stopper.signal });
+        if (facts.host_id !== hostId) {
+          this.log.warn({ hostId, reported: facts.host_id, endpoint }, 'agent at endpoint reports another host id; ignored');
+          return;
+        }
+        await this.register(facts);
+        await this.syncHostServers(hostId, this.stopper.signal);
+      });
     });
   }
 
@@ -292,7 +320,8 @@ export class Inventory {
     const host = this.o.reads.hosts.get(hostId) ?? (await this.o.store.hosts.get(hostId, signal));
     const endpoint = host ? this.liveness.get(hostId)?.grpcEndpoint || host.value.grpcEndpoint : '';
     if (!endpoint) return;
-    const res = await this.o.agents.forHost(hostId, endpoint).listServers(uuids, { timeoutMs: this.o.agentCallTimeoutMs, signal });
+    const client = this.o.agents.forHost(hostId, endpoint);
+    const res = await client.briefly((c) => c.listServers(uuids, { timeoutMs: this.o.agentCallTimeoutMs, signal }));
     const wanted = new Set(uuids);
     // An agent that answers a narrowed question with more says nothing about those.
     const reported = wellFormedReport(res.servers).filter((s) => wanted.size === 0 || wanted.has(s.uuid));
@@ -335,7 +364,8 @@ export class Inventory {
       try {
         const rec = await this.o.store.hosts.get(owner, signal);
         if (!rec) return; // the recorded host left the inventory: nobody to contradict the claim
-        const res = await this.o.agents.forHost(owner, rec.value.grpcEndpoint).listServers(uuids, { timeoutMs: this.o.agentCallTimeoutMs, signal });
+        const client = this.o.agents.forHost(owner, rec.value.grpcEndpoint);
+        const res = await client.briefly((c) => c.listServers(uuids, { timeoutMs: this.o.agentCallTimeoutMs, signal }));
         if (res.host_id === owner) listed = new Set(res.servers.map((x) => x.uuid.toLowerCase()));
       } catch {
         listed = null; // silence is not absence
@@ -423,24 +453,21 @@ export class Inventory {
       let host = this.o.reads.hosts.get(hostId)?.value;
       const endpoint = l.grpcEndpoint || host?.grpcEndpoint || '';
       if (!endpoint) return;
-      const client = this.o.agents.forHost(hostId, endpoint);
       // A channel opened for this pass alone is closed after it: the next pass asks other hosts.
-      const wasOpen = client.isOpen;
-      try {
-        if (!host || host.incarnation !== l.incarnation || host.grpcEndpoint !== endpoint) {
-          const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal });
-          if (facts.host_id !== hostId) throw new Error(`endpoint ${endpoint} answers as ${facts.host_id}`);
-          if (await this.register(facts)) report.registered++;
-          host = (await this.o.store.hosts.get(hostId, signal))?.value;
-        }
-        const res = await client.listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
-        reports.set(hostId, wellFormedReport(res.servers));
-        report.hostsAnswered++;
-      } catch (err) {
-        report.failures.push({ hostId, error: errorMessage(err) });
-      } finally {
-        if (!wasOpen) client.closeIfIdle(Date.now(), 0);
-      }
+      await this.o.agents
+        .forHost(hostId, endpoint)
+        .briefly(async (client) => {
+          if (!host || host.incarnation !== l.incarnation || host.grpcEndpoint !== endpoint) {
+            const facts = await client.getHostFacts({ timeoutMs: this.o.agentCallTimeoutMs, signal });
+            if (facts.host_id !== hostId) throw new Error(`endpoint ${endpoint} answers as ${facts.host_id}`);
+            if (await this.register(facts)) report.registered++;
+            host = (await this.o.store.hosts.get(hostId, signal))?.value;
+          }
+          const res = await client.listServers([], { timeoutMs: this.o.agentCallTimeoutMs, signal });
+          reports.set(hostId, wellFormedReport(res.servers));
+          report.hostsAnswered++;
+        })
+        .catch((err) => report.failures.push({ hostId, error: errorMessage(err) }));
     });
     signal.throwIfAborted();
     addReported(this.o.reads, records, reports);
