@@ -4,26 +4,23 @@
 import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../../common/errors.ts';
 import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
-import { pickTarget, type PickedTarget } from '../planner/index.ts';
-import { NoValidTargetError, Reservations } from '../planner/index.ts';
+import { NoValidTargetError, pickTarget, type PickedTarget, type Reservations } from '../planner/index.ts';
 import { decideAfterFailure, limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, zonePolicy, type EngineContext, type WorkerSignals } from './context.ts';
 import { FencedWriteError, setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
-import { lastReleasedMoveRevision, runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
+import { runStep, type KnownAttempt, type OutcomeRules } from './run-step.ts';
 import { releaseHolds, skipStep, updateSteps } from './steps.ts';
 import { targetOnceMovesEnd } from './settling-targets.ts';
+import { placeOnView } from './placement-view.ts';
+import type { ZoneSnapshot } from '../inventory/zone-snapshot.ts';
 import { TERMINAL_STEP_PHASES, type OperationRecord } from './types.ts';
 import type { Worker } from './worker.ts';
 
 /** A drain's steps: a move is remembered for a later return; a failure retries elsewhere, degrades or pauses. */
 const DRAIN_OUTCOMES: OutcomeRules = {
   recordsMovedAway: true,
-  onFailure: async (ctx, opId, i, step, error, sig) => {
-    const { snapshot } = await ctx.inventory.zoneSnapshot(step.sourceHostId, sig.leadership);
-    const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-    await handleFailure(ctx, opId, i, error, server, sig, true, snapshot);
-  },
+  onFailure: (ctx, opId, i, _step, error, sig) => handleFailure(ctx, opId, i, error, sig, true),
 };
 
 /**
@@ -71,6 +68,8 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
       // its target's capacity again before this pass places anything.
       for (const [i, s] of op.steps.entries()) {
         if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) track(i, { step: s, zoneId: op.zoneId });
+        // The hold a step that threw kept (run-step.ts), its outcome written after all: nothing runs for it any more.
+        else if (s.phase === 'pending' && !inFlight.has(i) && ctx.reservations.get(s.serverUuid)?.operationId === op.id) ctx.reservations.release(s.serverUuid);
       }
       if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
         await completeDrain(ctx, op);
@@ -152,17 +151,14 @@ async function finishCancel(ctx: EngineContext, opId: string): Promise<void> {
 }
 
 /**
- * A placement snapshot no older than any move whose reservation was
- * released (run-step.ts): such a move must show in the snapshot, since it
- * no longer shows in the reservations. Zone CPU answers are prepared
- * against it; nothing awaits between this and the placement.
+ * A placement snapshot of the source's zone, zone CPU answers prepared
+ * against it. placeOnView (placement-view.ts) reads another while it is
+ * older than a move whose hold was released.
  */
-async function placementSnapshot(ctx: EngineContext, sourceHostId: string, sig: WorkerSignals): Promise<InventorySnapshot> {
-  for (;;) {
-    const { snapshot, serversRevision } = await ctx.inventory.zoneSnapshot(sourceHostId, sig.leadership);
-    await ctx.cpu?.prepare(snapshot, sourceHostId, sig.leadership);
-    if (serversRevision >= lastReleasedMoveRevision(ctx)) return snapshot;
-  }
+async function placementSnapshot(ctx: EngineContext, sourceHostId: string, sig: WorkerSignals): Promise<ZoneSnapshot> {
+  const read = await ctx.inventory.zoneSnapshot(sourceHostId, sig.leadership);
+  await ctx.cpu?.prepare(read.snapshot, sourceHostId, sig.leadership);
+  return read;
 }
 
 /** picked: the target (null for a stop). */
@@ -180,25 +176,27 @@ async function startAttempts(
   running: ReadonlySet<number>,
   sig: WorkerSignals,
 ): Promise<{ started: Map<number, KnownAttempt>; again: boolean; waiting: string }> {
-  const snapshot = await placementSnapshot(ctx, op.hostId, sig);
-  const servers = new Map(snapshot.servers.map((s) => [s.uuid, s]));
-  // A move the snapshot already shows on its target, whose attempt has not
-  // yet released its reservation, would count twice against that target.
-  const promised = Reservations.from(ctx.reservations);
-  for (const r of promised.list()) if (servers.get(r.serverUuid)?.hostId === r.hostId) promised.release(r.serverUuid);
   const started = new Map<number, PickedTarget | null>();
   const writes: (() => Promise<void>)[] = [];
   let waiting = '';
-  // Synchronous from here to the write: each choice sees the reservations of the ones before.
-  for (const i of indices) {
-    const c = chooseAttempt(ctx, op, i, servers.get(op.steps[i]!.serverUuid), snapshot, promised, sig);
-    if (c.kind === 'start') started.set(i, c.picked);
-    else if (c.kind === 'write') writes.push(c.write);
-    else {
-      waiting = c.reason;
-      break;
-    }
-  }
+  // Synchronous from the copy of the holds to the last choice: each choice sees the holds of the ones before.
+  const snapshot = await placeOnView(
+    ctx,
+    () => placementSnapshot(ctx, op.hostId, sig),
+    (snapshot, promised) => {
+      const servers = new Map(snapshot.servers.map((s) => [s.uuid, s]));
+      for (const i of indices) {
+        const c = chooseAttempt(ctx, op, i, servers.get(op.steps[i]!.serverUuid), snapshot, promised, sig);
+        if (c.kind === 'start') started.set(i, c.picked);
+        else if (c.kind === 'write') writes.push(c.write);
+        else {
+          waiting = c.reason;
+          break;
+        }
+      }
+      return snapshot;
+    },
+  );
   let written: OperationRecord | null;
   try {
     // Lost the lease while placing: the next leader starts these (a write already sent is fenced by the term, op-store.ts).
@@ -268,7 +266,7 @@ function chooseAttempt(
       const later = targetOnceMovesEnd(snapshot, server, op.hostId, step.triedTargets, promised, options, incoming);
       if (later)
         return { kind: 'wait', reason: `${step.serverName} fits on ${later} by its records, not yet by its report: waiting for the moves into it to end` };
-      return { kind: 'write', write: () => handleFailure(ctx, op.id, i, errorMessage(err), server, sig, false) };
+      return { kind: 'write', write: () => handleFailure(ctx, op.id, i, errorMessage(err), sig, false) };
     }
     targetHostId = picked.hostId;
   }
@@ -340,30 +338,21 @@ async function recordStarts(
 }
 
 /** Failure of attempt `step.attempt`: retry elsewhere, degrade, or pause. */
-async function handleFailure(
-  ctx: EngineContext,
-  opId: string,
-  i: number,
-  error: string,
-  server: ServerRecord | undefined,
-  _sig: WorkerSignals,
-  attempted: boolean,
-  snapshot?: InventorySnapshot,
-): Promise<void> {
+async function handleFailure(ctx: EngineContext, opId: string, i: number, error: string, sig: WorkerSignals, attempted: boolean): Promise<void> {
   const op = (await ctx.ops.require(opId)).value;
   const step = op.steps[i]!;
-  const snap = snapshot ?? (await ctx.inventory.zoneSnapshot(op.hostId)).snapshot;
-  const zone = snap.zones.find((z) => z.id === op.zoneId);
-  const policy = resolvePolicy(zone?.policy ?? {});
-  let another = false;
-  if (server && attempted) {
-    try {
-      pickTarget(snap, server, op.hostId, step.triedTargets, ctx.reservations, { cpuCompatible: ctx.cpu?.compatible() });
-      another = true;
-    } catch {
-      another = false;
-    }
-  }
+  // Counted as the drain's placement counts (placement-view.ts): a move counted twice paused where a retry elsewhere was possible.
+  const [policy, another] = await placeOnView(
+    ctx,
+    () => ctx.inventory.zoneSnapshot(op.hostId, sig.leadership),
+    (snap, holds) => {
+      const server = snap.servers.find((s) => s.uuid === step.serverUuid);
+      return [
+        resolvePolicy(snap.zones.find((z) => z.id === op.zoneId)?.policy ?? {}),
+        !!server && attempted && fitsSomewhere(snap, server, op.hostId, step.triedTargets, holds, ctx),
+      ] as const;
+    },
+  );
   const d = decideAfterFailure(step, policy, op.stopUnmigratable, another, error);
   await ctx.ops.update(
     opId,
@@ -387,4 +376,14 @@ async function handleFailure(
       ...(d.kind === 'pause' ? [{ type: 'state' as const, message: o.reason }] : []),
     ],
   );
+}
+
+/** Whether pickTarget finds a target for the server (the "another target?" of a failure). */
+function fitsSomewhere(snap: InventorySnapshot, server: ServerRecord, sourceHostId: string, tried: string[], holds: Reservations, ctx: EngineContext): boolean {
+  try {
+    pickTarget(snap, server, sourceHostId, tried, holds, { cpuCompatible: ctx.cpu?.compatible() });
+    return true;
+  } catch {
+    return false;
+  }
 }

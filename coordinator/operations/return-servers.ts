@@ -7,6 +7,7 @@ import { evaluateCandidates, indexSnapshot, moveMode, reservationFor } from '../
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, type EngineContext, type WorkerSignals } from './context.ts';
 import { runStep, type OutcomeRules } from './run-step.ts';
+import { holdsBeside } from './placement-view.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
@@ -119,7 +120,9 @@ async function beginReturn(ctx: EngineContext, op: OperationRecord, i: number, s
   }
   const policy = resolvePolicy(zone.policy);
   await ctx.cpu?.prepare(snapshot, server.hostId, sig.leadership);
-  const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: ctx.reservations, cpuCompatible: ctx.cpu?.compatible() });
+  // Counted as the drain's placement counts (placement-view.ts), in the same synchronous section as the hold taken below.
+  const reservations = holdsBeside(snapshot, ctx.reservations);
+  const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations, cpuCompatible: ctx.cpu?.compatible() });
   const mine = verdicts.find((v) => v.hostId === op.hostId);
   if (!mine || !mine.eligible) {
     const why = mine

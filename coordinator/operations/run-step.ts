@@ -106,6 +106,11 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
     moved = await recordOutcome(ctx, opId, i, step, outcome, sig, rules);
   } catch (err) {
     if (sig.leadership.aborted) return;
+    // The step stays mid-attempt in the record, and the migration may still
+    // run (the call to the agent or the store broke, not the migration): its
+    // hold stays until the step is resumed (holdTarget finds it there) or
+    // its outcome is written (the worker releases it then).
+    moved = null;
     throw err;
   } finally {
     ctx.active.delete(step.serverUuid);
@@ -124,8 +129,8 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
  * The capacity an attempt holds on its target while it runs; released in
  * runStep when the attempt ends. A new attempt's hold was taken when it was
  * placed (with its local disk per pool); a step resumed from the record (a
- * previous leader's, or one of this leader's that threw) takes it again
- * here, memory and vCPUs. Without it the next placement counted the target
+ * previous leader's) takes it again here, memory and vCPUs (one of this
+ * leader's that threw kept its hold: not taken twice). Without it the next placement counted the target
  * short by the migration still on its way there (a target over capacity
  * after a NATS node kill, chaos nats-node-kill).
  */

@@ -1,0 +1,140 @@
+// A step that throws (not a lease loss) keeps its target's capacity hold
+// through its back-off: the record still says the server is on its way to
+// that target, and the migration may still run there (the call to the agent
+// broke, not the migration), so nothing else may be promised that capacity
+// until the step is resumed or its outcome written. Here drain A's step
+// (a → sim-2, sim-2 has room for a only) is resumed from the record and
+// throws every time, because the source's agent cannot be had (the engine's
+// agent lookup fails for sim-1: the fault injected, as an unreachable agent
+// would); meanwhile drain B (sim-3) places b, and sim-2 is b's only
+// candidate. b must not be promised sim-2. Then the agent is back, a lands
+// on sim-2, and sim-2 must never hold more than its room. Sim hosts, a real
+// nats-server, real gRPC agents.
+import test from 'ava';
+import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
+import { waitFor } from '../harness/coordinator-helpers.ts';
+import { drainRecord, stepRecord } from '../harness/operation-records.ts';
+import { migrationIdFor } from '../coordinator/operations/decide.ts';
+import { UnavailableError } from '../common/errors.ts';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+/** The zone's default host memory reserve (coordinator/model.ts DEFAULT_ZONE_POLICY). */
+const RESERVE = GiB;
+const ENDED = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
+
+test('a step that threw keeps its target hold through its back-off: no other step is placed on that target meanwhile, no target over capacity', async (t) => {
+  t.timeout(120_000);
+  const big = 2 * GiB;
+  const small = 512 * MiB;
+  const room = big; // sim-2: room for a only
+  const w = await startWorld({
+    hosts: 3,
+    sim: {
+      fabricOptions: { bandwidthBps: GiB, tickMs: 20, setupMs: 50 },
+      hostOptions: (_i, id) => (id === 'sim-2' ? { memoryTotalBytes: room + RESERVE } : {}),
+    },
+  });
+  t.teardown(() => w.close());
+  await w.call('CreateZone', {
+    zone_id: 'z1',
+    name: 'z1',
+    cpu_mode: 'CPU_MODE_DEFAULT',
+    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 4, max_incoming_per_target: 4 },
+  });
+  for (const h of ['sim-1', 'sim-2', 'sim-3']) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
+  const a = w.sims.byId('sim-1').sim.addServer({ name: 'a', memoryBytes: big });
+  const b = w.sims.byId('sim-3').sim.addServer({ name: 'b', memoryBytes: small });
+  await waitFor('2 servers known', async () => (await w.call('ListServers', {})).servers.length === 2, 20_000, 200);
+  await waitFor(
+    'sim-2 reports its memory',
+    async () => Number((await w.call('ListHosts', {})).hosts.find((h: any) => h.id === 'sim-2')?.memory_free_bytes ?? 0) === room + RESERVE,
+    20_000,
+    200,
+  );
+
+  // The source's agent cannot be had: every resume of a's step throws (the engine's agent lookup, as for an agent with no endpoint).
+  const engine = w.maintenance.engine() as unknown as { agentFor(hostId: string, signal?: AbortSignal): Promise<unknown> };
+  const realAgentFor = engine.agentFor.bind(engine);
+  let sourceDown = true;
+  let throws = 0;
+  engine.agentFor = async (hostId, signal) => {
+    if (hostId === 'sim-1' && sourceDown) {
+      throws++;
+      throw new UnavailableError('host sim-1: agent unreachable (test)');
+    }
+    return realAgentFor(hostId, signal);
+  };
+  t.teardown(() => {
+    sourceDown = false;
+  });
+
+  // Drain A as a leader that crashed right after recording a's start leaves it.
+  const opA = 'op-throw-a';
+  await w.coordinator.store.hosts.mutate('sim-1', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opA }));
+  await w.maintenance.ops().create(
+    drainRecord(
+      opA,
+      [
+        stepRecord(0, {
+          serverUuid: a.uuid,
+          serverName: 'a',
+          sourceHostId: 'sim-1',
+          phase: 'migrating',
+          targetHostId: 'sim-2',
+          attempt: 1,
+          triedTargets: ['sim-2'],
+          migrationId: migrationIdFor(opA, 0, 1),
+          memoryBytes: big,
+          vcpus: a.vcpus,
+          startedAtMs: Date.now(),
+        }),
+      ],
+      { hostId: 'sim-1', zoneId: 'z1' },
+    ),
+    'a drain left mid-attempt by a previous leader (test)',
+  );
+  w.maintenance.engine().kick();
+  await waitFor('a’s step threw twice (resumed after its back-off, threw again)', async () => throws >= 2, 20_000, 20);
+
+  // Drain B: b fits only on sim-2, by every view but the hold of a's step.
+  const opB = 'op-throw-b';
+  await w.coordinator.store.hosts.mutate('sim-3', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opB }));
+  await w.maintenance.ops().create(
+    drainRecord(opB, [stepRecord(0, { serverUuid: b.uuid, serverName: 'b', sourceHostId: 'sim-3', memoryBytes: small, vcpus: b.vcpus })], {
+      hostId: 'sim-3',
+      zoneId: 'z1',
+    }),
+    'drain B (test)',
+  );
+  w.maintenance.engine().kick();
+  const decided = await waitFor(
+    'b placed or failed',
+    async () => {
+      const cur = await w.call('GetOperation', { operation_id: opB });
+      const bStep = cur.steps[0];
+      return ENDED.includes(cur.state) || bStep.phase !== 'STEP_PHASE_PENDING'
+        ? { said: `${cur.state}: b ${bStep.phase} (${cur.reason})`, target: bStep.target_host_id as string }
+        : null;
+    },
+    30_000,
+    50,
+  );
+  t.true((await w.call('GetOperation', { operation_id: opA })).steps[0].phase === 'STEP_PHASE_MIGRATING', 'a is still on its way to sim-2 when b is decided');
+  t.not(decided.target, 'sim-2', `b is not promised sim-2 while a is on its way there: ${decided.said}`);
+
+  sourceDown = false;
+  const doneA = await waitForOperation(w, opA, ENDED, 60_000);
+  t.is(doneA.state, 'OPERATION_STATE_SUCCEEDED', doneA.reason);
+  t.is(w.sims.fabric.whereIs(a.uuid)?.hostId, 'sim-2', 'a moved to sim-2');
+  const held = w.sims
+    .byId('sim-2')
+    .sim.servers()
+    .reduce((sum, s) => sum + s.memory_bytes, 0);
+  t.deepEqual(
+    w.sims.fabric.migrationsOf(b.uuid).map((m) => m.to),
+    [],
+    'b never moved (sim-2 was its only candidate)',
+  );
+  t.true(held <= room, `sim-2 holds ${held / MiB} MiB of servers, room for ${room / MiB} MiB`);
+});
