@@ -17,6 +17,8 @@ import test from 'ava';
 import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { drainRecord, stepRecord } from '../harness/operation-records.ts';
+import type { ServerRecord } from '../coordinator/model.ts';
+import type { Mutation } from '../coordinator/store/repository.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -73,6 +75,7 @@ test('a hold released while a placement pairs its snapshot with the holds never 
   const servers = w.coordinator.store.servers;
   const inventory = w.coordinator.inventory;
   const realMutate = servers.mutate.bind(servers);
+  const realMutateFrom = servers.mutateFrom.bind(servers);
   const realZoneSnapshot = inventory.zoneSnapshot.bind(inventory);
   let trial: {
     a: string;
@@ -84,19 +87,22 @@ test('a hold released while a placement pairs its snapshot with the holds never 
     entered: boolean;
     raced: boolean;
   } | null = null;
-  servers.mutate = async (key, fn, signal) => {
+  // a's completion write goes through mutate or mutateFrom (CAS from the read model's copy): both are gated.
+  const gated = async <R>(key: string, fn: Mutation<ServerRecord>, write: () => Promise<R>): Promise<R> => {
     const cur = trial;
-    if (!cur || key !== cur.a || cur.entered) return realMutate(key, fn, signal);
+    if (!cur || key !== cur.a || cur.entered) return write();
     const now = await servers.get(key);
     const out = now ? fn(structuredClone(now.value)) : undefined;
-    if (!out || out.hostId !== cur.target) return realMutate(key, fn, signal);
+    if (!out || out.hostId !== cur.target) return write();
     cur.entered = true;
     await cur.snapshotTaken.promise;
-    const r = await realMutate(key, fn, signal);
+    const r = await write();
     cur.written.resolve();
     await cur.release.promise;
     return r;
   };
+  servers.mutate = (key, fn, signal) => gated(key, fn, () => realMutate(key, fn, signal));
+  servers.mutateFrom = (known, key, fn, signal) => gated(key, fn, () => realMutateFrom(known, key, fn, signal));
   inventory.zoneSnapshot = async (sourceHostId, signal) => {
     const cur = trial;
     if (!cur || !cur.entered || cur.raced || sourceHostId !== 'sim-2') return realZoneSnapshot(sourceHostId, signal);
