@@ -10,8 +10,8 @@
 // candidate. b must not be promised sim-2. Then the agent is back, a lands
 // on sim-2, and sim-2 must never hold more than its room. Sim hosts, a real
 // nats-server, real gRPC agents.
-import test from 'ava';
-import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
+import test, { type ExecutionContext } from 'ava';
+import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { drainRecord, stepRecord } from '../harness/operation-records.ts';
 import { migrationIdFor } from '../coordinator/operations/decide.ts';
@@ -23,11 +23,14 @@ const MiB = 1024 ** 2;
 const RESERVE = GiB;
 const ENDED = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
 
-test('a step that threw keeps its target hold through its back-off: no other step is placed on that target meanwhile, no target over capacity', async (t) => {
-  t.timeout(120_000);
+/**
+ * Three sim hosts in zone z1; drain A's step (a → sim-2) recorded mid-attempt
+ * as a crashed leader leaves it and throwing on every resume (the source's
+ * agent cannot be had) until `sourceUp()`; b on sim-3, still to be drained.
+ */
+async function throwingDrain(t: ExecutionContext, room: number, maxIncomingPerTarget: number) {
   const big = 2 * GiB;
   const small = 512 * MiB;
-  const room = big; // sim-2: room for a only
   const w = await startWorld({
     hosts: 3,
     sim: {
@@ -40,7 +43,7 @@ test('a step that threw keeps its target hold through its back-off: no other ste
     zone_id: 'z1',
     name: 'z1',
     cpu_mode: 'CPU_MODE_DEFAULT',
-    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 4, max_incoming_per_target: 4 },
+    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 4, max_incoming_per_target: maxIncomingPerTarget },
   });
   for (const h of ['sim-1', 'sim-2', 'sim-3']) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
   const a = w.sims.byId('sim-1').sim.addServer({ name: 'a', memoryBytes: big });
@@ -96,9 +99,21 @@ test('a step that threw keeps its target hold through its back-off: no other ste
   );
   w.maintenance.engine().kick();
   await waitFor('a’s step threw twice (resumed after its back-off, threw again)', async () => throws >= 2, 20_000, 20);
+  return {
+    w,
+    a,
+    b,
+    opA,
+    small,
+    throws: () => throws,
+    sourceUp: () => {
+      sourceDown = false;
+    },
+  };
+}
 
-  // Drain B: b fits only on sim-2, by every view but the hold of a's step.
-  const opB = 'op-throw-b';
+/** Drain B of b (from sim-3), created as a worker would find it. */
+async function drainB(w: World, b: { uuid: string; vcpus: number }, small: number, opB: string): Promise<void> {
   await w.coordinator.store.hosts.mutate('sim-3', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opB }));
   await w.maintenance.ops().create(
     drainRecord(opB, [stepRecord(0, { serverUuid: b.uuid, serverName: 'b', sourceHostId: 'sim-3', memoryBytes: small, vcpus: b.vcpus })], {
@@ -108,6 +123,16 @@ test('a step that threw keeps its target hold through its back-off: no other ste
     'drain B (test)',
   );
   w.maintenance.engine().kick();
+}
+
+test('a step that threw keeps its target hold through its back-off: no other step is placed on that target meanwhile, no target over capacity', async (t) => {
+  t.timeout(120_000);
+  const room = 2 * GiB; // sim-2: room for a only
+  const { w, a, b, opA, small, sourceUp } = await throwingDrain(t, room, 4);
+
+  // Drain B: b fits only on sim-2, by every view but the hold of a's step.
+  const opB = 'op-throw-b';
+  await drainB(w, b, small, opB);
   const decided = await waitFor(
     'b placed or failed',
     async () => {
@@ -123,7 +148,7 @@ test('a step that threw keeps its target hold through its back-off: no other ste
   t.true((await w.call('GetOperation', { operation_id: opA })).steps[0].phase === 'STEP_PHASE_MIGRATING', 'a is still on its way to sim-2 when b is decided');
   t.not(decided.target, 'sim-2', `b is not promised sim-2 while a is on its way there: ${decided.said}`);
 
-  sourceDown = false;
+  sourceUp();
   const doneA = await waitForOperation(w, opA, ENDED, 60_000);
   t.is(doneA.state, 'OPERATION_STATE_SUCCEEDED', doneA.reason);
   t.is(w.sims.fabric.whereIs(a.uuid)?.hostId, 'sim-2', 'a moved to sim-2');
@@ -137,4 +162,33 @@ test('a step that threw keeps its target hold through its back-off: no other ste
     'b never moved (sim-2 was its only candidate)',
   );
   t.true(held <= room, `sim-2 holds ${held / MiB} MiB of servers, room for ${room / MiB} MiB`);
+});
+
+// The same back-off, counted by the zone's limits: a's migration may still
+// run toward sim-2, so with one incoming migration allowed per target, b
+// (room for it on sim-2, its only candidate) waits until a's step ends.
+test('a step that threw still counts as incoming to its target through its back-off: a limit of one incoming migration holds b back', async (t) => {
+  t.timeout(120_000);
+  const { w, a, b, opA, small, throws, sourceUp } = await throwingDrain(t, 3 * GiB, 1);
+  const opB = 'op-throw-limit-b';
+  await drainB(w, b, small, opB);
+  // Two more back-offs of a's step after B was created: B's passes ran meanwhile.
+  const seen = throws();
+  await waitFor('a’s step threw twice more', async () => throws() >= seen + 2, 20_000, 20);
+  const bMeanwhile = (await w.call('GetOperation', { operation_id: opB })).steps[0];
+  t.is((await w.call('GetOperation', { operation_id: opA })).steps[0].phase, 'STEP_PHASE_MIGRATING', 'a is still on its way to sim-2');
+  t.is(
+    bMeanwhile.phase,
+    'STEP_PHASE_PENDING',
+    `b waits for a's migration to sim-2 to end (limit 1 incoming): b ${bMeanwhile.phase} → ${bMeanwhile.target_host_id}`,
+  );
+  t.deepEqual(w.sims.fabric.migrationsOf(b.uuid), [], 'b did not move while a was on its way to sim-2');
+
+  sourceUp();
+  const doneA = await waitForOperation(w, opA, ENDED, 60_000);
+  t.is(doneA.state, 'OPERATION_STATE_SUCCEEDED', doneA.reason);
+  const doneB = await waitForOperation(w, opB, ENDED, 60_000);
+  t.is(doneB.state, 'OPERATION_STATE_SUCCEEDED', doneB.reason);
+  t.is(w.sims.fabric.whereIs(a.uuid)?.hostId, 'sim-2', 'a moved to sim-2');
+  t.is(w.sims.fabric.whereIs(b.uuid)?.hostId, 'sim-2', 'then b moved to sim-2');
 });

@@ -68,8 +68,11 @@ export const drainWorker: Worker = (ctx, opId, sig) => {
       // its target's capacity again before this pass places anything.
       for (const [i, s] of op.steps.entries()) {
         if ((s.phase === 'migrating' || s.phase === 'stopping') && !inFlight.has(i)) track(i, { step: s, zoneId: op.zoneId });
-        // The hold a step that threw kept (run-step.ts), its outcome written after all: nothing runs for it any more.
-        else if (s.phase === 'pending' && !inFlight.has(i) && ctx.reservations.get(s.serverUuid)?.operationId === op.id) ctx.reservations.release(s.serverUuid);
+        // The hold (and the running mark) a step that threw kept (run-step.ts), its outcome written after all: nothing runs for it any more.
+        else if (s.phase === 'pending' && !inFlight.has(i) && ctx.reservations.get(s.serverUuid)?.operationId === op.id) {
+          ctx.reservations.release(s.serverUuid);
+          ctx.active.delete(s.serverUuid);
+        }
       }
       if (op.steps.every((s) => TERMINAL_STEP_PHASES.has(s.phase)) && inFlight.size === 0) {
         await completeDrain(ctx, op);

@@ -109,13 +109,15 @@ export async function runStep(ctx: EngineContext, opId: string, i: number, sig: 
     // The step stays mid-attempt in the record, and the migration may still
     // run (the call to the agent or the store broke, not the migration): its
     // hold stays until the step is resumed (holdTarget finds it there) or
-    // its outcome is written (the worker releases it then).
+    // its outcome is written (the worker releases it then). For the same
+    // reason it still counts as running toward its target (the zone's
+    // limits, a migration coming in), until then too.
     moved = null;
     throw err;
   } finally {
-    ctx.active.delete(step.serverUuid);
     // A move whose record still names the source keeps its reservation (released when the operation ends).
     if (moved !== null) {
+      ctx.active.delete(step.serverUuid);
       if (moved > 0) releasedMoves.set(ctx, Math.max(moved, lastReleasedMoveRevision(ctx)));
       ctx.reservations.release(step.serverUuid);
     }
