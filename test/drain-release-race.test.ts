@@ -13,7 +13,7 @@
 // so only the records and holds decide. B must never place b on T. Sim hosts,
 // a real nats-server, real gRPC agents; the store and inventory are the
 // coordinator's own, wrapped only to order the two events.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { drainRecord, stepRecord } from '../harness/operation-records.ts';
@@ -41,7 +41,11 @@ const ticks = async (n: number) => {
   for (let j = 0; j < n; j++) await null;
 };
 
-test('a hold released while a placement pairs its snapshot with the holds never leaves the move in neither view: b is never placed on a full target', async (t) => {
+/**
+ * B is a drain of sim-2 (its placement reads a zone snapshot), or a return
+ * of b to the trial's target (it reads the whole inventory's snapshot).
+ */
+async function race(t: ExecutionContext, kind: 'drain' | 'return'): Promise<void> {
   t.timeout(300_000);
   const size = 512 * MiB;
   const targets = OFFSETS.map((_d, k) => `sim-${3 + k}`);
@@ -77,6 +81,7 @@ test('a hold released while a placement pairs its snapshot with the holds never 
   const realMutate = servers.mutate.bind(servers);
   const realMutateFrom = servers.mutateFrom.bind(servers);
   const realZoneSnapshot = inventory.zoneSnapshot.bind(inventory);
+  const realSnapshotAt = inventory.snapshotAt.bind(inventory);
   let trial: {
     a: string;
     target: string;
@@ -103,11 +108,11 @@ test('a hold released while a placement pairs its snapshot with the holds never 
   };
   servers.mutate = (key, fn, signal) => gated(key, fn, () => realMutate(key, fn, signal));
   servers.mutateFrom = (known, key, fn, signal) => gated(key, fn, () => realMutateFrom(known, key, fn, signal));
-  inventory.zoneSnapshot = async (sourceHostId, signal) => {
-    const cur = trial;
-    if (!cur || !cur.entered || cur.raced || sourceHostId !== 'sim-2') return realZoneSnapshot(sourceHostId, signal);
+  // B's read of its snapshot, held until a's completion write is in; a's hold is released around its return.
+  const raced = async <R>(read: () => Promise<R>): Promise<R> => {
+    const cur = trial!;
     cur.raced = true;
-    const read = await realZoneSnapshot(sourceHostId, signal);
+    const out = await read();
     cur.snapshotTaken.resolve();
     await cur.written.promise;
     if (cur.offset >= 0) {
@@ -116,8 +121,12 @@ test('a hold released while a placement pairs its snapshot with the holds never 
     } else {
       void ticks(-cur.offset).then(() => cur.release.resolve());
     }
-    return read;
+    return out;
   };
+  const racing = () => trial !== null && trial.entered && !trial.raced;
+  inventory.zoneSnapshot = (sourceHostId, signal) =>
+    kind === 'drain' && racing() && sourceHostId === 'sim-2' ? raced(() => realZoneSnapshot(sourceHostId, signal)) : realZoneSnapshot(sourceHostId, signal);
+  inventory.snapshotAt = (signal) => (kind === 'return' && racing() ? raced(() => realSnapshotAt(signal)) : realSnapshotAt(signal));
   t.teardown(() => {
     trial?.snapshotTaken.resolve();
     trial?.written.resolve();
@@ -163,14 +172,18 @@ test('a hold released while a placement pairs its snapshot with the holds never 
     });
 
     const opB = `op-race-b${k}`;
-    await w.coordinator.store.hosts.mutate('sim-2', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opB }));
-    await w.maintenance.ops().create(
-      drainRecord(opB, [stepRecord(0, { serverUuid: b.uuid, serverName: b.name, sourceHostId: 'sim-2', memoryBytes: size, vcpus: b.vcpus })], {
-        hostId: 'sim-2',
-        zoneId: 'z1',
-      }),
-      'drain B (test)',
-    );
+    const bStep = stepRecord(0, { serverUuid: b.uuid, serverName: b.name, sourceHostId: 'sim-2', memoryBytes: size, vcpus: b.vcpus });
+    if (kind === 'drain') {
+      await w.coordinator.store.hosts.mutate('sim-2', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opB }));
+      await w.maintenance.ops().create(drainRecord(opB, [bStep], { hostId: 'sim-2', zoneId: 'z1' }), 'drain B (test)');
+    } else {
+      await w.maintenance
+        .ops()
+        .create(
+          drainRecord(opB, [bStep], { kind: 'return_servers', hostId: target, zoneId: 'z1', reason: `returning 1 server(s) to ${target}` }),
+          'return B (test)',
+        );
+    }
     w.maintenance.engine().kick();
     const decided = await waitFor(
       `b${k} placed or failed`,
@@ -192,4 +205,9 @@ test('a hold released while a placement pairs its snapshot with the holds never 
     w.sims.byId(target).sim.faults.setLatency(0);
     await holdOut(target, true);
   }
-});
+}
+
+test('a hold released while a placement pairs its snapshot with the holds never leaves the move in neither view: b is never placed on a full target', (t) =>
+  race(t, 'drain'));
+
+test('the same race against a return of servers: b is never returned to a target full with a', (t) => race(t, 'return'));

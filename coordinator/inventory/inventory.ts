@@ -537,16 +537,24 @@ export class Inventory {
    * call. Copies, in key order: the snapshot is the caller's to keep.
    */
   async snapshot(signal?: AbortSignal): Promise<InventorySnapshot> {
+    return (await this.snapshotAt(signal)).snapshot;
+  }
+
+  /** snapshot(), with the servers revision it reflects (as zoneSnapshot gives it): for a placement that pairs it with capacity holds. */
+  async snapshotAt(signal?: AbortSignal): Promise<ZoneSnapshot> {
     const r = this.o.reads;
     await r.sync(signal, 'zones', 'hosts', 'servers');
     const all = <T>(m: { page(after: string, limit: number): { key: string; value: T }[] }) => m.page('', Number.MAX_SAFE_INTEGER);
     const [zones, hosts, servers] = structuredClone([all(r.zones), all(r.hosts), all(r.servers)] as const);
     const now = Date.now();
     return {
-      takenAtMs: now,
-      zones: zones.map((z) => z.value),
-      hosts: hosts.map((h) => withLiveness(h.value, this.hostLiveness(h.key, now))),
-      servers: servers.map((s) => s.value),
+      snapshot: {
+        takenAtMs: now,
+        zones: zones.map((z) => z.value),
+        hosts: hosts.map((h) => withLiveness(h.value, this.hostLiveness(h.key, now))),
+        servers: servers.map((s) => s.value),
+      },
+      serversRevision: r.servers.revision,
     };
   }
 }

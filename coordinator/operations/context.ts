@@ -34,7 +34,8 @@ export interface EngineDeps {
   hosts: Repository<HostRecord>;
   servers: Repository<ServerRecord>;
   inventory: {
-    snapshot(signal?: AbortSignal): Promise<InventorySnapshot>;
+    /** Every zone, host and server, with the servers revision it reflects: a return's placement pairs it with the capacity holds (placement-view.ts). */
+    snapshotAt(signal?: AbortSignal): Promise<ZoneSnapshot>;
     /** Placement input for moves off one host: its zone's servers only, with the servers revision it reflects (inventory/zone-snapshot.ts). */
     zoneSnapshot(sourceHostId: string, signal?: AbortSignal): Promise<ZoneSnapshot>;
     hostLiveness(hostId: string, nowMs?: number): (HostLiveness & { online: boolean }) | null;

@@ -2,12 +2,12 @@
 // host, on request (never automatically). Same checks and executor as a
 // drain, with one fixed target: a server that no longer fits there is
 // skipped with the checks that refused it.
-import { resolvePolicy } from '../model.ts';
-import { evaluateCandidates, indexSnapshot, moveMode, reservationFor } from '../planner/index.ts';
+import { resolvePolicy, type InventorySnapshot, type ServerRecord } from '../model.ts';
+import { evaluateCandidates, indexSnapshot, moveMode, reservationFor, type MoveMode, type Reservations } from '../planner/index.ts';
 import { limitBlocking, migrationIdFor } from './decide.ts';
 import { pause, type EngineContext, type WorkerSignals } from './context.ts';
 import { runStep, type OutcomeRules } from './run-step.ts';
-import { holdsBeside } from './placement-view.ts';
+import { placeOnView } from './placement-view.ts';
 import { releaseHolds, skipStep, updateStep } from './steps.ts';
 import { setState } from './op-store.ts';
 import { movedNotAlive, notAliveSummary } from './guest-health.ts';
@@ -91,58 +91,39 @@ async function completeReturn(ctx: EngineContext, op: OperationRecord): Promise<
   );
 }
 
+/** What a return step does now: skipped with a reason, waits for the zone's limits, or starts (its hold taken). */
+type ReturnChoice = { kind: 'skip'; reason: string } | { kind: 'wait' } | { kind: 'start'; server: ServerRecord; mode: MoveMode };
+
 /**
  * Checks that step i's server still fits on the operation's host and that
  * the zone's limits allow a migration now; if so, reserves the room and
  * records the attempt (true: run it). Otherwise the step is skipped with
- * the checks that refused it, or the pass waits for room (false).
+ * the checks that refused it, or the pass waits for room (false). Counted
+ * as the drain's placement counts (placement-view.ts): a snapshot no older
+ * than any move whose hold was released, paired with the holds beside it.
  */
 async function beginReturn(ctx: EngineContext, op: OperationRecord, i: number, sig: WorkerSignals): Promise<boolean> {
   const opId = op.id;
   const step = op.steps[i]!;
-  const snapshot = await ctx.inventory.snapshot(sig.leadership);
-  const server = snapshot.servers.find((s) => s.uuid === step.serverUuid);
-  const skip = (reason: string) => skipStep(ctx, opId, i, reason);
-  if (!server) {
-    await skip('no longer exists');
+  const choice = await placeOnView(
+    ctx,
+    async () => {
+      const read = await ctx.inventory.snapshotAt(sig.leadership);
+      const server = read.snapshot.servers.find((s) => s.uuid === step.serverUuid);
+      if (server) await ctx.cpu?.prepare(read.snapshot, server.hostId, sig.leadership);
+      return read;
+    },
+    (snapshot, holds) => chooseReturn(ctx, op, step.serverUuid, snapshot, holds),
+  );
+  if (choice.kind === 'skip') {
+    await skipStep(ctx, opId, i, choice.reason);
     return false;
   }
-  if (server.hostId === op.hostId) {
-    await skip(`already on ${op.hostId}`);
-    return false;
-  }
-  const index = indexSnapshot(snapshot);
-  const source = index.hostsById.get(server.hostId);
-  const zone = source ? index.zonesById.get(source.zoneId) : undefined;
-  if (!source || !zone) {
-    await skip(`its host ${server.hostId} is not in a known zone`);
-    return false;
-  }
-  const policy = resolvePolicy(zone.policy);
-  await ctx.cpu?.prepare(snapshot, server.hostId, sig.leadership);
-  // Counted as the drain's placement counts (placement-view.ts), in the same synchronous section as the hold taken below.
-  const reservations = holdsBeside(snapshot, ctx.reservations);
-  const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations, cpuCompatible: ctx.cpu?.compatible() });
-  const mine = verdicts.find((v) => v.hostId === op.hostId);
-  if (!mine || !mine.eligible) {
-    const why = mine
-      ? mine.checks
-          .filter((c) => c.verdict === 'skip' || c.verdict === 'block')
-          .map((c) => `${c.check}: ${c.reason}`)
-          .join('; ')
-      : `${op.hostId} is not in zone ${zone.id}`;
-    await skip(`no longer fits on ${op.hostId}: ${why}`);
-    return false;
-  }
-  const blocked = limitBlocking({ sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id }, [...ctx.active.values()], policy);
-  if (blocked) {
+  if (choice.kind === 'wait') {
     await pause(ctx.pollIntervalMs, sig);
     return false;
   }
-  const mode = moveMode(server);
-  const target = index.hostsById.get(op.hostId)!;
-  ctx.reservations.reserve(reservationFor(server, target, opId));
-  ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: opId });
+  const { server, mode } = choice;
   await ctx.servers.mutate(server.uuid, (r) => (r.operationId === opId ? undefined : { ...r, operationId: opId })).catch(() => undefined);
   await updateStep(
     ctx,
@@ -163,4 +144,32 @@ async function beginReturn(ctx: EngineContext, op: OperationRecord, i: number, s
     'step',
   );
   return true;
+}
+
+/** Synchronous, in the section placeOnView gives it: the verdict and the hold it takes see the same holds. */
+function chooseReturn(ctx: EngineContext, op: OperationRecord, serverUuid: string, snapshot: InventorySnapshot, holds: Reservations): ReturnChoice {
+  const server = snapshot.servers.find((s) => s.uuid === serverUuid);
+  if (!server) return { kind: 'skip', reason: 'no longer exists' };
+  if (server.hostId === op.hostId) return { kind: 'skip', reason: `already on ${op.hostId}` };
+  const index = indexSnapshot(snapshot);
+  const source = index.hostsById.get(server.hostId);
+  const zone = source ? index.zonesById.get(source.zoneId) : undefined;
+  if (!source || !zone) return { kind: 'skip', reason: `its host ${server.hostId} is not in a known zone` };
+  const policy = resolvePolicy(zone.policy);
+  const verdicts = evaluateCandidates({ index, server, source, zone, policy, reservations: holds, cpuCompatible: ctx.cpu?.compatible() });
+  const mine = verdicts.find((v) => v.hostId === op.hostId);
+  if (!mine || !mine.eligible) {
+    const why = mine
+      ? mine.checks
+          .filter((c) => c.verdict === 'skip' || c.verdict === 'block')
+          .map((c) => `${c.check}: ${c.reason}`)
+          .join('; ')
+      : `${op.hostId} is not in zone ${zone.id}`;
+    return { kind: 'skip', reason: `no longer fits on ${op.hostId}: ${why}` };
+  }
+  if (limitBlocking({ sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id }, [...ctx.active.values()], policy)) return { kind: 'wait' };
+  const target = index.hostsById.get(op.hostId)!;
+  ctx.reservations.reserve(reservationFor(server, target, op.id));
+  ctx.active.set(server.uuid, { sourceHostId: server.hostId, targetHostId: op.hostId, zoneId: zone.id, operationId: op.id });
+  return { kind: 'start', server, mode: moveMode(server) };
 }
