@@ -15,13 +15,7 @@ import test from 'ava';
 import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { drainRecord, stepRecord } from '../harness/operation-records.ts';
-import { migrationIdFor } from '../coordinator/operations/decide.ts';
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-/** The zone's default host memory reserve (coordinator/model.ts DEFAULT_ZONE_POLICY). */
-const RESERVE = GiB;
-const ENDED = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
+import { ENDED, GiB, MiB, RESERVE, heldOn, midAttemptStep, zoneOf } from '../harness/capacity-scenes.ts';
 
 test('a move its target already reports but the records do not yet show is not counted twice against the next server: the drain waits, then places it, within capacity', async (t) => {
   t.timeout(120_000);
@@ -37,13 +31,7 @@ test('a move its target already reports but the records do not yet show is not c
     },
   });
   t.teardown(() => w.close());
-  await w.call('CreateZone', {
-    zone_id: 'z1',
-    name: 'z1',
-    cpu_mode: 'CPU_MODE_DEFAULT',
-    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 2, max_incoming_per_target: 2 },
-  });
-  for (const h of ['sim-1', 'sim-2']) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
+  await zoneOf(w, ['sim-1', 'sim-2'], { perZone: 2, incomingPerTarget: 2 });
   const src = w.sims.byId('sim-1').sim;
   const a = src.addServer({ name: 'a', memoryBytes: size });
   const b = src.addServer({ name: 'b', memoryBytes: size });
@@ -63,19 +51,7 @@ test('a move its target already reports but the records do not yet show is not c
   const op = drainRecord(
     opId,
     [
-      stepRecord(0, {
-        serverUuid: a.uuid,
-        serverName: 'a',
-        sourceHostId: 'sim-1',
-        phase: 'migrating',
-        targetHostId: 'sim-2',
-        attempt: 1,
-        triedTargets: ['sim-2'],
-        migrationId: migrationIdFor(opId, 0, 1),
-        memoryBytes: size,
-        vcpus: a.vcpus,
-        startedAtMs: Date.now(),
-      }),
+      midAttemptStep(opId, 0, a, 'sim-1', 'sim-2', size),
       stepRecord(1, { serverUuid: b.uuid, serverName: 'b', sourceHostId: 'sim-1', memoryBytes: size, vcpus: b.vcpus }),
     ],
     { hostId: 'sim-1', zoneId: 'z1' },
@@ -110,9 +86,6 @@ test('a move its target already reports but the records do not yet show is not c
   const done = await waitForOperation(w, opId, ENDED, 90_000);
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
   t.is(w.sims.fabric.whereIs(b.uuid)?.hostId, 'sim-2', 'b moved beside a');
-  const held = w.sims
-    .byId('sim-2')
-    .sim.servers()
-    .reduce((sum, s) => sum + s.memory_bytes, 0);
+  const held = heldOn(w, 'sim-2');
   t.true(held <= room, `sim-2 holds ${held / MiB} MiB of servers, room for ${room / MiB} MiB`);
 });

@@ -17,14 +17,10 @@ import test, { type ExecutionContext } from 'ava';
 import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
 import { drainRecord, stepRecord } from '../harness/operation-records.ts';
+import { ENDED, GiB, MiB, RESERVE, waitForReportedFree, zoneOf } from '../harness/capacity-scenes.ts';
 import type { ServerRecord } from '../coordinator/model.ts';
 import type { Mutation } from '../coordinator/store/repository.ts';
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-/** The zone's default host memory reserve (coordinator/model.ts DEFAULT_ZONE_POLICY). */
-const RESERVE = GiB;
-const ENDED = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
 /** Microtask offsets tried: negative = the release is let go that many ticks after B's snapshot returns, else that many before. */
 const OFFSETS = [-2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8];
 
@@ -59,13 +55,7 @@ async function race(t: ExecutionContext, kind: 'drain' | 'return'): Promise<void
     },
   });
   t.teardown(() => w.close());
-  await w.call('CreateZone', {
-    zone_id: 'z1',
-    name: 'z1',
-    cpu_mode: 'CPU_MODE_DEFAULT',
-    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 4, max_incoming_per_target: 4 },
-  });
-  for (const h of ['sim-1', 'sim-2', ...targets]) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
+  await zoneOf(w, ['sim-1', 'sim-2', ...targets]);
   const as = targets.map((_t, k) => w.sims.byId('sim-1').sim.addServer({ name: `a${k}`, memoryBytes: size }));
   const bs = targets.map((_t, k) => w.sims.byId('sim-2').sim.addServer({ name: `b${k}`, memoryBytes: size }));
   await waitFor('servers known', async () => (await w.call('ListServers', {})).servers.length === 2 * targets.length, 30_000, 200);
@@ -138,12 +128,7 @@ async function race(t: ExecutionContext, kind: 'drain' | 'return'): Promise<void
     const a = as[k]!;
     const b = bs[k]!;
     await holdOut(target, false);
-    await waitFor(
-      `${target} reports its memory`,
-      async () => Number((await w.call('ListHosts', {})).hosts.find((h: any) => h.id === target)?.memory_free_bytes ?? 0) === size + RESERVE,
-      20_000,
-      100,
-    );
+    await waitForReportedFree(w, target, size + RESERVE);
     w.sims.byId(target).sim.faults.setLatency(20_000);
     trial = {
       a: a.uuid,

@@ -10,13 +10,8 @@
 import test from 'ava';
 import { startWorld, waitForOperation } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
-import { drainRecord, stepRecord } from '../harness/operation-records.ts';
-import { migrationIdFor } from '../coordinator/operations/decide.ts';
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-/** The zone's default host memory reserve (coordinator/model.ts DEFAULT_ZONE_POLICY). */
-const RESERVE = GiB;
+import { stepRecord } from '../harness/operation-records.ts';
+import { ENDED, GiB, MiB, RESERVE, heldOn, leaveDrain, midAttemptStep, zoneOf } from '../harness/capacity-scenes.ts';
 
 test("a previous leader's step resumed from the record holds its target's capacity: the next placement in the same pass goes elsewhere, no target over capacity", async (t) => {
   t.timeout(120_000);
@@ -33,14 +28,8 @@ test("a previous leader's step resumed from the record holds its target's capaci
     },
   });
   t.teardown(() => w.close());
-  await w.call('CreateZone', {
-    zone_id: 'z1',
-    name: 'z1',
-    cpu_mode: 'CPU_MODE_DEFAULT',
-    // Room for both steps at once: only capacity decides where step 1 goes.
-    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 2, max_incoming_per_target: 2 },
-  });
-  for (const h of ['sim-1', 'sim-2', 'sim-3']) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
+  // Room for both steps at once: only capacity decides where step 1 goes.
+  await zoneOf(w, ['sim-1', 'sim-2', 'sim-3'], { perZone: 2, incomingPerTarget: 2 });
   const src = w.sims.byId('sim-1').sim;
   const a = src.addServer({ name: 'a', memoryBytes: big });
   const b = src.addServer({ name: 'b', memoryBytes: small });
@@ -54,31 +43,18 @@ test("a previous leader's step resumed from the record holds its target's capaci
 
   // What a leader that crashed right after recording step 0's start leaves behind.
   const opId = 'op-resume-hold';
-  const op = drainRecord(
+  await leaveDrain(
+    w,
     opId,
+    'sim-1',
     [
-      stepRecord(0, {
-        serverUuid: a.uuid,
-        serverName: 'a',
-        sourceHostId: 'sim-1',
-        phase: 'migrating',
-        targetHostId: 'sim-2',
-        attempt: 1,
-        triedTargets: ['sim-2'],
-        migrationId: migrationIdFor(opId, 0, 1),
-        memoryBytes: big,
-        vcpus: a.vcpus,
-        startedAtMs: Date.now(),
-      }),
+      midAttemptStep(opId, 0, a, 'sim-1', 'sim-2', big),
       stepRecord(1, { serverUuid: b.uuid, serverName: 'b', sourceHostId: 'sim-1', memoryBytes: small, vcpus: b.vcpus }),
     ],
-    { hostId: 'sim-1', zoneId: 'z1' },
+    'a drain left mid-attempt by a previous leader (test)',
   );
-  await w.coordinator.store.hosts.mutate('sim-1', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opId }));
-  await w.maintenance.ops().create(op, 'a drain left mid-attempt by a previous leader (test)');
-  w.maintenance.engine().kick();
 
-  const done = await waitForOperation(w, opId, ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED']);
+  const done = await waitForOperation(w, opId, ENDED);
   t.is(done.state, 'OPERATION_STATE_SUCCEEDED', done.reason);
   t.deepEqual(
     w.sims.fabric.migrationsOf(a.uuid).map((m) => [m.to, m.result]),
@@ -86,10 +62,7 @@ test("a previous leader's step resumed from the record holds its target's capaci
     'a moved once, by the resumed attempt',
   );
   for (const id of ['sim-2', 'sim-3']) {
-    const held = w.sims
-      .byId(id)
-      .sim.servers()
-      .reduce((sum, s) => sum + s.memory_bytes, 0);
+    const held = heldOn(w, id);
     t.true(held <= room[id]!, `${id} holds ${held / MiB} MiB of servers, room for ${room[id]! / MiB} MiB`);
   }
   t.is(w.sims.fabric.whereIs(b.uuid)?.hostId, 'sim-3', 'b went where there was room');

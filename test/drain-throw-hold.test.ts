@@ -13,15 +13,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { startWorld, waitForOperation, type World } from '../harness/maintenance-world.ts';
 import { waitFor } from '../harness/coordinator-helpers.ts';
-import { drainRecord, stepRecord } from '../harness/operation-records.ts';
-import { migrationIdFor } from '../coordinator/operations/decide.ts';
+import { stepRecord } from '../harness/operation-records.ts';
+import { ENDED, GiB, MiB, RESERVE, heldOn, leaveDrain, midAttemptStep, waitForReportedFree, zoneOf } from '../harness/capacity-scenes.ts';
 import { UnavailableError } from '../common/errors.ts';
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-/** The zone's default host memory reserve (coordinator/model.ts DEFAULT_ZONE_POLICY). */
-const RESERVE = GiB;
-const ENDED = ['OPERATION_STATE_SUCCEEDED', 'OPERATION_STATE_FAILED', 'OPERATION_STATE_PAUSED', 'OPERATION_STATE_CANCELLED'];
 
 /**
  * Three sim hosts in zone z1; drain A's step (a → sim-2) recorded mid-attempt
@@ -39,22 +33,11 @@ async function throwingDrain(t: ExecutionContext, room: number, maxIncomingPerTa
     },
   });
   t.teardown(() => w.close());
-  await w.call('CreateZone', {
-    zone_id: 'z1',
-    name: 'z1',
-    cpu_mode: 'CPU_MODE_DEFAULT',
-    policy: { max_migrations_per_source: 2, max_migrations_per_zone: 4, max_incoming_per_target: maxIncomingPerTarget },
-  });
-  for (const h of ['sim-1', 'sim-2', 'sim-3']) await w.call('UpdateHost', { host_id: h, zone_id: 'z1' });
+  await zoneOf(w, ['sim-1', 'sim-2', 'sim-3'], { incomingPerTarget: maxIncomingPerTarget });
   const a = w.sims.byId('sim-1').sim.addServer({ name: 'a', memoryBytes: big });
   const b = w.sims.byId('sim-3').sim.addServer({ name: 'b', memoryBytes: small });
   await waitFor('2 servers known', async () => (await w.call('ListServers', {})).servers.length === 2, 20_000, 200);
-  await waitFor(
-    'sim-2 reports its memory',
-    async () => Number((await w.call('ListHosts', {})).hosts.find((h: any) => h.id === 'sim-2')?.memory_free_bytes ?? 0) === room + RESERVE,
-    20_000,
-    200,
-  );
+  await waitForReportedFree(w, 'sim-2', room + RESERVE);
 
   // The source's agent cannot be had: every resume of a's step throws (the engine's agent lookup, as for an agent with no endpoint).
   const engine = w.maintenance.engine() as unknown as { agentFor(hostId: string, signal?: AbortSignal): Promise<unknown> };
@@ -74,30 +57,7 @@ async function throwingDrain(t: ExecutionContext, room: number, maxIncomingPerTa
 
   // Drain A as a leader that crashed right after recording a's start leaves it.
   const opA = 'op-throw-a';
-  await w.coordinator.store.hosts.mutate('sim-1', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opA }));
-  await w.maintenance.ops().create(
-    drainRecord(
-      opA,
-      [
-        stepRecord(0, {
-          serverUuid: a.uuid,
-          serverName: 'a',
-          sourceHostId: 'sim-1',
-          phase: 'migrating',
-          targetHostId: 'sim-2',
-          attempt: 1,
-          triedTargets: ['sim-2'],
-          migrationId: migrationIdFor(opA, 0, 1),
-          memoryBytes: big,
-          vcpus: a.vcpus,
-          startedAtMs: Date.now(),
-        }),
-      ],
-      { hostId: 'sim-1', zoneId: 'z1' },
-    ),
-    'a drain left mid-attempt by a previous leader (test)',
-  );
-  w.maintenance.engine().kick();
+  await leaveDrain(w, opA, 'sim-1', [midAttemptStep(opA, 0, a, 'sim-1', 'sim-2', big)], 'a drain left mid-attempt by a previous leader (test)');
   await waitFor('a’s step threw twice (resumed after its back-off, threw again)', async () => throws >= 2, 20_000, 20);
   return {
     w,
@@ -114,15 +74,13 @@ async function throwingDrain(t: ExecutionContext, room: number, maxIncomingPerTa
 
 /** Drain B of b (from sim-3), created as a worker would find it. */
 async function drainB(w: World, b: { uuid: string; vcpus: number }, small: number, opB: string): Promise<void> {
-  await w.coordinator.store.hosts.mutate('sim-3', (h) => ({ ...h, maintenance: 'entering', maintenanceOpId: opB }));
-  await w.maintenance.ops().create(
-    drainRecord(opB, [stepRecord(0, { serverUuid: b.uuid, serverName: 'b', sourceHostId: 'sim-3', memoryBytes: small, vcpus: b.vcpus })], {
-      hostId: 'sim-3',
-      zoneId: 'z1',
-    }),
+  await leaveDrain(
+    w,
+    opB,
+    'sim-3',
+    [stepRecord(0, { serverUuid: b.uuid, serverName: 'b', sourceHostId: 'sim-3', memoryBytes: small, vcpus: b.vcpus })],
     'drain B (test)',
   );
-  w.maintenance.engine().kick();
 }
 
 test('a step that threw keeps its target hold through its back-off: no other step is placed on that target meanwhile, no target over capacity', async (t) => {
@@ -152,10 +110,7 @@ test('a step that threw keeps its target hold through its back-off: no other ste
   const doneA = await waitForOperation(w, opA, ENDED, 60_000);
   t.is(doneA.state, 'OPERATION_STATE_SUCCEEDED', doneA.reason);
   t.is(w.sims.fabric.whereIs(a.uuid)?.hostId, 'sim-2', 'a moved to sim-2');
-  const held = w.sims
-    .byId('sim-2')
-    .sim.servers()
-    .reduce((sum, s) => sum + s.memory_bytes, 0);
+  const held = heldOn(w, 'sim-2');
   t.deepEqual(
     w.sims.fabric.migrationsOf(b.uuid).map((m) => m.to),
     [],
