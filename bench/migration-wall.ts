@@ -6,7 +6,11 @@
 // Rounds alternate which goes first (agent or virsh), so a load that
 // changes during the run weighs on both alike. Target (issue 11): the
 // agent's overhead, median agent − median virsh, under 37 ms.
+// Besides the end-to-end medians: the pairs' quartiles, and each move's
+// time outside QEMU's own transfer (the target's domjobinfo --completed),
+// since a move's time varies by about a second (see the limits sentence).
 // Run (root, after `npm run setup`): npx tsx bench/migration-wall.ts [rounds] [memoryMiB] [fillMiB]
+// (fillMiB 0: a guest that dirties no memory after boot).
 // Full size: npx tsx bench/migration-wall.ts 8
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -169,7 +173,7 @@ function report({ agentMs, virshMs, paired, agentOutsideMs, virshOutsideMs }: Sa
     ],
     tables: [{ title: 'Wall time per migration (ms)', columns: rows[0]!, rows: rows.slice(1) }],
     limits:
-      'A move is mostly QEMU under TCG (starting the target, stopping the source); its time varies by about a second from move to move with the guest dirtying 1 MiB each second, far more than the agent adds. Both run the same `virsh migrate --live --p2p --persistent --undefinesource`. The agent adds, before the move, one round of virsh reads (four at once) and a durable record write (two fsyncs), while the virsh that will run the migration starts and connects; after it, one domstate on each host, on virsh processes connected during the move. On a busy machine each virsh start costs hundreds of ms of CPU queueing (the reads before the move then outlast the migration virsh’s start), an fsync waits for other writers, and the agent’s job samples during the move (a virsh each poll interval) compete with QEMU for the 2 cores.',
+      "A move is mostly libvirt and QEMU under TCG, and its time varies by about a second from move to move, far more than the agent adds: in the lab (8 bare moves, target's QEMU log and domjobinfo --completed) QEMU's transfer took 0.48–1.18 s and the source QEMU stopped right after it, but `virsh migrate` returned 1.2–2.0 s later still (in steps of about 0.2 s: libvirt's confirm phase waiting for the stopped QEMU to exit), so moves cluster near 2 s and 3 s. The guest's dirtier is not the cause: a guest that dirties nothing (fillMiB 0) spread as widely (1.96–3.03 s), so the default keeps the 32 MiB dirtied 1 MiB a second. Hence the paired differences' quartiles and the time outside QEMU's transfer are printed too; the target is checked against the end-to-end medians. Both run the same `virsh migrate --live --p2p --persistent --undefinesource`. The agent adds, before the move, one virsh (the target's domstate) while the source's reads run on the virsh that will run the migration, already started and connected, and a durable record write (two fsyncs); after it, one domstate on each host, on virsh processes connected during the move. On a busy machine each virsh start costs hundreds of ms of CPU queueing, an fsync waits for other writers, and the agent's job samples during the move (a virsh each poll interval) compete with QEMU for the 2 cores.",
     machine: `load ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end; ${cpus().length} cores`,
   });
 }
