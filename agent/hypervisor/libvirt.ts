@@ -10,6 +10,7 @@ import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import { CpuIncompatibleError, DomainRunningError, PostCopyAbortRefusedError, ServerNotFoundError } from './errors.ts';
 import type {
+  PreparedCall,
   CpuDescription,
   DomainEvent,
   GuestWatch,
@@ -88,6 +89,17 @@ export interface LibvirtHypervisorOptions {
   tmpDir?: string;
 }
 
+const DOMSTATS = ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block'];
+const TRANSIENT = ['list', '--transient', '--uuid'];
+
+/** The outputs of dumpxml, domstats and list --transient read on a prepared virsh; null if they do not parse. */
+function parseReads([xml, stats, transient]: string[]): [DomainDefinition, DomainStats | undefined, Set<string>] | null {
+  try {
+    return [parseDomainXml(xml!), parseDomStats(stats!)[0], new Set(parseUuidList(transient!))];
+  } catch {
+    return null;
+  }
+}
 export class LibvirtHypervisor implements Hypervisor {
   readonly kind = 'libvirt' as const;
   readonly migrationUri: string;
@@ -245,14 +257,14 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   private async transientUuids(opts: VirshCallOptions): Promise<Set<string>> {
-    return new Set(parseUuidList((await this.run(['list', '--transient', '--uuid'], opts)).stdout));
+    return new Set(parseUuidList((await this.run(TRANSIENT, opts)).stdout));
   }
 
   async listServers(signal?: AbortSignal): Promise<Server[]> {
     const opts = { signal };
     const [uuids, stats, transient, pools] = await Promise.all([
       this.run(['list', '--all', '--uuid'], opts).then((r) => parseUuidList(r.stdout)),
-      this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block'], opts).then((r) => parseDomStats(r.stdout)),
+      this.run(DOMSTATS, opts).then((r) => parseDomStats(r.stdout)),
       this.transientUuids(opts),
       this.pools.local(signal),
     ]);
@@ -269,30 +281,42 @@ export class LibvirtHypervisor implements Hypervisor {
     return servers.filter((s): s is Server => s !== undefined);
   }
 
-  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<MigrationSource> {
+  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal, prepared?: PreparedCall): Promise<MigrationSource> {
     const opts: VirshCallOptions = { signal, uri, context: { domain: ref, ...(uri ? { targetUri: uri } : {}) } };
-    // The three reads at once (each is a virsh round trip, and a migration
-    // waits for them): `ref` names the domain for domstats as for dumpxml.
-    // dumpxml's failure (not found, unreachable) is the one reported.
+    const reads = [['dumpxml', '--domain', ref], [...DOMSTATS, ref], TRANSIENT];
+    // On this host, the three reads go to the live move's virsh, already
+    // started and connected (virsh-prepared.ts): no virsh of their own.
+    // Anything unexpected there (an error, output that does not parse) is asked afresh, where it is reported typed.
+    const early = uri === undefined && prepared instanceof PreparedMigration ? await prepared.readFirst(reads, this.callTimeoutMs) : null;
+    const [def, stats, transient] = (early && parseReads(early)) || (await this.readAfresh(reads, opts));
+    // Pools only classify disks: a domain without any needs none read.
+    const pools = def.disks.length === 0 ? [] : uri === undefined ? await this.pools.local(signal) : await this.pools.load(uri, signal);
+    return this.describe(def, stats, !transient.has(def.uuid), pools);
+  }
+
+  /**
+   * The three reads at once, each its own virsh (each a round trip, and a
+   * migration waits for them): `ref` names the domain for domstats as for
+   * dumpxml. dumpxml's failure (not found, unreachable) is the one reported.
+   */
+  private async readAfresh(reads: string[][], opts: VirshCallOptions): Promise<[DomainDefinition, DomainStats | undefined, Set<string>]> {
     const [def, stats, transient] = await Promise.allSettled([
-      this.run(['dumpxml', '--domain', ref], opts).then((r) => parseDomainXml(r.stdout)),
-      this.run(['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block', ref], opts).then((r) => parseDomStats(r.stdout)[0]),
-      this.transientUuids(opts),
+      this.run(reads[0]!, opts).then((r) => parseDomainXml(r.stdout)),
+      this.run(reads[1]!, opts).then((r) => parseDomStats(r.stdout)[0]),
+      this.run(reads[2]!, opts).then((r) => new Set(parseUuidList(r.stdout))),
     ]);
     if (def.status === 'rejected') throw def.reason;
     if (stats.status === 'rejected') throw stats.reason;
     if (transient.status === 'rejected') throw transient.reason;
-    // Pools only classify disks: a domain without any needs none read.
-    const pools = def.value.disks.length === 0 ? [] : uri === undefined ? await this.pools.local(signal) : await this.pools.load(uri, signal);
-    return this.describe(def.value, stats.value, !transient.value.has(def.value.uuid), pools);
+    return [def.value, stats.value, transient.value];
   }
 
   async getServer(ref: string, signal?: AbortSignal): Promise<Server> {
     return (await this.serverAt(undefined, assertServerRef('server', ref), signal)).server;
   }
 
-  migrationSource(ref: string, signal?: AbortSignal): Promise<MigrationSource> {
-    return this.serverAt(undefined, assertServerRef('server', ref), signal);
+  migrationSource(ref: string, signal?: AbortSignal, prepared?: PreparedCall): Promise<MigrationSource> {
+    return this.serverAt(undefined, assertServerRef('server', ref), signal, prepared);
   }
 
   async serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null> {

@@ -10,6 +10,7 @@
 // shell would parse quotes, `;` and `#`), and only identifiers validated by
 // the caller reach here.
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../../common/errors.ts';
 import { LibvirtError, parseLibvirtError, VirshTimeoutError, type LibvirtErrorContext } from './errors.ts';
 import { assertDestUri, killTree, type Virsh, type VirshResult } from './virsh.ts';
@@ -20,12 +21,27 @@ const PLAIN_WORD = /^[A-Za-z0-9_.:/+=@-]+$/;
 const PROMPT = 'virsh # ';
 const MAX_OUTPUT = 1024 * 1024;
 
+/**
+ * Whether `echoed` is readline's echo of `line`: as is, or scrolled — past
+ * its 80 columns readline returns the cursor (`\r`) and redraws the line's
+ * end, so the text before the first `\r` starts the line and the text after
+ * the last ends it.
+ */
+function echoes(echoed: string, line: string): boolean {
+  const first = echoed.indexOf('\r');
+  if (first < 0) return echoed === line;
+  return line.startsWith(echoed.slice(0, first)) && line.endsWith(echoed.slice(echoed.lastIndexOf('\r') + 1));
+}
+
 export class PreparedVirshCall {
   private readonly child: ChildProcess;
   private readonly closed: Promise<number | null>;
   private out = '';
   private err = '';
   private used = false;
+  private read = false;
+  /** Killed at a read's deadline: not usable even before its exit is seen. */
+  private killed = false;
 
   /** Starts `virsh -q -c <uri>` now; `uri` is validated by Virsh.argv. */
   constructor(
@@ -53,7 +69,88 @@ export class PreparedVirshCall {
    * not send a command twice checks this first and otherwise runs it afresh.
    */
   usable(args: readonly string[]): boolean {
-    return !this.used && this.child.exitCode === null && this.child.signalCode === null && args.every((a) => PLAIN_WORD.test(a));
+    return !this.used && !this.killed && this.child.exitCode === null && this.child.signalCode === null && args.every((a) => PLAIN_WORD.test(a));
+  }
+
+  /**
+   * Reads before the one command: `commands` (plain words, read-only ones)
+   * sent now, each followed by an `echo` of a marker no output can predict,
+   * and the stdout of each returned, in order. Null on anything unexpected —
+   * an `error:` line (virsh's shell exits 0 whatever a command did), a
+   * command echoed otherwise than sent, a virsh without `echo --err`, the
+   * deadline — and the caller then asks each afresh, where the error is
+   * reported typed. Once, and before run(); the virsh stays usable for run()
+   * unless the deadline killed it.
+   */
+  async readFirst(commands: readonly (readonly string[])[], timeoutMs: number): Promise<string[] | null> {
+    if (this.read || this.used || !commands.every((c) => this.usable(c))) return null;
+    this.read = true;
+    const mark = `drydock-${randomBytes(12).toString('hex')}`;
+    const script = commands.map((c, i) => `${c.join(' ')}\necho ${mark}-${i}\n`).join('');
+    // After the last command, a marker on stderr: once it and its command's
+    // echo on stdout arrived, all the commands printed has too (virsh runs
+    // them in order; the two pipes are read separately).
+    this.child.stdin!.write(`echo ${mark}-start\n${script}echo --err ${mark}-end\n`);
+    const last = `${PROMPT}echo --err ${mark}-end\n`;
+    const endErr = `error: ${mark}-end\n`;
+    const done = await this.until(() => this.err.includes(endErr) && this.out.includes(last), timeoutMs);
+    // What follows the reads (the shell's next prompt) stays for run().
+    const cut = (text: string, at: string) => (text.includes(at) ? text.indexOf(at) + at.length : text.length);
+    const out = this.out.slice(0, cut(this.out, last));
+    const err = this.err.slice(0, cut(this.err, endErr));
+    this.out = this.out.slice(out.length);
+    this.err = this.err.slice(err.length);
+    if (!done || err !== endErr) return null;
+    const first = `${PROMPT}echo ${mark}-start\n`;
+    if (!out.startsWith(first)) return null;
+    const outputs: string[] = [];
+    let rest = out.slice(first.length);
+    for (const [i, c] of commands.entries()) {
+      // The mark echoed before it (virsh 9 ends an echo without a newline),
+      // then the command as the shell echoed it.
+      const prev = i === 0 ? `${mark}-start` : `${mark}-${i - 1}`;
+      const from = rest.startsWith(`${prev}${PROMPT}`) ? prev.length : rest.startsWith(`${prev}\n${PROMPT}`) ? prev.length + 1 : -1;
+      const eol = from < 0 ? -1 : rest.indexOf('\n', from);
+      if (eol < 0 || !echoes(rest.slice(from, eol), `${PROMPT}${c.join(' ')}`)) return null;
+      const tail = `${PROMPT}echo ${mark}-${i}\n`;
+      const end = rest.indexOf(tail, eol + 1);
+      if (end < 0) return null;
+      outputs.push(rest.slice(eol + 1, end));
+      rest = rest.slice(end + tail.length);
+    }
+    if (rest !== `${mark}-${commands.length - 1}${last}` && rest !== `${mark}-${commands.length - 1}\n${last}`) return null;
+    return outputs;
+  }
+
+  /** Waits until `cond` holds (checked as output arrives), the virsh exits, or the deadline: whether it holds. */
+  private until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!cond() && !exited) return;
+        finish();
+      };
+      let exited = false;
+      const onClose = () => {
+        exited = true;
+        check();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        this.child.stdout!.off('data', check);
+        this.child.stderr!.off('data', check);
+        this.child.off('close', onClose);
+        resolve(cond());
+      };
+      const timer = setTimeout(() => {
+        this.killed = true;
+        killTree(this.child);
+        finish();
+      }, timeoutMs);
+      this.child.stdout!.on('data', check);
+      this.child.stderr!.on('data', check);
+      this.child.once('close', onClose);
+      check();
+    });
   }
 
   /** Runs one command (plain words only) and resolves like Virsh.run: its output, or the parsed typed error. */
