@@ -121,6 +121,55 @@ test("one step's progress writes that step's key alone, and a step that ends add
   t.deepEqual(writes, []);
 });
 
+test("a leader's concurrent step outcomes on one operation: written in at most two rounds (the first, then the rest together), none in a CAS race", async (t) => {
+  const writes: { key: string; bytes: number }[] = [];
+  const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events).fenced(3);
+  const op = operation(16);
+  await ops.create(op, 'created');
+  writes.length = 0;
+  const n = 8;
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      ops.update(
+        op.id,
+        (o) => {
+          o.steps[i]!.phase = 'done';
+          return o;
+        },
+        (o) => [{ type: 'step', step: o.steps[i]!, message: `step ${i} done` }],
+      ),
+    ),
+  );
+  // Every caller got a record holding its own change.
+  for (const [i, r] of results.entries()) t.is(r.steps[i]!.phase, 'done');
+  const headerWrites = writes.filter((w) => w.key === op.id).length;
+  // Before: one header write (and its CAS losers' retries) per outcome, 8 or more.
+  t.true(headerWrites <= 2, `${headerWrites} header writes for ${n} concurrent outcomes`);
+  t.is(writes.filter((w) => w.key !== op.id).length, n, 'each step key written once');
+  const back = (await ops.require(op.id)).value;
+  t.is(back.steps.filter((s) => s.phase === 'done').length, n);
+  t.is(back.leaderTerm, 3);
+  // A change that throws fails its caller alone; one refused by the fence fails every caller of its round.
+  const [bad, good] = await Promise.allSettled([
+    ops.update(op.id, () => {
+      throw new Error('broken change');
+    }),
+    ops.update(op.id, (o) => {
+      o.steps[9]!.phase = 'done';
+      return o;
+    }),
+  ]);
+  t.is(bad.status, 'rejected');
+  t.is(good.status, 'fulfilled');
+  t.is((await ops.require(op.id)).value.steps[9]!.phase, 'done');
+  await new OperationStore(bucketsOf(t.context.store), t.context.events).fenced(4).update(op.id, (o) => ({ ...o, reason: 'term 4' }));
+  const fencedOut = await Promise.allSettled([0, 1].map((k) => ops.update(op.id, (o) => ({ ...o, reason: `term 3 again ${k}` }))));
+  t.deepEqual(
+    fencedOut.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+});
+
 test('two instances writing one operation: CAS per key, nothing lost, each sees the other', async (t) => {
   const a = new OperationStore(bucketsOf(t.context.store), t.context.events);
   const b = new OperationStore(bucketsOf(t.context.store), t.context.events);
