@@ -251,6 +251,69 @@ test('a record of the older layout is refused with a clear error, then migrated 
   t.is(await migrateLegacy(b), 0, 'idempotent');
 });
 
+test("a drain's moved-away list: derived from its steps, out of the header while it runs (the header does not grow per move), in it once it ends and after archiving; a header of the previous layout still reads", async (t) => {
+  const writes: { key: string; bytes: number }[] = [];
+  const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events);
+  const op = await ops.create(operation(40), 'created');
+  const move = (i: number) =>
+    ops.update(op.id, (o) => {
+      Object.assign(o.steps[i]!, { phase: 'done', targetHostId: `t${i}`, finishedAtMs: 1000 + i, reason: `moved ${i} with a reason long enough to count` });
+      return o;
+    });
+  const headerBytes: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    writes.length = 0;
+    await move(i);
+    headerBytes.push(writes.find((w) => w.key === op.id)!.bytes);
+  }
+  // Before: every move appended to the header's list (~150 bytes each).
+  t.true(headerBytes.at(-1)! - headerBytes[0]! < 150, `header grew from ${headerBytes[0]} to ${headerBytes.at(-1)} bytes over 30 moves`);
+  t.deepEqual((await ops.header(op.id))!.value.movedAway, []);
+  const running = (await ops.require(op.id)).value;
+  t.deepEqual(
+    running.movedAway.map((m) => [m.serverName, m.toHostId]),
+    Array.from({ length: 30 }, (_, i) => [`vm-${i}`, `t${i}`]),
+  );
+  // A stop is not a move.
+  await ops.update(op.id, (o) => {
+    Object.assign(o.steps[30]!, { phase: 'done', action: 'stop', finishedAtMs: 2000 });
+    return o;
+  });
+  t.is((await ops.require(op.id)).value.movedAway.length, 30);
+  await ops.update(op.id, (o) => ({ ...o, state: 'succeeded' }));
+  t.is((await ops.header(op.id))!.value.movedAway.length, 30, 'an ended drain keeps its list in its header');
+  // Archived as op-retention.ts does it (archiveFinished itself would archive the other tests' operations too).
+  await ops.buckets.steps.purgeKeys(`${op.id}.>`);
+  ops.forget(op.id);
+  const ended = (await ops.header(op.id))!;
+  await ops.buckets.headers.updateAt(op.id, { ...ended.value, archivedAtMs: Date.now() }, ended.revision);
+  t.deepEqual((await ops.require(op.id)).value.steps, []);
+  t.is((await ops.require(op.id)).value.movedAway.length, 30, 'and keeps it once archived (steps gone)');
+
+  // A running drain's header as the previous layout wrote it: its list kept up to date in the header.
+  const prev = await ops.create(operation(3), 'created');
+  await ops.update(prev.id, (o) => {
+    Object.assign(o.steps[1]!, { phase: 'done', targetHostId: 'x', finishedAtMs: 5 });
+    return o;
+  });
+  const h = (await ops.header(prev.id))!;
+  await ops.buckets.headers.updateAt(
+    prev.id,
+    { ...h.value, movedAway: [{ serverUuid: prev.steps[1]!.serverUuid, serverName: 'vm-1', toHostId: 'x', wasRunning: true }] },
+    h.revision,
+  );
+  const fresh = new OperationStore(bucketsOf(t.context.store), t.context.events);
+  t.deepEqual((await fresh.require(prev.id)).value.movedAway, [{ serverUuid: prev.steps[1]!.serverUuid, serverName: 'vm-1', toHostId: 'x', wasRunning: true }]);
+  await fresh.update(prev.id, (o) => {
+    Object.assign(o.steps[2]!, { phase: 'done', targetHostId: 'y', finishedAtMs: 6 });
+    return o;
+  });
+  t.deepEqual(
+    (await fresh.require(prev.id)).value.movedAway.map((m) => m.toHostId),
+    ['x', 'y'],
+  );
+});
+
 test('retention archives operations finished long enough ago: steps gone, summary and events kept', async (t) => {
   const day = 24 * 3600 * 1000;
   const now = Date.now();
