@@ -97,6 +97,9 @@ test('a hold released while a placement pairs its snapshot with the holds never 
     await cur.release.promise;
     return r;
   };
+  // The completion write goes through mutateFrom (CAS from the inventory's copy): routed through the gated mutate for the trial's server.
+  const realMutateFrom = servers.mutateFrom.bind(servers);
+  servers.mutateFrom = async (known, key, fn, signal) => (trial && key === trial.a ? servers.mutate(key, fn, signal) : realMutateFrom(known, key, fn, signal));
   inventory.zoneSnapshot = async (sourceHostId, signal) => {
     const cur = trial;
     if (!cur || !cur.entered || cur.raced || sourceHostId !== 'sim-2') return realZoneSnapshot(sourceHostId, signal);
