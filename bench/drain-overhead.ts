@@ -208,12 +208,18 @@ recordResult({
     },
   ],
   limits:
-    'Per migration, about 20 KV requests over one NATS connection: the start and the outcome each a header read, a step-cache check, ' +
-    "the fenced header write and the step key (coordinator/operations/op-store.ts); the server record claimed and moved; the worker's " +
-    "read of the record per pass, the zone policy and the placement snapshot's three bucket revisions; plus the gRPC stream to the source " +
-    'agent and its durable migration record (PENDING, then TRANSFERRING and COMPLETED: temp file, fsync, rename, directory fsync each). ' +
-    'Profiled at limit 8: socket writes to nats-server are the largest item (~18% of samples), then GC (~6%) and the fsyncs; coordinator, ' +
-    'sim agents and nats-server share 2 cores with other work (load 9-25 in these runs, so wall figures vary by ±30% from run to run; ' +
-    'CPU per migration is steadier): ~18-36 ms of CPU per migration (coordinator + agents) and 4-15 ms (nats-server), from ~23-48 and 5-22 ms ' +
-    'before this round. 5 ms needs about a quarter of that CPU at limit 8, and at limit 1 fewer sequential store round trips (about ten) than a migration now waits for.',
+    "Per migration about 11 KV requests at limit 8 (from ~20): the step's start (one write for all the steps a pass starts) and its " +
+    'outcome, each a header read, a step-cache check and the fenced header and step writes; outcomes that end while a write of the same ' +
+    'operation is in flight are written together in the next round (op-store.ts), so a leader no longer races itself into CAS conflicts ' +
+    '(header writes per migration 2.6 -> 0.6, header reads 3.3 -> 1.1, step-cache reads 6.3 -> 1.9 at limit 8); the server record ' +
+    "claimed and moved; the per-pass record read and placement snapshot; the source agent's gRPC stream and its durable migration record " +
+    '(temp file, fsync, rename, directory fsync: the largest single item in the profile at limit 8, ~11% of samples). A drain no longer ' +
+    'rewrites its growing moved-away list in the header on every outcome (derived from the steps, op-layout.ts). Measured alternating ' +
+    'with the code before this round at load 1.8-3.4: 200 servers 18.7-20.4 / 9.3 / 12.1-14.1 ms (limit 1 / 8 / 3x8) from 22.9-27.9 / ' +
+    '13.8-16.9 / 18.0-21.3; 500 servers 28.0-33.9 / 13.5-14.5 / 16.5-17.2 from 28.5-32.9 / 22.3-24.4 / 24.2-29.0. CPU per migration ' +
+    '(coordinator + agents) at limit 8: 12.5-12.8 ms at 200, 16.9-19.5 ms at 500 (from 18.8-22.1 and 28.9-30.3); nats-server 1.9-2.8 ms ' +
+    '(3-node cluster 7.7-9.2). Limit 1 is latency-bound (about ten sequential store round trips and the agent call per migration) and ' +
+    "at 500 servers also pays O(servers) per step: the placement snapshot clones the zone's server records (~1.5 ms per snapshot of 500), " +
+    'each record write assembles and compares every step of the operation, and the sim agent lists all its servers per event sync. ' +
+    '5 ms needs these per-step whole-record costs gone and about half the remaining CPU at limit 8.',
 });

@@ -120,8 +120,11 @@ for (const fenced of [true, false]) {
     const ops = new OperationStore(bucketsOf(t.context.store, hook), t.context.events);
     const op = operation(4);
     await ops.create(op, 'created');
+    // Two leaders are two processes: each writes through a store of its own
+    // (one store writes one round per operation at a time, op-store.ts).
+    const other = new OperationStore(bucketsOf(t.context.store, { before: null }), t.context.events);
     const old = fenced ? ops.fenced(5) : ops;
-    const next = fenced ? ops.fenced(6) : ops;
+    const next = fenced ? other.fenced(6) : other;
     if (fenced) await old.update(op.id, (o) => ({ ...o, reason: 'term 5 leading' }));
     // The new leader's write lands while the old leader's header write is in flight.
     hook.before = async () => {

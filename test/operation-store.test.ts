@@ -121,6 +121,55 @@ test("one step's progress writes that step's key alone, and a step that ends add
   t.deepEqual(writes, []);
 });
 
+test("a leader's concurrent step outcomes on one operation: written in at most two rounds (the first, then the rest together), none in a CAS race", async (t) => {
+  const writes: { key: string; bytes: number }[] = [];
+  const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events).fenced(3);
+  const op = operation(16);
+  await ops.create(op, 'created');
+  writes.length = 0;
+  const n = 8;
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      ops.update(
+        op.id,
+        (o) => {
+          o.steps[i]!.phase = 'done';
+          return o;
+        },
+        (o) => [{ type: 'step', step: o.steps[i]!, message: `step ${i} done` }],
+      ),
+    ),
+  );
+  // Every caller got a record holding its own change.
+  for (const [i, r] of results.entries()) t.is(r.steps[i]!.phase, 'done');
+  const headerWrites = writes.filter((w) => w.key === op.id).length;
+  // Before: one header write (and its CAS losers' retries) per outcome, 8 or more.
+  t.true(headerWrites <= 2, `${headerWrites} header writes for ${n} concurrent outcomes`);
+  t.is(writes.filter((w) => w.key !== op.id).length, n, 'each step key written once');
+  const back = (await ops.require(op.id)).value;
+  t.is(back.steps.filter((s) => s.phase === 'done').length, n);
+  t.is(back.leaderTerm, 3);
+  // A change that throws fails its caller alone; one refused by the fence fails every caller of its round.
+  const [bad, good] = await Promise.allSettled([
+    ops.update(op.id, () => {
+      throw new Error('broken change');
+    }),
+    ops.update(op.id, (o) => {
+      o.steps[9]!.phase = 'done';
+      return o;
+    }),
+  ]);
+  t.is(bad.status, 'rejected');
+  t.is(good.status, 'fulfilled');
+  t.is((await ops.require(op.id)).value.steps[9]!.phase, 'done');
+  await new OperationStore(bucketsOf(t.context.store), t.context.events).fenced(4).update(op.id, (o) => ({ ...o, reason: 'term 4' }));
+  const fencedOut = await Promise.allSettled([0, 1].map((k) => ops.update(op.id, (o) => ({ ...o, reason: `term 3 again ${k}` }))));
+  t.deepEqual(
+    fencedOut.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+});
+
 test('two instances writing one operation: CAS per key, nothing lost, each sees the other', async (t) => {
   const a = new OperationStore(bucketsOf(t.context.store), t.context.events);
   const b = new OperationStore(bucketsOf(t.context.store), t.context.events);
@@ -200,6 +249,69 @@ test('a record of the older layout is refused with a clear error, then migrated 
   t.is(back.state, 'paused');
   t.true((await ops.activeIds()).includes(old.id), 'an unfinished old record joins the active index');
   t.is(await migrateLegacy(b), 0, 'idempotent');
+});
+
+test("a drain's moved-away list: derived from its steps, out of the header while it runs (the header does not grow per move), in it once it ends and after archiving; a header of the previous layout still reads", async (t) => {
+  const writes: { key: string; bytes: number }[] = [];
+  const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events);
+  const op = await ops.create(operation(40), 'created');
+  const move = (i: number) =>
+    ops.update(op.id, (o) => {
+      Object.assign(o.steps[i]!, { phase: 'done', targetHostId: `t${i}`, finishedAtMs: 1000 + i, reason: `moved ${i} with a reason long enough to count` });
+      return o;
+    });
+  const headerBytes: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    writes.length = 0;
+    await move(i);
+    headerBytes.push(writes.find((w) => w.key === op.id)!.bytes);
+  }
+  // Before: every move appended to the header's list (~150 bytes each).
+  t.true(headerBytes.at(-1)! - headerBytes[0]! < 150, `header grew from ${headerBytes[0]} to ${headerBytes.at(-1)} bytes over 30 moves`);
+  t.deepEqual((await ops.header(op.id))!.value.movedAway, []);
+  const running = (await ops.require(op.id)).value;
+  t.deepEqual(
+    running.movedAway.map((m) => [m.serverName, m.toHostId]),
+    Array.from({ length: 30 }, (_, i) => [`vm-${i}`, `t${i}`]),
+  );
+  // A stop is not a move.
+  await ops.update(op.id, (o) => {
+    Object.assign(o.steps[30]!, { phase: 'done', action: 'stop', finishedAtMs: 2000 });
+    return o;
+  });
+  t.is((await ops.require(op.id)).value.movedAway.length, 30);
+  await ops.update(op.id, (o) => ({ ...o, state: 'succeeded' }));
+  t.is((await ops.header(op.id))!.value.movedAway.length, 30, 'an ended drain keeps its list in its header');
+  // Archived as op-retention.ts does it (archiveFinished itself would archive the other tests' operations too).
+  await ops.buckets.steps.purgeKeys(`${op.id}.>`);
+  ops.forget(op.id);
+  const ended = (await ops.header(op.id))!;
+  await ops.buckets.headers.updateAt(op.id, { ...ended.value, archivedAtMs: Date.now() }, ended.revision);
+  t.deepEqual((await ops.require(op.id)).value.steps, []);
+  t.is((await ops.require(op.id)).value.movedAway.length, 30, 'and keeps it once archived (steps gone)');
+
+  // A running drain's header as the previous layout wrote it: its list kept up to date in the header.
+  const prev = await ops.create(operation(3), 'created');
+  await ops.update(prev.id, (o) => {
+    Object.assign(o.steps[1]!, { phase: 'done', targetHostId: 'x', finishedAtMs: 5 });
+    return o;
+  });
+  const h = (await ops.header(prev.id))!;
+  await ops.buckets.headers.updateAt(
+    prev.id,
+    { ...h.value, movedAway: [{ serverUuid: prev.steps[1]!.serverUuid, serverName: 'vm-1', toHostId: 'x', wasRunning: true }] },
+    h.revision,
+  );
+  const fresh = new OperationStore(bucketsOf(t.context.store), t.context.events);
+  t.deepEqual((await fresh.require(prev.id)).value.movedAway, [{ serverUuid: prev.steps[1]!.serverUuid, serverName: 'vm-1', toHostId: 'x', wasRunning: true }]);
+  await fresh.update(prev.id, (o) => {
+    Object.assign(o.steps[2]!, { phase: 'done', targetHostId: 'y', finishedAtMs: 6 });
+    return o;
+  });
+  t.deepEqual(
+    (await fresh.require(prev.id)).value.movedAway.map((m) => m.toHostId),
+    ['x', 'y'],
+  );
 });
 
 test('retention archives operations finished long enough ago: steps gone, summary and events kept', async (t) => {

@@ -19,7 +19,6 @@ import type { Worker } from './worker.ts';
 
 /** A drain's steps: a move is remembered for a later return; a failure retries elsewhere, degrades or pauses. */
 const DRAIN_OUTCOMES: OutcomeRules = {
-  recordsMovedAway: true,
   onFailure: (ctx, opId, i, _step, error, sig) => handleFailure(ctx, opId, i, error, sig, true),
 };
 

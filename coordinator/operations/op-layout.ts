@@ -4,12 +4,20 @@
 // step's progress rewrites that step only, not every step of the operation.
 // An active index (bucket drydock_operations_active, key = op id) holds the
 // operations not yet finished: the engine reads it instead of every record.
-import { TERMINAL_STEP_PHASES, type OperationRecord, type StepRecord } from './types.ts';
+import { isTerminal, TERMINAL_STEP_PHASES, type MovedServerRecord, type OperationRecord, type StepRecord } from './types.ts';
 
 /** Stored layout version of a header; records without it (every step inside one record) are migrated at start. */
 export const OPERATION_FORMAT = 2;
 
-/** Everything of an operation but its steps, plus what a list needs to know about them. */
+/**
+ * Everything of an operation but its steps, plus what a list needs to know
+ * about them. A drain's movedAway is derived from its steps (movedAwayOf):
+ * its header holds it only once the drain stops (paused or ended, so a
+ * summary without steps still has it); while it runs the list stays empty,
+ * or every step's outcome would rewrite a header growing with the drain.
+ * Headers written before kept it up to date while running: the list
+ * derived from the steps is the same one.
+ */
 export interface OperationHeader extends Omit<OperationRecord, 'steps'> {
   format: typeof OPERATION_FORMAT;
   /** Number of steps (their keys are 0 … stepCount-1). */
@@ -52,6 +60,7 @@ export function bandwidthOf(s: StepRecord): number | undefined {
 /** The header of a whole record: counts derived from its steps. */
 export function headerOf(op: OperationRecord, archivedAtMs = 0): OperationHeader {
   const { steps, ...rest } = op;
+  if (op.kind === 'enable_maintenance') rest.movedAway = op.state === 'paused' || isTerminal(op) ? movedAwayOf(steps) : [];
   const samples = steps
     .filter((s) => bandwidthOf(s) !== undefined)
     .sort((a, b) => a.finishedAtMs - b.finishedAtMs)
@@ -70,7 +79,17 @@ export function headerOf(op: OperationRecord, archivedAtMs = 0): OperationHeader
 /** The whole record again: the header's fields and its steps. */
 export function assemble(h: OperationHeader, steps: StepRecord[], stepsUpdatedAtMs = 0): OperationRecord {
   const { format: _f, stepCount: _c, doneCount: _d, bandwidthSamples: _b, archivedAtMs: _a, ...rest } = h;
-  return { ...rest, updatedAtMs: Math.max(h.updatedAtMs, stepsUpdatedAtMs), steps };
+  // An archived drain's steps are gone: its header's list (written when it ended) stands alone.
+  const movedAway = h.kind === 'enable_maintenance' && !h.archivedAtMs ? movedAwayOf(steps) : h.movedAway;
+  return { ...rest, movedAway, updatedAtMs: Math.max(h.updatedAtMs, stepsUpdatedAtMs), steps };
+}
+
+/** The servers a drain moved away: its steps that ended in a move (not a stop), in the order they ended. */
+export function movedAwayOf(steps: readonly StepRecord[]): MovedServerRecord[] {
+  return steps
+    .filter((s) => s.phase === 'done' && (s.action === 'live' || s.action === 'cold'))
+    .sort((a, b) => a.finishedAtMs - b.finishedAtMs)
+    .map((s) => ({ serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning }));
 }
 
 /** A step as the record holds it (without the stored write time). */

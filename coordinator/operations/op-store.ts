@@ -58,8 +58,21 @@ export class FencedWriteError extends FailedPreconditionError {
 /** Writes at once when creating the steps of an operation. */
 const CREATE_CONCURRENCY = 32;
 
+/** A caller's change waiting for (or in) its operation's next write round. */
+interface Pending {
+  change: (op: OperationRecord) => OperationRecord | undefined;
+  describe: (op: OperationRecord) => EventSpec[];
+  signal: AbortSignal | undefined;
+  resolve: (op: OperationRecord) => void;
+  reject: (err: unknown) => void;
+  /** Its change returned a record in the last round applied. */
+  changed: boolean;
+}
+
 export class OperationStore {
   private readonly cache: StepCache;
+  /** Operations with a write round in flight through this store: the changes that arrived since (update()). */
+  private readonly queues = new Map<string, Pending[]>();
 
   constructor(
     readonly buckets: OperationBuckets,
@@ -170,33 +183,106 @@ export class OperationStore {
 
   /**
    * Applies a pure change with CAS; `describe` turns the stored result into
-   * the events to publish (none when nothing changed). State changes are
-   * recorded in the history with their time.
+   * the events to publish (none when its change changed nothing). State
+   * changes are recorded in the history with their time.
+   *
+   * Changes to one operation through this store are written one round at a
+   * time, and the changes that arrive while a round is in flight are applied
+   * together, in order of arrival, in the next (one header write for the
+   * outcomes of several steps that end together): concurrent updates of one
+   * record no longer race each other into CAS conflicts. Each caller's
+   * promise settles only once its change is stored (or refused).
    */
-  async update(
+  update(
     id: string,
     change: (op: OperationRecord) => OperationRecord | undefined,
     describe: (op: OperationRecord) => EventSpec[] = () => [],
     signal?: AbortSignal,
   ): Promise<OperationRecord> {
-    for (let round = 0; ; round++) {
-      signal?.throwIfAborted();
-      const cur = await this.current(id, signal);
-      if (!cur) throw new NotFoundError('operation', id);
+    return new Promise((resolve, reject) => {
+      const p: Pending = { change, describe, signal, resolve, reject, changed: false };
+      const queued = this.queues.get(id);
+      if (queued) {
+        queued.push(p);
+        return;
+      }
+      this.queues.set(id, []);
+      void this.writeQueue(id, [p]);
+    });
+  }
+
+  /** Writes `batch`, then whatever arrived meanwhile, until nothing is left. */
+  private async writeQueue(id: string, batch: Pending[]): Promise<void> {
+    for (;;) {
+      await this.writeBatch(id, batch);
+      const next = this.queues.get(id)!;
+      if (next.length === 0) {
+        this.queues.delete(id);
+        return;
+      }
+      this.queues.set(id, []);
+      batch = next;
+    }
+  }
+
+  /** One write of every change in the batch (CAS rounds until it lands); settles every caller, never throws. */
+  private async writeBatch(id: string, batch: Pending[]): Promise<void> {
+    for (let round = 0; ;) {
+      batch = batch.filter((p) => !p.signal?.aborted || (p.reject(p.signal.reason), false));
+      if (batch.length === 0) return;
+      const signal = batch.every((p) => p.signal === batch[0]!.signal) ? batch[0]!.signal : undefined;
+      let failed: Pending | null = null;
+      const combined = (o: OperationRecord): OperationRecord | undefined => {
+        let any = false;
+        for (const p of batch) {
+          try {
+            const r = p.change(o);
+            p.changed = r !== undefined;
+            if (r !== undefined) [o, any] = [r, true];
+          } catch (err) {
+            failed = p;
+            throw err;
+          }
+        }
+        return any ? o : undefined;
+      };
       try {
-        const res = await this.applyOnce(cur, change, signal);
-        if (!res.changed) return res.op;
-        if (res.ended) {
+        const cur = await this.current(id, signal);
+        if (!cur) throw new NotFoundError('operation', id);
+        const res = await this.applyOnce(cur, combined, signal);
+        if (res.changed && res.ended) {
           this.onEnded(res.op);
           this.cache.forget(id);
           await this.deactivate(id, signal);
         }
-        for (const spec of describe(res.op)) await this.emit(res.op, spec);
-        return res.op;
+        for (const p of batch) {
+          try {
+            if (res.changed && p.changed) for (const spec of p.describe(res.op)) await this.emit(res.op, spec);
+            p.resolve(res.op);
+          } catch (err) {
+            p.reject(err);
+          }
+        }
+        return;
       } catch (err) {
-        if (!(err instanceof CasConflictError)) throw err;
-        if (round + 1 >= this.retry.conflictAttempts) throw err;
-        await conflictBackoff(round, signal);
+        const f = failed as Pending | null;
+        if (f) {
+          // That caller's change threw: it alone fails; the others are applied again without it.
+          f.reject(err);
+          batch = batch.filter((p) => p !== f);
+          continue;
+        }
+        let reason = err;
+        if (err instanceof CasConflictError && ++round < this.retry.conflictAttempts) {
+          try {
+            await conflictBackoff(round - 1, signal);
+            continue;
+          } catch (abort) {
+            reason = abort;
+          }
+        }
+        for (const p of batch) p.reject(reason);
+        return;
       }
     }
   }

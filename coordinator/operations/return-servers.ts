@@ -19,7 +19,6 @@ import type { Worker } from './worker.ts';
  * has one possible target, a failure ends that server's step.
  */
 const RETURN_OUTCOMES: OutcomeRules = {
-  recordsMovedAway: false,
   onFailure: (ctx, opId, i, _step, error) =>
     updateStep(
       ctx,

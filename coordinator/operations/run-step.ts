@@ -16,11 +16,6 @@ const PROGRESS_WRITE_MS = 1000;
 
 /** What a worker decides about its steps' outcomes. */
 export interface OutcomeRules {
-  /**
-   * A completed move is added to the operation's movedAway list (a drain's:
-   * returning servers later reads it). A stop never is.
-   */
-  recordsMovedAway: boolean;
   /** A failed attempt (not one aborted by a cancel): write what becomes of step i (`step`: as the attempt left it). */
   onFailure(ctx: EngineContext, opId: string, i: number, step: StepRecord, error: string, sig: WorkerSignals): Promise<void>;
 }
@@ -244,11 +239,7 @@ async function recordOutcome(
             s.guestHealth = stepHealthFromAgent(m?.guest_health);
             s.guestHealthDetail = m?.guest_health_detail ?? '';
           }
-          if (!stopped && rules.recordsMovedAway)
-            o.movedAway = [
-              ...o.movedAway.filter((m) => m.serverUuid !== s.serverUuid),
-              { serverUuid: s.serverUuid, serverName: s.serverName, toHostId: s.targetHostId, wasRunning: s.wasRunning },
-            ];
+          // A drain's movedAway is derived from its done moves (op-layout.ts movedAwayOf).
           return o;
         },
         (o) => [

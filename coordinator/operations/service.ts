@@ -231,10 +231,18 @@ export class MaintenanceService {
     if (!hostId) throw new InvalidArgumentError('host_id', 'required');
     const host = (await this.o.hosts.require(hostId)).value;
     if (host.maintenance !== 'none') throw new FailedPreconditionError(`host ${hostId} is ${host.maintenance.replace('_', ' ')}: return it to service first`);
+    // A drain's header lists its moves once it stopped; one still running lists them in its steps (op-layout.ts).
     const drains = (await this.o.ops.list())
-      .filter((o) => o.kind === 'enable_maintenance' && o.hostId === hostId && o.movedAway.length > 0)
+      .filter((o) => o.kind === 'enable_maintenance' && o.hostId === hostId && (o.movedAway.length > 0 || o.doneCount > 0))
       .sort((a, b) => b.createdAtMs - a.createdAtMs);
-    const last = drains[0];
+    let last: Pick<OperationRecord, 'id' | 'movedAway'> | undefined;
+    for (const h of drains) {
+      const moved = h.movedAway.length > 0 ? h : (await this.o.ops.get(h.id))?.value;
+      if (moved && moved.movedAway.length > 0) {
+        last = moved;
+        break;
+      }
+    }
     if (!last) throw new FailedPreconditionError(`no servers were moved away from ${hostId} by a maintenance`);
     const wanted = new Set(uuids);
     for (const u of wanted)
