@@ -5,63 +5,18 @@ import type { CpuDescription } from '../../agent/hypervisor/hypervisor.ts';
 import type { CpuCompareResult } from '../../common/generated/drydock/agent/v1/CpuCompareResult.ts';
 import { InvalidArgumentError } from '../../common/errors.ts';
 
+// Each model implies the features of the one before it, plus its own.
+const QEMU64 = ['fpu', 'sse', 'sse2', 'cx16', 'lm', 'syscall', 'nx'];
+const WESTMERE = [...QEMU64, 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes'];
+const HASWELL_NO_TSX = [...WESTMERE, 'avx', 'avx2', 'fma', 'bmi1', 'bmi2', 'movbe'];
+const SKYLAKE_SERVER = [...HASWELL_NO_TSX, 'avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl', 'clwb', 'pku'];
+
 /** Models the sim knows, weakest first, each with the features it implies. */
 export const SIM_CPU_MODELS: ReadonlyArray<{ model: string; features: readonly string[] }> = [
-  { model: 'qemu64', features: ['fpu', 'sse', 'sse2', 'cx16', 'lm', 'syscall', 'nx'] },
-  { model: 'Westmere', features: ['fpu', 'sse', 'sse2', 'cx16', 'lm', 'syscall', 'nx', 'ssse3', 'sse4.1', 'sse4.2', 'popcnt', 'aes'] },
-  {
-    model: 'Haswell-noTSX',
-    features: [
-      'fpu',
-      'sse',
-      'sse2',
-      'cx16',
-      'lm',
-      'syscall',
-      'nx',
-      'ssse3',
-      'sse4.1',
-      'sse4.2',
-      'popcnt',
-      'aes',
-      'avx',
-      'avx2',
-      'fma',
-      'bmi1',
-      'bmi2',
-      'movbe',
-    ],
-  },
-  {
-    model: 'Skylake-Server',
-    features: [
-      'fpu',
-      'sse',
-      'sse2',
-      'cx16',
-      'lm',
-      'syscall',
-      'nx',
-      'ssse3',
-      'sse4.1',
-      'sse4.2',
-      'popcnt',
-      'aes',
-      'avx',
-      'avx2',
-      'fma',
-      'bmi1',
-      'bmi2',
-      'movbe',
-      'avx512f',
-      'avx512dq',
-      'avx512cd',
-      'avx512bw',
-      'avx512vl',
-      'clwb',
-      'pku',
-    ],
-  },
+  { model: 'qemu64', features: QEMU64 },
+  { model: 'Westmere', features: WESTMERE },
+  { model: 'Haswell-noTSX', features: HASWELL_NO_TSX },
+  { model: 'Skylake-Server', features: SKYLAKE_SERVER },
 ];
 
 const FEATURE_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
