@@ -2,6 +2,7 @@
 // store: a running drain of `steps` pending live moves off one host, each
 // field overridable. One builder, so a new record field is added once.
 import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
+import { newOperationRecord } from '../coordinator/operations/operation-record.ts';
 
 /** Step i of a drain off `hostId`: a pending live move of a 1 GiB, 1-vCPU server (uuid prefix distinguishes callers). */
 export function stepRecord(i: number, over: Partial<StepRecord> = {}, uuidPrefix = '22222222'): StepRecord {
@@ -32,32 +33,19 @@ export function stepRecord(i: number, over: Partial<StepRecord> = {}, uuidPrefix
   };
 }
 
-/** A running drain of `host` with the given steps. */
+/** A running drain of `host` with the given steps (the service's new record, moved on to running). */
 export function drainRecord(id: string, steps: StepRecord[], over: Partial<OperationRecord> = {}): OperationRecord {
-  const now = Date.now();
   return {
-    id,
-    kind: 'enable_maintenance',
-    hostId: 'h1',
-    zoneId: 'z1',
-    storageCluster: '',
+    ...newOperationRecord({
+      id,
+      kind: 'enable_maintenance',
+      host: { id: 'h1', zoneId: 'z1', storageCluster: '' },
+      requestedBy: 'test',
+      steps,
+      nowMs: Date.now(),
+    }),
     state: 'running',
     reason: 'draining',
-    stage: '',
-    steps,
-    stopUnmigratable: false,
-    requestedBy: 'test',
-    createdAtMs: now,
-    updatedAtMs: now,
-    finishedAtMs: 0,
-    movedAway: [],
-    cancelRequested: false,
-    cancelReason: '',
-    previousIncarnation: '',
-    previousBootId: '',
-    skipReboot: false,
-    stageSinceMs: now,
-    sourceOperationId: '',
     history: [],
     ...over,
   };

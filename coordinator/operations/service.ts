@@ -7,6 +7,7 @@ import type { Repository, Versioned } from '../store/repository.ts';
 import type { OperationHeader } from './op-layout.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
 import { releaseServerClaims } from './steps.ts';
+import { newOperationRecord } from './operation-record.ts';
 import { planMaintenance, assertPlanRunnable } from '../planner/index.ts';
 import type { Plan, Reservations } from '../planner/index.ts';
 import type { CpuPlacement } from './context.ts';
@@ -92,31 +93,7 @@ export class MaintenanceService {
 
   private newOperation(kind: OperationKind, host: HostRecord, requestedBy: string, steps: StepRecord[]): OperationRecord {
     const now = this.clock();
-    return {
-      id: `op-${now.toString(36)}-${randomUUID().slice(0, 8)}`,
-      kind,
-      hostId: host.id,
-      zoneId: host.zoneId,
-      storageCluster: host.storageCluster,
-      state: 'pending',
-      reason: 'accepted',
-      stage: '',
-      steps,
-      stopUnmigratable: false,
-      requestedBy,
-      createdAtMs: now,
-      updatedAtMs: now,
-      finishedAtMs: 0,
-      movedAway: [],
-      cancelRequested: false,
-      cancelReason: '',
-      previousIncarnation: '',
-      previousBootId: '',
-      skipReboot: false,
-      stageSinceMs: now,
-      sourceOperationId: '',
-      history: [{ state: 'pending', stage: '', atMs: now, reason: 'accepted' }],
-    };
+    return newOperationRecord({ id: `op-${now.toString(36)}-${randomUUID().slice(0, 8)}`, kind, host, requestedBy, steps, nowMs: now });
   }
 
   /**
