@@ -2,35 +2,21 @@
 // store: a running drain of `steps` pending live moves off one host, each
 // field overridable. One builder, so a new record field is added once.
 import type { OperationRecord, StepRecord } from '../coordinator/operations/types.ts';
-import { newOperationRecord } from '../coordinator/operations/operation-record.ts';
+import { newOperationRecord, newStep } from '../coordinator/operations/operation-record.ts';
 
 /** Step i of a drain off `hostId`: a pending live move of a 1 GiB, 1-vCPU server (uuid prefix distinguishes callers). */
 export function stepRecord(i: number, over: Partial<StepRecord> = {}, uuidPrefix = '22222222'): StepRecord {
-  return {
+  return newStep({
     serverUuid: `${uuidPrefix}-0000-4000-8000-${String(i).padStart(12, '0')}`,
     serverName: `vm-${i}`,
     action: 'live',
-    phase: 'pending',
     sourceHostId: 'h1',
-    targetHostId: '',
-    migrationId: '',
-    attempt: 0,
-    triedTargets: [],
-    percent: 0,
-    bytesProcessed: 0,
-    bytesTotal: 0,
-    bandwidthBps: 0,
-    etaSeconds: 0,
     wasRunning: true,
-    memoryBytes: 1024 ** 3,
-    localDiskBytes: 0,
-    vcpus: 1,
-    error: '',
     reason: 'fits',
-    startedAtMs: 0,
-    finishedAtMs: 0,
+    memoryBytes: 1024 ** 3,
+    vcpus: 1,
     ...over,
-  };
+  });
 }
 
 /** A running drain of `host` with the given steps (the service's new record, moved on to running). */

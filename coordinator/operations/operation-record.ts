@@ -1,4 +1,4 @@
-// A new operation's record, as the maintenance service stores it when a
+// A new operation's record and its pending steps, as the maintenance service stores it when a
 // request is accepted: every field at its starting value. One literal, so a
 // new record field is added once (the test harness builds its records from
 // it too, harness/operation-records.ts).
@@ -37,5 +37,30 @@ export function newOperationRecord(o: {
     stageSinceMs: o.nowMs,
     sourceOperationId: '',
     history: [{ state: 'pending', stage: '', atMs: o.nowMs, reason: 'accepted' }],
+  };
+}
+
+/** A pending step: the given fields, the rest at their starting values. */
+export function newStep(
+  f: Pick<StepRecord, 'serverUuid' | 'serverName' | 'action' | 'sourceHostId' | 'wasRunning' | 'reason'> & Partial<StepRecord>,
+): StepRecord {
+  return {
+    phase: 'pending',
+    targetHostId: '',
+    migrationId: '',
+    attempt: 0,
+    triedTargets: [],
+    percent: 0,
+    bytesProcessed: 0,
+    bytesTotal: 0,
+    bandwidthBps: 0,
+    etaSeconds: 0,
+    memoryBytes: 0,
+    localDiskBytes: 0,
+    vcpus: 0,
+    error: '',
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    ...f,
   };
 }

@@ -7,7 +7,7 @@ import type { Repository, Versioned } from '../store/repository.ts';
 import type { OperationHeader } from './op-layout.ts';
 import type { HostRecord, InventorySnapshot, ServerRecord } from '../model.ts';
 import { releaseServerClaims } from './steps.ts';
-import { newOperationRecord } from './operation-record.ts';
+import { newOperationRecord, newStep } from './operation-record.ts';
 import { planMaintenance, assertPlanRunnable } from '../planner/index.ts';
 import type { Plan, Reservations } from '../planner/index.ts';
 import type { CpuPlacement } from './context.ts';
@@ -34,29 +34,6 @@ export interface MaintenanceServiceOptions {
 const RECENT_FOR_BANDWIDTH = 100;
 
 const ACTION_OF: Record<string, StepAction> = { LIVE_MIGRATE: 'live', COLD_MIGRATE: 'cold', STOP: 'stop', NONE: 'none' };
-
-/** A pending step: the given fields, the rest at their starting values. */
-function newStep(f: Pick<StepRecord, 'serverUuid' | 'serverName' | 'action' | 'sourceHostId' | 'wasRunning' | 'reason'> & Partial<StepRecord>): StepRecord {
-  return {
-    phase: 'pending',
-    targetHostId: '',
-    migrationId: '',
-    attempt: 0,
-    triedTargets: [],
-    percent: 0,
-    bytesProcessed: 0,
-    bytesTotal: 0,
-    bandwidthBps: 0,
-    etaSeconds: 0,
-    memoryBytes: 0,
-    localDiskBytes: 0,
-    vcpus: 0,
-    error: '',
-    startedAtMs: 0,
-    finishedAtMs: 0,
-    ...f,
-  };
-}
 
 export class MaintenanceService {
   private readonly clock: () => number;
