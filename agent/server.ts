@@ -19,6 +19,7 @@ import type { Hypervisor, Server } from './hypervisor/hypervisor.ts';
 import type { MigrationManager } from './migrations/manager.ts';
 import { isTerminal } from './migrations/flow.ts';
 import { stopServer } from './migrations/power.ts';
+import { listedServers } from './server-listing.ts';
 import type { FactsSource } from './facts.ts';
 import type { AgentHandlers } from '../common/generated/drydock/agent/v1/Agent.ts';
 import type { MigrateServerRequest } from '../common/generated/drydock/agent/v1/MigrateServerRequest.ts';
@@ -102,8 +103,7 @@ export function agentHandlers(deps: AgentServiceDeps): AgentHandlers {
 
     ListServers: u(async (req, call) => {
       const wanted = new Set(req.uuids.map((x, i) => assertUuid(`uuids[${i}]`, x)));
-      const all = await hv.listServers(callSignal(call));
-      return { servers: wanted.size ? all.filter((s) => wanted.has(s.uuid.toLowerCase())) : all, host_id: deps.hostId, listed_at_ms: Date.now() };
+      return { servers: await listedServers(hv, wanted, callSignal(call)), host_id: deps.hostId, listed_at_ms: Date.now() };
     }),
 
     MigrateServer: (call) => {

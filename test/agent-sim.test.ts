@@ -147,6 +147,36 @@ test.serial('ListServers lists what the host runs, filters by uuid, validates uu
   h1.sim.removeServer(b.uuid);
 });
 
+test.serial('ListServers asked about a few uuids reads those servers alone, never the whole host', async (t) => {
+  const { h1, h2 } = t.context;
+  const a = h1.sim.addServer({ name: nextId('named-a') });
+  const b = h1.sim.addServer({ name: nextId('named-b'), running: false });
+  const elsewhere = h2.sim.addServer({ name: nextId('named-c') });
+  // Counted on the hypervisor the agent uses: a whole-host listing costs a virsh dumpxml per domain on libvirt.
+  const listAll = h1.sim.listServers.bind(h1.sim);
+  let wholeListings = 0;
+  h1.sim.listServers = async () => (wholeListings++, listAll());
+  t.teardown(() => {
+    h1.sim.listServers = listAll;
+    for (const [h, s] of [
+      [h1, a],
+      [h1, b],
+      [h2, elsewhere],
+    ] as const)
+      h.sim.removeServer(s.uuid);
+  });
+  const absent = '00000000-0000-4000-8000-0000000000aa';
+  const one = await call<object, ListServersResponse>(t.context.client(h1), 'ListServers', {
+    uuids: [b.uuid.toUpperCase(), a.uuid, absent, elsewhere.uuid, a.uuid],
+  });
+  t.deepEqual(one.servers.map((s) => s.uuid).sort(), [a.uuid, b.uuid].sort(), 'the named servers this host holds, each once');
+  t.is(one.servers.find((s) => s.uuid === b.uuid)?.state, 'SERVER_STATE_SHUTOFF');
+  t.is(wholeListings, 0, 'no whole-host listing for a few uuids');
+  const all = await call<object, ListServersResponse>(t.context.client(h1), 'ListServers', {});
+  t.true(all.servers.some((s) => s.uuid === a.uuid));
+  t.is(wholeListings, 1);
+});
+
 test.serial('live migration streams progress with a percent that never decreases, and moves the server', async (t) => {
   const { h1, h2, cluster } = t.context;
   const s = h1.sim.addServer({ name: nextId('live'), memoryBytes: GiB, disks: [{ path: '/shared/live.qcow2', shared: false }] });
