@@ -14,6 +14,7 @@ import { subjects, type HeartbeatMessage, type HostEventMessage } from '../commo
 import type { Hypervisor } from './hypervisor/hypervisor.ts';
 import { factsFingerprint, type FactsSource } from './facts.ts';
 import { serversDigest } from '../common/servers-digest.ts';
+import { mayChangeServerReport } from '../common/host-events.ts';
 
 export type { NatsAuth };
 
@@ -253,7 +254,7 @@ export class NatsPublisher {
         for await (const ev of this.opts.hypervisor.events(signal)) {
           attempt = 0;
           if (ev.event === 'lifecycle') this.listingDirty = true;
-          await this.publishEvent(ev.event, ev.name, ev.detail, ev.atMs);
+          if (mayChangeServerReport(ev.event)) await this.publishEvent(ev.event, ev.name, ev.detail, ev.atMs);
         }
       } catch (err) {
         if (signal.aborted) return;

@@ -134,6 +134,14 @@ test.serial('lifecycle events carry the server uuid; a migration shows on both h
   const onTarget = seen.events.find((e) => e.host_id === b.hostId && e.detail === 'Started Migrated')!;
   t.is(onTarget.server_uuid, s.uuid);
   t.is(onTarget.incarnation, b.incarnation);
+  // The sim raises migration-iteration and job-completed as libvirt does: progress of the job, not news about the server.
+  await sleep(300);
+  const mine = seen.events.filter((e) => e.server_name === 'ev-vm');
+  t.deepEqual(
+    mine.filter((e) => e.event !== 'lifecycle').map((e) => `${e.event} ${e.detail}`),
+    [],
+    'no job-progress events published',
+  );
 });
 
 test.serial('facts are published again when they change', async (t) => {

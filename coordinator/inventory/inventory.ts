@@ -27,6 +27,7 @@ import { HostMessageRejections } from './rejections.ts';
 import { grpcEndpointProblem } from '../../common/uri.ts';
 import { buildZoneSnapshot, type ZoneSnapshot } from './zone-snapshot.ts';
 import { isUuid } from '../../common/names.ts';
+import { mayChangeServerReport } from '../../common/host-events.ts';
 import { mergeReport, syncAllHosts, syncOneHost, wellFormedReport, type ServerChange } from './reconcile.ts';
 import { addReported, movesHeardFromBothSides, ReconcileTargets, recordsDigest, recordsOfHosts } from './reconcile-targets.ts';
 
@@ -250,6 +251,7 @@ export class Inventory {
     if (!msg || typeof msg.host_id !== 'string' || !isValidId(msg.host_id)) return;
     if (!this.admitted(msg.host_id, 'event')) return;
     if (!this.o.leader.isLeader()) return;
+    if (typeof msg.event === 'string' && !mayChangeServerReport(msg.event)) return;
     const hostId = msg.host_id;
     const uuid = typeof msg.server_uuid === 'string' && isUuid(msg.server_uuid) ? msg.server_uuid.toLowerCase() : '';
     const batch = this.eventBatches.get(hostId);
