@@ -121,6 +121,66 @@ test("one step's progress writes that step's key alone, and a step that ends add
   t.deepEqual(writes, []);
 });
 
+test('a change naming its steps gets copies of those alone (the rest frozen as stored), writes what a whole-record change writes, and cannot touch another step', async (t) => {
+  const writes: { key: string; bytes: number }[] = [];
+  const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events);
+  const named = operation(300);
+  const whole = operation(300);
+  for (const op of [named, whole]) await ops.create(op, 'created');
+  const change = (o: OperationRecord) => {
+    o.steps[3]!.phase = 'done';
+    o.steps[3]!.triedTargets.push('sim-9');
+    o.steps[5]!.percent = 50;
+    o.reason = 'two steps on';
+    return o;
+  };
+  let frozen: boolean[] = [];
+  writes.length = 0;
+  await ops.update(named.id, (o) => ((frozen = o.steps.map((s) => Object.isFrozen(s))), change(o)), undefined, undefined, [3, 5]);
+  t.deepEqual(
+    frozen.flatMap((f, i) => (f ? [] : [i])),
+    [3, 5],
+    'copies of the named steps, every other one as stored and frozen',
+  );
+  t.deepEqual(writes.map((w) => w.key).sort(), [named.id, stepKey(named.id, 3), stepKey(named.id, 5)].sort());
+  await ops.update(whole.id, change);
+  const a = (await ops.require(named.id)).value;
+  const b = (await ops.require(whole.id)).value;
+  const { id: _a, createdAtMs: _ca, updatedAtMs: _ua, ...restA } = a;
+  const { id: _b, createdAtMs: _cb, updatedAtMs: _ub, ...restB } = b;
+  t.deepEqual(
+    { ...restA, steps: restA.steps.map(({ finishedAtMs: _f, ...s }) => s) },
+    { ...restB, steps: restB.steps.map(({ finishedAtMs: _f, ...s }) => s) },
+    'the same record as the whole-record change',
+  );
+  t.deepEqual((await ops.header(named.id))!.value.doneCount, 1);
+
+  // A step it did not name: refused, nothing written.
+  writes.length = 0;
+  await t.throwsAsync(
+    ops.update(
+      named.id,
+      (o) => {
+        o.steps[3]!.percent = 1;
+        o.steps[4]!.percent = 99;
+        return o;
+      },
+      undefined,
+      undefined,
+      [3],
+    ),
+    { instanceOf: TypeError },
+  );
+  await t.throwsAsync(
+    ops.update(named.id, (o) => ((o.steps[6] = { ...o.steps[6]!, percent: 99 }), o), undefined, undefined, [3]),
+    { message: /replaced step 6/ },
+  );
+  t.deepEqual(writes, [], 'nothing written');
+  const after = (await ops.require(named.id)).value;
+  t.is(after.steps[4]!.percent, 0);
+  t.is(after.steps[3]!.percent, a.steps[3]!.percent);
+});
+
 test("a leader's concurrent step outcomes on one operation: written in at most two rounds (the first, then the rest together), none in a CAS race", async (t) => {
   const writes: { key: string; bytes: number }[] = [];
   const ops = new OperationStore(bucketsOf(t.context.store, writes), t.context.events).fenced(3);

@@ -377,6 +377,8 @@ async function handleFailure(ctx: EngineContext, opId: string, i: number, error:
       { type: 'step', step: o.steps[i]!, message: `${step.serverName}: ${d.reason}` },
       ...(d.kind === 'pause' ? [{ type: 'state' as const, message: o.reason }] : []),
     ],
+    undefined,
+    [i],
   );
 }
 

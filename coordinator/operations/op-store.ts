@@ -67,6 +67,8 @@ interface Pending {
   reject: (err: unknown) => void;
   /** Its change returned a record in the last round applied. */
   changed: boolean;
+  /** The steps its change may change (update()); undefined: any. */
+  touches: readonly number[] | undefined;
 }
 
 export class OperationStore {
@@ -198,9 +200,18 @@ export class OperationStore {
     change: (op: OperationRecord) => OperationRecord | undefined,
     describe: (op: OperationRecord) => EventSpec[] = () => [],
     signal?: AbortSignal,
+    /**
+     * The indices of the only steps `change` may change (the header it may
+     * change freely). Given, the change gets copies of those steps alone and
+     * the others as stored, frozen (a write to one throws), and only those
+     * are compared and written: one step's progress costs the same in an
+     * operation of 500 steps as in one of 5. The record returned to the
+     * caller holds the same frozen steps.
+     */
+    touches?: readonly number[],
   ): Promise<OperationRecord> {
     return new Promise((resolve, reject) => {
-      const p: Pending = { change, describe, signal, resolve, reject, changed: false };
+      const p: Pending = { change, describe, signal, resolve, reject, changed: false, touches };
       const queued = this.queues.get(id);
       if (queued) {
         queued.push(p);
@@ -246,10 +257,12 @@ export class OperationStore {
         }
         return any ? o : undefined;
       };
+      // The batch names its steps only if every change in it does.
+      const touches = batch.every((p) => p.touches) ? new Set(batch.flatMap((p) => p.touches!)) : undefined;
       try {
         const cur = await this.current(id, signal);
         if (!cur) throw new NotFoundError('operation', id);
-        const res = await this.applyOnce(cur, combined, signal);
+        const res = await this.applyOnce(cur, combined, signal, touches);
         if (res.changed && res.ended) {
           this.onEnded(res.op);
           this.cache.forget(id);
@@ -327,13 +340,24 @@ export class OperationStore {
     return { header, steps };
   }
 
-  private assembleCurrent(cur: Current): OperationRecord {
+  /** The record as read, for a change: private copies of its steps (of those in `touches` alone, when given; the others as cached, frozen). */
+  private assembleCurrent(cur: Current, touches?: ReadonlySet<number>): OperationRecord {
     const at = cur.steps.reduce((m, e) => Math.max(m, e.atMs), 0);
     return assemble(
       structuredClone(cur.header.value),
-      cur.steps.map((e) => cloneStep(e.step)),
+      cur.steps.map((e, i) => (touches && !touches.has(i) ? e.step : cloneStep(e.step))),
       at,
     );
+  }
+
+  /** Indices of the steps `next` changed: among `touches` only, once every other step is checked to be the one read. */
+  private changedSteps(cur: Current, next: OperationRecord, touches?: ReadonlySet<number>): number[] {
+    if (!touches) return next.steps.flatMap((s, i) => (sameStep(s, cur.steps[i]!.step) ? [] : [i]));
+    next.steps.forEach((s, i) => {
+      if (!touches.has(i) && s !== cur.steps[i]!.step)
+        throw new Error(`operation ${next.id}: a change naming steps ${[...touches].join(',')} replaced step ${i}`);
+    });
+    return [...touches].filter((i) => next.steps[i] && !sameStep(next.steps[i]!, cur.steps[i]!.step)).sort((a, b) => a - b);
   }
 
   /** One CAS round: the change applied to `cur`, the keys it changed written. */
@@ -341,6 +365,7 @@ export class OperationStore {
     cur: Current,
     change: (op: OperationRecord) => OperationRecord | undefined,
     signal?: AbortSignal,
+    touches?: ReadonlySet<number>,
   ): Promise<{ op: OperationRecord; changed: boolean; ended: boolean }> {
     const now = this.clock();
     const stored = cur.header.value.leaderTerm ?? 0;
@@ -348,7 +373,7 @@ export class OperationStore {
     // One copy of the record for the change; the record as read is assembled again only when nothing changed.
     const before = cur.header.value;
     const unchanged = () => ({ op: this.assembleCurrent(cur), changed: false, ended: false });
-    const next = change(this.assembleCurrent(cur));
+    const next = change(this.assembleCurrent(cur, touches));
     if (next === undefined) return unchanged();
     if (this.fence > 0) next.leaderTerm = Math.max(stored, this.fence);
     if (next.steps.length !== cur.steps.length) throw new Error(`operation ${before.id}: a change cannot add or remove steps`);
@@ -358,7 +383,7 @@ export class OperationStore {
     }
     const ended = isTerminal(next) && !next.finishedAtMs;
     if (ended) next.finishedAtMs = now;
-    const stepWrites = next.steps.flatMap((s, i) => (sameStep(s, cur.steps[i]!.step) ? [] : [i]));
+    const stepWrites = this.changedSteps(cur, next, touches);
     const header = headerOf({ ...next, updatedAtMs: cur.header.value.updatedAtMs }, cur.header.value.archivedAtMs);
     const headerChanged = !sameValue(header, cur.header.value);
     if (!headerChanged && stepWrites.length === 0) return unchanged();

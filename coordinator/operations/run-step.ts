@@ -249,6 +249,8 @@ async function recordOutcome(
             message: stopped ? `${step.serverName} stopped` : `${movedMessage(o.steps[i]!)}${outcome.note ? `: ${outcome.note}` : ''}`,
           },
         ],
+        undefined,
+        [i],
       ),
       ctx.servers
         .mutateFrom(ctx.inventory.serverRecord(step.serverUuid), step.serverUuid, (s) => {

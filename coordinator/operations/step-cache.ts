@@ -10,7 +10,7 @@ import { plainStep, stepKey, type StoredStep } from './op-layout.ts';
 import type { StepRecord } from './types.ts';
 
 export interface StepEntry {
-  /** As read: never handed out (callers get copies). */
+  /** As read, frozen: handed out only to changes that name other steps (OperationStore.update). */
   step: StepRecord;
   /** When it was last written (0 if never since the split). */
   atMs: number;
@@ -26,7 +26,10 @@ interface OpSteps {
 }
 
 function entryOf(v: StoredStep, revision: number): StepEntry {
-  return { step: plainStep(v), atMs: v.updatedAtMs ?? 0, revision };
+  // Frozen: an update naming its steps (OperationStore.update's touches) hands the others out as they are here.
+  const step = plainStep(v);
+  Object.freeze(step.triedTargets);
+  return { step: Object.freeze(step), atMs: v.updatedAtMs ?? 0, revision };
 }
 
 export class StepCache {

@@ -24,6 +24,8 @@ export async function updateStep(ctx: EngineContext, opId: string, i: number, ch
             : `${o.steps[i]!.serverName}: ${o.steps[i]!.phase}${o.steps[i]!.targetHostId ? ` → ${o.steps[i]!.targetHostId}` : ''}`,
       },
     ],
+    undefined,
+    [i],
   );
 }
 
@@ -54,6 +56,8 @@ export async function updateSteps(
         const s = o.steps[i]!;
         return { type: 'step' as const, step: s, message: `${s.serverName}: ${s.phase}${s.targetHostId ? ` → ${s.targetHostId}` : ''}` };
       }),
+    undefined,
+    indices,
   );
 }
 
