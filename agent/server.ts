@@ -177,6 +177,8 @@ function rebootHandler(deps: AgentServiceDeps): AgentHandlers['RebootHost'] {
   return (call, callback) => {
     const run = async () => {
       const reason = text('reason', call.request.reason, 1024);
+      const meant = assertId('host_id', call.request.host_id);
+      if (meant !== deps.hostId) throw new FailedPreconditionError(`this agent is host ${deps.hostId}, not ${meant}: reboot refused`);
       if (migrations.runningCount() > 0) throw new FailedPreconditionError(`${migrations.runningCount()} migration(s) running on this host`);
       const servers = await hv.listServers();
       const running = servers.filter((s) => !isOff(s));

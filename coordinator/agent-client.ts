@@ -183,8 +183,9 @@ export class AgentClient {
     return this.unary((c) => c.BaselineCpu, req, o);
   }
 
-  rebootHost(req: RebootHostRequest__Input, o?: CallOptions): Promise<RebootHostResponse> {
-    return this.unary((c) => c.RebootHost, req, o);
+  /** Names this client's host in the request: an agent that is another host refuses. */
+  rebootHost(req: Omit<RebootHostRequest__Input, 'host_id'>, o?: CallOptions): Promise<RebootHostResponse> {
+    return this.unary((c) => c.RebootHost, { ...req, host_id: this.hostId }, o);
   }
 
   /**

@@ -379,11 +379,11 @@ test.serial(
     const { lab } = t.context;
     const h3 = t.context.h[2];
     const a = agent(t, 'h3');
-    const refused = await callError(a.client, 'RebootHost', { reason: 'test' });
+    const refused = await callError(a.client, 'RebootHost', { reason: 'test', host_id: 'h3' });
     t.is(refused.code, status.FAILED_PRECONDITION);
     const before = await call<object, HostFacts>(a.client, 'GetHostFacts', {});
     const libvirtdBefore = await h3.libvirtdPid();
-    const res = await call<object, RebootHostResponse>(a.client, 'RebootHost', { reason: 'test', allow_running_servers: true });
+    const res = await call<object, RebootHostResponse>(a.client, 'RebootHost', { reason: 'test', allow_running_servers: true, host_id: 'h3' });
     t.true(res.accepted);
     t.is(res.previous_incarnation, before.incarnation);
     t.is(res.previous_boot_id, before.boot_id);

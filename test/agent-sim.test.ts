@@ -9,6 +9,7 @@ import { startSimAgents, type SimAgents, type SimAgentHandle } from '../harness/
 import { simCpu } from '../harness/sim/cpu.ts';
 import { SimFabric } from '../harness/sim/fabric.ts';
 import { FactsSource } from '../agent/facts.ts';
+import { AgentClient as CoordinatorAgentClient } from '../coordinator/agent-client.ts';
 import { agentClient, call, callError, migrate, migrateError, type AgentClient, type MigrationRun } from './agent-helpers.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
 import type { ListServersResponse } from '../common/generated/drydock/agent/v1/ListServersResponse.ts';
@@ -960,11 +961,23 @@ test.serial('RebootHost is refused while servers run, accepted when drained; the
   const client = agentClient(h3.endpoint);
   try {
     h3.sim.addServer({ name: nextId('reboot-blocker') });
-    const refused = await callError(client, 'RebootHost', { reason: 'test' });
+    const refused = await callError(client, 'RebootHost', { reason: 'test', host_id: h3.hostId });
     t.is(refused.code, status.FAILED_PRECONDITION);
     t.regex(refused.details, /running/);
     const before = h3.incarnation;
-    const res = await call<object, RebootHostResponse>(client, 'RebootHost', { reason: 'test', allow_running_servers: true });
+    // A call meant for another host (an endpoint now served by this one), or naming none: refused, nothing rebooted.
+    const misrouted = await callError(client, 'RebootHost', { reason: 'test', allow_running_servers: true, host_id: 'some-other-host' });
+    t.is(misrouted.code, status.FAILED_PRECONDITION);
+    t.regex(misrouted.details, new RegExp(`this agent is host ${h3.hostId}, not some-other-host`));
+    t.is((await callError(client, 'RebootHost', { reason: 'test', allow_running_servers: true })).code, status.INVALID_ARGUMENT);
+    // The coordinator's client names the host it was made for: one for another host, pointed at this endpoint, is refused.
+    const stale = new CoordinatorAgentClient('some-other-host', h3.endpoint, { callTimeoutMs: 5000, tls: { caFile: '', certFile: '', keyFile: '' } });
+    t.teardown(() => stale.close());
+    await t.throwsAsync(stale.rebootHost({ reason: 'test', allow_running_servers: true }), { name: 'FailedPreconditionError' });
+    await sleep(300); // a reboot runs 200 ms after its answer
+    t.is(h3.rebootCount, 0);
+    t.is(h3.incarnation, before);
+    const res = await call<object, RebootHostResponse>(client, 'RebootHost', { reason: 'test', allow_running_servers: true, host_id: h3.hostId });
     t.true(res.accepted);
     t.is(res.previous_incarnation, before);
     const deadline = Date.now() + 10_000;

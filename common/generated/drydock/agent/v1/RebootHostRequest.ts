@@ -4,9 +4,11 @@
 export interface RebootHostRequest__Input {
   'reason'?: (string);
   'allow_running_servers'?: (boolean);
+  'host_id'?: (string);
 }
 
 export interface RebootHostRequest {
   'reason': (string);
   'allow_running_servers': (boolean);
+  'host_id': (string);
 }
