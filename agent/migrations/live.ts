@@ -75,6 +75,9 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   // (agent/hypervisor/virsh-prepared.ts).
   const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
   const here = ctx.hv.prepareStateHere?.(server.uuid);
+  // And the next move's: its checks and its migration then start on
+  // connections made now, while this guest moves, not after its request.
+  ctx.hv.armStandby?.(req.target_uri);
   // What the target said at arrival, state and reason in the one call that
   // verifies the move: the guest's verdict without a call of its own.
   let arrival: GuestWatch | undefined;
