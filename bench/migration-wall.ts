@@ -25,7 +25,7 @@
 // the paired differences are still printed, with the migrate commands'
 // medians on each side (where a slower move caused by the agent, e.g. its
 // job samples, would show).
-// Run (root, after `npm run setup`): npx tsx bench/migration-wall.ts [rounds] [memoryMiB] [fillMiB]
+// Run (root, after `npm run setup`): npx tsx bench/migration-wall.ts [rounds] [memoryMiB] [fillMiB] [pollInterval]
 // (fillMiB 0: a guest that dirties no memory after boot).
 // Full size: npx tsx bench/migration-wall.ts 8
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,8 @@ const MEMORY_MIB = Number(process.argv[3] ?? 128) || 128;
 // 0 is a guest that dirties nothing after boot (scripts/guest/init.sh).
 const FILL_MIB = process.argv[4] === undefined ? 32 : Number(process.argv[4]);
 if (!Number.isInteger(FILL_MIB) || FILL_MIB < 0) throw new Error(`fillMiB ${process.argv[4]} is not a non-negative integer`);
+// The agent's job sampling interval (production default 500ms; e.g. 1h: no samples, to see what they cost).
+const POLL_INTERVAL = process.argv[5] ?? '500ms';
 const GUEST = 'bench-vm';
 
 function median(xs: number[]): number {
@@ -284,7 +286,7 @@ function report(x: Samples, load0: number): void {
   process.stdout.write(`load average (1 min): ${load0.toFixed(2)} at the start of the rounds, ${load1.toFixed(2)} at the end\n`);
   recordResult({
     title: 'Live migration through the agent against a bare virsh migrate',
-    command: `npx tsx bench/migration-wall.ts ${ROUNDS} ${MEMORY_MIB} ${FILL_MIB}`,
+    command: `npx tsx bench/migration-wall.ts ${ROUNDS} ${MEMORY_MIB} ${FILL_MIB} ${POLL_INTERVAL}`,
     figures: [
       {
         name: "agent's overhead over bare virsh (median of the agent's wall less its virsh migrate − median of the bare virsh's wall less its migrate)",
@@ -318,7 +320,7 @@ async function main(): Promise<void> {
     const guest = await lab.defineGuest(h1, { name: GUEST, memoryMiB: MEMORY_MIB, fillMiB: FILL_MIB });
     // The production poll interval and log level (info: the "live migration
     // job ended" line this bench reads).
-    agents = await startLabAgents(lab, { dir, config: { logLevel: 'info', migration: { pollInterval: '500ms', stallTimeout: '60s' } } });
+    agents = await startLabAgents(lab, { dir, config: { logLevel: 'info', migration: { pollInterval: POLL_INTERVAL, stallTimeout: '60s' } } });
     const proto = loadAgentProto();
     for (const a of agents) {
       const ch = await labAgentChannel(a.host.name);
