@@ -41,6 +41,7 @@ export const PROGRAMS = [
   { name: 'nsenter', pkg: 'util-linux', usedBy: 'lab: run inside a host' },
   { name: 'unshare', pkg: 'util-linux', usedBy: 'lab: a mount namespace per host; tests' },
   { name: 'taskset', pkg: 'util-linux', usedBy: 'lab: libvirtd pinned to CPU 0' },
+  { name: 'perl', pkg: 'perl-base', usedBy: 'lab: scripts/lab/subreaper.pl, the reaper libvirtd runs under' },
   { name: 'flock', pkg: 'util-linux', usedBy: 'tests: the apt lock wait' },
   { name: 'mount', pkg: 'mount', usedBy: 'lab: private state directories per host; tests' },
   { name: 'mkdir', pkg: 'coreutils', usedBy: 'lab: mount points inside a host' },

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LibvirtHypervisor } from '../agent/hypervisor/libvirt.ts';
+import { Virsh } from '../agent/hypervisor/virsh.ts';
+import { VirshStandby } from '../agent/hypervisor/virsh-standby.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'libvirt');
 const UUID = '11111111-1111-4111-8111-111111111111';
@@ -314,4 +316,83 @@ test("readFirst returns each read's output as run alone would, and null (asks no
     fresh.map((r) => r.stdout.trim()),
   );
   t.is(await again.readFirst([['list', '--all', '--uuid']], 10_000), null, 'reads once');
+});
+
+test('shells armed during a live move serve the next move: its target check and its migration start no virsh of their own', async (t) => {
+  const { hv, log } = fakeShell(t, 'ok');
+  t.teardown(() => hv.closeStandby());
+  hv.armStandby(TARGET);
+  await waitFor('the armed shells', () => {
+    try {
+      return log().includes('spawned qemu:///system') && log().includes(`spawned ${TARGET}`);
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual([...log()].sort(), [`spawned ${TARGET}`, 'spawned qemu:///system'].sort(), 'both connected, nothing asked yet');
+  // The next move's request: the check of the target, then the migration.
+  t.is(await hv.stateOn(TARGET, UUID), 'SERVER_STATE_RUNNING');
+  const prepared = hv.prepareLiveMigration();
+  t.teardown(() => prepared.cancel());
+  await hv.migrateLive(liveSpec(prepared));
+  const calls = log();
+  t.is(calls.filter((l) => l.startsWith('spawned') || l.startsWith('fresh')).length, 2, `no virsh started after the request: ${calls.join(', ')}`);
+  t.true(calls.includes(`asked domstate --domain ${UUID}`), calls.join(', '));
+  t.is(calls.at(-1), `asked ${MIGRATE}`);
+  // Taken: the next request starts its own, as before any move.
+  t.is(await hv.stateOn(TARGET, UUID), 'SERVER_STATE_SHUTOFF', "a fresh call (the stand-in's plain answer)");
+  t.is(log().at(-1), `fresh domstate ${TARGET}`);
+});
+
+test('an armed shell whose connection failed is not used: the check and the migration run afresh', async (t) => {
+  const { hv, log } = fakeShell(t, 'dead');
+  t.teardown(() => hv.closeStandby());
+  hv.armStandby(TARGET);
+  await waitFor('the armed shells', () => {
+    try {
+      return log().includes('spawned qemu:///system') && log().includes(`spawned ${TARGET}`);
+    } catch {
+      return false;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300)); // they exit right after
+  t.is(await hv.stateOn(TARGET, UUID), 'SERVER_STATE_SHUTOFF');
+  t.true(log().includes(`fresh domstate ${TARGET}`), log().join(', '));
+  const prepared = hv.prepareLiveMigration();
+  t.teardown(() => prepared.cancel());
+  await new Promise((r) => setTimeout(r, 300));
+  await hv.migrateLive(liveSpec(prepared));
+  t.is(log().at(-1), 'fresh migrate qemu:///system');
+});
+
+test('an armed shell left unused ends after its time; one per URI', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-standby-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'virsh.sh');
+  // A shell that waits on stdin forever and records its pid.
+  writeFileSync(script, `echo $$ >> ${JSON.stringify(path.join(dir, 'pids'))}\nexec cat > /dev/null\n`);
+  const standby = new VirshStandby(new Virsh({ uri: 'qemu:///system', prefix: ['sh', script] }), 300);
+  t.teardown(() => standby.close());
+  standby.arm('qemu:///system');
+  standby.arm('qemu:///system');
+  t.is(standby.size, 1, 'a second arm for the same URI starts nothing');
+  await waitFor('the shell', () => {
+    try {
+      return readFileSync(path.join(dir, 'pids'), 'utf8').trim() !== '';
+    } catch {
+      return false;
+    }
+  });
+  const pid = Number(readFileSync(path.join(dir, 'pids'), 'utf8').trim());
+  await waitFor('the shell to end', () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  t.is(standby.size, 0);
+  t.is(standby.take('qemu:///system'), null, 'nothing to take once it ended');
+  t.is(readFileSync(path.join(dir, 'pids'), 'utf8').trim().split('\n').length, 1, 'one shell was started');
 });

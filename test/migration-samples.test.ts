@@ -236,3 +236,54 @@ test('a live move opens its migration call before the checks and runs on it; the
   t.is(failed.error?.kind, 'MigrationVerificationError');
   t.true(seen.includes('source asked'));
 });
+
+test("the live flow arms the next move's shells while the guest moves, for its target", async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-standby-'));
+  const fabric = new SimFabric({ bandwidthBps: 64 * 1024 ** 2, setupMs: 50 });
+  const a = fabric.addHost({ hostId: 'sa' });
+  const b = fabric.addHost({ hostId: 'sb' });
+  const armed: { uri: string; duringJob: boolean }[] = [];
+  let inJob = false;
+  const migrateLive = a.migrateLive.bind(a);
+  a.migrateLive = async (spec) => {
+    inJob = true;
+    try {
+      return await migrateLive(spec);
+    } finally {
+      inJob = false;
+    }
+  };
+  (a as SimHost & Pick<Hypervisor, 'armStandby'>).armStandby = (uri: string) => armed.push({ uri, duringJob: inJob });
+  const config = compileAgentConfig({
+    hostId: 'sa',
+    hypervisor: 'sim',
+    grpc: { listenAddress: '127.0.0.1:0' },
+    stateDir: dir,
+    rebootCommand: ['/bin/true'],
+    migration: { pollInterval: '50ms' },
+    logLevel: 'silent',
+  });
+  const mgr = new MigrationManager({ hostId: 'sa', hypervisor: a, stateDir: dir, settings: config.migration, log: silentLogger() });
+  t.teardown(async () => {
+    await mgr.close(0);
+    fabric.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await mgr.open();
+  const vs = a.addServer({ name: 'standby', memoryBytes: 32 * 1024 ** 2 });
+  await mgr.start({
+    migration_id: 'sb-1',
+    server_uuid: vs.uuid,
+    mode: 'MIGRATION_MODE_LIVE',
+    target_host_id: 'sb',
+    target_uri: b.migrationUri,
+    stall_timeout_ms: 0,
+    deadline_ms: 0,
+    allow_post_copy: false,
+    allow_auto_converge: false,
+    max_bandwidth_mibps: 0,
+    shutdown_timeout_ms: 0,
+  });
+  t.is((await mgr.wait('sb-1')).phase, 'MIGRATION_PHASE_COMPLETED');
+  t.deepEqual(armed, [{ uri: b.migrationUri, duringJob: true }], 'armed once, for the target, while the job ran');
+});

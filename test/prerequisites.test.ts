@@ -56,6 +56,7 @@ const REVIEWED_DYNAMIC: { file: string; call: string; why: string }[] = [
     why: 'node itself (the sim agents in processes apart from the coordinator, whose CPU and RSS are measured)',
   },
   { file: 'test/migration-store.test.ts', call: 'spawn(process.execPath', why: 'node itself (a record writer killed mid-way)' },
+  { file: 'test/lab-subreaper.test.ts', call: 'spawn(process.execPath', why: 'node itself (in a node -e script: a detached child left orphaned)' },
   { file: 'test/agent-listen-security.test.ts', call: 'spawn(process.execPath', why: 'node itself (the real agent process)' },
   { file: 'test/coordinator-auth-flood.test.ts', call: 'spawn(process.execPath', why: 'node itself (flooders and the prober in processes of their own)' },
   { file: 'test/fresh-machine.test.ts', call: 'spawn( unshare', why: 'unshare, found by findProgram, listed' },

@@ -131,6 +131,8 @@ export interface Hypervisor {
    * checks before the move run. Optional; the caller cancels it when unused.
    */
   prepareLiveMigration?(): PreparedCall;
+  /** While a live move to `targetUri` runs: opens now what the next move's checks and migration will run on (libvirt: virsh-standby.ts). Optional. */
+  armStandby?(targetUri: string): void;
   /**
    * Stats of the outgoing job of a domain on this host; null when none runs.
    * `postCopyPossible: false` (the job was started without post-copy) lets

@@ -101,8 +101,9 @@ export class PreparedMigration {
   private readonly call: PreparedVirshCall;
   private taken = false;
 
-  constructor(virsh: Virsh) {
-    this.call = new PreparedVirshCall(virsh, virsh.uri);
+  /** `call`: a shell already started and connected to this host (virsh-standby.ts); else one is started now. */
+  constructor(virsh: Virsh, call?: PreparedVirshCall) {
+    this.call = call ?? new PreparedVirshCall(virsh, virsh.uri);
   }
 
   /** The prepared virsh to run `args` on, or null (gone, or args it cannot send): then they run afresh. */

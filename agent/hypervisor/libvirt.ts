@@ -24,6 +24,7 @@ import type {
 } from './hypervisor.ts';
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
 import { migrateLive, PreparedMigration } from './libvirt-migrate.ts';
+import { VirshStandby } from './virsh-standby.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
 import { parseCpuBaseline, parseCpuCompareOutput } from './parse-cpu.ts';
 import { checkCpuXml, withCpuFile } from './libvirt-cpu.ts';
@@ -100,6 +101,9 @@ function parseReads([xml, stats, transient]: string[]): [DomainDefinition, Domai
     return null;
   }
 }
+/** How long a shell armed for the next live move waits unused (a drain's moves follow each other within seconds). */
+const STANDBY_TTL_MS = 30_000;
+
 export class LibvirtHypervisor implements Hypervisor {
   readonly kind = 'libvirt' as const;
   readonly migrationUri: string;
@@ -115,6 +119,8 @@ export class LibvirtHypervisor implements Hypervisor {
   private readonly configuredVirtType: string | undefined;
   private readonly callTimeoutMs: number;
   private capsCache: Promise<HostCapabilities> | undefined;
+  /** Shells armed during a live move for the next one (virsh-standby.ts). */
+  private readonly standby: VirshStandby;
 
   constructor(options: LibvirtHypervisorOptions) {
     this.virsh = new Virsh({
@@ -124,6 +130,7 @@ export class LibvirtHypervisor implements Hypervisor {
       defaultTimeoutMs: options.callTimeoutMs ?? 30_000,
     });
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.standby = new VirshStandby(this.virsh, STANDBY_TTL_MS);
     this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
     this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
     const localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
@@ -332,6 +339,17 @@ export class LibvirtHypervisor implements Hypervisor {
   async stateOn(uri: string, uuid: string, signal?: AbortSignal): Promise<ServerState | null> {
     const u = assertUuid('server_uuid', uuid);
     const target = assertLibvirtUri('uri', uri);
+    // A shell armed for this target during the last move: no start-up and connection to wait for.
+    const waiting = signal ? null : this.standby.take(target);
+    if (waiting) {
+      try {
+        const out = await waiting.run(['domstate', '--domain', u], { timeoutMs: this.callTimeoutMs, context: { domain: u, targetUri: target } });
+        return parseDomState(out.stdout).state;
+      } catch (err) {
+        if (err instanceof ServerNotFoundError) return null;
+        // Its connection failed or dropped while it waited: ask on a new one.
+      }
+    }
     try {
       const out = await this.run(['domstate', '--domain', u], { signal, uri: target, context: { domain: u, targetUri: target } });
       return parseDomState(out.stdout).state;
@@ -365,7 +383,18 @@ export class LibvirtHypervisor implements Hypervisor {
 
   /** Opens the virsh of the next live migration now (libvirt-migrate.ts, PreparedMigration). */
   prepareLiveMigration(): PreparedMigration {
-    return new PreparedMigration(this.virsh);
+    return new PreparedMigration(this.virsh, this.standby.take(this.virsh.uri) ?? undefined);
+  }
+
+  /** Arms, while a live move to `targetUri` runs, the shells the next move takes: this host's and the target's (virsh-standby.ts). */
+  armStandby(targetUri: string): void {
+    this.standby.arm(this.virsh.uri);
+    this.standby.arm(assertLibvirtUri('target_uri', targetUri));
+  }
+
+  /** Ends the armed shells (tests; an exiting agent's shells end with their stdin). */
+  closeStandby(): void {
+    this.standby.close();
   }
 
   private preparedState(target: string, u: string, afresh: (uuid: string) => Promise<ServerState | null>): PreparedState {

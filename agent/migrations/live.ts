@@ -44,6 +44,13 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   log.info({ copyStorage, unsafe, deadlineMs, stallTimeoutMs }, 'live migration running');
 
   let settled = false;
+  // How long the hypervisor's job took as the agent waited for it (on
+  // libvirt: the one `virsh migrate`, from the command sent to its exit,
+  // after the copy targets' check when disks are copied), logged when it
+  // succeeds: the migration's time less this is what the
+  // agent itself added (bench/migration-wall.ts reads it from the log).
+  const jobStart = performance.now();
+  let jobMs = 0;
   const job = ctx.hv
     .migrateLive({
       uuid: server.uuid,
@@ -59,6 +66,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
     })
     .finally(() => {
       settled = true;
+      jobMs = performance.now() - jobStart;
     });
   job.catch(() => undefined);
 
@@ -67,6 +75,9 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
   // (agent/hypervisor/virsh-prepared.ts).
   const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
   const here = ctx.hv.prepareStateHere?.(server.uuid);
+  // And the next move's: its checks and its migration then start on
+  // connections made now, while this guest moves, not after its request.
+  ctx.hv.armStandby?.(req.target_uri);
   // What the target said at arrival, state and reason in the one call that
   // verifies the move: the guest's verdict without a call of its own.
   let arrival: GuestWatch | undefined;
@@ -86,6 +97,7 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
       await monitor;
     }
     if (!settled) throw new MigrationOutcomeUnknownError('migration job did not settle');
+    log.info({ jobMs: Math.round(jobMs * 10) / 10 }, 'live migration job ended');
     // Trust but verify: the guest must now run on the target, and not here.
     await verifyMoved(ctx, r, { target: probe ? () => askPrepared(probe) : undefined, source: here ? () => here.state() : undefined });
   } finally {

@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { access, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { commandEnv } from '../../common/command-env.mjs';
 import { LabError, processAlive, processStartTime, run } from './exec.ts';
 
@@ -232,6 +233,8 @@ export async function copyCapsCache(from: string, to: string): Promise<number> {
 
 export const hostCapsDir = (rec: Pick<HostRecord, 'dir'>) => hostPath(rec.dir, CAPS_DIR)!;
 
+const SUBREAPER = join(dirname(fileURLToPath(import.meta.url)), 'subreaper.pl');
+
 export async function startLibvirtd(rec: HostRecord, { timeoutMs = 60_000 } = {}): Promise<number> {
   const bin = await findLibvirtd();
   const bootId = hostPath(rec.dir, LAB_BOOT_ID_FILE)!;
@@ -246,7 +249,10 @@ export async function startLibvirtd(rec: HostRecord, { timeoutMs = 60_000 } = {}
   // on another CPU than the one that wrote the cache throws it away and
   // reprobes QEMU for ~8 s. QEMU itself is not confined by this: libvirt
   // resets each guest's affinity to all host CPUs.
-  await run(nsenterArgv(rec.nsPid, ['taskset', '-c', '0', bin, '--listen', '--daemon', '--pid-file', LIBVIRTD_PIDFILE]), { timeoutMs });
+  // Under ./subreaper.pl: the QEMUs it starts (orphaned at once) are reaped
+  // as soon as they exit, as a real host's init does, whatever this
+  // machine's PID 1 does (see that file).
+  await run(nsenterArgv(rec.nsPid, ['perl', SUBREAPER, 'taskset', '-c', '0', bin, '--listen', '--daemon', '--pid-file', LIBVIRTD_PIDFILE]), { timeoutMs });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const pid = await readLibvirtdPid(rec);
