@@ -24,6 +24,10 @@ test('pvpanic: crashed (panicked), shut off (crashed), paused (panicked) and a C
   const v = judgeGuest(watch({ reason: 'booted', events: [ev('lifecycle', 'Crashed Panicked')] }), 'live');
   t.is(v.health, 'GUEST_HEALTH_CRASHED');
   t.is(v.detail, 'event Crashed Panicked; running (booted)');
+  // Running again after the crash, its Crashed event missed and only the reboots seen (a lab run under load): still a crash.
+  const missed = judgeGuest(watch({ reason: 'crashed', events: [ev('reboot'), ev('reboot')] }), 'live');
+  t.is(missed.health, 'GUEST_HEALTH_CRASHED');
+  t.is(missed.detail, 'running (crashed); reboot event; reboot event');
 });
 
 test('a reboot (event, or booted after a live move) is a reboot; booted after a cold move is not', (t) => {

@@ -48,9 +48,12 @@ export function judgeGuest(w: GuestWatch, mode: 'live' | 'cold'): GuestVerdict {
   }
   const reason = w.reason.toLowerCase();
   if (w.state === 'SERVER_STATE_CRASHED') crashed.push(stateText(w));
-  else if ((w.state === 'SERVER_STATE_SHUTOFF' || w.state === 'SERVER_STATE_PAUSED') && (reason === 'crashed' || reason === 'panicked'))
+  // Running (crashed) is libvirt's "running again after a crash" (on_crash
+  // restart): the crash itself, even when its Crashed event was not seen
+  // (a busy host, the event before the watch) and only the reboots were.
+  else if (reason === 'crashed' || ((w.state === 'SERVER_STATE_SHUTOFF' || w.state === 'SERVER_STATE_PAUSED') && reason === 'panicked'))
     crashed.push(stateText(w));
-  else if (w.state === 'SERVER_STATE_RUNNING' && (reason === 'crashed' || (mode === 'live' && reason === 'booted'))) rebooted.push(stateText(w));
+  else if (w.state === 'SERVER_STATE_RUNNING' && mode === 'live' && reason === 'booted') rebooted.push(stateText(w));
   const seen = [...crashed, ...rebooted];
   if (crashed.length) return { health: 'GUEST_HEALTH_CRASHED', detail: seen.join('; ') };
   if (rebooted.length) return { health: 'GUEST_HEALTH_REBOOTED', detail: seen.join('; ') };
