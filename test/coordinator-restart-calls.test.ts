@@ -10,6 +10,7 @@ import { startTestNats } from '../harness/test-nats.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
 import { startSimAgents } from '../harness/sim-cluster.ts';
 import { tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
+import { AgentClient } from '../coordinator/agent-client.ts';
 
 const HOSTS = 8;
 
@@ -123,4 +124,54 @@ test('a coordinator that meets many unregistered hosts at once calls at most 16 
   clearInterval(sampler);
   t.true(peak > 0, 'the agents were called');
   t.true(peak <= 16, `${peak} channels open at once`);
+});
+
+test('a host registered from its facts is asked for its servers once and never for its facts', async (t) => {
+  // Before: its first heartbeat, heard before the facts made its record,
+  // refreshed it as well: its facts and its servers asked a second time
+  // (5,000 agents starting: ~10,000 needless calls, bench/telemetry.ts).
+  // The calls are counted on the coordinator's client, for this test's hosts.
+  const N = 4;
+  const dir = tempDir('facts-calls');
+  const ids = Array.from({ length: N }, (_, i) => `fc-${i + 1}`);
+  const calls: string[] = [];
+  const { getHostFacts, listServers } = AgentClient.prototype;
+  AgentClient.prototype.getHostFacts = function (this: AgentClient, ...a) {
+    if (this.hostId.startsWith('fc-')) calls.push(`facts ${this.hostId}`);
+    return getHostFacts.apply(this, a);
+  };
+  AgentClient.prototype.listServers = function (this: AgentClient, ...a) {
+    if (this.hostId.startsWith('fc-')) calls.push(`servers ${this.hostId}`);
+    return listServers.apply(this, a);
+  };
+  const tn = await startTestNats({ dir, hosts: ids });
+  const c = await startCoordinator(
+    testConfig({
+      id: 'fc-coord',
+      natsServers: tn.urls,
+      natsAuth: tn.coordinatorAuth,
+      reconcileInterval: '1h',
+      env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
+    }),
+  );
+  let agents: Awaited<ReturnType<typeof startSimAgents>> | null = null;
+  t.teardown(async () => {
+    Object.assign(AgentClient.prototype, { getHostFacts, listServers });
+    await agents?.stop();
+    await c.stop();
+    await tn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The first reconcile pass (2.5 s after leadership) is over before the hosts come: only the message path asks them.
+  await waitFor('the first reconcile pass ran', () => c.inventory.lastReconcileReport() !== null, 15_000);
+  agents = await startSimAgents({ count: N, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  await waitFor(
+    'every host registered and online',
+    async () => (await c.store.hosts.keys()).length === N && ids.every((id) => c.inventory.hostLiveness(id)?.online),
+    15_000,
+  );
+  // Past the grace a heartbeat gives the facts (5 s), and the calls it could start.
+  await sleep(7000);
+  await waitFor('no call in flight', () => c.agents.size.open === 0, 5000);
+  t.deepEqual(calls.sort(), ids.map((id) => `servers ${id}`).sort());
 });

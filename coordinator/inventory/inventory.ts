@@ -78,6 +78,13 @@ const EVENT_BATCH_MS = 20;
  */
 const HOST_MESSAGE_CALLS = 16;
 
+/**
+ * How long a heartbeat of a host without a current record waits for the
+ * host's facts before its agent is asked for them (ms). An agent publishes
+ * its facts as it connects; gathering them takes a moment (virsh, the OS).
+ */
+const FACTS_GRACE_MS = 5000;
+
 export class Inventory {
   readonly liveness: Liveness;
   /** Which hosts each reconcile pass asks. */
@@ -218,9 +225,31 @@ export class Inventory {
     if (what !== 'restarted' && rec?.incarnation === msg.incarnation && rec.grpcEndpoint === msg.grpc_endpoint) return;
     // A host this leader has not registered yet, or a new incarnation: make
     // sure its record and servers are current even if its facts were missed.
-    void this.messageCalls
-      .run(() => this.refreshHost(msg.host_id, msg.grpc_endpoint))
-      .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
+    // Its facts are on their way (an agent publishes them as it connects,
+    // beside its first heartbeat): they get FACTS_GRACE_MS to make the record.
+    const hostId = msg.host_id;
+    setTimeout(() => {
+      if (this.stopper.signal.aborted) return;
+      void this.messageCalls
+        .run(() => this.refreshIfFactsMissed(hostId))
+        .catch((err) => this.log.warn({ hostId, err: errorMessage(err) }, 'host refresh failed'));
+    }, FACTS_GRACE_MS).unref();
+  }
+
+  /**
+   * The heartbeat's refresh, when it is still needed: the stored record does
+   * not hold the incarnation and endpoint the host heartbeats with. Facts
+   * that made the record had their own sync of the host's servers
+   * (onFacts); asking the agent again for its facts and servers doubled
+   * every registration (5,000 agents starting: ~10,000 needless calls, each
+   * on a channel of its own, bench/telemetry.ts).
+   */
+  private async refreshIfFactsMissed(hostId: string): Promise<void> {
+    const beat = this.liveness.get(hostId);
+    if (!beat || !this.o.leader.isLeader()) return;
+    const rec = (await this.o.store.hosts.get(hostId, this.stopper.signal))?.value;
+    if (rec?.incarnation === beat.incarnation && rec.grpcEndpoint === beat.grpcEndpoint) return;
+    await this.refreshHost(hostId, beat.grpcEndpoint);
   }
 
   private onFacts(data: unknown): void {
