@@ -91,6 +91,8 @@ interface Point {
   rssMB: number;
   peakRssMB: number;
   falseOffline: number;
+  /** Peak resident memory of the coordinator's whole life so far (registration included). */
+  hwmMB: number;
   load: string;
 }
 
@@ -149,6 +151,9 @@ try {
 
     const seconds = step === SIZES.length - 1 ? SECONDS : Math.min(60, SECONDS);
     const before = procStat(pid);
+    console.log(
+      `${size} agents registered: coordinator ${before.cpuS.toFixed(0)} CPU s so far, resident ${((before.rssMiB * 2 ** 20) / 1e6).toFixed(0)} MB, lifetime peak ${((before.hwmMiB * 2 ** 20) / 1e6).toFixed(0)} MB; load ${load()}`,
+    );
     const transitionsBefore = transitions();
     let peak = before.rssMiB;
     for (let left = seconds * 1000; left > 0; left -= 2000) {
@@ -164,11 +169,12 @@ try {
       rssMB: (after.rssMiB * 2 ** 20) / 1e6,
       peakRssMB: (peak * 2 ** 20) / 1e6,
       falseOffline: transitions() - transitionsBefore + (size - online),
+      hwmMB: (after.hwmMiB * 2 ** 20) / 1e6,
       load: load(),
     };
     points.push(p);
     console.log(
-      `${size} agents, ${seconds} s: coordinator ${p.core.toFixed(3)} core, RSS ${p.rssMB.toFixed(0)} MB (peak ${p.peakRssMB.toFixed(0)} MB), false offline ${p.falseOffline}; load ${p.load}`,
+      `${size} agents, ${seconds} s: coordinator ${p.core.toFixed(3)} core, RSS ${p.rssMB.toFixed(0)} MB (peak ${p.peakRssMB.toFixed(0)} MB in the window, ${p.hwmMB.toFixed(0)} MB since start), false offline ${p.falseOffline}; load ${p.load}`,
     );
   }
   const warnings = new Map<string, number>();
