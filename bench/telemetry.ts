@@ -13,10 +13,11 @@
 //   full size: npx tsx bench/telemetry.ts 500,1000,2000,5000 300
 //   (sizes before the last are watched for min(60, seconds), the last for `seconds`)
 //   DRYDOCK_BENCH_PROF=<dir>: the coordinator writes a CPU profile there, and a heap snapshot on SIGUSR2 at the end of the last window;
-//   the bench adds the coordinator's /proc smaps at that moment and its log lines.
+//   the bench adds the coordinator's /proc smaps at that moment and its log lines, its GC trace (--trace-gc, in its log),
+//   and memory.tsv: every 5 s of the whole run, seconds, the step, RSS and anonymous memory (MiB, smaps_rollup).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,24 @@ async function onlineCount(admin: TestAdminClient): Promise<{ online: number; re
   return { online, recorded };
 }
 
+/** PROF: the coordinator's memory every 5 s of the run, into memory.tsv (where the peak is: before or in a window). */
+function sampleMemory(pid: number, t0: number): void {
+  const file = path.join(PROF, 'memory.tsv');
+  writeFileSync(file, 'seconds\tstep\trss MiB\tanonymous MiB\n');
+  const timer = setInterval(() => {
+    try {
+      const r = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const mib = (k: string) => (Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(r)?.[1] ?? 0) / 1024).toFixed(0);
+      appendFileSync(file, `${((performance.now() - t0) / 1000).toFixed(0)}\t${phase}\t${mib('Rss')}\t${mib('Anonymous')}\n`);
+    } catch {
+      clearInterval(timer);
+    }
+  }, 5000);
+  timer.unref();
+}
+/** What the run is doing, for memory.tsv. */
+let phase = 'start';
+
 interface Point {
   agents: number;
   seconds: number;
@@ -118,15 +137,17 @@ try {
   };
   writeFileSync(configFile, JSON.stringify({ ...config, logLevel: 'info' }));
   if (PROF) mkdirSync(PROF, { recursive: true });
-  const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROF}`] : [];
+  const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROF}`, '--trace-gc'] : [];
   coordinator = await spawnCoordinator(configFile, {}, 30_000, nodeArgs);
   const pid = coordinator.child.pid!;
+  if (PROF) sampleMemory(pid, performance.now());
   admin = new TestAdminClient(coordinator.port);
   const transitions = () => coordinator!.lines.filter((l) => l.msg === 'host heartbeat transition' && l.what === 'back-online').length;
 
   let started = 0;
   for (const [step, size] of SIZES.entries()) {
     t0 = performance.now();
+    phase = `register ${size}`;
     for (let from = started; from < size; from += PER_PROCESS) {
       const hostIds = ids.slice(from, Math.min(size, from + PER_PROCESS));
       batches.push(await startBatch({ natsUrl: tn.urls[0], credsDir: tn.creds.dir, hostIds, servers: SERVERS, heartbeatMs: HEARTBEAT_MS }));
@@ -147,9 +168,11 @@ try {
     }
     const took = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(`${size} agents started and online in ${(onlineS || Number(took)).toFixed(1)} s, their servers recorded in ${took} s; settling 20 s`);
+    phase = `settle ${size}`;
     await sleep(20_000);
 
     const seconds = step === SIZES.length - 1 ? SECONDS : Math.min(60, SECONDS);
+    phase = `window ${size}`;
     const before = procStat(pid);
     console.log(
       `${size} agents registered: coordinator ${before.cpuS.toFixed(0)} CPU s so far, resident ${((before.rssMiB * 2 ** 20) / 1e6).toFixed(0)} MB, lifetime peak ${((before.hwmMiB * 2 ** 20) / 1e6).toFixed(0)} MB; load ${load()}`,
