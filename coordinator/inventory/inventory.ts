@@ -18,7 +18,7 @@ import type { Store } from '../store/store.ts';
 import type { ReadModel } from '../reads/read-model.ts';
 import type { Versioned } from '../store/repository.ts';
 import { CasConflictError } from '../store/retry.ts';
-import { KeyedCoalescer, Limiter, mapSettled } from '../concurrency.ts';
+import { InFlight, KeyedCoalescer, Limiter, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
 import type { HostAdmission } from '../admission.ts';
 import { Liveness, type HostLiveness } from './liveness.ts';
@@ -103,6 +103,8 @@ export class Inventory {
   private readonly eventBatches = new Map<string, Set<string> | 'all'>();
   /** The agent calls that host messages start (HOST_MESSAGE_CALLS). */
   private readonly messageCalls = new Limiter(HOST_MESSAGE_CALLS);
+  /** Hosts with a sync of their servers on its way (from their facts, heartbeat or events), until it ends: reconcile passes leave them to it. */
+  readonly syncing = new InFlight();
   /** Messages dropped because their host is not admitted, since the last warning (bounded: a counter, not a set). */
   private refused = { count: 0, lastLogMs: 0 };
 
@@ -228,12 +230,11 @@ export class Inventory {
     // Its facts are on their way (an agent publishes them as it connects,
     // beside its first heartbeat): they get FACTS_GRACE_MS to make the record.
     const hostId = msg.host_id;
-    setTimeout(() => {
-      if (this.stopper.signal.aborted) return;
-      void this.messageCalls
-        .run(() => this.refreshIfFactsMissed(hostId))
-        .catch((err) => this.log.warn({ hostId, err: errorMessage(err) }, 'host refresh failed'));
-    }, FACTS_GRACE_MS).unref();
+    const signal = this.stopper.signal;
+    const refresh = sleep(FACTS_GRACE_MS, undefined, { signal, ref: false }).then(() => this.messageCalls.run(() => this.refreshIfFactsMissed(hostId)));
+    void this.syncing.track(hostId, refresh).catch((err) => {
+      if (!signal.aborted) this.log.warn({ hostId, err: errorMessage(err) }, 'host refresh failed');
+    });
   }
 
   /**
@@ -259,12 +260,11 @@ export class Inventory {
     // Refused before the coalescer: unacceptable facts must neither replace
     // acceptable ones waiting behind a registration nor go uncounted.
     if (this.refusesFacts(data)) return;
-    void this.perHost
-      .run(`facts:${data.host_id}`, async () => {
-        const changed = await this.register(data);
-        if (changed) await this.messageCalls.run(() => this.syncHostServers(data.host_id, this.stopper.signal));
-      })
-      .catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
+    const registration = this.perHost.run(`facts:${data.host_id}`, async () => {
+      const changed = await this.register(data);
+      if (changed) await this.messageCalls.run(() => this.syncHostServers(data.host_id, this.stopper.signal));
+    });
+    void this.syncing.track(data.host_id, registration).catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
   }
 
   /**
@@ -284,16 +284,18 @@ export class Inventory {
     const batch = this.eventBatches.get(hostId);
     if (batch === undefined) {
       this.eventBatches.set(hostId, uuid ? new Set([uuid]) : 'all');
-      setTimeout(() => this.syncEventBatch(hostId), EVENT_BATCH_MS).unref();
+      const sync = sleep(EVENT_BATCH_MS, undefined, { ref: false }).then(() => this.syncEventBatch(hostId));
+      void this.syncing.track(hostId, sync);
     } else if (batch !== 'all') {
       if (uuid) batch.add(uuid);
       else this.eventBatches.set(hostId, 'all');
     }
   }
 
-  private syncEventBatch(hostId: string): void {
-    if (this.stopper.signal.aborted) return;
-    void this.perHost
+  /** Settles when the sync ends (failures logged here). */
+  private syncEventBatch(hostId: string): Promise<void> {
+    if (this.stopper.signal.aborted) return Promise.resolve();
+    return this.perHost
       .run(`sync:${hostId}`, () =>
         this.messageCalls.run(async () => {
           // Taken when the sync starts: events that arrive meanwhile open the next batch.
@@ -472,7 +474,12 @@ export class Inventory {
       return r !== undefined && r.incarnation === l.incarnation && r.grpcEndpoint === l.grpcEndpoint;
     };
     const online = [...live].filter(([, l]) => l.online).map(([hostId, l]) => ({ hostId, digest: l.serversDigest, unregistered: !registered(hostId, l) }));
-    const ids = this.targets.pick(online, (id) => recordsDigest(this.o.reads, id), this.o.reconcileIntervalMs);
+    const ids = this.targets.pick(
+      online,
+      (id) => recordsDigest(this.o.reads, id),
+      this.o.reconcileIntervalMs,
+      (id) => this.syncing.has(id),
+    );
     // Records first: a server created after this read is never deleted by this pass.
     const records = recordsOfHosts(this.o.reads, ids);
     const reports = new Map<string, AgentServer[]>();
