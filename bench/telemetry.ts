@@ -85,6 +85,19 @@ async function onlineCount(admin: TestAdminClient): Promise<{ online: number; re
   return { online, recorded };
 }
 
+/**
+ * The options production gives node for the coordinator (before `--import
+ * tsx` in deploy/systemd/drydock-coordinator.service's ExecStart): the bench
+ * runs it as production does, through tsx with the same heap settings.
+ */
+function productionNodeFlags(): string[] {
+  const unit = readFileSync(path.join(ROOT, 'deploy', 'systemd', 'drydock-coordinator.service'), 'utf8');
+  const args = (/^ExecStart=node\s+(.*)$/m.exec(unit)?.[1] ?? '').split(/\s+/);
+  const tsx = args.indexOf('--import');
+  if (tsx < 0 || args[tsx + 1] !== 'tsx') throw new Error('drydock-coordinator.service: ExecStart is not `node [options] --import tsx ...`');
+  return args.slice(0, tsx);
+}
+
 /** PROF: the coordinator's memory every 5 s of the run, into memory.tsv (where the peak is: before or in a window). */
 function sampleMemory(pid: number, t0: number): void {
   const file = path.join(PROF, 'memory.tsv');
@@ -137,7 +150,11 @@ try {
   };
   writeFileSync(configFile, JSON.stringify({ ...config, logLevel: 'info' }));
   if (PROF) mkdirSync(PROF, { recursive: true });
-  const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROF}`, '--trace-gc'] : [];
+  const nodeArgs = [
+    ...productionNodeFlags(),
+    ...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROF}`, '--trace-gc'] : []),
+  ];
+  console.log(`coordinator: node ${nodeArgs.join(' ')} --import tsx coordinator/main.ts (as deploy/systemd/drydock-coordinator.service runs it)`);
   coordinator = await spawnCoordinator(configFile, {}, 30_000, nodeArgs);
   const pid = coordinator.child.pid!;
   if (PROF) sampleMemory(pid, performance.now());
