@@ -10,7 +10,8 @@
 // as in production.
 //
 //   npx tsx bench/telemetry.ts [sizes=500,1000] [seconds=60] [serversPerHost=4] [agentsPerProcess=2500]
-//   full size: npx tsx bench/telemetry.ts 500,1000,2000,5000 300
+//   full size: npx tsx bench/telemetry.ts 500,1000,2000,5000 300; 10,000 agents: npx tsx bench/telemetry.ts 5000,10000 300
+//   The coordinator runs with the node options of deploy/systemd/drydock-coordinator.service (its heap limit), through tsx as there.
 //   (sizes before the last are watched for min(60, seconds), the last for `seconds`)
 //   DRYDOCK_BENCH_PROF=<dir>: the coordinator writes a CPU profile there, and a heap snapshot on SIGUSR2 at the end of the last window;
 //   the bench adds the coordinator's /proc smaps at that moment and its log lines, its GC trace (--trace-gc, in its log),
@@ -276,5 +277,5 @@ recordResult({
     },
   ],
   limits:
-    "Per heartbeat (N/2 a second): a NATS callback, JSON parse, validation and an in-place liveness update: 0.10 core at 5,000 agents over 300 s. Facts are published only when they change. An agent channel (~200 KB resident) is opened for a call and closed when it ends (registration, an event sync, a reconcile pass asking the hosts whose servers digest differs plus its share of a 10-minute full round), each with its own grpc-js subchannel pool (closing one in the global pool walked every target ever dialled: 24% of the coordinator's CPU at 5,000 agents). Resident: the empty coordinator (node + tsx + read model) is ~138 MB, ~205 MB settled at 5,000 agents; the peak (379 MB) is the V8 heap grown during registration (live heap 40-56 MB in snapshots), given back ~80 s into the window. The window opens once every host is online and its servers recorded: while thousands of sim agents per process start they answer slowly, and the reconcile passes catching up cost ~0.24 core and ~600 MB for minutes.",
+    "Per heartbeat (N/2 a second): a NATS callback, JSON parse, validation and an in-place liveness update: ~0.1 core at 5,000 agents. Facts are published only when they change. An agent channel (~200 KB resident) is opened for a call and closed when it ends (registration, an event sync, a reconcile pass asking the hosts whose servers digest differs plus its share of a 10-minute full round), each with its own grpc-js subchannel pool (closing one in the global pool walked every target ever dialled: 24% of the coordinator's CPU at 5,000 agents). A registering agent is asked for its servers once, by the sync its facts start: a heartbeat refreshes a host only if its facts have not made its record within 5 s, and reconcile passes leave out the hosts with a sync on its way (before: facts and servers asked two or three times, 75 CPU s to register 5,000 agents against 39-50 s). Resident: node + tsx (~53 MB of it is tsx's loader thread; production runs the TypeScript through tsx as well) + the read model; the V8 heap holds ~50 MB live at 5,000 agents, and with node's default heap limit (4 GB) V8 let garbage promoted during registration reach 4x that before a full collection (peak 330-380 MB resident); the unit's --max-old-space-size=1024, which the bench passes as production does, holds it near 1.6x.",
 });
