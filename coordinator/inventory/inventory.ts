@@ -248,8 +248,9 @@ export class Inventory {
   private async refreshIfFactsMissed(hostId: string): Promise<void> {
     const beat = this.liveness.get(hostId);
     if (!beat || !this.o.leader.isLeader()) return;
-    const rec = (await this.o.store.hosts.get(hostId, this.stopper.signal))?.value;
-    if (rec?.incarnation === beat.incarnation && rec.grpcEndpoint === beat.grpcEndpoint) return;
+    const current = (rec: HostRecord | undefined) => rec?.incarnation === beat.incarnation && rec.grpcEndpoint === beat.grpcEndpoint;
+    // The read model first (by now it has the facts' record, as a rule): a KV get only for the others.
+    if (current(this.o.reads.hosts.get(hostId)?.value) || current((await this.o.store.hosts.get(hostId, this.stopper.signal))?.value)) return;
     await this.refreshHost(hostId, beat.grpcEndpoint);
   }
 
