@@ -87,3 +87,28 @@ export class Limiter {
     return { active: this.active, waiting: this.waiting.length };
   }
 }
+
+/** Keys with work in flight, counted (several pieces of work may overlap on one key). */
+export class InFlight {
+  private readonly count = new Map<string, number>();
+
+  /** `key` counts as busy until `work` settles; returns `work`. */
+  track<T>(key: string, work: Promise<T>): Promise<T> {
+    this.count.set(key, (this.count.get(key) ?? 0) + 1);
+    const done = () => {
+      const left = this.count.get(key)! - 1;
+      if (left > 0) this.count.set(key, left);
+      else this.count.delete(key);
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  has(key: string): boolean {
+    return this.count.has(key);
+  }
+
+  get size(): number {
+    return this.count.size;
+  }
+}

@@ -10,7 +10,7 @@ import { hostOfSubject, subjects } from '../common/subjects.ts';
 import { applyFacts } from '../coordinator/inventory/registration.ts';
 import { Liveness } from '../coordinator/inventory/liveness.ts';
 import { serverFromAgent, type ServerRecord } from '../coordinator/model.ts';
-import { KeyedCoalescer, Limiter, mapSettled } from '../coordinator/concurrency.ts';
+import { InFlight, KeyedCoalescer, Limiter, mapSettled } from '../coordinator/concurrency.ts';
 
 const NOW = 1_700_000_000_000;
 
@@ -272,4 +272,21 @@ test('refused host messages: every one counted, logged once per interval per rea
   t.is(lines.length, 4);
   t.like(lines[3], { reason: 'subject-mismatch', subjectHost: 'h2', suppressedSinceLastLog: 99 });
   t.like(r.counts(), { 'subject-mismatch': 102, 'bad-facts': 1, 'bad-heartbeat': 0 });
+});
+
+test('InFlight: a key is busy while any of its work runs, and free once all of it settled, rejected or not', async (t) => {
+  const busy = new InFlight();
+  let endA!: () => void;
+  let failB!: (e: Error) => void;
+  const a = busy.track('h1', new Promise<void>((r) => (endA = r)));
+  const b = busy.track('h1', new Promise<void>((_, j) => (failB = j)));
+  t.true(busy.has('h1'));
+  t.false(busy.has('h2'));
+  failB(new Error('agent gone'));
+  await t.throwsAsync(b, { message: 'agent gone' });
+  t.true(busy.has('h1'), 'the other work on h1 still runs');
+  endA();
+  await a;
+  t.false(busy.has('h1'));
+  t.is(busy.size, 0);
 });

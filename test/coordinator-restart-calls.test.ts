@@ -10,8 +10,24 @@ import { startTestNats } from '../harness/test-nats.ts';
 import { startCoordinator } from '../coordinator/coordinator.ts';
 import { startSimAgents } from '../harness/sim-cluster.ts';
 import { tempDir, testConfig, waitFor } from '../harness/coordinator-helpers.ts';
+import { AgentClient } from '../coordinator/agent-client.ts';
 
 const HOSTS = 8;
+
+// The agent calls of the coordinators in this file, counted on their client
+// ("facts <host>", "servers <host> all|some"); each test reads its own hosts'.
+const calls: string[] = [];
+const { getHostFacts, listServers } = AgentClient.prototype;
+AgentClient.prototype.getHostFacts = function (this: AgentClient, ...a) {
+  calls.push(`facts ${this.hostId}`);
+  return getHostFacts.apply(this, a);
+};
+AgentClient.prototype.listServers = function (this: AgentClient, ...a) {
+  calls.push(`servers ${this.hostId} ${a[0]?.length ? 'some' : 'all'}`);
+  return listServers.apply(this, a);
+};
+test.after.always(() => Object.assign(AgentClient.prototype, { getHostFacts, listServers }));
+const callsOf = (prefix: string) => calls.filter((c) => c.split(' ')[1]!.startsWith(prefix)).sort();
 
 test('a new leader opens no channel to agents whose records are current; a restarted agent is still refreshed', async (t) => {
   const dir = tempDir('restart-calls');
@@ -123,4 +139,86 @@ test('a coordinator that meets many unregistered hosts at once calls at most 16 
   clearInterval(sampler);
   t.true(peak > 0, 'the agents were called');
   t.true(peak <= 16, `${peak} channels open at once`);
+});
+
+test('a host registered from its facts is asked for its servers once and never for its facts', async (t) => {
+  // Before: its first heartbeat, heard before the facts made its record,
+  // refreshed it as well: its facts and its servers asked a second time
+  // (5,000 agents starting: ~10,000 needless calls, bench/telemetry.ts).
+  const N = 4;
+  const dir = tempDir('facts-calls');
+  const ids = Array.from({ length: N }, (_, i) => `fc-${i + 1}`);
+  const tn = await startTestNats({ dir, hosts: ids });
+  const c = await startCoordinator(
+    testConfig({
+      id: 'fc-coord',
+      natsServers: tn.urls,
+      natsAuth: tn.coordinatorAuth,
+      reconcileInterval: '1h',
+      env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
+    }),
+  );
+  let agents: Awaited<ReturnType<typeof startSimAgents>> | null = null;
+  t.teardown(async () => {
+    await agents?.stop();
+    await c.stop();
+    await tn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The first reconcile pass (2.5 s after leadership) is over before the hosts come: only the message path asks them.
+  await waitFor('the first reconcile pass ran', () => c.inventory.lastReconcileReport() !== null, 15_000);
+  agents = await startSimAgents({ count: N, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  await waitFor(
+    'every host registered and online',
+    async () => (await c.store.hosts.keys()).length === N && ids.every((id) => c.inventory.hostLiveness(id)?.online),
+    15_000,
+  );
+  // Past the grace a heartbeat gives the facts (5 s), and the calls it could start.
+  await sleep(7000);
+  await waitFor('no call in flight', () => c.agents.size.open === 0, 5000);
+  t.deepEqual(callsOf('fc-'), ids.map((id) => `servers ${id} all`).sort());
+});
+
+test('a reconcile pass leaves a host to the sync its facts or events started: one listing of all its servers per host', async (t) => {
+  // Before: a pass (every second here) asked every host whose heartbeat
+  // digest differed from its records, while the sync that its own facts
+  // started (slow agents: 1.5 s an answer) was recording them.
+  const N = 4;
+  const dir = tempDir('pass-calls');
+  const ids = Array.from({ length: N }, (_, i) => `pc-${i + 1}`);
+  const tn = await startTestNats({ dir, hosts: ids });
+  const c = await startCoordinator(
+    testConfig({
+      id: 'pc-coord',
+      natsServers: tn.urls,
+      natsAuth: tn.coordinatorAuth,
+      reconcileInterval: '1s',
+      env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
+    }),
+  );
+  let agents: Awaited<ReturnType<typeof startSimAgents>> | null = null;
+  t.teardown(async () => {
+    await agents?.stop();
+    await c.stop();
+    await tn.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor('the first reconcile pass ran', () => c.inventory.lastReconcileReport() !== null, 15_000);
+  agents = await startSimAgents({ count: N, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  for (const a of agents.agents) {
+    a.sim.faults.setLatency(1500);
+    a.sim.addServer({ name: `${a.hostId}-vs`, memoryBytes: 2 ** 30, vcpus: 1 });
+  }
+  await waitFor(
+    'every host registered, every server recorded',
+    async () => (await c.store.hosts.keys()).length === N && (await c.store.servers.keys()).length === N,
+    30_000,
+  );
+  // Passes go on (every second); the heartbeat's grace (5 s) ends.
+  await sleep(7000);
+  await waitFor('no call in flight', () => c.agents.size.open === 0, 10_000);
+  t.deepEqual(
+    callsOf('pc-').filter((x) => x.endsWith(' all')),
+    ids.map((id) => `servers ${id} all`),
+  );
 });

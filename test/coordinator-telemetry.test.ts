@@ -75,6 +75,37 @@ test('reconcile targets: only hosts whose digest differs or who send none, plus 
   t.true(targets.size <= 10);
 });
 
+test('reconcile targets: a host busy with a sync of all its servers (its facts, its heartbeat) is left to it; what it owes waits for the next pass', (t) => {
+  const targets = new ReconcileTargets(600_000);
+  const records = new Map([
+    ['h1', 'd1'],
+    ['h2', 'd2'],
+    ['h3', 'd3'],
+  ]);
+  // h1 and h2 registering: their digests differ from their (missing) records; h3 owes its word on a move.
+  const online = [
+    { hostId: 'h1', digest: 'new-1', unregistered: true },
+    { hostId: 'h2', digest: 'new-2' },
+    { hostId: 'h3', digest: 'd3' },
+  ];
+  targets.require('h3');
+  const busy = new Set(['h1', 'h2', 'h3']);
+  const pick = (intervalMs: number) =>
+    targets.pick(
+      online,
+      (id) => records.get(id)!,
+      intervalMs,
+      (id) => busy.has(id),
+    );
+  // A share of one host a pass (3 hosts, 10-minute period, 200 s passes): not spent on a busy host either.
+  t.deepEqual(pick(200_000), []);
+  // 30 s passes from here: a share of 0.15 host a pass, none spent in this test.
+  busy.delete('h3');
+  t.deepEqual(pick(30_000), ['h3'], 'the move still gets its word');
+  busy.clear();
+  t.deepEqual(pick(30_000), ['h1', 'h2'], 'their syncs ended without recording what they report: asked as before');
+});
+
 test('reconcile targets: a move away from an online host that was not asked waits for its word; it is asked next pass', (t) => {
   const targets = new ReconcileTargets(600_000);
   const rec = (uuid: string, hostId: string) => ({ value: { uuid, hostId } as ServerRecord, revision: 1 });

@@ -18,7 +18,7 @@ import type { Store } from '../store/store.ts';
 import type { ReadModel } from '../reads/read-model.ts';
 import type { Versioned } from '../store/repository.ts';
 import { CasConflictError } from '../store/retry.ts';
-import { KeyedCoalescer, Limiter, mapSettled } from '../concurrency.ts';
+import { InFlight, KeyedCoalescer, Limiter, mapSettled } from '../concurrency.ts';
 import { isValidId } from '../ids.ts';
 import type { HostAdmission } from '../admission.ts';
 import { Liveness, type HostLiveness } from './liveness.ts';
@@ -79,6 +79,13 @@ const EVENT_BATCH_MS = 20;
  */
 const HOST_MESSAGE_CALLS = 16;
 
+/**
+ * How long a heartbeat of a host without a current record waits for the
+ * host's facts before its agent is asked for them (ms). An agent publishes
+ * its facts as it connects; gathering them takes a moment (virsh, the OS).
+ */
+const FACTS_GRACE_MS = 5000;
+
 export class Inventory {
   readonly liveness: Liveness;
   /** Which hosts each reconcile pass asks. */
@@ -97,6 +104,8 @@ export class Inventory {
   private readonly eventBatches = new Map<string, Set<string> | 'all'>();
   /** The agent calls that host messages start (HOST_MESSAGE_CALLS). */
   private readonly messageCalls = new Limiter(HOST_MESSAGE_CALLS);
+  /** Hosts with a sync of their servers on its way (from their facts, heartbeat or events), until it ends: reconcile passes leave them to it. */
+  readonly syncing = new InFlight();
   /** Messages dropped because their host is not admitted, since the last warning (bounded: a counter, not a set). */
   private refused = { count: 0, lastLogMs: 0 };
 
@@ -219,9 +228,31 @@ export class Inventory {
     if (what !== 'restarted' && rec?.incarnation === msg.incarnation && rec.grpcEndpoint === msg.grpc_endpoint) return;
     // A host this leader has not registered yet, or a new incarnation: make
     // sure its record and servers are current even if its facts were missed.
-    void this.messageCalls
-      .run(() => this.refreshHost(msg.host_id, msg.grpc_endpoint))
-      .catch((err) => this.log.warn({ hostId: msg.host_id, err: errorMessage(err) }, 'host refresh failed'));
+    // Its facts are on their way (an agent publishes them as it connects,
+    // beside its first heartbeat): they get FACTS_GRACE_MS to make the record.
+    const hostId = msg.host_id;
+    const signal = this.stopper.signal;
+    const refresh = sleep(FACTS_GRACE_MS, undefined, { signal, ref: false }).then(() => this.messageCalls.run(() => this.refreshIfFactsMissed(hostId)));
+    void this.syncing.track(hostId, refresh).catch((err) => {
+      if (!signal.aborted) this.log.warn({ hostId, err: errorMessage(err) }, 'host refresh failed');
+    });
+  }
+
+  /**
+   * The heartbeat's refresh, when it is still needed: the stored record does
+   * not hold the incarnation and endpoint the host heartbeats with. Facts
+   * that made the record had their own sync of the host's servers
+   * (onFacts); asking the agent again for its facts and servers doubled
+   * every registration (5,000 agents starting: ~10,000 needless calls, each
+   * on a channel of its own, bench/telemetry.ts).
+   */
+  private async refreshIfFactsMissed(hostId: string): Promise<void> {
+    const beat = this.liveness.get(hostId);
+    if (!beat || !this.o.leader.isLeader()) return;
+    const current = (rec: HostRecord | undefined) => rec?.incarnation === beat.incarnation && rec.grpcEndpoint === beat.grpcEndpoint;
+    // The read model first (by now it has the facts' record, as a rule): a KV get only for the others.
+    if (current(this.o.reads.hosts.get(hostId)?.value) || current((await this.o.store.hosts.get(hostId, this.stopper.signal))?.value)) return;
+    await this.refreshHost(hostId, beat.grpcEndpoint);
   }
 
   private onFacts(data: unknown): void {
@@ -231,12 +262,11 @@ export class Inventory {
     // Refused before the coalescer: unacceptable facts must neither replace
     // acceptable ones waiting behind a registration nor go uncounted.
     if (this.refusesFacts(data)) return;
-    void this.perHost
-      .run(`facts:${data.host_id}`, async () => {
-        const changed = await this.register(data);
-        if (changed) await this.messageCalls.run(() => this.syncHostServers(data.host_id, this.stopper.signal));
-      })
-      .catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
+    const registration = this.perHost.run(`facts:${data.host_id}`, async () => {
+      const changed = await this.register(data);
+      if (changed) await this.messageCalls.run(() => this.syncHostServers(data.host_id, this.stopper.signal));
+    });
+    void this.syncing.track(data.host_id, registration).catch((err) => this.log.warn({ hostId: data.host_id, err: errorMessage(err) }, 'registration failed'));
   }
 
   /**
@@ -257,16 +287,18 @@ export class Inventory {
     const batch = this.eventBatches.get(hostId);
     if (batch === undefined) {
       this.eventBatches.set(hostId, uuid ? new Set([uuid]) : 'all');
-      setTimeout(() => this.syncEventBatch(hostId), EVENT_BATCH_MS).unref();
+      const sync = sleep(EVENT_BATCH_MS, undefined, { ref: false }).then(() => this.syncEventBatch(hostId));
+      void this.syncing.track(hostId, sync);
     } else if (batch !== 'all') {
       if (uuid) batch.add(uuid);
       else this.eventBatches.set(hostId, 'all');
     }
   }
 
-  private syncEventBatch(hostId: string): void {
-    if (this.stopper.signal.aborted) return;
-    void this.perHost
+  /** Settles when the sync ends (failures logged here). */
+  private syncEventBatch(hostId: string): Promise<void> {
+    if (this.stopper.signal.aborted) return Promise.resolve();
+    return this.perHost
       .run(`sync:${hostId}`, () =>
         this.messageCalls.run(async () => {
           // Taken when the sync starts: events that arrive meanwhile open the next batch.
@@ -445,7 +477,12 @@ export class Inventory {
       return r !== undefined && r.incarnation === l.incarnation && r.grpcEndpoint === l.grpcEndpoint;
     };
     const online = [...live].filter(([, l]) => l.online).map(([hostId, l]) => ({ hostId, digest: l.serversDigest, unregistered: !registered(hostId, l) }));
-    const ids = this.targets.pick(online, (id) => recordsDigest(this.o.reads, id), this.o.reconcileIntervalMs);
+    const ids = this.targets.pick(
+      online,
+      (id) => recordsDigest(this.o.reads, id),
+      this.o.reconcileIntervalMs,
+      (id) => this.syncing.has(id),
+    );
     // Records first: a server created after this read is never deleted by this pass.
     const records = recordsOfHosts(this.o.reads, ids);
     const reports = new Map<string, AgentServer[]>();

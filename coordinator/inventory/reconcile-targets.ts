@@ -43,21 +43,28 @@ export class ReconcileTargets {
 
   /**
    * The hosts this pass asks, of `online`, for passes every intervalMs.
-   * `recordsDigest` gives the digest of a host's records now.
+   * `recordsDigest` gives the digest of a host's records now. A `busy` host
+   * is being asked already (its facts, heartbeat or events started a sync
+   * of its servers): this pass leaves it out, and what it owes (a move
+   * waiting for its word, a digest that still differs after that sync)
+   * waits for the next. While thousands of agents register, a pass
+   * otherwise asked each of them a second time, for the servers its own
+   * sync was about to record.
    */
-  pick(online: OnlineHost[], recordsDigest: (hostId: string) => string, intervalMs: number): string[] {
+  pick(online: OnlineHost[], recordsDigest: (hostId: string) => string, intervalMs: number, busy: (hostId: string) => boolean = () => false): string[] {
     const ids = new Set(online.map((h) => h.hostId));
     for (const id of this.checkedAt.keys()) if (!ids.has(id)) this.checkedAt.delete(id);
     const out = new Set<string>();
     for (const h of online) {
+      if (busy(h.hostId)) continue;
       if (h.unregistered || this.required.has(h.hostId) || !h.digest || h.digest !== recordsDigest(h.hostId)) out.add(h.hostId);
     }
-    this.required.clear();
+    for (const id of this.required) if (!busy(id)) this.required.delete(id);
     // Fractional shares carry over: 8 hosts with a 10-minute period ask one host every 75 s, not one a pass.
     this.credit += (online.length * intervalMs) / this.fullEveryMs;
     const budget = Math.floor(this.credit + 1e-9);
     this.credit -= budget;
-    const rest = online.filter((h) => !out.has(h.hostId)).map((h) => ({ id: h.hostId, at: this.checkedAt.get(h.hostId) ?? -1 }));
+    const rest = online.filter((h) => !out.has(h.hostId) && !busy(h.hostId)).map((h) => ({ id: h.hostId, at: this.checkedAt.get(h.hostId) ?? -1 }));
     rest.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
     for (const r of rest.slice(0, budget)) out.add(r.id);
     return [...out].sort();
