@@ -208,18 +208,18 @@ recordResult({
     },
   ],
   limits:
-    "Per migration about 11 KV requests at limit 8 (from ~20): the step's start (one write for all the steps a pass starts) and its " +
-    'outcome, each a header read, a step-cache check and the fenced header and step writes; outcomes that end while a write of the same ' +
-    'operation is in flight are written together in the next round (op-store.ts), so a leader no longer races itself into CAS conflicts ' +
-    '(header writes per migration 2.6 -> 0.6, header reads 3.3 -> 1.1, step-cache reads 6.3 -> 1.9 at limit 8); the server record ' +
-    "claimed and moved; the per-pass record read and placement snapshot; the source agent's gRPC stream and its durable migration record " +
-    '(temp file, fsync, rename, directory fsync: the largest single item in the profile at limit 8, ~11% of samples). A drain no longer ' +
-    'rewrites its growing moved-away list in the header on every outcome (derived from the steps, op-layout.ts). Measured alternating ' +
-    'with the code before this round at load 1.8-3.4: 200 servers 18.7-20.4 / 9.3 / 12.1-14.1 ms (limit 1 / 8 / 3x8) from 22.9-27.9 / ' +
-    '13.8-16.9 / 18.0-21.3; 500 servers 28.0-33.9 / 13.5-14.5 / 16.5-17.2 from 28.5-32.9 / 22.3-24.4 / 24.2-29.0. CPU per migration ' +
-    '(coordinator + agents) at limit 8: 12.5-12.8 ms at 200, 16.9-19.5 ms at 500 (from 18.8-22.1 and 28.9-30.3); nats-server 1.9-2.8 ms ' +
-    '(3-node cluster 7.7-9.2). Limit 1 is latency-bound (about ten sequential store round trips and the agent call per migration) and ' +
-    "at 500 servers also pays O(servers) per step: the placement snapshot clones the zone's server records (~1.5 ms per snapshot of 500), " +
-    'each record write assembles and compares every step of the operation, and the sim agent lists all its servers per event sync. ' +
-    '5 ms needs these per-step whole-record costs gone and about half the remaining CPU at limit 8.',
+    'Message count, on a machine where each message is dear. Per migration at limit 8 (500 servers, counted by wrapping the store, ' +
+    'the agent client and the NATS connection): about 21 NATS messages from this process (KV: 5.5 gets, 3 step writes, 0.6 header ' +
+    'writes, 2 server-record writes, 1 step-change read, ~1 stream info for the placement snapshot; 2 operation events; 6 host events ' +
+    'from the agents, 9 before job-progress events stopped being published: common/host-events.ts) and 2.3 gRPC calls (the move, and ' +
+    '1.3 event-sync ListServers, which an agent now answers by reading the named servers alone). Everything (coordinators, the 10 sim ' +
+    'agents, this client) shares one Node event loop: CPU per migration about 14 ms here plus 2 ms in nats-server, so wall time per ' +
+    'migration cannot drop below it on 2 cores. This machine is a VM where a loopback socket write and its read cost 15-40 us of CPU ' +
+    '(measured apart); writes alone were 13% of the profile (writeBuffer), the NATS client 9%, grpc-js 8%, GC 6%. Each step write ' +
+    'that names its steps no longer copies and compares every step (op-store.ts), and an event sync no longer lists a whole host: no ' +
+    'change measurable above the noise at 200 or 500 servers (CPU per migration 13.7-17.1 ms against 14.7-15.5 ms before, alternating, ' +
+    'load 5-6). Limit 1 is latency-bound: about ten sequential store round trips, the agent call and its durable record (fsync of ' +
+    'file and directory, twice) per migration. 5 ms would need the message count per migration roughly halved (no event-sync round ' +
+    'for a move the coordinator itself just verified, one write per step outcome, reads from the read model) or the agents and the ' +
+    'coordinator on their own cores, as in production.',
 });
