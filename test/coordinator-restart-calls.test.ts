@@ -3,7 +3,7 @@
 // was most of its memory). Hosts whose record already holds the incarnation
 // and endpoint of their heartbeat need no call: the reconcile pass compares
 // their servers digest. Real nats-server, sim agents, coordinators.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestNats } from '../harness/test-nats.ts';
@@ -141,20 +141,23 @@ test('a coordinator that meets many unregistered hosts at once calls at most 16 
   t.true(peak <= 16, `${peak} channels open at once`);
 });
 
-test('a host registered from its facts is asked for its servers once and never for its facts', async (t) => {
-  // Before: its first heartbeat, heard before the facts made its record,
-  // refreshed it as well: its facts and its servers asked a second time
-  // (5,000 agents starting: ~10,000 needless calls, bench/telemetry.ts).
+/**
+ * A coordinator on its own nats-server (full reconcile off), then 4 sim
+ * agents (ids `<prefix>-1` …) started once its first reconcile pass ran
+ * (2.5 s after leadership): from then on only the message path and passes
+ * every `reconcileInterval` ask them. Everything stops in the teardown.
+ */
+async function hostsAfterFirstPass(t: ExecutionContext, prefix: string, reconcileInterval: string) {
   const N = 4;
-  const dir = tempDir('facts-calls');
-  const ids = Array.from({ length: N }, (_, i) => `fc-${i + 1}`);
+  const dir = tempDir(`${prefix}-calls`);
+  const ids = Array.from({ length: N }, (_, i) => `${prefix}-${i + 1}`);
   const tn = await startTestNats({ dir, hosts: ids });
   const c = await startCoordinator(
     testConfig({
-      id: 'fc-coord',
+      id: `${prefix}-coord`,
       natsServers: tn.urls,
       natsAuth: tn.coordinatorAuth,
-      reconcileInterval: '1h',
+      reconcileInterval,
       env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
     }),
   );
@@ -165,9 +168,16 @@ test('a host registered from its facts is asked for its servers once and never f
     await tn.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  // The first reconcile pass (2.5 s after leadership) is over before the hosts come: only the message path asks them.
   await waitFor('the first reconcile pass ran', () => c.inventory.lastReconcileReport() !== null, 15_000);
   agents = await startSimAgents({ count: N, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  return { N, ids, c, agents };
+}
+
+test('a host registered from its facts is asked for its servers once and never for its facts', async (t) => {
+  // Before: its first heartbeat, heard before the facts made its record,
+  // refreshed it as well: its facts and its servers asked a second time
+  // (5,000 agents starting: ~10,000 needless calls, bench/telemetry.ts).
+  const { N, ids, c } = await hostsAfterFirstPass(t, 'fc', '1h');
   await waitFor(
     'every host registered and online',
     async () => (await c.store.hosts.keys()).length === N && ids.every((id) => c.inventory.hostLiveness(id)?.online),
@@ -183,28 +193,7 @@ test('a reconcile pass leaves a host to the sync its facts or events started: on
   // Before: a pass (every second here) asked every host whose heartbeat
   // digest differed from its records, while the sync that its own facts
   // started (slow agents: 1.5 s an answer) was recording them.
-  const N = 4;
-  const dir = tempDir('pass-calls');
-  const ids = Array.from({ length: N }, (_, i) => `pc-${i + 1}`);
-  const tn = await startTestNats({ dir, hosts: ids });
-  const c = await startCoordinator(
-    testConfig({
-      id: 'pc-coord',
-      natsServers: tn.urls,
-      natsAuth: tn.coordinatorAuth,
-      reconcileInterval: '1s',
-      env: { DRYDOCK_COORDINATOR_INVENTORY_FULL_RECONCILE_INTERVAL: '1h' },
-    }),
-  );
-  let agents: Awaited<ReturnType<typeof startSimAgents>> | null = null;
-  t.teardown(async () => {
-    await agents?.stop();
-    await c.stop();
-    await tn.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor('the first reconcile pass ran', () => c.inventory.lastReconcileReport() !== null, 15_000);
-  agents = await startSimAgents({ count: N, hostIds: ids, natsUrl: tn.urls, natsAuth: tn.hostAuth, heartbeatIntervalMs: 300 });
+  const { N, ids, c, agents } = await hostsAfterFirstPass(t, 'pc', '1s');
   for (const a of agents.agents) {
     a.sim.faults.setLatency(1500);
     a.sim.addServer({ name: `${a.hostId}-vs`, memoryBytes: 2 ** 30, vcpus: 1 });
