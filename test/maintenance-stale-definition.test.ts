@@ -64,11 +64,13 @@ test('both copies shut off (nothing says which is current): the drain pauses wit
   const src = w.sims.byId('sim-1').sim;
   const dst = w.sims.byId('sim-2').sim;
   const vs = src.addServer({ name: 'db', memoryBytes: GiB, running: false });
-  dst.leaveDefinitionOf(vs.uuid);
+  // Recorded on sim-1 first: were sim-2's copy there first, whichever host's
+  // event sync ran first would decide the record (a race a CI run lost).
   await waitFor('the server in the inventory, on sim-1', async () => {
     const list = (await w.call('ListServers', {})).servers;
     return list.length === 1 && list[0].host_id === 'sim-1';
   });
+  dst.leaveDefinitionOf(vs.uuid);
 
   const op = await w.call('EnableMaintenance', { host_id: 'sim-1', stop_unmigratable: false, confirm: true });
   const done = await waitForOperation(w, op.id, ENDED);
