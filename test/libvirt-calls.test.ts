@@ -47,7 +47,7 @@ esac
 exit 0
 `,
   );
-  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script] });
+  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script], readSessions: 0 });
   return { hv, log: () => readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') };
 }
 
@@ -124,7 +124,7 @@ echo "fresh $4 $3" >> "$d/calls"
 echo "shut off"
 `,
   );
-  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script] });
+  const hv = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', script], readSessions: 0 });
   return { hv, log: () => readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') };
 }
 
@@ -248,7 +248,7 @@ function countedVirsh(t: { teardown(fn: () => void): void }): { hv: LibvirtHyper
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'virsh.sh');
   writeFileSync(script, `echo "$*" >> ${JSON.stringify(path.join(dir, 'started'))}\nexec "$@"\n`);
-  const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system', prefix: ['sh', script] });
+  const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system', prefix: ['sh', script], readSessions: 0 });
   const started = () => {
     try {
       return readFileSync(path.join(dir, 'started'), 'utf8').trim().split('\n');

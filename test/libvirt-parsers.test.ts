@@ -606,7 +606,7 @@ test("migrateLive follows the disk plan it is given: one virsh call (migrate wit
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const calls = path.join(dir, 'calls');
   // Stands in for virsh: records each call's argv (one line each) and succeeds with no output.
-  const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', 'echo "$@" >> "$0"', calls] });
+  const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', 'echo "$@" >> "$0"', calls], readSessions: 0 });
   const uuid = '11111111-1111-4111-8111-111111111111';
   await h.migrateLive({
     uuid,
@@ -626,7 +626,7 @@ test("migrateLive follows the disk plan it is given: one virsh call (migrate wit
 
 test('stateOn asks the target one domstate: its power state, or null when the domain is unknown there', async (t) => {
   const uuid = '11111111-1111-4111-8111-111111111111';
-  const on = (script: string) => new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', script, 'sh'] });
+  const on = (script: string) => new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.1/system', prefix: ['sh', '-c', script, 'sh'], readSessions: 0 });
   t.is(
     await on('[ "$3" = qemu+tcp://10.99.0.2/system ] && [ "$4" = domstate ] && echo "shut off"').stateOn('qemu+tcp://10.99.0.2/system', uuid),
     'SERVER_STATE_SHUTOFF',
@@ -636,7 +636,7 @@ test('stateOn asks the target one domstate: its power state, or null when the do
 });
 
 test('LibvirtHypervisor validates every identifier before virsh runs', async (t) => {
-  const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.2/system', prefix: ['false'] });
+  const h = new LibvirtHypervisor({ migrationUri: 'qemu+tcp://10.99.0.2/system', prefix: ['false'], readSessions: 0 });
   await t.throwsAsync(h.getServer('x; rm -rf /'), { name: 'InvalidArgumentError' });
   await t.throwsAsync(h.getServer('--all'), { name: 'InvalidArgumentError' });
   await t.throwsAsync(h.abortJob('not-a-uuid'), { name: 'InvalidArgumentError' });

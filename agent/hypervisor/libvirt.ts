@@ -25,14 +25,15 @@ import type {
 import { diskSharing, planDisks, type DiskSharing } from './disk-plan.ts';
 import { migrateLive, PreparedMigration } from './libvirt-migrate.ts';
 import { VirshStandby } from './virsh-standby.ts';
+import { SESSION_TIMING, VirshSessions } from './virsh-sessions.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
 import { parseCpuBaseline, parseCpuCompareOutput } from './parse-cpu.ts';
 import { checkCpuXml, withCpuFile } from './libvirt-cpu.ts';
-import { parseDomainXml, parseDomState, parseDomStats, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
+import { parseDomainXml, parseDomState, parseDomStats, parseReads, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
 import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { SHARED_POOL_TYPES } from './parse-storage.ts';
-import { Virsh, type VirshCallOptions } from './virsh.ts';
+import { Virsh, type VirshCallOptions, type VirshResult } from './virsh.ts';
 import { PreparedVirshCall } from './virsh-prepared.ts';
 import { assertHostPath, poolContaining } from './disk-paths.ts';
 import { mapLimit } from './map-limit.ts';
@@ -83,6 +84,8 @@ export interface LibvirtHypervisorOptions {
   listConcurrency?: number;
   /** How long pool definitions are reused between calls (default 10 s). */
   poolCacheMs?: number;
+  /** Long-lived virsh shells for this host's reads (virsh-sessions.ts; default 3, 0: a virsh process per read). */
+  readSessions?: number;
   /** Event stream restart backoff (default 1 s, doubling to 30 s). */
   eventRestartMinMs?: number;
   eventRestartMaxMs?: number;
@@ -93,14 +96,6 @@ export interface LibvirtHypervisorOptions {
 const DOMSTATS = ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--block'];
 const TRANSIENT = ['list', '--transient', '--uuid'];
 
-/** The outputs of dumpxml, domstats and list --transient read on a prepared virsh; null if they do not parse. */
-function parseReads([xml, stats, transient]: string[]): [DomainDefinition, DomainStats | undefined, Set<string>] | null {
-  try {
-    return [parseDomainXml(xml!), parseDomStats(stats!)[0], new Set(parseUuidList(transient!))];
-  } catch {
-    return null;
-  }
-}
 /** How long a shell armed for the next live move waits unused (a drain's moves follow each other within seconds). */
 const STANDBY_TTL_MS = 30_000;
 
@@ -121,6 +116,8 @@ export class LibvirtHypervisor implements Hypervisor {
   private capsCache: Promise<HostCapabilities> | undefined;
   /** Shells armed during a live move for the next one (virsh-standby.ts). */
   private readonly standby: VirshStandby;
+  /** Shells this host's reads run on (virsh-sessions.ts). */
+  private readonly sessions: VirshSessions;
 
   constructor(options: LibvirtHypervisorOptions) {
     this.virsh = new Virsh({
@@ -131,6 +128,7 @@ export class LibvirtHypervisor implements Hypervisor {
     });
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.standby = new VirshStandby(this.virsh, STANDBY_TTL_MS);
+    this.sessions = new VirshSessions(this.virsh, { size: options.readSessions ?? 3, ...SESSION_TIMING });
     this.migrationUri = assertLibvirtUri('migrationUri', options.migrationUri);
     this.sharedPaths = (options.sharedPaths ?? []).map((p, i) => assertHostPath(`sharedPaths[${i}]`, p.replace(/\/+$/, '') || '/'));
     const localDiskDirs = options.localDiskDirs?.map((p, i) => assertHostPath(`localDiskDirs[${i}]`, p.replace(/\/+$/, '') || '/'));
@@ -153,8 +151,10 @@ export class LibvirtHypervisor implements Hypervisor {
     this.configuredVirtType = options.virtType;
   }
 
-  private run(args: string[], opts: VirshCallOptions = {}) {
-    return this.virsh.run(args, opts);
+  /** A read of this host's daemon on a shell when one takes it (virsh-sessions.ts), else a virsh process of its own. */
+  private async run(args: string[], opts: VirshCallOptions = {}): Promise<VirshResult> {
+    const stdout = await this.sessions.read(args, opts, opts.timeoutMs ?? this.callTimeoutMs);
+    return stdout === null ? this.virsh.run(args, opts) : { stdout, stderr: '', code: 0 };
   }
 
   // ------------------------------------------------------------------ facts
@@ -395,6 +395,11 @@ export class LibvirtHypervisor implements Hypervisor {
   /** Ends the armed shells (tests; an exiting agent's shells end with their stdin). */
   closeStandby(): void {
     this.standby.close();
+  }
+
+  /** Ends the read shells (tests; an exiting agent's shells end with their stdin). */
+  closeReadSessions(): void {
+    this.sessions.close();
   }
 
   private preparedState(target: string, u: string, afresh: (uuid: string) => Promise<ServerState | null>): PreparedState {

@@ -85,6 +85,40 @@ export class PreparedVirshCall {
   async readFirst(commands: readonly (readonly string[])[], timeoutMs: number): Promise<string[] | null> {
     if (this.read || this.used || !commands.every((c) => this.usable(c))) return null;
     this.read = true;
+    const r = await this.exchange(commands, timeoutMs);
+    return r && 'outputs' in r ? r.outputs : null;
+  }
+
+  /**
+   * readFirst for a shell kept to read again and again (virsh-sessions.ts):
+   * any number of exchanges, one at a time, and never run(). A command that
+   * failed cleanly (its `error:` lines, then the end marker) is returned as
+   * its stderr, and the shell stays in step for the next exchange; null on
+   * anything else (see readFirst).
+   */
+  async readAgain(commands: readonly (readonly string[])[], timeoutMs: number): Promise<{ outputs: string[] } | { error: string } | null> {
+    if (this.used || !commands.every((c) => this.usable(c))) return null;
+    this.read = true;
+    return this.exchange(commands, timeoutMs);
+  }
+
+  /** Alive: not killed at a deadline and not exited. */
+  get alive(): boolean {
+    return !this.killed && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Whether the shell was killed at an exchange's deadline. */
+  get timedOut(): boolean {
+    return this.killed;
+  }
+
+  /** Lets the agent's process exit while this shell waits (the shell ends with its stdin). */
+  unref(): void {
+    this.child.unref();
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+  }
+
+  private async exchange(commands: readonly (readonly string[])[], timeoutMs: number): Promise<{ outputs: string[] } | { error: string } | null> {
     const mark = `drydock-${randomBytes(12).toString('hex')}`;
     const script = commands.map((c, i) => `${c.join(' ')}\necho ${mark}-${i}\n`).join('');
     // After the last command, a marker on stderr: once it and its command's
@@ -100,7 +134,8 @@ export class PreparedVirshCall {
     const err = this.err.slice(0, cut(this.err, endErr));
     this.out = this.out.slice(out.length);
     this.err = this.err.slice(err.length);
-    if (!done || err !== endErr) return null;
+    if (!done) return null;
+    if (err !== endErr) return /^error:/m.test(err.slice(0, -endErr.length)) ? { error: err.slice(0, -endErr.length) } : null;
     const first = `${PROMPT}echo ${mark}-start\n`;
     if (!out.startsWith(first)) return null;
     const outputs: string[] = [];
@@ -119,7 +154,7 @@ export class PreparedVirshCall {
       rest = rest.slice(end + tail.length);
     }
     if (rest !== `${mark}-${commands.length - 1}${last}` && rest !== `${mark}-${commands.length - 1}\n${last}`) return null;
-    return outputs;
+    return { outputs };
   }
 
   /** Waits until `cond` holds (checked as output arrives), the virsh exits, or the deadline: whether it holds. */
