@@ -134,7 +134,12 @@ async function settled(call: Call, lab: Lab): Promise<void> {
     },
     60_000,
     200,
-  );
+  ).catch(async (err) => {
+    // What disagreed, for whoever reads the failed run.
+    const inv = (await call('ListServers', {})).servers.map((s: any) => `${s.name}@${s.host_id}(${s.state}${s.operation_id ? `, ${s.operation_id}` : ''})`);
+    const host = await call('GetHost', { host_id: 'h1' });
+    throw new Error(`${(err as Error).message}: libvirt ${JSON.stringify(await placement(lab))}, inventory ${inv.join(' ')}, h1 ${host.maintenance}`);
+  });
 }
 
 interface World {

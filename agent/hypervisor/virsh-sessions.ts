@@ -9,8 +9,9 @@
 // only. A read that finds every shell busy waits briefly, then runs as its
 // own process: one slow domain (a hung QEMU monitor) never holds the reads
 // of the others. Anything unexpected on a shell ends that shell and the
-// read runs afresh, where its error is reported typed.
-import { CancelledError } from '../../common/errors.ts';
+// read runs afresh, where its error is reported typed; so does a read
+// that failed on a shell with anything but "not found".
+import { CancelledError, NotFoundError } from '../../common/errors.ts';
 import { parseLibvirtError, VirshTimeoutError } from './errors.ts';
 import type { Virsh, VirshCallOptions } from './virsh.ts';
 import { PreparedVirshCall } from './virsh-prepared.ts';
@@ -102,8 +103,20 @@ export class VirshSessions {
       if (timedOut) throw new VirshTimeoutError(`virsh ${args[0] ?? ''} exceeded its ${timeoutMs} ms deadline and was killed`);
       return null;
     }
+    if ('error' in r) {
+      // An answer ("no such domain") is the read's own error, and the shell
+      // serves on. Anything else may be the shell's (its connection dropped
+      // with a daemon restart; virsh then reconnects saying so on stderr):
+      // the read runs afresh, on a connection of its own.
+      const err = parseLibvirtError(r.error, { command: args[0], uri: this.virsh.uri, ...opts.context });
+      if (!(err instanceof NotFoundError)) {
+        this.discard(shell);
+        return null;
+      }
+      this.release(shell);
+      throw err;
+    }
     this.release(shell);
-    if ('error' in r) throw parseLibvirtError(r.error, { command: args[0], uri: this.virsh.uri, ...opts.context });
     return r.outputs[0]!;
   }
 
