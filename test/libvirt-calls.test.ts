@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { LibvirtHypervisor } from '../agent/hypervisor/libvirt.ts';
 import { Virsh } from '../agent/hypervisor/virsh.ts';
 import { VirshStandby } from '../agent/hypervisor/virsh-standby.ts';
+import { PreparedVirshCall } from '../agent/hypervisor/virsh-prepared.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'libvirt');
 const UUID = '11111111-1111-4111-8111-111111111111';
@@ -243,12 +244,13 @@ test('a prepared call fails on an error virsh printed, not on a warning: a migra
 });
 
 /** Real virsh against the test driver, behind a prefix that logs each virsh process started ("<args>"). */
-function countedVirsh(t: { teardown(fn: () => void): void }): { hv: LibvirtHypervisor; started: () => string[] } {
+function countedVirsh(t: { teardown(fn: () => void): void }, readSessions = 0): { hv: LibvirtHypervisor; started: () => string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'drydock-virsh-count-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'virsh.sh');
   writeFileSync(script, `echo "$*" >> ${JSON.stringify(path.join(dir, 'started'))}\nexec "$@"\n`);
-  const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system', prefix: ['sh', script], readSessions: 0 });
+  const hv = new LibvirtHypervisor({ uri: 'test:///default', migrationUri: 'qemu+tcp://127.0.0.1/system', prefix: ['sh', script], readSessions });
+  t.teardown(() => hv.closeReadSessions());
   const started = () => {
     try {
       return readFileSync(path.join(dir, 'started'), 'utf8').trim().split('\n');
@@ -260,51 +262,47 @@ function countedVirsh(t: { teardown(fn: () => void): void }): { hv: LibvirtHyper
 }
 const TEST_DOMAIN = '6695eb01-f6a4-8304-79aa-97f2502e193f';
 
-test("migrationSource with a live move's prepared virsh reads on it (real virsh, test driver): no virsh of its own, the same answer", async (t) => {
-  const { hv, started } = countedVirsh(t);
-  const afresh = await hv.migrationSource(TEST_DOMAIN);
+test("migrationSource on this host's read shells (real virsh, test driver): no virsh of its own, the same answer; the live move's prepared virsh is left for its migrate", async (t) => {
+  const alone = countedVirsh(t);
+  const afresh = await alone.hv.migrationSource(TEST_DOMAIN);
+  t.true(alone.started().length >= 3, `the reads afresh start their own virsh: ${alone.started().join(' | ')}`);
+  const { hv, started } = countedVirsh(t, 2);
+  await hv.migrationSource(TEST_DOMAIN); // starts the read shells
   const before = started().length;
-  t.true(before >= 3, `the reads afresh start their own virsh: ${started().join(' | ')}`);
   const prepared = hv.prepareLiveMigration();
   t.teardown(() => prepared.cancel());
-  const source = await hv.migrationSource(TEST_DOMAIN, undefined, prepared);
+  const source = await hv.migrationSource(TEST_DOMAIN);
   t.deepEqual(source, afresh, 'the same server and disk plan as the reads afresh');
   t.deepEqual(started().slice(before), ['virsh -c test:///default -q'], 'only the prepared virsh was started');
-  // The prepared virsh still runs the one command after the reads.
+  // The prepared virsh still runs the one command.
   const call = prepared.take(['domstate', '--domain', TEST_DOMAIN]);
   t.truthy(call, 'still usable after the reads');
   t.is((await call!.run(['domstate', '--domain', TEST_DOMAIN], { timeoutMs: 10_000 })).stdout.trim(), 'running');
 });
 
-test('migrationSource with a prepared virsh: an error there (domain not defined) is asked afresh and reported typed, and the virsh stays usable', async (t) => {
-  const { hv, started } = countedVirsh(t);
+test('migrationSource of a domain not defined is reported typed, and the prepared virsh stays usable', async (t) => {
+  const { hv } = countedVirsh(t, 2);
   const prepared = hv.prepareLiveMigration();
   t.teardown(() => prepared.cancel());
-  const err = await t.throwsAsync(hv.migrationSource(UUID, undefined, prepared));
+  const err = await t.throwsAsync(hv.migrationSource(UUID));
   t.is(err?.name, 'ServerNotFoundError', String(err));
-  t.true(
-    started().some((l) => l.includes(`dumpxml --domain ${UUID}`)),
-    `asked afresh: ${started().join(' | ')}`,
-  );
   const call = prepared.take(['domstate', '--domain', TEST_DOMAIN]);
   t.teardown(() => call?.cancel()); // taken, but no command sent: its owner would not end it
   t.truthy(call, 'the failed reads did not use up the migration virsh');
 });
 
-test("readFirst returns each read's output as run alone would, and null (asks nothing twice) for an argument that is not a plain word", async (t) => {
+test("a shell's read returns each read's output as run alone would, null (asks nothing) for an argument that is not a plain word, and reads again", async (t) => {
   const { hv } = countedVirsh(t);
-  const prepared = hv.prepareLiveMigration();
-  t.teardown(() => prepared.cancel());
-  t.is(await prepared.readFirst([['dumpxml', '--domain', 'test;', 'list']], 10_000), null, 'not sent: not a plain word');
+  const shell = new PreparedVirshCall(hv.virsh, hv.virsh.uri);
+  t.teardown(() => shell.cancel());
+  t.is(await shell.read([['dumpxml', '--domain', 'test;', 'list']], 10_000), null, 'not sent: not a plain word');
   const fresh = await Promise.all(
     [
       ['domstate', '--domain', 'test'],
       ['list', '--all', '--uuid'],
     ].map((a) => hv.virsh.run(a)),
   );
-  const again = hv.prepareLiveMigration();
-  t.teardown(() => again.cancel());
-  const read = await again.readFirst(
+  const read = await shell.read(
     [
       ['domstate', '--domain', 'test'],
       ['list', '--all', '--uuid'],
@@ -312,10 +310,11 @@ test("readFirst returns each read's output as run alone would, and null (asks no
     10_000,
   );
   t.deepEqual(
-    read?.map((o) => o.trim()),
+    read && 'outputs' in read ? read.outputs.map((o) => o.trim()) : read,
     fresh.map((r) => r.stdout.trim()),
   );
-  t.is(await again.readFirst([['list', '--all', '--uuid']], 10_000), null, 'reads once');
+  const again = await shell.read([['list', '--all', '--uuid']], 10_000);
+  t.deepEqual(again && 'outputs' in again ? again.outputs.map((o) => o.trim()) : again, [fresh[1]!.stdout.trim()], 'reads again');
 });
 
 test('shells armed during a live move serve the next move: its target check and its migration start no virsh of their own', async (t) => {

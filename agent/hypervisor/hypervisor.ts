@@ -109,8 +109,8 @@ export interface Hypervisor {
   listServers(signal?: AbortSignal): Promise<Server[]>;
   /** Throws ServerNotFoundError. `ref` is a uuid or a validated name. */
   getServer(ref: string, signal?: AbortSignal): Promise<Server>;
-  /** The server (getServer) and the plan of its disks, from one read of the domain and the storage; a live move passes what prepareLiveMigration opened, whose connection may serve the reads. Throws ServerNotFoundError. */
-  migrationSource(ref: string, signal?: AbortSignal, prepared?: PreparedCall): Promise<MigrationSource>;
+  /** The server (getServer) and the plan of its disks, from one read of the domain and the storage. Throws ServerNotFoundError. */
+  migrationSource(ref: string, signal?: AbortSignal): Promise<MigrationSource>;
 
   /**
    * Runs a live migration to completion (resolves) or failure (typed error).

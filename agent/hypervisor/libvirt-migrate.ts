@@ -116,11 +116,6 @@ export class PreparedMigration {
     return this.call;
   }
 
-  /** Reads run on it before the migration (PreparedVirshCall.readFirst): null once taken, or on anything unexpected. */
-  readFirst(commands: readonly (readonly string[])[], timeoutMs: number): Promise<string[] | null> {
-    return this.taken ? Promise.resolve(null) : this.call.readFirst(commands, timeoutMs);
-  }
-
   cancel(): void {
     if (!this.taken) this.call.cancel();
   }

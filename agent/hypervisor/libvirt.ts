@@ -10,7 +10,6 @@ import type { Disk } from '../../common/generated/drydock/agent/v1/Disk.ts';
 import { ServerState } from '../../common/generated/drydock/agent/v1/ServerState.ts';
 import { CpuIncompatibleError, DomainRunningError, PostCopyAbortRefusedError, ServerNotFoundError } from './errors.ts';
 import type {
-  PreparedCall,
   CpuDescription,
   DomainEvent,
   GuestWatch,
@@ -29,7 +28,7 @@ import { SESSION_TIMING, VirshSessions } from './virsh-sessions.ts';
 import { parseCapabilities, parseDomainCapabilities, type HostCapabilities } from './parse-capabilities.ts';
 import { parseCpuBaseline, parseCpuCompareOutput } from './parse-cpu.ts';
 import { checkCpuXml, withCpuFile } from './libvirt-cpu.ts';
-import { parseDomainXml, parseDomState, parseDomStats, parseReads, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
+import { parseDomainXml, parseDomState, parseDomStats, parseUuidList, type DomainDefinition, type DomainStats } from './parse-domain.ts';
 import { parseDomJobInfo } from './parse-jobinfo.ts';
 import { parseNodeMemStats, parseVersion } from './parse-node.ts';
 import { SHARED_POOL_TYPES } from './parse-storage.ts';
@@ -288,25 +287,20 @@ export class LibvirtHypervisor implements Hypervisor {
     return servers.filter((s): s is Server => s !== undefined);
   }
 
-  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal, prepared?: PreparedCall): Promise<MigrationSource> {
+  private async serverAt(uri: string | undefined, ref: string, signal?: AbortSignal): Promise<MigrationSource> {
     const opts: VirshCallOptions = { signal, uri, context: { domain: ref, ...(uri ? { targetUri: uri } : {}) } };
-    const reads = [['dumpxml', '--domain', ref], [...DOMSTATS, ref], TRANSIENT];
-    // On this host, the three reads go to the live move's virsh, already
-    // started and connected (virsh-prepared.ts): no virsh of their own.
-    // Anything unexpected there (an error, output that does not parse) is asked afresh, where it is reported typed.
-    const early = uri === undefined && prepared instanceof PreparedMigration ? await prepared.readFirst(reads, this.callTimeoutMs) : null;
-    const [def, stats, transient] = (early && parseReads(early)) || (await this.readAfresh(reads, opts));
+    const [def, stats, transient] = await this.readDomain([['dumpxml', '--domain', ref], [...DOMSTATS, ref], TRANSIENT], opts);
     // Pools only classify disks: a domain without any needs none read.
     const pools = def.disks.length === 0 ? [] : uri === undefined ? await this.pools.local(signal) : await this.pools.load(uri, signal);
     return this.describe(def, stats, !transient.has(def.uuid), pools);
   }
 
   /**
-   * The three reads at once, each its own virsh (each a round trip, and a
-   * migration waits for them): `ref` names the domain for domstats as for
-   * dumpxml. dumpxml's failure (not found, unreachable) is the one reported.
+   * The three reads at once (on this host's read shells, else each its own
+   * virsh; a migration waits for them): `ref` names the domain for domstats
+   * as for dumpxml. dumpxml's failure (not found, unreachable) is the one reported.
    */
-  private async readAfresh(reads: string[][], opts: VirshCallOptions): Promise<[DomainDefinition, DomainStats | undefined, Set<string>]> {
+  private async readDomain(reads: string[][], opts: VirshCallOptions): Promise<[DomainDefinition, DomainStats | undefined, Set<string>]> {
     const [def, stats, transient] = await Promise.allSettled([
       this.run(reads[0]!, opts).then((r) => parseDomainXml(r.stdout)),
       this.run(reads[1]!, opts).then((r) => parseDomStats(r.stdout)[0]),
@@ -322,8 +316,8 @@ export class LibvirtHypervisor implements Hypervisor {
     return (await this.serverAt(undefined, assertServerRef('server', ref), signal)).server;
   }
 
-  migrationSource(ref: string, signal?: AbortSignal, prepared?: PreparedCall): Promise<MigrationSource> {
-    return this.serverAt(undefined, assertServerRef('server', ref), signal, prepared);
+  migrationSource(ref: string, signal?: AbortSignal): Promise<MigrationSource> {
+    return this.serverAt(undefined, assertServerRef('server', ref), signal);
   }
 
   async serverOn(uri: string, uuid: string, signal?: AbortSignal): Promise<Server | null> {

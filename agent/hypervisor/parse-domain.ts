@@ -235,12 +235,3 @@ export function parseDomStats(stdout: string): DomainStats[] {
   finish();
   return out;
 }
-
-/** The outputs of dumpxml, domstats and list --transient read together on one virsh (libvirt.ts); null if they do not parse. */
-export function parseReads([xml, stats, transient]: string[]): [DomainDefinition, DomainStats | undefined, Set<string>] | null {
-  try {
-    return [parseDomainXml(xml!), parseDomStats(stats!)[0], new Set(parseUuidList(transient!))];
-  } catch {
-    return null;
-  }
-}

@@ -39,7 +39,6 @@ export class PreparedVirshCall {
   private out = '';
   private err = '';
   private used = false;
-  private read = false;
   /** Killed at a read's deadline: not usable even before its exit is seen. */
   private killed = false;
 
@@ -73,32 +72,18 @@ export class PreparedVirshCall {
   }
 
   /**
-   * Reads before the one command: `commands` (plain words, read-only ones)
-   * sent now, each followed by an `echo` of a marker no output can predict,
-   * and the stdout of each returned, in order. Null on anything unexpected —
-   * an `error:` line (virsh's shell exits 0 whatever a command did), a
-   * command echoed otherwise than sent, a virsh without `echo --err`, the
-   * deadline — and the caller then asks each afresh, where the error is
-   * reported typed. Once, and before run(); the virsh stays usable for run()
-   * unless the deadline killed it.
+   * Reads on a shell kept for reads (virsh-sessions.ts), any number of
+   * times, one at a time, and never with run(): `commands` (plain words,
+   * read-only ones) sent now, each followed by an `echo` of a marker no
+   * output can predict, and the stdout of each returned, in order. A
+   * command that failed cleanly (its `error:` lines, then the end marker:
+   * virsh's shell exits 0 whatever a command did) is returned as its
+   * stderr, and the shell stays in step for the next read. Null on anything
+   * else — a command echoed otherwise than sent, a virsh without `echo
+   * --err`, the deadline (which kills the shell).
    */
-  async readFirst(commands: readonly (readonly string[])[], timeoutMs: number): Promise<string[] | null> {
-    if (this.read || this.used || !commands.every((c) => this.usable(c))) return null;
-    this.read = true;
-    const r = await this.exchange(commands, timeoutMs);
-    return r && 'outputs' in r ? r.outputs : null;
-  }
-
-  /**
-   * readFirst for a shell kept to read again and again (virsh-sessions.ts):
-   * any number of exchanges, one at a time, and never run(). A command that
-   * failed cleanly (its `error:` lines, then the end marker) is returned as
-   * its stderr, and the shell stays in step for the next exchange; null on
-   * anything else (see readFirst).
-   */
-  async readAgain(commands: readonly (readonly string[])[], timeoutMs: number): Promise<{ outputs: string[] } | { error: string } | null> {
+  async read(commands: readonly (readonly string[])[], timeoutMs: number): Promise<{ outputs: string[] } | { error: string } | null> {
     if (this.used || !commands.every((c) => this.usable(c))) return null;
-    this.read = true;
     return this.exchange(commands, timeoutMs);
   }
 
@@ -128,7 +113,7 @@ export class PreparedVirshCall {
     const last = `${PROMPT}echo --err ${mark}-end\n`;
     const endErr = `error: ${mark}-end\n`;
     const done = await this.until(() => this.err.includes(endErr) && this.out.includes(last), timeoutMs);
-    // What follows the reads (the shell's next prompt) stays for run().
+    // What follows the reads (the shell's next prompt) stays for the next exchange.
     const cut = (text: string, at: string) => (text.includes(at) ? text.indexOf(at) + at.length : text.length);
     const out = this.out.slice(0, cut(this.out, last));
     const err = this.err.slice(0, cut(this.err, endErr));

@@ -87,9 +87,9 @@ export class VirshSessions {
     // A read cannot be taken back from a shell: an abort ends the shell.
     const onAbort = () => this.discard(shell);
     signal?.addEventListener('abort', onAbort, { once: true });
-    let r: Awaited<ReturnType<PreparedVirshCall['readAgain']>>;
+    let r: Awaited<ReturnType<PreparedVirshCall['read']>>;
     try {
-      r = await shell.call.readAgain([args], timeoutMs);
+      r = await shell.call.read([args], timeoutMs);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

@@ -212,7 +212,7 @@ export class MigrationManager {
   }
 
   private async createWith(req: MigrationRequest, lease: { prepared: PreparedCall | undefined; taken: boolean }): Promise<Migration> {
-    const source = await this.startable(req, lease.prepared);
+    const source = await this.startable(req);
     // A concurrent start of the same id may have won while we checked.
     const raced = this.records.get(req.migration_id);
     if (raced) return this.existing(raced, req).migration;
@@ -264,7 +264,7 @@ export class MigrationManager {
    * Every check before a start; the server as read for it, with the plan of
    * its disks the flows follow. Throws the typed reason it cannot start.
    */
-  private async startable(req: MigrationRequest, prepared?: PreparedCall): Promise<MigrationSource & { staleRemoved: string }> {
+  private async startable(req: MigrationRequest): Promise<MigrationSource & { staleRemoved: string }> {
     if (this.closed) throw new FailedPreconditionError('agent is shutting down');
     if (req.target_host_id === this.opts.hostId) throw new InvalidArgumentError('target_host_id', `${req.target_host_id} is this host`);
     if (req.target_uri === this.hv.migrationUri) throw new InvalidArgumentError('target_uri', `${req.target_uri} is this host's own URI`);
@@ -274,13 +274,9 @@ export class MigrationManager {
       throw new ServerBusyError(
         `server ${req.server_uuid}: migration ${earlier.migration.migration_id}, left by the previous agent process, is still being followed`,
       );
-    // Both checks at once (each is a virsh round trip; the reads here go to a
-    // live move's prepared virsh); the server's absence is reported before
+    // Both checks at once (each is a virsh round trip); the server's absence is reported before
     // the target's, as the more fundamental problem.
-    const [here, there] = await Promise.allSettled([
-      this.hv.migrationSource(req.server_uuid, undefined, prepared),
-      this.hv.stateOn(req.target_uri, req.server_uuid),
-    ]);
+    const [here, there] = await Promise.allSettled([this.hv.migrationSource(req.server_uuid), this.hv.stateOn(req.target_uri, req.server_uuid)]);
     if (here.status === 'rejected') throw here.reason;
     const { server } = here.value;
     // Reaches the target (UNAVAILABLE if not) and makes sure no copy exists there.
