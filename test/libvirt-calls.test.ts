@@ -317,17 +317,23 @@ test("a shell's read returns each read's output as run alone would, null (asks n
   t.deepEqual(again && 'outputs' in again ? again.outputs.map((o) => o.trim()) : again, [fresh[1]!.stdout.trim()], 'reads again');
 });
 
-test('shells armed during a live move serve the next move: its target check and its migration start no virsh of their own', async (t) => {
-  const { hv, log } = fakeShell(t, 'ok');
-  t.teardown(() => hv.closeStandby());
-  hv.armStandby(TARGET);
+/** A stand-in shell (fakeShell) with the shells of a live move to TARGET armed, once both have started. */
+async function armedShells(t: Parameters<typeof fakeShell>[0], mode: Parameters<typeof fakeShell>[1]): Promise<ReturnType<typeof fakeShell>> {
+  const shell = fakeShell(t, mode);
+  t.teardown(() => shell.hv.closeStandby());
+  shell.hv.armStandby(TARGET);
   await waitFor('the armed shells', () => {
     try {
-      return log().includes('spawned qemu:///system') && log().includes(`spawned ${TARGET}`);
+      return shell.log().includes('spawned qemu:///system') && shell.log().includes(`spawned ${TARGET}`);
     } catch {
       return false;
     }
   });
+  return shell;
+}
+
+test('shells armed during a live move serve the next move: its target check and its migration start no virsh of their own', async (t) => {
+  const { hv, log } = await armedShells(t, 'ok');
   t.deepEqual([...log()].sort(), [`spawned ${TARGET}`, 'spawned qemu:///system'].sort(), 'both connected, nothing asked yet');
   // The next move's request: the check of the target, then the migration.
   t.is(await hv.stateOn(TARGET, UUID), 'SERVER_STATE_RUNNING');
@@ -344,16 +350,7 @@ test('shells armed during a live move serve the next move: its target check and 
 });
 
 test('an armed shell whose connection failed is not used: the check and the migration run afresh', async (t) => {
-  const { hv, log } = fakeShell(t, 'dead');
-  t.teardown(() => hv.closeStandby());
-  hv.armStandby(TARGET);
-  await waitFor('the armed shells', () => {
-    try {
-      return log().includes('spawned qemu:///system') && log().includes(`spawned ${TARGET}`);
-    } catch {
-      return false;
-    }
-  });
+  const { hv, log } = await armedShells(t, 'dead');
   await new Promise((r) => setTimeout(r, 300)); // they exit right after
   t.is(await hv.stateOn(TARGET, UUID), 'SERVER_STATE_SHUTOFF');
   t.true(log().includes(`fresh domstate ${TARGET}`), log().join(', '));
