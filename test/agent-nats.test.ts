@@ -12,6 +12,7 @@ import { subjects, type HeartbeatMessage, type HostEventMessage } from '../commo
 import { startSimAgents, type SimAgents } from '../harness/sim-cluster.ts';
 import { simCpu } from '../harness/sim/cpu.ts';
 import type { HostFacts } from '../common/generated/drydock/agent/v1/HostFacts.ts';
+import { migrationRequest } from '../harness/sim-migrations.ts';
 
 interface Seen {
   facts: HostFacts[];
@@ -109,19 +110,7 @@ test.serial('lifecycle events carry the server uuid; a migration shows on both h
   const s = a.sim.addServer({ name: 'ev-vm', memoryBytes: 512 * 1024 ** 2 });
   await until('Started event', () => seen.events.some((e) => e.server_uuid === s.uuid && e.host_id === a.hostId && /Started/.test(e.detail)));
   const final = await (async () => {
-    await a.agent.migrations.start({
-      migration_id: 'nats-ev-1',
-      server_uuid: s.uuid,
-      mode: 'MIGRATION_MODE_LIVE',
-      target_host_id: b.hostId,
-      target_uri: b.migrationUri,
-      stall_timeout_ms: 0,
-      deadline_ms: 0,
-      allow_post_copy: false,
-      allow_auto_converge: false,
-      max_bandwidth_mibps: 0,
-      shutdown_timeout_ms: 0,
-    });
+    await a.agent.migrations.start(migrationRequest('nats-ev-1', s.uuid, b));
     return a.agent.migrations.wait('nats-ev-1');
   })();
   t.is(final.phase, 'MIGRATION_PHASE_COMPLETED');

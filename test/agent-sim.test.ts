@@ -18,6 +18,7 @@ import type { ServerActionResponse } from '../common/generated/drydock/agent/v1/
 import type { CompareCpuResponse } from '../common/generated/drydock/agent/v1/CompareCpuResponse.ts';
 import type { BaselineCpuResponse } from '../common/generated/drydock/agent/v1/BaselineCpuResponse.ts';
 import type { RebootHostResponse } from '../common/generated/drydock/agent/v1/RebootHostResponse.ts';
+import { migrationRequest } from '../harness/sim-migrations.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -632,15 +633,7 @@ test.serial('records survive an agent restart: a finished id is not run again; a
   h2.sim.faults.crashNextArrival({ kind: 'crash', afterMs: 0 });
   await h2.sim.start(ghost.uuid);
   await sleep(50);
-  const request = {
-    ...live(ghostId, ghost.uuid, h2),
-    stall_timeout_ms: 0,
-    deadline_ms: 0,
-    allow_post_copy: false,
-    allow_auto_converge: false,
-    max_bandwidth_mibps: 0,
-    shutdown_timeout_ms: 0,
-  };
+  const request = migrationRequest(ghostId, ghost.uuid, h2);
   writeFileSync(
     path.join(cluster.stateDir, h1.hostId, 'migrations', `${ghostId}.json`),
     JSON.stringify({ version: 1, migration: rec, request, localDisks: [] }),
@@ -727,15 +720,7 @@ test.serial(
     const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
     // What a killed agent leaves: the record (mid-transfer) and libvirt's job, which runs on without it.
     const leftBehind = (uuid: string, name: string, id: string, deadlineAtMs: number) => {
-      const request = {
-        ...live(id, uuid, h2),
-        stall_timeout_ms: 0,
-        deadline_ms: 0,
-        allow_post_copy: false,
-        allow_auto_converge: false,
-        max_bandwidth_mibps: 0,
-        shutdown_timeout_ms: 0,
-      };
+      const request = migrationRequest(id, uuid, h2);
       const migration = {
         migration_id: id,
         server_uuid: uuid,
@@ -827,15 +812,7 @@ test.serial(
     const dir = path.join(cluster.stateDir, h1.hostId, 'migrations');
     // What an agent killed mid cold move leaves: the record (was running, not finished).
     const leftBehind = (uuid: string, name: string, id: string, target: SimAgentHandle) => {
-      const request = {
-        ...cold(id, uuid, target),
-        stall_timeout_ms: 0,
-        deadline_ms: 0,
-        allow_post_copy: false,
-        allow_auto_converge: false,
-        max_bandwidth_mibps: 0,
-        shutdown_timeout_ms: 0,
-      };
+      const request = migrationRequest(id, uuid, target, { mode: 'MIGRATION_MODE_COLD' });
       const migration = {
         migration_id: id,
         server_uuid: uuid,

@@ -3,19 +3,14 @@
 // the agent's own time as the migration's time less this. Sim hypervisor, a
 // real migration manager, its real (pino) log.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimFabric } from '../harness/sim/fabric.ts';
-import { compileAgentConfig } from '../agent/config.ts';
-import { MigrationManager } from '../agent/migrations/manager.ts';
+import { migrationRequest, openSimManager } from '../harness/sim-migrations.ts';
 import { createLogger } from '../common/logging.ts';
 import type { LiveMigrationSpec } from '../agent/hypervisor/hypervisor.ts';
 
 test("the live flow logs the hypervisor job's time, within the migration's and at least the job's own", async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-job-time-'));
   const fabric = new SimFabric({ bandwidthBps: 256 * 1024 ** 2, setupMs: 20 });
   const a = fabric.addHost({ hostId: 'ja' });
   const b = fabric.addHost({ hostId: 'jb' });
@@ -33,37 +28,10 @@ test("the live flow logs the hypervisor job's time, within the migration's and a
       done();
     },
   });
-  const config = compileAgentConfig({
-    hostId: 'ja',
-    hypervisor: 'sim',
-    grpc: { listenAddress: '127.0.0.1:0' },
-    stateDir: dir,
-    rebootCommand: ['/bin/true'],
-    migration: { pollInterval: '50ms' },
-    logLevel: 'info',
-  });
-  const mgr = new MigrationManager({ hostId: 'ja', hypervisor: a, stateDir: dir, settings: config.migration, log: createLogger('agent', 'info', sink) });
-  t.teardown(async () => {
-    await mgr.close(0);
-    fabric.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await mgr.open();
+  const mgr = await openSimManager(t, fabric, a, { pollInterval: '50ms', log: createLogger('agent', 'info', sink) });
   const vs = a.addServer({ name: 'job-time', memoryBytes: 32 * 1024 ** 2 });
   const t0 = performance.now();
-  await mgr.start({
-    migration_id: 'jt-1',
-    server_uuid: vs.uuid,
-    mode: 'MIGRATION_MODE_LIVE',
-    target_host_id: 'jb',
-    target_uri: b.migrationUri,
-    stall_timeout_ms: 0,
-    deadline_ms: 0,
-    allow_post_copy: false,
-    allow_auto_converge: false,
-    max_bandwidth_mibps: 0,
-    shutdown_timeout_ms: 0,
-  });
+  await mgr.start(migrationRequest('jt-1', vs.uuid, b));
   t.is((await mgr.wait('jt-1')).phase, 'MIGRATION_PHASE_COMPLETED');
   const wall = performance.now() - t0;
   const ended = lines.filter((l) => l.msg === 'live migration job ended');

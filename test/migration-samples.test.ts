@@ -3,19 +3,13 @@
 // started without post-copy is sampled without the post-copy check, which
 // on libvirt is a second virsh call per sample (test/libvirt-calls.test.ts).
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { SimFabric } from '../harness/sim/fabric.ts';
 import type { SimHost } from '../harness/sim/host.ts';
 import type { Hypervisor, PreparedCall } from '../agent/hypervisor/hypervisor.ts';
 import { NotFoundError } from '../common/errors.ts';
-import { compileAgentConfig } from '../agent/config.ts';
-import { MigrationManager } from '../agent/migrations/manager.ts';
-import { silentLogger } from '../common/logging.ts';
+import { migrationRequest, openSimManager } from '../harness/sim-migrations.ts';
 
 test('the live monitor samples with postCopyPossible set to what the request allows', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-samples-'));
   // 64 MiB at 64 MiB/s: about a second, several samples at 50 ms.
   const fabric = new SimFabric({ bandwidthBps: 64 * 1024 ** 2, setupMs: 50 });
   const a = fabric.addHost({ hostId: 'pa' });
@@ -26,39 +20,12 @@ test('the live monitor samples with postCopyPossible set to what the request all
     seen.push(opts?.postCopyPossible);
     return jobStats(uuid);
   };
-  const config = compileAgentConfig({
-    hostId: 'pa',
-    hypervisor: 'sim',
-    grpc: { listenAddress: '127.0.0.1:0' },
-    stateDir: dir,
-    rebootCommand: ['/bin/true'],
-    migration: { pollInterval: '50ms' },
-    logLevel: 'silent',
-  });
-  const mgr = new MigrationManager({ hostId: 'pa', hypervisor: a, stateDir: dir, settings: config.migration, log: silentLogger() });
-  t.teardown(async () => {
-    await mgr.close(0);
-    fabric.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await mgr.open();
+  const mgr = await openSimManager(t, fabric, a, { pollInterval: '50ms' });
   for (const allow of [false, true]) {
     seen.length = 0;
     const vs = a.addServer({ name: `samples-${allow}`, memoryBytes: 64 * 1024 ** 2 });
     const id = `m-${allow}`;
-    await mgr.start({
-      migration_id: id,
-      server_uuid: vs.uuid,
-      mode: 'MIGRATION_MODE_LIVE',
-      target_host_id: 'pb',
-      target_uri: b.migrationUri,
-      stall_timeout_ms: 0,
-      deadline_ms: 0,
-      allow_post_copy: allow,
-      allow_auto_converge: false,
-      max_bandwidth_mibps: 0,
-      shutdown_timeout_ms: 0,
-    });
+    await mgr.start(migrationRequest(id, vs.uuid, b, { allow_post_copy: allow }));
     t.is((await mgr.wait(id)).phase, 'MIGRATION_PHASE_COMPLETED');
     t.true(seen.length > 0, `the monitor sampled the job (allow_post_copy ${allow})`);
     t.deepEqual([...new Set(seen)], [allow], `every sample said postCopyPossible: ${allow}`);
@@ -66,7 +33,6 @@ test('the live monitor samples with postCopyPossible set to what the request all
 });
 
 test('the live flow prepares the check of the target when the move starts and asks it once the move ended; its answer decides', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-probe-'));
   const fabric = new SimFabric({ bandwidthBps: 64 * 1024 ** 2, setupMs: 50 });
   const a = fabric.addHost({ hostId: 'qa' });
   const b = fabric.addHost({ hostId: 'qb' });
@@ -88,36 +54,10 @@ test('the live flow prepares the check of the target when the move starts and as
       cancel: () => seen.push('cancelled'),
     };
   };
-  const config = compileAgentConfig({
-    hostId: 'qa',
-    hypervisor: 'sim',
-    grpc: { listenAddress: '127.0.0.1:0' },
-    stateDir: dir,
-    rebootCommand: ['/bin/true'],
-    logLevel: 'silent',
-  });
-  const mgr = new MigrationManager({ hostId: 'qa', hypervisor: a, stateDir: dir, settings: config.migration, log: silentLogger() });
-  t.teardown(async () => {
-    await mgr.close(0);
-    fabric.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await mgr.open();
+  const mgr = await openSimManager(t, fabric, a);
   const move = async (id: string) => {
     const vs = a.addServer({ name: `probe-${id}`, memoryBytes: 64 * 1024 ** 2 });
-    await mgr.start({
-      migration_id: id,
-      server_uuid: vs.uuid,
-      mode: 'MIGRATION_MODE_LIVE',
-      target_host_id: 'qb',
-      target_uri: b.migrationUri,
-      stall_timeout_ms: 0,
-      deadline_ms: 0,
-      allow_post_copy: false,
-      allow_auto_converge: false,
-      max_bandwidth_mibps: 0,
-      shutdown_timeout_ms: 0,
-    });
+    await mgr.start(migrationRequest(id, vs.uuid, b));
     return mgr.wait(id);
   };
   // The guest's verdict comes from the prepared answer (state and reason): no call of its own.
@@ -149,7 +89,6 @@ test('the live flow prepares the check of the target when the move starts and as
 });
 
 test('a live move opens its migration call before the checks and runs on it; the source side of the check after the move is prepared too; a refused start releases the call', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-prepared-'));
   const fabric = new SimFabric({ bandwidthBps: 64 * 1024 ** 2, setupMs: 50 });
   const a = fabric.addHost({ hostId: 'ra' });
   const b = fabric.addHost({ hostId: 'rb' });
@@ -186,34 +125,9 @@ test('a live move opens its migration call before the checks and runs on it; the
     reason: () => null,
     cancel: () => undefined,
   });
-  const config = compileAgentConfig({
-    hostId: 'ra',
-    hypervisor: 'sim',
-    grpc: { listenAddress: '127.0.0.1:0' },
-    stateDir: dir,
-    rebootCommand: ['/bin/true'],
-    logLevel: 'silent',
-  });
-  const mgr = new MigrationManager({ hostId: 'ra', hypervisor: a, stateDir: dir, settings: config.migration, log: silentLogger() });
-  t.teardown(async () => {
-    await mgr.close(0);
-    fabric.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await mgr.open();
-  const request = (id: string, uuid: string, mode: 'MIGRATION_MODE_LIVE' | 'MIGRATION_MODE_COLD' = 'MIGRATION_MODE_LIVE') => ({
-    migration_id: id,
-    server_uuid: uuid,
-    mode,
-    target_host_id: 'rb',
-    target_uri: b.migrationUri,
-    stall_timeout_ms: 0,
-    deadline_ms: 0,
-    allow_post_copy: false,
-    allow_auto_converge: false,
-    max_bandwidth_mibps: 0,
-    shutdown_timeout_ms: 0,
-  });
+  const mgr = await openSimManager(t, fabric, a);
+  const request = (id: string, uuid: string, mode: 'MIGRATION_MODE_LIVE' | 'MIGRATION_MODE_COLD' = 'MIGRATION_MODE_LIVE') =>
+    migrationRequest(id, uuid, b, { mode });
   const moved = a.addServer({ name: 'prepared-1', memoryBytes: 64 * 1024 ** 2 });
   await mgr.start(request('prep-1', moved.uuid));
   const done = await mgr.wait('prep-1');
@@ -238,7 +152,6 @@ test('a live move opens its migration call before the checks and runs on it; the
 });
 
 test("the live flow arms the next move's shells while the guest moves, for its target", async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'drydock-migration-standby-'));
   const fabric = new SimFabric({ bandwidthBps: 64 * 1024 ** 2, setupMs: 50 });
   const a = fabric.addHost({ hostId: 'sa' });
   const b = fabric.addHost({ hostId: 'sb' });
@@ -254,36 +167,9 @@ test("the live flow arms the next move's shells while the guest moves, for its t
     }
   };
   (a as SimHost & Pick<Hypervisor, 'armStandby'>).armStandby = (uri: string) => armed.push({ uri, duringJob: inJob });
-  const config = compileAgentConfig({
-    hostId: 'sa',
-    hypervisor: 'sim',
-    grpc: { listenAddress: '127.0.0.1:0' },
-    stateDir: dir,
-    rebootCommand: ['/bin/true'],
-    migration: { pollInterval: '50ms' },
-    logLevel: 'silent',
-  });
-  const mgr = new MigrationManager({ hostId: 'sa', hypervisor: a, stateDir: dir, settings: config.migration, log: silentLogger() });
-  t.teardown(async () => {
-    await mgr.close(0);
-    fabric.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await mgr.open();
+  const mgr = await openSimManager(t, fabric, a, { pollInterval: '50ms' });
   const vs = a.addServer({ name: 'standby', memoryBytes: 32 * 1024 ** 2 });
-  await mgr.start({
-    migration_id: 'sb-1',
-    server_uuid: vs.uuid,
-    mode: 'MIGRATION_MODE_LIVE',
-    target_host_id: 'sb',
-    target_uri: b.migrationUri,
-    stall_timeout_ms: 0,
-    deadline_ms: 0,
-    allow_post_copy: false,
-    allow_auto_converge: false,
-    max_bandwidth_mibps: 0,
-    shutdown_timeout_ms: 0,
-  });
+  await mgr.start(migrationRequest('sb-1', vs.uuid, b));
   t.is((await mgr.wait('sb-1')).phase, 'MIGRATION_PHASE_COMPLETED');
   t.deepEqual(armed, [{ uri: b.migrationUri, duringJob: true }], 'armed once, for the target, while the job ran');
 });
