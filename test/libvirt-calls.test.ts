@@ -176,12 +176,15 @@ test('prepareStateOn and prepareStateHere through real virsh (the test driver): 
   for (const p of [there, absent, here, gone]) p.cancel();
 });
 
-test('prepareStateHere connects to this host, not a target, and asks there once the answer is wanted', async (t) => {
-  const { hv, log } = fakeShell(t, 'ok');
-  const p = hv.prepareStateHere(UUID);
+test("prepareStateHere asks this host, not a target, once the answer is wanted, on this host's read shells: nothing is started before", async (t) => {
+  const { hv, started } = countedVirsh(t, 2);
+  const p = hv.prepareStateHere(TEST_DOMAIN);
   t.teardown(() => p.cancel());
+  await new Promise((r) => setTimeout(r, 200));
+  t.deepEqual(started(), [], 'nothing started while the move runs');
   t.is(await p.state(), 'SERVER_STATE_RUNNING');
-  t.deepEqual(log(), ['spawned qemu:///system', `asked domstate --domain ${UUID} --reason`]);
+  t.not(p.reason(), null, 'the reason comes with the state');
+  t.deepEqual(started(), ['virsh -c test:///default -q'], "asked on a read shell of this host's daemon");
 });
 
 const TARGET = 'qemu+tcp://10.99.0.2/system';

@@ -363,16 +363,25 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.preparedState(target, assertUuid('server_uuid', uuid), (u) => this.stateOn(target, u));
   }
 
-  /** The same on this host's own libvirt: the source's side of the check after a move. */
+  /**
+   * The same on this host's own libvirt (the source's side of the check
+   * after a move), asked when wanted on the read shells: they are connected
+   * already, so nothing is started during the move (virsh-sessions.ts).
+   */
   prepareStateHere(uuid: string): PreparedState {
-    return this.preparedState(this.virsh.uri, assertUuid('server_uuid', uuid), async (u) => {
+    const u = assertUuid('server_uuid', uuid);
+    let reason: string | null = null;
+    const state = async () => {
       try {
-        return (await this.stateOf(u)).state;
+        const info = await this.stateOf(u);
+        reason = info.reason;
+        return info.state;
       } catch (err) {
         if (err instanceof ServerNotFoundError) return null;
         throw err;
       }
-    });
+    };
+    return { state, reason: () => reason, cancel: () => undefined };
   }
 
   /** Opens the virsh of the next live migration now (libvirt-migrate.ts, PreparedMigration). */

@@ -70,9 +70,9 @@ export async function runLive(ctx: FlowContext, r: Running, { server, disks }: M
     });
   job.catch(() => undefined);
 
-  // The check after the move, prepared now: its connections to the target
-  // and to this host are made while the guest moves, not after
-  // (agent/hypervisor/virsh-prepared.ts).
+  // The check after the move, prepared now: its connection to the target
+  // is made while the guest moves, not after (virsh-prepared.ts); this
+  // host's side asks on connections already open (virsh-sessions.ts).
   const probe = ctx.hv.prepareStateOn?.(req.target_uri, server.uuid);
   const here = ctx.hv.prepareStateHere?.(server.uuid);
   // And the next move's: its checks and its migration then start on
